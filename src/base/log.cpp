@@ -1,0 +1,58 @@
+#include "base/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+namespace sluice::base {
+namespace {
+
+spdlog::logger& Logger() {
+  // stderr keeps stdout clean for command output that scripts parse.
+  static std::shared_ptr<spdlog::logger> logger = [] {
+    auto l = spdlog::stderr_color_mt("sluice");
+    l->set_pattern("%^%l%$ %Y-%m-%dT%H:%M:%S.%e %v");
+    l->set_level(spdlog::level::warn);
+    return l;
+  }();
+  return *logger;
+}
+
+spdlog::level::level_enum ToSpd(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kOff:
+      return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+void SetLogLevel(LogLevel level) {
+  Logger().set_level(ToSpd(level));
+}
+
+Result<LogLevel> ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "info") return LogLevel::kInfo;
+  if (name == "warn" || name == "warning") return LogLevel::kWarn;
+  if (name == "error") return LogLevel::kError;
+  if (name == "off") return LogLevel::kOff;
+  return InvalidArgument("unknown log level '" + std::string(name) +
+                         "' (expected debug, info, warn, error or off)");
+}
+
+void Log(LogLevel level, std::string_view message) {
+  Logger().log(ToSpd(level), "{}", message);
+}
+
+}  // namespace sluice::base

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "types/logical_type.h"
+
+namespace sluice::types {
+
+// One column of a batch. Fixed-width values sit contiguously in `data()` with DuckDB's physical
+// layout (bool: uint8, int64/timestamp: int64 micros, double, date: int32 days), so converting to
+// or from a DuckDB vector is a memcpy. Validity is a bitmask of 64-bit words, bit set = valid, as
+// in DuckDB. Strings are Arrow-style: offsets (size()+1 of them) into one byte buffer.
+// A null slot still occupies a (zeroed) value.
+class Column {
+ public:
+  explicit Column(LogicalType type) : type_(type) {}
+
+  LogicalType type() const { return type_; }
+  size_t size() const { return size_; }
+
+  void Reserve(size_t n);
+  void AppendNull();
+  void AppendBool(bool v) { AppendFixed<std::uint8_t>(v ? 1 : 0); }
+  void AppendInt64(std::int64_t v) { AppendFixed(v); }
+  void AppendDouble(double v) { AppendFixed(v); }
+  void AppendTimestamp(std::int64_t micros) { AppendFixed(micros); }
+  void AppendDate(std::int32_t days) { AppendFixed(days); }
+  void AppendString(std::string_view v);
+
+  bool IsValid(size_t row) const { return (validity_[row / 64] >> (row % 64)) & 1U; }
+  bool GetBool(size_t row) const { return Get<std::uint8_t>(row) != 0; }
+  std::int64_t GetInt64(size_t row) const { return Get<std::int64_t>(row); }
+  double GetDouble(size_t row) const { return Get<double>(row); }
+  std::int64_t GetTimestamp(size_t row) const { return Get<std::int64_t>(row); }
+  std::int32_t GetDate(size_t row) const { return Get<std::int32_t>(row); }
+  std::string_view GetString(size_t row) const {
+    return {chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]};
+  }
+
+  // Raw buffers for zero-copy conversion by adapters.
+  const std::uint8_t* data() const { return data_.data(); }
+  std::uint8_t* mutable_data() { return data_.data(); }
+  const std::uint64_t* validity() const { return validity_.data(); }
+  const std::vector<std::uint32_t>& string_offsets() const { return offsets_; }
+  const std::string& string_bytes() const { return chars_; }
+
+  // Appends `n` fixed-width values from `values` with the DuckDB-style validity mask `mask`
+  // (nullptr = all valid). Precondition: a fixed-width type.
+  void AppendFixedRaw(const void* values, const std::uint64_t* mask, size_t n);
+
+  // Debug/CLI rendering of one value ("NULL" for null).
+  std::string ValueToString(size_t row) const;
+
+ private:
+  template <typename T>
+  void AppendFixed(T v) {
+    const size_t at = data_.size();
+    data_.resize(at + sizeof(T));
+    std::memcpy(data_.data() + at, &v, sizeof(T));
+    PushValid(true);
+  }
+  template <typename T>
+  T Get(size_t row) const {
+    T v;
+    std::memcpy(&v, data_.data() + row * sizeof(T), sizeof(T));
+    return v;
+  }
+  void PushValid(bool valid);
+
+  LogicalType type_;
+  size_t size_ = 0;
+  std::vector<std::uint8_t> data_;
+  std::vector<std::uint64_t> validity_;
+  std::vector<std::uint32_t> offsets_{0};
+  std::string chars_;
+};
+
+}  // namespace sluice::types

@@ -1,0 +1,78 @@
+#include "types/column.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::types {
+namespace {
+
+TEST(ColumnTest, FixedWidthValuesAndNulls) {
+  Column c(LogicalType::kInt64);
+  for (int i = 0; i < 130; ++i) {
+    if (i % 7 == 0) {
+      c.AppendNull();
+    } else {
+      c.AppendInt64(i * 1000);
+    }
+  }
+  ASSERT_EQ(c.size(), 130U);
+  for (size_t i = 0; i < 130; ++i) {
+    EXPECT_EQ(c.IsValid(i), i % 7 != 0) << i;
+    EXPECT_EQ(c.GetInt64(i), i % 7 == 0 ? 0 : static_cast<std::int64_t>(i) * 1000) << i;
+  }
+  EXPECT_EQ(c.ValueToString(0), "NULL");
+  EXPECT_EQ(c.ValueToString(1), "1000");
+}
+
+TEST(ColumnTest, DataIsContiguousLikeADuckDbVector) {
+  Column c(LogicalType::kDouble);
+  c.AppendDouble(1.5);
+  c.AppendDouble(-2.25);
+  double raw[2];
+  std::memcpy(raw, c.data(), sizeof(raw));
+  EXPECT_EQ(raw[0], 1.5);
+  EXPECT_EQ(raw[1], -2.25);
+  EXPECT_EQ(c.validity()[0] & 0b11U, 0b11U);
+}
+
+TEST(ColumnTest, StringsWithEmptyAndNull) {
+  Column c(LogicalType::kString);
+  c.AppendString("alpha");
+  c.AppendString("");
+  c.AppendNull();
+  c.AppendString(std::string(1000, 'z'));
+  ASSERT_EQ(c.size(), 4U);
+  EXPECT_EQ(c.GetString(0), "alpha");
+  EXPECT_EQ(c.GetString(1), "");
+  EXPECT_TRUE(c.IsValid(1));
+  EXPECT_FALSE(c.IsValid(2));
+  EXPECT_EQ(c.GetString(2), "");
+  EXPECT_EQ(c.GetString(3).size(), 1000U);
+  EXPECT_EQ(c.string_offsets().size(), 5U);
+}
+
+TEST(ColumnTest, AppendFixedRawHonoursMask) {
+  Column c(LogicalType::kDate);
+  c.AppendDate(1);
+  const std::int32_t days[3] = {10, 20, 30};
+  const std::uint64_t mask[1] = {0b101};
+  c.AppendFixedRaw(days, mask, 3);
+  ASSERT_EQ(c.size(), 4U);
+  EXPECT_EQ(c.GetDate(1), 10);
+  EXPECT_FALSE(c.IsValid(2));
+  EXPECT_EQ(c.GetDate(3), 30);
+  EXPECT_EQ(c.ValueToString(3), "1970-01-31");
+}
+
+TEST(ColumnTest, RendersTimestampsAndBools) {
+  Column ts(LogicalType::kTimestamp);
+  ts.AppendTimestamp(1'500'000);
+  EXPECT_EQ(ts.ValueToString(0), "1970-01-01T00:00:01.500000Z");
+  Column b(LogicalType::kBool);
+  b.AppendBool(true);
+  b.AppendBool(false);
+  EXPECT_EQ(b.ValueToString(0), "true");
+  EXPECT_EQ(b.ValueToString(1), "false");
+}
+
+}  // namespace
+}  // namespace sluice::types
