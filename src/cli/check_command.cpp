@@ -1,0 +1,26 @@
+#include <cstdio>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "config/project_loader.h"
+
+namespace sluice::cli {
+
+int RunCheck(const CheckOptions& options) {
+  std::vector<config::Diagnostic> diagnostics;
+  auto project = config::LoadProject(options.project, &diagnostics);
+  for (const auto& d : diagnostics)
+    std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  if (!project.ok()) return ReportFailure(project.status());
+  const auto& p = *project;
+  std::printf(
+      "project '%s' is valid: %zu sources, %zu entities, %zu feature views, %zu training sets, "
+      "%zu online stores, %zu feature services, %zu pipelines\n",
+      p.name.c_str(), p.sources.size(), p.entities.size(), p.feature_views.size(),
+      p.training_sets.size(), p.online_stores.size(), p.feature_services.size(),
+      p.pipelines.size());
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sluice::cli {
+
+// Each command takes its parsed options and returns a process exit code (see exit_code.h).
+// Flag parsing lives in main.cpp, the only file that sees CLI11.
+
+struct InitOptions {
+  std::string dir;
+  bool force = false;  // write into a non-empty folder, replacing template files
+};
+int RunInit(const InitOptions& options);
+
+struct CheckOptions {
+  std::string project = ".";
+};
+int RunCheck(const CheckOptions& options);
+
+struct DemoDataOptions {
+  std::string project = ".";
+  std::string out;  // default: <project>/data
+  std::int64_t transactions = 100'000;
+  std::uint64_t seed = 42;
+  std::string formats = "csv,jsonl,parquet";
+};
+int RunDemoData(const DemoDataOptions& options);
+
+}  // namespace sluice::cli

@@ -1,0 +1,79 @@
+// The `sluice` command: flag parsing (the only file that sees CLI11) and dispatch to commands.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "cli/version.h"
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
+    "Docs: docs/cli.md and docs/project-file.md in the sluice repository.";
+
+void AddProjectOption(CLI::App* cmd, std::string& project) {
+  cmd->add_option("-p,--project", project, "Project folder (holds sluice.yaml)")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sluice::cli;
+
+  CLI::App app{"sluice: one engine for the data pipelines of production ML"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sluice ") + kVersion);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off")
+      ->capture_default_str();
+
+  InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "Scaffold a working example project in DIR");
+  init_cmd->add_option("DIR", init.dir, "Folder to create (may exist if empty)")->required();
+  init_cmd->add_flag("--force", init.force, "Overwrite template files that already exist");
+  init_cmd->footer(kFooter);
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "Validate a project and print every error");
+  AddProjectOption(check_cmd, check.project);
+  check_cmd->footer(kFooter);
+
+  DemoDataOptions demo;
+  auto* demo_cmd = app.add_subcommand(
+      "demo-data",
+      "Generate the deterministic synthetic fraud data set (users, transactions, labels)");
+  AddProjectOption(demo_cmd, demo.project);
+  demo_cmd->add_option("-o,--out", demo.out, "Output folder (default: <project>/data)");
+  demo_cmd->add_option("-n,--transactions", demo.transactions, "Number of transactions")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1'000}, std::int64_t{100'000'000}));
+  demo_cmd->add_option("--seed", demo.seed, "Seed: same seed, same bytes")->capture_default_str();
+  demo_cmd
+      ->add_option("--formats", demo.formats,
+                   "Comma-separated transaction file formats: csv, jsonl, parquet")
+      ->capture_default_str();
+  demo_cmd->footer(kFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints help/version (exit 0) and usage errors (exit 2, our usage code).
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsageError;
+  }
+
+  auto level = sluice::base::ParseLogLevel(log_level);
+  if (!level.ok()) return ReportFailure(level.status());
+  sluice::base::SetLogLevel(*level);
+
+  if (*init_cmd) return RunInit(init);
+  if (*check_cmd) return RunCheck(check);
+  if (*demo_cmd) return RunDemoData(demo);
+  return kExitUsageError;
+}

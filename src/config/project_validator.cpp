@@ -1,0 +1,817 @@
+#include "config/project_validator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "config/enum_words.h"
+#include "config/map_reader.h"
+
+namespace sluice::config {
+namespace {
+
+std::string Q(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string JoinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
+  return out;
+}
+
+std::string Indexed(std::string_view key, size_t i) {
+  return std::string(key) + "[" + std::to_string(i) + "]";
+}
+
+template <typename T>
+std::vector<std::string> NamesOf(const std::vector<T>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(item.name);
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool IsTimeType(types::LogicalType t) {
+  return t == types::LogicalType::kTimestamp || t == types::LogicalType::kDate;
+}
+
+bool IsNumericType(types::LogicalType t) {
+  return t == types::LogicalType::kInt64 || t == types::LogicalType::kDouble ||
+         t == types::LogicalType::kBool;
+}
+
+class Validator {
+ public:
+  Validator(const ProjectSpec& spec, std::vector<Diagnostic>* out) : spec_(spec), out_(out) {
+    source_names_ = NamesOf(spec.sources);
+    model_names_ = NamesOf(spec.models.configs);
+    for (const auto& f : spec.models.files) {
+      if (!Contains(model_names_, f)) model_names_.push_back(f);
+    }
+    sources_and_models_ = source_names_;
+    sources_and_models_.insert(sources_and_models_.end(), model_names_.begin(),
+                               model_names_.end());
+  }
+
+  void Run() {
+    Project();
+    for (const auto& s : spec_.sources) Source(s);
+    Unique(spec_.sources, "source");
+    for (const auto& e : spec_.entities) Entity(e);
+    Unique(spec_.entities, "entity");
+    Models();
+    for (const auto& v : spec_.feature_views) FeatureView(v);
+    Unique(spec_.feature_views, "feature view");
+    for (const auto& t : spec_.training_sets) TrainingSet(t);
+    Unique(spec_.training_sets, "training set");
+    for (const auto& s : spec_.online_stores) OnlineStore(s);
+    Unique(spec_.online_stores, "online store");
+    for (const auto& s : spec_.feature_services) FeatureService(s);
+    Unique(spec_.feature_services, "feature service");
+    for (const auto& p : spec_.pipelines) Pipeline(p);
+    Unique(spec_.pipelines, "pipeline");
+  }
+
+ private:
+  void Report(const Origin& o, std::string_view key, std::string message,
+              std::optional<std::string> suggestion = std::nullopt) {
+    const SourceSpan s = o.Of(key);
+    out_->push_back(
+        Diagnostic{s.file, s.line, s.column, s.key_path, std::move(message), std::move(suggestion)});
+  }
+
+  // Empty names were already reported by the reader (missing or empty required key).
+  void Name(const Origin& o, std::string_view key, const std::string& name) {
+    if (name.empty() || IsValidName(name)) return;
+    Report(o, key, "invalid name " + Q(name) + " (names must match [a-z_][a-z0-9_]*)");
+  }
+
+  // Reports `value` at `key` unless it is one of `candidates`. Returns whether it was found.
+  bool Ref(const Origin& o, std::string_view key, const std::string& value,
+           const std::vector<std::string>& candidates, std::string_view what) {
+    if (value.empty() || Contains(candidates, value)) return true;
+    Report(o, key, "unknown " + std::string(what) + " " + Q(value),
+           SuggestWord(value, candidates));
+    return false;
+  }
+
+  // Duplicates among items' names: reported at the later one, pointing at the first.
+  template <typename T>
+  void Unique(const std::vector<T>& items, std::string_view what) {
+    std::map<std::string, const Origin*> first;
+    for (const auto& item : items) {
+      if (item.name.empty()) continue;
+      auto [it, inserted] = first.emplace(item.name, &item.origin);
+      if (!inserted) {
+        Report(item.origin, "name",
+               "duplicate " + std::string(what) + " " + Q(item.name) + " (first defined at " +
+                   it->second->Of("name").Where() + ")");
+      }
+    }
+  }
+
+  // Duplicates within a list of strings of one element (keys, features, ...).
+  void UniqueStrings(const Origin& o, std::string_view key, const std::vector<std::string>& v) {
+    std::set<std::string_view> seen;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!seen.insert(v[i]).second) Report(o, Indexed(key, i), "duplicate entry " + Q(v[i]));
+    }
+  }
+
+  void NotApplicable(const Origin& o, std::initializer_list<std::string_view> keys,
+                     const std::string& why) {
+    for (auto key : keys) {
+      if (o.Has(key)) Report(o, key, "key " + Q(key) + " does not apply to " + why);
+    }
+  }
+
+  void Required(const Origin& o, std::string_view key, bool present, const std::string& why) {
+    if (!present) Report(o, key, "missing required key " + Q(key) + " for " + why);
+  }
+
+  void Positive(const Origin& o, std::string_view key, const std::optional<base::Duration>& d) {
+    if (d && d->count() <= 0) Report(o, key, "must be a positive duration");
+  }
+
+  void Connection(const Origin& o, std::string_view prefix, const ConnectionSpec& c,
+                  const std::string& what) {
+    auto k = [&](std::string_view key) { return std::string(prefix) + std::string(key); };
+    const bool dsn = c.dsn || c.dsn_env;
+    const bool parts = c.host || c.database || c.user || c.password_env || o.Has(k("port"));
+    if (c.dsn && c.dsn_env) Report(o, k("dsn_env"), "set only one of dsn and dsn_env");
+    if (dsn && parts) {
+      Report(o, c.dsn ? k("dsn") : k("dsn_env"),
+             "set either a dsn or host/port/database/user/password_env, not both");
+    } else if (!dsn && !c.host) {
+      Report(o, prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1),
+             what + " needs a connection: dsn, dsn_env, or host and database");
+    } else if (!dsn && !c.database) {
+      Report(o, k("database"), "missing required key 'database' (with host)");
+    }
+    if (c.port < 1 || c.port > 65535) Report(o, k("port"), "port must be in 1..65535");
+  }
+
+  void Project() {
+    const Origin& o = spec_.origin;
+    Name(o, "name", spec_.name);
+    if (spec_.version != kConfigVersion) {
+      Report(o, "version", "unsupported config version " + std::to_string(spec_.version) +
+                               " (this sluice reads version " + std::to_string(kConfigVersion) +
+                               ")");
+    }
+    if (spec_.lake.path.empty()) Report(spec_.lake.origin, "path", "must not be empty");
+    if (spec_.registry.path.empty()) Report(spec_.registry.origin, "path", "must not be empty");
+    const WarehouseSpec& w = spec_.warehouse;
+    if (w.origin.Invalid("type")) return;
+    if (w.type == WarehouseType::kDuckdb) {
+      NotApplicable(w.origin,
+                    {"dsn", "dsn_env", "host", "port", "database", "user", "password_env", "schema"},
+                    "a duckdb warehouse");
+      if (w.path.empty()) Report(w.origin, "path", "must not be empty");
+      if (w.threads && *w.threads < 1) Report(w.origin, "threads", "must be at least 1");
+    } else {
+      NotApplicable(w.origin, {"path", "threads"}, "a postgres warehouse");
+      Connection(w.origin, "", w.connection, "a postgres warehouse");
+    }
+  }
+
+  void Source(const SourceSpec& s) {
+    const Origin& o = s.origin;
+    Name(o, "name", s.name);
+    if (Contains(model_names_, s.name)) {
+      Report(o, "name", "source " + Q(s.name) + " has the same name as a model");
+    }
+    const std::string kind = std::string(config::Name(s.type)) + " sources";
+    // With the type missing or unreadable, type-specific checks would only add noise.
+    if (o.Valid("type")) switch (s.type) {
+      case SourceType::kFile:
+        NotApplicable(o, {"table", "query", "cursor", "connection", "topic", "brokers"}, kind);
+        Required(o, "format", o.Has("format"), kind);
+        Required(o, "path", !s.path.empty(), kind);
+        if (o.Has("csv") && s.format != FileFormat::kCsv) {
+          Report(o, "csv", "csv options only apply to format csv");
+        }
+        break;
+      case SourceType::kPostgres:
+        NotApplicable(o, {"format", "path", "compression", "csv", "topic", "brokers"}, kind);
+        if (s.table && s.query) Report(o, "query", "set only one of table and query");
+        if (!s.table && !s.query) Report(o, "table", "postgres sources need a table or a query");
+        Connection(o, "connection.", s.connection, "a postgres source");
+        break;
+      case SourceType::kKafka:
+        NotApplicable(o, {"path", "compression", "csv", "table", "query", "cursor", "connection"},
+                      kind);
+        Required(o, "topic", !s.topic.empty(), kind);
+        Required(o, "brokers", !s.brokers.empty(), kind);
+        if (o.Has("format") && s.format != FileFormat::kJsonl) {
+          Report(o, "format", "kafka sources read JSON messages: format must be jsonl");
+        }
+        break;
+    }
+    if (o.Has("csv.delimiter") && s.csv.delimiter.size() != 1) {
+      Report(o, "csv.delimiter", "must be exactly one character");
+    }
+    if (o.Has("csv.quote") && s.csv.quote.size() != 1) {
+      Report(o, "csv.quote", "must be exactly one character");
+    }
+    if (s.csv.delimiter == s.csv.quote) Report(o, "csv.quote", "must differ from the delimiter");
+
+    // The schema contract.
+    if (o.Has("columns") && s.columns.empty()) {
+      Report(o, "columns", "a source needs at least one column");
+    }
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < s.columns.size(); ++i) {
+      const std::string key = Indexed("columns", i) + ".name";
+      const std::string& name = s.columns[i].name;
+      Name(o, key, name);
+      if (name.empty()) continue;
+      auto [it, inserted] = seen.emplace(name, i);
+      if (!inserted) {
+        Report(o, key,
+               "duplicate column " + Q(name) + " (first defined at " +
+                   o.Of(Indexed("columns", it->second) + ".name").Where() + ")");
+      }
+    }
+    std::vector<std::string> columns;
+    for (const auto& c : s.columns) columns.push_back(c.name);
+    if (s.event_time && Ref(o, "event_time", *s.event_time, columns, "column")) {
+      if (const auto* f = s.FindColumn(*s.event_time); f && !IsTimeType(f->type)) {
+        Report(o, "event_time", "event_time column " + Q(f->name) + " must be a timestamp or "
+                                "date, not " + std::string(types::LogicalTypeName(f->type)));
+      }
+    }
+    for (size_t i = 0; i < s.entity_keys.size(); ++i) {
+      Ref(o, Indexed("entity_keys", i), s.entity_keys[i], columns, "column");
+    }
+    UniqueStrings(o, "entity_keys", s.entity_keys);
+    if (s.cursor) Ref(o, "cursor", *s.cursor, columns, "column");
+    if (s.error_budget < 0 || s.error_budget > 1) {
+      Report(o, "error_budget", "must be between 0 and 1 (0% to 100%)");
+    }
+  }
+
+  void Entity(const EntitySpec& e) {
+    Name(e.origin, "name", e.name);
+    if (e.origin.Has("keys") && e.keys.empty()) {
+      Report(e.origin, "keys", "an entity needs at least one key");
+    }
+    for (size_t i = 0; i < e.keys.size(); ++i) Name(e.origin, Indexed("keys", i), e.keys[i]);
+    UniqueStrings(e.origin, "keys", e.keys);
+  }
+
+  void Models() {
+    const ModelsSpec& m = spec_.models;
+    if (m.dir.empty()) Report(m.origin, "dir", "must not be empty");
+    for (const auto& c : m.configs) {
+      const Origin& o = c.origin;
+      Name(o, "name", c.name);
+      if (m.files_listed && !c.name.empty() && !Contains(m.files, c.name)) {
+        Report(o, "name", "no file " + m.dir + "/" + c.name + ".sql for this model config",
+               SuggestWord(c.name, m.files));
+      }
+      if (o.Invalid("materialized")) {
+        // Already reported; which keys apply is unknown.
+      } else if (c.materialized == Materialization::kIncremental) {
+        Required(o, "cursor", c.cursor.has_value(), "incremental models");
+      } else {
+        NotApplicable(o, {"unique_key", "cursor"},
+                      std::string(config::Name(c.materialized)) + " models (only incremental)");
+      }
+      for (const auto& t : c.tests) ModelTest(t);
+    }
+    Unique(m.configs, "model config");
+  }
+
+  void ModelTest(const ModelTestSpec& t) {
+    const Origin& o = t.origin;
+    if (!o.Valid("type")) return;
+    const std::string kind = std::string(config::Name(t.type)) + " tests";
+    // Keys each test type takes; the rest do not apply.
+    static const std::map<ModelTestType, std::vector<std::string_view>> kKeys = {
+        {ModelTestType::kNotNull, {"column"}},
+        {ModelTestType::kUnique, {"column"}},
+        {ModelTestType::kAcceptedValues, {"column", "values"}},
+        {ModelTestType::kRelationships, {"column", "to", "field"}},
+        {ModelTestType::kRowCount, {"min", "max"}},
+        {ModelTestType::kFreshness, {"column", "max_age"}},
+        {ModelTestType::kSql, {"sql"}},
+    };
+    const auto& allowed = kKeys.at(t.type);
+    for (std::string_view key : {"column", "values", "to", "field", "min", "max", "max_age", "sql"}) {
+      if (o.Has(key) && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        Report(o, key, "key " + Q(key) + " does not apply to " + kind);
+      }
+    }
+    for (std::string_view key : allowed) {
+      if (key == "min" || key == "max") continue;
+      Required(o, key, o.Has(key), kind);
+    }
+    if (t.type == ModelTestType::kAcceptedValues && o.Has("values") && t.values.empty()) {
+      Report(o, "values", "needs at least one value");
+    }
+    if (t.type == ModelTestType::kRelationships && t.to) {
+      Ref(o, "to", *t.to, sources_and_models_, "source or model");
+    }
+    if (t.type == ModelTestType::kRowCount) {
+      if (!t.min && !t.max) Report(o, "min", "row_count tests need min, max or both");
+      if (t.min && *t.min < 0) Report(o, "min", "must not be negative");
+      if (t.min && t.max && *t.min > *t.max) Report(o, "max", "must not be less than min");
+    }
+    if (t.type == ModelTestType::kFreshness) Positive(o, "max_age", t.max_age);
+  }
+
+  void FeatureView(const FeatureViewSpec& v) {
+    const Origin& o = v.origin;
+    Name(o, "name", v.name);
+    Ref(o, "entity", v.entity, NamesOf(spec_.entities), "entity");
+    const SourceSpec* source = spec_.FindSource(v.source);
+    Ref(o, "source", v.source, sources_and_models_, "source or model");
+    // Column checks are only possible for declared sources; models' columns are known only
+    // once their SQL runs.
+    std::vector<std::string> source_columns;
+    if (source) {
+      for (const auto& c : source->columns) source_columns.push_back(c.name);
+      if (const EntitySpec* e = spec_.FindEntity(v.entity)) {
+        for (const auto& key : e->keys) {
+          if (!Contains(source_columns, key)) {
+            Report(o, "entity", "key " + Q(key) + " of entity " + Q(e->name) +
+                                    " is not a column of source " + Q(source->name));
+          }
+        }
+      }
+      if (v.event_time && Ref(o, "event_time", *v.event_time, source_columns, "column")) {
+        const auto* f = source->FindColumn(*v.event_time);
+        if (f && !IsTimeType(f->type)) {
+          Report(o, "event_time", "column " + Q(f->name) + " must be a timestamp or date, not " +
+                                      std::string(types::LogicalTypeName(f->type)));
+        }
+      }
+      if (!v.aggregations.empty() && !v.event_time && !source->event_time) {
+        Report(o, "aggregations", "aggregations need an event time: set event_time on source " +
+                                      Q(source->name) + " or on this feature view");
+      }
+    }
+    Positive(o, "ttl", v.ttl);
+    Positive(o, "tile", v.tile);
+
+    // One namespace for the view's features.
+    std::map<std::string, const Origin*> features;
+    auto feature = [&](const std::string& name, const Origin& fo) {
+      Name(fo, "name", name);
+      if (name.empty()) return;
+      auto [it, inserted] = features.emplace(name, &fo);
+      if (!inserted) {
+        Report(fo, "name", "duplicate feature " + Q(name) + " in feature view " + Q(v.name) +
+                               " (first defined at " + it->second->Of("name").Where() + ")");
+      }
+    };
+    std::vector<std::string> input_columns = source_columns;
+    for (const auto& c : v.columns) {
+      feature(c.name, c.origin);
+      input_columns.push_back(c.name);
+    }
+    for (const auto& a : v.aggregations) {
+      feature(a.name, a.origin);
+      Aggregation(v, a, source, input_columns);
+    }
+    for (const auto& d : v.derived) feature(d.name, d.origin);
+
+    const std::vector<std::string> names = v.FeatureNames();
+    for (const auto& t : v.transforms) Transform(v, t, names);
+    for (const auto& [name, value] : v.defaults) {
+      Ref(o, "defaults." + name, name, names, "feature");
+    }
+  }
+
+  void Aggregation(const FeatureViewSpec& v, const AggregationSpec& a, const SourceSpec* source,
+                   const std::vector<std::string>& input_columns) {
+    const Origin& o = a.origin;
+    const std::string fn(config::Name(a.function));
+    const bool known = o.Valid("function");
+    if (known && a.function != AggregationFunction::kCount && !a.column) {
+      Report(o, "column", "missing required key 'column' for function " + fn);
+    }
+    if (a.column && source) {
+      const bool is_view_column =
+          std::any_of(v.columns.begin(), v.columns.end(),
+                      [&](const ComputedColumnSpec& c) { return c.name == *a.column; });
+      if (Ref(o, "column", *a.column, input_columns, "column") && !is_view_column) {
+        const types::Field* f = source->FindColumn(*a.column);
+        const bool numeric_fn =
+            a.function == AggregationFunction::kSum || a.function == AggregationFunction::kMean ||
+            a.function == AggregationFunction::kStddev ||
+            a.function == AggregationFunction::kVariance;
+        if (known && f && numeric_fn && !IsNumericType(f->type)) {
+          Report(o, "column", fn + " needs a numeric column; " + Q(f->name) + " is " +
+                                  std::string(types::LogicalTypeName(f->type)));
+        }
+      }
+    }
+    if (!known) {
+      // Already reported.
+    } else if (a.function == AggregationFunction::kLastK) {
+      if (!a.k) Report(o, "k", "missing required key 'k' for function last_k");
+      if (a.k && *a.k < 1) Report(o, "k", "must be at least 1");
+    } else if (o.Has("k")) {
+      Report(o, "k", "key 'k' only applies to function last_k");
+    }
+    if (a.window) {
+      if (a.window->count() <= 0) {
+        Report(o, "window", "must be a positive duration or 'lifetime'");
+      } else if (v.tile && v.tile->count() > 0 && a.window->count() % v.tile->count() != 0) {
+        Report(o, "window", "window " + base::FormatDuration(*a.window) +
+                                " is not a multiple of the view's tile " +
+                                base::FormatDuration(*v.tile));
+      }
+    }
+  }
+
+  void Transform(const FeatureViewSpec& v, const TransformSpec& t,
+                 const std::vector<std::string>& features) {
+    const Origin& o = t.origin;
+    const std::string kind = std::string(config::Name(t.type)) + " transforms";
+    Ref(o, "feature", t.feature, features, "feature of view " + Q(v.name) + ":");
+    if (!o.Valid("type")) return;
+    if (t.type == TransformType::kImpute) {
+      Required(o, "strategy", t.strategy.has_value(), kind);
+      if (t.strategy == ImputeStrategy::kConstant) {
+        Required(o, "value", t.value.has_value(), "impute with strategy constant");
+      } else {
+        NotApplicable(o, {"value"}, "impute unless strategy is constant");
+      }
+    } else {
+      NotApplicable(o, {"strategy", "value"}, kind);
+    }
+    if (t.type == TransformType::kClip) {
+      if (!t.lower_quantile && !t.upper_quantile) {
+        Report(o, "lower_quantile", "clip transforms need lower_quantile, upper_quantile or both");
+      }
+      for (auto [key, q] : {std::pair{"lower_quantile", t.lower_quantile},
+                            std::pair{"upper_quantile", t.upper_quantile}}) {
+        if (q && (*q < 0 || *q > 1)) Report(o, key, "must be between 0 and 1");
+      }
+      if (t.lower_quantile && t.upper_quantile && *t.lower_quantile >= *t.upper_quantile) {
+        Report(o, "upper_quantile", "must be greater than lower_quantile");
+      }
+    } else {
+      NotApplicable(o, {"lower_quantile", "upper_quantile"}, kind);
+    }
+    // Only a constant imputation needs no fitting.
+    const bool fitted = !(t.type == TransformType::kImpute && t.strategy == ImputeStrategy::kConstant);
+    if (fitted) Required(o, "fit_on", t.fit_on.has_value(), kind);
+    if (!t.fit_on) return;
+    if (!Ref(o, "fit_on", *t.fit_on, NamesOf(spec_.training_sets), "training set")) return;
+    const TrainingSetSpec* ts = spec_.FindTrainingSet(*t.fit_on);
+    if (ts && !Contains(ts->features, v.name) && !Contains(ts->features, v.name + ":" + t.feature)) {
+      Report(o, "fit_on", "training set " + Q(ts->name) + " does not include feature " +
+                              Q(v.name + ":" + t.feature));
+    }
+  }
+
+  // Checks "view" / "view:feature" references; returns the views they name.
+  std::vector<const FeatureViewSpec*> FeatureRefs(const Origin& o,
+                                                  const std::vector<std::string>& refs) {
+    std::vector<const FeatureViewSpec*> views;
+    const std::vector<std::string> view_names = NamesOf(spec_.feature_views);
+    for (size_t i = 0; i < refs.size(); ++i) {
+      const std::string key = Indexed("features", i);
+      const std::string& ref = refs[i];
+      const size_t colon = ref.find(':');
+      const std::string view = ref.substr(0, colon);
+      if (view.empty() || (colon != std::string::npos && colon + 1 == ref.size()) ||
+          (colon != std::string::npos && ref.find(':', colon + 1) != std::string::npos)) {
+        Report(o, key, "invalid feature reference " + Q(ref) + " (expected 'view' or 'view:feature')");
+        continue;
+      }
+      if (!Ref(o, key, view, view_names, "feature view")) continue;
+      const FeatureViewSpec* v = spec_.FindFeatureView(view);
+      if (std::find(views.begin(), views.end(), v) == views.end()) views.push_back(v);
+      if (colon == std::string::npos) continue;
+      const std::string feature = ref.substr(colon + 1);
+      const std::vector<std::string> names = v->FeatureNames();
+      if (!Contains(names, feature)) {
+        Report(o, key, "feature view " + Q(view) + " has no feature " + Q(feature),
+               SuggestWord(feature, names));
+      }
+    }
+    UniqueStrings(o, "features", refs);
+    return views;
+  }
+
+  void TrainingSet(const TrainingSetSpec& t) {
+    const Origin& o = t.origin;
+    Name(o, "name", t.name);
+    if (t.spine && t.spine_path) Report(o, "spine_path", "set only one of spine and spine_path");
+    if (!t.spine && !t.spine_path) {
+      Report(o, "spine", "missing required key 'spine' (a source or model) or 'spine_path' (a file)");
+    }
+    if (t.spine) Ref(o, "spine", *t.spine, sources_and_models_, "source or model");
+    if (o.Has("keys") && t.keys.empty()) Report(o, "keys", "needs at least one key");
+    UniqueStrings(o, "keys", t.keys);
+    UniqueStrings(o, "labels", t.labels);
+    if (const SourceSpec* s = t.spine ? spec_.FindSource(*t.spine) : nullptr) {
+      std::vector<std::string> columns;
+      for (const auto& c : s->columns) columns.push_back(c.name);
+      Ref(o, "timestamp", t.timestamp, columns, "column of spine " + Q(s->name) + ":");
+      for (size_t i = 0; i < t.keys.size(); ++i) {
+        Ref(o, Indexed("keys", i), t.keys[i], columns, "column of spine " + Q(s->name) + ":");
+      }
+      for (size_t i = 0; i < t.labels.size(); ++i) {
+        Ref(o, Indexed("labels", i), t.labels[i], columns, "column of spine " + Q(s->name) + ":");
+      }
+    }
+    if (o.Has("features") && t.features.empty()) Report(o, "features", "needs at least one feature");
+    for (const FeatureViewSpec* v : FeatureRefs(o, t.features)) {
+      const EntitySpec* e = spec_.FindEntity(v->entity);
+      if (!e) continue;
+      for (const auto& key : e->keys) {
+        if (!Contains(t.keys, key)) {
+          Report(o, "keys", "feature view " + Q(v->name) + " is keyed by " + Q(key) +
+                                " (entity " + Q(e->name) + "), which is not among the keys");
+        }
+      }
+    }
+    if (t.start && t.end && *t.start >= *t.end) Report(o, "end", "must be later than start");
+    if (o.Has("formats") && t.formats.empty()) Report(o, "formats", "needs at least one format");
+    std::set<DatasetFormat> formats;
+    for (size_t i = 0; i < t.formats.size(); ++i) {
+      if (!formats.insert(t.formats[i]).second) {
+        Report(o, Indexed("formats", i), "duplicate format " + Q(config::Name(t.formats[i])));
+      }
+    }
+  }
+
+  void OnlineStore(const OnlineStoreSpec& s) {
+    const Origin& o = s.origin;
+    Name(o, "name", s.name);
+    if (!o.Valid("type")) return;
+    if (s.type == OnlineStoreType::kRocksdb) {
+      NotApplicable(o, {"url"}, "rocksdb online stores");
+      if (s.path.empty()) Report(o, "path", "must not be empty");
+    } else {
+      NotApplicable(o, {"path"}, "redis online stores");
+      Required(o, "url", s.url.has_value(), "redis online stores");
+      if (s.url && s.url->rfind("redis://", 0) != 0 && s.url->rfind("rediss://", 0) != 0 &&
+          s.url->rfind("unix://", 0) != 0) {
+        Report(o, "url", "expected a redis://, rediss:// or unix:// URL, got " + Q(*s.url));
+      }
+    }
+  }
+
+  void FeatureService(const FeatureServiceSpec& s) {
+    Name(s.origin, "name", s.name);
+    if (s.origin.Has("features") && s.features.empty()) {
+      Report(s.origin, "features", "needs at least one feature");
+    }
+    FeatureRefs(s.origin, s.features);
+    Ref(s.origin, "online_store", s.online_store, NamesOf(spec_.online_stores), "online store");
+  }
+
+  void Pipeline(const PipelineSpec& p) {
+    const Origin& o = p.origin;
+    Name(o, "name", p.name);
+    if (p.schedule) {
+      if (auto why = ScheduleError(*p.schedule)) {
+        Report(o, "schedule", "invalid schedule " + Q(*p.schedule) + ": " + why->first,
+               why->second);
+      }
+    }
+    if (p.retries < 0) Report(o, "retries", "must not be negative");
+    if (p.retry_backoff.count() < 0) Report(o, "retry_backoff", "must not be negative");
+    Positive(o, "timeout", p.timeout);
+    if (o.Has("steps") && p.steps.empty()) Report(o, "steps", "a pipeline needs at least one step");
+    for (const auto& s : p.steps) Step(s);
+    Unique(p.steps, "step");
+    StepGraph(p);
+  }
+
+  // Required and inapplicable keys of a step, by its kind.
+  void StepKindKeys(const StepSpec& s, bool takes_sources, bool takes_models,
+                    bool takes_training_set, bool takes_views) {
+    const Origin& o = s.origin;
+    const std::string kind = "steps with run: " + std::string(config::Name(s.run));
+    if (!takes_sources) NotApplicable(o, {"sources"}, kind);
+    if (!takes_models) NotApplicable(o, {"models"}, kind);
+    if (!takes_training_set) NotApplicable(o, {"training_set"}, kind);
+    if (!takes_views) NotApplicable(o, {"feature_views"}, kind);
+    if (s.run != StepKind::kCommand) NotApplicable(o, {"command"}, kind);
+    switch (s.run) {
+      case StepKind::kIngest: Required(o, "sources", !s.sources.empty(), kind); break;
+      case StepKind::kTrainingSet: Required(o, "training_set", s.training_set.has_value(), kind); break;
+      case StepKind::kMaterialize: Required(o, "feature_views", !s.feature_views.empty(), kind); break;
+      case StepKind::kCommand: Required(o, "command", s.command.has_value(), kind); break;
+      case StepKind::kProfile:
+      case StepKind::kDrift:
+        if (s.sources.empty() && s.feature_views.empty() && !s.training_set) {
+          Report(o, "sources", kind + " need sources, feature_views or a training_set");
+        }
+        break;
+      case StepKind::kBuild:
+      case StepKind::kTest: break;
+    }
+  }
+
+  void Step(const StepSpec& s) {
+    const Origin& o = s.origin;
+    Name(o, "name", s.name);
+    // Which reference keys each kind of step takes; with `run` unreadable, check them all.
+    const bool known = o.Valid("run");
+    const bool takes_sources = !known || s.run == StepKind::kIngest ||
+                               s.run == StepKind::kProfile || s.run == StepKind::kDrift;
+    const bool takes_models = !known || s.run == StepKind::kBuild || s.run == StepKind::kTest;
+    const bool takes_training_set = !known || s.run == StepKind::kTrainingSet ||
+                                    s.run == StepKind::kProfile || s.run == StepKind::kDrift;
+    const bool takes_views = !known || s.run == StepKind::kMaterialize ||
+                             s.run == StepKind::kProfile || s.run == StepKind::kDrift;
+    if (known) StepKindKeys(s, takes_sources, takes_models, takes_training_set, takes_views);
+    if (takes_sources) {
+      for (size_t i = 0; i < s.sources.size(); ++i) {
+        Ref(o, Indexed("sources", i), s.sources[i], source_names_, "source");
+      }
+    }
+    if (takes_models) {
+      for (size_t i = 0; i < s.models.size(); ++i) {
+        Ref(o, Indexed("models", i), s.models[i], model_names_, "model");
+      }
+    }
+    if (takes_training_set && s.training_set) {
+      Ref(o, "training_set", *s.training_set, NamesOf(spec_.training_sets), "training set");
+    }
+    if (takes_views) {
+      for (size_t i = 0; i < s.feature_views.size(); ++i) {
+        Ref(o, Indexed("feature_views", i), s.feature_views[i], NamesOf(spec_.feature_views),
+            "feature view");
+      }
+    }
+    if (s.retries && *s.retries < 0) Report(o, "retries", "must not be negative");
+    Positive(o, "timeout", s.timeout);
+  }
+
+  // Dangling depends_on entries and cycles (each cycle reported once, at the step closing it).
+  void StepGraph(const PipelineSpec& p) {
+    const std::vector<std::string> names = NamesOf(p.steps);
+    std::map<std::string, const StepSpec*> by_name;
+    for (const auto& s : p.steps) by_name.emplace(s.name, &s);
+    for (const auto& s : p.steps) {
+      for (size_t i = 0; i < s.depends_on.size(); ++i) {
+        Ref(s.origin, Indexed("depends_on", i), s.depends_on[i], names,
+            "step in pipeline " + Q(p.name) + ":");
+      }
+      UniqueStrings(s.origin, "depends_on", s.depends_on);
+    }
+    // Iterative depth-first search: a long chain of steps must not exhaust the stack.
+    enum class Mark { kNew, kActive, kDone };
+    std::map<std::string, Mark> marks;
+    struct Frame {
+      const StepSpec* step;
+      size_t next;  // index into step->depends_on
+    };
+    std::vector<Frame> stack;
+    for (const auto& root : p.steps) {
+      if (marks[root.name] != Mark::kNew) continue;
+      marks[root.name] = Mark::kActive;
+      stack.push_back({&root, 0});
+      while (!stack.empty()) {
+        Frame& top = stack.back();
+        if (top.next == top.step->depends_on.size()) {
+          marks[top.step->name] = Mark::kDone;
+          stack.pop_back();
+          continue;
+        }
+        const size_t i = top.next++;
+        const StepSpec& s = *top.step;
+        auto it = by_name.find(s.depends_on[i]);
+        if (it == by_name.end()) continue;
+        const Mark m = marks[it->first];
+        if (m == Mark::kActive) {
+          std::string cycle;
+          auto from = std::find_if(stack.begin(), stack.end(),
+                                   [&](const Frame& f) { return f.step->name == it->first; });
+          for (auto f = from; f != stack.end(); ++f) cycle += f->step->name + " -> ";
+          cycle += it->first;
+          Report(s.origin, Indexed("depends_on", i),
+                 "cycle in the steps of pipeline " + Q(p.name) + ": " + cycle);
+        } else if (m == Mark::kNew) {
+          marks[it->first] = Mark::kActive;
+          stack.push_back({it->second, 0});
+        }
+      }
+    }
+  }
+
+  // Why `schedule` is invalid (and a suggestion), or nullopt when it is valid.
+  static std::optional<std::pair<std::string, std::optional<std::string>>> ScheduleError(
+      const std::string& schedule) {
+    using Error = std::pair<std::string, std::optional<std::string>>;
+    static const std::vector<std::string> kMacros = {"@hourly",  "@daily",    "@weekly",
+                                                     "@monthly", "@yearly",   "@annually",
+                                                     "@midnight"};
+    if (schedule.rfind("@every ", 0) == 0) {
+      auto d = base::ParseDuration(schedule.substr(7));
+      if (!d.ok()) return Error{d.status().message(), std::nullopt};
+      if (d->count() <= 0) return Error{"the interval must be positive", std::nullopt};
+      return std::nullopt;
+    }
+    if (!schedule.empty() && schedule[0] == '@') {
+      if (Contains(kMacros, schedule)) return std::nullopt;
+      return Error{"expected one of " + JoinWords(kMacros) + " or '@every <duration>'",
+                   SuggestWord(schedule, kMacros)};
+    }
+    if (schedule.find(' ') == std::string::npos) {
+      auto d = base::ParseDuration(schedule);
+      if (!d.ok()) {
+        return Error{"expected a duration, '@hourly'-style macro or 5-field cron line", std::nullopt};
+      }
+      if (d->count() <= 0) return Error{"the interval must be positive", std::nullopt};
+      return std::nullopt;
+    }
+    return CronError(schedule);
+  }
+
+  static std::optional<std::pair<std::string, std::optional<std::string>>> CronError(
+      const std::string& line) {
+    using Error = std::pair<std::string, std::optional<std::string>>;
+    struct Field {
+      const char* name;
+      int min, max;
+    };
+    static constexpr Field kFields[] = {
+        {"minute", 0, 59}, {"hour", 0, 23}, {"day of month", 1, 31}, {"month", 1, 12},
+        {"day of week", 0, 7}};
+    std::vector<std::string> parts;
+    size_t pos = 0;
+    while (pos < line.size()) {
+      const size_t start = line.find_first_not_of(' ', pos);
+      if (start == std::string::npos) break;
+      const size_t end = std::min(line.find(' ', start), line.size());
+      parts.push_back(line.substr(start, end - start));
+      pos = end;
+    }
+    if (parts.size() != 5) {
+      return Error{"a cron line has 5 fields (minute hour day-of-month month day-of-week), got " +
+                       std::to_string(parts.size()),
+                   std::nullopt};
+    }
+    auto number = [](std::string_view s) -> std::optional<int> {
+      int v = 0;
+      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+      return v;
+    };
+    for (size_t f = 0; f < 5; ++f) {
+      const Field& field = kFields[f];
+      std::string_view rest = parts[f];
+      while (true) {
+        const size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        std::string_view range = item.substr(0, item.find('/'));
+        bool ok = !item.empty();
+        if (item.find('/') != std::string_view::npos) {
+          auto step = number(item.substr(item.find('/') + 1));
+          ok = ok && step && *step > 0;
+        }
+        if (range != "*") {
+          const size_t dash = range.find('-');
+          auto lo = number(range.substr(0, dash));
+          auto hi = dash == std::string_view::npos ? lo : number(range.substr(dash + 1));
+          ok = ok && lo && hi && *lo >= field.min && *hi <= field.max && *lo <= *hi;
+        }
+        if (!ok) {
+          return Error{"bad " + std::string(field.name) + " field " + Q(parts[f]) + " (values " +
+                           std::to_string(field.min) + "-" + std::to_string(field.max) + ")",
+                       std::nullopt};
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    return std::nullopt;
+  }
+
+  const ProjectSpec& spec_;
+  std::vector<Diagnostic>* out_;
+  std::vector<std::string> source_names_;
+  std::vector<std::string> model_names_;
+  std::vector<std::string> sources_and_models_;
+};
+
+}  // namespace
+
+bool IsValidName(std::string_view name) {
+  if (name.empty()) return false;
+  auto lower_or_underscore = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!lower_or_underscore(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) {
+    return lower_or_underscore(c) || (c >= '0' && c <= '9');
+  });
+}
+
+void ValidateProject(const ProjectSpec& spec, std::vector<Diagnostic>* diagnostics) {
+  Validator(spec, diagnostics).Run();
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "config/project.h"
+#include "connectors/schema_contract.h"
+
+namespace sluice::connectors {
+
+// SQL that reads one file of a file source through DuckDB's readers. The reader relation has one
+// column per data column (typed where the reader can check types and report the line of a bad
+// value, VARCHAR where sluice must parse: timestamps with UTC offsets, JSON values), plus
+// __sluice_line (BIGINT, the 1-based line when known), __sluice_raw (VARCHAR, the row's text
+// when the reader keeps it) and __sluice_malformed (VARCHAR reason for rows that are not
+// records at all).
+struct ReaderPlan {
+  std::string relation_sql;   // "SELECT ... FROM read_csv(...)"
+  std::string rejects_table;  // DuckDB's rejects table for this scan, or empty
+  bool raw_is_line = false;   // __sluice_raw holds the exact input line
+  // Declared columns the reader already typed (conversion errors come from the reader).
+  std::vector<std::string> reader_typed;
+};
+
+// The SQL to list the columns of `file`, for the contract check: (name, type) rows from
+// DESCRIBE for Parquet and JSON Lines; the raw first line for CSV (see SplitCsvHeader).
+std::string ObserveSql(const config::SourceSpec& source, const std::string& file);
+// Splits a CSV header line into names (quotes and doubled quotes as in RFC 4180).
+std::vector<std::string> SplitCsvHeader(std::string_view line, char delimiter, char quote);
+// Reads DESCRIBE output rows (name, type) into observed columns; text formats get no type.
+std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
+                                       const std::vector<std::string>& names,
+                                       const std::vector<std::string>& types);
+
+ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
+                      const std::vector<ObservedColumn>& observed, const std::string& scan_name);
+
+// The full SELECT producing typed columns plus __sluice_reason / __sluice_kind /
+// __sluice_column / __sluice_raw / __sluice_line / __sluice_record / __sluice_bad.
+std::string ValidateSql(const config::SourceSpec& source, const ReaderPlan& reader,
+                        const std::vector<std::string>& kept_extra);
+
+}  // namespace sluice::connectors

@@ -1,0 +1,515 @@
+#include "connectors/ingest.h"
+
+#include <glob.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <system_error>
+
+#include "base/log.h"
+#include "connectors/file_reader.h"
+#include "lake/content_hash.h"
+#include "warehouse/duckdb_database.h"
+
+namespace sluice::connectors {
+namespace fs = std::filesystem;
+
+using warehouse::QuoteIdentifier;
+using warehouse::QuoteLiteral;
+
+namespace {
+
+constexpr const char* kSluiceVersion = "0.1.0";
+
+base::Result<std::vector<fs::path>> ResolveFiles(const fs::path& project_dir,
+                                                 const std::string& pattern) {
+  const fs::path full = fs::path(pattern).is_absolute() ? fs::path(pattern) : project_dir / pattern;
+  glob_t g{};
+  const int rc = ::glob(full.c_str(), GLOB_ERR | GLOB_NOSORT, nullptr, &g);
+  std::vector<fs::path> files;
+  if (rc == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::error_code ec;
+      if (fs::is_regular_file(g.gl_pathv[i], ec)) files.emplace_back(g.gl_pathv[i]);
+    }
+  }
+  globfree(&g);
+  if (rc != 0 && rc != GLOB_NOMATCH) {
+    return base::IoError("cannot list files matching '" + full.string() + "'");
+  }
+  if (files.empty()) return base::NotFound("no file matches '" + full.string() + "'");
+  std::sort(files.begin(), files.end());  // a stable order makes the version id stable
+  return files;
+}
+
+std::string RelativeName(const fs::path& project_dir, const fs::path& file) {
+  std::error_code ec;
+  fs::path rel = fs::relative(file, project_dir, ec);
+  if (ec || rel.empty() || *rel.begin() == "..") return file.string();
+  return rel.string();
+}
+
+// Everything in a source's definition that changes what lands in the lake. Changing any of it
+// gives a new version even when the input bytes are the same.
+std::string DefinitionHash(const config::SourceSpec& s) {
+  std::string text = "format=" + std::string(config::Name(s.format)) +
+                     ";compression=" + std::string(config::Name(s.compression)) +
+                     ";extra=" + std::string(config::Name(s.extra_columns));
+  if (s.format == config::FileFormat::kCsv) {
+    text += ";delim=" + s.csv.delimiter + ";header=" + (s.csv.header ? "1" : "0") +
+            ";quote=" + s.csv.quote + ";tsfmt=" + s.csv.timestamp_format.value_or("");
+    for (const auto& n : s.csv.null_values)
+      text += ";null=" + n;
+  }
+  for (const auto& f : s.columns) {
+    text += ";col=" + f.name + ":" + std::string(types::LogicalTypeName(f.type)) +
+            (f.nullable ? "" : "!");
+  }
+  return lake::Sha256Hex(text);
+}
+
+std::string NowIso(base::Clock& clock) {
+  return base::FormatTime(clock.Now());
+}
+
+// A folder under the lake for one ingest's intermediate files, removed however the run ends.
+class StagingDir {
+ public:
+  static base::Result<StagingDir> Create(const fs::path& lake_root) {
+    std::random_device rd;
+    fs::path dir =
+        lake_root / "staging" / (std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return base::IoError("cannot create '" + dir.string() + "': " + ec.message());
+    return StagingDir(dir);
+  }
+  StagingDir(StagingDir&& o) noexcept : dir_(std::move(o.dir_)) { o.dir_.clear(); }
+  ~StagingDir() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  const fs::path& path() const { return dir_; }
+
+ private:
+  explicit StagingDir(fs::path dir) : dir_(std::move(dir)) {}
+  fs::path dir_;
+};
+
+std::vector<fs::path> FilesUnder(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec) && e.path().extension() == ".parquet") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ParquetList(const std::vector<fs::path>& files) {
+  std::string out = "[";
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i) out += ", ";
+    out += QuoteLiteral(files[i].string());
+  }
+  return out + "]";
+}
+
+struct FileOutcome {
+  std::vector<fs::path> good_parts;
+  fs::path quarantine;  // empty when nothing was quarantined
+  std::int64_t loaded = 0;
+  std::int64_t quarantined = 0;
+};
+
+class SourceIngest {
+ public:
+  SourceIngest(const config::SourceSpec& source, const IngestContext& ctx)
+      : source_(source), ctx_(ctx) {}
+
+  base::Result<IngestReport> Run();
+
+ private:
+  base::Status Observe(const fs::path& file, std::vector<ObservedColumn>& observed);
+  base::Result<FileOutcome> LoadFile(size_t index, const fs::path& file, const std::string& rel,
+                                     const std::vector<std::string>& kept_extra);
+  base::Status CheckRetyped(const fs::path& quarantine, std::int64_t records,
+                            const std::string& rel);
+  void Progress(const std::string& stage, double fraction) {
+    if (ctx_.progress) ctx_.progress(stage, fraction);
+  }
+
+  const config::SourceSpec& source_;
+  const IngestContext& ctx_;
+  std::optional<warehouse::DuckDb> db_;
+  std::optional<StagingDir> staging_;
+  std::vector<std::string> warnings_;
+  std::vector<QuarantinedRow> samples_;
+};
+
+base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedColumn>& observed) {
+  auto described = db_->Query(ObserveSql(source_, file.string()));
+  if (!described.ok()) {
+    return base::InvalidArgument("cannot read '" + file.string() + "' as " +
+                                 std::string(config::Name(source_.format)) + ": " +
+                                 described.status().message());
+  }
+  std::vector<std::string> names, types;
+  if (source_.format == config::FileFormat::kCsv) {
+    if (described->num_rows() == 0 || !described->column(0).IsValid(0)) {
+      return base::InvalidArgument("'" + file.string() + "' is empty: expected a header line");
+    }
+    names = SplitCsvHeader(described->column(0).GetString(0), source_.csv.delimiter[0],
+                           source_.csv.quote.empty() ? '\0' : source_.csv.quote[0]);
+  } else {
+    for (size_t r = 0; r < described->num_rows(); ++r) {
+      names.emplace_back(described->column(0).GetString(r));
+      types.emplace_back(described->column(1).GetString(r));
+    }
+  }
+  if (source_.format == config::FileFormat::kCsv && !source_.csv.header) {
+    // Without a header, columns are matched by position to the declaration.
+    for (size_t i = 0; i < names.size(); ++i) {
+      names[i] =
+          i < source_.columns.size() ? source_.columns[i].name : "column" + std::to_string(i + 1);
+    }
+  }
+  observed = ToObserved(source_, names, types);
+  return base::Status::Ok();
+}
+
+base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& file,
+                                                 const std::string& rel,
+                                                 const std::vector<std::string>& kept_extra) {
+  std::vector<ObservedColumn> observed;
+  SLUICE_RETURN_IF_ERROR(Observe(file, observed));
+  const std::string scan = "sluice_scan_" + std::to_string(index);
+  const ReaderPlan reader = PlanReader(source_, file.string(), observed, scan);
+  const fs::path out_dir = staging_->path() / ("file-" + std::to_string(index));
+  const std::string copy = "COPY (" + ValidateSql(source_, reader, kept_extra) + ") TO " +
+                           QuoteLiteral(out_dir.string()) +
+                           " (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__sluice_bad), "
+                           "WRITE_PARTITION_COLUMNS false)";
+  base::Status copied = db_->Execute(copy);
+  if (!copied.ok()) {
+    return base::InvalidArgument("cannot read '" + rel + "': " + copied.message());
+  }
+  FileOutcome out;
+  out.good_parts = FilesUnder(out_dir / "__sluice_bad=false");
+  const std::vector<fs::path> bad_parts = FilesUnder(out_dir / "__sluice_bad=true");
+  if (!out.good_parts.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(out.loaded, db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
+                                                              ParquetList(out.good_parts) + ")"));
+  }
+  // One quarantine file per input: rows the validation rejected plus lines the CSV reader
+  // rejected (several reader errors on one line become one row).
+  std::vector<std::string> parts;
+  if (!bad_parts.empty()) {
+    parts.push_back(
+        "SELECT __sluice_line AS line, __sluice_record AS record, __sluice_column AS \"column\", "
+        "__sluice_kind AS kind, __sluice_reason AS reason, __sluice_raw AS raw FROM read_parquet(" +
+        ParquetList(bad_parts) + ")");
+  }
+  if (!reader.rejects_table.empty()) {
+    parts.push_back(
+        "SELECT line::BIGINT AS line, NULL::BIGINT AS record, min(column_name) AS \"column\", "
+        "CASE WHEN bool_and(error_type::VARCHAR = 'CAST') THEN 'conversion' ELSE 'malformed' END "
+        "AS kind, string_agg(error_message, '; ' ORDER BY column_idx) AS reason, "
+        "any_value(csv_line) AS raw FROM " +
+        QuoteIdentifier(reader.rejects_table) + " GROUP BY line");
+  }
+  if (!parts.empty()) {
+    std::string all;
+    for (const auto& p : parts)
+      all += (all.empty() ? "" : " UNION ALL ") + p;
+    out.quarantine = staging_->path() / ("quarantine-" + std::to_string(index) + ".parquet");
+    SLUICE_RETURN_IF_ERROR(db_->Execute("COPY (SELECT " + QuoteLiteral(rel) + " AS file, * FROM (" +
+                                        all + ") ORDER BY line NULLS LAST, record) TO " +
+                                        QuoteLiteral(out.quarantine.string()) +
+                                        " (FORMAT parquet, COMPRESSION zstd)"));
+    SLUICE_ASSIGN_OR_RETURN(out.quarantined,
+                            db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
+                                                  QuoteLiteral(out.quarantine.string()) + ")"));
+    if (out.quarantined == 0) {
+      out.quarantine.clear();
+    } else {
+      SLUICE_RETURN_IF_ERROR(CheckRetyped(out.quarantine, out.loaded + out.quarantined, rel));
+      if (static_cast<int>(samples_.size()) < kQuarantineSamples) {
+        auto rows =
+            db_->Query("SELECT file, line, record, \"column\", reason, raw FROM read_parquet(" +
+                       QuoteLiteral(out.quarantine.string()) + ") LIMIT " +
+                       std::to_string(kQuarantineSamples - samples_.size()));
+        if (rows.ok()) {
+          for (size_t r = 0; r < rows->num_rows(); ++r) {
+            QuarantinedRow q;
+            q.file = std::string(rows->column(0).GetString(r));
+            if (rows->column(1).IsValid(r)) q.line = rows->column(1).GetInt64(r);
+            if (rows->column(2).IsValid(r)) q.record = rows->column(2).GetInt64(r);
+            q.column = rows->column(3).IsValid(r) ? std::string(rows->column(3).GetString(r)) : "";
+            q.reason = std::string(rows->column(4).GetString(r));
+            q.raw = rows->column(5).IsValid(r) ? std::string(rows->column(5).GetString(r)) : "";
+            samples_.push_back(std::move(q));
+          }
+        }
+      }
+    }
+  }
+  if (!reader.rejects_table.empty()) {
+    (void)db_->Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(reader.rejects_table) +
+                       "; DROP TABLE IF EXISTS " + QuoteIdentifier(scan + "_scans"));
+  }
+  return out;
+}
+
+// A column whose values (nearly) all fail to convert was retyped at the source: a schema change
+// that must stop the ingest, not a pile of quarantined rows.
+base::Status SourceIngest::CheckRetyped(const fs::path& quarantine, std::int64_t records,
+                                        const std::string& rel) {
+  if (records < 1) return base::Status::Ok();
+  auto per_column = db_->Query(
+      "SELECT \"column\", count(*)::BIGINT AS n, min(reason) AS example FROM read_parquet(" +
+      QuoteLiteral(quarantine.string()) +
+      ") WHERE kind = 'conversion' AND \"column\" IS NOT NULL GROUP BY 1 ORDER BY 1");
+  SLUICE_RETURN_IF_ERROR(per_column.status());
+  std::string errors;
+  for (size_t r = 0; r < per_column->num_rows(); ++r) {
+    const std::int64_t n = per_column->column(1).GetInt64(r);
+    if (n * 10 >= records * 9) {
+      const std::string column(per_column->column(0).GetString(r));
+      const types::Field* f = source_.FindColumn(column);
+      errors +=
+          (errors.empty() ? "" : "\n") + rel + ": column '" + column + "' was retyped: declared " +
+          std::string(f ? types::LogicalTypeName(f->type) : "?") + ", but " + std::to_string(n) +
+          " of " + std::to_string(records) + " values cannot be read as such (first: " +
+          std::string(per_column->column(2).GetString(r)) + ")";
+    }
+  }
+  if (!errors.empty()) return base::SchemaMismatch(errors);
+  return base::Status::Ok();
+}
+
+base::Result<IngestReport> SourceIngest::Run() {
+  const auto started = ctx_.clock.Now();
+  IngestReport report;
+  report.source = source_.name;
+  if (source_.type != config::SourceType::kFile) {
+    return base::FailedPrecondition("source '" + source_.name + "' has type " +
+                                    std::string(config::Name(source_.type)) +
+                                    "; this build ingests file sources only");
+  }
+
+  Progress("hashing", -1);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<fs::path> files,
+                          ResolveFiles(ctx_.project.dir, source_.path));
+  lake::Manifest manifest;
+  manifest.dataset = source_.name;
+  manifest.kind = "source";
+  manifest.definition_hash = DefinitionHash(source_);
+  manifest.sluice_version = kSluiceVersion;
+  for (const auto& f : files) {
+    SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(f));
+    std::error_code ec;
+    const auto bytes = fs::file_size(f, ec);
+    manifest.inputs.push_back({RelativeName(ctx_.project.dir, f), sha, ec ? 0 : bytes});
+  }
+
+  // Unchanged inputs under an unchanged definition: the current version already holds them.
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, ctx_.lake.Current(source_.name));
+  if (current && current->inputs == manifest.inputs &&
+      current->definition_hash == manifest.definition_hash) {
+    report.manifest = *current;
+    report.created = false;
+    return report;
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
+  staging_.emplace(std::move(staging));
+  warehouse::DuckDb::Options db_options;
+  db_options.threads = ctx_.threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
+  db_.emplace(std::move(db));
+  SLUICE_RETURN_IF_ERROR(db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true"));
+
+  // Contract first, for every file, so a shape change stops the ingest before any data moves.
+  SLUICE_ASSIGN_OR_RETURN(types::Schema declared, source_.Schema());
+  const ExtraColumnPolicy policy =
+      source_.extra_columns == config::ExtraColumns::kKeep   ? ExtraColumnPolicy::kKeep
+      : source_.extra_columns == config::ExtraColumns::kWarn ? ExtraColumnPolicy::kWarn
+                                                             : ExtraColumnPolicy::kFail;
+  std::vector<std::string> contract_errors;
+  std::vector<std::string> kept_extra;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::vector<ObservedColumn> observed;
+    SLUICE_RETURN_IF_ERROR(Observe(files[i], observed));
+    ContractResult c = CheckContract(declared, observed, policy, manifest.inputs[i].path);
+    contract_errors.insert(contract_errors.end(), c.errors.begin(), c.errors.end());
+    warnings_.insert(warnings_.end(), c.warnings.begin(), c.warnings.end());
+    if (i == 0) {
+      kept_extra = c.kept_extra_columns;
+    } else if (c.kept_extra_columns != kept_extra) {
+      contract_errors.push_back(manifest.inputs[i].path +
+                                ": its extra columns differ from those of " +
+                                manifest.inputs[0].path +
+                                " (extra_columns: keep needs the same "
+                                "extra columns in every file)");
+    }
+  }
+  if (!contract_errors.empty()) {
+    std::string text = "source '" + source_.name + "' does not match its declared columns:";
+    for (const auto& e : contract_errors)
+      text += "\n  " + e;
+    return base::SchemaMismatch(text);
+  }
+
+  std::vector<types::Field> fields = declared.fields();
+  for (const auto& extra : kept_extra)
+    fields.push_back({extra, types::LogicalType::kString, true});
+  SLUICE_ASSIGN_OR_RETURN(manifest.schema, types::Schema::Make(std::move(fields)));
+
+  std::vector<FileOutcome> outcomes;
+  for (size_t i = 0; i < files.size(); ++i) {
+    Progress("loading " + manifest.inputs[i].path, static_cast<double>(i) / files.size());
+    SLUICE_ASSIGN_OR_RETURN(FileOutcome o,
+                            LoadFile(i, files[i], manifest.inputs[i].path, kept_extra));
+    manifest.rows.loaded += o.loaded;
+    manifest.rows.quarantined += o.quarantined;
+    outcomes.push_back(std::move(o));
+  }
+  manifest.rows.read = manifest.rows.loaded + manifest.rows.quarantined;
+
+  const double budget = source_.error_budget;
+  if (manifest.rows.quarantined > 0 && static_cast<double>(manifest.rows.quarantined) >
+                                           budget * static_cast<double>(manifest.rows.read)) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "source '%s': %lld of %lld rows (%.2f%%) failed validation, over the error "
+                  "budget of %.2f%%; nothing was published",
+                  source_.name.c_str(), static_cast<long long>(manifest.rows.quarantined),
+                  static_cast<long long>(manifest.rows.read),
+                  100.0 * static_cast<double>(manifest.rows.quarantined) /
+                      static_cast<double>(manifest.rows.read),
+                  100.0 * budget);
+    std::string text = buf;
+    for (const auto& q : samples_) {
+      text += "\n  " + Where(q) + ": " + q.reason;
+    }
+    report.samples = samples_;
+    return base::Status(base::StatusCode::kSchemaMismatch, text);
+  }
+
+  Progress("publishing", -1);
+  // The raw bytes are kept as they came, content-addressed (the same file is stored once).
+  for (size_t i = 0; i < files.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(files[i]));
+    if (sha != manifest.inputs[i].sha256) {
+      return base::IoError(
+          "'" + manifest.inputs[i].path + "' changed while it was being ingested; run again",
+          /*retryable=*/true);
+    }
+  }
+  for (const auto& o : outcomes) {
+    for (const auto& part : o.good_parts) {
+      std::error_code ec;
+      const auto bytes = fs::file_size(part, ec);
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t rows,
+                              db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
+                                                    QuoteLiteral(part.string()) + ")"));
+      SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(part, /*move=*/true));
+      manifest.outputs.push_back({"data", sha, ec ? 0 : bytes, rows});
+    }
+    if (!o.quarantine.empty()) {
+      std::error_code ec;
+      const auto bytes = fs::file_size(o.quarantine, ec);
+      SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(o.quarantine, /*move=*/true));
+      manifest.outputs.push_back({"quarantine", sha, ec ? 0 : bytes, o.quarantined});
+    }
+  }
+  manifest.created_at = NowIso(ctx_.clock);
+  SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, ctx_.lake.Publish(manifest));
+  report.manifest = std::move(published.manifest);
+  report.created = published.created;
+  report.warnings = warnings_;
+  report.samples = samples_;
+  report.seconds = std::chrono::duration<double>(ctx_.clock.Now() - started).count();
+  return report;
+}
+
+}  // namespace
+
+std::string Where(const QuarantinedRow& q) {
+  if (q.line) return q.file + ":" + std::to_string(*q.line);
+  if (q.record) return q.file + " record " + std::to_string(*q.record);
+  return q.file;
+}
+
+base::Result<IngestReport> Ingest(const config::SourceSpec& source, const IngestContext& ctx) {
+  const auto started = ctx.clock.Now();
+  SLUICE_ASSIGN_OR_RETURN(std::int64_t run_id,
+                          ctx.registry.BeginRun("ingest", source.name, NowIso(ctx.clock)));
+  SourceIngest ingest(source, ctx);
+  auto result = ingest.Run();
+
+  registry::RunRecord run;
+  run.id = run_id;
+  run.kind = "ingest";
+  run.target = source.name;
+  run.finished_at = NowIso(ctx.clock);
+  run.duration_seconds = std::chrono::duration<double>(ctx.clock.Now() - started).count();
+  if (result.ok()) {
+    const lake::Manifest& m = result->manifest;
+    run.status = result->created ? "succeeded" : "unchanged";
+    run.rows_read = result->created ? m.rows.read : 0;
+    run.rows_loaded = result->created ? m.rows.loaded : 0;
+    run.rows_quarantined = result->created ? m.rows.quarantined : 0;
+    for (const auto& in : m.inputs)
+      run.inputs += (run.inputs.empty() ? "" : ",") + in.path;
+    run.output_version = m.id;
+    result->run_id = run_id;
+    result->seconds = run.duration_seconds;
+    SLUICE_RETURN_IF_ERROR(ctx.registry.FinishRun(run));
+    if (result->created) {
+      std::vector<registry::LineageEdge> edges;
+      for (const auto& in : m.inputs) {
+        edges.push_back({"file:" + in.path + "@" + in.sha256, m.id, run_id});
+      }
+      for (const auto& parent : m.parents)
+        edges.push_back({parent, m.id, run_id});
+      SLUICE_RETURN_IF_ERROR(ctx.registry.AddLineage(edges));
+    }
+    return result;
+  }
+  run.status = "failed";
+  run.error = result.status().ToString();
+  base::Status recorded = ctx.registry.FinishRun(run);
+  if (!recorded.ok()) base::LogWarn("could not record the failed run: " + recorded.ToString());
+  return std::move(result).status().WithContext("ingest of source '" + source.name + "'");
+}
+
+std::string DatasetSelectSql(const lake::Lake& lake, const lake::Manifest& m) {
+  std::vector<fs::path> parts;
+  for (const auto& out : m.outputs) {
+    if (out.name == "data") parts.push_back(lake.ObjectPath(out.sha256));
+  }
+  std::string columns;
+  for (const auto& f : m.schema.fields()) {
+    if (!columns.empty()) columns += ", ";
+    columns += QuoteIdentifier(f.name);
+  }
+  if (parts.empty()) {
+    // An empty version still has its schema.
+    std::string typed;
+    for (const auto& f : m.schema.fields()) {
+      if (!typed.empty()) typed += ", ";
+      typed += "NULL::" + std::string(warehouse::DuckDbTypeName(f.type)) + " AS " +
+               QuoteIdentifier(f.name);
+    }
+    return "SELECT " + typed + " WHERE false";
+  }
+  return "SELECT " + columns + " FROM read_parquet(" + ParquetList(parts) + ")";
+}
+
+}  // namespace sluice::connectors

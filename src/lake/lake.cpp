@@ -1,0 +1,207 @@
+#include "lake/lake.h"
+
+#include <algorithm>
+#include <random>
+#include <sstream>
+#include <system_error>
+
+#include "lake/atomic_file.h"
+#include "lake/content_hash.h"
+
+namespace sluice::lake {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsTemporary(const fs::path& p) {
+  return p.filename().string().find(".tmp-") != std::string::npos;
+}
+
+base::Status FsError(const std::string& what, const fs::path& p, const std::error_code& ec) {
+  return base::IoError(what + " '" + p.string() + "': " + ec.message());
+}
+
+bool IsHexId(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+}  // namespace
+
+base::Status Lake::Open() {
+  std::error_code ec;
+  for (const auto& dir : {root_ / "objects", root_ / "versions"}) {
+    fs::create_directories(dir, ec);
+    if (ec) return FsError("cannot create lake folder", dir, ec);
+  }
+  // Leftovers of an interrupted write are never referenced: a temporary name is only renamed
+  // into place once complete.
+  for (auto it = fs::recursive_directory_iterator(root_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && IsTemporary(it->path())) fs::remove(it->path(), ec);
+  }
+  if (ec) return FsError("cannot scan lake", root_, ec);
+  return base::Status::Ok();
+}
+
+fs::path Lake::ObjectPath(const std::string& sha256) const {
+  return root_ / "objects" / sha256.substr(0, 2) / sha256;
+}
+
+bool Lake::HasObject(const std::string& sha256) const {
+  std::error_code ec;
+  return fs::exists(ObjectPath(sha256), ec);
+}
+
+base::Result<std::string> Lake::PutObject(const fs::path& file, bool move) {
+  SLUICE_ASSIGN_OR_RETURN(std::string sha, Sha256File(file));
+  const fs::path dest = ObjectPath(sha);
+  std::error_code ec;
+  if (fs::exists(dest, ec)) {
+    if (move) fs::remove(file, ec);
+    return sha;
+  }
+  fs::create_directories(dest.parent_path(), ec);
+  if (ec) return FsError("cannot create", dest.parent_path(), ec);
+  std::random_device rd;
+  const fs::path tmp = dest.string() + ".tmp-" + std::to_string(rd());
+  if (move) {
+    fs::rename(file, tmp, ec);
+    if (ec) {
+      ec.clear();
+      move = false;  // another file system: fall back to a copy
+    }
+  }
+  if (!move) {
+    fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
+    if (ec) return FsError("cannot copy into the lake", file, ec);
+  }
+  SLUICE_RETURN_IF_ERROR(SyncPath(tmp));
+  // Objects are immutable: read-only makes accidental edits fail loudly.
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
+  SLUICE_RETURN_IF_ERROR(RenameDurable(tmp, dest));
+  return sha;
+}
+
+fs::path Lake::VersionsDir(const std::string& dataset) const {
+  return root_ / "versions" / dataset;
+}
+
+base::Result<std::vector<std::string>> Lake::ReadHistory(const std::string& dataset) const {
+  const fs::path path = VersionsDir(dataset) / "HISTORY";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::vector<std::string>{};
+  SLUICE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::vector<std::string> ids;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    if (!IsHexId(line)) {
+      return base::Corruption("'" + path.string() + "' has a malformed line: '" + line + "'");
+    }
+    ids.push_back(line);
+  }
+  return ids;
+}
+
+base::Result<Manifest> Lake::ReadVersion(const std::string& dataset, const std::string& id) const {
+  const fs::path path = VersionsDir(dataset) / (id + ".json");
+  SLUICE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto m = ParseManifest(text);
+  if (!m.ok()) return m.status().WithContext(path.string());
+  if (ComputeManifestId(*m) != id || m->id != id) {
+    return base::Corruption("'" + path.string() + "' does not match its id (damaged or edited)");
+  }
+  return m;
+}
+
+base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
+  if (manifest.dataset.empty()) return base::InvalidArgument("a manifest needs a dataset name");
+  for (const auto& out : manifest.outputs) {
+    if (!HasObject(out.sha256)) {
+      return base::Internal("publishing '" + manifest.dataset + "': output '" + out.name +
+                            "' is not in the object store");
+    }
+  }
+  manifest.id = ComputeManifestId(manifest);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(manifest.dataset));
+  if (!history.empty() && history.back() == manifest.id) {
+    SLUICE_ASSIGN_OR_RETURN(Manifest current, ReadVersion(manifest.dataset, manifest.id));
+    return PublishResult{std::move(current), false};
+  }
+  const fs::path dir = VersionsDir(manifest.dataset);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return FsError("cannot create", dir, ec);
+  const fs::path manifest_path = dir / (manifest.id + ".json");
+  if (!fs::exists(manifest_path, ec)) {
+    SLUICE_RETURN_IF_ERROR(WriteFileAtomic(manifest_path, ToPrettyJson(manifest) + "\n"));
+  } else {
+    // Same content published before (or left by a crash before its commit): keep the first
+    // manifest so its created_at stays the time the content first appeared.
+    SLUICE_ASSIGN_OR_RETURN(manifest, ReadVersion(manifest.dataset, manifest.id));
+  }
+  std::string text;
+  for (const auto& id : history)
+    text += id + "\n";
+  text += manifest.id + "\n";
+  SLUICE_RETURN_IF_ERROR(WriteFileAtomic(dir / "HISTORY", text));  // the commit point
+  return PublishResult{std::move(manifest), true};
+}
+
+base::Result<std::optional<Manifest>> Lake::Current(const std::string& dataset) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(dataset));
+  if (history.empty()) return std::optional<Manifest>();
+  SLUICE_ASSIGN_OR_RETURN(Manifest m, ReadVersion(dataset, history.back()));
+  return std::optional<Manifest>(std::move(m));
+}
+
+base::Result<std::vector<Manifest>> Lake::History(const std::string& dataset) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ReadHistory(dataset));
+  std::vector<Manifest> out;
+  for (const auto& id : ids) {
+    SLUICE_ASSIGN_OR_RETURN(Manifest m, ReadVersion(dataset, id));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+base::Result<std::vector<std::string>> Lake::Datasets() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root_ / "versions", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && fs::exists(it->path() / "HISTORY", ec)) {
+      names.push_back(it->path().filename().string());
+    }
+  }
+  if (ec) return FsError("cannot list", root_ / "versions", ec);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+base::Result<Manifest> Lake::FindVersion(const std::string& id_or_prefix) const {
+  if (id_or_prefix.size() < 6 || !IsHexId(id_or_prefix)) {
+    return base::InvalidArgument("'" + id_or_prefix +
+                                 "' is not a version id (at least 6 lowercase hex characters)");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> datasets, Datasets());
+  std::vector<std::pair<std::string, std::string>> matches;
+  for (const auto& d : datasets) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ReadHistory(d));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto& id : ids) {
+      if (id.compare(0, id_or_prefix.size(), id_or_prefix) == 0) matches.emplace_back(d, id);
+    }
+  }
+  if (matches.empty()) return base::NotFound("no dataset version '" + id_or_prefix + "'");
+  if (matches.size() > 1) {
+    return base::InvalidArgument("version prefix '" + id_or_prefix + "' is ambiguous (" +
+                                 std::to_string(matches.size()) + " versions match)");
+  }
+  return ReadVersion(matches[0].first, matches[0].second);
+}
+
+}  // namespace sluice::lake

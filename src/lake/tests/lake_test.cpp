@@ -1,0 +1,148 @@
+#include "lake/lake.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "lake/atomic_file.h"
+#include "lake/content_hash.h"
+
+namespace sluice::lake {
+namespace {
+namespace fs = std::filesystem;
+
+class LakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() /
+        ("sluice_lake_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    lake_ = std::make_unique<Lake>(dir_ / "lake");
+    ASSERT_TRUE(lake_->Open().ok());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    // Objects are read-only; make them removable.
+    for (auto& p : fs::recursive_directory_iterator(dir_, ec)) {
+      fs::permissions(p.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+    fs::remove_all(dir_, ec);
+  }
+  fs::path WriteTemp(const std::string& name, const std::string& content) {
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  Manifest MakeManifest(const std::string& data) {
+    Manifest m;
+    m.dataset = "transactions";
+    m.kind = "source";
+    m.created_at = "2026-01-01T00:00:00Z";
+    m.schema = *types::Schema::Make({{"x", types::LogicalType::kInt64, true}});
+    auto sha = lake_->PutObject(WriteTemp("part", data));
+    EXPECT_TRUE(sha.ok());
+    m.outputs = {{"data", *sha, data.size(), 1}};
+    m.rows = {1, 1, 0};
+    return m;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Lake> lake_;
+};
+
+TEST_F(LakeTest, ObjectsAreStoredOnceByContent) {
+  auto a = lake_->PutObject(WriteTemp("a", "same bytes"));
+  auto b = lake_->PutObject(WriteTemp("b", "same bytes"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(*a, Sha256Hex("same bytes"));
+  EXPECT_EQ(*ReadFile(lake_->ObjectPath(*a)), "same bytes");
+  auto moved = lake_->PutObject(WriteTemp("c", "moved"), /*move=*/true);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_FALSE(fs::exists(dir_ / "c"));
+  EXPECT_TRUE(lake_->HasObject(*moved));
+}
+
+TEST_F(LakeTest, PublishingUnchangedContentCreatesNoVersion) {
+  auto first = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  Manifest again = MakeManifest("v1");
+  again.created_at = "2026-02-02T00:00:00Z";
+  auto second = lake_->Publish(again);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->manifest.id, first->manifest.id);
+  EXPECT_EQ(second->manifest.created_at, "2026-01-01T00:00:00Z");
+  auto third = lake_->Publish(MakeManifest("v2"));
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->created);
+  auto history = lake_->History("transactions");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2U);
+  EXPECT_EQ((*history)[0].id, first->manifest.id);
+  EXPECT_EQ((**lake_->Current("transactions")).id, third->manifest.id);
+  EXPECT_EQ(*lake_->Datasets(), std::vector<std::string>{"transactions"});
+}
+
+TEST_F(LakeTest, FindsVersionsByPrefix) {
+  auto v = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(v.ok());
+  auto found = lake_->FindVersion(v->manifest.id.substr(0, 8));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, v->manifest.id);
+  EXPECT_EQ(lake_->FindVersion("abc").status().code(), base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(lake_->FindVersion("ffffffffff").status().code(), base::StatusCode::kNotFound);
+  EXPECT_FALSE(lake_->Current("nothing").value().has_value());
+}
+
+TEST_F(LakeTest, PublishRequiresStoredOutputs) {
+  Manifest m = MakeManifest("v1");
+  m.outputs[0].sha256 = std::string(64, 'e');
+  auto r = lake_->Publish(m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not in the object store"), std::string::npos);
+  EXPECT_TRUE(lake_->History("transactions")->empty());
+}
+
+TEST_F(LakeTest, CrashBeforeCommitLeavesPreviousStateAndIsAdoptedLater) {
+  auto v1 = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(v1.ok());
+  // Simulate a crash after the manifest was written but before HISTORY was rewritten, with a
+  // half-written temporary file lying around.
+  Manifest v2 = MakeManifest("v2");
+  v2.id = ComputeManifestId(v2);
+  const fs::path versions = dir_ / "lake" / "versions" / "transactions";
+  ASSERT_TRUE(WriteFileAtomic(versions / (v2.id + ".json"), ToPrettyJson(v2)).ok());
+  std::ofstream(versions / "HISTORY.tmp-123") << "garbage";
+
+  Lake reopened(dir_ / "lake");
+  ASSERT_TRUE(reopened.Open().ok());
+  EXPECT_FALSE(fs::exists(versions / "HISTORY.tmp-123"));
+  EXPECT_EQ((**reopened.Current("transactions")).id, v1->manifest.id);
+  auto adopted = reopened.Publish(MakeManifest("v2"));
+  ASSERT_TRUE(adopted.ok());
+  EXPECT_TRUE(adopted->created);
+  EXPECT_EQ(adopted->manifest.id, v2.id);
+  EXPECT_EQ(reopened.History("transactions")->size(), 2U);
+}
+
+TEST_F(LakeTest, DetectsAnEditedManifest) {
+  auto v = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(v.ok());
+  const fs::path path = dir_ / "lake" / "versions" / "transactions" / (v->manifest.id + ".json");
+  std::string text = *ReadFile(path);
+  text.replace(text.find("\"loaded\": 1"), 11, "\"loaded\": 0");
+  text.replace(text.find("\"read\": 1"), 9, "\"read\": 0");
+  std::ofstream(path, std::ios::trunc) << text;
+  auto r = lake_->Current("transactions");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("does not match its id"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::lake

@@ -1,0 +1,263 @@
+#include "registry/registry.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <system_error>
+
+namespace sluice::registry {
+namespace {
+
+// Schema migrations, applied in order; PRAGMA user_version records how many ran.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  duration_seconds REAL NOT NULL DEFAULT 0,
+  rows_read INTEGER NOT NULL DEFAULT 0,
+  rows_loaded INTEGER NOT NULL DEFAULT 0,
+  rows_quarantined INTEGER NOT NULL DEFAULT 0,
+  inputs TEXT NOT NULL DEFAULT '',
+  output_version TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_target ON runs(target, id);
+CREATE TABLE lineage (
+  src TEXT NOT NULL,
+  dst TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (src, dst, run_id)
+);
+CREATE INDEX lineage_dst ON lineage(dst);
+)sql",
+};
+
+base::Status SqliteError(sqlite3* db, const std::string& what) {
+  const int code = sqlite3_errcode(db);
+  const bool busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+  return base::IoError("registry: " + what + ": " + sqlite3_errmsg(db), busy);
+}
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  void Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  int Step() { return sqlite3_step(stmt_); }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+constexpr const char* kRunColumns =
+    "id, kind, target, status, started_at, finished_at, duration_seconds, rows_read, "
+    "rows_loaded, rows_quarantined, inputs, output_version, error";
+
+RunRecord ReadRun(const Statement& s) {
+  RunRecord r;
+  r.id = s.Int(0);
+  r.kind = s.Text(1);
+  r.target = s.Text(2);
+  r.status = s.Text(3);
+  r.started_at = s.Text(4);
+  r.finished_at = s.Text(5);
+  r.duration_seconds = s.Real(6);
+  r.rows_read = s.Int(7);
+  r.rows_loaded = s.Int(8);
+  r.rows_quarantined = s.Int(9);
+  r.inputs = s.Text(10);
+  r.output_version = s.Text(11);
+  r.error = s.Text(12);
+  return r;
+}
+
+}  // namespace
+
+struct Registry::Handle {
+  sqlite3* db = nullptr;
+  ~Handle() { sqlite3_close(db); }
+};
+
+Registry::Registry(std::unique_ptr<Handle> handle) : handle_(std::move(handle)) {}
+Registry::Registry(Registry&&) noexcept = default;
+Registry& Registry::operator=(Registry&&) noexcept = default;
+Registry::~Registry() = default;
+
+base::Result<Registry> Registry::Open(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  auto handle = std::make_unique<Handle>();
+  if (sqlite3_open_v2(path.c_str(), &handle->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK) {
+    return base::IoError("registry: cannot open '" + path.string() +
+                         "': " + (handle->db ? sqlite3_errmsg(handle->db) : "out of memory"));
+  }
+  sqlite3* db = handle->db;
+  sqlite3_busy_timeout(db, 10'000);
+  char* err = nullptr;
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", nullptr, nullptr,
+                   &err) != SQLITE_OK) {
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    return base::IoError("registry: cannot configure '" + path.string() + "': " + msg);
+  }
+  std::int64_t version = 0;
+  {
+    Statement s(db, "PRAGMA user_version");
+    if (!s.ok() || s.Step() != SQLITE_ROW) {
+      return base::Corruption("registry: '" + path.string() +
+                              "' is not a sluice registry: " + sqlite3_errmsg(db));
+    }
+    version = s.Int(0);
+  }
+  const std::int64_t known = static_cast<std::int64_t>(std::size(kMigrations));
+  if (version > known) {
+    return base::FailedPrecondition("registry: '" + path.string() + "' has schema version " +
+                                    std::to_string(version) + ", newer than this sluice (" +
+                                    std::to_string(known) + "); upgrade sluice");
+  }
+  for (std::int64_t v = version; v < known; ++v) {
+    const std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                            "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "";
+      sqlite3_free(err);
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return base::IoError("registry: migration " + std::to_string(v + 1) + " failed: " + msg);
+    }
+  }
+  // A run whose process is gone will never finish: say so instead of showing it as running.
+  {
+    Statement s(db, "SELECT id, pid FROM runs WHERE status = 'running'");
+    std::vector<std::int64_t> dead;
+    while (s.Step() == SQLITE_ROW) {
+      const auto pid = static_cast<pid_t>(s.Int(1));
+      if (pid != getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) dead.push_back(s.Int(0));
+    }
+    for (auto id : dead) {
+      Statement u(db,
+                  "UPDATE runs SET status = 'interrupted', error = 'the process ended before "
+                  "the run finished' WHERE id = ?");
+      u.Bind(1, id);
+      u.Step();
+    }
+  }
+  return Registry(std::move(handle));
+}
+
+base::Result<std::int64_t> Registry::BeginRun(const std::string& kind, const std::string& target,
+                                              const std::string& started_at) {
+  Statement s(handle_->db,
+              "INSERT INTO runs(kind, target, status, pid, started_at) VALUES (?, ?, 'running', "
+              "?, ?)");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot record a run");
+  s.Bind(1, kind);
+  s.Bind(2, target);
+  s.Bind(3, static_cast<std::int64_t>(getpid()));
+  s.Bind(4, started_at);
+  if (s.Step() != SQLITE_DONE) return SqliteError(handle_->db, "cannot record a run");
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(handle_->db));
+}
+
+base::Status Registry::FinishRun(const RunRecord& run) {
+  Statement s(handle_->db,
+              "UPDATE runs SET status = ?, finished_at = ?, duration_seconds = ?, rows_read = ?, "
+              "rows_loaded = ?, rows_quarantined = ?, inputs = ?, output_version = ?, error = ? "
+              "WHERE id = ?");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot finish run");
+  s.Bind(1, run.status);
+  s.Bind(2, run.finished_at);
+  s.Bind(3, run.duration_seconds);
+  s.Bind(4, run.rows_read);
+  s.Bind(5, run.rows_loaded);
+  s.Bind(6, run.rows_quarantined);
+  s.Bind(7, run.inputs);
+  s.Bind(8, run.output_version);
+  s.Bind(9, run.error);
+  s.Bind(10, run.id);
+  if (s.Step() != SQLITE_DONE) return SqliteError(handle_->db, "cannot finish run");
+  if (sqlite3_changes(handle_->db) != 1) {
+    return base::NotFound("registry: no run " + std::to_string(run.id));
+  }
+  return base::Status::Ok();
+}
+
+base::Status Registry::AddLineage(const std::vector<LineageEdge>& edges) {
+  sqlite3_exec(handle_->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  for (const auto& e : edges) {
+    Statement s(handle_->db, "INSERT OR IGNORE INTO lineage(src, dst, run_id) VALUES (?, ?, ?)");
+    s.Bind(1, e.from);
+    s.Bind(2, e.to);
+    s.Bind(3, e.run_id);
+    if (s.Step() != SQLITE_DONE) {
+      base::Status st = SqliteError(handle_->db, "cannot record lineage");
+      sqlite3_exec(handle_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+  }
+  if (sqlite3_exec(handle_->db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(handle_->db, "cannot record lineage");
+  }
+  return base::Status::Ok();
+}
+
+base::Result<std::vector<RunRecord>> Registry::Runs(const std::string& target, int limit) {
+  const std::string sql = std::string("SELECT ") + kRunColumns +
+                          " FROM runs WHERE (?1 = '' OR target = ?1) ORDER BY id DESC LIMIT ?2";
+  Statement s(handle_->db, sql.c_str());
+  if (!s.ok()) return SqliteError(handle_->db, "cannot list runs");
+  s.Bind(1, target);
+  s.Bind(2, static_cast<std::int64_t>(limit));
+  std::vector<RunRecord> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back(ReadRun(s));
+  return out;
+}
+
+base::Result<std::optional<RunRecord>> Registry::Run(std::int64_t id) {
+  const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?";
+  Statement s(handle_->db, sql.c_str());
+  if (!s.ok()) return SqliteError(handle_->db, "cannot read run");
+  s.Bind(1, id);
+  if (s.Step() != SQLITE_ROW) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(ReadRun(s));
+}
+
+base::Result<std::vector<LineageEdge>> Registry::Lineage(const std::string& node) {
+  Statement s(handle_->db,
+              "SELECT src, dst, run_id FROM lineage WHERE src = ?1 OR dst = ?1 ORDER BY run_id");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot read lineage");
+  s.Bind(1, node);
+  std::vector<LineageEdge> out;
+  while (s.Step() == SQLITE_ROW)
+    out.push_back({s.Text(0), s.Text(1), s.Int(2)});
+  return out;
+}
+
+}  // namespace sluice::registry

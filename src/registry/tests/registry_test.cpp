@@ -1,0 +1,113 @@
+#include "registry/registry.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace sluice::registry {
+namespace {
+namespace fs = std::filesystem;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = fs::temp_directory_path() /
+            (std::string("sluice_registry_") +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sqlite");
+    Cleanup();
+  }
+  void TearDown() override { Cleanup(); }
+  void Cleanup() {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      fs::remove(path_.string() + suffix);
+  }
+  fs::path path_;
+};
+
+TEST_F(RegistryTest, RecordsRunsNewestFirst) {
+  auto reg = Registry::Open(path_);
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  auto id1 = reg->BeginRun("ingest", "transactions", "2026-01-01T00:00:00Z");
+  auto id2 = reg->BeginRun("ingest", "users", "2026-01-01T00:00:01Z");
+  ASSERT_TRUE(id1.ok() && id2.ok());
+  RunRecord done;
+  done.id = *id1;
+  done.status = "succeeded";
+  done.finished_at = "2026-01-01T00:00:02Z";
+  done.rows_read = 10;
+  done.rows_loaded = 9;
+  done.rows_quarantined = 1;
+  done.output_version = "abc";
+  ASSERT_TRUE(reg->FinishRun(done).ok());
+
+  auto all = reg->Runs();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].target, "users");
+  EXPECT_EQ((*all)[0].status, "running");
+  EXPECT_EQ((*all)[1].status, "succeeded");
+  EXPECT_EQ((*all)[1].rows_quarantined, 1);
+  EXPECT_EQ(reg->Runs("transactions")->size(), 1U);
+
+  RunRecord missing;
+  missing.id = 999;
+  EXPECT_EQ(reg->FinishRun(missing).code(), base::StatusCode::kNotFound);
+}
+
+TEST_F(RegistryTest, LineageEdgesAreQueryableBothWays) {
+  auto reg = Registry::Open(path_);
+  ASSERT_TRUE(reg.ok());
+  auto run = reg->BeginRun("ingest", "transactions", "t");
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(reg->AddLineage({{"file:a.csv@1", "v1", *run}, {"file:b.csv@2", "v1", *run}}).ok());
+  ASSERT_TRUE(reg->AddLineage({{"file:a.csv@1", "v1", *run}}).ok());  // idempotent
+  EXPECT_EQ(reg->Lineage("v1")->size(), 2U);
+  EXPECT_EQ(reg->Lineage("file:a.csv@1")->size(), 1U);
+  EXPECT_TRUE(reg->Lineage("nothing")->empty());
+}
+
+TEST_F(RegistryTest, RunsOfDeadProcessesBecomeInterruptedOnOpen) {
+  {
+    auto reg = Registry::Open(path_);
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE(reg->BeginRun("ingest", "transactions", "t").ok());
+  }
+  // Pretend the run belongs to a process that has exited.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE runs SET pid = 2147483646", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto reg = Registry::Open(path_);
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ((*reg->Runs())[0].status, "interrupted");
+}
+
+TEST_F(RegistryTest, RefusesARegistryFromANewerSluice) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto reg = Registry::Open(path_);
+  ASSERT_FALSE(reg.ok());
+  EXPECT_EQ(reg.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(reg.status().message().find("schema version 99"), std::string::npos);
+}
+
+TEST_F(RegistryTest, RejectsAFileThatIsNotADatabase) {
+  {
+    std::FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs(
+        "definitely not sqlite, just text padding it out to more than a hundred bytes so sqlite "
+        "reads a header and fails: .................................",
+        f);
+    std::fclose(f);
+  }
+  auto reg = Registry::Open(path_);
+  ASSERT_FALSE(reg.ok());
+  EXPECT_NE(reg.status().message().find(path_.string()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::registry

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "types/batch.h"
+#include "types/schema.h"
+
+namespace sluice::warehouse {
+
+// An embedded DuckDB database with one connection: the only way sluice reaches DuckDB.
+// Move-only; closing happens in the destructor. Not thread-safe: one DuckDb per thread, or
+// external locking. Every failure comes back as a Status carrying DuckDB's own error text; a
+// moved-from object answers FailedPrecondition.
+class DuckDb {
+ public:
+  struct Options {
+    int threads = 0;                          // 0: DuckDB's default (one per core)
+    std::optional<std::string> memory_limit;  // DuckDB syntax, e.g. "2GB"
+    bool read_only = false;                   // file databases only
+  };
+
+  // `path` is ":memory:" (or empty) for a private in-memory database, else a database file that
+  // is created if missing. A file locked by another process is a retryable kIoError.
+  static base::Result<DuckDb> Open(const std::string& path, const Options& options);
+  static base::Result<DuckDb> Open(const std::string& path) { return Open(path, Options{}); }
+
+  DuckDb(DuckDb&&) noexcept;
+  DuckDb& operator=(DuckDb&&) noexcept;
+  DuckDb(const DuckDb&) = delete;
+  DuckDb& operator=(const DuckDb&) = delete;
+  ~DuckDb();
+
+  // Runs one or more ';'-separated statements and discards any result. Parser, binder and
+  // catalog errors are kInvalidArgument; file-system errors kIoError; see README for the rest.
+  base::Status Execute(std::string_view sql);
+
+  // Runs `sql` (the last statement's result is returned) and converts it to a Batch. Column
+  // types map as documented in README.md; any other type fails naming the column and its type,
+  // so the caller can CAST in SQL. Result column names must be unique.
+  base::Result<types::Batch> Query(std::string_view sql);
+
+  // The single value of a one-row, one-column result, rendered as text (a DuckDB VARCHAR is
+  // returned verbatim). Fails on zero rows, more than one column, or NULL.
+  base::Result<std::string> QueryScalarString(std::string_view sql);
+  // Same for an integer result (BOOLEAN..BIGINT), e.g. "SELECT count(*) FROM t".
+  base::Result<std::int64_t> QueryScalarInt64(std::string_view sql);
+
+  // Appends every row of `batch` to the existing table `table` (an unquoted name in the current
+  // schema). Batch columns are matched to table columns by name; table columns missing from the
+  // batch get their default. DuckDB casts where the table's types differ (int64 -> INTEGER...)
+  // and reports values that do not fit. All rows or none are appended.
+  base::Status Append(std::string_view table, const types::Batch& batch);
+
+  // CREATE TABLE with one column per field (NOT NULL for non-nullable fields).
+  base::Status CreateTable(std::string_view table, const types::Schema& schema,
+                           bool replace_existing = false);
+
+  // The DuckDB library version, e.g. "v1.4.4".
+  static std::string_view Version();
+
+ private:
+  struct Handles;
+  explicit DuckDb(std::unique_ptr<Handles> handles);
+  base::Status CheckOpen() const;
+
+  std::unique_ptr<Handles> handles_;
+};
+
+// `name` as a double-quoted SQL identifier ("my ""odd"" name"), safe for any input.
+std::string QuoteIdentifier(std::string_view name);
+// `text` as a single-quoted SQL string literal ('it''s'), safe for any input without NUL bytes
+// (DuckDB strings cannot hold them; callers must reject such input first).
+std::string QuoteLiteral(std::string_view text);
+// The DuckDB type a sluice logical type is stored as: BOOLEAN, BIGINT, DOUBLE, VARCHAR,
+// TIMESTAMP, DATE.
+std::string_view DuckDbTypeName(types::LogicalType type);
+
+}  // namespace sluice::warehouse
