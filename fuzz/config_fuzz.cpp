@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string_view(reinterpret_cast<const char*>(data), size), "sluice.yaml", &diagnostics);
   // Touch the results so the work is not optimized away and ToString is exercised too.
   size_t total = 0;
-  for (const auto& d : diagnostics) total += d.ToString().size();
+  for (const auto& d : diagnostics)
+    total += d.ToString().size();
   if (spec.ok() && !diagnostics.empty()) __builtin_trap();  // errors must fail the load
   if (!spec.ok() && diagnostics.empty()) __builtin_trap();  // and a failure must say why
   return total == static_cast<size_t>(-1) ? 1 : 0;

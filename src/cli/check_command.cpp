@@ -12,7 +12,10 @@ int RunCheck(const CheckOptions& options) {
   auto project = config::LoadProject(options.project, &diagnostics);
   for (const auto& d : diagnostics)
     std::fprintf(stderr, "%s\n", d.ToString().c_str());
-  if (!project.ok()) return ReportFailure(project.status());
+  if (!project.ok()) {
+    std::fprintf(stderr, "error: %s\n", project.status().ToString().c_str());
+    return kExitUsageError;
+  }
   const auto& p = *project;
   std::printf(
       "project '%s' is valid: %zu sources, %zu entities, %zu feature views, %zu training sets, "

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sluice::cli {
 
@@ -27,5 +28,25 @@ struct DemoDataOptions {
   std::string formats = "csv,jsonl,parquet";
 };
 int RunDemoData(const DemoDataOptions& options);
+
+struct IngestOptions {
+  std::string project = ".";
+  std::vector<std::string> sources;  // empty: every source of the project
+  int threads = 0;                   // DuckDB threads; 0 = all cores
+};
+int RunIngest(const IngestOptions& options);
+
+struct VersionsOptions {
+  std::string project = ".";
+  std::string dataset;  // empty: every dataset
+};
+int RunVersions(const VersionsOptions& options);
+
+struct ShowOptions {
+  std::string project = ".";
+  std::string version;  // id or unique prefix
+  int quarantine = 10;  // quarantined rows to print
+};
+int RunShow(const ShowOptions& options);
 
 }  // namespace sluice::cli

@@ -9,7 +9,6 @@ int ReportFailure(const base::Status& status) {
   if (status.retryable()) std::fprintf(stderr, "hint: this may succeed if retried\n");
   switch (status.code()) {
     case base::StatusCode::kInvalidArgument:
-    case base::StatusCode::kNotFound:
     case base::StatusCode::kAlreadyExists:
       return kExitUsageError;
     default:

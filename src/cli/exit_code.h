@@ -11,8 +11,9 @@ enum ExitCode : int {
   kExitUsageError = 2,      // bad flags or arguments, or an invalid project configuration
 };
 
-// Prints "error: <status>" to stderr and returns the exit code the status calls for: usage and
-// configuration problems are 2, everything else 1.
+// Prints "error: <status>" to stderr and returns the exit code the status calls for: invalid
+// arguments and clashes with existing things are 2, everything else (missing files, I/O, data
+// that fails its checks) is 1. Project configuration errors are reported by OpenProject.
 int ReportFailure(const base::Status& status);
 
 }  // namespace sluice::cli

@@ -60,6 +60,34 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   demo_cmd->footer(kFooter);
 
+  IngestOptions ingest;
+  auto* ingest_cmd = app.add_subcommand(
+      "ingest", "Land sources in the lake: contract check, quarantine, new dataset version");
+  AddProjectOption(ingest_cmd, ingest.project);
+  ingest_cmd->add_option("SOURCE", ingest.sources, "Sources to ingest (default: all)");
+  ingest_cmd->add_option("--threads", ingest.threads, "DuckDB threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  ingest_cmd->footer(kFooter);
+
+  VersionsOptions versions;
+  auto* versions_cmd =
+      app.add_subcommand("versions", "List dataset versions (id, time, rows, bytes, quarantined)");
+  AddProjectOption(versions_cmd, versions.project);
+  versions_cmd->add_option("DATASET", versions.dataset, "Only this dataset");
+  versions_cmd->footer(kFooter);
+
+  ShowOptions show;
+  auto* show_cmd =
+      app.add_subcommand("show", "Print a dataset version's manifest and quarantined rows");
+  AddProjectOption(show_cmd, show.project);
+  show_cmd->add_option("VERSION", show.version, "Version id or unique prefix (6+ characters)")
+      ->required();
+  show_cmd->add_option("--quarantine", show.quarantine, "Quarantined rows to print")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  show_cmd->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,5 +103,8 @@ int main(int argc, char** argv) {
   if (*init_cmd) return RunInit(init);
   if (*check_cmd) return RunCheck(check);
   if (*demo_cmd) return RunDemoData(demo);
+  if (*ingest_cmd) return RunIngest(ingest);
+  if (*versions_cmd) return RunVersions(versions);
+  if (*show_cmd) return RunShow(show);
   return kExitUsageError;
 }

@@ -81,6 +81,30 @@ void ProgressMeter::Update(std::int64_t done) {
   std::fflush(stderr);
 }
 
+void ProgressMeter::UpdateStage(const std::string& stage, double fraction) {
+  if (!enabled_) return;
+  const auto now = clock_.Now();
+  if (drawn_ && now - last_draw_ < kRedrawEvery && stage == last_stage_) return;
+  last_draw_ = now;
+  last_stage_ = stage;
+  drawn_ = true;
+  std::string line = label_ + ": " + stage;
+  if (fraction >= 0) {
+    char pct[64];
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    if (fraction > 0.01 && fraction < 1) {
+      const auto eta = static_cast<std::int64_t>(secs / fraction * (1 - fraction));
+      std::snprintf(pct, sizeof(pct), " %3d%%  ETA %lldm%llds", static_cast<int>(fraction * 100),
+                    static_cast<long long>(eta / 60), static_cast<long long>(eta % 60));
+    } else {
+      std::snprintf(pct, sizeof(pct), " %3d%%", static_cast<int>(fraction * 100));
+    }
+    line += pct;
+  }
+  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  std::fflush(stderr);
+}
+
 void ProgressMeter::Finish() {
   if (!enabled_ || !drawn_) return;
   std::fprintf(stderr, "\r\033[K");

@@ -17,6 +17,9 @@ class ProgressMeter {
   ~ProgressMeter();
 
   void Update(std::int64_t done);
+  // For work measured in stages rather than rows: "ingest tx: loading data/tx.csv 42%".
+  // A negative fraction means unknown.
+  void UpdateStage(const std::string& stage, double fraction);
   // Clears the line (a terminal) so the caller's summary follows cleanly.
   void Finish();
 
@@ -31,6 +34,7 @@ class ProgressMeter {
   base::ProcessingTime start_;
   base::ProcessingTime last_draw_;
   bool drawn_ = false;
+  std::string last_stage_;
 };
 
 // "950", "12.3k", "4.5M", "1.2G".

@@ -23,9 +23,8 @@ inline constexpr EnumWords<WarehouseType, 2> kWarehouseTypeWords{
 inline constexpr EnumWords<SourceType, 3> kSourceTypeWords{{{"file", SourceType::kFile},
                                                             {"postgres", SourceType::kPostgres},
                                                             {"kafka", SourceType::kKafka}}};
-inline constexpr EnumWords<FileFormat, 3> kFileFormatWords{{{"csv", FileFormat::kCsv},
-                                                            {"jsonl", FileFormat::kJsonl},
-                                                            {"parquet", FileFormat::kParquet}}};
+inline constexpr EnumWords<FileFormat, 3> kFileFormatWords{
+    {{"csv", FileFormat::kCsv}, {"jsonl", FileFormat::kJsonl}, {"parquet", FileFormat::kParquet}}};
 inline constexpr EnumWords<Compression, 4> kCompressionWords{{{"auto", Compression::kAuto},
                                                               {"none", Compression::kNone},
                                                               {"gzip", Compression::kGzip},
@@ -71,14 +70,13 @@ inline constexpr EnumWords<DatasetFormat, 2> kDatasetFormatWords{
     {{"parquet", DatasetFormat::kParquet}, {"csv", DatasetFormat::kCsv}}};
 inline constexpr EnumWords<OnlineStoreType, 2> kOnlineStoreTypeWords{
     {{"rocksdb", OnlineStoreType::kRocksdb}, {"redis", OnlineStoreType::kRedis}}};
-inline constexpr EnumWords<StepKind, 8> kStepKindWords{
-    {{"ingest", StepKind::kIngest},
-     {"build", StepKind::kBuild},
-     {"test", StepKind::kTest},
-     {"training_set", StepKind::kTrainingSet},
-     {"materialize", StepKind::kMaterialize},
-     {"profile", StepKind::kProfile},
-     {"drift", StepKind::kDrift},
-     {"command", StepKind::kCommand}}};
+inline constexpr EnumWords<StepKind, 8> kStepKindWords{{{"ingest", StepKind::kIngest},
+                                                        {"build", StepKind::kBuild},
+                                                        {"test", StepKind::kTest},
+                                                        {"training_set", StepKind::kTrainingSet},
+                                                        {"materialize", StepKind::kMaterialize},
+                                                        {"profile", StepKind::kProfile},
+                                                        {"drift", StepKind::kDrift},
+                                                        {"command", StepKind::kCommand}}};
 
 }  // namespace sluice::config

@@ -25,7 +25,8 @@ std::string Got(const YamlNode& node) {
 
 std::optional<bool> ParseBool(std::string_view s) {
   std::string lower(s);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (lower == "true" || lower == "yes" || lower == "on") return true;
   if (lower == "false" || lower == "no" || lower == "off") return false;
   return std::nullopt;
@@ -44,8 +45,8 @@ std::optional<N> ParseNumber(std::string_view s) {
 
 void DiagnosticSink::Error(YamlMark mark, std::string key_path, std::string message,
                            std::optional<std::string> suggestion) {
-  out_->push_back(Diagnostic{file_, mark.line, mark.column, std::move(key_path),
-                             std::move(message), std::move(suggestion)});
+  out_->push_back(Diagnostic{file_, mark.line, mark.column, std::move(key_path), std::move(message),
+                             std::move(suggestion)});
 }
 
 std::optional<std::string> SuggestWord(std::string_view word,
@@ -54,7 +55,8 @@ std::optional<std::string> SuggestWord(std::string_view word,
   for (const auto& c : candidates) {
     if (c.size() != word.size() || c == word) continue;
     size_t i = 0;
-    while (c[i] == word[i]) ++i;
+    while (c[i] == word[i])
+      ++i;
     if (i + 1 < c.size() && c[i] == word[i + 1] && c[i + 1] == word[i] &&
         c.substr(i + 2) == word.substr(i + 2)) {
       return c;
@@ -71,9 +73,13 @@ std::string JoinKeyPath(std::string_view path, std::string_view key) {
 
 MapReader::MapReader(DiagnosticSink& sink, const YamlNode& node, std::string path, Origin* origin,
                      std::string prefix)
-    : sink_(sink), node_(node), path_(std::move(path)), origin_(origin),
+    : sink_(sink),
+      node_(node),
+      path_(std::move(path)),
+      origin_(origin),
       prefix_(std::move(prefix)) {
-  if (prefix_.empty()) origin_->at = SourceSpan{sink_.file(), node.mark.line, node.mark.column, path_};
+  if (prefix_.empty())
+    origin_->at = SourceSpan{sink_.file(), node.mark.line, node.mark.column, path_};
   if (node.kind == YamlKind::kNull) {
     is_map_ = true;
     return;
@@ -233,8 +239,7 @@ void MapReader::Read(std::string_view key, Presence presence, std::optional<doub
   }
 }
 
-void MapReader::Read(std::string_view key, Presence presence,
-                     std::optional<base::Duration>* out) {
+void MapReader::Read(std::string_view key, Presence presence, std::optional<base::Duration>* out) {
   const YamlNode* v = Scalar(key, presence, "a duration");
   if (!v) return;
   auto d = base::ParseDuration(v->scalar);
@@ -252,8 +257,7 @@ void MapReader::Read(std::string_view key, Presence presence, base::Duration* ou
   if (v) *out = *v;
 }
 
-void MapReader::Read(std::string_view key, Presence presence,
-                     std::optional<base::EventTime>* out) {
+void MapReader::Read(std::string_view key, Presence presence, std::optional<base::EventTime>* out) {
   const YamlNode* v = Scalar(key, presence, "a timestamp");
   if (!v) return;
   auto t = base::ParseEventTime(v->scalar);
@@ -284,8 +288,7 @@ void MapReader::ReadMap(std::string_view key, Presence presence,
                         const std::function<void(MapReader&)>& fn) {
   const YamlNode* v = Value(key, presence);
   if (!v) return;
-  MapReader nested(sink_, *v, JoinKeyPath(path_, key), origin_,
-                   prefix_ + std::string(key) + ".");
+  MapReader nested(sink_, *v, JoinKeyPath(path_, key), origin_, prefix_ + std::string(key) + ".");
   if (!nested.is_map()) return;
   fn(nested);
   nested.Finish();

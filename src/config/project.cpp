@@ -25,7 +25,9 @@ const T* FindByName(const std::vector<T>& items, std::string_view name) {
 
 }  // namespace
 
-base::Result<types::Schema> SourceSpec::Schema() const { return types::Schema::Make(columns); }
+base::Result<types::Schema> SourceSpec::Schema() const {
+  return types::Schema::Make(columns);
+}
 
 const types::Field* SourceSpec::FindColumn(std::string_view column) const {
   for (const auto& f : columns) {
@@ -36,9 +38,12 @@ const types::Field* SourceSpec::FindColumn(std::string_view column) const {
 
 std::vector<std::string> FeatureViewSpec::FeatureNames() const {
   std::vector<std::string> out;
-  for (const auto& c : columns) out.push_back(c.name);
-  for (const auto& a : aggregations) out.push_back(a.name);
-  for (const auto& d : derived) out.push_back(d.name);
+  for (const auto& c : columns)
+    out.push_back(c.name);
+  for (const auto& a : aggregations)
+    out.push_back(a.name);
+  for (const auto& d : derived)
+    out.push_back(d.name);
   return out;
 }
 
@@ -68,18 +73,44 @@ bool ProjectSpec::HasModel(std::string_view n) const {
          std::find(models.files.begin(), models.files.end(), n) != models.files.end();
 }
 
-std::string_view Name(WarehouseType v) { return WordOf(kWarehouseTypeWords, v); }
-std::string_view Name(SourceType v) { return WordOf(kSourceTypeWords, v); }
-std::string_view Name(FileFormat v) { return WordOf(kFileFormatWords, v); }
-std::string_view Name(Compression v) { return WordOf(kCompressionWords, v); }
-std::string_view Name(ExtraColumns v) { return WordOf(kExtraColumnsWords, v); }
-std::string_view Name(Materialization v) { return WordOf(kMaterializationWords, v); }
-std::string_view Name(ModelTestType v) { return WordOf(kModelTestTypeWords, v); }
-std::string_view Name(AggregationFunction v) { return WordOf(kAggregationFunctionWords, v); }
-std::string_view Name(TransformType v) { return WordOf(kTransformTypeWords, v); }
-std::string_view Name(ImputeStrategy v) { return WordOf(kImputeStrategyWords, v); }
-std::string_view Name(DatasetFormat v) { return WordOf(kDatasetFormatWords, v); }
-std::string_view Name(OnlineStoreType v) { return WordOf(kOnlineStoreTypeWords, v); }
-std::string_view Name(StepKind v) { return WordOf(kStepKindWords, v); }
+std::string_view Name(WarehouseType v) {
+  return WordOf(kWarehouseTypeWords, v);
+}
+std::string_view Name(SourceType v) {
+  return WordOf(kSourceTypeWords, v);
+}
+std::string_view Name(FileFormat v) {
+  return WordOf(kFileFormatWords, v);
+}
+std::string_view Name(Compression v) {
+  return WordOf(kCompressionWords, v);
+}
+std::string_view Name(ExtraColumns v) {
+  return WordOf(kExtraColumnsWords, v);
+}
+std::string_view Name(Materialization v) {
+  return WordOf(kMaterializationWords, v);
+}
+std::string_view Name(ModelTestType v) {
+  return WordOf(kModelTestTypeWords, v);
+}
+std::string_view Name(AggregationFunction v) {
+  return WordOf(kAggregationFunctionWords, v);
+}
+std::string_view Name(TransformType v) {
+  return WordOf(kTransformTypeWords, v);
+}
+std::string_view Name(ImputeStrategy v) {
+  return WordOf(kImputeStrategyWords, v);
+}
+std::string_view Name(DatasetFormat v) {
+  return WordOf(kDatasetFormatWords, v);
+}
+std::string_view Name(OnlineStoreType v) {
+  return WordOf(kOnlineStoreTypeWords, v);
+}
+std::string_view Name(StepKind v) {
+  return WordOf(kStepKindWords, v);
+}
 
 }  // namespace sluice::config

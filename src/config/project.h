@@ -69,11 +69,11 @@ enum class ExtraColumns { kFail, kWarn, kKeep };
 
 // How CSV files are read (format: csv only).
 struct CsvOptions {
-  std::string delimiter = ",";                    // exactly one character
-  bool header = true;                             // first line names the columns
-  std::string quote = "\"";                       // exactly one character
-  std::vector<std::string> null_values = {""};    // cell texts read as NULL
-  std::optional<std::string> timestamp_format;    // strptime format; default ISO-8601
+  std::string delimiter = ",";                  // exactly one character
+  bool header = true;                           // first line names the columns
+  std::string quote = "\"";                     // exactly one character
+  std::vector<std::string> null_values = {""};  // cell texts read as NULL
+  std::optional<std::string> timestamp_format;  // strptime format; default ISO-8601
 };
 
 // Where raw data comes from, and the schema contract it must satisfy.
@@ -83,18 +83,18 @@ struct SourceSpec {
   std::optional<std::string> description;
   // file and kafka: how records are encoded. file: required; kafka: jsonl (the default) only.
   FileFormat format = FileFormat::kJsonl;
-  std::string path;                          // file: path or glob, relative to the project dir
+  std::string path;                              // file: path or glob, relative to the project dir
   Compression compression = Compression::kAuto;  // file: kAuto guesses from the extension
-  CsvOptions csv;                            // file with format csv
-  std::optional<std::string> table;          // postgres: table to read (exclusive with query)
-  std::optional<std::string> query;          // postgres: SELECT to read (exclusive with table)
-  std::optional<std::string> cursor;         // postgres: column for incremental reads
-  ConnectionSpec connection;                 // postgres: required
-  std::string topic;                         // kafka: required
-  std::string brokers;                       // kafka: required, "host:port[,host:port]"
-  std::optional<std::string> event_time;     // a declared timestamp or date column
-  std::vector<std::string> entity_keys;      // declared columns that identify entities
-  std::vector<types::Field> columns;         // the schema contract; required, non-empty
+  CsvOptions csv;                                // file with format csv
+  std::optional<std::string> table;              // postgres: table to read (exclusive with query)
+  std::optional<std::string> query;              // postgres: SELECT to read (exclusive with table)
+  std::optional<std::string> cursor;             // postgres: column for incremental reads
+  ConnectionSpec connection;                     // postgres: required
+  std::string topic;                             // kafka: required
+  std::string brokers;                           // kafka: required, "host:port[,host:port]"
+  std::optional<std::string> event_time;         // a declared timestamp or date column
+  std::vector<std::string> entity_keys;          // declared columns that identify entities
+  std::vector<types::Field> columns;             // the schema contract; required, non-empty
   ExtraColumns extra_columns = ExtraColumns::kFail;  // undeclared columns in the data
   double error_budget = 0.0;  // fraction of rows (0..1) that may be quarantined before failing
   Origin origin;
@@ -142,10 +142,10 @@ struct ModelTestSpec {
 
 // Per-model settings for a models/<name>.sql file.
 struct ModelConfigSpec {
-  std::string name;                             // the .sql file's stem
+  std::string name;  // the .sql file's stem
   Materialization materialized = Materialization::kView;
-  std::vector<std::string> unique_key;          // incremental: merge key
-  std::optional<std::string> cursor;            // incremental: required; column of new rows
+  std::vector<std::string> unique_key;  // incremental: merge key
+  std::optional<std::string> cursor;    // incremental: required; column of new rows
   std::vector<ModelTestSpec> tests;
   Origin origin;
 };
@@ -199,29 +199,29 @@ struct AggregationSpec {
 struct TransformSpec {
   std::string feature;  // a column, aggregation or derived feature of the same view
   TransformType type = TransformType::kMinmax;
-  std::optional<std::string> fit_on;        // training set; required unless impute constant
-  std::optional<ImputeStrategy> strategy;   // impute: required
-  std::optional<std::string> value;         // impute constant: required (scalar text)
-  std::optional<double> lower_quantile;     // clip: 0..1 (at least one of lower/upper)
-  std::optional<double> upper_quantile;     // clip: 0..1, > lower_quantile
+  std::optional<std::string> fit_on;       // training set; required unless impute constant
+  std::optional<ImputeStrategy> strategy;  // impute: required
+  std::optional<std::string> value;        // impute constant: required (scalar text)
+  std::optional<double> lower_quantile;    // clip: 0..1 (at least one of lower/upper)
+  std::optional<double> upper_quantile;    // clip: 0..1, > lower_quantile
   Origin origin;
 };
 
 // A set of features computed per entity from one source or model.
 struct FeatureViewSpec {
   std::string name;
-  std::string entity;                      // an entity name
-  std::string source;                      // a source or model name
+  std::string entity;  // an entity name
+  std::string source;  // a source or model name
   std::optional<std::string> description;
-  std::optional<std::string> event_time;   // overrides the source's event_time column
-  std::optional<std::string> filter;       // SQL predicate over source rows
-  std::optional<base::Duration> ttl;       // values older than this read as missing online
-  std::optional<base::Duration> tile;      // pre-aggregation tile; windows must be multiples
-  std::vector<ComputedColumnSpec> columns;        // row-level inputs, usable by aggregations
-  std::vector<AggregationSpec> aggregations;      // windowed features
-  std::vector<ComputedColumnSpec> derived;        // expressions over this view's features
+  std::optional<std::string> event_time;      // overrides the source's event_time column
+  std::optional<std::string> filter;          // SQL predicate over source rows
+  std::optional<base::Duration> ttl;          // values older than this read as missing online
+  std::optional<base::Duration> tile;         // pre-aggregation tile; windows must be multiples
+  std::vector<ComputedColumnSpec> columns;    // row-level inputs, usable by aggregations
+  std::vector<AggregationSpec> aggregations;  // windowed features
+  std::vector<ComputedColumnSpec> derived;    // expressions over this view's features
   std::vector<TransformSpec> transforms;
-  std::map<std::string, std::string> defaults;    // feature -> scalar text used when missing
+  std::map<std::string, std::string> defaults;  // feature -> scalar text used when missing
   Origin origin;
 
   // Every feature name this view produces: columns, aggregations, then derived.
@@ -242,8 +242,8 @@ struct TrainingSetSpec {
   std::vector<std::string> labels;        // spine columns copied through as labels
   std::vector<std::string> features;      // "view" (all its features) or "view:feature"
   std::vector<DatasetFormat> formats = {DatasetFormat::kParquet};
-  std::optional<base::EventTime> start;   // only spine rows at or after this instant
-  std::optional<base::EventTime> end;     // only spine rows before this instant (> start)
+  std::optional<base::EventTime> start;  // only spine rows at or after this instant
+  std::optional<base::EventTime> end;    // only spine rows before this instant (> start)
   std::optional<std::string> description;
   Origin origin;
 };
@@ -284,14 +284,14 @@ enum class StepKind {
 struct StepSpec {
   std::string name;
   StepKind run = StepKind::kIngest;
-  std::vector<std::string> sources;        // ingest: required; profile/drift: optional
-  std::vector<std::string> models;         // build/test: optional, empty means all models
-  std::optional<std::string> training_set; // training_set: required; profile/drift: optional
-  std::vector<std::string> feature_views;  // materialize: required; profile/drift: optional
-  std::optional<std::string> command;      // command: required, run by /bin/sh in the dir
-  std::vector<std::string> depends_on;     // steps of the same pipeline
-  std::optional<std::int64_t> retries;     // overrides the pipeline's
-  std::optional<base::Duration> timeout;   // overrides the pipeline's
+  std::vector<std::string> sources;         // ingest: required; profile/drift: optional
+  std::vector<std::string> models;          // build/test: optional, empty means all models
+  std::optional<std::string> training_set;  // training_set: required; profile/drift: optional
+  std::vector<std::string> feature_views;   // materialize: required; profile/drift: optional
+  std::optional<std::string> command;       // command: required, run by /bin/sh in the dir
+  std::vector<std::string> depends_on;      // steps of the same pipeline
+  std::optional<std::int64_t> retries;      // overrides the pipeline's
+  std::optional<base::Duration> timeout;    // overrides the pipeline's
   Origin origin;
 };
 
@@ -299,10 +299,10 @@ struct PipelineSpec {
   std::string name;
   // "@hourly"-style macro, "@every <duration>", a 5-field cron line, or a bare duration.
   std::optional<std::string> schedule;
-  std::int64_t retries = 0;                                  // per step, >= 0
-  base::Duration retry_backoff = std::chrono::seconds(30);   // first delay, doubling
-  std::optional<base::Duration> timeout;                     // per step
-  std::vector<StepSpec> steps;                               // required, non-empty
+  std::int64_t retries = 0;                                 // per step, >= 0
+  base::Duration retry_backoff = std::chrono::seconds(30);  // first delay, doubling
+  std::optional<base::Duration> timeout;                    // per step
+  std::vector<StepSpec> steps;                              // required, non-empty
   std::optional<std::string> description;
   Origin origin;
 };
@@ -310,11 +310,11 @@ struct PipelineSpec {
 // --- the project ------------------------------------------------------------------------------
 
 struct ProjectSpec {
-  std::string name;                     // required, [a-z_][a-z0-9_]*
-  int version = kConfigVersion;         // config format version
-  std::filesystem::path dir;            // the project folder; empty when loaded from a string
-  std::vector<std::string> includes;    // as written in sluice.yaml (patterns, not expanded)
-  std::vector<std::string> files;       // files read, sluice.yaml first, relative to `dir`
+  std::string name;                   // required, [a-z_][a-z0-9_]*
+  int version = kConfigVersion;       // config format version
+  std::filesystem::path dir;          // the project folder; empty when loaded from a string
+  std::vector<std::string> includes;  // as written in sluice.yaml (patterns, not expanded)
+  std::vector<std::string> files;     // files read, sluice.yaml first, relative to `dir`
   LakeSpec lake;
   RegistrySpec registry;
   WarehouseSpec warehouse;

@@ -34,7 +34,9 @@ base::Result<std::string> ReadFile(const fs::path& path) {
   return text.str();
 }
 
-bool HasGlob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+bool HasGlob(std::string_view s) {
+  return s.find_first_of("*?[") != std::string_view::npos;
+}
 
 // Project-relative paths of regular files matching `pattern` (one fnmatch per path component,
 // so '*' never crosses '/'), sorted.
@@ -90,7 +92,6 @@ void Merge(ProjectSpec& into, ProjectSpec&& part, std::vector<Diagnostic>* diagn
   }
 }
 
-
 // Resolves sluice.yaml's includes against `dir`, reading and merging each file once.
 bool LoadIncludes(const fs::path& dir, ProjectSpec& spec, std::vector<Diagnostic>* diagnostics) {
   bool syntax_ok = true;
@@ -100,7 +101,8 @@ bool LoadIncludes(const fs::path& dir, ProjectSpec& spec, std::vector<Diagnostic
     const SourceSpan at = spec.origin.Of("include[" + std::to_string(i) + "]");
     const fs::path rel = fs::path(pattern).lexically_normal();
     if (pattern.empty() || rel.is_absolute() || *rel.begin() == "..") {
-      Report(diagnostics, at, "include '" + pattern + "' must be a relative path inside the project");
+      Report(diagnostics, at,
+             "include '" + pattern + "' must be a relative path inside the project");
       continue;
     }
     std::vector<std::string> files;
@@ -147,7 +149,9 @@ void ListModelFiles(const fs::path& dir, ModelsSpec& models, std::vector<Diagnos
   for (fs::directory_iterator it(models_dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().extension() == ".sql") models.files.push_back(it->path().stem().string());
   }
-  if (ec) Report(diagnostics, models.origin.Of("dir"), "cannot list " + models_dir.string() + ": " + ec.message());
+  if (ec)
+    Report(diagnostics, models.origin.Of("dir"),
+           "cannot list " + models_dir.string() + ": " + ec.message());
   std::sort(models.files.begin(), models.files.end());
 }
 
@@ -173,7 +177,8 @@ base::Result<ProjectSpec> Load(std::string_view yaml, const std::string& file_na
   // Files in the order read (sluice.yaml first), then by position.
   std::map<std::string, size_t> rank;
   if (spec) {
-    for (const auto& f : spec->files) rank.emplace(f, rank.size());
+    for (const auto& f : spec->files)
+      rank.emplace(f, rank.size());
   }
   std::stable_sort(found.begin(), found.end(), [&](const Diagnostic& a, const Diagnostic& b) {
     auto key = [&](const Diagnostic& d) {
@@ -204,7 +209,8 @@ base::Result<ProjectSpec> LoadProject(const fs::path& dir, std::vector<Diagnosti
   auto text = ReadFile(main);
   if (!text.ok()) {
     if (diagnostics) {
-      diagnostics->push_back(Diagnostic{std::string(kMainFile), 0, 0, "", text.status().message(), {}});
+      diagnostics->push_back(
+          Diagnostic{std::string(kMainFile), 0, 0, "", text.status().message(), {}});
     }
     return text.status();
   }

@@ -32,8 +32,8 @@ void ReadErrorBudget(MapReader& r, double* out) {
   double d = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
-    r.Error("error_budget", "expected a fraction like 0.01 or a percentage like 1%, got " +
-                                DescribeYamlNode(*v));
+    r.Error("error_budget",
+            "expected a fraction like 0.01 or a percentage like 1%, got " + DescribeYamlNode(*v));
     return;
   }
   *out = percent ? d / 100.0 : d;
@@ -235,7 +235,8 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
     r.Read("name", kReq, &spec.name);
     r.Read("version", kOpt, &spec.version);
     r.Read("include", kOpt, &spec.includes);
-    section("lake", &spec.lake.origin, [&](MapReader& s) { s.Read("path", kOpt, &spec.lake.path); });
+    section("lake", &spec.lake.origin,
+            [&](MapReader& s) { s.Read("path", kOpt, &spec.lake.path); });
     section("registry", &spec.registry.origin,
             [&](MapReader& s) { s.Read("path", kOpt, &spec.registry.path); });
     section("warehouse", &spec.warehouse.origin, [&](MapReader& s) {
@@ -249,7 +250,8 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
   } else {
     // Declared so they are not "unknown", but they belong to sluice.yaml alone.
     for (std::string_view key : {"name", "version", "lake", "registry", "warehouse"}) {
-      if (r.Value(key, kOpt)) r.Error(key, "'" + std::string(key) + "' may only be set in sluice.yaml");
+      if (r.Value(key, kOpt))
+        r.Error(key, "'" + std::string(key) + "' may only be set in sluice.yaml");
     }
     if (r.Value("include", kOpt)) {
       r.Error("include",

@@ -11,11 +11,14 @@
 namespace sluice::config {
 namespace {
 
-std::string Q(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string Q(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 std::string JoinWords(const std::vector<std::string>& words) {
   std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
+  for (size_t i = 0; i < words.size(); ++i)
+    out += (i ? ", " : "") + words[i];
   return out;
 }
 
@@ -26,7 +29,8 @@ std::string Indexed(std::string_view key, size_t i) {
 template <typename T>
 std::vector<std::string> NamesOf(const std::vector<T>& items) {
   std::vector<std::string> out;
-  for (const auto& item : items) out.push_back(item.name);
+  for (const auto& item : items)
+    out.push_back(item.name);
   return out;
 }
 
@@ -52,26 +56,32 @@ class Validator {
       if (!Contains(model_names_, f)) model_names_.push_back(f);
     }
     sources_and_models_ = source_names_;
-    sources_and_models_.insert(sources_and_models_.end(), model_names_.begin(),
-                               model_names_.end());
+    sources_and_models_.insert(sources_and_models_.end(), model_names_.begin(), model_names_.end());
   }
 
   void Run() {
     Project();
-    for (const auto& s : spec_.sources) Source(s);
+    for (const auto& s : spec_.sources)
+      Source(s);
     Unique(spec_.sources, "source");
-    for (const auto& e : spec_.entities) Entity(e);
+    for (const auto& e : spec_.entities)
+      Entity(e);
     Unique(spec_.entities, "entity");
     Models();
-    for (const auto& v : spec_.feature_views) FeatureView(v);
+    for (const auto& v : spec_.feature_views)
+      FeatureView(v);
     Unique(spec_.feature_views, "feature view");
-    for (const auto& t : spec_.training_sets) TrainingSet(t);
+    for (const auto& t : spec_.training_sets)
+      TrainingSet(t);
     Unique(spec_.training_sets, "training set");
-    for (const auto& s : spec_.online_stores) OnlineStore(s);
+    for (const auto& s : spec_.online_stores)
+      OnlineStore(s);
     Unique(spec_.online_stores, "online store");
-    for (const auto& s : spec_.feature_services) FeatureService(s);
+    for (const auto& s : spec_.feature_services)
+      FeatureService(s);
     Unique(spec_.feature_services, "feature service");
-    for (const auto& p : spec_.pipelines) Pipeline(p);
+    for (const auto& p : spec_.pipelines)
+      Pipeline(p);
     Unique(spec_.pipelines, "pipeline");
   }
 
@@ -79,8 +89,8 @@ class Validator {
   void Report(const Origin& o, std::string_view key, std::string message,
               std::optional<std::string> suggestion = std::nullopt) {
     const SourceSpan s = o.Of(key);
-    out_->push_back(
-        Diagnostic{s.file, s.line, s.column, s.key_path, std::move(message), std::move(suggestion)});
+    out_->push_back(Diagnostic{s.file, s.line, s.column, s.key_path, std::move(message),
+                               std::move(suggestion)});
   }
 
   // Empty names were already reported by the reader (missing or empty required key).
@@ -93,8 +103,7 @@ class Validator {
   bool Ref(const Origin& o, std::string_view key, const std::string& value,
            const std::vector<std::string>& candidates, std::string_view what) {
     if (value.empty() || Contains(candidates, value)) return true;
-    Report(o, key, "unknown " + std::string(what) + " " + Q(value),
-           SuggestWord(value, candidates));
+    Report(o, key, "unknown " + std::string(what) + " " + Q(value), SuggestWord(value, candidates));
     return false;
   }
 
@@ -158,18 +167,19 @@ class Validator {
     const Origin& o = spec_.origin;
     Name(o, "name", spec_.name);
     if (spec_.version != kConfigVersion) {
-      Report(o, "version", "unsupported config version " + std::to_string(spec_.version) +
-                               " (this sluice reads version " + std::to_string(kConfigVersion) +
-                               ")");
+      Report(o, "version",
+             "unsupported config version " + std::to_string(spec_.version) +
+                 " (this sluice reads version " + std::to_string(kConfigVersion) + ")");
     }
     if (spec_.lake.path.empty()) Report(spec_.lake.origin, "path", "must not be empty");
     if (spec_.registry.path.empty()) Report(spec_.registry.origin, "path", "must not be empty");
     const WarehouseSpec& w = spec_.warehouse;
     if (w.origin.Invalid("type")) return;
     if (w.type == WarehouseType::kDuckdb) {
-      NotApplicable(w.origin,
-                    {"dsn", "dsn_env", "host", "port", "database", "user", "password_env", "schema"},
-                    "a duckdb warehouse");
+      NotApplicable(
+          w.origin,
+          {"dsn", "dsn_env", "host", "port", "database", "user", "password_env", "schema"},
+          "a duckdb warehouse");
       if (w.path.empty()) Report(w.origin, "path", "must not be empty");
       if (w.threads && *w.threads < 1) Report(w.origin, "threads", "must be at least 1");
     } else {
@@ -187,30 +197,30 @@ class Validator {
     const std::string kind = std::string(config::Name(s.type)) + " sources";
     // With the type missing or unreadable, type-specific checks would only add noise.
     if (o.Valid("type")) switch (s.type) {
-      case SourceType::kFile:
-        NotApplicable(o, {"table", "query", "cursor", "connection", "topic", "brokers"}, kind);
-        Required(o, "format", o.Has("format"), kind);
-        Required(o, "path", !s.path.empty(), kind);
-        if (o.Has("csv") && s.format != FileFormat::kCsv) {
-          Report(o, "csv", "csv options only apply to format csv");
-        }
-        break;
-      case SourceType::kPostgres:
-        NotApplicable(o, {"format", "path", "compression", "csv", "topic", "brokers"}, kind);
-        if (s.table && s.query) Report(o, "query", "set only one of table and query");
-        if (!s.table && !s.query) Report(o, "table", "postgres sources need a table or a query");
-        Connection(o, "connection.", s.connection, "a postgres source");
-        break;
-      case SourceType::kKafka:
-        NotApplicable(o, {"path", "compression", "csv", "table", "query", "cursor", "connection"},
-                      kind);
-        Required(o, "topic", !s.topic.empty(), kind);
-        Required(o, "brokers", !s.brokers.empty(), kind);
-        if (o.Has("format") && s.format != FileFormat::kJsonl) {
-          Report(o, "format", "kafka sources read JSON messages: format must be jsonl");
-        }
-        break;
-    }
+        case SourceType::kFile:
+          NotApplicable(o, {"table", "query", "cursor", "connection", "topic", "brokers"}, kind);
+          Required(o, "format", o.Has("format"), kind);
+          Required(o, "path", !s.path.empty(), kind);
+          if (o.Has("csv") && s.format != FileFormat::kCsv) {
+            Report(o, "csv", "csv options only apply to format csv");
+          }
+          break;
+        case SourceType::kPostgres:
+          NotApplicable(o, {"format", "path", "compression", "csv", "topic", "brokers"}, kind);
+          if (s.table && s.query) Report(o, "query", "set only one of table and query");
+          if (!s.table && !s.query) Report(o, "table", "postgres sources need a table or a query");
+          Connection(o, "connection.", s.connection, "a postgres source");
+          break;
+        case SourceType::kKafka:
+          NotApplicable(o, {"path", "compression", "csv", "table", "query", "cursor", "connection"},
+                        kind);
+          Required(o, "topic", !s.topic.empty(), kind);
+          Required(o, "brokers", !s.brokers.empty(), kind);
+          if (o.Has("format") && s.format != FileFormat::kJsonl) {
+            Report(o, "format", "kafka sources read JSON messages: format must be jsonl");
+          }
+          break;
+      }
     if (o.Has("csv.delimiter") && s.csv.delimiter.size() != 1) {
       Report(o, "csv.delimiter", "must be exactly one character");
     }
@@ -237,11 +247,15 @@ class Validator {
       }
     }
     std::vector<std::string> columns;
-    for (const auto& c : s.columns) columns.push_back(c.name);
+    for (const auto& c : s.columns)
+      columns.push_back(c.name);
     if (s.event_time && Ref(o, "event_time", *s.event_time, columns, "column")) {
       if (const auto* f = s.FindColumn(*s.event_time); f && !IsTimeType(f->type)) {
-        Report(o, "event_time", "event_time column " + Q(f->name) + " must be a timestamp or "
-                                "date, not " + std::string(types::LogicalTypeName(f->type)));
+        Report(o, "event_time",
+               "event_time column " + Q(f->name) +
+                   " must be a timestamp or "
+                   "date, not " +
+                   std::string(types::LogicalTypeName(f->type)));
       }
     }
     for (size_t i = 0; i < s.entity_keys.size(); ++i) {
@@ -259,7 +273,8 @@ class Validator {
     if (e.origin.Has("keys") && e.keys.empty()) {
       Report(e.origin, "keys", "an entity needs at least one key");
     }
-    for (size_t i = 0; i < e.keys.size(); ++i) Name(e.origin, Indexed("keys", i), e.keys[i]);
+    for (size_t i = 0; i < e.keys.size(); ++i)
+      Name(e.origin, Indexed("keys", i), e.keys[i]);
     UniqueStrings(e.origin, "keys", e.keys);
   }
 
@@ -281,7 +296,8 @@ class Validator {
         NotApplicable(o, {"unique_key", "cursor"},
                       std::string(config::Name(c.materialized)) + " models (only incremental)");
       }
-      for (const auto& t : c.tests) ModelTest(t);
+      for (const auto& t : c.tests)
+        ModelTest(t);
     }
     Unique(m.configs, "model config");
   }
@@ -301,7 +317,8 @@ class Validator {
         {ModelTestType::kSql, {"sql"}},
     };
     const auto& allowed = kKeys.at(t.type);
-    for (std::string_view key : {"column", "values", "to", "field", "min", "max", "max_age", "sql"}) {
+    for (std::string_view key :
+         {"column", "values", "to", "field", "min", "max", "max_age", "sql"}) {
       if (o.Has(key) && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         Report(o, key, "key " + Q(key) + " does not apply to " + kind);
       }
@@ -334,25 +351,29 @@ class Validator {
     // once their SQL runs.
     std::vector<std::string> source_columns;
     if (source) {
-      for (const auto& c : source->columns) source_columns.push_back(c.name);
+      for (const auto& c : source->columns)
+        source_columns.push_back(c.name);
       if (const EntitySpec* e = spec_.FindEntity(v.entity)) {
         for (const auto& key : e->keys) {
           if (!Contains(source_columns, key)) {
-            Report(o, "entity", "key " + Q(key) + " of entity " + Q(e->name) +
-                                    " is not a column of source " + Q(source->name));
+            Report(o, "entity",
+                   "key " + Q(key) + " of entity " + Q(e->name) + " is not a column of source " +
+                       Q(source->name));
           }
         }
       }
       if (v.event_time && Ref(o, "event_time", *v.event_time, source_columns, "column")) {
         const auto* f = source->FindColumn(*v.event_time);
         if (f && !IsTimeType(f->type)) {
-          Report(o, "event_time", "column " + Q(f->name) + " must be a timestamp or date, not " +
-                                      std::string(types::LogicalTypeName(f->type)));
+          Report(o, "event_time",
+                 "column " + Q(f->name) + " must be a timestamp or date, not " +
+                     std::string(types::LogicalTypeName(f->type)));
         }
       }
       if (!v.aggregations.empty() && !v.event_time && !source->event_time) {
-        Report(o, "aggregations", "aggregations need an event time: set event_time on source " +
-                                      Q(source->name) + " or on this feature view");
+        Report(o, "aggregations",
+               "aggregations need an event time: set event_time on source " + Q(source->name) +
+                   " or on this feature view");
       }
     }
     Positive(o, "ttl", v.ttl);
@@ -365,8 +386,9 @@ class Validator {
       if (name.empty()) return;
       auto [it, inserted] = features.emplace(name, &fo);
       if (!inserted) {
-        Report(fo, "name", "duplicate feature " + Q(name) + " in feature view " + Q(v.name) +
-                               " (first defined at " + it->second->Of("name").Where() + ")");
+        Report(fo, "name",
+               "duplicate feature " + Q(name) + " in feature view " + Q(v.name) +
+                   " (first defined at " + it->second->Of("name").Where() + ")");
       }
     };
     std::vector<std::string> input_columns = source_columns;
@@ -378,10 +400,12 @@ class Validator {
       feature(a.name, a.origin);
       Aggregation(v, a, source, input_columns);
     }
-    for (const auto& d : v.derived) feature(d.name, d.origin);
+    for (const auto& d : v.derived)
+      feature(d.name, d.origin);
 
     const std::vector<std::string> names = v.FeatureNames();
-    for (const auto& t : v.transforms) Transform(v, t, names);
+    for (const auto& t : v.transforms)
+      Transform(v, t, names);
     for (const auto& [name, value] : v.defaults) {
       Ref(o, "defaults." + name, name, names, "feature");
     }
@@ -401,13 +425,14 @@ class Validator {
                       [&](const ComputedColumnSpec& c) { return c.name == *a.column; });
       if (Ref(o, "column", *a.column, input_columns, "column") && !is_view_column) {
         const types::Field* f = source->FindColumn(*a.column);
-        const bool numeric_fn =
-            a.function == AggregationFunction::kSum || a.function == AggregationFunction::kMean ||
-            a.function == AggregationFunction::kStddev ||
-            a.function == AggregationFunction::kVariance;
+        const bool numeric_fn = a.function == AggregationFunction::kSum ||
+                                a.function == AggregationFunction::kMean ||
+                                a.function == AggregationFunction::kStddev ||
+                                a.function == AggregationFunction::kVariance;
         if (known && f && numeric_fn && !IsNumericType(f->type)) {
-          Report(o, "column", fn + " needs a numeric column; " + Q(f->name) + " is " +
-                                  std::string(types::LogicalTypeName(f->type)));
+          Report(o, "column",
+                 fn + " needs a numeric column; " + Q(f->name) + " is " +
+                     std::string(types::LogicalTypeName(f->type)));
         }
       }
     }
@@ -423,9 +448,9 @@ class Validator {
       if (a.window->count() <= 0) {
         Report(o, "window", "must be a positive duration or 'lifetime'");
       } else if (v.tile && v.tile->count() > 0 && a.window->count() % v.tile->count() != 0) {
-        Report(o, "window", "window " + base::FormatDuration(*a.window) +
-                                " is not a multiple of the view's tile " +
-                                base::FormatDuration(*v.tile));
+        Report(o, "window",
+               "window " + base::FormatDuration(*a.window) +
+                   " is not a multiple of the view's tile " + base::FormatDuration(*v.tile));
       }
     }
   }
@@ -461,14 +486,17 @@ class Validator {
       NotApplicable(o, {"lower_quantile", "upper_quantile"}, kind);
     }
     // Only a constant imputation needs no fitting.
-    const bool fitted = !(t.type == TransformType::kImpute && t.strategy == ImputeStrategy::kConstant);
+    const bool fitted =
+        !(t.type == TransformType::kImpute && t.strategy == ImputeStrategy::kConstant);
     if (fitted) Required(o, "fit_on", t.fit_on.has_value(), kind);
     if (!t.fit_on) return;
     if (!Ref(o, "fit_on", *t.fit_on, NamesOf(spec_.training_sets), "training set")) return;
     const TrainingSetSpec* ts = spec_.FindTrainingSet(*t.fit_on);
-    if (ts && !Contains(ts->features, v.name) && !Contains(ts->features, v.name + ":" + t.feature)) {
-      Report(o, "fit_on", "training set " + Q(ts->name) + " does not include feature " +
-                              Q(v.name + ":" + t.feature));
+    if (ts && !Contains(ts->features, v.name) &&
+        !Contains(ts->features, v.name + ":" + t.feature)) {
+      Report(o, "fit_on",
+             "training set " + Q(ts->name) + " does not include feature " +
+                 Q(v.name + ":" + t.feature));
     }
   }
 
@@ -484,7 +512,8 @@ class Validator {
       const std::string view = ref.substr(0, colon);
       if (view.empty() || (colon != std::string::npos && colon + 1 == ref.size()) ||
           (colon != std::string::npos && ref.find(':', colon + 1) != std::string::npos)) {
-        Report(o, key, "invalid feature reference " + Q(ref) + " (expected 'view' or 'view:feature')");
+        Report(o, key,
+               "invalid feature reference " + Q(ref) + " (expected 'view' or 'view:feature')");
         continue;
       }
       if (!Ref(o, key, view, view_names, "feature view")) continue;
@@ -507,7 +536,8 @@ class Validator {
     Name(o, "name", t.name);
     if (t.spine && t.spine_path) Report(o, "spine_path", "set only one of spine and spine_path");
     if (!t.spine && !t.spine_path) {
-      Report(o, "spine", "missing required key 'spine' (a source or model) or 'spine_path' (a file)");
+      Report(o, "spine",
+             "missing required key 'spine' (a source or model) or 'spine_path' (a file)");
     }
     if (t.spine) Ref(o, "spine", *t.spine, sources_and_models_, "source or model");
     if (o.Has("keys") && t.keys.empty()) Report(o, "keys", "needs at least one key");
@@ -515,7 +545,8 @@ class Validator {
     UniqueStrings(o, "labels", t.labels);
     if (const SourceSpec* s = t.spine ? spec_.FindSource(*t.spine) : nullptr) {
       std::vector<std::string> columns;
-      for (const auto& c : s->columns) columns.push_back(c.name);
+      for (const auto& c : s->columns)
+        columns.push_back(c.name);
       Ref(o, "timestamp", t.timestamp, columns, "column of spine " + Q(s->name) + ":");
       for (size_t i = 0; i < t.keys.size(); ++i) {
         Ref(o, Indexed("keys", i), t.keys[i], columns, "column of spine " + Q(s->name) + ":");
@@ -524,14 +555,16 @@ class Validator {
         Ref(o, Indexed("labels", i), t.labels[i], columns, "column of spine " + Q(s->name) + ":");
       }
     }
-    if (o.Has("features") && t.features.empty()) Report(o, "features", "needs at least one feature");
+    if (o.Has("features") && t.features.empty())
+      Report(o, "features", "needs at least one feature");
     for (const FeatureViewSpec* v : FeatureRefs(o, t.features)) {
       const EntitySpec* e = spec_.FindEntity(v->entity);
       if (!e) continue;
       for (const auto& key : e->keys) {
         if (!Contains(t.keys, key)) {
-          Report(o, "keys", "feature view " + Q(v->name) + " is keyed by " + Q(key) +
-                                " (entity " + Q(e->name) + "), which is not among the keys");
+          Report(o, "keys",
+                 "feature view " + Q(v->name) + " is keyed by " + Q(key) + " (entity " +
+                     Q(e->name) + "), which is not among the keys");
         }
       }
     }
@@ -584,7 +617,8 @@ class Validator {
     if (p.retry_backoff.count() < 0) Report(o, "retry_backoff", "must not be negative");
     Positive(o, "timeout", p.timeout);
     if (o.Has("steps") && p.steps.empty()) Report(o, "steps", "a pipeline needs at least one step");
-    for (const auto& s : p.steps) Step(s);
+    for (const auto& s : p.steps)
+      Step(s);
     Unique(p.steps, "step");
     StepGraph(p);
   }
@@ -600,10 +634,18 @@ class Validator {
     if (!takes_views) NotApplicable(o, {"feature_views"}, kind);
     if (s.run != StepKind::kCommand) NotApplicable(o, {"command"}, kind);
     switch (s.run) {
-      case StepKind::kIngest: Required(o, "sources", !s.sources.empty(), kind); break;
-      case StepKind::kTrainingSet: Required(o, "training_set", s.training_set.has_value(), kind); break;
-      case StepKind::kMaterialize: Required(o, "feature_views", !s.feature_views.empty(), kind); break;
-      case StepKind::kCommand: Required(o, "command", s.command.has_value(), kind); break;
+      case StepKind::kIngest:
+        Required(o, "sources", !s.sources.empty(), kind);
+        break;
+      case StepKind::kTrainingSet:
+        Required(o, "training_set", s.training_set.has_value(), kind);
+        break;
+      case StepKind::kMaterialize:
+        Required(o, "feature_views", !s.feature_views.empty(), kind);
+        break;
+      case StepKind::kCommand:
+        Required(o, "command", s.command.has_value(), kind);
+        break;
       case StepKind::kProfile:
       case StepKind::kDrift:
         if (s.sources.empty() && s.feature_views.empty() && !s.training_set) {
@@ -611,7 +653,8 @@ class Validator {
         }
         break;
       case StepKind::kBuild:
-      case StepKind::kTest: break;
+      case StepKind::kTest:
+        break;
     }
   }
 
@@ -655,7 +698,8 @@ class Validator {
   void StepGraph(const PipelineSpec& p) {
     const std::vector<std::string> names = NamesOf(p.steps);
     std::map<std::string, const StepSpec*> by_name;
-    for (const auto& s : p.steps) by_name.emplace(s.name, &s);
+    for (const auto& s : p.steps)
+      by_name.emplace(s.name, &s);
     for (const auto& s : p.steps) {
       for (size_t i = 0; i < s.depends_on.size(); ++i) {
         Ref(s.origin, Indexed("depends_on", i), s.depends_on[i], names,
@@ -691,7 +735,8 @@ class Validator {
           std::string cycle;
           auto from = std::find_if(stack.begin(), stack.end(),
                                    [&](const Frame& f) { return f.step->name == it->first; });
-          for (auto f = from; f != stack.end(); ++f) cycle += f->step->name + " -> ";
+          for (auto f = from; f != stack.end(); ++f)
+            cycle += f->step->name + " -> ";
           cycle += it->first;
           Report(s.origin, Indexed("depends_on", i),
                  "cycle in the steps of pipeline " + Q(p.name) + ": " + cycle);
@@ -707,9 +752,8 @@ class Validator {
   static std::optional<std::pair<std::string, std::optional<std::string>>> ScheduleError(
       const std::string& schedule) {
     using Error = std::pair<std::string, std::optional<std::string>>;
-    static const std::vector<std::string> kMacros = {"@hourly",  "@daily",    "@weekly",
-                                                     "@monthly", "@yearly",   "@annually",
-                                                     "@midnight"};
+    static const std::vector<std::string> kMacros = {"@hourly", "@daily",    "@weekly",  "@monthly",
+                                                     "@yearly", "@annually", "@midnight"};
     if (schedule.rfind("@every ", 0) == 0) {
       auto d = base::ParseDuration(schedule.substr(7));
       if (!d.ok()) return Error{d.status().message(), std::nullopt};
@@ -724,7 +768,8 @@ class Validator {
     if (schedule.find(' ') == std::string::npos) {
       auto d = base::ParseDuration(schedule);
       if (!d.ok()) {
-        return Error{"expected a duration, '@hourly'-style macro or 5-field cron line", std::nullopt};
+        return Error{"expected a duration, '@hourly'-style macro or 5-field cron line",
+                     std::nullopt};
       }
       if (d->count() <= 0) return Error{"the interval must be positive", std::nullopt};
       return std::nullopt;
@@ -739,9 +784,11 @@ class Validator {
       const char* name;
       int min, max;
     };
-    static constexpr Field kFields[] = {
-        {"minute", 0, 59}, {"hour", 0, 23}, {"day of month", 1, 31}, {"month", 1, 12},
-        {"day of week", 0, 7}};
+    static constexpr Field kFields[] = {{"minute", 0, 59},
+                                        {"hour", 0, 23},
+                                        {"day of month", 1, 31},
+                                        {"month", 1, 12},
+                                        {"day of week", 0, 7}};
     std::vector<std::string> parts;
     size_t pos = 0;
     while (pos < line.size()) {
@@ -805,9 +852,8 @@ bool IsValidName(std::string_view name) {
   if (name.empty()) return false;
   auto lower_or_underscore = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
   if (!lower_or_underscore(name[0])) return false;
-  return std::all_of(name.begin() + 1, name.end(), [&](char c) {
-    return lower_or_underscore(c) || (c >= '0' && c <= '9');
-  });
+  return std::all_of(name.begin() + 1, name.end(),
+                     [&](char c) { return lower_or_underscore(c) || (c >= '0' && c <= '9'); });
 }
 
 void ValidateProject(const ProjectSpec& spec, std::vector<Diagnostic>* diagnostics) {

@@ -24,9 +24,9 @@ struct YamlEntry;
 struct YamlNode {
   YamlKind kind = YamlKind::kNull;
   YamlMark mark;
-  std::string scalar;             // text of a kScalar
-  bool quoted = false;            // a kScalar written in quotes: "true" is a string, not a bool
-  std::vector<YamlNode> items;    // elements of a kSequence
+  std::string scalar;              // text of a kScalar
+  bool quoted = false;             // a kScalar written in quotes: "true" is a string, not a bool
+  std::vector<YamlNode> items;     // elements of a kSequence
   std::vector<YamlEntry> entries;  // key/value pairs of a kMap
 
   // First entry with `key` in a kMap, else nullptr.

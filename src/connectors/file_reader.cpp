@@ -33,7 +33,7 @@ std::string CsvDialect(const config::SourceSpec& s) {
   }
   return "header=" + std::string(s.csv.header ? "true" : "false") +
          ", delim=" + QuoteLiteral(s.csv.delimiter) + ", quote=" + QuoteLiteral(s.csv.quote) +
-         ", escape=" + QuoteLiteral(s.csv.quote) + ", nullstr=[" + nulls +
+         ", escape=" + QuoteLiteral(s.csv.quote) + ", allow_quoted_nulls=false, nullstr=[" + nulls +
          "], compression=" + CompressionOption(s.compression);
 }
 
@@ -68,7 +68,8 @@ std::string ObserveSql(const config::SourceSpec& s, const std::string& file) {
       // Only the first line: sniffing a dialect would trip over the very rows we quarantine.
       return "SELECT __sluice_json AS header FROM read_csv(" + QuoteLiteral(file) +
              ", header=false, columns={'__sluice_json': 'VARCHAR'}, delim=E'\\x1f', quote='', "
-             "escape='', auto_detect=false, strict_mode=false, compression=" +
+             "escape='', auto_detect=false, strict_mode=false, ignore_errors=true, "
+             "max_line_size=100000000, compression=" +
              CompressionOption(s.compression) + ") LIMIT 1";
     case config::FileFormat::kJsonl:
       return "SELECT k AS column_name, 'VARCHAR' AS column_type FROM (SELECT k, min(__sluice_line) "

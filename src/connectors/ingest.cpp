@@ -71,6 +71,45 @@ std::string DefinitionHash(const config::SourceSpec& s) {
   return lake::Sha256Hex(text);
 }
 
+// DuckDB's errors carry a multi-line dump of reader settings; people need the first lines.
+std::string ShortError(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  for (int lines = 0; lines < 3 && start < message.size(); ++lines) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    if (line.empty()) break;
+    if (line.size() > 200) line = line.substr(0, 200) + "...";
+    out += (out.empty() ? "" : " | ") + line;
+    start = end + 1;
+  }
+  return out;
+}
+
+bool IsCompressedName(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".gz" || ext == ".zst" || ext == ".zstd";
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::string NowIso(base::Clock& clock) {
   return base::FormatTime(clock.Now());
 }
@@ -135,6 +174,7 @@ class SourceIngest {
 
  private:
   base::Status Observe(const fs::path& file, std::vector<ObservedColumn>& observed);
+  base::Result<std::optional<std::string>> FirstLine(const fs::path& file) const;
   base::Result<FileOutcome> LoadFile(size_t index, const fs::path& file, const std::string& rel,
                                      const std::vector<std::string>& kept_extra);
   base::Status CheckRetyped(const fs::path& quarantine, std::int64_t records,
@@ -149,21 +189,52 @@ class SourceIngest {
   std::optional<StagingDir> staging_;
   std::vector<std::string> warnings_;
   std::vector<QuarantinedRow> samples_;
+  double file_count_ = 1;
 };
+
+// The header line of an uncompressed CSV file, read directly so a bad header is reported as
+// such; nullopt for compressed files.
+base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path& file) const {
+  if (source_.compression == config::Compression::kGzip ||
+      source_.compression == config::Compression::kZstd ||
+      (source_.compression == config::Compression::kAuto && IsCompressedName(file))) {
+    return std::optional<std::string>();
+  }
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::string line;
+  for (int c; (c = std::fgetc(f)) != EOF && c != '\n';) {
+    line += static_cast<char>(c);
+    if (line.size() > (64U << 20)) break;
+  }
+  std::fclose(f);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!IsValidUtf8(line)) {
+    return base::InvalidArgument("'" + file.string() +
+                                 "': the header line (line 1) is not valid UTF-8");
+  }
+  return std::optional<std::string>(std::move(line));
+}
 
 base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedColumn>& observed) {
   auto described = db_->Query(ObserveSql(source_, file.string()));
   if (!described.ok()) {
     return base::InvalidArgument("cannot read '" + file.string() + "' as " +
                                  std::string(config::Name(source_.format)) + ": " +
-                                 described.status().message());
+                                 ShortError(described.status().message()));
   }
   std::vector<std::string> names, types;
   if (source_.format == config::FileFormat::kCsv) {
-    if (described->num_rows() == 0 || !described->column(0).IsValid(0)) {
-      return base::InvalidArgument("'" + file.string() + "' is empty: expected a header line");
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> first, FirstLine(file));
+    if (!first) {
+      // Compressed: DuckDB decompresses; it skips an unreadable first line, which then shows
+      // up as a contract error naming the second line's values.
+      if (described->num_rows() == 0 || !described->column(0).IsValid(0)) {
+        return base::InvalidArgument("'" + file.string() + "' has no header line");
+      }
+      first = std::string(described->column(0).GetString(0));
     }
-    names = SplitCsvHeader(described->column(0).GetString(0), source_.csv.delimiter[0],
+    names = SplitCsvHeader(*first, source_.csv.delimiter[0],
                            source_.csv.quote.empty() ? '\0' : source_.csv.quote[0]);
   } else {
     for (size_t r = 0; r < described->num_rows(); ++r) {
@@ -185,6 +256,12 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
 base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& file,
                                                  const std::string& rel,
                                                  const std::vector<std::string>& kept_extra) {
+  FileOutcome out;
+  std::error_code size_ec;
+  if (fs::file_size(file, size_ec) == 0 && !size_ec) {
+    warnings_.push_back(rel + ": the file is empty (0 bytes): no rows");
+    return out;
+  }
   std::vector<ObservedColumn> observed;
   SLUICE_RETURN_IF_ERROR(Observe(file, observed));
   const std::string scan = "sluice_scan_" + std::to_string(index);
@@ -194,11 +271,12 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
                            QuoteLiteral(out_dir.string()) +
                            " (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__sluice_bad), "
                            "WRITE_PARTITION_COLUMNS false)";
-  base::Status copied = db_->Execute(copy);
+  base::Status copied = db_->ExecuteWithProgress(copy, [&](double f) {
+    Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
+  });
   if (!copied.ok()) {
-    return base::InvalidArgument("cannot read '" + rel + "': " + copied.message());
+    return base::InvalidArgument("cannot read '" + rel + "': " + ShortError(copied.message()));
   }
-  FileOutcome out;
   out.good_parts = FilesUnder(out_dir / "__sluice_bad=false");
   const std::vector<fs::path> bad_parts = FilesUnder(out_dir / "__sluice_bad=true");
   if (!out.good_parts.empty()) {
@@ -343,6 +421,7 @@ base::Result<IngestReport> SourceIngest::Run() {
   std::vector<std::string> contract_errors;
   std::vector<std::string> kept_extra;
   for (size_t i = 0; i < files.size(); ++i) {
+    if (manifest.inputs[i].bytes == 0) continue;  // empty: no columns to check, no rows
     std::vector<ObservedColumn> observed;
     SLUICE_RETURN_IF_ERROR(Observe(files[i], observed));
     ContractResult c = CheckContract(declared, observed, policy, manifest.inputs[i].path);
@@ -371,6 +450,7 @@ base::Result<IngestReport> SourceIngest::Run() {
   SLUICE_ASSIGN_OR_RETURN(manifest.schema, types::Schema::Make(std::move(fields)));
 
   std::vector<FileOutcome> outcomes;
+  file_count_ = static_cast<double>(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
     Progress("loading " + manifest.inputs[i].path, static_cast<double>(i) / files.size());
     SLUICE_ASSIGN_OR_RETURN(FileOutcome o,

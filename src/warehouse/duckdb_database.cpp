@@ -2,9 +2,12 @@
 
 #include <duckdb.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -562,6 +565,31 @@ Status DuckDb::Execute(std::string_view sql) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   ResultGuard result;
   return RunQuery(handles_->conn, sql, result.get());
+}
+
+Status DuckDb::ExecuteWithProgress(std::string_view sql,
+                                   const std::function<void(double)>& progress) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!progress) return Execute(sql);
+  // DuckDB only tracks progress with its progress bar enabled; printing stays off.
+  SLUICE_RETURN_IF_ERROR(
+      Execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false"));
+  std::atomic<bool> done{false};
+  duckdb_connection conn = handles_->conn;
+  // duckdb_query_progress is safe to call from another thread while the query runs.
+  std::thread poller([&] {
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (done.load()) break;
+      const duckdb_query_progress_type p = duckdb_query_progress(conn);
+      if (p.percentage >= 0) progress(p.percentage / 100.0);
+    }
+  });
+  ResultGuard result;
+  Status status = RunQuery(conn, sql, result.get());
+  done.store(true);
+  poller.join();
+  return status;
 }
 
 base::Result<types::Batch> DuckDb::Query(std::string_view sql) {

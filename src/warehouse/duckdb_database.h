@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ class DuckDb {
   // Runs one or more ';'-separated statements and discards any result. Parser, binder and
   // catalog errors are kInvalidArgument; file-system errors kIoError; see README for the rest.
   base::Status Execute(std::string_view sql);
+
+  // Execute, calling `progress` with the fraction done (0..1) from a helper thread about five
+  // times a second while the statement runs (long COPY statements, for progress meters).
+  base::Status ExecuteWithProgress(std::string_view sql,
+                                   const std::function<void(double)>& progress);
 
   // Runs `sql` (the last statement's result is returned) and converts it to a Batch. Column
   // types map as documented in README.md; any other type fails naming the column and its type,

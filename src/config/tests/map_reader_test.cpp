@@ -47,7 +47,8 @@ std::vector<std::string> Read(std::string_view yaml, Settings* s) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
   std::vector<std::string> out;
-  for (const auto& d : diagnostics) out.push_back(d.ToString());
+  for (const auto& d : diagnostics)
+    out.push_back(d.ToString());
   return out;
 }
 
@@ -83,18 +84,20 @@ TEST(MapReaderTest, KeepsDefaultsForAbsentOrNullKeys) {
 
 TEST(MapReaderTest, ReportsWrongTypes) {
   Settings s;
-  EXPECT_THAT(Read("name: [a]\ncount: many\non: maybe\nratio: x\ntags: solo\nlabel: {a: 1}\n"
-                   "every: 5\ninner: 3\n",
-                   &s),
-              ElementsAre("f.yaml:1:7: s.name: expected a string, got a list",
-                          "f.yaml:2:8: s.count: expected an int, got a string 'many'",
-                          "f.yaml:3:5: s.on: expected a bool, got a string 'maybe'",
-                          "f.yaml:4:8: s.ratio: expected a number, got a string 'x'",
-                          "f.yaml:5:7: s.tags: expected a list, got a string 'solo'",
-                          "f.yaml:6:8: s.label: expected a string, got a map",
-                          "f.yaml:7:8: s.every: invalid duration '5': missing unit after the number (expected "
-                          "e.g. 250ms, 30s, 15m, 1h, 7d; units us, ms, s, m, h, d, w)",
-                          "f.yaml:8:8: s.inner: expected a map, got an int '3'"));
+  EXPECT_THAT(
+      Read("name: [a]\ncount: many\non: maybe\nratio: x\ntags: solo\nlabel: {a: 1}\n"
+           "every: 5\ninner: 3\n",
+           &s),
+      ElementsAre(
+          "f.yaml:1:7: s.name: expected a string, got a list",
+          "f.yaml:2:8: s.count: expected an int, got a string 'many'",
+          "f.yaml:3:5: s.on: expected a bool, got a string 'maybe'",
+          "f.yaml:4:8: s.ratio: expected a number, got a string 'x'",
+          "f.yaml:5:7: s.tags: expected a list, got a string 'solo'",
+          "f.yaml:6:8: s.label: expected a string, got a map",
+          "f.yaml:7:8: s.every: invalid duration '5': missing unit after the number (expected "
+          "e.g. 250ms, 30s, 15m, 1h, 7d; units us, ms, s, m, h, d, w)",
+          "f.yaml:8:8: s.inner: expected a map, got an int '3'"));
 }
 
 TEST(MapReaderTest, ReportsMissingEmptyUnknownAndDuplicateKeys) {
@@ -107,13 +110,15 @@ TEST(MapReaderTest, ReportsMissingEmptyUnknownAndDuplicateKeys) {
   Settings t;
   EXPECT_THAT(Read("name: ''\n", &t), ElementsAre("f.yaml:1:7: s.name: must not be empty"));
   Settings u;
-  EXPECT_THAT(Read("name:\n", &u), ElementsAre("f.yaml:1:1: s.name: required key 'name' has no value"));
+  EXPECT_THAT(Read("name:\n", &u),
+              ElementsAre("f.yaml:1:1: s.name: required key 'name' has no value"));
 }
 
 TEST(MapReaderTest, ReportsUnknownEnumValuesWithSuggestionOrChoices) {
   Settings s;
-  EXPECT_THAT(Read("name: a\ncompression: gzp\n", &s),
-              ElementsAre("f.yaml:2:14: s.compression: unknown value 'gzp' (did you mean 'gzip'?)"));
+  EXPECT_THAT(
+      Read("name: a\ncompression: gzp\n", &s),
+      ElementsAre("f.yaml:2:14: s.compression: unknown value 'gzp' (did you mean 'gzip'?)"));
   Settings t;
   EXPECT_THAT(Read("name: a\ncompression: lzma4\n", &t),
               ElementsAre("f.yaml:2:14: s.compression: unknown value 'lzma4' (expected one of: "

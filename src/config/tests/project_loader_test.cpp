@@ -21,14 +21,16 @@ std::vector<std::string> Errors(std::string_view yaml) {
   auto spec = LoadProjectFromString(yaml, "sluice.yaml", &diagnostics);
   EXPECT_EQ(spec.ok(), diagnostics.empty());
   std::vector<std::string> out;
-  for (const auto& d : diagnostics) out.push_back(d.ToString());
+  for (const auto& d : diagnostics)
+    out.push_back(d.ToString());
   return out;
 }
 
 ProjectSpec Load(std::string_view yaml) {
   std::vector<Diagnostic> diagnostics;
   auto spec = LoadProjectFromString(yaml, "sluice.yaml", &diagnostics);
-  for (const auto& d : diagnostics) ADD_FAILURE() << d.ToString();
+  for (const auto& d : diagnostics)
+    ADD_FAILURE() << d.ToString();
   return spec.ok() ? *spec : ProjectSpec{};
 }
 
@@ -58,9 +60,10 @@ std::vector<std::string> ErrorsWithBase(std::string_view more) {
 class TempProject {
  public:
   explicit TempProject(const std::map<std::string, std::string>& files) {
-    dir_ = fs::temp_directory_path() /
-           ("sluice_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() /
+        ("sluice_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     for (const auto& [path, text] : files) {
       fs::create_directories((dir_ / path).parent_path());
@@ -75,7 +78,8 @@ class TempProject {
     auto spec = LoadProject(dir_, &diagnostics);
     EXPECT_EQ(spec.ok(), diagnostics.empty());
     std::vector<std::string> out;
-    for (const auto& d : diagnostics) out.push_back(d.ToString());
+    for (const auto& d : diagnostics)
+      out.push_back(d.ToString());
     return out;
   }
 
@@ -94,7 +98,8 @@ TEST(DiagnosticTest, PrintsFilePositionKeyPathMessageAndSuggestion) {
 TEST(ProjectLoaderTest, ExampleProjectLoadsCleanly) {
   std::vector<Diagnostic> diagnostics;
   auto spec = LoadProject(fs::path(SLUICE_CONFIG_TESTDATA) / "fraud", &diagnostics);
-  for (const auto& d : diagnostics) ADD_FAILURE() << d.ToString();
+  for (const auto& d : diagnostics)
+    ADD_FAILURE() << d.ToString();
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->name, "fraud");
   EXPECT_THAT(spec->files, ElementsAre("sluice.yaml", "sources.yaml", "features/user.yaml"));
@@ -143,8 +148,8 @@ TEST(ProjectLoaderTest, MinimalProjectGetsDefaults) {
 
 TEST(ProjectLoaderTest, ErrorStatusCountsEveryDiagnostic) {
   std::vector<Diagnostic> diagnostics;
-  auto spec = LoadProjectFromString("name: P\nversion: 2\nlake: {pth: x}\n", "sluice.yaml",
-                                    &diagnostics);
+  auto spec =
+      LoadProjectFromString("name: P\nversion: 2\nlake: {pth: x}\n", "sluice.yaml", &diagnostics);
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(spec.status().message(), "project file sluice.yaml has 3 errors");
@@ -164,21 +169,24 @@ TEST(ProjectLoaderTest, UnknownKeysSuggestTheClosestKey) {
       ElementsAre("sluice.yaml:2:1: soures: unknown key 'soures' (did you mean 'sources'?)",
                   "sluice.yaml:3:13: warehouse.typ: unknown key 'typ' (did you mean 'type'?)",
                   "sluice.yaml:4:1: banana: unknown key 'banana'"));
-  EXPECT_THAT(ErrorsWithBase("feature_views:\n  - {name: v, entity: user, source: txns, ttll: 1h}\n"),
-              ElementsAre("sluice.yaml:17:43: feature_views[0].ttll: unknown key 'ttll' (did you "
-                          "mean 'ttl'?)"));
+  EXPECT_THAT(
+      ErrorsWithBase("feature_views:\n  - {name: v, entity: user, source: txns, ttll: 1h}\n"),
+      ElementsAre("sluice.yaml:17:43: feature_views[0].ttll: unknown key 'ttll' (did you "
+                  "mean 'ttl'?)"));
 }
 
 TEST(ProjectLoaderTest, WrongTypes) {
-  EXPECT_THAT(Errors("name: p\nversion: one\nsources: {name: x}\nentities: [x]\n"
-                     "pipelines:\n  - {name: d, retries: [1], steps: []}\n"),
-              ElementsAre("sluice.yaml:2:10: version: expected an int, got a string 'one'",
-                          "sluice.yaml:3:10: sources: expected a list, got a map",
-                          "sluice.yaml:4:12: entities[0]: expected a map, got a string 'x'",
-                          "sluice.yaml:6:24: pipelines[0].retries: expected an int, got a list",
-                          "sluice.yaml:6:36: pipelines[0].steps: a pipeline needs at least one step"));
-  EXPECT_THAT(ErrorsWithBase("online_stores:\n  - {name: s, type: rocksdb, path: {a: b}}\n"),
-              ElementsAre("sluice.yaml:17:36: online_stores[0].path: expected a string, got a map"));
+  EXPECT_THAT(
+      Errors("name: p\nversion: one\nsources: {name: x}\nentities: [x]\n"
+             "pipelines:\n  - {name: d, retries: [1], steps: []}\n"),
+      ElementsAre("sluice.yaml:2:10: version: expected an int, got a string 'one'",
+                  "sluice.yaml:3:10: sources: expected a list, got a map",
+                  "sluice.yaml:4:12: entities[0]: expected a map, got a string 'x'",
+                  "sluice.yaml:6:24: pipelines[0].retries: expected an int, got a list",
+                  "sluice.yaml:6:36: pipelines[0].steps: a pipeline needs at least one step"));
+  EXPECT_THAT(
+      ErrorsWithBase("online_stores:\n  - {name: s, type: rocksdb, path: {a: b}}\n"),
+      ElementsAre("sluice.yaml:17:36: online_stores[0].path: expected a string, got a map"));
 }
 
 TEST(ProjectLoaderTest, MissingRequiredKeys) {
@@ -188,16 +196,17 @@ TEST(ProjectLoaderTest, MissingRequiredKeys) {
                           "sluice.yaml:3:5: sources[0].type: missing required key 'type'",
                           "sluice.yaml:3:5: sources[0].columns: missing required key 'columns'",
                           "sluice.yaml:5:21: entities[0].keys: an entity needs at least one key"));
-  EXPECT_THAT(Errors("name: p\nsources:\n  - {name: k, type: kafka, columns: [{name: a, type: int}]}\n"
-                     "  - {name: f, type: file, columns: [{name: a, type: int}]}\n"),
-              ElementsAre("sluice.yaml:3:5: sources[0].topic: missing required key 'topic' for "
-                          "kafka sources",
-                          "sluice.yaml:3:5: sources[0].brokers: missing required key 'brokers' "
-                          "for kafka sources",
-                          "sluice.yaml:4:5: sources[1].format: missing required key 'format' for "
-                          "file sources",
-                          "sluice.yaml:4:5: sources[1].path: missing required key 'path' for "
-                          "file sources"));
+  EXPECT_THAT(
+      Errors("name: p\nsources:\n  - {name: k, type: kafka, columns: [{name: a, type: int}]}\n"
+             "  - {name: f, type: file, columns: [{name: a, type: int}]}\n"),
+      ElementsAre("sluice.yaml:3:5: sources[0].topic: missing required key 'topic' for "
+                  "kafka sources",
+                  "sluice.yaml:3:5: sources[0].brokers: missing required key 'brokers' "
+                  "for kafka sources",
+                  "sluice.yaml:4:5: sources[1].format: missing required key 'format' for "
+                  "file sources",
+                  "sluice.yaml:4:5: sources[1].path: missing required key 'path' for "
+                  "file sources"));
 }
 
 TEST(ProjectLoaderTest, InvalidEnumValuesSuggestTheClosest) {
@@ -214,14 +223,15 @@ TEST(ProjectLoaderTest, InvalidEnumValuesSuggestTheClosest) {
 
 TEST(ProjectLoaderTest, InvalidDurationsTimestampsAndTypes) {
   EXPECT_THAT(
-      Errors("name: p\n"
-             "sources:\n"
-             "  - {name: s, type: file, format: csv, path: x, columns: [{name: a, type: strng}]}\n"
-             "feature_views:\n"
-             "  - {name: v, entity: e, source: s, ttl: 30 days,\n"
-             "     aggregations: [{name: c, function: count, window: forever}]}\n"
-             "training_sets:\n"
-             "  - {name: t, spine: s, timestamp: a, keys: [a], features: [v], start: 2024-13-01}\n"),
+      Errors(
+          "name: p\n"
+          "sources:\n"
+          "  - {name: s, type: file, format: csv, path: x, columns: [{name: a, type: strng}]}\n"
+          "feature_views:\n"
+          "  - {name: v, entity: e, source: s, ttl: 30 days,\n"
+          "     aggregations: [{name: c, function: count, window: forever}]}\n"
+          "training_sets:\n"
+          "  - {name: t, spine: s, timestamp: a, keys: [a], features: [v], start: 2024-13-01}\n"),
       ElementsAre(
           "sluice.yaml:3:75: sources[0].columns[0].type: unknown type 'strng' (expected bool, "
           "int64, double, string, timestamp or date)",
@@ -276,21 +286,20 @@ TEST(ProjectLoaderTest, InvalidNames) {
 
 TEST(ProjectLoaderTest, FeatureViewReferences) {
   EXPECT_THAT(
-      ErrorsWithBase(
-          "feature_views:\n"
-          "  - {name: a, entity: usr, source: txn}\n"
-          "  - name: b\n"
-          "    entity: card\n"
-          "    source: txns\n"
-          "    columns: [{name: usd, expr: amount}]\n"
-          "    aggregations:\n"
-          "      - {name: s1, function: sum, column: usd, window: 1h}\n"
-          "      - {name: s2, function: sum, column: amout, window: 1h}\n"
-          "      - {name: s3, function: mean, window: 1h}\n"
-          "      - {name: s4, function: medain, column: amount, window: 1h}\n"
-          "    transforms:\n"
-          "      - {feature: s5, type: zscore, fit_on: nope}\n"
-          "    defaults: {s1: 0, zz: 1}\n"),
+      ErrorsWithBase("feature_views:\n"
+                     "  - {name: a, entity: usr, source: txn}\n"
+                     "  - name: b\n"
+                     "    entity: card\n"
+                     "    source: txns\n"
+                     "    columns: [{name: usd, expr: amount}]\n"
+                     "    aggregations:\n"
+                     "      - {name: s1, function: sum, column: usd, window: 1h}\n"
+                     "      - {name: s2, function: sum, column: amout, window: 1h}\n"
+                     "      - {name: s3, function: mean, window: 1h}\n"
+                     "      - {name: s4, function: medain, column: amount, window: 1h}\n"
+                     "    transforms:\n"
+                     "      - {feature: s5, type: zscore, fit_on: nope}\n"
+                     "    defaults: {s1: 0, zz: 1}\n"),
       ElementsAre(
           "sluice.yaml:17:23: feature_views[0].entity: unknown entity 'usr' (did you mean 'user'?)",
           "sluice.yaml:17:36: feature_views[0].source: unknown source or model 'txn' (did you "
@@ -418,15 +427,16 @@ TEST(ProjectLoaderTest, TrainingSetAndServiceReferences) {
 
 TEST(ProjectLoaderTest, SourceTypeSpecificKeys) {
   EXPECT_THAT(
-      Errors("name: p\n"
-             "sources:\n"
-             "  - {name: f, type: file, format: parquet, path: x, topic: t, csv: {delimiter: ';;'},\n"
-             "     columns: [{name: a, type: int}], error_budget: 120%}\n"
-             "  - {name: p, type: postgres, table: t, query: q, connection: {dsn: x, host: h},\n"
-             "     columns: [{name: a, type: int}], error_budget: lots}\n"
-             "  - {name: k, type: kafka, topic: t, brokers: b, format: csv, cursor: a,\n"
-             "     columns: [{name: a, type: int}]}\n"
-             "  - {name: q, type: postgres, query: q, columns: [{name: a, type: int}]}\n"),
+      Errors(
+          "name: p\n"
+          "sources:\n"
+          "  - {name: f, type: file, format: parquet, path: x, topic: t, csv: {delimiter: ';;'},\n"
+          "     columns: [{name: a, type: int}], error_budget: 120%}\n"
+          "  - {name: p, type: postgres, table: t, query: q, connection: {dsn: x, host: h},\n"
+          "     columns: [{name: a, type: int}], error_budget: lots}\n"
+          "  - {name: k, type: kafka, topic: t, brokers: b, format: csv, cursor: a,\n"
+          "     columns: [{name: a, type: int}]}\n"
+          "  - {name: q, type: postgres, query: q, columns: [{name: a, type: int}]}\n"),
       ElementsAre(
           "sluice.yaml:3:60: sources[0].topic: key 'topic' does not apply to file sources",
           "sluice.yaml:3:68: sources[0].csv: csv options only apply to format csv",
@@ -490,16 +500,15 @@ TEST(ProjectLoaderTest, ModelConfigsAndTests) {
 
 TEST(ProjectLoaderTest, PipelineStepReferences) {
   EXPECT_THAT(
-      ErrorsWithBase(
-          "pipelines:\n"
-          "  - name: d\n"
-          "    steps:\n"
-          "      - {name: a, run: ingest, sources: [txn]}\n"
-          "      - {name: b, run: training_set, training_set: t, depends_on: [aa]}\n"
-          "      - {name: c, run: materialize, sources: [txns]}\n"
-          "      - {name: e, run: build, models: [m]}\n"
-          "      - {name: f, run: command}\n"
-          "      - {name: a, run: profile}\n"),
+      ErrorsWithBase("pipelines:\n"
+                     "  - name: d\n"
+                     "    steps:\n"
+                     "      - {name: a, run: ingest, sources: [txn]}\n"
+                     "      - {name: b, run: training_set, training_set: t, depends_on: [aa]}\n"
+                     "      - {name: c, run: materialize, sources: [txns]}\n"
+                     "      - {name: e, run: build, models: [m]}\n"
+                     "      - {name: f, run: command}\n"
+                     "      - {name: a, run: profile}\n"),
       ElementsAre(
           "sluice.yaml:19:42: pipelines[0].steps[0].sources[0]: unknown source 'txn' (did you "
           "mean 'txns'?)",
@@ -562,13 +571,15 @@ TEST(ProjectLoaderTest, Schedules) {
 
 TEST(ProjectLoaderTest, IncludedFilesAreMergedAndChecked) {
   TempProject project({
-      {"sluice.yaml", "name: p\ninclude: [sources.yaml, 'views/*.yaml', missing.yaml]\n"
-                      "entities: [{name: user, keys: [user_id]}]\n"},
-      {"sources.yaml", std::string(kBase.substr(kBase.find("sources:"), kBase.find("entities:") -
-                                                                           kBase.find("sources:")))},
+      {"sluice.yaml",
+       "name: p\ninclude: [sources.yaml, 'views/*.yaml', missing.yaml]\n"
+       "entities: [{name: user, keys: [user_id]}]\n"},
+      {"sources.yaml", std::string(kBase.substr(kBase.find("sources:"),
+                                                kBase.find("entities:") - kBase.find("sources:")))},
       {"views/a.yaml", "feature_views: [{name: a, entity: user, source: txns}]\n"},
-      {"views/b.yaml", "feature_views: [{name: a, entity: user, source: txns}]\n"
-                       "include: [x.yaml]\nname: q\nwarehouse: {}\n"},
+      {"views/b.yaml",
+       "feature_views: [{name: a, entity: user, source: txns}]\n"
+       "include: [x.yaml]\nname: q\nwarehouse: {}\n"},
       {"views/notes.txt", "not yaml: ["},
   });
   EXPECT_THAT(project.Errors(),
@@ -586,9 +597,10 @@ TEST(ProjectLoaderTest, IncludedFilesAreMergedAndChecked) {
 
 TEST(ProjectLoaderTest, IncludesResolveGlobsAndModelFiles) {
   TempProject project({
-      {"sluice.yaml", "name: p\ninclude: ['*.yaml', 'none/*.yaml', '../up.yaml']\n"
-                      "models: {configs: [{name: daily}, {name: weekly}]}\n"
-                      "pipelines: [{name: d, steps: [{name: b, run: build, models: [daily, monthly]}]}]\n"},
+      {"sluice.yaml",
+       "name: p\ninclude: ['*.yaml', 'none/*.yaml', '../up.yaml']\n"
+       "models: {configs: [{name: daily}, {name: weekly}]}\n"
+       "pipelines: [{name: d, steps: [{name: b, run: build, models: [daily, monthly]}]}]\n"},
       {"more.yaml", "models: {dir: sql}\n"},
       {"sql/daily.sql", "SELECT 1"},
       {"sql/monthly.sql", "SELECT 1"},
@@ -604,8 +616,9 @@ TEST(ProjectLoaderTest, IncludesResolveGlobsAndModelFiles) {
 
 TEST(ProjectLoaderTest, SyntaxErrorInAnIncludedFileSkipsCrossChecks) {
   TempProject project({
-      {"sluice.yaml", "name: p\ninclude: [a.yaml, b.yaml]\n"
-                      "training_sets: [{name: t, spine: s, timestamp: ts, keys: [k], features: [v]}]\n"},
+      {"sluice.yaml",
+       "name: p\ninclude: [a.yaml, b.yaml]\n"
+       "training_sets: [{name: t, spine: s, timestamp: ts, keys: [k], features: [v]}]\n"},
       {"a.yaml", "feature_views: [{name: v\n"},
       {"b.yaml", "entities: [{name: e, keys: [k], kyes: [x]}]\n"},
   });
@@ -620,7 +633,8 @@ TEST(ProjectLoaderTest, MissingProjectIsNotFound) {
   auto spec = LoadProject("/nonexistent/sluice_project", &diagnostics);
   EXPECT_EQ(spec.status().code(), base::StatusCode::kNotFound);
   ASSERT_EQ(diagnostics.size(), 1u);
-  EXPECT_EQ(diagnostics[0].ToString(), "sluice.yaml: no sluice.yaml in /nonexistent/sluice_project");
+  EXPECT_EQ(diagnostics[0].ToString(),
+            "sluice.yaml: no sluice.yaml in /nonexistent/sluice_project");
 }
 
 TEST(ProjectLoaderTest, StringLoadRecordsIncludesWithoutReadingThem) {

@@ -60,7 +60,9 @@ TEST(YamlDocumentTest, KeepsDuplicateKeysForTheReaderToReport) {
   EXPECT_EQ(doc.root.entries[1].value.scalar, "2");
 }
 
-TEST(YamlDocumentTest, EmptyFileIsNull) { EXPECT_EQ(Parse("").root.kind, YamlKind::kNull); }
+TEST(YamlDocumentTest, EmptyFileIsNull) {
+  EXPECT_EQ(Parse("").root.kind, YamlKind::kNull);
+}
 
 TEST(YamlDocumentTest, ExpandsAliases) {
   const YamlDocument doc = Parse("a: &x [1, 2]\nb: *x\n");
@@ -70,11 +72,19 @@ TEST(YamlDocumentTest, ExpandsAliases) {
 TEST(YamlDocumentTest, SyntaxErrorsCarryTheParserPosition) {
   EXPECT_EQ(ParseError("a: [1, 2\nb: 3\n").substr(0, 14), "f.yaml:2:2: YA");
   EXPECT_EQ(ParseError("a: 1\n  b: 2\n").rfind("f.yaml:2:4: YAML syntax error: ", 0), 0u);
-  EXPECT_EQ(ParseError("a: *nope\n"), "f.yaml:1:4: YAML syntax error: the referenced anchor is not defined");
+  EXPECT_EQ(ParseError("a: *nope\n"),
+            "f.yaml:1:4: YAML syntax error: the referenced anchor is not defined");
+}
+
+TEST(YamlDocumentTest, StrayCommaIsAnErrorNotAnEndlessLoop) {
+  // yaml-cpp 0.7's LoadAll loops forever allocating on this input (found by fuzzing).
+  EXPECT_EQ(ParseError(",\n"), "f.yaml:1:1: YAML syntax error: unexpected character");
+  EXPECT_EQ(ParseError(",,,a\n").substr(0, 12), "f.yaml:1:1: ");
 }
 
 TEST(YamlDocumentTest, RejectsSeveralDocuments) {
-  EXPECT_EQ(ParseError("a: 1\n---\nb: 2\n"), "f.yaml:3:1: only one YAML document per file is allowed");
+  EXPECT_EQ(ParseError("a: 1\n---\nb: 2\n"),
+            "f.yaml:3:1: only one YAML document per file is allowed");
 }
 
 TEST(YamlDocumentTest, BoundsNestingDepth) {

@@ -345,3 +345,26 @@ TEST(DuckDbTest, MovedFromObjectFailsCleanly) {
 
 }  // namespace
 }  // namespace sluice::warehouse
+
+namespace sluice::warehouse {
+namespace {
+
+TEST(DuckDbProgressTest, ReportsFractionsAndPassesErrorsThrough) {
+  auto db = DuckDb::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  std::vector<double> seen;
+  base::Status s = db->ExecuteWithProgress(
+      "CREATE TABLE t AS SELECT i % 97 AS k, count(*) AS n FROM range(20000000) r(i) GROUP BY 1",
+      [&](double f) { seen.push_back(f); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*db->QueryScalarInt64("SELECT count(*) FROM t"), 97);
+  for (double f : seen) {
+    EXPECT_GE(f, 0.0);
+    EXPECT_LE(f, 1.0);
+  }
+  base::Status bad = db->ExecuteWithProgress("SELEC 1", [](double) {});
+  EXPECT_EQ(bad.code(), base::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::warehouse
