@@ -18,13 +18,17 @@ void PrintReport(const connectors::IngestReport& r) {
                 m.id.substr(0, 12).c_str(), static_cast<long long>(m.rows.loaded));
     return;
   }
-  const double pct = m.rows.read > 0 ? 100.0 * static_cast<double>(m.rows.quarantined) /
-                                           static_cast<double>(m.rows.read)
-                                     : 0.0;
-  std::printf("%-16s new version %s  read %lld  loaded %lld  quarantined %lld (%.2f%%)  in %.1fs\n",
-              r.source.c_str(), m.id.substr(0, 12).c_str(), static_cast<long long>(m.rows.read),
-              static_cast<long long>(m.rows.loaded), static_cast<long long>(m.rows.quarantined),
-              pct, r.seconds);
+  const auto& f = r.fresh;
+  const double pct =
+      f.read > 0 ? 100.0 * static_cast<double>(f.quarantined) / static_cast<double>(f.read) : 0.0;
+  std::printf("%-16s new version %s  read %lld  loaded %lld  quarantined %lld (%.2f%%)  in %.1fs",
+              r.source.c_str(), m.id.substr(0, 12).c_str(), static_cast<long long>(f.read),
+              static_cast<long long>(f.loaded), static_cast<long long>(f.quarantined), pct,
+              r.seconds);
+  if (m.rows.read != f.read) {
+    std::printf("  (dataset now %lld rows)", static_cast<long long>(m.rows.loaded));
+  }
+  std::printf("\n");
   for (const auto& w : r.warnings)
     std::printf("  warning: %s\n", w.c_str());
   if (!r.samples.empty()) {

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "connectors/file_reader.h"
+#include "connectors/postgres_source.h"
 #include "lake/content_hash.h"
 #include "warehouse/duckdb_database.h"
 
@@ -168,7 +169,7 @@ struct FileOutcome {
 class SourceIngest {
  public:
   SourceIngest(const config::SourceSpec& source, const IngestContext& ctx)
-      : source_(source), ctx_(ctx) {}
+      : source_(source), ctx_(ctx), read_spec_(source) {}
 
   base::Result<IngestReport> Run();
 
@@ -183,21 +184,31 @@ class SourceIngest {
     if (ctx_.progress) ctx_.progress(stage, fraction);
   }
 
+  base::Status OpenDuckDb();
+  base::Result<IngestReport> RunPostgres(lake::Manifest manifest,
+                                         const std::optional<lake::Manifest>& current);
+  base::Result<IngestReport> LoadAndPublish(lake::Manifest manifest,
+                                            const std::vector<fs::path>& files,
+                                            const std::optional<lake::Manifest>& parent);
+
   const config::SourceSpec& source_;
   const IngestContext& ctx_;
+  // How the rows are read: the source itself, or for PostgreSQL the CSV it was extracted to.
+  config::SourceSpec read_spec_;
   std::optional<warehouse::DuckDb> db_;
   std::optional<StagingDir> staging_;
   std::vector<std::string> warnings_;
   std::vector<QuarantinedRow> samples_;
   double file_count_ = 1;
+  std::vector<std::string> kept_extra_;
 };
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
 // such; nullopt for compressed files.
 base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path& file) const {
-  if (source_.compression == config::Compression::kGzip ||
-      source_.compression == config::Compression::kZstd ||
-      (source_.compression == config::Compression::kAuto && IsCompressedName(file))) {
+  if (read_spec_.compression == config::Compression::kGzip ||
+      read_spec_.compression == config::Compression::kZstd ||
+      (read_spec_.compression == config::Compression::kAuto && IsCompressedName(file))) {
     return std::optional<std::string>();
   }
   std::FILE* f = std::fopen(file.c_str(), "rb");
@@ -217,14 +228,14 @@ base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path&
 }
 
 base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedColumn>& observed) {
-  auto described = db_->Query(ObserveSql(source_, file.string()));
+  auto described = db_->Query(ObserveSql(read_spec_, file.string()));
   if (!described.ok()) {
     return base::InvalidArgument("cannot read '" + file.string() + "' as " +
-                                 std::string(config::Name(source_.format)) + ": " +
+                                 std::string(config::Name(read_spec_.format)) + ": " +
                                  ShortError(described.status().message()));
   }
   std::vector<std::string> names, types;
-  if (source_.format == config::FileFormat::kCsv) {
+  if (read_spec_.format == config::FileFormat::kCsv) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> first, FirstLine(file));
     if (!first) {
       // Compressed: DuckDB decompresses; it skips an unreadable first line, which then shows
@@ -234,22 +245,22 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
       }
       first = std::string(described->column(0).GetString(0));
     }
-    names = SplitCsvHeader(*first, source_.csv.delimiter[0],
-                           source_.csv.quote.empty() ? '\0' : source_.csv.quote[0]);
+    names = SplitCsvHeader(*first, read_spec_.csv.delimiter[0],
+                           read_spec_.csv.quote.empty() ? '\0' : read_spec_.csv.quote[0]);
   } else {
     for (size_t r = 0; r < described->num_rows(); ++r) {
       names.emplace_back(described->column(0).GetString(r));
       types.emplace_back(described->column(1).GetString(r));
     }
   }
-  if (source_.format == config::FileFormat::kCsv && !source_.csv.header) {
+  if (read_spec_.format == config::FileFormat::kCsv && !read_spec_.csv.header) {
     // Without a header, columns are matched by position to the declaration.
     for (size_t i = 0; i < names.size(); ++i) {
-      names[i] =
-          i < source_.columns.size() ? source_.columns[i].name : "column" + std::to_string(i + 1);
+      names[i] = i < read_spec_.columns.size() ? read_spec_.columns[i].name
+                                               : "column" + std::to_string(i + 1);
     }
   }
-  observed = ToObserved(source_, names, types);
+  observed = ToObserved(read_spec_, names, types);
   return base::Status::Ok();
 }
 
@@ -265,9 +276,9 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   std::vector<ObservedColumn> observed;
   SLUICE_RETURN_IF_ERROR(Observe(file, observed));
   const std::string scan = "sluice_scan_" + std::to_string(index);
-  const ReaderPlan reader = PlanReader(source_, file.string(), observed, scan);
+  const ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan);
   const fs::path out_dir = staging_->path() / ("file-" + std::to_string(index));
-  const std::string copy = "COPY (" + ValidateSql(source_, reader, kept_extra) + ") TO " +
+  const std::string copy = "COPY (" + ValidateSql(read_spec_, reader, kept_extra) + ") TO " +
                            QuoteLiteral(out_dir.string()) +
                            " (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__sluice_bad), "
                            "WRITE_PARTITION_COLUMNS false)";
@@ -370,47 +381,50 @@ base::Status SourceIngest::CheckRetyped(const fs::path& quarantine, std::int64_t
   return base::Status::Ok();
 }
 
-base::Result<IngestReport> SourceIngest::Run() {
-  const auto started = ctx_.clock.Now();
-  IngestReport report;
-  report.source = source_.name;
-  if (source_.type != config::SourceType::kFile) {
-    return base::FailedPrecondition("source '" + source_.name + "' has type " +
-                                    std::string(config::Name(source_.type)) +
-                                    "; this build ingests file sources only");
-  }
+base::Status SourceIngest::OpenDuckDb() {
+  warehouse::DuckDb::Options db_options;
+  db_options.threads = ctx_.threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
+  db_.emplace(std::move(db));
+  return db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true");
+}
 
-  Progress("hashing", -1);
-  SLUICE_ASSIGN_OR_RETURN(std::vector<fs::path> files,
-                          ResolveFiles(ctx_.project.dir, source_.path));
+base::Result<IngestReport> SourceIngest::Run() {
   lake::Manifest manifest;
   manifest.dataset = source_.name;
   manifest.kind = "source";
   manifest.definition_hash = DefinitionHash(source_);
   manifest.sluice_version = kSluiceVersion;
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, ctx_.lake.Current(source_.name));
+
+  if (source_.type == config::SourceType::kPostgres)
+    return RunPostgres(std::move(manifest), current);
+  if (source_.type != config::SourceType::kFile) {
+    return base::FailedPrecondition("source '" + source_.name + "' has type " +
+                                    std::string(config::Name(source_.type)) +
+                                    "; `sluice ingest` reads file and postgres sources");
+  }
+
+  Progress("hashing", -1);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<fs::path> files,
+                          ResolveFiles(ctx_.project.dir, source_.path));
   for (const auto& f : files) {
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(f));
     std::error_code ec;
     const auto bytes = fs::file_size(f, ec);
     manifest.inputs.push_back({RelativeName(ctx_.project.dir, f), sha, ec ? 0 : bytes});
   }
-
   // Unchanged inputs under an unchanged definition: the current version already holds them.
-  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, ctx_.lake.Current(source_.name));
   if (current && current->inputs == manifest.inputs &&
       current->definition_hash == manifest.definition_hash) {
+    IngestReport report;
+    report.source = source_.name;
     report.manifest = *current;
-    report.created = false;
     return report;
   }
-
   SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
   staging_.emplace(std::move(staging));
-  warehouse::DuckDb::Options db_options;
-  db_options.threads = ctx_.threads;
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
-  db_.emplace(std::move(db));
-  SLUICE_RETURN_IF_ERROR(db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true"));
+  SLUICE_RETURN_IF_ERROR(OpenDuckDb());
 
   // Contract first, for every file, so a shape change stops the ingest before any data moves.
   SLUICE_ASSIGN_OR_RETURN(types::Schema declared, source_.Schema());
@@ -419,7 +433,7 @@ base::Result<IngestReport> SourceIngest::Run() {
       : source_.extra_columns == config::ExtraColumns::kWarn ? ExtraColumnPolicy::kWarn
                                                              : ExtraColumnPolicy::kFail;
   std::vector<std::string> contract_errors;
-  std::vector<std::string> kept_extra;
+  bool first_checked = true;
   for (size_t i = 0; i < files.size(); ++i) {
     if (manifest.inputs[i].bytes == 0) continue;  // empty: no columns to check, no rows
     std::vector<ObservedColumn> observed;
@@ -427,14 +441,13 @@ base::Result<IngestReport> SourceIngest::Run() {
     ContractResult c = CheckContract(declared, observed, policy, manifest.inputs[i].path);
     contract_errors.insert(contract_errors.end(), c.errors.begin(), c.errors.end());
     warnings_.insert(warnings_.end(), c.warnings.begin(), c.warnings.end());
-    if (i == 0) {
-      kept_extra = c.kept_extra_columns;
-    } else if (c.kept_extra_columns != kept_extra) {
+    if (first_checked) {
+      kept_extra_ = c.kept_extra_columns;
+      first_checked = false;
+    } else if (c.kept_extra_columns != kept_extra_) {
       contract_errors.push_back(manifest.inputs[i].path +
-                                ": its extra columns differ from those of " +
-                                manifest.inputs[0].path +
-                                " (extra_columns: keep needs the same "
-                                "extra columns in every file)");
+                                ": its extra columns differ from those of the first file "
+                                "(extra_columns: keep needs the same extra columns in every file)");
     }
   }
   if (!contract_errors.empty()) {
@@ -443,52 +456,146 @@ base::Result<IngestReport> SourceIngest::Run() {
       text += "\n  " + e;
     return base::SchemaMismatch(text);
   }
+  return LoadAndPublish(std::move(manifest), files, std::nullopt);
+}
 
+base::Result<IngestReport> SourceIngest::RunPostgres(lake::Manifest manifest,
+                                                     const std::optional<lake::Manifest>& current) {
+  // Contract against the live relation before extracting anything.
+  Progress("describing " + DescribeConnection(source_.connection), -1);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ObservedColumn> observed, DescribePostgres(source_));
+  SLUICE_ASSIGN_OR_RETURN(types::Schema declared, source_.Schema());
+  // Only declared columns are extracted, so undeclared ones can be ignored but never kept.
+  const ExtraColumnPolicy policy = source_.extra_columns == config::ExtraColumns::kFail
+                                       ? ExtraColumnPolicy::kFail
+                                       : ExtraColumnPolicy::kWarn;
+  const std::string relation = source_.table ? "table " + *source_.table : "query";
+  ContractResult contract = CheckContract(declared, observed, policy, relation);
+  warnings_ = contract.warnings;
+  if (!contract.ok()) {
+    std::string text = "source '" + source_.name + "' does not match its declared columns:";
+    for (const auto& e : contract.errors)
+      text += "\n  " + e;
+    return base::SchemaMismatch(text);
+  }
+
+  // Incremental: continue after the cursor published with the current version, and build on
+  // it. A crash before the publish leaves the old cursor in place, so the next run extracts the
+  // same rows again: nothing skipped, nothing doubled.
+  const bool incremental = source_.cursor.has_value() && current && current->cursor &&
+                           current->definition_hash == manifest.definition_hash;
+  const std::optional<std::string> after =
+      incremental ? std::optional<std::string>(current->cursor->value) : std::nullopt;
+
+  SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
+  staging_.emplace(std::move(staging));
+  const fs::path extract_path = staging_->path() / "extract.csv";
+  Progress("extracting " + relation, -1);
+  SLUICE_ASSIGN_OR_RETURN(PostgresExtract extract, ExtractPostgres(source_, after, extract_path));
+  SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(extract_path));
+  std::error_code ec;
+  const auto bytes = fs::file_size(extract_path, ec);
+  const lake::InputFile input{
+      "postgres:" + DescribeConnection(source_.connection) + "/" +
+          (source_.table ? *source_.table
+                         : "query@" + lake::Sha256Hex(*source_.query).substr(0, 12)),
+      sha, ec ? 0 : bytes};
+
+  const bool nothing_new = incremental
+                               ? extract.rows == 0
+                               : (current && current->definition_hash == manifest.definition_hash &&
+                                  current->inputs.size() == 1 && current->inputs[0].sha256 == sha);
+  if (nothing_new) {
+    IngestReport report;
+    report.source = source_.name;
+    report.manifest = *current;
+    return report;
+  }
+
+  if (incremental) {
+    manifest.inputs = current->inputs;
+    manifest.parents = {current->id};
+  }
+  manifest.inputs.push_back(input);
+  if (source_.cursor) {
+    manifest.cursor = lake::Cursor{
+        *source_.cursor, extract.max_cursor.value_or(incremental ? current->cursor->value : "")};
+    if (!extract.max_cursor && !incremental) manifest.cursor.reset();
+  }
+
+  // The extract is CSV in sluice's own dialect; the same reader, contract and quarantine apply.
+  read_spec_.type = config::SourceType::kFile;
+  read_spec_.format = config::FileFormat::kCsv;
+  read_spec_.compression = config::Compression::kNone;
+  read_spec_.csv = config::CsvOptions{};
+  read_spec_.csv.null_values = {"\\N"};
+  SLUICE_RETURN_IF_ERROR(OpenDuckDb());
+  manifest.inputs.back().path = input.path;
+  return LoadAndPublish(std::move(manifest), {extract_path},
+                        incremental ? current : std::optional<lake::Manifest>());
+}
+
+base::Result<IngestReport> SourceIngest::LoadAndPublish(
+    lake::Manifest manifest, const std::vector<fs::path>& files,
+    const std::optional<lake::Manifest>& parent) {
+  const auto started = ctx_.clock.Now();
+  IngestReport report;
+  report.source = source_.name;
+  SLUICE_ASSIGN_OR_RETURN(types::Schema declared, source_.Schema());
   std::vector<types::Field> fields = declared.fields();
-  for (const auto& extra : kept_extra)
+  for (const auto& extra : kept_extra_)
     fields.push_back({extra, types::LogicalType::kString, true});
   SLUICE_ASSIGN_OR_RETURN(manifest.schema, types::Schema::Make(std::move(fields)));
 
+  // The inputs of this run are the last `files.size()` entries (earlier ones come from the
+  // parent version of an incremental source).
+  const size_t first_input = manifest.inputs.size() - files.size();
   std::vector<FileOutcome> outcomes;
   file_count_ = static_cast<double>(files.size());
+  lake::RowCounts fresh;
   for (size_t i = 0; i < files.size(); ++i) {
-    Progress("loading " + manifest.inputs[i].path, static_cast<double>(i) / files.size());
-    SLUICE_ASSIGN_OR_RETURN(FileOutcome o,
-                            LoadFile(i, files[i], manifest.inputs[i].path, kept_extra));
-    manifest.rows.loaded += o.loaded;
-    manifest.rows.quarantined += o.quarantined;
+    const std::string& rel = manifest.inputs[first_input + i].path;
+    Progress("loading " + rel, static_cast<double>(i) / file_count_);
+    SLUICE_ASSIGN_OR_RETURN(FileOutcome o, LoadFile(i, files[i], rel, kept_extra_));
+    fresh.loaded += o.loaded;
+    fresh.quarantined += o.quarantined;
     outcomes.push_back(std::move(o));
   }
-  manifest.rows.read = manifest.rows.loaded + manifest.rows.quarantined;
+  fresh.read = fresh.loaded + fresh.quarantined;
 
+  // The budget applies to what this run read.
   const double budget = source_.error_budget;
-  if (manifest.rows.quarantined > 0 && static_cast<double>(manifest.rows.quarantined) >
-                                           budget * static_cast<double>(manifest.rows.read)) {
+  if (fresh.quarantined > 0 &&
+      static_cast<double>(fresh.quarantined) > budget * static_cast<double>(fresh.read)) {
     char buf[256];
     std::snprintf(buf, sizeof(buf),
                   "source '%s': %lld of %lld rows (%.2f%%) failed validation, over the error "
                   "budget of %.2f%%; nothing was published",
-                  source_.name.c_str(), static_cast<long long>(manifest.rows.quarantined),
-                  static_cast<long long>(manifest.rows.read),
-                  100.0 * static_cast<double>(manifest.rows.quarantined) /
-                      static_cast<double>(manifest.rows.read),
+                  source_.name.c_str(), static_cast<long long>(fresh.quarantined),
+                  static_cast<long long>(fresh.read),
+                  100.0 * static_cast<double>(fresh.quarantined) / static_cast<double>(fresh.read),
                   100.0 * budget);
     std::string text = buf;
-    for (const auto& q : samples_) {
+    for (const auto& q : samples_)
       text += "\n  " + Where(q) + ": " + q.reason;
-    }
-    report.samples = samples_;
-    return base::Status(base::StatusCode::kSchemaMismatch, text);
+    return base::SchemaMismatch(text);
   }
 
   Progress("publishing", -1);
+  if (parent) {
+    manifest.outputs = parent->outputs;
+    manifest.rows = parent->rows;
+  }
+  manifest.rows.read += fresh.read;
+  manifest.rows.loaded += fresh.loaded;
+  manifest.rows.quarantined += fresh.quarantined;
   // The raw bytes are kept as they came, content-addressed (the same file is stored once).
   for (size_t i = 0; i < files.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(files[i]));
-    if (sha != manifest.inputs[i].sha256) {
-      return base::IoError(
-          "'" + manifest.inputs[i].path + "' changed while it was being ingested; run again",
-          /*retryable=*/true);
+    if (sha != manifest.inputs[first_input + i].sha256) {
+      return base::IoError("'" + manifest.inputs[first_input + i].path +
+                               "' changed while it was being ingested; run again",
+                           /*retryable=*/true);
     }
   }
   for (const auto& o : outcomes) {
@@ -512,6 +619,7 @@ base::Result<IngestReport> SourceIngest::Run() {
   SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, ctx_.lake.Publish(manifest));
   report.manifest = std::move(published.manifest);
   report.created = published.created;
+  report.fresh = fresh;
   report.warnings = warnings_;
   report.samples = samples_;
   report.seconds = std::chrono::duration<double>(ctx_.clock.Now() - started).count();
@@ -542,9 +650,9 @@ base::Result<IngestReport> Ingest(const config::SourceSpec& source, const Ingest
   if (result.ok()) {
     const lake::Manifest& m = result->manifest;
     run.status = result->created ? "succeeded" : "unchanged";
-    run.rows_read = result->created ? m.rows.read : 0;
-    run.rows_loaded = result->created ? m.rows.loaded : 0;
-    run.rows_quarantined = result->created ? m.rows.quarantined : 0;
+    run.rows_read = result->fresh.read;
+    run.rows_loaded = result->fresh.loaded;
+    run.rows_quarantined = result->fresh.quarantined;
     for (const auto& in : m.inputs)
       run.inputs += (run.inputs.empty() ? "" : ",") + in.path;
     run.output_version = m.id;

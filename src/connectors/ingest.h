@@ -43,6 +43,7 @@ struct IngestReport {
   std::string source;
   lake::Manifest manifest;  // the published version, or the current one when unchanged
   bool created = false;     // false: inputs and definition unchanged, nothing was written
+  lake::RowCounts fresh;    // rows this run read (an incremental version also holds older ones)
   std::vector<std::string> warnings;
   std::vector<QuarantinedRow> samples;  // up to kQuarantineSamples quarantined rows
   std::int64_t run_id = 0;

@@ -1,6 +1,11 @@
 #include "lake/lake.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <system_error>
@@ -42,6 +47,18 @@ base::Status Lake::Open() {
     if (it->is_regular_file(ec) && IsTemporary(it->path())) fs::remove(it->path(), ec);
   }
   if (ec) return FsError("cannot scan lake", root_, ec);
+  // Staging folders are named "<pid>-<random>"; those of processes that are gone belong to
+  // interrupted runs and are never published from.
+  ec.clear();
+  for (auto it = fs::directory_iterator(root_ / "staging", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
+    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code rm_ec;
+      fs::remove_all(it->path(), rm_ec);
+    }
+  }
   return base::Status::Ok();
 }
 

@@ -15,6 +15,7 @@ namespace sluice::lake {
 //   <root>/objects/ab/abcdef...      every file by SHA-256: raw inputs, typed Parquet parts,
 //                                    quarantines. Stored once, never modified.
 //   <root>/versions/<dataset>/<id>.json   one manifest per dataset version
+//   <root>/staging/<pid>-<n>/         work in progress of one run; swept once the pid is gone
 //   <root>/versions/<dataset>/HISTORY     ids in publish order; its atomic rewrite is the
 //                                          commit point of a publish
 //
