@@ -49,4 +49,21 @@ struct ShowOptions {
 };
 int RunShow(const ShowOptions& options);
 
+struct TrainingSetCommandOptions {
+  std::string project = ".";
+  std::string name;
+  std::string out;     // default: <project>/output
+  int threads = 0;     // 0 = all cores
+  int partitions = 0;  // 0 = from the data size
+  bool refit = false;
+};
+int RunTrainingSet(const TrainingSetCommandOptions& options);
+
+struct ReproduceOptions {
+  std::string project = ".";
+  std::string version;
+  int threads = 0;
+};
+int RunReproduce(const ReproduceOptions& options);
+
 }  // namespace sluice::cli

@@ -88,6 +88,36 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   show_cmd->footer(kFooter);
 
+  TrainingSetCommandOptions training;
+  auto* training_cmd = app.add_subcommand(
+      "training-set", "Build a point-in-time-correct training set (Parquet/CSV) with a manifest");
+  AddProjectOption(training_cmd, training.project);
+  training_cmd->add_option("NAME", training.name, "Training set name")->required();
+  training_cmd->add_option("-o,--out", training.out,
+                           "Folder for copies (default <project>/output)");
+  training_cmd->add_option("--threads", training.threads, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  training_cmd
+      ->add_option("--partitions", training.partitions,
+                   "Key-partitioned passes (0 = from the data size and memory budget)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  training_cmd->add_flag("--refit", training.refit,
+                         "Fit this training set's transforms again (a new artifact version)");
+  training_cmd->footer(kFooter);
+
+  ReproduceOptions reproduce;
+  auto* reproduce_cmd = app.add_subcommand(
+      "reproduce", "Rebuild a training set version from its manifest and verify its hash");
+  AddProjectOption(reproduce_cmd, reproduce.project);
+  reproduce_cmd->add_option("VERSION", reproduce.version, "Training set version id or prefix")
+      ->required();
+  reproduce_cmd->add_option("--threads", reproduce.threads, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  reproduce_cmd->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,5 +136,7 @@ int main(int argc, char** argv) {
   if (*ingest_cmd) return RunIngest(ingest);
   if (*versions_cmd) return RunVersions(versions);
   if (*show_cmd) return RunShow(show);
+  if (*training_cmd) return RunTrainingSet(training);
+  if (*reproduce_cmd) return RunReproduce(reproduce);
   return kExitUsageError;
 }

@@ -15,7 +15,7 @@ namespace {
 std::uint64_t DataBytes(const lake::Manifest& m) {
   std::uint64_t bytes = 0;
   for (const auto& o : m.outputs) {
-    if (o.name == "data") bytes += o.bytes;
+    if (o.name.rfind("data", 0) == 0) bytes += o.bytes;
   }
   return bytes;
 }

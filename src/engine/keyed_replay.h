@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/feature_plan.h"
+#include "engine/window_aggregator.h"
+#include "types/batch.h"
+
+namespace sluice::engine {
+
+// Rows the replay could not use, counted so nothing is lost silently.
+struct ReplayCounts {
+  std::int64_t events = 0;            // events read
+  std::int64_t events_null_key = 0;   // dropped: an entity key is NULL
+  std::int64_t events_null_time = 0;  // dropped: the event time is NULL
+  std::int64_t spine_rows = 0;
+  std::int64_t spine_null_key_or_time = 0;  // their features are NULL
+};
+
+// Point-in-time replay: for every spine row (entity keys, as-of time t) the plan's aggregations
+// over that entity's events with event time <= t (see EntityAggregator for the windows).
+//
+// `events` holds the key columns, then the event time (timestamp, microseconds), then one column
+// per plan input, in any order of rows. `spine` holds the same key columns and the as-of time.
+// Events are grouped by entity and ordered by event time (ties keep their input order), so the
+// result does not depend on how the source ordered its rows across entities, nor on `threads`:
+// entities are split across threads and each output row is written by exactly one.
+base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
+                                                    const types::Batch& events,
+                                                    const types::Batch& spine, int threads,
+                                                    ReplayCounts* counts);
+
+}  // namespace sluice::engine

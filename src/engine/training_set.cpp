@@ -1,0 +1,652 @@
+#include "engine/training_set.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <set>
+#include <system_error>
+
+#include "connectors/ingest.h"
+#include "engine/feature_plan.h"
+#include "engine/transform.h"
+#include "lake/atomic_file.h"
+#include "lake/content_hash.h"
+#include "warehouse/duckdb_database.h"
+
+namespace sluice::engine {
+namespace fs = std::filesystem;
+
+using types::LogicalType;
+using warehouse::QuoteIdentifier;
+using warehouse::QuoteLiteral;
+
+namespace {
+
+constexpr const char* kSluiceVersion = "0.1.0";
+constexpr const char* kDatasetInput = "dataset:";
+constexpr const char* kFileInput = "file:";
+constexpr const char* kTransformInput = "transform:";
+
+struct ViewRequest {
+  const config::FeatureViewSpec* view = nullptr;
+  std::vector<std::string> features;  // aggregations and derived features, in request order
+};
+
+base::Result<std::vector<ViewRequest>> SelectFeatures(const config::ProjectSpec& project,
+                                                      const config::TrainingSetSpec& spec) {
+  std::vector<ViewRequest> out;
+  auto request_for = [&](const config::FeatureViewSpec* v) -> ViewRequest& {
+    for (auto& r : out) {
+      if (r.view == v) return r;
+    }
+    out.push_back({v, {}});
+    return out.back();
+  };
+  for (const auto& f : spec.features) {
+    const auto colon = f.find(':');
+    const std::string view_name = f.substr(0, colon);
+    const auto* view = project.FindFeatureView(view_name);
+    if (view == nullptr) return base::InvalidArgument("unknown feature view '" + view_name + "'");
+    ViewRequest& r = request_for(view);
+    auto add = [&](const std::string& name) {
+      if (std::find(r.features.begin(), r.features.end(), name) == r.features.end()) {
+        r.features.push_back(name);
+      }
+    };
+    if (colon == std::string::npos) {
+      for (const auto& a : view->aggregations)
+        add(a.name);
+      for (const auto& d : view->derived)
+        add(d.name);
+      continue;
+    }
+    const std::string feature = f.substr(colon + 1);
+    const bool known = std::any_of(view->aggregations.begin(), view->aggregations.end(),
+                                   [&](const auto& a) { return a.name == feature; }) ||
+                       std::any_of(view->derived.begin(), view->derived.end(),
+                                   [&](const auto& d) { return d.name == feature; });
+    if (!known) {
+      return base::InvalidArgument("'" + f + "': feature view '" + view_name +
+                                   "' has no aggregation or derived feature '" + feature +
+                                   "' (row-level columns are inputs: aggregate them)");
+    }
+    add(feature);
+  }
+  return out;
+}
+
+base::Result<lake::Manifest> ResolveDataset(const lake::Lake& lake, const std::string& name,
+                                            const TrainingSetOptions& options) {
+  if (auto it = options.pinned_versions.find(name); it != options.pinned_versions.end()) {
+    SLUICE_ASSIGN_OR_RETURN(lake::Manifest m, lake.FindVersion(it->second));
+    if (m.dataset != name) {
+      return base::Corruption("version " + it->second + " belongs to '" + m.dataset + "', not '" +
+                              name + "'");
+    }
+    return m;
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, lake.Current(name));
+  if (!current) {
+    return base::FailedPrecondition("dataset '" + name +
+                                    "' has no version yet: run `sluice ingest " + name +
+                                    "` (or `sluice build` for a model) first");
+  }
+  return *current;
+}
+
+LogicalType FromDuckDbType(const std::string& t) {
+  if (t == "BOOLEAN") return LogicalType::kBool;
+  if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
+      t == "USMALLINT" || t == "UINTEGER" || t == "HUGEINT" || t == "UBIGINT") {
+    return LogicalType::kInt64;
+  }
+  if (t == "FLOAT" || t == "DOUBLE" || t.rfind("DECIMAL", 0) == 0) return LogicalType::kDouble;
+  if (t.rfind("TIMESTAMP", 0) == 0) return LogicalType::kTimestamp;
+  if (t == "DATE") return LogicalType::kDate;
+  return LogicalType::kString;
+}
+
+// A folder for this build's files, removed however the build ends.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const fs::path& lake_root) {
+    std::random_device rd;
+    path_ = lake_root / "staging" / (std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    std::error_code ec;
+    fs::create_directories(path_, ec);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string TransformDataset(const std::string& view, const std::string& feature) {
+  return "_transform." + view + "." + feature;
+}
+
+std::string TransformDefinitionHash(const config::TransformSpec& t) {
+  std::string text = "feature=" + t.feature + ";type=" + std::string(config::Name(t.type)) +
+                     ";fit_on=" + t.fit_on.value_or("") +
+                     ";strategy=" + (t.strategy ? std::string(config::Name(*t.strategy)) : "") +
+                     ";value=" + t.value.value_or("") +
+                     ";lq=" + std::to_string(t.lower_quantile.value_or(-1)) +
+                     ";uq=" + std::to_string(t.upper_quantile.value_or(-1));
+  return lake::Sha256Hex(text);
+}
+
+class Builder {
+ public:
+  Builder(const config::ProjectSpec& project, const config::TrainingSetSpec& spec, lake::Lake& lake,
+          registry::Registry& registry, base::Clock& clock, const TrainingSetOptions& options)
+      : project_(project),
+        spec_(spec),
+        lake_(lake),
+        registry_(registry),
+        clock_(clock),
+        options_(options),
+        scratch_(lake.root()) {}
+
+  base::Result<TrainingSetResult> Run();
+
+ private:
+  void Progress(const std::string& stage, double f) {
+    if (options_.progress) options_.progress(stage, f);
+  }
+  base::Status LoadSpine();
+  base::Status BuildView(size_t index, const ViewRequest& request);
+  base::Result<TransformArtifact> ArtifactFor(const config::FeatureViewSpec& view,
+                                              const config::TransformSpec& t,
+                                              const types::Column& raw);
+  base::Result<std::string> DuckType(const std::string& sql);
+
+  const config::ProjectSpec& project_;
+  const config::TrainingSetSpec& spec_;
+  lake::Lake& lake_;
+  registry::Registry& registry_;
+  base::Clock& clock_;
+  const TrainingSetOptions& options_;
+  ScratchDir scratch_;
+  std::optional<warehouse::DuckDb> db_;
+  lake::Manifest manifest_;
+  std::vector<std::string> definition_parts_;
+  std::int64_t spine_rows_ = 0;
+  int partitions_ = 1;
+  TrainingSetResult result_;
+};
+
+base::Status Builder::LoadSpine() {
+  std::string spine_sql;
+  if (spec_.spine) {
+    SLUICE_ASSIGN_OR_RETURN(lake::Manifest m, ResolveDataset(lake_, *spec_.spine, options_));
+    spine_sql = connectors::DatasetSelectSql(lake_, m);
+    manifest_.inputs.push_back({kDatasetInput + m.dataset + "@" + m.id, m.id, 0});
+    manifest_.parents.push_back(m.id);
+  } else if (spec_.spine_path) {
+    const fs::path path = fs::path(*spec_.spine_path).is_absolute()
+                              ? fs::path(*spec_.spine_path)
+                              : project_.dir / *spec_.spine_path;
+    SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(path));
+    std::error_code ec;
+    manifest_.inputs.push_back(
+        {kFileInput + *spec_.spine_path + "@" + sha, sha, fs::file_size(path, ec)});
+    spine_sql = path.extension() == ".parquet"
+                    ? "SELECT * FROM read_parquet(" + QuoteLiteral(path.string()) + ")"
+                    : "SELECT * FROM read_csv(" + QuoteLiteral(path.string()) + ", header=true)";
+  } else {
+    return base::InvalidArgument("training set '" + spec_.name + "' has no spine");
+  }
+  // Row numbers follow the spine's own order, which is also the output order.
+  base::Status created = db_->Execute(
+      "CREATE TEMP TABLE __spine AS SELECT (row_number() OVER ()) - 1 AS __row, * FROM (" +
+      spine_sql + ")");
+  if (!created.ok()) return created.WithContext("reading the spine of '" + spec_.name + "'");
+  auto described = db_->Query("DESCRIBE __spine");
+  SLUICE_RETURN_IF_ERROR(described.status());
+  std::set<std::string> columns;
+  for (size_t r = 0; r < described->num_rows(); ++r) {
+    columns.insert(std::string(described->column(0).GetString(r)));
+  }
+  std::vector<std::string> needed = spec_.keys;
+  needed.push_back(spec_.timestamp);
+  needed.insert(needed.end(), spec_.labels.begin(), spec_.labels.end());
+  for (const auto& c : needed) {
+    if (!columns.count(c)) {
+      return base::InvalidArgument("training set '" + spec_.name + "': the spine has no column '" +
+                                   c + "'");
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(spine_rows_, db_->QueryScalarInt64("SELECT count(*) FROM __spine"));
+  return base::Status::Ok();
+}
+
+base::Result<std::string> Builder::DuckType(const std::string& sql) {
+  SLUICE_ASSIGN_OR_RETURN(types::Batch b, db_->Query("DESCRIBE " + sql));
+  if (b.num_rows() == 0) return base::Internal("DESCRIBE returned nothing");
+  return std::string(b.column(1).GetString(0));
+}
+
+base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSpec& view,
+                                                     const config::TransformSpec& t,
+                                                     const types::Column& raw) {
+  const std::string key = view.name + "." + t.feature;
+  const std::string dataset = TransformDataset(view.name, t.feature);
+  auto load = [&](const std::string& sha) -> base::Result<TransformArtifact> {
+    SLUICE_ASSIGN_OR_RETURN(std::string json, lake::ReadFile(lake_.ObjectPath(sha)));
+    return ParseTransformArtifact(json);
+  };
+  if (auto it = options_.pinned_artifacts.find(key); it != options_.pinned_artifacts.end()) {
+    return load(it->second);
+  }
+  const std::string def_hash = TransformDefinitionHash(t);
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, lake_.Current(dataset));
+  const bool usable = current && current->definition_hash == def_hash && !current->outputs.empty();
+  const bool fits_here = t.fit_on && *t.fit_on == spec_.name;
+  const bool needs_no_data = !t.fit_on;  // impute with a constant
+  if (usable && !(fits_here && options_.refit)) return load(current->outputs[0].sha256);
+  if (!fits_here && !needs_no_data) {
+    return base::FailedPrecondition("transform of '" + key + "' is fitted on training set '" +
+                                    *t.fit_on + "': build `sluice training-set " + *t.fit_on +
+                                    "` first");
+  }
+  // Fitted once, on this training set's raw values (recorded as the fingerprint of its inputs),
+  // then reused until refitted explicitly.
+  const std::string fitted_on =
+      spec_.name + "@" + lake::Sha256Hex(manifest_.definition_hash + ToCanonicalJson(manifest_));
+  SLUICE_ASSIGN_OR_RETURN(TransformArtifact artifact, Fit(t, raw, fitted_on));
+  if (!options_.publish) return artifact;
+  const fs::path file = scratch_.path() / ("artifact-" + key + ".json");
+  SLUICE_RETURN_IF_ERROR(lake::WriteFileAtomic(file, ToJson(artifact)));
+  SLUICE_ASSIGN_OR_RETURN(std::string sha, lake_.PutObject(file, /*move=*/true));
+  lake::Manifest m;
+  m.dataset = dataset;
+  m.kind = "transform";
+  m.created_at = base::FormatTime(clock_.Now());
+  m.definition_hash = def_hash;
+  m.sluice_version = kSluiceVersion;
+  m.schema = *types::Schema::Make({{t.feature, raw.type(), true}});
+  m.rows = {artifact.fitted_rows, artifact.fitted_rows, 0};
+  m.outputs.push_back({"artifact", sha, ToJson(artifact).size(), 0});
+  SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, lake_.Publish(m));
+  result_.fitted.push_back(key + " (" + std::string(config::Name(t.type)) + ", artifact " +
+                           sha.substr(0, 12) + ")");
+  SLUICE_ASSIGN_OR_RETURN(std::int64_t run, registry_.BeginRun("fit", dataset, m.created_at));
+  registry::RunRecord rec;
+  rec.id = run;
+  rec.status = "succeeded";
+  rec.finished_at = base::FormatTime(clock_.Now());
+  rec.rows_read = rec.rows_loaded = artifact.fitted_rows;
+  rec.output_version = published.manifest.id;
+  rec.inputs = fitted_on;
+  SLUICE_RETURN_IF_ERROR(registry_.FinishRun(rec));
+  return artifact;
+}
+
+base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
+  const config::FeatureViewSpec& view = *request.view;
+  SLUICE_ASSIGN_OR_RETURN(lake::Manifest source, ResolveDataset(lake_, view.source, options_));
+  const std::string src_sql = connectors::DatasetSelectSql(lake_, source);
+  if (std::none_of(manifest_.parents.begin(), manifest_.parents.end(),
+                   [&](const auto& p) { return p == source.id; })) {
+    manifest_.inputs.push_back({kDatasetInput + source.dataset + "@" + source.id, source.id, 0});
+    manifest_.parents.push_back(source.id);
+  }
+
+  std::vector<std::pair<std::string, LogicalType>> expr_types;
+  for (const auto& c : view.columns) {
+    auto t = DuckType("SELECT (" + c.expr + ") FROM (" + src_sql + ")");
+    if (!t.ok()) {
+      return base::InvalidArgument("feature view '" + view.name + "', column '" + c.name +
+                                   "': " + t.status().message());
+    }
+    expr_types.emplace_back(c.name, FromDuckDbType(*t));
+  }
+  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan,
+                          PlanFeatureView(project_, view, source.schema, expr_types));
+  definition_parts_.push_back(plan.definition_hash);
+  for (const auto& k : spec_.keys)
+    (void)k;
+  // The spine names the view's entity keys by the same column names.
+  std::string keys_sql, spine_keys_sql;
+  for (size_t k = 0; k < plan.entity_keys.size(); ++k) {
+    const std::string type(warehouse::DuckDbTypeName(plan.key_types[k]));
+    keys_sql += (k ? ", " : "") + QuoteIdentifier(plan.entity_keys[k]);
+    spine_keys_sql += (k ? ", " : "") + std::string("CAST(") +
+                      QuoteIdentifier(plan.entity_keys[k]) + " AS " + type + ") AS " +
+                      QuoteIdentifier(plan.entity_keys[k]);
+  }
+  std::string inputs_sql;
+  for (const auto& in : plan.inputs) {
+    inputs_sql += ", CAST(" + in.sql + " AS " + std::string(warehouse::DuckDbTypeName(in.type)) +
+                  ") AS " + QuoteIdentifier(in.name);
+  }
+
+  std::vector<FeatureValues> values;
+  for (const auto& a : plan.aggregations)
+    values.emplace_back(a.output_type, spine_rows_);
+  for (int p = 0; p < partitions_; ++p) {
+    Progress("features " + view.name, static_cast<double>(p) / partitions_);
+    const std::string part =
+        partitions_ > 1
+            ? "hash(" + keys_sql + ") % " + std::to_string(partitions_) + " = " + std::to_string(p)
+            : "true";
+    const std::string events_sql = "SELECT " + keys_sql + ", CAST(" +
+                                   QuoteIdentifier(plan.event_time) + " AS TIMESTAMP)" +
+                                   inputs_sql + " FROM (" + src_sql + ") WHERE (" +
+                                   plan.filter.value_or("true") + ") AND " + part;
+    auto events = db_->Query(events_sql);
+    if (!events.ok()) {
+      return base::InvalidArgument("feature view '" + view.name +
+                                   "': " + events.status().message());
+    }
+    const std::string spine_sql =
+        "SELECT * FROM (SELECT " + spine_keys_sql + ", CAST(" + QuoteIdentifier(spec_.timestamp) +
+        " AS TIMESTAMP) AS __ts, __row FROM __spine) WHERE " + part + " ORDER BY __row";
+    SLUICE_ASSIGN_OR_RETURN(types::Batch spine, db_->Query(spine_sql));
+    ReplayCounts counts;
+    SLUICE_ASSIGN_OR_RETURN(std::vector<FeatureValues> part_values,
+                            ReplayAsOf(plan, *events, spine, options_.threads, &counts));
+    result_.counts.events += counts.events;
+    result_.counts.events_null_key += counts.events_null_key;
+    result_.counts.events_null_time += counts.events_null_time;
+    if (index == 0) {
+      result_.counts.spine_rows += counts.spine_rows;
+      result_.counts.spine_null_key_or_time += counts.spine_null_key_or_time;
+    }
+    if (partitions_ == 1) {
+      values = std::move(part_values);
+    } else {
+      const types::Column& rows = spine.column(spine.num_columns() - 1);
+      for (size_t a = 0; a < values.size(); ++a) {
+        for (size_t r = 0; r < spine.num_rows(); ++r) {
+          values[a].CopyRow(part_values[a], r, static_cast<size_t>(rows.GetInt64(r)));
+        }
+      }
+    }
+  }
+
+  // Aggregations into DuckDB, where derived features (SQL over them and `as_of`, the spine
+  // timestamp) are evaluated by the same evaluator as every other expression.
+  std::vector<types::Field> fields = {{"__row", LogicalType::kInt64, false},
+                                      {"as_of", LogicalType::kTimestamp, true}};
+  for (const auto& a : plan.aggregations)
+    fields.push_back({a.name, a.output_type, true});
+  SLUICE_ASSIGN_OR_RETURN(types::Schema agg_schema, types::Schema::Make(fields));
+  types::Batch agg(agg_schema);
+  {
+    SLUICE_ASSIGN_OR_RETURN(types::Batch times,
+                            db_->Query("SELECT __row, CAST(" + QuoteIdentifier(spec_.timestamp) +
+                                       " AS TIMESTAMP) FROM __spine ORDER BY __row"));
+    agg.column(0) = std::move(times.column(0));
+    agg.column(1) = std::move(times.column(1));
+    for (size_t a = 0; a < values.size(); ++a)
+      agg.column(2 + a) = values[a].ToColumn();
+  }
+  const std::string agg_table = "__agg_" + std::to_string(index);
+  SLUICE_RETURN_IF_ERROR(db_->CreateTable(agg_table, agg_schema, /*replace_existing=*/true));
+  SLUICE_RETURN_IF_ERROR(db_->Append(agg_table, agg));
+
+  std::string select = "__row";
+  for (const auto& f : request.features) {
+    const auto d = std::find_if(view.derived.begin(), view.derived.end(),
+                                [&](const auto& x) { return x.name == f; });
+    select += ", " + (d != view.derived.end() ? "(" + d->expr + ")" : QuoteIdentifier(f)) + " AS " +
+              QuoteIdentifier(f);
+  }
+  auto features = db_->Query("SELECT " + select + " FROM " + agg_table + " ORDER BY __row");
+  if (!features.ok()) {
+    return base::InvalidArgument("feature view '" + view.name +
+                                 "', derived features: " + features.status().message());
+  }
+
+  // Fitted transforms, by the one Apply the serving path also uses; prefixed column names.
+  std::vector<types::Field> out_fields = {{"__row", LogicalType::kInt64, false}};
+  std::vector<types::Column> out_columns;
+  out_columns.push_back(std::move(features->column(0)));
+  for (size_t i = 0; i < request.features.size(); ++i) {
+    const std::string& f = request.features[i];
+    const types::Column& raw = features->column(i + 1);
+    const auto t = std::find_if(view.transforms.begin(), view.transforms.end(),
+                                [&](const auto& x) { return x.feature == f; });
+    if (t == view.transforms.end()) {
+      out_fields.push_back({view.name + "__" + f, raw.type(), true});
+      out_columns.push_back(raw);
+      continue;
+    }
+    SLUICE_ASSIGN_OR_RETURN(TransformArtifact artifact, ArtifactFor(view, *t, raw));
+    const std::string artifact_json = ToJson(artifact);
+    manifest_.inputs.push_back({kTransformInput + view.name + "." + f,
+                                lake::Sha256Hex(artifact_json), artifact_json.size()});
+    std::vector<types::Column> applied = MakeOutputColumns(artifact, raw.type());
+    SLUICE_RETURN_IF_ERROR(Apply(artifact, raw, &applied));
+    const auto names = OutputFields(artifact, raw.type());
+    for (size_t k = 0; k < applied.size(); ++k) {
+      out_fields.push_back({view.name + "__" + names[k].name, names[k].type, true});
+      out_columns.push_back(std::move(applied[k]));
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(types::Schema out_schema, types::Schema::Make(out_fields));
+  types::Batch out(out_schema);
+  for (size_t c = 0; c < out_columns.size(); ++c)
+    out.column(c) = std::move(out_columns[c]);
+  const std::string out_table = "__out_" + std::to_string(index);
+  SLUICE_RETURN_IF_ERROR(db_->CreateTable(out_table, out_schema, /*replace_existing=*/true));
+  return db_->Append(out_table, out);
+}
+
+base::Result<TrainingSetResult> Builder::Run() {
+  const auto started = clock_.Now();
+  manifest_.dataset = spec_.name;
+  manifest_.kind = "training_set";
+  manifest_.sluice_version = kSluiceVersion;
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ViewRequest> requests, SelectFeatures(project_, spec_));
+  warehouse::DuckDb::Options db_options;
+  db_options.threads = options_.threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
+  db_.emplace(std::move(db));
+  SLUICE_RETURN_IF_ERROR(db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true"));
+  Progress("spine", -1);
+  SLUICE_RETURN_IF_ERROR(LoadSpine());
+
+  // Passes over key partitions keep memory bounded by the budget, whatever the data size.
+  partitions_ = options_.partitions;
+  if (partitions_ <= 0) {
+    std::int64_t estimate = spine_rows_ * 32;
+    for (const auto& r : requests) {
+      auto source = ResolveDataset(lake_, r.view->source, options_);
+      if (source.ok()) estimate += source->rows.loaded * (24 + 8 * 4);
+    }
+    partitions_ = static_cast<int>(
+        std::max<std::int64_t>(1, (estimate + options_.memory_budget_bytes - 1) /
+                                      std::max<std::int64_t>(1, options_.memory_budget_bytes)));
+  }
+  result_.partitions = partitions_;
+
+  for (size_t i = 0; i < requests.size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(BuildView(i, requests[i]));
+  }
+  std::string definition = "training_set=" + spec_.name +
+                           ";spine=" + spec_.spine.value_or(spec_.spine_path.value_or("")) +
+                           ";ts=" + spec_.timestamp;
+  for (const auto& k : spec_.keys)
+    definition += ";key=" + k;
+  for (const auto& l : spec_.labels)
+    definition += ";label=" + l;
+  for (const auto& f : spec_.features)
+    definition += ";feature=" + f;
+  for (const auto& d : definition_parts_)
+    definition += ";view=" + d;
+  manifest_.definition_hash = lake::Sha256Hex(definition);
+
+  // One deterministic file per format: single-threaded writing keeps the bytes independent of
+  // the thread count.
+  Progress("writing", -1);
+  std::string select = "SELECT ";
+  std::string sep;
+  for (const auto& c : spec_.keys) {
+    select += sep + "s." + QuoteIdentifier(c);
+    sep = ", ";
+  }
+  select += ", CAST(s." + QuoteIdentifier(spec_.timestamp) + " AS TIMESTAMP) AS " +
+            QuoteIdentifier(spec_.timestamp);
+  for (const auto& l : spec_.labels)
+    select += ", s." + QuoteIdentifier(l);
+  std::string from = " FROM __spine s";
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const std::string t = "o" + std::to_string(i);
+    select += ", " + t + ".* EXCLUDE (__row)";
+    from += " JOIN __out_" + std::to_string(i) + " " + t + " USING (__row)";
+  }
+  const std::string final_sql = select + from + " ORDER BY s.__row";
+  SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = 1"));
+  auto described = db_->Query("DESCRIBE " + final_sql);
+  SLUICE_RETURN_IF_ERROR(described.status());
+  std::vector<types::Field> schema_fields;
+  for (size_t r = 0; r < described->num_rows(); ++r) {
+    schema_fields.push_back({std::string(described->column(0).GetString(r)),
+                             FromDuckDbType(std::string(described->column(1).GetString(r))), true});
+  }
+  SLUICE_ASSIGN_OR_RETURN(manifest_.schema, types::Schema::Make(schema_fields));
+  std::vector<config::DatasetFormat> formats = spec_.formats;
+  if (formats.empty()) formats.push_back(config::DatasetFormat::kParquet);
+  std::vector<std::pair<std::string, fs::path>> written;
+  for (auto format : formats) {
+    const bool parquet = format == config::DatasetFormat::kParquet;
+    const std::string name = parquet ? "data.parquet" : "data.csv";
+    const fs::path file = scratch_.path() / name;
+    SLUICE_RETURN_IF_ERROR(db_->Execute(
+        "COPY (" + final_sql + ") TO " + QuoteLiteral(file.string()) +
+        (parquet ? " (FORMAT parquet, COMPRESSION zstd)" : " (FORMAT csv, HEADER true)")));
+    written.emplace_back(name, file);
+  }
+  manifest_.rows = {spine_rows_, spine_rows_, 0};
+  for (const auto& [name, file] : written) {
+    SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(file));
+    std::error_code ec;
+    manifest_.outputs.push_back({name, sha, fs::file_size(file, ec), spine_rows_});
+  }
+  manifest_.created_at = base::FormatTime(clock_.Now());
+
+  if (options_.publish) {
+    for (const auto& [name, file] : written) {
+      SLUICE_RETURN_IF_ERROR(lake_.PutObject(file, /*move=*/true).status());
+    }
+    SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, lake_.Publish(manifest_));
+    result_.manifest = std::move(published.manifest);
+    result_.created = published.created;
+    if (!options_.output_dir.empty()) {
+      std::error_code ec;
+      fs::create_directories(options_.output_dir, ec);
+      for (const auto& out : result_.manifest.outputs) {
+        const fs::path dest =
+            options_.output_dir / (spec_.name + fs::path(out.name).extension().string());
+        fs::copy_file(lake_.ObjectPath(out.sha256), dest, fs::copy_options::overwrite_existing, ec);
+        if (ec) return base::IoError("cannot write '" + dest.string() + "': " + ec.message());
+        fs::permissions(dest, fs::perms::owner_write, fs::perm_options::add, ec);
+        result_.files.push_back(dest);
+      }
+    }
+  } else {
+    result_.manifest = manifest_;
+    result_.manifest.id = lake::ComputeManifestId(manifest_);
+  }
+  result_.seconds = std::chrono::duration<double>(clock_.Now() - started).count();
+  return result_;
+}
+
+}  // namespace
+
+base::Result<TrainingSetResult> BuildTrainingSet(const config::ProjectSpec& project,
+                                                 const config::TrainingSetSpec& spec,
+                                                 lake::Lake& lake, registry::Registry& registry,
+                                                 base::Clock& clock,
+                                                 const TrainingSetOptions& options) {
+  const std::string started = base::FormatTime(clock.Now());
+  SLUICE_ASSIGN_OR_RETURN(std::int64_t run_id,
+                          registry.BeginRun("training_set", spec.name, started));
+  Builder builder(project, spec, lake, registry, clock, options);
+  auto result = builder.Run();
+  registry::RunRecord run;
+  run.id = run_id;
+  run.finished_at = base::FormatTime(clock.Now());
+  if (result.ok()) {
+    run.status = result->created ? "succeeded" : "unchanged";
+    run.duration_seconds = result->seconds;
+    run.rows_read = run.rows_loaded = result->manifest.rows.loaded;
+    run.output_version = result->manifest.id;
+    for (const auto& in : result->manifest.inputs) {
+      run.inputs += (run.inputs.empty() ? "" : ",") + in.path;
+    }
+    SLUICE_RETURN_IF_ERROR(registry.FinishRun(run));
+    if (options.publish && result->created) {
+      std::vector<registry::LineageEdge> edges;
+      for (const auto& p : result->manifest.parents) {
+        edges.push_back({p, result->manifest.id, run_id});
+      }
+      SLUICE_RETURN_IF_ERROR(registry.AddLineage(edges));
+    }
+    return result;
+  }
+  run.status = "failed";
+  run.error = result.status().ToString();
+  (void)registry.FinishRun(run);
+  return std::move(result).status().WithContext("training set '" + spec.name + "'");
+}
+
+base::Result<ReproduceResult> ReproduceTrainingSet(const config::ProjectSpec& project,
+                                                   const std::string& version, lake::Lake& lake,
+                                                   registry::Registry& registry, base::Clock& clock,
+                                                   int threads) {
+  SLUICE_ASSIGN_OR_RETURN(lake::Manifest m, lake.FindVersion(version));
+  if (m.kind != "training_set") {
+    return base::InvalidArgument("version " + m.id.substr(0, 12) + " is a " + m.kind +
+                                 ", not a training set");
+  }
+  const config::TrainingSetSpec* spec = project.FindTrainingSet(m.dataset);
+  if (spec == nullptr) {
+    return base::NotFound("training set '" + m.dataset + "' is no longer defined in the project");
+  }
+  TrainingSetOptions options;
+  options.threads = threads;
+  options.publish = false;
+  for (const auto& in : m.inputs) {
+    if (in.path.rfind(kDatasetInput, 0) == 0) {
+      const std::string rest = in.path.substr(std::string(kDatasetInput).size());
+      options.pinned_versions[rest.substr(0, rest.rfind('@'))] = in.sha256;
+    } else if (in.path.rfind(kTransformInput, 0) == 0) {
+      // The artifact is stored by the hash of its file, which is its JSON.
+      options.pinned_artifacts[in.path.substr(std::string(kTransformInput).size())] = in.sha256;
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(TrainingSetResult rebuilt,
+                          BuildTrainingSet(project, *spec, lake, registry, clock, options));
+  ReproduceResult out;
+  out.manifest = m;
+  out.identical = true;
+  for (const auto& expected : m.outputs) {
+    auto it = std::find_if(rebuilt.manifest.outputs.begin(), rebuilt.manifest.outputs.end(),
+                           [&](const auto& o) { return o.name == expected.name; });
+    if (it == rebuilt.manifest.outputs.end()) {
+      out.identical = false;
+      out.differences.push_back(expected.name + ": not rebuilt (the definition changed)");
+    } else if (it->sha256 != expected.sha256) {
+      out.identical = false;
+      out.differences.push_back(expected.name + ": expected " + expected.sha256 + ", rebuilt " +
+                                it->sha256);
+    }
+  }
+  if (rebuilt.manifest.definition_hash != m.definition_hash) {
+    out.differences.push_back("the definitions changed since (definition hash " +
+                              m.definition_hash.substr(0, 12) + " -> " +
+                              rebuilt.manifest.definition_hash.substr(0, 12) + ")");
+  }
+  return out;
+}
+
+}  // namespace sluice::engine
