@@ -41,6 +41,7 @@ void Column::AppendString(std::string_view v) {
 void Column::AppendFixedRaw(const void* values, const std::uint64_t* mask, size_t n) {
   const size_t width = FixedWidth(type_);
   assert(width > 0);
+  if (n == 0) return;  // `values` may be null then, which memcpy does not allow
   const size_t at = data_.size();
   data_.resize(at + n * width);
   std::memcpy(data_.data() + at, values, n * width);

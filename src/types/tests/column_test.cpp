@@ -63,6 +63,12 @@ TEST(ColumnTest, AppendFixedRawHonoursMask) {
   EXPECT_EQ(c.ValueToString(3), "1970-01-31");
 }
 
+TEST(ColumnTest, AppendingNothingFromNullIsFine) {
+  Column c(LogicalType::kInt64);
+  c.AppendFixedRaw(nullptr, nullptr, 0);
+  EXPECT_EQ(c.size(), 0U);
+}
+
 TEST(ColumnTest, RendersTimestampsAndBools) {
   Column ts(LogicalType::kTimestamp);
   ts.AppendTimestamp(1'500'000);
