@@ -6,7 +6,7 @@ FUZZ_BUILD  ?= build-fuzz
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test test-unit test-e2e test-asan demo fuzz format clean
+.PHONY: all setup configure build test test-unit test-e2e test-asan demo fuzz bench format clean
 
 all: build
 
@@ -48,6 +48,36 @@ fuzz: setup
 	  -DSLUICE_BUILD_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
 	@bash scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Ingest throughput against DuckDB's plain copy (bench/README.md). BENCH_ROWS=1000000 for a
+# quick run. An optimized build of its own, so it never measures a sanitizer or debug build.
+BENCH_BUILD ?= build-bench
+bench: setup
+	@cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_BENCH=ON \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BENCH_BUILD) -j$(JOBS) --target sluice duckdb_sql
+	@bash bench/ingest_bench.sh $(BENCH_BUILD)
+
+# Point-in-time features: `sluice training-set` against DuckDB window SQL and pandas
+# (bench/features/README.md). FBENCH_ROWS=1000000 for a quick run. Its own optimized build.
+# (RelWithDebInfo, not Release: GCC 12's -O3 trips -Werror=restrict in src/config.)
+.PHONY: bench-features
+FBENCH_BUILD ?= build-fbench
+bench-features: setup
+	@cmake -S . -B $(FBENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_BENCH=ON \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FBENCH_BUILD) -j$(JOBS) --target sluice duckdb_sql
+	@bash bench/features/run.sh $(FBENCH_BUILD)
+
+# Serving: `sluice serve` under wrk (1 and 100 entities x 10 features, RocksDB and Redis, 1M
+# entities) beside redis-benchmark GET (bench/serve/README.md). SBENCH_ENTITIES=100000 for a
+# quick run. Its own optimized build.
+.PHONY: bench-serve
+SBENCH_BUILD ?= build-sbench
+bench-serve: setup
+	@cmake -S . -B $(SBENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SBENCH_BUILD) -j$(JOBS) --target sluice
+	@bash bench/serve/run.sh $(SBENCH_BUILD)
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

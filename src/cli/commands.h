@@ -66,4 +66,47 @@ struct ReproduceOptions {
 };
 int RunReproduce(const ReproduceOptions& options);
 
+struct MaterializeOptions {
+  std::string project = ".";
+  std::vector<std::string> views;  // empty: every feature view
+  std::string store;               // empty: the first online store
+  int threads = 0;
+  bool force = false;              // write even when the source and definition are unchanged
+};
+int RunMaterialize(const MaterializeOptions& options);
+
+struct GetOptions {
+  std::string project = ".";
+  std::string view;
+  std::string key;                    // "a" or "a,b" for composite keys
+  std::string at;                     // ISO-8601; empty = now
+  std::vector<std::string> features;  // empty: all
+  std::string store;
+};
+int RunGet(const GetOptions& options);
+
+struct ServeOptions {
+  std::string project = ".";
+  std::string address = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string token_env;  // name of the environment variable holding the bearer token
+  int threads = 8;        // HTTP worker threads (= concurrent keep-alive connections)
+  std::string store;      // the store view requests read; empty = the first
+  int refresh_ms = 1000;  // how often store metadata is re-read (new materializations)
+};
+int RunServe(const ServeOptions& options);
+
+struct BuildOptions {
+  std::string project = ".";
+  std::vector<std::string> models;  // "name" or "+name" (with its upstream); empty: all
+  int jobs = 0;                     // models built at once; 0: one per core (at most 4)
+  bool full_refresh = false;        // rebuild even unchanged models; incremental from scratch
+};
+int RunBuild(const BuildOptions& options);
+
+struct TestOptions {
+  std::string project = ".";
+  std::vector<std::string> models;  // "name" or "+name"; empty: all
+};
+int RunTest(const TestOptions& options);
+
 }  // namespace sluice::cli

@@ -118,6 +118,66 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   reproduce_cmd->footer(kFooter);
 
+  MaterializeOptions materialize;
+  auto* materialize_cmd = app.add_subcommand(
+      "materialize", "Load feature views' per-entity state into the online store");
+  AddProjectOption(materialize_cmd, materialize.project);
+  materialize_cmd->add_option("VIEW", materialize.views, "Feature views (default: all)");
+  materialize_cmd->add_option("--store", materialize.store, "Online store (default: the first)");
+  materialize_cmd->add_option("--threads", materialize.threads, "Threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  materialize_cmd->add_flag("--force", materialize.force, "Write even if nothing changed");
+  materialize_cmd->footer(kFooter);
+
+  GetOptions get;
+  auto* get_cmd = app.add_subcommand("get", "Read one entity's online features (JSON)");
+  AddProjectOption(get_cmd, get.project);
+  get_cmd->add_option("VIEW", get.view, "Feature view")->required();
+  get_cmd->add_option("KEY", get.key, "Entity key (a,b for composite keys)")->required();
+  get_cmd->add_option("--at", get.at, "As of this ISO-8601 time (default: now)");
+  get_cmd->add_option("--features", get.features, "Only these features")->delimiter(',');
+  get_cmd->add_option("--store", get.store, "Online store (default: the first)");
+  get_cmd->footer(kFooter);
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "HTTP/JSON feature serving API with /healthz, /readyz and /metrics");
+  AddProjectOption(serve_cmd, serve.project);
+  serve_cmd->add_option("--address", serve.address, "HOST:PORT to listen on (port 0: any free)")
+      ->capture_default_str();
+  serve_cmd->add_option("--token-env", serve.token_env,
+                        "Require this environment variable's value as a bearer token");
+  serve_cmd->add_option("--threads", serve.threads, "HTTP worker threads (concurrent connections)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  serve_cmd->add_option("--store", serve.store,
+                        "Online store for view requests (default: the first)");
+  serve_cmd
+      ->add_option("--refresh-ms", serve.refresh_ms,
+                   "How often to look for new materializations, in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3'600'000));
+  serve_cmd->footer(kFooter);
+
+  BuildOptions build;
+  auto* build_cmd = app.add_subcommand(
+      "build", "Build SQL models in the warehouse, run their tests, publish tables to the lake");
+  AddProjectOption(build_cmd, build.project);
+  build_cmd->add_option("MODEL", build.models,
+                        "Models to build; +MODEL adds its upstream models (default: all)");
+  build_cmd->add_option("-j,--jobs", build.jobs, "Models built at once (0 = one per core, max 4)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  build_cmd->add_flag("--full-refresh", build.full_refresh,
+                      "Rebuild unchanged models too; incremental models from scratch");
+  build_cmd->footer(kFooter);
+
+  TestOptions test;
+  auto* test_cmd = app.add_subcommand("test", "Run the data tests of SQL models in the warehouse");
+  AddProjectOption(test_cmd, test.project);
+  test_cmd->add_option("MODEL", test.models, "Models to test; +MODEL adds upstream (default: all)");
+  test_cmd->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -136,7 +196,12 @@ int main(int argc, char** argv) {
   if (*ingest_cmd) return RunIngest(ingest);
   if (*versions_cmd) return RunVersions(versions);
   if (*show_cmd) return RunShow(show);
+  if (*build_cmd) return RunBuild(build);
+  if (*test_cmd) return RunTest(test);
   if (*training_cmd) return RunTrainingSet(training);
   if (*reproduce_cmd) return RunReproduce(reproduce);
+  if (*materialize_cmd) return RunMaterialize(materialize);
+  if (*get_cmd) return RunGet(get);
+  if (*serve_cmd) return RunServe(serve);
   return kExitUsageError;
 }

@@ -19,13 +19,24 @@ struct ReaderPlan {
   std::string relation_sql;   // "SELECT ... FROM read_csv(...)"
   std::string rejects_table;  // DuckDB's rejects table for this scan, or empty
   bool raw_is_line = false;   // __sluice_raw holds the exact input line
+  // __sluice_line and __sluice_record are filled in (else NULL where they need row numbering:
+  // then a row's 1-based position among the reader's rows is its record number and, where
+  // lines_are_rows, its line number too).
+  bool rows_numbered = true;
+  bool lines_are_rows = false;  // JSON Lines: the reader yields one row per line
   // Declared columns the reader already typed (conversion errors come from the reader).
   std::vector<std::string> reader_typed;
+  // Declared timestamp columns the reader already yields as TIMESTAMP (Parquet).
+  std::vector<std::string> plain_timestamps;
 };
 
 // The SQL to list the columns of `file`, for the contract check: (name, type) rows from
 // DESCRIBE for Parquet and JSON Lines; the raw first line for CSV (see SplitCsvHeader).
 std::string ObserveSql(const config::SourceSpec& source, const std::string& file);
+// For JSON Lines: the same columns as ObserveSql, plus key_sets, the number of distinct key sets
+// among the object lines. Where key_sets <= 1 the result equals ObserveSql's at a fraction of
+// the cost (no line numbering, so the scan runs in parallel); otherwise use ObserveSql.
+std::string JsonKeySetsSql(const config::SourceSpec& source, const std::string& file);
 // Splits a CSV header line into names (quotes and doubled quotes as in RFC 4180).
 std::vector<std::string> SplitCsvHeader(std::string_view line, char delimiter, char quote);
 // Reads DESCRIBE output rows (name, type) into observed columns; text formats get no type.
@@ -33,8 +44,12 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
                                        const std::vector<std::string>& names,
                                        const std::vector<std::string>& types);
 
+// Without `number_rows`, CSV records and JSON lines are not numbered (NULL): numbering them
+// with row_number() OVER () runs the whole scan on one thread, and only quarantined rows need
+// the numbers (see ingest.cpp). Parquet rows are always numbered; that costs nothing.
 ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
-                      const std::vector<ObservedColumn>& observed, const std::string& scan_name);
+                      const std::vector<ObservedColumn>& observed, const std::string& scan_name,
+                      bool number_rows = true);
 
 // The full SELECT producing typed columns plus __sluice_reason / __sluice_kind /
 // __sluice_column / __sluice_raw / __sluice_line / __sluice_record / __sluice_bad.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <system_error>
 
@@ -111,6 +112,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+// Logs how long one stage of an ingest took, at debug level (`sluice --log-level debug
+// ingest`): where the time of a slow ingest goes, without a profiler.
+class StageTimer {
+ public:
+  explicit StageTimer(std::string stage)
+      : stage_(std::move(stage)), started_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3fs", s);
+    base::LogDebug("ingest: " + stage_ + " took " + buf);
+  }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+
+ private:
+  std::string stage_;
+  std::chrono::steady_clock::time_point started_;
+};
+
 std::string NowIso(base::Clock& clock) {
   return base::FormatTime(clock.Now());
 }
@@ -138,17 +160,6 @@ class StagingDir {
   explicit StagingDir(fs::path dir) : dir_(std::move(dir)) {}
   fs::path dir_;
 };
-
-std::vector<fs::path> FilesUnder(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
-  for (auto& e : fs::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file(ec) && e.path().extension() == ".parquet") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string ParquetList(const std::vector<fs::path>& files) {
   std::string out = "[";
@@ -201,6 +212,7 @@ class SourceIngest {
   std::vector<QuarantinedRow> samples_;
   double file_count_ = 1;
   std::vector<std::string> kept_extra_;
+  std::map<std::string, std::vector<ObservedColumn>> observed_;  // by file, see Observe
 };
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
@@ -228,7 +240,32 @@ base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path&
 }
 
 base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedColumn>& observed) {
-  auto described = db_->Query(ObserveSql(read_spec_, file.string()));
+  // The contract check observes every file before any loads, and LoadFile needs the same
+  // columns again: for JSON Lines that is a scan of the whole file, so it is done once.
+  if (auto it = observed_.find(file.string()); it != observed_.end()) {
+    observed = it->second;
+    return base::Status::Ok();
+  }
+  // An uncompressed CSV header is read directly: DuckDB's one-line query below reads (and
+  // holds in memory) far more of the file than its first line. Where the direct read fails,
+  // the query runs first as it always did, so errors stay the same.
+  std::optional<std::string> header;
+  if (read_spec_.format == config::FileFormat::kCsv) {
+    auto first = FirstLine(file);
+    if (first.ok() && first->has_value()) header = std::move(**first);
+  }
+  std::optional<base::Result<types::Batch>> fast;
+  if (read_spec_.format == config::FileFormat::kJsonl) {
+    // Nearly always every line has the same keys; then a parallel scan finds them (see
+    // JsonKeySetsSql), and only files whose lines differ pay for the numbered scan.
+    fast.emplace(db_->Query(JsonKeySetsSql(read_spec_, file.string())));
+    if (!fast->ok() || ((*fast)->num_rows() > 0 && (*fast)->column(2).GetInt64(0) > 1)) {
+      fast.reset();
+    }
+  }
+  auto described = header ? base::Result<types::Batch>(types::Batch(types::Schema()))
+                   : fast ? std::move(*fast)
+                          : db_->Query(ObserveSql(read_spec_, file.string()));
   if (!described.ok()) {
     return base::InvalidArgument("cannot read '" + file.string() + "' as " +
                                  std::string(config::Name(read_spec_.format)) + ": " +
@@ -236,7 +273,10 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
   }
   std::vector<std::string> names, types;
   if (read_spec_.format == config::FileFormat::kCsv) {
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> first, FirstLine(file));
+    std::optional<std::string> first = header;
+    if (!first) {
+      SLUICE_ASSIGN_OR_RETURN(first, FirstLine(file));
+    }
     if (!first) {
       // Compressed: DuckDB decompresses; it skips an unreadable first line, which then shows
       // up as a contract error naming the second line's values.
@@ -261,6 +301,7 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
     }
   }
   observed = ToObserved(read_spec_, names, types);
+  observed_[file.string()] = observed;
   return base::Status::Ok();
 }
 
@@ -276,32 +317,58 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   std::vector<ObservedColumn> observed;
   SLUICE_RETURN_IF_ERROR(Observe(file, observed));
   const std::string scan = "sluice_scan_" + std::to_string(index);
-  const ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan);
-  const fs::path out_dir = staging_->path() / ("file-" + std::to_string(index));
-  const std::string copy = "COPY (" + ValidateSql(read_spec_, reader, kept_extra) + ") TO " +
-                           QuoteLiteral(out_dir.string()) +
-                           " (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__sluice_bad), "
-                           "WRITE_PARTITION_COLUMNS false)";
+  // Every row the reader produces, good and bad, goes into one file, in input order. Neither
+  // row_number() OVER () nor PARTITION_BY: either makes DuckDB run the scan, the validation or
+  // the Parquet writer on one thread, or write row groups in whatever order its threads finish
+  // (a different file, hence a different version id, on every run). Written this way, all
+  // threads work, preserve_insertion_order keeps the file the same bytes on every run, and a
+  // row's position in it (file_row_number) is its record number.
+  const ReaderPlan reader =
+      PlanReader(read_spec_, file.string(), observed, scan, /*number_rows=*/false);
+  const std::string n = std::to_string(index);
+  const fs::path rows_file = staging_->path() / ("rows-" + n + ".parquet");
+  const std::string copy = "COPY (SELECT * EXCLUDE (__sluice_bad) FROM (" +
+                           ValidateSql(read_spec_, reader, kept_extra) + ")) TO " +
+                           QuoteLiteral(rows_file.string()) + " (FORMAT parquet, COMPRESSION zstd)";
+  std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
   base::Status copied = db_->ExecuteWithProgress(copy, [&](double f) {
     Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
   });
   if (!copied.ok()) {
     return base::InvalidArgument("cannot read '" + rel + "': " + ShortError(copied.message()));
   }
-  out.good_parts = FilesUnder(out_dir / "__sluice_bad=false");
-  const std::vector<fs::path> bad_parts = FilesUnder(out_dir / "__sluice_bad=true");
-  if (!out.good_parts.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(out.loaded, db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
-                                                              ParquetList(out.good_parts) + ")"));
-  }
-  // One quarantine file per input: rows the validation rejected plus lines the CSV reader
-  // rejected (several reader errors on one line become one row).
+  timer.emplace("count and quarantine " + rel);
+  const std::string rows = "read_parquet(" + QuoteLiteral(rows_file.string()) + ")";
+  SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
+                          db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
+  // __sluice_reason is NULL exactly for good rows; Parquet's null counts answer this cheaply.
+  SLUICE_ASSIGN_OR_RETURN(
+      const std::int64_t bad,
+      db_->QueryScalarInt64("SELECT count(*) FROM " + rows + " WHERE __sluice_reason IS NOT NULL"));
+  out.loaded = total - bad;
   std::vector<std::string> parts;
-  if (!bad_parts.empty()) {
-    parts.push_back(
-        "SELECT __sluice_line AS line, __sluice_record AS record, __sluice_column AS \"column\", "
-        "__sluice_kind AS kind, __sluice_reason AS reason, __sluice_raw AS raw FROM read_parquet(" +
-        ParquetList(bad_parts) + ")");
+  if (bad == 0) {
+    if (total > 0) out.good_parts = {rows_file};
+  } else {
+    // Rare and bounded by the error budget: the good rows are copied out, in order.
+    const fs::path good = staging_->path() / ("good-" + n + ".parquet");
+    if (out.loaded > 0) {
+      SLUICE_RETURN_IF_ERROR(
+          db_->Execute("COPY (SELECT * FROM " + rows + " WHERE __sluice_reason IS NULL) TO " +
+                       QuoteLiteral(good.string()) + " (FORMAT parquet, COMPRESSION zstd)"));
+      out.good_parts = {good};
+    }
+    const std::string position = "(file_row_number + 1)";
+    const std::string line =
+        reader.rows_numbered || !reader.lines_are_rows ? "__sluice_line" : position;
+    const std::string record = reader.rows_numbered ? "__sluice_record" : position;
+    // One quarantine file per input: rows the validation rejected plus lines the CSV reader
+    // rejected (several reader errors on one line become one row).
+    parts.push_back("SELECT " + line + " AS line, " + record +
+                    " AS record, __sluice_column AS \"column\", __sluice_kind AS kind, "
+                    "__sluice_reason AS reason, __sluice_raw AS raw FROM read_parquet(" +
+                    QuoteLiteral(rows_file.string()) +
+                    ", file_row_number=true) WHERE __sluice_reason IS NOT NULL");
   }
   if (!reader.rejects_table.empty()) {
     parts.push_back(
@@ -406,6 +473,7 @@ base::Result<IngestReport> SourceIngest::Run() {
   }
 
   Progress("hashing", -1);
+  std::optional<StageTimer> timer(std::in_place, "hashing inputs");
   SLUICE_ASSIGN_OR_RETURN(std::vector<fs::path> files,
                           ResolveFiles(ctx_.project.dir, source_.path));
   for (const auto& f : files) {
@@ -422,6 +490,7 @@ base::Result<IngestReport> SourceIngest::Run() {
     report.manifest = *current;
     return report;
   }
+  timer.emplace("contract check");
   SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
   staging_.emplace(std::move(staging));
   SLUICE_RETURN_IF_ERROR(OpenDuckDb());
@@ -456,6 +525,7 @@ base::Result<IngestReport> SourceIngest::Run() {
       text += "\n  " + e;
     return base::SchemaMismatch(text);
   }
+  timer.reset();
   return LoadAndPublish(std::move(manifest), files, std::nullopt);
 }
 
@@ -590,6 +660,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
   manifest.rows.loaded += fresh.loaded;
   manifest.rows.quarantined += fresh.quarantined;
   // The raw bytes are kept as they came, content-addressed (the same file is stored once).
+  std::optional<StageTimer> timer(std::in_place, "storing raw inputs");
   for (size_t i = 0; i < files.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(files[i]));
     if (sha != manifest.inputs[first_input + i].sha256) {
@@ -598,6 +669,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
                            /*retryable=*/true);
     }
   }
+  timer.emplace("storing outputs");
   for (const auto& o : outcomes) {
     for (const auto& part : o.good_parts) {
       std::error_code ec;
@@ -615,6 +687,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
       manifest.outputs.push_back({"quarantine", sha, ec ? 0 : bytes, o.quarantined});
     }
   }
+  timer.emplace("publishing");
   manifest.created_at = NowIso(ctx_.clock);
   SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, ctx_.lake.Publish(manifest));
   report.manifest = std::move(published.manifest);

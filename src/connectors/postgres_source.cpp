@@ -8,12 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <utility>
 
 namespace sluice::connectors {
 namespace {
+
+using warehouse::ScrubPassword;
 
 // Without it libpq waits for the kernel's TCP timeout (minutes) on a host that drops packets.
 // Placed before the dsn in the keyword list, so a dsn's own connect_timeout wins.
@@ -65,46 +66,6 @@ struct ResultCloser {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, ResultCloser>;
-struct ConninfoCloser {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-using Conninfo = std::unique_ptr<PQconninfoOption, ConninfoCloser>;
-
-std::optional<std::string> GetEnv(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr) return std::nullopt;
-  return std::string(v);
-}
-
-// Parses a connection string. libpq's parse error is deliberately dropped by callers: it quotes
-// the unparsed rest of the string, which may hold a password.
-Conninfo ParseConninfo(const std::string& conninfo) {
-  char* err = nullptr;
-  Conninfo opts(PQconninfoParse(conninfo.c_str(), &err));
-  if (err != nullptr) PQfreemem(err);
-  return opts;
-}
-
-std::map<std::string, std::string> ConninfoValues(const std::string& conninfo) {
-  std::map<std::string, std::string> values;
-  Conninfo opts = ParseConninfo(conninfo);
-  if (!opts) return values;
-  for (const PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
-    if (o->val != nullptr && *o->val != '\0') values[o->keyword] = o->val;
-  }
-  return values;
-}
-
-// A value in a key=value connection string: single-quoted, with \ and ' escaped.
-std::string QuoteConninfoValue(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string QuoteIdent(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {
@@ -120,43 +81,6 @@ std::string Upper(std::string s) {
   return s;
 }
 
-std::string DescribeParts(const std::optional<std::string>& host, const std::string& port,
-                          const std::optional<std::string>& database,
-                          const std::optional<std::string>& user) {
-  std::string out = host.value_or("default host") + ":" + (port.empty() ? "5432" : port) + "/" +
-                    database.value_or("default database");
-  if (user) out += " as " + *user;
-  return out;
-}
-
-std::optional<std::string> Lookup(const std::map<std::string, std::string>& m, const char* key) {
-  auto it = m.find(key);
-  if (it == m.end()) return std::nullopt;
-  return it->second;
-}
-
-std::string DescribeConninfo(const std::string& conninfo) {
-  auto v = ConninfoValues(conninfo);
-  if (v.empty()) return "unparseable dsn";
-  return DescribeParts(Lookup(v, "host"), Lookup(v, "port").value_or(""), Lookup(v, "dbname"),
-                       Lookup(v, "user"));
-}
-
-// libpq's own messages never echo a password as far as we know; this makes sure of it.
-std::string Scrub(std::string message, const std::string& conninfo) {
-  auto password = Lookup(ConninfoValues(conninfo), "password");
-  if (password) {
-    for (size_t at = message.find(*password); at != std::string::npos;
-         at = message.find(*password, at)) {
-      message.replace(at, password->size(), "***");
-      at += 3;
-    }
-  }
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-    message.pop_back();
-  return message;
-}
-
 // One connection for one operation, with the deterministic session settings applied.
 class Session {
  public:
@@ -168,7 +92,7 @@ class Session {
     if (!conn) return base::Internal("libpq could not allocate a connection");
     if (PQstatus(conn.get()) != CONNECTION_OK) {
       return base::Unavailable("cannot connect to PostgreSQL (" + DescribeConnection(spec) +
-                               "): " + Scrub(PQerrorMessage(conn.get()), conninfo));
+                               "): " + ScrubPassword(PQerrorMessage(conn.get()), conninfo));
     }
     // Queries of a source may raise NOTICEs; libpq would print them to stderr.
     PQsetNoticeProcessor(
@@ -214,7 +138,7 @@ class Session {
         message += std::string(" (hint: ") + hint + ")";
     }
     const std::string code = state ? state : "";
-    message = Scrub(message, conninfo_) + (code.empty() ? "" : " [SQLSTATE " + code + "]");
+    message = ScrubPassword(message, conninfo_) + (code.empty() ? "" : " [SQLSTATE " + code + "]");
     const std::string where = "PostgreSQL (" + description_ + "): ";
     if (PQstatus(conn_.get()) == CONNECTION_BAD || code.rfind("08", 0) == 0) {
       return base::Unavailable("lost the connection to " + where + message);
@@ -237,7 +161,7 @@ class Session {
     char* lit = PQescapeLiteral(conn_.get(), value.data(), value.size());
     if (lit == nullptr) {
       return base::InvalidArgument("cannot quote a value for PostgreSQL: " +
-                                   Scrub(PQerrorMessage(conn_.get()), conninfo_));
+                                   ScrubPassword(PQerrorMessage(conn_.get()), conninfo_));
     }
     std::string out(lit);
     PQfreemem(lit);
@@ -456,52 +380,6 @@ struct FileCloser {
 };
 
 }  // namespace
-
-base::Result<std::string> ConnectionString(const config::ConnectionSpec& c) {
-  if (c.dsn) {
-    if (!ParseConninfo(*c.dsn)) {
-      return base::InvalidArgument("the dsn is not a valid libpq connection string");
-    }
-    return *c.dsn;
-  }
-  if (c.dsn_env) {
-    auto dsn = GetEnv(*c.dsn_env);
-    if (!dsn || dsn->empty()) {
-      return base::InvalidArgument("environment variable " + *c.dsn_env +
-                                   " (dsn_env) is not set; it should hold the connection string");
-    }
-    if (!ParseConninfo(*dsn)) {
-      return base::InvalidArgument("environment variable " + *c.dsn_env +
-                                   " does not hold a valid libpq connection string");
-    }
-    return *dsn;
-  }
-  if (!c.host) return base::InvalidArgument("the connection needs a dsn, dsn_env or host");
-  std::string out =
-      "host=" + QuoteConninfoValue(*c.host) + " port=" + QuoteConninfoValue(std::to_string(c.port));
-  if (c.database) out += " dbname=" + QuoteConninfoValue(*c.database);
-  if (c.user) out += " user=" + QuoteConninfoValue(*c.user);
-  if (c.password_env) {
-    auto password = GetEnv(*c.password_env);
-    if (!password) {
-      return base::InvalidArgument("environment variable " + *c.password_env +
-                                   " (password_env) is not set");
-    }
-    out += " password=" + QuoteConninfoValue(*password);
-  }
-  return out;
-}
-
-std::string DescribeConnection(const config::ConnectionSpec& c) {
-  if (c.dsn) return "dsn " + DescribeConninfo(*c.dsn);
-  if (c.dsn_env) {
-    std::string out = "dsn from $" + *c.dsn_env;
-    auto dsn = GetEnv(*c.dsn_env);
-    if (dsn && !dsn->empty()) out += " (" + DescribeConninfo(*dsn) + ")";
-    return out;
-  }
-  return DescribeParts(c.host, std::to_string(c.port), c.database, c.user);
-}
 
 base::Result<std::vector<ObservedColumn>> DescribePostgres(const config::SourceSpec& source) {
   SLUICE_ASSIGN_OR_RETURN(std::string from, FromItem(source));

@@ -10,24 +10,19 @@
 #include "base/result.h"
 #include "config/project.h"
 #include "connectors/schema_contract.h"
+#include "warehouse/postgres_connection.h"
 
 // Reading a PostgreSQL table or query (a `type: postgres` source) through libpq. libpq stays
 // inside postgres_source.cpp; callers see only sluice's config and Status values.
 //
 // Passwords: they come only from the environment and never appear in a Status message, a log
-// line or a description. ConnectionString() is the one exception by necessity (libpq needs the
-// password): its result is a secret to hand to a connection and nothing else.
+// line or a description (see warehouse/postgres_connection.h).
 namespace sluice::connectors {
 
-// The libpq connection string for `connection`: the literal dsn, the dsn held by the environment
-// variable dsn_env, or host/port/dbname/user plus the password read from the environment
-// variable password_env. An unset variable is InvalidArgument naming the variable (never a
-// value); so is a dsn libpq cannot parse. The result may contain a password: do not print it.
-base::Result<std::string> ConnectionString(const config::ConnectionSpec& connection);
-
-// For messages: "host:port/db as user", or "dsn from $PG_DSN (host:port/db as user)". Never
-// contains a password, even when the dsn does.
-std::string DescribeConnection(const config::ConnectionSpec& connection);
+// Connection strings and descriptions live with the PostgreSQL warehouse (src/warehouse), which
+// is below connectors; re-exported here for the callers that reach them through this header.
+using warehouse::ConnectionString;
+using warehouse::DescribeConnection;
 
 // The columns of the source's table or query, as the schema contract wants them: the relation
 // is run with LIMIT 0 and each column's PostgreSQL type is mapped to the DuckDB type name that

@@ -1,5 +1,7 @@
 #include "engine/keyed_replay.h"
 
+#include "engine/entity_state.h"
+
 #include <algorithm>
 #include <numeric>
 #include <string>
@@ -117,6 +119,39 @@ void GroupByKey(const std::vector<std::uint32_t>& ids, std::uint32_t keys,
   }
 }
 
+// Events grouped by entity (dense ids) and ordered by time within each.
+struct GroupedEvents {
+  EventLog log;
+  std::vector<std::uint32_t> begin;      // per key id: first event; begin[keys] = end
+  std::vector<std::uint32_t> first_row;  // per key id: an input row holding the key
+};
+
+void GroupEvents(const FeatureViewPlan& plan, const types::Batch& events,
+                 const std::vector<std::uint32_t>& event_ids, std::uint32_t keys,
+                 GroupedEvents& g) {
+  const size_t ts_col = plan.entity_keys.size();
+  const types::Column& ets = events.column(ts_col);
+  std::vector<std::uint32_t> order;
+  GroupByKey(event_ids, keys, order, g.begin);
+  for (std::uint32_t k = 0; k < keys; ++k) {
+    auto first = order.begin() + g.begin[k];
+    auto last = order.begin() + g.begin[k + 1];
+    auto by_time = [&](std::uint32_t a, std::uint32_t b) {
+      return ets.GetTimestamp(a) < ets.GetTimestamp(b);
+    };
+    if (!std::is_sorted(first, last, by_time)) std::stable_sort(first, last, by_time);
+  }
+  g.first_row.assign(keys, 0);
+  for (std::uint32_t k = 0; k < keys; ++k) {
+    if (g.begin[k] < g.begin[k + 1]) g.first_row[k] = order[g.begin[k]];
+  }
+  g.log.ts.resize(order.size());
+  for (size_t j = 0; j < order.size(); ++j) g.log.ts[j] = ets.GetTimestamp(order[j]);
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    g.log.inputs.push_back(Gather(events.column(ts_col + 1 + i), order));
+  }
+}
+
 }  // namespace
 
 base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
@@ -167,23 +202,10 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
   }
   const std::uint32_t keys = index.size();
 
-  std::vector<std::uint32_t> event_order, event_begin;
-  GroupByKey(event_ids, keys, event_order, event_begin);
-  for (std::uint32_t k = 0; k < keys; ++k) {
-    auto first = event_order.begin() + event_begin[k];
-    auto last = event_order.begin() + event_begin[k + 1];
-    auto by_time = [&](std::uint32_t a, std::uint32_t b) {
-      return ets.GetTimestamp(a) < ets.GetTimestamp(b);
-    };
-    if (!std::is_sorted(first, last, by_time)) std::stable_sort(first, last, by_time);
-  }
-  EventLog log;
-  log.ts.resize(event_order.size());
-  for (size_t j = 0; j < event_order.size(); ++j)
-    log.ts[j] = ets.GetTimestamp(event_order[j]);
-  for (size_t i = 0; i < plan.inputs.size(); ++i) {
-    log.inputs.push_back(Gather(events.column(ts_col + 1 + i), event_order));
-  }
+  GroupedEvents grouped;
+  GroupEvents(plan, events, event_ids, keys, grouped);
+  const EventLog& log = grouped.log;
+  const std::vector<std::uint32_t>& event_begin = grouped.begin;
 
   std::vector<std::uint32_t> spine_order, spine_begin;
   GroupByKey(spine_ids, keys, spine_order, spine_begin);
@@ -227,6 +249,89 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
     for (auto& t : pool)
       t.join();
   }
+  return out;
+}
+
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+
+base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates(
+    const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts) {
+  const size_t nkeys = plan.entity_keys.size();
+  if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
+    return base::Internal("materialize: events do not have the planned columns");
+  }
+  if (events.num_rows() >= kNoKey) {
+    return base::FailedPrecondition("materialize: more than 4 billion events in one pass");
+  }
+  ReplayCounts local;
+  ReplayCounts& c = counts ? *counts : local;
+  c.events += static_cast<std::int64_t>(events.num_rows());
+  const bool int_key = nkeys == 1 && events.column(0).type() == LogicalType::kInt64;
+  KeyIndex index(nkeys, int_key);
+  index.PrepareIntRange({&events.column(0)});
+  const types::Column& ets = events.column(nkeys);
+  std::vector<std::uint32_t> ids(events.num_rows());
+  for (size_t r = 0; r < events.num_rows(); ++r) {
+    std::uint32_t id = index.IdOf(events, r);
+    if (id == kNoKey) {
+      ++c.events_null_key;
+    } else if (!ets.IsValid(r)) {
+      ++c.events_null_time;
+      id = kNoKey;
+    }
+    ids[r] = id;
+  }
+  const std::uint32_t keys = index.size();
+  GroupedEvents g;
+  GroupEvents(plan, events, ids, keys, g);
+
+  std::vector<std::pair<std::string, std::string>> out(keys);
+  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(keys / 1024) + 1));
+  auto work = [&](std::uint32_t from, std::uint32_t to) {
+    EntityAggregator agg(plan, g.log);
+    for (std::uint32_t k = from; k < to; ++k) {
+      const std::uint32_t begin = g.begin[k], end = g.begin[k + 1];
+      if (begin == end) continue;  // a key seen only with a NULL event time
+      std::vector<std::string> key_values;
+      for (size_t i = 0; i < nkeys; ++i) {
+        key_values.push_back(events.column(i).ValueToString(g.first_row[k]));
+      }
+      EntityState state;
+      state.newest_event = g.log.ts[end - 1];
+      agg.Reset(begin, end);
+      agg.AdvanceTo(state.newest_event);
+      state.lifetime = agg.lifetime();
+      // Keep the events a read at newest_event or later can still see: those inside the
+      // longest window counted back from the newest event.
+      std::uint32_t lo = end;
+      if (plan.max_window > 0) {
+        lo = begin;
+        while (lo < end && g.log.ts[lo] <= state.newest_event - plan.max_window) ++lo;
+      }
+      std::vector<std::uint32_t> rows;
+      for (std::uint32_t e = lo; e < end; ++e) rows.push_back(e);
+      state.events.ts.assign(g.log.ts.begin() + lo, g.log.ts.begin() + end);
+      for (const auto& col : g.log.inputs) state.events.inputs.push_back(Gather(col, rows));
+      out[k] = {EntityKeyBytes(key_values), EncodeState(plan, state)};
+    }
+  };
+  if (workers == 1) {
+    work(0, keys);
+  } else {
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back(
+          work, static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
+          static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * (w + 1) / workers));
+    }
+    for (auto& t : pool) t.join();
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const auto& p) { return p.second.empty(); }),
+            out.end());
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "connectors/ingest.h"
 #include "engine/feature_plan.h"
 #include "engine/transform.h"
+#include "engine/view_loader.h"
 #include "lake/atomic_file.h"
 #include "lake/content_hash.h"
 #include "warehouse/duckdb_database.h"
@@ -96,18 +97,6 @@ base::Result<lake::Manifest> ResolveDataset(const lake::Lake& lake, const std::s
   return *current;
 }
 
-LogicalType FromDuckDbType(const std::string& t) {
-  if (t == "BOOLEAN") return LogicalType::kBool;
-  if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
-      t == "USMALLINT" || t == "UINTEGER" || t == "HUGEINT" || t == "UBIGINT") {
-    return LogicalType::kInt64;
-  }
-  if (t == "FLOAT" || t == "DOUBLE" || t.rfind("DECIMAL", 0) == 0) return LogicalType::kDouble;
-  if (t.rfind("TIMESTAMP", 0) == 0) return LogicalType::kTimestamp;
-  if (t == "DATE") return LogicalType::kDate;
-  return LogicalType::kString;
-}
-
 // A folder for this build's files, removed however the build ends.
 class ScratchDir {
  public:
@@ -164,7 +153,6 @@ class Builder {
   base::Result<TransformArtifact> ArtifactFor(const config::FeatureViewSpec& view,
                                               const config::TransformSpec& t,
                                               const types::Column& raw);
-  base::Result<std::string> DuckType(const std::string& sql);
 
   const config::ProjectSpec& project_;
   const config::TrainingSetSpec& spec_;
@@ -226,12 +214,6 @@ base::Status Builder::LoadSpine() {
   return base::Status::Ok();
 }
 
-base::Result<std::string> Builder::DuckType(const std::string& sql) {
-  SLUICE_ASSIGN_OR_RETURN(types::Batch b, db_->Query("DESCRIBE " + sql));
-  if (b.num_rows() == 0) return base::Internal("DESCRIBE returned nothing");
-  return std::string(b.column(1).GetString(0));
-}
-
 base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSpec& view,
                                                      const config::TransformSpec& t,
                                                      const types::Column& raw) {
@@ -291,24 +273,13 @@ base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSp
 base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
   const config::FeatureViewSpec& view = *request.view;
   SLUICE_ASSIGN_OR_RETURN(lake::Manifest source, ResolveDataset(lake_, view.source, options_));
-  const std::string src_sql = connectors::DatasetSelectSql(lake_, source);
   if (std::none_of(manifest_.parents.begin(), manifest_.parents.end(),
                    [&](const auto& p) { return p == source.id; })) {
     manifest_.inputs.push_back({kDatasetInput + source.dataset + "@" + source.id, source.id, 0});
     manifest_.parents.push_back(source.id);
   }
 
-  std::vector<std::pair<std::string, LogicalType>> expr_types;
-  for (const auto& c : view.columns) {
-    auto t = DuckType("SELECT (" + c.expr + ") FROM (" + src_sql + ")");
-    if (!t.ok()) {
-      return base::InvalidArgument("feature view '" + view.name + "', column '" + c.name +
-                                   "': " + t.status().message());
-    }
-    expr_types.emplace_back(c.name, FromDuckDbType(*t));
-  }
-  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan,
-                          PlanFeatureView(project_, view, source.schema, expr_types));
+  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project_, view, lake_, source, *db_));
   definition_parts_.push_back(plan.definition_hash);
   for (const auto& k : spec_.keys)
     (void)k;
@@ -321,12 +292,6 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
                       QuoteIdentifier(plan.entity_keys[k]) + " AS " + type + ") AS " +
                       QuoteIdentifier(plan.entity_keys[k]);
   }
-  std::string inputs_sql;
-  for (const auto& in : plan.inputs) {
-    inputs_sql += ", CAST(" + in.sql + " AS " + std::string(warehouse::DuckDbTypeName(in.type)) +
-                  ") AS " + QuoteIdentifier(in.name);
-  }
-
   std::vector<FeatureValues> values;
   for (const auto& a : plan.aggregations)
     values.emplace_back(a.output_type, spine_rows_);
@@ -336,10 +301,7 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
         partitions_ > 1
             ? "hash(" + keys_sql + ") % " + std::to_string(partitions_) + " = " + std::to_string(p)
             : "true";
-    const std::string events_sql = "SELECT " + keys_sql + ", CAST(" +
-                                   QuoteIdentifier(plan.event_time) + " AS TIMESTAMP)" +
-                                   inputs_sql + " FROM (" + src_sql + ") WHERE (" +
-                                   plan.filter.value_or("true") + ") AND " + part;
+    const std::string events_sql = EventsSql(plan, lake_, source, p, partitions_);
     auto events = db_->Query(events_sql);
     if (!events.ok()) {
       return base::InvalidArgument("feature view '" + view.name +

@@ -210,8 +210,17 @@ void EntityAggregator::Reset(size_t begin, size_t end) {
   hi_ = begin;
   std::fill(window_lo_.begin(), window_lo_.end(), begin);
   for (size_t a = 0; a < lifetime_.size(); ++a) {
-    if (agg_window_[a] < 0) lifetime_[a] = Lifetime{};
+    if (agg_window_[a] < 0) lifetime_[a] = LifetimeState{};
   }
+}
+
+void EntityAggregator::Restore(size_t begin, size_t end, std::vector<LifetimeState> lifetime) {
+  begin_ = begin;
+  end_ = end;
+  hi_ = end;
+  std::fill(window_lo_.begin(), window_lo_.end(), begin);
+  lifetime_ = std::move(lifetime);
+  lifetime_.resize(plan_.aggregations.size());
 }
 
 void EntityAggregator::AdvanceTo(std::int64_t t) {
@@ -231,7 +240,7 @@ void EntityAggregator::AdvanceTo(std::int64_t t) {
 
 void EntityAggregator::AddToLifetime(size_t agg, size_t e) {
   const AggregationPlan& a = plan_.aggregations[agg];
-  Lifetime& s = lifetime_[agg];
+  LifetimeState& s = lifetime_[agg];
   if (a.input < 0) {
     ++s.count;
     return;
@@ -298,10 +307,14 @@ void EntityAggregator::AddToLifetime(size_t agg, size_t e) {
 
 void EntityAggregator::Emit(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const {
   if (plan_.ttl && (hi_ == begin_ || log_.ts[hi_ - 1] <= t - *plan_.ttl)) {
-    for (size_t a = 0; a < plan_.aggregations.size(); ++a)
-      out[a].SetNull(row);
+    for (size_t a = 0; a < plan_.aggregations.size(); ++a) out[a].SetNull(row);
     return;
   }
+  EmitIgnoringTtl(t, row, out);
+}
+
+void EntityAggregator::EmitIgnoringTtl(std::int64_t, size_t row,
+                                       std::vector<FeatureValues>& out) const {
   for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
     if (agg_window_[a] < 0) {
       EmitLifetime(a, row, out[a]);
@@ -435,7 +448,7 @@ void EntityAggregator::EmitWindow(size_t agg, size_t lo, size_t hi, size_t row,
 
 void EntityAggregator::EmitLifetime(size_t agg, size_t row, FeatureValues& out) const {
   const AggregationPlan& a = plan_.aggregations[agg];
-  const Lifetime& s = lifetime_[agg];
+  const LifetimeState& s = lifetime_[agg];
   const InputKind kind = a.input >= 0 ? plan_.inputs[a.input].kind : InputKind::kInteger;
   switch (a.function) {
     case AggregationFunction::kCount:

@@ -49,6 +49,21 @@ class FeatureValues {
   std::vector<std::uint8_t> valid_;
 };
 
+// Running aggregates of every event so far, for lifetime aggregations (updated in event order).
+struct LifetimeState {
+  std::int64_t count = 0;
+  std::int64_t int_sum = 0;
+  double sum = 0;
+  double mean = 0, m2 = 0;  // Welford, in event order
+  bool has_value = false;
+  std::int64_t int_min = 0, int_max = 0, int_first = 0, int_last = 0;
+  double min = 0, max = 0, first = 0, last = 0;
+  std::string text_min, text_max, text_first, text_last;
+  std::deque<std::string> last_k;  // rendered values, oldest first
+  std::vector<std::uint8_t> hll;   // approx_count_distinct registers
+};
+
+
 // The per-entity operator. For one entity whose events are log[begin, end) in event-time order,
 // it answers "every aggregation of the view as of instant t" for non-decreasing t:
 //
@@ -69,24 +84,19 @@ class EntityAggregator {
   // Writes every aggregation as of t (after AdvanceTo(t)) into out[i] at `row`. With a TTL, an
   // entity whose newest event is older than t - ttl (or that has none) gets NULL everywhere.
   void Emit(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const;
+  // Emit without the TTL rule, for callers that decide it themselves (online state).
+  void EmitIgnoringTtl(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const;
 
-  // Events consumed so far (the entity's history up to t), and the newest one's time.
+  // Events consumed so far (the entity's history up to t).
   size_t consumed() const { return hi_ - begin_; }
 
- private:
-  struct Lifetime {
-    std::int64_t count = 0;
-    std::int64_t int_sum = 0;
-    double sum = 0;
-    double mean = 0, m2 = 0;  // Welford, in event order
-    bool has_value = false;
-    std::int64_t int_min = 0, int_max = 0, int_first = 0, int_last = 0;
-    double min = 0, max = 0, first = 0, last = 0;
-    std::string text_min, text_max, text_first, text_last;
-    std::deque<std::string> last_k;  // rendered values, oldest first
-    std::vector<std::uint8_t> hll;   // approx_count_distinct registers
-  };
+  // Online state: the lifetime accumulators after the events consumed so far, and a restart
+  // from stored state whose events log[begin, end) were all consumed already (their lifetime
+  // contribution is in `lifetime`), so only windows move on AdvanceTo.
+  const std::vector<LifetimeState>& lifetime() const { return lifetime_; }
+  void Restore(size_t begin, size_t end, std::vector<LifetimeState> lifetime);
 
+ private:
   void AddToLifetime(size_t agg, size_t event);
   void EmitWindow(size_t agg, size_t lo, size_t hi, size_t row, FeatureValues& out) const;
   void EmitLifetime(size_t agg, size_t row, FeatureValues& out) const;
@@ -97,7 +107,7 @@ class EntityAggregator {
   std::vector<std::int64_t> windows_;  // distinct finite windows
   std::vector<size_t> window_lo_;      // per distinct window: first event inside it
   std::vector<int> agg_window_;        // per aggregation: index into windows_, -1 lifetime
-  std::vector<Lifetime> lifetime_;     // per aggregation (used by lifetime ones)
+  std::vector<LifetimeState> lifetime_;     // per aggregation (used by lifetime ones)
 };
 
 // A value rendered the way last_k lists and distinct counts see it.

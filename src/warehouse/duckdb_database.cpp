@@ -489,13 +489,22 @@ void AppendDouble(std::string& out, double v) {
 
 }  // namespace
 
-struct DuckDb::Handles {
+namespace {
+// The database instance, shared by every connection made with Connect(); closed with the last.
+struct SharedDatabase {
   duckdb_database db = nullptr;
+  ~SharedDatabase() {
+    if (db != nullptr) duckdb_close(&db);
+  }
+};
+}  // namespace
+
+struct DuckDb::Handles {
+  std::shared_ptr<SharedDatabase> shared = std::make_shared<SharedDatabase>();
   duckdb_connection conn = nullptr;
   std::uint64_t next_staging_id = 0;
   ~Handles() {
     if (conn != nullptr) duckdb_disconnect(&conn);
-    if (db != nullptr) duckdb_close(&db);
   }
 };
 
@@ -539,7 +548,7 @@ base::Result<DuckDb> DuckDb::Open(const std::string& path, const Options& option
   auto handles = std::make_unique<Handles>();
   char* error = nullptr;
   const char* open_path = path.empty() ? ":memory:" : path.c_str();
-  if (duckdb_open_ext(open_path, &handles->db, config, &error) == DuckDBError) {
+  if (duckdb_open_ext(open_path, &handles->shared->db, config, &error) == DuckDBError) {
     std::string text = error != nullptr ? error : "unknown error";
     if (error != nullptr) duckdb_free(error);
     // Opening fails for file-system reasons (missing directory, lock, permissions) or for a bad
@@ -550,8 +559,18 @@ base::Result<DuckDb> DuckDb::Open(const std::string& path, const Options& option
     if (is_setting) return base::InvalidArgument(std::move(message));
     return base::IoError(std::move(message), text.find("lock") != std::string::npos);
   }
-  if (duckdb_connect(handles->db, &handles->conn) == DuckDBError) {
+  if (duckdb_connect(handles->shared->db, &handles->conn) == DuckDBError) {
     return base::Internal(fmt::format("could not connect to DuckDB database '{}'", path));
+  }
+  return DuckDb(std::move(handles));
+}
+
+base::Result<DuckDb> DuckDb::Connect() const {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  auto handles = std::make_unique<Handles>();
+  handles->shared = handles_->shared;
+  if (duckdb_connect(handles->shared->db, &handles->conn) == DuckDBError) {
+    return base::Internal("could not open another connection to a DuckDB database");
   }
   return DuckDb(std::move(handles));
 }

@@ -30,6 +30,11 @@ class DuckDb {
   static base::Result<DuckDb> Open(const std::string& path, const Options& options);
   static base::Result<DuckDb> Open(const std::string& path) { return Open(path, Options{}); }
 
+  // Another connection to the same database (same file or in-memory instance, same settings),
+  // for running statements on several threads at once: each thread uses its own DuckDb. The
+  // database closes when its last connection does.
+  base::Result<DuckDb> Connect() const;
+
   DuckDb(DuckDb&&) noexcept;
   DuckDb& operator=(DuckDb&&) noexcept;
   DuckDb(const DuckDb&) = delete;

@@ -1,0 +1,174 @@
+// `sluice build` and `sluice test`: SQL models in the warehouse and their data tests.
+#include <chrono>
+#include <cstdio>
+
+#include "base/clock.h"
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "cli/project_context.h"
+#include "models/runner.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice::cli {
+
+namespace {
+
+std::string Short(const std::string& version) {
+  return version.substr(0, 12);
+}
+
+void PrintTests(const models::ModelOutcome& o) {
+  for (const auto& t : o.tests) {
+    if (t.passed) continue;
+    if (!t.error.empty()) {
+      std::fprintf(stderr, "  test %s (%s) could not run: %s\n", t.name.c_str(), t.where.c_str(),
+                   t.error.c_str());
+      continue;
+    }
+    std::fprintf(stderr, "  test %s (%s) failed: %lld failing row%s", t.name.c_str(),
+                 t.where.c_str(), static_cast<long long>(t.failing_rows),
+                 t.failing_rows == 1 ? "" : "s");
+    const auto rows = models::FormatRows(t.sample);
+    if (!rows.empty() && static_cast<std::int64_t>(rows.size()) < t.failing_rows) {
+      std::fprintf(stderr, "; first %zu:\n", rows.size());
+    } else {
+      std::fprintf(stderr, ":\n");
+    }
+    for (const auto& r : rows)
+      std::fprintf(stderr, "    %s\n", r.c_str());
+  }
+}
+
+std::string TestSummary(const models::ModelOutcome& o) {
+  if (o.tests.empty()) return "";
+  int passed = 0;
+  for (const auto& t : o.tests)
+    passed += t.passed ? 1 : 0;
+  return "  tests " + std::to_string(passed) + "/" + std::to_string(o.tests.size()) + " passed";
+}
+
+void PrintBuilt(const models::ModelOutcome& o) {
+  const std::string kind(config::Name(o.materialized));
+  std::string detail;
+  switch (o.status) {
+    case models::ModelStatus::kBuilt:
+    case models::ModelStatus::kUnchanged:
+      if (o.materialized == config::Materialization::kView) {
+        detail = "view of " + std::to_string(o.parents.size()) + " input version" +
+                 (o.parents.size() == 1 ? "" : "s");
+      } else {
+        detail = std::string(o.new_version || o.status == models::ModelStatus::kUnchanged
+                                 ? "version "
+                                 : "same rows as version ") +
+                 Short(o.version) + "  " + std::to_string(o.rows) + " rows";
+        if (o.new_rows >= 0) detail += " (+" + std::to_string(o.new_rows) + " new)";
+      }
+      break;
+    case models::ModelStatus::kFailed:
+      detail = "see below";
+      break;
+    case models::ModelStatus::kSkipped:
+      detail = "upstream model '" + o.upstream + "' failed";
+      break;
+  }
+  std::printf("%-20s %-12s %-10s %s%s  %.2fs\n", o.model.c_str(), kind.c_str(),
+              std::string(models::Name(o.status)).c_str(), detail.c_str(), TestSummary(o).c_str(),
+              o.seconds);
+  std::fflush(stdout);
+  if (o.status == models::ModelStatus::kFailed) {
+    std::fprintf(stderr, "error: %s\n", o.error.c_str());
+    PrintTests(o);
+  }
+}
+
+struct Opened {
+  std::optional<ProjectContext> project;
+  std::optional<models::ModelGraph> graph;
+  std::unique_ptr<warehouse::Warehouse> warehouse;
+};
+
+// Loads the project and its models and connects to the warehouse; on failure returns nullopt
+// with *code set.
+std::optional<Opened> Open(const std::string& dir, int* code) {
+  Opened o;
+  o.project = OpenProject(dir, code);
+  if (!o.project) return std::nullopt;
+  auto graph = models::ModelGraph::Load(o.project->spec);
+  if (!graph.ok()) {
+    // Every line already names the file, line and column.
+    std::fprintf(stderr, "%s\n", graph.status().message().c_str());
+    *code = kExitUsageError;
+    return std::nullopt;
+  }
+  o.graph.emplace(std::move(graph).value());
+  auto w = warehouse::OpenWarehouse(o.project->spec.warehouse, o.project->spec.dir);
+  if (!w.ok()) {
+    *code = ReportFailure(w.status());
+    return std::nullopt;
+  }
+  o.warehouse = std::move(w).value();
+  return o;
+}
+
+int Summarize(const char* verb, const models::BuildReport& r, double seconds) {
+  using models::ModelStatus;
+  if (std::string(verb) == "build") {
+    std::printf("build: %d built, %d unchanged, %d failed, %d skipped in %.2fs\n",
+                r.Count(ModelStatus::kBuilt), r.Count(ModelStatus::kUnchanged),
+                r.Count(ModelStatus::kFailed), r.Count(ModelStatus::kSkipped), seconds);
+  } else {
+    std::printf("test: %d models passed, %d failed in %.2fs\n", r.Count(ModelStatus::kBuilt),
+                r.Count(ModelStatus::kFailed), seconds);
+  }
+  return r.ok() ? kExitOk : kExitRuntimeFailure;
+}
+
+}  // namespace
+
+int RunBuild(const BuildOptions& options) {
+  int code = kExitOk;
+  auto opened = Open(options.project, &code);
+  if (!opened) return code;
+  if (opened->graph->models().empty()) {
+    std::printf("project '%s' has no models (%s/*.sql)\n", opened->project->spec.name.c_str(),
+                opened->project->spec.models.dir.c_str());
+    return kExitOk;
+  }
+  auto& clock = base::SystemClock::Instance();
+  const auto started = clock.Now();
+  models::ModelsContext ctx{opened->project->spec, *opened->project->lake,
+                            *opened->project->registry, clock, *opened->warehouse};
+  models::BuildOptions build;
+  build.selectors = options.models;
+  build.jobs = options.jobs;
+  build.full_refresh = options.full_refresh;
+  build.on_done = PrintBuilt;
+  auto report = models::BuildModels(*opened->graph, ctx, build);
+  if (!report.ok()) return ReportFailure(report.status());
+  return Summarize("build", *report, std::chrono::duration<double>(clock.Now() - started).count());
+}
+
+int RunTest(const TestOptions& options) {
+  int code = kExitOk;
+  auto opened = Open(options.project, &code);
+  if (!opened) return code;
+  auto& clock = base::SystemClock::Instance();
+  const auto started = clock.Now();
+  models::ModelsContext ctx{opened->project->spec, *opened->project->lake,
+                            *opened->project->registry, clock, *opened->warehouse};
+  auto report =
+      models::TestModels(*opened->graph, ctx, options.models, [](const models::ModelOutcome& o) {
+        std::printf("%-20s %-6s %zu test%s  %.2fs\n", o.model.c_str(),
+                    o.status == models::ModelStatus::kBuilt ? "passed" : "failed", o.tests.size(),
+                    o.tests.size() == 1 ? "" : "s", o.seconds);
+        std::fflush(stdout);
+        if (o.status != models::ModelStatus::kBuilt) {
+          std::fprintf(stderr, "error: %s\n", o.error.c_str());
+          PrintTests(o);
+        }
+      });
+  if (!report.ok()) return ReportFailure(report.status());
+  return Summarize("test", *report, std::chrono::duration<double>(clock.Now() - started).count());
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,100 @@
+// `sluice serve`: the HTTP/JSON feature serving API (docs/serving.md) over the project's online
+// stores, until SIGTERM or SIGINT.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "base/clock.h"
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "cli/project_context.h"
+#include "serve/feature_server.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+
+namespace sluice::cli {
+
+int RunServe(const ServeOptions& options) {
+  // Block the stop signals in every thread (threads inherit the mask, so this comes before any
+  // library starts one); a dedicated thread takes them with sigwait and stops the server from
+  // ordinary code rather than from a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto address = serve::ParseListenAddress(options.address);
+  if (!address.ok()) return ReportFailure(address.status().WithContext("--address"));
+  serve::HttpServerOptions http_options;
+  http_options.host = address->first;
+  http_options.port = address->second;
+  http_options.threads = options.threads;
+  if (!options.token_env.empty()) {
+    // From the environment only: a token on the command line would show in `ps` and shell
+    // history. It is never printed.
+    const char* token = std::getenv(options.token_env.c_str());
+    if (token == nullptr || *token == '\0') {
+      return ReportFailure(base::InvalidArgument("--token-env: the environment variable '" +
+                                                 options.token_env + "' is not set or empty"));
+    }
+    http_options.token = token;
+  }
+
+  int code = kExitOk;
+  auto project = OpenProject(options.project, &code);
+  if (!project) return code;
+
+  base::Clock& clock = base::SystemClock::Instance();
+  serve::Metrics metrics;
+  serve::FeatureServerOptions server_options;
+  server_options.default_store = options.store;
+  auto server =
+      serve::FeatureServer::Open(project->spec, *project->lake, server_options, clock, metrics);
+  if (!server.ok()) return ReportFailure(server.status());
+
+  serve::HttpServer http(**server, metrics, clock, http_options);
+  auto port = http.Bind();
+  if (!port.ok()) return ReportFailure(port.status());
+
+  const serve::Reply ready = (*server)->Ready();
+  if (ready.http_status != 200) {
+    std::fprintf(stderr, "sluice serve: not ready yet (GET /readyz for details): %s",
+                 ready.body.c_str());
+  }
+  const serve::Catalog catalog = (*server)->CurrentCatalog();
+  std::printf("sluice serve: listening on http://%s:%d (%zu views, %zu feature services%s)\n",
+              http_options.host.find(':') != std::string::npos
+                  ? ("[" + http_options.host + "]").c_str()
+                  : http_options.host.c_str(),
+              *port, catalog.views.size(), catalog.services.size(),
+              http_options.token ? ", bearer token required" : "");
+  std::fflush(stdout);
+
+  (*server)->StartRefresher(std::chrono::milliseconds(options.refresh_ms));
+
+  std::atomic<int> received{0};
+  std::thread signal_waiter([&] {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) == 0) received = sig;
+    http.Stop();
+  });
+  base::Status ran = http.Run();
+  if (received == 0) {
+    // Run ended on its own (an error): wake the waiter with a signal only it can take.
+    pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  }
+  signal_waiter.join();
+  (*server)->StopRefresher();
+  if (!ran.ok()) return ReportFailure(ran);
+  std::printf("sluice serve: stopped (%s); in-flight requests were answered\n",
+              received == SIGINT ? "SIGINT" : "SIGTERM");
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

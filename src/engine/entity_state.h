@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/feature_plan.h"
+#include "engine/keyed_replay.h"
+#include "engine/window_aggregator.h"
+#include "types/batch.h"
+
+namespace sluice::engine {
+
+// The online state of one entity for one feature view: its events inside the longest window
+// (counted back from its newest event) and the lifetime accumulators after all its events.
+// From it, the aggregations as of any instant t >= newest_event are exactly what a replay
+// computes at t (docs/features.md), which is what the online store holds.
+struct EntityState {
+  std::int64_t newest_event = 0;  // microseconds
+  EventLog events;                // this entity's events, oldest first
+  std::vector<LifetimeState> lifetime;  // per aggregation (empty for windowed ones)
+};
+
+// Versioned binary encoding (docs/online.md): byte 0 is kStateEncoding, then little-endian
+// fields. Decoding checks every length and fails with kCorruption instead of reading past the
+// end, whatever the bytes.
+inline constexpr std::uint8_t kStateEncoding = 1;
+std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state);
+base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes);
+
+// The canonical bytes of an entity key: the key values as text (Column::ValueToString), joined
+// by 0x1F. Requests name entities the same way.
+std::string EntityKeyBytes(const std::vector<std::string>& key_values);
+
+// Replays every event (laid out as for ReplayAsOf: keys, event time, inputs) and returns each
+// entity's key bytes and encoded state, in key-bytes order.
+base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates(
+    const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts);
+
+// The aggregations of `state` as of t (which must not be before state.newest_event), one value
+// per aggregation, written at `row` of `out`.
+base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,
+                           size_t row, std::vector<FeatureValues>& out);
+
+}  // namespace sluice::engine

@@ -1,0 +1,234 @@
+#include "engine/online_view.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "connectors/ingest.h"
+#include "engine/view_loader.h"
+#include "lake/atomic_file.h"
+
+namespace sluice::engine {
+
+using types::LogicalType;
+using warehouse::QuoteIdentifier;
+using warehouse::QuoteLiteral;
+
+std::string_view StatusName(FeatureStatus s) {
+  switch (s) {
+    case FeatureStatus::kPresent: return "present";
+    case FeatureStatus::kMissing: return "missing";
+    case FeatureStatus::kExpired: return "expired";
+  }
+  return "missing";
+}
+
+base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
+                                           const config::FeatureViewSpec& view,
+                                           const lake::Lake& lake, int threads) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
+  if (!source) {
+    return base::FailedPrecondition("feature view '" + view.name + "': its source '" +
+                                    view.source + "' has no version yet: ingest it first");
+  }
+  warehouse::DuckDb::Options options;
+  options.threads = threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  Materialized m;
+  m.source = *source;
+  SLUICE_ASSIGN_OR_RETURN(m.plan, LoadPlan(project, view, lake, *source, db));
+  auto events = db.Query(EventsSql(m.plan, lake, *source, 0, 1));
+  if (!events.ok()) {
+    return base::InvalidArgument("feature view '" + view.name + "': " +
+                                 events.status().message());
+  }
+  SLUICE_ASSIGN_OR_RETURN(m.states, BuildEntityStates(m.plan, *events, threads, &m.counts));
+  const types::Column& ts = events->column(m.plan.entity_keys.size());
+  for (size_t r = 0; r < ts.size(); ++r) {
+    if (ts.IsValid(r)) m.newest_event = std::max(m.newest_event, ts.GetTimestamp(r));
+  }
+  return m;
+}
+
+base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::ProjectSpec& project,
+                                                           const config::FeatureViewSpec& view,
+                                                           const lake::Lake& lake,
+                                                           const std::string& source_version,
+                                                           warehouse::DuckDb& db) {
+  SLUICE_ASSIGN_OR_RETURN(lake::Manifest source, lake.FindVersion(source_version));
+  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project, view, lake, source, db));
+  std::vector<std::pair<std::string, TransformArtifact>> transforms;
+  for (const auto& t : view.transforms) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current,
+                            lake.Current("_transform." + view.name + "." + t.feature));
+    if (!current || current->outputs.empty()) {
+      if (!t.fit_on) {
+        // A constant imputation needs no fitting.
+        SLUICE_ASSIGN_OR_RETURN(TransformArtifact a,
+                                Fit(t, types::Column(LogicalType::kDouble), ""));
+        transforms.emplace_back(t.feature, std::move(a));
+        continue;
+      }
+      return base::FailedPrecondition("feature '" + view.name + ":" + t.feature +
+                                      "' has a transform fitted on training set '" + *t.fit_on +
+                                      "', which has not been built: run `sluice training-set " +
+                                      *t.fit_on + "` first");
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string json,
+                            lake::ReadFile(lake.ObjectPath(current->outputs[0].sha256)));
+    SLUICE_ASSIGN_OR_RETURN(TransformArtifact a, ParseTransformArtifact(json));
+    transforms.emplace_back(t.feature, std::move(a));
+  }
+  return std::unique_ptr<OnlineView>(new OnlineView(view, std::move(plan), std::move(transforms)));
+}
+
+std::vector<std::string> OnlineView::FeatureNames() const {
+  std::vector<std::string> out;
+  for (const auto& a : plan_.aggregations) out.push_back(a.name);
+  for (const auto& d : spec_.derived) out.push_back(d.name);
+  return out;
+}
+
+bool OnlineView::HasFeature(std::string_view name) const {
+  const auto names = FeatureNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string OnlineView::FeatureVersion(std::string_view feature) const {
+  std::string v = plan_.definition_hash.substr(0, 12);
+  for (const auto& [f, a] : transforms_) {
+    if (f == feature) v += "+" + ArtifactId(a).substr(0, 12);
+  }
+  return v;
+}
+
+namespace {
+
+std::string SqlLiteral(const types::Column& c, size_t row) {
+  if (!c.IsValid(row)) {
+    return "NULL::" + std::string(warehouse::DuckDbTypeName(c.type()));
+  }
+  switch (c.type()) {
+    case LogicalType::kString: return QuoteLiteral(c.GetString(row));
+    case LogicalType::kDouble: {
+      char buf[40];
+      std::snprintf(buf, sizeof(buf), "%.17g", c.GetDouble(row));
+      return std::string(buf) + "::DOUBLE";
+    }
+    case LogicalType::kTimestamp:
+      return "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(c.GetTimestamp(row)));
+    default: return c.ValueToString(row) + "::" + std::string(warehouse::DuckDbTypeName(c.type()));
+  }
+}
+
+types::Column DefaultValue(const config::FeatureViewSpec& spec, const std::string& name,
+                           LogicalType type) {
+  types::Column c(type);
+  auto it = spec.defaults.find(name);
+  if (it == spec.defaults.end()) {
+    c.AppendNull();
+    return c;
+  }
+  const std::string& text = it->second;
+  switch (type) {
+    case LogicalType::kInt64: c.AppendInt64(std::stoll(text)); break;
+    case LogicalType::kDouble: c.AppendDouble(std::stod(text)); break;
+    case LogicalType::kBool: c.AppendBool(text == "true" || text == "1"); break;
+    case LogicalType::kString: c.AppendString(text); break;
+    default: c.AppendNull(); break;
+  }
+  return c;
+}
+
+}  // namespace
+
+base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::string_view> state,
+                                                          std::int64_t t,
+                                                          const std::vector<std::string>& names,
+                                                          warehouse::DuckDb& db) const {
+  const std::vector<std::string> wanted = names.empty() ? FeatureNames() : names;
+  for (const auto& n : wanted) {
+    if (!HasFeature(n)) {
+      return base::InvalidArgument("feature view '" + spec_.name + "' has no feature '" + n + "'");
+    }
+  }
+  std::vector<FeatureValues> values;
+  for (const auto& a : plan_.aggregations) values.emplace_back(a.output_type, 1);
+  FeatureStatus absent = FeatureStatus::kMissing;
+  bool known = false;
+  if (state) {
+    SLUICE_ASSIGN_OR_RETURN(EntityState decoded, DecodeState(plan_, *state));
+    SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, decoded, t, 0, values));
+    known = true;
+    if (plan_.ttl && decoded.newest_event <= t - *plan_.ttl) absent = FeatureStatus::kExpired;
+  } else {
+    // An entity without history: counts are 0, other aggregations empty, like a replay.
+    EntityState none;
+    for (const auto& in : plan_.inputs) none.events.inputs.emplace_back(in.type);
+    none.lifetime.resize(plan_.aggregations.size());
+    if (!plan_.ttl) SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, none, t, 0, values));
+  }
+
+  // Raw values by name: aggregations, then derived ones evaluated by DuckDB.
+  std::vector<std::pair<std::string, types::Column>> raw;
+  for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
+    raw.emplace_back(plan_.aggregations[a].name, values[a].ToColumn());
+  }
+  std::string derived_select;
+  for (const auto& d : spec_.derived) {
+    if (std::find(wanted.begin(), wanted.end(), d.name) == wanted.end()) continue;
+    derived_select += (derived_select.empty() ? "" : ", ") + ("(" + d.expr + ") AS " +
+                                                              QuoteIdentifier(d.name));
+  }
+  if (!derived_select.empty()) {
+    std::string inputs = "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(t)) + " AS as_of";
+    for (const auto& [name, col] : raw) inputs += ", " + SqlLiteral(col, 0) + " AS " + QuoteIdentifier(name);
+    auto derived = db.Query("SELECT " + derived_select + " FROM (SELECT " + inputs + ")");
+    if (!derived.ok()) {
+      return base::InvalidArgument("feature view '" + spec_.name + "', derived features: " +
+                                   derived.status().message());
+    }
+    for (size_t i = 0; i < derived->num_columns(); ++i) {
+      raw.emplace_back(derived->schema().field(i).name, std::move(derived->column(i)));
+    }
+  }
+
+  std::vector<OnlineFeature> out;
+  for (const auto& name : wanted) {
+    auto it = std::find_if(raw.begin(), raw.end(), [&](const auto& p) { return p.first == name; });
+    const types::Column& col = it->second;
+    auto t_it = std::find_if(transforms_.begin(), transforms_.end(),
+                             [&](const auto& p) { return p.first == name; });
+    std::vector<std::pair<std::string, types::Column>> produced;
+    if (t_it == transforms_.end()) {
+      produced.emplace_back(name, col);
+    } else {
+      std::vector<types::Column> applied = MakeOutputColumns(t_it->second, col.type());
+      SLUICE_RETURN_IF_ERROR(Apply(t_it->second, col, &applied));
+      const auto fields = OutputFields(t_it->second, col.type());
+      for (size_t k = 0; k < applied.size(); ++k) {
+        produced.emplace_back(fields[k].name, std::move(applied[k]));
+      }
+    }
+    for (auto& [fname, fcol] : produced) {
+      OnlineFeature f(fcol.type());
+      f.name = fname;
+      const bool expired = known && absent == FeatureStatus::kExpired;
+      if (!expired && fcol.IsValid(0) && (known || !plan_.ttl)) {
+        f.status = known ? FeatureStatus::kPresent : FeatureStatus::kMissing;
+        f.value = std::move(fcol);
+        if (!known) {
+          // No history: a count of 0 is a fact, but say the entity is unknown.
+          f.status = FeatureStatus::kMissing;
+        }
+      } else {
+        f.status = expired ? FeatureStatus::kExpired : FeatureStatus::kMissing;
+        f.value = DefaultValue(spec_, fname, fcol.type());
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "config/project.h"
+#include "engine/entity_state.h"
+#include "engine/feature_plan.h"
+#include "engine/keyed_replay.h"
+#include "engine/transform.h"
+#include "lake/lake.h"
+#include "types/column.h"
+#include "warehouse/duckdb_database.h"
+
+namespace sluice::engine {
+
+// Why a served feature has the value it has.
+enum class FeatureStatus {
+  kPresent,  // computed from the entity's events
+  kMissing,  // no value: unknown entity, or an aggregation with no input in its window
+  kExpired,  // the entity's newest event is older than the view's TTL
+};
+std::string_view StatusName(FeatureStatus s);
+
+struct OnlineFeature {
+  std::string name;       // the feature (for one-hot transforms: "<feature>=<category>")
+  FeatureStatus status = FeatureStatus::kMissing;
+  types::Column value;    // one row: the value, the declared default, or NULL
+  explicit OnlineFeature(types::LogicalType type) : value(type) {}
+};
+
+// Everything a materialization produces for one view: the states to store and what they came
+// from.
+struct Materialized {
+  FeatureViewPlan plan;
+  lake::Manifest source;  // the source version replayed
+  std::vector<std::pair<std::string, std::string>> states;  // entity key bytes -> state
+  std::int64_t newest_event = 0;
+  ReplayCounts counts;
+};
+
+// Replays every event of the view's current source version into per-entity states.
+base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
+                                           const config::FeatureViewSpec& view,
+                                           const lake::Lake& lake, int threads);
+
+// A feature view ready for online reads: the same plan as training sets and materialization,
+// the fitted transforms current in the lake, and derived expressions evaluated by DuckDB.
+class OnlineView {
+ public:
+  // Plans against the source version the store was materialized from.
+  static base::Result<std::unique_ptr<OnlineView>> Load(const config::ProjectSpec& project,
+                                                        const config::FeatureViewSpec& view,
+                                                        const lake::Lake& lake,
+                                                        const std::string& source_version,
+                                                        warehouse::DuckDb& db);
+
+  const FeatureViewPlan& plan() const { return plan_; }
+  const std::string& name() const { return spec_.name; }
+  // Aggregations then derived features.
+  std::vector<std::string> FeatureNames() const;
+  bool HasFeature(std::string_view name) const;
+  // "<definition hash prefix>" or, transformed, "<definition>+<artifact prefix>".
+  std::string FeatureVersion(std::string_view feature) const;
+
+  // Features `names` (empty = all) for one entity as of t (microseconds). `state` is the
+  // stored state, nullopt for an entity the store does not know. t must not be before the
+  // entity's newest event (online reads are "now").
+  base::Result<std::vector<OnlineFeature>> Read(std::optional<std::string_view> state,
+                                                std::int64_t t,
+                                                const std::vector<std::string>& names,
+                                                warehouse::DuckDb& db) const;
+
+ private:
+  OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,
+             std::vector<std::pair<std::string, TransformArtifact>> transforms)
+      : spec_(std::move(spec)), plan_(std::move(plan)), transforms_(std::move(transforms)) {}
+
+  config::FeatureViewSpec spec_;
+  FeatureViewPlan plan_;
+  std::vector<std::pair<std::string, TransformArtifact>> transforms_;  // feature -> artifact
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,479 @@
+#include "serve/feature_server.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "base/time.h"
+#include "engine/entity_state.h"
+#include "serve/json_writer.h"
+#include "serve/request.h"
+#include "serve/response.h"
+
+namespace sluice::serve {
+
+namespace {
+
+base::Result<warehouse::DuckDb> OpenDuckDb() {
+  warehouse::DuckDb::Options options;
+  // Derived features are one-row expressions: more threads would only cost start-up.
+  options.threads = 1;
+  return warehouse::DuckDb::Open(":memory:", options);
+}
+
+// A connection for one thread, set up as materialization and training sets set theirs, so
+// as_of-based expressions agree.
+base::Result<warehouse::DuckDb> Connect(const warehouse::DuckDb& root) {
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, root.Connect());
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  return db;
+}
+
+std::string ProblemFor(const engine::OnlineView& online, const std::optional<store::ViewMeta>& meta,
+                       const std::string& view, const std::string& store) {
+  if (!meta) {
+    return "not materialized in store '" + store + "': run `sluice materialize " + view + "`";
+  }
+  if (meta->definition_hash != online.plan().definition_hash) {
+    return "store '" + store + "' holds a materialization of a different definition (" +
+           meta->definition_hash.substr(0, 12) + ", this server loaded " +
+           online.plan().definition_hash.substr(0, 12) +
+           "): materialize the current definition and restart `sluice serve`";
+  }
+  if (meta->encoding_version != engine::kStateEncoding) {
+    return "store '" + store + "' holds state encoding " + std::to_string(meta->encoding_version) +
+           ", this server reads " + std::to_string(engine::kStateEncoding) +
+           ": run `sluice materialize --force " + view + "`";
+  }
+  return "";
+}
+
+}  // namespace
+
+class FeatureServer::DbLease {
+ public:
+  DbLease(FeatureServer* server, std::unique_ptr<warehouse::DuckDb> db)
+      : server_(server), db_(std::move(db)) {}
+  ~DbLease() { server_->ReleaseDb(std::move(db_)); }
+  DbLease(const DbLease&) = delete;
+  DbLease& operator=(const DbLease&) = delete;
+  warehouse::DuckDb& db() { return *db_; }
+
+ private:
+  FeatureServer* server_;
+  std::unique_ptr<warehouse::DuckDb> db_;
+};
+
+const FeatureServer::ServedView* FeatureServer::Snapshot::Find(std::string_view store,
+                                                               std::string_view view) const {
+  for (const auto& v : views) {
+    if (v.store == store && v.view == view) return &v;
+  }
+  return nullptr;
+}
+
+FeatureServer::FeatureServer(const config::ProjectSpec& project, const lake::Lake& lake,
+                             FeatureServerOptions options, base::Clock& clock, Metrics& metrics,
+                             warehouse::DuckDb root_db, warehouse::DuckDb plan_db)
+    : project_(project),
+      lake_(lake),
+      options_(std::move(options)),
+      clock_(clock),
+      metrics_(metrics),
+      root_db_(std::move(root_db)),
+      plan_db_(std::move(plan_db)) {}
+
+FeatureServer::~FeatureServer() {
+  StopRefresher();
+}
+
+base::Result<std::unique_ptr<FeatureServer>> FeatureServer::Open(
+    const config::ProjectSpec& project, const lake::Lake& lake, const FeatureServerOptions& options,
+    base::Clock& clock, Metrics& metrics) {
+  SLUICE_ASSIGN_OR_RETURN(const config::OnlineStoreSpec* default_store,
+                          ChooseOnlineStore(project, options.default_store));
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb root_db, OpenDuckDb());
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb plan_db, Connect(root_db));
+  FeatureServerOptions resolved = options;
+  resolved.default_store = default_store->name;
+  std::unique_ptr<FeatureServer> server(new FeatureServer(
+      project, lake, std::move(resolved), clock, metrics, std::move(root_db), std::move(plan_db)));
+  for (const auto& v : project.feature_views) {
+    server->served_.emplace_back(default_store->name, v.name);
+  }
+  for (const auto& s : project.feature_services) {
+    for (const auto& ref : s.features) {
+      std::pair<std::string, std::string> key(s.online_store, ref.substr(0, ref.find(':')));
+      if (std::find(server->served_.begin(), server->served_.end(), key) == server->served_.end()) {
+        server->served_.push_back(std::move(key));
+      }
+    }
+  }
+  server->snapshot_ = std::make_shared<Snapshot>();
+  SLUICE_RETURN_IF_ERROR(server->Refresh());
+  return server;
+}
+
+std::shared_ptr<const FeatureServer::Snapshot> FeatureServer::Current() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+Catalog FeatureServer::CurrentCatalog() const {
+  return Current()->catalog;
+}
+
+std::int64_t FeatureServer::NowMicros() const {
+  return clock_.Now().time_since_epoch().count();
+}
+
+base::Status FeatureServer::Refresh() {
+  std::lock_guard lock(refresh_mu_);
+  return RefreshLocked();
+}
+
+base::Status FeatureServer::RefreshLocked() {
+  const std::shared_ptr<const Snapshot> previous = Current();
+  auto next = std::make_shared<Snapshot>();
+
+  // Stores: keep open handles, retry the others.
+  for (const auto& [store_name, view_name] : served_) {
+    (void)view_name;
+    if (next->stores.count(store_name) != 0) continue;
+    std::shared_ptr<store::OnlineStore> handle;
+    auto prev = previous->stores.find(store_name);
+    if (prev != previous->stores.end() && prev->second) {
+      handle = prev->second;
+      base::Status caught_up = handle->CatchUp();
+      if (!caught_up.ok()) next->store_problems[store_name] = caught_up.ToString();
+    } else {
+      const config::OnlineStoreSpec* spec = project_.FindOnlineStore(store_name);
+      if (spec == nullptr) {
+        return base::InvalidArgument("a feature service names an unknown online store '" +
+                                     store_name + "'");
+      }
+      auto opened =
+          store::OpenOnlineStore(*spec, project_.dir, /*read_only=*/true, options_.store_options);
+      if (opened.ok()) {
+        handle = std::move(*opened);
+      } else {
+        next->store_problems[store_name] =
+            "cannot open online store '" + store_name + "': " + opened.status().ToString();
+      }
+    }
+    next->stores[store_name] = handle;
+  }
+
+  for (const auto& [store_name, view_name] : served_) {
+    ServedView served;
+    served.store = store_name;
+    served.view = view_name;
+    const ServedView* prev = previous->Find(store_name, view_name);
+    const config::FeatureViewSpec* spec = project_.FindFeatureView(view_name);
+    if (spec == nullptr) {
+      return base::InvalidArgument("a feature service names an unknown feature view '" + view_name +
+                                   "'");
+    }
+    const auto& handle = next->stores[store_name];
+    std::string store_problem;
+    if (!handle) {
+      store_problem = next->store_problems[store_name];
+    } else {
+      auto meta = handle->Meta(view_name);
+      if (meta.ok()) {
+        served.meta = *meta;
+      } else {
+        store_problem = "online store '" + store_name + "': " + meta.status().ToString();
+        next->store_problems[store_name] = store_problem;
+        if (prev) served.meta = prev->meta;
+      }
+    }
+    // Plan against the source version the values were computed from; before the first
+    // materialization, against the lake's current version (for the catalog's key types).
+    std::string source;
+    if (served.meta) {
+      source = served.meta->source_version;
+    } else if (prev && prev->online) {
+      source = prev->planned_source;
+    } else {
+      auto current = lake_.Current(spec->source);
+      if (current.ok() && *current) source = (*current)->id;
+    }
+    std::string load_problem;
+    if (prev && prev->online && prev->planned_source == source) {
+      served.online = prev->online;
+      served.versions = prev->versions;
+      served.planned_source = prev->planned_source;
+    } else if (source.empty()) {
+      load_problem = "its source '" + spec->source + "' has no version: run `sluice ingest`";
+    } else {
+      auto loaded = engine::OnlineView::Load(project_, *spec, lake_, source, plan_db_);
+      if (loaded.ok()) {
+        served.online = std::shared_ptr<const engine::OnlineView>(std::move(*loaded));
+        served.planned_source = source;
+        auto versions = std::make_shared<std::map<std::string, std::string>>();
+        for (const auto& f : served.online->FeatureNames()) {
+          (*versions)[f] = served.online->FeatureVersion(f);
+        }
+        served.versions = std::move(versions);
+      } else {
+        load_problem = "cannot load: " + loaded.status().ToString();
+        if (prev && prev->online) {
+          // Keep serving what was loaded; the problem makes the view not ready.
+          served.online = prev->online;
+          served.versions = prev->versions;
+          served.planned_source = prev->planned_source;
+        }
+      }
+    }
+    if (!store_problem.empty()) {
+      served.problem = store_problem;
+    } else if (!load_problem.empty()) {
+      served.problem = load_problem;
+    } else {
+      served.problem = ProblemFor(*served.online, served.meta, view_name, store_name);
+    }
+    if (!served.online && served.problem.empty()) served.problem = "not loaded";
+    next->views.push_back(std::move(served));
+  }
+
+  // The catalog: each view's keys and features from its loaded plan.
+  next->catalog.default_store = options_.default_store;
+  next->catalog.max_entities = options_.max_entities;
+  for (const auto& v : project_.feature_views) {
+    ViewSchema schema;
+    schema.name = v.name;
+    const ServedView* with_plan = nullptr;
+    std::string why;
+    for (const auto& s : next->views) {
+      if (s.view != v.name) continue;
+      if (s.online) {
+        with_plan = &s;
+        break;
+      }
+      why = s.problem;
+    }
+    if (with_plan == nullptr) {
+      schema.unavailable = why.empty() ? "not served" : why;
+    } else {
+      schema.keys = with_plan->online->plan().entity_keys;
+      schema.key_types = with_plan->online->plan().key_types;
+      schema.features = with_plan->online->FeatureNames();
+    }
+    next->catalog.views.push_back(std::move(schema));
+  }
+  SLUICE_ASSIGN_OR_RETURN(next->catalog.services, ResolveServices(project_, next->catalog.views));
+
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(next);
+  return base::Status::Ok();
+}
+
+base::Result<std::unique_ptr<warehouse::DuckDb>> FeatureServer::AcquireDb() {
+  {
+    std::lock_guard lock(db_mu_);
+    if (!free_dbs_.empty()) {
+      auto db = std::move(free_dbs_.back());
+      free_dbs_.pop_back();
+      return db;
+    }
+  }
+  // One per concurrent request at most: the pool grows to the number of request threads.
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, Connect(root_db_));
+  return std::make_unique<warehouse::DuckDb>(std::move(db));
+}
+
+void FeatureServer::ReleaseDb(std::unique_ptr<warehouse::DuckDb> db) {
+  if (!db) return;
+  std::lock_guard lock(db_mu_);
+  free_dbs_.push_back(std::move(db));
+}
+
+Reply FeatureServer::Error(const base::Status& status) {
+  const ApiError e = ClassifyError(status);
+  Reply r;
+  r.http_status = e.http_status;
+  r.error_kind = std::string(e.kind);
+  r.body = ErrorBody(e.http_status, e.kind, status.ToString());
+  return r;
+}
+
+Reply FeatureServer::Features(std::string_view body) {
+  const std::shared_ptr<const Snapshot> snapshot = Current();
+  auto request = ParseFeatureRequest(body, snapshot->catalog);
+  if (!request.ok()) return Error(request.status());
+  const std::int64_t t = request->at ? *request->at : NowMicros();
+
+  static const std::vector<std::string> kAllFeatures;  // OnlineView::Read: empty = all
+  std::vector<ViewResult> results;
+  results.reserve(request->lookups.size());
+  std::vector<std::vector<std::optional<std::string>>> states;
+  std::vector<const ServedView*> served_views;
+  for (const auto& lookup : request->lookups) {
+    const ServedView* served = snapshot->Find(lookup.store, lookup.view);
+    if (served == nullptr) {
+      return Error(base::Internal("view '" + lookup.view + "' is not served from store '" +
+                                  lookup.store + "'"));
+    }
+    if (!served->problem.empty()) {
+      return Error(base::FailedPrecondition("feature view '" + lookup.view +
+                                            "' is not ready: " + served->problem));
+    }
+    const auto& handle = snapshot->stores.at(lookup.store);
+    const auto started = clock_.Now();
+    auto values = handle->MultiGet(lookup.view, lookup.entity_keys);
+    metrics_.ObserveStore(lookup.store, clock_.Now() - started);
+    if (!values.ok()) {
+      base::Status s = values.status();
+      // Any store failure is the store's, not the request's: 503, retry later.
+      if (s.code() != base::StatusCode::kCorruption) {
+        s = base::Unavailable("online store '" + lookup.store + "': " + s.ToString());
+      }
+      return Error(s);
+    }
+    states.push_back(std::move(*values));
+    served_views.push_back(served);
+  }
+
+  auto lease_db = AcquireDb();
+  if (!lease_db.ok()) return Error(lease_db.status());
+  DbLease lease(this, std::move(*lease_db));
+  for (std::size_t l = 0; l < request->lookups.size(); ++l) {
+    const auto& lookup = request->lookups[l];
+    const ServedView& served = *served_views[l];
+    ViewResult result;
+    result.view = lookup.view;
+    result.versions = served.versions.get();
+    result.entities.reserve(lookup.entity_keys.size());
+    std::uint64_t counts[3] = {0, 0, 0};
+    for (std::size_t e = 0; e < lookup.entity_keys.size(); ++e) {
+      const auto& state = states[l][e];
+      auto features =
+          served.online->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
+                              lookup.all_features ? kAllFeatures : lookup.features, lease.db());
+      if (!features.ok()) {
+        return Error(features.status().WithContext("entity " + std::to_string(e) + " " +
+                                                   request->entity_json[e] + ", view '" +
+                                                   lookup.view + "'"));
+      }
+      for (const auto& f : *features)
+        ++counts[static_cast<int>(f.status)];
+      result.entities.push_back(std::move(*features));
+    }
+    metrics_.CountFeatures(lookup.view, counts[static_cast<int>(engine::FeatureStatus::kPresent)],
+                           counts[static_cast<int>(engine::FeatureStatus::kMissing)],
+                           counts[static_cast<int>(engine::FeatureStatus::kExpired)]);
+    results.push_back(std::move(result));
+  }
+  Reply reply;
+  reply.body = RenderFeatureResponse(*request, t, results);
+  return reply;
+}
+
+Reply FeatureServer::Ready() {
+  base::Status refreshed = Refresh();
+  const auto snapshot = Current();
+  bool ready = refreshed.ok();
+  std::string views = "[";
+  for (std::size_t i = 0; i < snapshot->views.size(); ++i) {
+    const ServedView& v = snapshot->views[i];
+    ready = ready && v.problem.empty();
+    if (i) views += ',';
+    views += "{\"view\":";
+    AppendJsonString(views, v.view);
+    views += ",\"store\":";
+    AppendJsonString(views, v.store);
+    views += ",\"ready\":";
+    views += v.problem.empty() ? "true" : "false";
+    if (v.meta) {
+      views += ",\"source_version\":";
+      AppendJsonString(views, v.meta->source_version);
+      views += ",\"definition\":";
+      AppendJsonString(views, v.meta->definition_hash.substr(0, 12));
+      views += ",\"entities\":" + std::to_string(v.meta->entities);
+      views += ",\"newest_event\":";
+      AppendJsonString(views, base::FormatTimestampMicros(v.meta->newest_event_micros));
+      views += ",\"materialized_at\":";
+      AppendJsonString(views, v.meta->materialized_at);
+    }
+    if (!v.problem.empty()) {
+      views += ",\"problem\":";
+      AppendJsonString(views, v.problem);
+    }
+    views += '}';
+  }
+  views += ']';
+  Reply r;
+  r.http_status = ready ? 200 : 503;
+  if (!ready) r.error_kind = "not_ready";
+  r.body = std::string("{\"ready\":") + (ready ? "true" : "false") + ",\"views\":" + views;
+  if (!refreshed.ok()) {
+    r.body += ",\"problem\":";
+    AppendJsonString(r.body, refreshed.ToString());
+  }
+  r.body += "}\n";
+  return r;
+}
+
+std::string FeatureServer::GaugesText() const {
+  const auto snapshot = Current();
+  const std::int64_t now = NowMicros();
+  std::string out;
+  auto labels = [](const ServedView& v) {
+    return "{view=\"" + PromLabelValue(v.view) + "\",store=\"" + PromLabelValue(v.store) + "\"}";
+  };
+  out +=
+      "# HELP sluice_serve_view_freshness_seconds Age of the newest event behind the served "
+      "values (now - newest event time), by view.\n"
+      "# TYPE sluice_serve_view_freshness_seconds gauge\n";
+  for (const auto& v : snapshot->views) {
+    if (!v.meta) continue;
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%.6f",
+                  static_cast<double>(now - v.meta->newest_event_micros) / 1e6);
+    out += "sluice_serve_view_freshness_seconds" + labels(v) + " " + buf + "\n";
+  }
+  out +=
+      "# HELP sluice_serve_view_entities Entities the store holds for the view.\n"
+      "# TYPE sluice_serve_view_entities gauge\n";
+  for (const auto& v : snapshot->views) {
+    if (!v.meta) continue;
+    out += "sluice_serve_view_entities" + labels(v) + " " + std::to_string(v.meta->entities) + "\n";
+  }
+  out +=
+      "# HELP sluice_serve_view_ready 1 when the view is served (materialized with the "
+      "loaded definition, store reachable), else 0.\n"
+      "# TYPE sluice_serve_view_ready gauge\n";
+  for (const auto& v : snapshot->views) {
+    out += "sluice_serve_view_ready" + labels(v) + " " + (v.problem.empty() ? "1" : "0") + "\n";
+  }
+  return out;
+}
+
+void FeatureServer::StartRefresher(std::chrono::milliseconds interval) {
+  StopRefresher();
+  {
+    std::lock_guard lock(refresher_mu_);
+    refresher_stop_ = false;
+  }
+  refresher_ = std::thread([this, interval] {
+    std::unique_lock lock(refresher_mu_);
+    while (!refresher_cv_.wait_for(lock, interval, [this] { return refresher_stop_; })) {
+      lock.unlock();
+      // Problems are reported per view by Ready and the gauges; nothing to do with it here.
+      (void)Refresh();
+      lock.lock();
+    }
+  });
+}
+
+void FeatureServer::StopRefresher() {
+  {
+    std::lock_guard lock(refresher_mu_);
+    refresher_stop_ = true;
+  }
+  refresher_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+}  // namespace sluice::serve

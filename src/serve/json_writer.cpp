@@ -1,0 +1,87 @@
+#include "serve/json_writer.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace sluice::serve {
+
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  AppendJsonEscaped(out, s);
+  return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  AppendJsonEscaped(out, s);
+  out += '"';
+}
+
+void AppendJsonValue(std::string& out, const types::Column& c, std::size_t row) {
+  if (!c.IsValid(row)) {
+    out += "null";
+    return;
+  }
+  switch (c.type()) {
+    case types::LogicalType::kString:
+      AppendJsonString(out, c.GetString(row));
+      return;
+    case types::LogicalType::kTimestamp:
+    case types::LogicalType::kDate:
+      AppendJsonString(out, c.ValueToString(row));
+      return;
+    case types::LogicalType::kDouble: {
+      const double v = c.GetDouble(row);
+      if (std::isnan(v)) {
+        out += "\"NaN\"";
+      } else if (std::isinf(v)) {
+        out += v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+      } else {
+        char buf[40];
+        std::snprintf(buf, sizeof(buf), "%.17g", v);
+        out += buf;
+      }
+      return;
+    }
+    case types::LogicalType::kBool:
+      out += c.GetBool(row) ? "true" : "false";
+      return;
+    case types::LogicalType::kInt64:
+      out += std::to_string(c.GetInt64(row));
+      return;
+  }
+  out += "null";
+}
+
+std::string JsonValue(const types::Column& c, std::size_t row) {
+  std::string out;
+  AppendJsonValue(out, c, row);
+  return out;
+}
+
+std::string ErrorBody(int http_status, std::string_view kind, std::string_view message) {
+  std::string out = "{\"error\":{\"code\":" + std::to_string(http_status) + ",\"kind\":";
+  AppendJsonString(out, kind);
+  out += ",\"message\":";
+  AppendJsonString(out, message);
+  out += "}}\n";
+  return out;
+}
+
+}  // namespace sluice::serve

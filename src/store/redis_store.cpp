@@ -1,0 +1,389 @@
+#include "store/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "store/key_layout.h"
+
+namespace sluice::store {
+namespace {
+
+// Idle connections kept for reuse; beyond this a returned connection is closed. Enough for a
+// serving thread pool on a small machine; busier processes simply open more when needed.
+constexpr std::size_t kMaxIdleConnections = 32;
+// Keys asked of each SCAN while deleting a view.
+constexpr std::string_view kScanCount = "1000";
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using Context = std::unique_ptr<redisContext, ContextDeleter>;
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// One command's arguments as hiredis wants them: pointers and lengths, binary-safe. The strings
+// pointed to must outlive the call that sends the command.
+class Args {
+ public:
+  Args& Add(std::string_view s) {
+    argv_.push_back(s.data());
+    lens_.push_back(s.size());
+    return *this;
+  }
+  int size() const { return static_cast<int>(argv_.size()); }
+  const char** argv() { return argv_.data(); }
+  const std::size_t* lens() const { return lens_.data(); }
+
+ private:
+  std::vector<const char*> argv_;
+  std::vector<std::size_t> lens_;
+};
+
+timeval ToTimeval(std::chrono::milliseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+std::string_view ReplyText(const redisReply& r) {
+  return std::string_view(r.str ? r.str : "", r.str ? r.len : 0);
+}
+
+// An error reply from the server, mapped by its leading error code.
+base::Status ServerError(const redisReply& r, const std::string& what) {
+  const std::string_view text = ReplyText(r);
+  const std::string m = what + ": " + std::string(text);
+  auto starts = [&](std::string_view code) { return text.substr(0, code.size()) == code; };
+  if (starts("NOAUTH") || starts("WRONGPASS") || starts("NOPERM")) {
+    return base::FailedPrecondition(m +
+                                    " (set REDIS_PASSWORD, and REDIS_USERNAME for an ACL "
+                                    "user, to credentials the server accepts)");
+  }
+  if (starts("LOADING") || starts("BUSY") || starts("TRYAGAIN") || starts("MASTERDOWN") ||
+      starts("CLUSTERDOWN")) {
+    return base::Unavailable(m);
+  }
+  if (starts("OOM")) return base::IoError(m + " (the server is out of memory: maxmemory)", true);
+  if (starts("READONLY")) {
+    return base::FailedPrecondition(m + " (this is a read-only replica; write to the primary)");
+  }
+  return base::IoError(m);
+}
+
+}  // namespace
+
+RedisAuth RedisAuthFromEnvironment() {
+  RedisAuth auth;
+  if (const char* u = std::getenv("REDIS_USERNAME"); u && *u) auth.user = u;
+  if (const char* p = std::getenv("REDIS_PASSWORD"); p && *p) auth.password = p;
+  return auth;
+}
+
+namespace {
+
+class RedisStore final : public OnlineStore {
+ public:
+  RedisStore(RedisEndpoint endpoint, RedisAuth auth, bool read_only, const StoreOptions& options)
+      : endpoint_(std::move(endpoint)),
+        auth_(std::move(auth)),
+        read_only_(read_only),
+        options_(options) {}
+
+  // Connects once so that a wrong address, password or database is reported at open.
+  base::Status Start() {
+    SLUICE_ASSIGN_OR_RETURN(Context c, Connect());
+    Release(std::move(c));
+    return base::Status::Ok();
+  }
+
+  base::Status Write(const std::string& view,
+                     const std::vector<std::pair<std::string, std::string>>& entity_values,
+                     const ViewMeta& meta) override {
+    SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::string what = "writing view '" + view + "' to " + Describe();
+    std::vector<std::string> keys;
+    keys.reserve(entity_values.size());
+    for (const auto& ev : entity_values)
+      keys.push_back(Key(ValueKey(view, ev.first)));
+    const std::string meta_key = Key(MetaKey(view));
+    const std::string meta_value = EncodeViewMeta(meta);
+
+    // MULTI, the MSETs, EXEC, sent in one go: the server applies the whole batch and the meta
+    // as one transaction that no reader can see half of, and MSETs of bounded size keep any one
+    // command (and the server's time inside it) small.
+    const std::size_t per_command = std::max<std::size_t>(1, options_.max_keys_per_command);
+    std::vector<Args> commands;
+    commands.emplace_back().Add("MULTI");
+    for (std::size_t i = 0; i < keys.size(); i += per_command) {
+      Args& mset = commands.emplace_back();
+      mset.Add("MSET");
+      const std::size_t end = std::min(keys.size(), i + per_command);
+      for (std::size_t j = i; j < end; ++j)
+        mset.Add(keys[j]).Add(entity_values[j].second);
+    }
+    commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
+    commands.emplace_back().Add("EXEC");
+
+    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    // A command refused while queueing (wrong arity, OOM) says more than EXEC's EXECABORT.
+    for (const auto& r : replies) {
+      if (r->type == REDIS_REPLY_ERROR) return ServerError(*r, what);
+    }
+    const redisReply& exec = *replies.back();
+    if (exec.type != REDIS_REPLY_ARRAY) {
+      return base::IoError(what + ": the transaction was not executed (EXEC returned no results)");
+    }
+    for (std::size_t i = 0; i < exec.elements; ++i) {
+      if (exec.element[i]->type == REDIS_REPLY_ERROR) return ServerError(*exec.element[i], what);
+    }
+    return base::Status::Ok();
+  }
+
+  base::Result<std::vector<std::optional<std::string>>> MultiGet(
+      const std::string& view, const std::vector<std::string>& entities) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::optional<std::string>> out(entities.size());
+    if (entities.empty()) return out;
+    const std::string what = "reading view '" + view + "' from " + Describe();
+    std::vector<std::string> keys;
+    keys.reserve(entities.size());
+    for (const auto& e : entities)
+      keys.push_back(Key(ValueKey(view, e)));
+    std::vector<Args> commands(1);
+    commands[0].Add("MGET");
+    for (const auto& k : keys)
+      commands[0].Add(k);
+    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    const redisReply& r = *replies[0];
+    if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != entities.size()) {
+      return base::Internal(what + ": MGET returned an unexpected reply");
+    }
+    for (std::size_t i = 0; i < r.elements; ++i) {
+      const redisReply& e = *r.element[i];
+      if (e.type == REDIS_REPLY_STRING) {
+        out[i].emplace(e.str, e.len);
+      } else if (e.type != REDIS_REPLY_NIL) {
+        return base::Internal(what + ": MGET returned a non-string value");
+      }
+    }
+    return out;
+  }
+
+  base::Result<std::optional<ViewMeta>> Meta(const std::string& view) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::string what = "reading the meta of view '" + view + "' from " + Describe();
+    const std::string key = Key(MetaKey(view));
+    std::vector<Args> commands(1);
+    commands[0].Add("GET").Add(key);
+    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    const redisReply& r = *replies[0];
+    if (r.type == REDIS_REPLY_NIL) return std::optional<ViewMeta>();
+    if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+    if (r.type != REDIS_REPLY_STRING) return base::Internal(what + ": GET returned a non-string");
+    SLUICE_ASSIGN_OR_RETURN(
+        ViewMeta meta, DecodeViewMeta(std::string_view(r.str, r.len), key + " in " + Describe()));
+    return std::optional<ViewMeta>(std::move(meta));
+  }
+
+  // Redis has no range delete: the meta goes first (one command), then SCAN walks the view's
+  // keys and UNLINK frees them in the background on the server. Not atomic: readers may see a
+  // view half deleted, which is why the meta (the "this view is materialized" mark) goes first.
+  base::Status DeleteView(const std::string& view) override {
+    SLUICE_RETURN_IF_ERROR(CheckWritable("delete a view"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::string what = "deleting view '" + view + "' from " + Describe();
+    {
+      const std::string meta_key = Key(MetaKey(view));
+      std::vector<Args> commands(1);
+      commands[0].Add("DEL").Add(meta_key);
+      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+      if (replies[0]->type == REDIS_REPLY_ERROR) return ServerError(*replies[0], what);
+    }
+    // The view name holds no glob characters (ValidateViewName), so the pattern is literal up to
+    // the final '*'.
+    const std::string pattern = Key(ValuePrefix(view)) + "*";
+    std::string cursor = "0";
+    do {
+      std::vector<Args> scan(1);
+      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
+      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
+      const redisReply& r = *replies[0];
+      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
+          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
+        return base::Internal(what + ": SCAN returned an unexpected reply");
+      }
+      cursor.assign(r.element[0]->str, r.element[0]->len);
+      const redisReply& found = *r.element[1];
+      if (found.elements == 0) continue;
+      std::vector<Args> unlink(1);
+      unlink[0].Add("UNLINK");
+      for (std::size_t i = 0; i < found.elements; ++i) {
+        unlink[0].Add(std::string_view(found.element[i]->str, found.element[i]->len));
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto unlinked, Pipeline(unlink, what));
+      if (unlinked[0]->type == REDIS_REPLY_ERROR) return ServerError(*unlinked[0], what);
+    } while (cursor != "0");
+    return base::Status::Ok();
+  }
+
+  std::string Describe() const override { return "redis at " + endpoint_.ToString(); }
+
+ private:
+  static std::string Key(std::string_view layout_key) {
+    std::string k(kRedisNamespace);
+    k.append(layout_key);
+    return k;
+  }
+
+  base::Status CheckWritable(const std::string& what) const {
+    if (!read_only_) return base::Status::Ok();
+    return base::FailedPrecondition("cannot " + what + ": " + Describe() + " is open read-only");
+  }
+
+  // The Status for a connection whose context reports an error (it is unusable afterwards).
+  base::Status ConnectionError(const redisContext& c, const std::string& what) const {
+    const std::string detail = c.errstr[0] ? c.errstr : "unknown error";
+    // hiredis reports a reply that did not arrive within the timeout as an I/O error carrying
+    // EAGAIN's text (errno itself may have changed since).
+    if (c.err == REDIS_ERR_IO && detail == std::strerror(EAGAIN)) {
+      return base::Timeout(what + ": no reply within " +
+                           std::to_string(options_.command_timeout.count()) + " ms");
+    }
+    if (c.err == REDIS_ERR_EOF) {
+      return base::Unavailable(what + ": the server closed the connection");
+    }
+    return base::Unavailable(what + ": " + detail);
+  }
+
+  base::Result<Context> Connect() {
+    const timeval connect_tv = ToTimeval(options_.connect_timeout);
+    Context c(endpoint_.unix_socket.empty()
+                  ? redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, connect_tv)
+                  : redisConnectUnixWithTimeout(endpoint_.unix_socket.c_str(), connect_tv));
+    const std::string what = "connecting to " + Describe();
+    if (!c) return base::Internal(what + ": out of memory");
+    if (c->err) return ConnectionError(*c, what);
+    if (redisSetTimeout(c.get(), ToTimeval(options_.command_timeout)) != REDIS_OK) {
+      return ConnectionError(*c, what);
+    }
+    std::vector<Args> setup;
+    if (auth_.password) {
+      Args& a = setup.emplace_back();
+      a.Add("AUTH");
+      if (auth_.user) a.Add(*auth_.user);
+      a.Add(*auth_.password);
+    }
+    const std::string db = std::to_string(endpoint_.db);
+    if (endpoint_.db != 0) setup.emplace_back().Add("SELECT").Add(db);
+    // PING last: without a password on a server that wants one, this is what says NOAUTH.
+    setup.emplace_back().Add("PING");
+    SLUICE_ASSIGN_OR_RETURN(auto replies, RunOn(c.get(), setup, what));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      if (replies[i]->type != REDIS_REPLY_ERROR) continue;
+      if (std::string_view(setup[i].argv()[0]) == "SELECT") {
+        return base::InvalidArgument(what + ": database " + db + ": " +
+                                     std::string(ReplyText(*replies[i])));
+      }
+      return ServerError(*replies[i], what);
+    }
+    return c;
+  }
+
+  // Sends `commands` back to back and reads one reply per command: one round trip.
+  base::Result<std::vector<Reply>> RunOn(redisContext* c, std::vector<Args>& commands,
+                                         const std::string& what) const {
+    for (auto& a : commands) {
+      if (redisAppendCommandArgv(c, a.size(), a.argv(), a.lens()) != REDIS_OK) {
+        return ConnectionError(*c, what);
+      }
+    }
+    std::vector<Reply> replies;
+    replies.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) return ConnectionError(*c, what);
+      replies.emplace_back(static_cast<redisReply*>(raw));
+    }
+    return replies;
+  }
+
+  // RunOn with a pooled connection. A pooled connection may have died while idle (a server
+  // restart, an idle timeout); then the commands run once more on a fresh one. Re-running is
+  // safe for everything this store sends: reads, and writes of the same values.
+  base::Result<std::vector<Reply>> Pipeline(std::vector<Args>& commands, const std::string& what) {
+    for (int attempt = 0;; ++attempt) {
+      Context c = TakeIdle();
+      const bool reused = c != nullptr;
+      if (!reused) {
+        SLUICE_ASSIGN_OR_RETURN(c, Connect());
+      }
+      auto replies = RunOn(c.get(), commands, what);
+      if (replies.ok()) {
+        Release(std::move(c));
+        return replies;
+      }
+      // The context is broken now and is dropped with `c`.
+      const bool timed_out = replies.status().code() == base::StatusCode::kTimeout;
+      if (!reused || timed_out || attempt > 0) return std::move(replies).status();
+    }
+  }
+
+  Context TakeIdle() {
+    std::lock_guard lock(pool_mu_);
+    if (idle_.empty()) return nullptr;
+    Context c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+
+  void Release(Context c) {
+    std::lock_guard lock(pool_mu_);
+    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(c));
+  }
+
+  const RedisEndpoint endpoint_;
+  const RedisAuth auth_;
+  const bool read_only_;
+  const StoreOptions options_;
+  std::mutex pool_mu_;
+  std::vector<Context> idle_;
+};
+
+void IgnoreSigpipeIfDefault() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<OnlineStore>> OpenRedisStore(const RedisEndpoint& endpoint,
+                                                          const RedisAuth& auth, bool read_only,
+                                                          const StoreOptions& options) {
+  IgnoreSigpipeIfDefault();
+  auto store = std::make_unique<RedisStore>(endpoint, auth, read_only, options);
+  SLUICE_RETURN_IF_ERROR(store->Start());
+  return std::unique_ptr<OnlineStore>(std::move(store));
+}
+
+}  // namespace sluice::store

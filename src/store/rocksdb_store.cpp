@@ -1,0 +1,277 @@
+#include "store/rocksdb_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "base/log.h"
+#include "store/key_layout.h"
+
+namespace sluice::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bloom filter bits per key: ~1% false positives, so a look-up of a missing entity almost never
+// touches a data block.
+constexpr double kBloomBitsPerKey = 10.0;
+// A follower whose catch-up fails because the writer deleted a file between reading its
+// MANIFEST and opening the file simply tries again; a few rounds settle every such race.
+constexpr int kCatchUpAttempts = 3;
+
+bool IsLockError(const rocksdb::Status& s) {
+  return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+}
+
+// Maps a RocksDB status to sluice's, with `what` ("opening rocksdb at PATH") as the context.
+base::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  const std::string m = what + ": " + s.ToString();
+  if (s.ok()) return base::Status::Ok();
+  if (IsLockError(s)) {
+    return base::IoError(what +
+                             ": another process has it open for writing (RocksDB allows one "
+                             "writer; readers open it read-only): " +
+                             s.ToString(),
+                         /*retryable=*/true);
+  }
+  if (s.IsBusy() || s.IsTryAgain()) return base::Unavailable(m);
+  if (s.IsTimedOut()) return base::Timeout(m);
+  if (s.IsCorruption()) return base::Corruption(m);
+  if (s.IsNotFound() || s.IsPathNotFound()) return base::NotFound(m);
+  if (s.IsInvalidArgument()) return base::InvalidArgument(m);
+  if (s.IsNotSupported()) return base::FailedPrecondition(m);
+  if (s.IsIOError()) return base::IoError(m);
+  return base::Internal(m);
+}
+
+rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary) {
+  rocksdb::Options opts;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  table.optimize_filters_for_memory = true;
+  // Point look-ups only: a hash index inside each data block skips the binary search.
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // A bloom filter over the memtable too: freshly materialized views are read from there.
+  opts.memtable_whole_key_filtering = true;
+  opts.memtable_prefix_bloom_size_ratio = 0.02;
+  opts.write_buffer_size = o.write_buffer_bytes;
+  opts.level_compaction_dynamic_level_bytes = true;
+  opts.max_background_jobs = 2;
+
+  const auto supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  if (has(rocksdb::kLZ4Compression)) opts.compression = rocksdb::kLZ4Compression;
+  if (has(rocksdb::kZSTD)) opts.bottommost_compression = rocksdb::kZSTD;
+
+  opts.keep_log_file_num = 4;
+  opts.max_log_file_size = 16 << 20;
+  opts.create_if_missing = !secondary;
+  // A secondary must keep every table file open: the writer may delete one (after a
+  // compaction) before the secondary has caught up past it, and an open file stays readable.
+  if (secondary) opts.max_open_files = -1;
+  return opts;
+}
+
+class RocksDbStore final : public OnlineStore {
+ public:
+  RocksDbStore(fs::path path, bool read_only) : path_(std::move(path)), read_only_(read_only) {}
+
+  ~RocksDbStore() override {
+    {
+      std::lock_guard lock(follow_mu_);
+      stop_ = true;
+    }
+    follow_cv_.notify_all();
+    if (follower_.joinable()) follower_.join();
+    if (db_) {
+      (void)db_->Close();
+      db_.reset();
+    }
+    if (!secondary_dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(secondary_dir_, ec);
+    }
+  }
+
+  base::Status OpenWriter(const StoreOptions& options) {
+    std::error_code ec;
+    fs::create_directories(path_, ec);
+    if (ec) {
+      return base::IoError("cannot create the online store directory " + path_.string() + ": " +
+                           ec.message());
+    }
+    rocksdb::DB* db = nullptr;
+    const auto s = rocksdb::DB::Open(MakeOptions(options, false), path_.string(), &db);
+    if (!s.ok()) return FromRocks(s, "opening " + Describe() + " for writing");
+    db_.reset(db);
+    return base::Status::Ok();
+  }
+
+  base::Status OpenFollower(const StoreOptions& options) {
+    std::error_code ec;
+    if (!fs::exists(path_ / "CURRENT", ec)) {
+      return base::NotFound("no online store at " + path_.string() +
+                            ": nothing has been materialized there yet");
+    }
+    // The secondary's own files (its info log) live in a private temporary directory: the
+    // reader may not be allowed to write into the store, and two readers must not share one.
+    std::string tmpl = (fs::temp_directory_path(ec) / "sluice-rocksdb-reader.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return base::IoError("cannot create a temporary directory for the online store reader (" +
+                           tmpl + ")");
+    }
+    secondary_dir_ = tmpl;
+    rocksdb::DB* db = nullptr;
+    const auto s = rocksdb::DB::OpenAsSecondary(MakeOptions(options, true), path_.string(),
+                                                secondary_dir_, &db);
+    if (!s.ok()) return FromRocks(s, "opening " + Describe() + " read-only");
+    db_.reset(db);
+    if (options.follow_interval.count() > 0) {
+      follower_ = std::thread([this, interval = options.follow_interval] { Follow(interval); });
+    }
+    return base::Status::Ok();
+  }
+
+  base::Status Write(const std::string& view,
+                     const std::vector<std::pair<std::string, std::string>>& entity_values,
+                     const ViewMeta& meta) override {
+    SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    rocksdb::WriteBatch batch;
+    const std::string prefix = ValuePrefix(view);
+    std::string key = prefix;
+    for (const auto& [entity, value] : entity_values) {
+      key.resize(prefix.size());
+      key.append(entity);
+      batch.Put(key, value);
+    }
+    batch.Put(MetaKey(view), EncodeViewMeta(meta));
+    // Not synced: the WAL reaches the OS on every write, which survives a crash of the process.
+    // A machine crash can lose the newest batches, but the WAL replays a prefix of them, meta
+    // included, so the store is left at an older watermark rather than an inconsistent one.
+    const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+    return FromRocks(s, "writing view '" + view + "' to " + Describe());
+  }
+
+  base::Result<std::vector<std::optional<std::string>>> MultiGet(
+      const std::string& view, const std::vector<std::string>& entities) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::size_t n = entities.size();
+    std::vector<std::optional<std::string>> out(n);
+    if (n == 0) return out;
+    std::vector<std::string> keys;
+    keys.reserve(n);
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (const auto& e : entities) {
+      keys.push_back(ValueKey(view, e));
+      slices.emplace_back(keys.back());
+    }
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    // The batched MultiGet reads every key at one sequence number: one consistent state.
+    db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), n, slices.data(),
+                  values.data(), statuses.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (statuses[i].ok()) {
+        out[i].emplace(values[i].data(), values[i].size());
+      } else if (!statuses[i].IsNotFound()) {
+        return FromRocks(statuses[i], "reading view '" + view + "' from " + Describe());
+      }
+    }
+    return out;
+  }
+
+  base::Result<std::optional<ViewMeta>> Meta(const std::string& view) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::string key = MetaKey(view);
+    std::string bytes;
+    const auto s = db_->Get(rocksdb::ReadOptions(), key, &bytes);
+    if (s.IsNotFound()) return std::optional<ViewMeta>();
+    if (!s.ok()) return FromRocks(s, "reading the meta of view '" + view + "' from " + Describe());
+    SLUICE_ASSIGN_OR_RETURN(ViewMeta meta, DecodeViewMeta(bytes, key + " in " + Describe()));
+    return std::optional<ViewMeta>(std::move(meta));
+  }
+
+  base::Status DeleteView(const std::string& view) override {
+    SLUICE_RETURN_IF_ERROR(CheckWritable("delete a view"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    const std::string begin = ValuePrefix(view);
+    std::string end = begin;
+    end.back() = static_cast<char>('/' + 1);  // the first key past every "s1/v/VIEW/..."
+    rocksdb::WriteBatch batch;
+    batch.Delete(MetaKey(view));
+    // One range tombstone instead of a scan: constant cost, and atomic with the meta delete.
+    batch.DeleteRange(begin, end);
+    const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+    return FromRocks(s, "deleting view '" + view + "' from " + Describe());
+  }
+
+  base::Status CatchUp() override {
+    if (!read_only_) return base::Status::Ok();
+    rocksdb::Status s;
+    for (int attempt = 0; attempt < kCatchUpAttempts; ++attempt) {
+      s = db_->TryCatchUpWithPrimary();
+      if (s.ok()) return base::Status::Ok();
+    }
+    return FromRocks(s, "catching up with the writer of " + Describe());
+  }
+
+  std::string Describe() const override { return "rocksdb at " + path_.string(); }
+
+ private:
+  base::Status CheckWritable(const std::string& what) const {
+    if (!read_only_) return base::Status::Ok();
+    return base::FailedPrecondition("cannot " + what + ": " + Describe() + " is open read-only");
+  }
+
+  // Follows the writer every `interval` until the store closes. Errors are logged once per
+  // distinct message (a writer that keeps failing must not flood the log) and retried.
+  void Follow(std::chrono::milliseconds interval) {
+    std::string last_error;
+    std::unique_lock lock(follow_mu_);
+    while (!follow_cv_.wait_for(lock, interval, [this] { return stop_; })) {
+      lock.unlock();
+      const auto s = CatchUp();
+      if (!s.ok() && s.ToString() != last_error) base::LogWarn(s.ToString());
+      last_error = s.ok() ? "" : s.ToString();
+      lock.lock();
+    }
+  }
+
+  fs::path path_;
+  bool read_only_;
+  std::string secondary_dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+
+  std::mutex follow_mu_;
+  std::condition_variable follow_cv_;
+  bool stop_ = false;
+  std::thread follower_;
+};
+
+}  // namespace
+
+base::Result<std::unique_ptr<OnlineStore>> OpenRocksDbStore(const fs::path& path, bool read_only,
+                                                            const StoreOptions& options) {
+  auto store = std::make_unique<RocksDbStore>(path, read_only);
+  SLUICE_RETURN_IF_ERROR(read_only ? store->OpenFollower(options) : store->OpenWriter(options));
+  return std::unique_ptr<OnlineStore>(std::move(store));
+}
+
+}  // namespace sluice::store

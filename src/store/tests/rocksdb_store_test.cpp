@@ -1,0 +1,236 @@
+#include "store/rocksdb_store.h"
+
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "store/online_store.h"
+#include "store/tests/generation_value.h"
+#include "store/tests/store_conformance.h"
+
+extern char** environ;
+
+namespace sluice::store {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::Backend;
+using test_support::BackendParam;
+using test_support::StoreConformanceTest;
+
+// A directory removed with everything in it when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "sluice-store-test.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+StoreOptions TestOptions() {
+  StoreOptions o;
+  o.follow_interval = std::chrono::milliseconds(0);  // tests move readers with CatchUp()
+  // Small memtables, so the concurrency test crosses flushes (and the reader follows them).
+  o.write_buffer_bytes = 256 << 10;
+  o.block_cache_bytes = 8 << 20;
+  return o;
+}
+
+class RocksDbBackend : public Backend {
+ public:
+  base::Result<std::unique_ptr<OnlineStore>> Open(bool read_only) override {
+    return OpenRocksDbStore(dir_.path() / "online", read_only, TestOptions());
+  }
+
+ private:
+  TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(RocksDb, StoreConformanceTest,
+                         ::testing::Values(BackendParam{
+                             "rocksdb", [] { return std::make_unique<RocksDbBackend>(); }}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(RocksDbStoreTest, ReadOnlyOpenOfAMissingStoreSaysNothingIsThere) {
+  TempDir dir;
+  auto store = OpenRocksDbStore(dir.path() / "nothing", /*read_only=*/true, TestOptions());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), base::StatusCode::kNotFound);
+  EXPECT_NE(store.status().message().find((dir.path() / "nothing").string()), std::string::npos);
+  EXPECT_NE(store.status().message().find("nothing has been materialized"), std::string::npos)
+      << store.status().message();
+}
+
+TEST(RocksDbStoreTest, ASecondWriterGetsARetryableLockError) {
+  TempDir dir;
+  auto first = OpenRocksDbStore(dir.path(), false, TestOptions());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = OpenRocksDbStore(dir.path(), false, TestOptions());
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(second.status().retryable());
+  EXPECT_NE(second.status().message().find("another process has it open for writing"),
+            std::string::npos)
+      << second.status().message();
+  // Once the writer is gone the next one gets in.
+  first->reset();
+  EXPECT_TRUE(OpenRocksDbStore(dir.path(), false, TestOptions()).ok());
+}
+
+TEST(RocksDbStoreTest, ABadPathIsAClearError) {
+  TempDir dir;
+  const fs::path file = dir.path() / "a-file";
+  std::ofstream(file) << "not a directory";
+  auto store = OpenRocksDbStore(file / "online", false, TestOptions());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), base::StatusCode::kIoError);
+  EXPECT_FALSE(store.status().retryable());  // retrying cannot turn a file into a directory
+  EXPECT_NE(store.status().message().find((file / "online").string()), std::string::npos)
+      << store.status().message();
+}
+
+TEST(RocksDbStoreTest, OpenOnlineStoreResolvesThePathAgainstTheProjectDir) {
+  TempDir dir;
+  config::OnlineStoreSpec spec;
+  spec.name = "local";
+  spec.type = config::OnlineStoreType::kRocksdb;
+  spec.path = "state/online";
+  auto store = OpenOnlineStore(spec, dir.path(), false, TestOptions());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->Describe(), "rocksdb at " + (dir.path() / "state/online").string());
+  EXPECT_TRUE(fs::exists(dir.path() / "state/online/CURRENT"));
+
+  spec.path = (dir.path() / "absolute").string();
+  store = OpenOnlineStore(spec, "/nonexistent-project", false, TestOptions());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->Describe(), "rocksdb at " + spec.path);
+
+  // Errors say which online store they are about.
+  spec.path = (dir.path() / "never-written").string();
+  store = OpenOnlineStore(spec, dir.path(), /*read_only=*/true, TestOptions());
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().ToString().find("online store 'local'"), std::string::npos)
+      << store.status().ToString();
+}
+
+// A reader keeps following when the writer process restarts (new WAL, recovery flush).
+TEST(RocksDbStoreTest, AReaderFollowsAcrossWriterRestarts) {
+  TempDir dir;
+  auto writer = OpenRocksDbStore(dir.path(), false, TestOptions());
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Write("v", {{"k", "1"}}, {}).ok());
+  auto reader = OpenRocksDbStore(dir.path(), true, TestOptions());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+
+  for (int round = 2; round <= 4; ++round) {
+    writer->reset();
+    writer = OpenRocksDbStore(dir.path(), false, TestOptions());
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Write("v", {{"k", std::to_string(round)}}, {}).ok());
+    ASSERT_TRUE((*reader)->CatchUp().ok());
+    auto got = (*reader)->MultiGet("v", {"k"});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ((*got)[0], std::optional<std::string>(std::to_string(round))) << round;
+  }
+}
+
+// Serving reads while `sluice materialize` writes from another process: the reader follows on
+// its own background thread (no CatchUp calls here) and never sees half a batch.
+TEST(RocksDbStoreTest, AReaderFollowsAWriterInAnotherProcess) {
+  TempDir dir;
+  constexpr int kGenerations = 400;
+  constexpr int kEntities = 50;
+  int to_child[2], from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+  posix_spawn_file_actions_addclose(&actions, to_child[1]);
+  posix_spawn_file_actions_addclose(&actions, from_child[0]);
+  const std::string path = dir.path().string();
+  const std::string gens = std::to_string(kGenerations);
+  const std::string ents = std::to_string(kEntities);
+  char* const args[] = {const_cast<char*>(SLUICE_STORE_TEST_WRITER),
+                        const_cast<char*>(path.c_str()), const_cast<char*>(gens.c_str()),
+                        const_cast<char*>(ents.c_str()), nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, SLUICE_STORE_TEST_WRITER, &actions, nullptr, args, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  FILE* child_out = ::fdopen(from_child[0], "r");
+  char line[64] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, child_out), nullptr) << "the writer died before ready";
+  EXPECT_STREQ(line, "ready\n");
+
+  StoreOptions options = TestOptions();
+  options.follow_interval = std::chrono::milliseconds(1);
+  auto reader = OpenRocksDbStore(dir.path(), /*read_only=*/true, options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_EQ(::write(to_child[1], "go\n", 3), 3);  // the writer proceeds while we read
+  ::close(to_child[1]);
+
+  const auto entities = test_support::GenerationEntities(kEntities);
+  std::int64_t last = -1;
+  std::string problem;
+  int reads = 0;
+  bool exited = false;
+  int wstatus = 0;
+  // Read until the follower has seen the final generation (the writer's exit alone does not
+  // end the loop: the follower may still be behind). The ctest timeout bounds a hang.
+  while (problem.empty() && last != kGenerations - 1) {
+    if (!exited && ::waitpid(pid, &wstatus, WNOHANG) == pid) {
+      exited = true;
+      if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+        problem = "the writer process failed";
+        break;
+      }
+    }
+    auto got = (*reader)->MultiGet("gen", entities);
+    if (!got.ok()) {
+      problem = got.status().ToString();
+      break;
+    }
+    std::int64_t gen = -1;
+    for (int i = 0; i < kEntities && problem.empty(); ++i) {
+      const std::int64_t g =
+          (*got)[i] ? test_support::ParseGenerationValue(*(*got)[i], entities[i]) : -1;
+      if (g < 0) problem = "entity " + std::to_string(i) + " missing or damaged";
+      if (gen >= 0 && g != gen) {
+        problem =
+            "one MultiGet saw generations " + std::to_string(gen) + " and " + std::to_string(g);
+      }
+      gen = g;
+    }
+    if (problem.empty() && gen < last) problem = "went back from " + std::to_string(last);
+    last = gen;
+    ++reads;
+  }
+  if (!exited) ::waitpid(pid, &wstatus, 0);
+  std::fclose(child_out);
+  EXPECT_EQ(problem, "");
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  auto meta = (*reader)->Meta("gen");
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->source_version, std::to_string(kGenerations - 1));
+  EXPECT_GT(reads, 0);
+}
+
+}  // namespace
+}  // namespace sluice::store

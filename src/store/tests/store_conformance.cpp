@@ -1,0 +1,304 @@
+#include "store/tests/store_conformance.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+namespace sluice::store::test_support {
+namespace {
+
+using Values = std::vector<std::pair<std::string, std::string>>;
+using Got = std::vector<std::optional<std::string>>;
+
+ViewMeta SampleMeta(const std::string& version) {
+  ViewMeta m;
+  m.source_version = version;
+  m.definition_hash = std::string("sha256:\0\xff", 9);
+  m.newest_event_micros = -1234567890123;
+  m.entities = 3;
+  m.materialized_at = "2024-05-01T12:00:00Z";
+  m.encoding_version = 7;
+  return m;
+}
+
+std::string Binary(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes)
+    s.push_back(static_cast<char>(b));
+  return s;
+}
+
+}  // namespace
+
+void StoreConformanceTest::SetUp() {
+  backend_ = GetParam().make();
+  ASSERT_NE(backend_, nullptr);
+}
+
+std::string StoreConformanceTest::View(const std::string& base) const {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string test = info->name();
+  for (char& c : test) {
+    if (c == '/') c = '.';
+  }
+  return base + "-" + test + "-" + std::to_string(::getpid());
+}
+
+std::unique_ptr<OnlineStore> StoreConformanceTest::OpenOrDie(bool read_only) {
+  auto store = backend_->Open(read_only);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+TEST_P(StoreConformanceTest, RoundTripsBinaryKeysAndValues) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("bin");
+  const std::string large(3 << 20, '\0');  // 3 MiB of NUL bytes
+  std::string varied(100000, 'x');
+  for (std::size_t i = 0; i < varied.size(); ++i)
+    varied[i] = static_cast<char>(i * 7919 % 256);
+  const Values values = {
+      {Binary({0}), Binary({0, 0, 0})},
+      {Binary({'a', 0, 'b'}), "nul inside the key"},
+      {Binary({0xff, 0xfe, '/', '/', 0}), Binary({0xff})},
+      {"", "empty entity"},
+      {"slash/in/entity", ""},  // empty value is a value, not a missing one
+      {"large", large},
+      {"varied", varied},
+  };
+  ASSERT_TRUE(store->Write(view, values, SampleMeta("v1")).ok());
+
+  std::vector<std::string> ask;
+  for (const auto& [e, v] : values) {
+    ask.push_back(e);
+    ask.push_back(e + "-missing");
+  }
+  auto got = store->MultiGet(view, ask);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), ask.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    ASSERT_TRUE((*got)[2 * i].has_value()) << "entity #" << i;
+    EXPECT_EQ(*(*got)[2 * i], values[i].second) << "entity #" << i;
+    EXPECT_FALSE((*got)[2 * i + 1].has_value()) << "entity #" << i << " + -missing";
+  }
+}
+
+TEST_P(StoreConformanceTest, MultiGetOfNothingAndOfUnknownViews) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  auto none = store->MultiGet(View("empty"), {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  auto unknown = store->MultiGet(View("never-written"), {"a", "b", ""});
+  ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
+  EXPECT_EQ(*unknown, Got(3));
+  auto meta = store->Meta(View("never-written"));
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  EXPECT_FALSE(meta->has_value());
+}
+
+TEST_P(StoreConformanceTest, MetaRoundTripsAndTheLastWriteWins) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("meta");
+  ASSERT_TRUE(store->Write(view, {{"k", "1"}}, SampleMeta("v1")).ok());
+  auto meta = store->Meta(view);
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  ASSERT_TRUE(meta->has_value());
+  EXPECT_EQ(**meta, SampleMeta("v1"));
+
+  // A meta-only write (no values) still moves the watermark.
+  ViewMeta newer = SampleMeta("v2");
+  newer.newest_event_micros = 42;
+  newer.entities = 0;
+  ASSERT_TRUE(store->Write(view, {}, newer).ok());
+  meta = store->Meta(view);
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ(**meta, newer);
+  auto got = store->MultiGet(view, {"k"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)[0], std::optional<std::string>("1"));
+}
+
+TEST_P(StoreConformanceTest, OverwritesAndDuplicatesInABatchKeepTheLastValue) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("dup");
+  ASSERT_TRUE(store->Write(view, {{"a", "1"}, {"b", "1"}}, SampleMeta("v1")).ok());
+  ASSERT_TRUE(store->Write(view, {{"a", "2"}, {"a", "3"}}, SampleMeta("v2")).ok());
+  auto got = store->MultiGet(view, {"a", "b"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{"3", "1"}));
+}
+
+TEST_P(StoreConformanceTest, ViewsWithSharedPrefixesDoNotCollide) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  // "a" + entity "b/x" must not meet "a.b"-style neighbours, and a view called "m" (the meta
+  // namespace's letter) must not meet meta keys.
+  const std::string a = View("a");
+  const std::string ab = a + "b";
+  const std::string m = View("m");
+  ASSERT_TRUE(store->Write(a, {{"b/x", "in a"}, {"", "a empty"}}, SampleMeta("a")).ok());
+  ASSERT_TRUE(store->Write(ab, {{"/x", "in ab"}, {"", "ab empty"}}, SampleMeta("ab")).ok());
+  ASSERT_TRUE(store->Write(m, {{a, "entity named like a view"}}, SampleMeta("m")).ok());
+
+  auto got_a = store->MultiGet(a, {"b/x", "", "/x"});
+  auto got_ab = store->MultiGet(ab, {"/x", "", "b/x"});
+  ASSERT_TRUE(got_a.ok() && got_ab.ok());
+  EXPECT_EQ(*got_a, (Got{"in a", "a empty", std::nullopt}));
+  EXPECT_EQ(*got_ab, (Got{"in ab", "ab empty", std::nullopt}));
+  auto meta_a = store->Meta(a);
+  ASSERT_TRUE(meta_a.ok() && meta_a->has_value());
+  EXPECT_EQ((*meta_a)->source_version, "a");
+
+  // Deleting "a" leaves its prefix-sharing neighbour alone.
+  ASSERT_TRUE(store->DeleteView(a).ok());
+  got_ab = store->MultiGet(ab, {"/x", ""});
+  ASSERT_TRUE(got_ab.ok());
+  EXPECT_EQ(*got_ab, (Got{"in ab", "ab empty"}));
+  auto meta_ab = store->Meta(ab);
+  ASSERT_TRUE(meta_ab.ok() && meta_ab->has_value());
+  EXPECT_EQ((*meta_ab)->source_version, "ab");
+}
+
+TEST_P(StoreConformanceTest, DeleteViewRemovesValuesAndMeta) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("del");
+  Values many;
+  for (int i = 0; i < 2500; ++i)
+    many.emplace_back("e" + std::to_string(i), std::to_string(i));
+  ASSERT_TRUE(store->Write(view, many, SampleMeta("v1")).ok());
+  ASSERT_TRUE(store->DeleteView(view).ok());
+
+  std::vector<std::string> ask;
+  for (const auto& [e, v] : many)
+    ask.push_back(e);
+  auto got = store->MultiGet(view, ask);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, Got(ask.size()));
+  auto meta = store->Meta(view);
+  ASSERT_TRUE(meta.ok());
+  EXPECT_FALSE(meta->has_value());
+
+  // Deleting again (nothing there) is fine, and the view can be materialized afresh.
+  EXPECT_TRUE(store->DeleteView(view).ok());
+  ASSERT_TRUE(store->Write(view, {{"e1", "again"}}, SampleMeta("v2")).ok());
+  got = store->MultiGet(view, {"e1", "e2"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{"again", std::nullopt}));
+}
+
+TEST_P(StoreConformanceTest, BadViewNamesAreRefusedByName) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  for (const std::string& bad : {std::string(), std::string("a/b"), std::string("a b"),
+                                 std::string("a*"), std::string(300, 'v')}) {
+    auto w = store->Write(bad, {{"k", "v"}}, {});
+    EXPECT_EQ(w.code(), base::StatusCode::kInvalidArgument) << "'" << bad << "'";
+    EXPECT_NE(w.message().find("view name"), std::string::npos) << w.message();
+    EXPECT_EQ(store->MultiGet(bad, {"k"}).status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->Meta(bad).status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->DeleteView(bad).code(), base::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_P(StoreConformanceTest, ReadOnlyHandlesReadButRefuseWrites) {
+  auto writer = OpenOrDie(false);
+  ASSERT_NE(writer, nullptr);
+  const std::string view = View("ro");
+  ASSERT_TRUE(writer->Write(view, {{"k", "v"}}, SampleMeta("v1")).ok());
+
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->CatchUp().ok());
+  auto got = reader->MultiGet(view, {"k"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ((*got)[0], std::optional<std::string>("v"));
+
+  auto w = reader->Write(view, {{"k", "x"}}, {});
+  EXPECT_EQ(w.code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(w.message().find("read-only"), std::string::npos) << w.message();
+  EXPECT_EQ(reader->DeleteView(view).code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(reader->Describe().empty());
+}
+
+// A reader running beside a writer never sees half a batch: every batch writes all entities
+// with one generation number (and the meta naming it), so every MultiGet must find a single
+// generation, never older than one the reader saw before nor than the meta it just read.
+TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
+  auto writer = OpenOrDie(false);
+  ASSERT_NE(writer, nullptr);
+  const std::string view = View("atomic");
+  constexpr int kEntities = 64;
+  constexpr int kGenerations = 300;
+  const std::vector<std::string> entities = GenerationEntities(kEntities);
+  auto write_generation = [&](std::int64_t g) {
+    Values batch;
+    for (const auto& e : entities)
+      batch.emplace_back(e, GenerationValue(g, e));
+    ViewMeta meta;
+    meta.source_version = std::to_string(g);
+    return writer->Write(view, batch, meta);
+  };
+  ASSERT_TRUE(write_generation(0).ok());
+
+  auto follower = OpenOrDie(true);
+  ASSERT_NE(follower, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+
+  // Checks one handle until the writer is done; returns the first problem, or "".
+  auto check = [&](OnlineStore* store) -> std::string {
+    std::int64_t last = -1;
+    while (true) {
+      const bool writer_done = done.load();
+      if (auto s = store->CatchUp(); !s.ok()) return "CatchUp: " + s.ToString();
+      auto meta = store->Meta(view);
+      if (!meta.ok()) return "Meta: " + meta.status().ToString();
+      if (!meta->has_value()) return "meta missing";
+      const std::int64_t meta_gen = std::stoll((*meta)->source_version);
+      auto got = store->MultiGet(view, entities);
+      if (!got.ok()) return "MultiGet: " + got.status().ToString();
+      std::int64_t gen = -1;
+      for (int i = 0; i < kEntities; ++i) {
+        if (!(*got)[i]) return "entity " + std::to_string(i) + " missing";
+        const std::int64_t g = ParseGenerationValue(*(*got)[i], entities[i]);
+        if (g < 0) return "entity " + std::to_string(i) + " has a damaged value";
+        if (gen >= 0 && g != gen) {
+          return "one MultiGet saw generations " + std::to_string(gen) + " and " +
+                 std::to_string(g);
+        }
+        gen = g;
+      }
+      if (gen < last) return "generation went back from " + std::to_string(last);
+      if (gen < meta_gen) return "values older than the meta read before them";
+      last = gen;
+      reads.fetch_add(1);
+      if (writer_done) {
+        if (gen != kGenerations - 1) return "final generation " + std::to_string(gen);
+        return "";
+      }
+    }
+  };
+
+  std::string same_handle_problem, follower_problem;
+  std::thread same_handle([&] { same_handle_problem = check(writer.get()); });
+  std::thread following([&] { follower_problem = check(follower.get()); });
+  base::Status written;
+  for (int g = 1; g < kGenerations && written.ok(); ++g)
+    written = write_generation(g);
+  done.store(true);
+  same_handle.join();
+  following.join();
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  EXPECT_EQ(same_handle_problem, "");
+  EXPECT_EQ(follower_problem, "");
+  EXPECT_GT(reads.load(), 0);
+}
+
+}  // namespace sluice::store::test_support
