@@ -71,7 +71,7 @@ struct MaterializeOptions {
   std::vector<std::string> views;  // empty: every feature view
   std::string store;               // empty: the first online store
   int threads = 0;
-  bool force = false;              // write even when the source and definition are unchanged
+  bool force = false;  // write even when the source and definition are unchanged
 };
 int RunMaterialize(const MaterializeOptions& options);
 

@@ -29,11 +29,13 @@ int RunMaterialize(const MaterializeOptions& options) {
   if (!store_spec.ok()) return ReportFailure(store_spec.status());
   std::vector<const config::FeatureViewSpec*> views;
   if (options.views.empty()) {
-    for (const auto& v : project->spec.feature_views) views.push_back(&v);
+    for (const auto& v : project->spec.feature_views)
+      views.push_back(&v);
   } else {
     for (const auto& name : options.views) {
       const auto* v = project->spec.FindFeatureView(name);
-      if (v == nullptr) return ReportFailure(base::InvalidArgument("no feature view '" + name + "'"));
+      if (v == nullptr)
+        return ReportFailure(base::InvalidArgument("no feature view '" + name + "'"));
       views.push_back(v);
     }
   }
@@ -89,12 +91,13 @@ int RunMaterialize(const MaterializeOptions& options) {
       continue;
     }
     const double secs = std::chrono::duration<double>(clock.Now() - started).count();
-    std::printf("%-16s materialized %lld entities from %s (%lld events, newest %s) into %s in "
-                "%.1fs (%.0f entities/s)\n",
-                view->name.c_str(), static_cast<long long>(vm.entities),
-                m->source.id.substr(0, 12).c_str(), static_cast<long long>(m->counts.events),
-                base::FormatTimestampMicros(m->newest_event).c_str(),
-                (*store)->Describe().c_str(), secs, secs > 0 ? static_cast<double>(vm.entities) / secs : 0.0);
+    std::printf(
+        "%-16s materialized %lld entities from %s (%lld events, newest %s) into %s in "
+        "%.1fs (%.0f entities/s)\n",
+        view->name.c_str(), static_cast<long long>(vm.entities), m->source.id.substr(0, 12).c_str(),
+        static_cast<long long>(m->counts.events),
+        base::FormatTimestampMicros(m->newest_event).c_str(), (*store)->Describe().c_str(), secs,
+        secs > 0 ? static_cast<double>(vm.entities) / secs : 0.0);
     finish("succeeded", "", m->source.id, vm.entities);
   }
   return failures == 0 ? kExitOk : kExitRuntimeFailure;
@@ -105,7 +108,8 @@ int RunGet(const GetOptions& options) {
   auto project = OpenProject(options.project, &code);
   if (!project) return code;
   const auto* view = project->spec.FindFeatureView(options.view);
-  if (view == nullptr) return ReportFailure(base::InvalidArgument("no feature view '" + options.view + "'"));
+  if (view == nullptr)
+    return ReportFailure(base::InvalidArgument("no feature view '" + options.view + "'"));
   auto store_spec = ChooseOnlineStore(project->spec, options.store);
   if (!store_spec.ok()) return ReportFailure(store_spec.status());
   auto store = store::OpenOnlineStore(**store_spec, project->spec.dir, /*read_only=*/true);
@@ -115,7 +119,8 @@ int RunGet(const GetOptions& options) {
   if (!*meta) {
     return ReportFailure(base::FailedPrecondition("feature view '" + view->name +
                                                   "' is not materialized: run `sluice "
-                                                  "materialize " + view->name + "`"));
+                                                  "materialize " +
+                                                  view->name + "`"));
   }
   std::int64_t t = base::SystemClock::Instance().Now().time_since_epoch().count();
   if (!options.at.empty()) {
@@ -125,13 +130,15 @@ int RunGet(const GetOptions& options) {
   }
   auto db = warehouse::DuckDb::Open(":memory:");
   if (!db.ok()) return ReportFailure(db.status());
-  auto online = engine::OnlineView::Load(project->spec, *view, *project->lake,
-                                         (*meta)->source_version, *db);
+  auto online =
+      engine::OnlineView::Load(project->spec, *view, *project->lake, (*meta)->source_version, *db);
   if (!online.ok()) return ReportFailure(online.status());
   if ((*online)->plan().definition_hash != (*meta)->definition_hash) {
-    return ReportFailure(base::FailedPrecondition(
-        "feature view '" + view->name + "' changed since it was materialized: run `sluice "
-        "materialize " + view->name + "`"));
+    return ReportFailure(
+        base::FailedPrecondition("feature view '" + view->name +
+                                 "' changed since it was materialized: run `sluice "
+                                 "materialize " +
+                                 view->name + "`"));
   }
   // Composite keys are given as "a,b" in key order.
   std::vector<std::string> key_values;
@@ -149,8 +156,8 @@ int RunGet(const GetOptions& options) {
   auto values = (*store)->MultiGet(view->name, {engine::EntityKeyBytes(key_values)});
   if (!values.ok()) return ReportFailure(values.status());
   const auto& state = (*values)[0];
-  auto features = (*online)->Read(state ? std::optional<std::string_view>(*state) : std::nullopt,
-                                  t, options.features, *db);
+  auto features = (*online)->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
+                                  options.features, *db);
   if (!features.ok()) return ReportFailure(features.status());
   std::printf("{\"view\":\"%s\",\"key\":\"%s\",\"at\":\"%s\",\"features\":{",
               JsonEscape(view->name).c_str(), JsonEscape(options.key).c_str(),

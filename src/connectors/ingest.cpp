@@ -133,6 +133,24 @@ class StageTimer {
   std::chrono::steady_clock::time_point started_;
 };
 
+// Lines with at least one byte: the records a CSV file can hold (blank lines are skipped).
+base::Result<std::int64_t> CountNonEmptyLines(const fs::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::vector<char> buf(1 << 20);
+  std::int64_t lines = 0;
+  char prev = '\n';
+  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    for (size_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n' && prev != '\n' && prev != '\r') ++lines;
+      if (buf[i] != '\r' || prev == '\n') prev = buf[i];
+    }
+  }
+  std::fclose(f);
+  if (prev != '\n') ++lines;  // a last line without a newline
+  return lines;
+}
+
 std::string NowIso(base::Clock& clock) {
   return base::FormatTime(clock.Now());
 }
@@ -378,6 +396,40 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
         "any_value(csv_line) AS raw FROM " +
         QuoteIdentifier(reader.rejects_table) + " GROUP BY line");
   }
+  // An unterminated quote makes the CSV reader take the lines after it as part of one value:
+  // those rows are neither loaded nor rejected one by one. Count the file's non-empty lines to
+  // account for them, so nothing disappears from the counts.
+  std::int64_t swallowed = 0;
+  const bool compressed =
+      read_spec_.compression == config::Compression::kGzip ||
+      read_spec_.compression == config::Compression::kZstd ||
+      (read_spec_.compression == config::Compression::kAuto && IsCompressedName(file));
+  if (!reader.rejects_table.empty() && !compressed) {
+    auto unterminated = db_->QueryScalarInt64("SELECT coalesce(min(line), 0)::BIGINT FROM " +
+                                              QuoteIdentifier(reader.rejects_table) +
+                                              " WHERE error_message ILIKE '%unterminated quote%'");
+    if (unterminated.ok() && *unterminated > 0) {
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t lines, CountNonEmptyLines(file));
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t rejected_lines,
+                              db_->QueryScalarInt64("SELECT count(DISTINCT line) FROM " +
+                                                    QuoteIdentifier(reader.rejects_table)));
+      const std::int64_t accounted = total + rejected_lines + (read_spec_.csv.header ? 1 : 0);
+      swallowed = std::max<std::int64_t>(0, lines - accounted);
+      if (swallowed > 0) {
+        parts.push_back("SELECT " + std::to_string(*unterminated) +
+                        "::BIGINT AS line, NULL::BIGINT AS record, NULL::VARCHAR AS \"column\", "
+                        "'malformed' AS kind, " +
+                        QuoteLiteral(std::to_string(swallowed) +
+                                     " following line(s) were read into the unterminated quoted "
+                                     "value that starts on this line; they are counted as "
+                                     "quarantined") +
+                        " AS reason, NULL::VARCHAR AS raw");
+        warnings_.push_back(rel + ": " + std::to_string(swallowed) +
+                            " line(s) after the unterminated quote on line " +
+                            std::to_string(*unterminated) + " are quarantined with it");
+      }
+    }
+  }
   if (!parts.empty()) {
     std::string all;
     for (const auto& p : parts)
@@ -390,6 +442,8 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
     SLUICE_ASSIGN_OR_RETURN(out.quarantined,
                             db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
                                                   QuoteLiteral(out.quarantine.string()) + ")"));
+    // The note row for swallowed lines stands for all of them.
+    if (swallowed > 0) out.quarantined += swallowed - 1;
     if (out.quarantined == 0) {
       out.quarantine.clear();
     } else {

@@ -88,11 +88,21 @@ void WriteColumnValue(Writer& w, const types::Column& c, size_t row) {
   w.U8(c.IsValid(row) ? 1 : 0);
   if (!c.IsValid(row)) return;
   switch (c.type()) {
-    case LogicalType::kString: w.Str(c.GetString(row)); break;
-    case LogicalType::kDouble: w.F64(c.GetDouble(row)); break;
-    case LogicalType::kBool: w.U8(c.GetBool(row) ? 1 : 0); break;
-    case LogicalType::kDate: w.I64(c.GetDate(row)); break;
-    default: w.I64(c.GetInt64(row)); break;
+    case LogicalType::kString:
+      w.Str(c.GetString(row));
+      break;
+    case LogicalType::kDouble:
+      w.F64(c.GetDouble(row));
+      break;
+    case LogicalType::kBool:
+      w.U8(c.GetBool(row) ? 1 : 0);
+      break;
+    case LogicalType::kDate:
+      w.I64(c.GetDate(row));
+      break;
+    default:
+      w.I64(c.GetInt64(row));
+      break;
   }
 }
 
@@ -102,12 +112,24 @@ void ReadColumnValue(Reader& r, types::Column& c) {
     return;
   }
   switch (c.type()) {
-    case LogicalType::kString: c.AppendString(r.Str()); break;
-    case LogicalType::kDouble: c.AppendDouble(r.F64()); break;
-    case LogicalType::kBool: c.AppendBool(r.U8() != 0); break;
-    case LogicalType::kDate: c.AppendDate(static_cast<std::int32_t>(r.I64())); break;
-    case LogicalType::kTimestamp: c.AppendTimestamp(r.I64()); break;
-    case LogicalType::kInt64: c.AppendInt64(r.I64()); break;
+    case LogicalType::kString:
+      c.AppendString(r.Str());
+      break;
+    case LogicalType::kDouble:
+      c.AppendDouble(r.F64());
+      break;
+    case LogicalType::kBool:
+      c.AppendBool(r.U8() != 0);
+      break;
+    case LogicalType::kDate:
+      c.AppendDate(static_cast<std::int32_t>(r.I64()));
+      break;
+    case LogicalType::kTimestamp:
+      c.AppendTimestamp(r.I64());
+      break;
+    case LogicalType::kInt64:
+      c.AppendInt64(r.I64());
+      break;
   }
 }
 
@@ -121,10 +143,12 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
   w.U32(static_cast<std::uint32_t>(n));
   for (size_t e = 0; e < n; ++e) {
     w.I64(state.events.ts[e]);
-    for (size_t i = 0; i < plan.inputs.size(); ++i) WriteColumnValue(w, state.events.inputs[i], e);
+    for (size_t i = 0; i < plan.inputs.size(); ++i)
+      WriteColumnValue(w, state.events.inputs[i], e);
   }
   std::uint32_t lifetime_count = 0;
-  for (const auto& a : plan.aggregations) lifetime_count += a.window ? 0 : 1;
+  for (const auto& a : plan.aggregations)
+    lifetime_count += a.window ? 0 : 1;
   w.U32(lifetime_count);
   for (size_t a = 0; a < plan.aggregations.size(); ++a) {
     if (plan.aggregations[a].window) continue;
@@ -136,11 +160,15 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
     w.F64(s.mean);
     w.F64(s.m2);
     w.U8(s.has_value ? 1 : 0);
-    for (auto v : {s.int_min, s.int_max, s.int_first, s.int_last}) w.I64(v);
-    for (auto v : {s.min, s.max, s.first, s.last}) w.F64(v);
-    for (const auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last}) w.Str(*v);
+    for (auto v : {s.int_min, s.int_max, s.int_first, s.int_last})
+      w.I64(v);
+    for (auto v : {s.min, s.max, s.first, s.last})
+      w.F64(v);
+    for (const auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
+      w.Str(*v);
     w.U32(static_cast<std::uint32_t>(s.last_k.size()));
-    for (const auto& v : s.last_k) w.Str(v);
+    for (const auto& v : s.last_k)
+      w.Str(v);
     w.Str(std::string_view(reinterpret_cast<const char*>(s.hll.data()), s.hll.size()));
   }
   return w.Take();
@@ -158,11 +186,13 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
   EntityState state;
   state.newest_event = r.I64();
   const std::uint32_t n = r.Count(8 + plan.inputs.size());
-  for (const auto& in : plan.inputs) state.events.inputs.emplace_back(in.type);
+  for (const auto& in : plan.inputs)
+    state.events.inputs.emplace_back(in.type);
   state.events.ts.reserve(n);
   for (std::uint32_t e = 0; e < n && r.ok(); ++e) {
     state.events.ts.push_back(r.I64());
-    for (auto& c : state.events.inputs) ReadColumnValue(r, c);
+    for (auto& c : state.events.inputs)
+      ReadColumnValue(r, c);
   }
   state.lifetime.resize(plan.aggregations.size());
   const std::uint32_t lifetime_count = r.Count(4);
@@ -179,11 +209,15 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
     s.mean = r.F64();
     s.m2 = r.F64();
     s.has_value = r.U8() != 0;
-    for (auto* v : {&s.int_min, &s.int_max, &s.int_first, &s.int_last}) *v = r.I64();
-    for (auto* v : {&s.min, &s.max, &s.first, &s.last}) *v = r.F64();
-    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last}) *v = r.Str();
+    for (auto* v : {&s.int_min, &s.int_max, &s.int_first, &s.int_last})
+      *v = r.I64();
+    for (auto* v : {&s.min, &s.max, &s.first, &s.last})
+      *v = r.F64();
+    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
+      *v = r.Str();
     const std::uint32_t k = r.Count(4);
-    for (std::uint32_t j = 0; j < k && r.ok(); ++j) s.last_k.push_back(r.Str());
+    for (std::uint32_t j = 0; j < k && r.ok(); ++j)
+      s.last_k.push_back(r.Str());
     const std::string hll = r.Str();
     s.hll.assign(hll.begin(), hll.end());
   }
@@ -217,7 +251,8 @@ base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state
   agg.Restore(0, state.events.ts.size(), state.lifetime);
   agg.AdvanceTo(t);
   if (plan.ttl && state.newest_event <= t - *plan.ttl) {
-    for (size_t a = 0; a < plan.aggregations.size(); ++a) out[a].SetNull(row);
+    for (size_t a = 0; a < plan.aggregations.size(); ++a)
+      out[a].SetNull(row);
     return base::Status::Ok();
   }
   // TTL was decided from newest_event above: the stored window may hold no event at all (a view

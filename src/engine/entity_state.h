@@ -20,8 +20,8 @@ namespace sluice::engine {
 // From it, the aggregations as of any instant t >= newest_event are exactly what a replay
 // computes at t (docs/features.md), which is what the online store holds.
 struct EntityState {
-  std::int64_t newest_event = 0;  // microseconds
-  EventLog events;                // this entity's events, oldest first
+  std::int64_t newest_event = 0;        // microseconds
+  EventLog events;                      // this entity's events, oldest first
   std::vector<LifetimeState> lifetime;  // per aggregation (empty for windowed ones)
 };
 

@@ -146,7 +146,8 @@ void GroupEvents(const FeatureViewPlan& plan, const types::Batch& events,
     if (g.begin[k] < g.begin[k + 1]) g.first_row[k] = order[g.begin[k]];
   }
   g.log.ts.resize(order.size());
-  for (size_t j = 0; j < order.size(); ++j) g.log.ts[j] = ets.GetTimestamp(order[j]);
+  for (size_t j = 0; j < order.size(); ++j)
+    g.log.ts[j] = ets.GetTimestamp(order[j]);
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     g.log.inputs.push_back(Gather(events.column(ts_col + 1 + i), order));
   }
@@ -308,12 +309,15 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       std::uint32_t lo = end;
       if (plan.max_window > 0) {
         lo = begin;
-        while (lo < end && g.log.ts[lo] <= state.newest_event - plan.max_window) ++lo;
+        while (lo < end && g.log.ts[lo] <= state.newest_event - plan.max_window)
+          ++lo;
       }
       std::vector<std::uint32_t> rows;
-      for (std::uint32_t e = lo; e < end; ++e) rows.push_back(e);
+      for (std::uint32_t e = lo; e < end; ++e)
+        rows.push_back(e);
       state.events.ts.assign(g.log.ts.begin() + lo, g.log.ts.begin() + end);
-      for (const auto& col : g.log.inputs) state.events.inputs.push_back(Gather(col, rows));
+      for (const auto& col : g.log.inputs)
+        state.events.inputs.push_back(Gather(col, rows));
       out[k] = {EntityKeyBytes(key_values), EncodeState(plan, state)};
     }
   };
@@ -326,10 +330,10 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
           work, static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
           static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * (w + 1) / workers));
     }
-    for (auto& t : pool) t.join();
+    for (auto& t : pool)
+      t.join();
   }
-  out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const auto& p) { return p.second.empty(); }),
+  out.erase(std::remove_if(out.begin(), out.end(), [](const auto& p) { return p.second.empty(); }),
             out.end());
   std::sort(out.begin(), out.end());
   return out;

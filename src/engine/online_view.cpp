@@ -15,9 +15,12 @@ using warehouse::QuoteLiteral;
 
 std::string_view StatusName(FeatureStatus s) {
   switch (s) {
-    case FeatureStatus::kPresent: return "present";
-    case FeatureStatus::kMissing: return "missing";
-    case FeatureStatus::kExpired: return "expired";
+    case FeatureStatus::kPresent:
+      return "present";
+    case FeatureStatus::kMissing:
+      return "missing";
+    case FeatureStatus::kExpired:
+      return "expired";
   }
   return "missing";
 }
@@ -27,8 +30,8 @@ base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
                                            const lake::Lake& lake, int threads) {
   SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
   if (!source) {
-    return base::FailedPrecondition("feature view '" + view.name + "': its source '" +
-                                    view.source + "' has no version yet: ingest it first");
+    return base::FailedPrecondition("feature view '" + view.name + "': its source '" + view.source +
+                                    "' has no version yet: ingest it first");
   }
   warehouse::DuckDb::Options options;
   options.threads = threads;
@@ -39,8 +42,7 @@ base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
   SLUICE_ASSIGN_OR_RETURN(m.plan, LoadPlan(project, view, lake, *source, db));
   auto events = db.Query(EventsSql(m.plan, lake, *source, 0, 1));
   if (!events.ok()) {
-    return base::InvalidArgument("feature view '" + view.name + "': " +
-                                 events.status().message());
+    return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
   }
   SLUICE_ASSIGN_OR_RETURN(m.states, BuildEntityStates(m.plan, *events, threads, &m.counts));
   const types::Column& ts = events->column(m.plan.entity_keys.size());
@@ -84,8 +86,10 @@ base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::Project
 
 std::vector<std::string> OnlineView::FeatureNames() const {
   std::vector<std::string> out;
-  for (const auto& a : plan_.aggregations) out.push_back(a.name);
-  for (const auto& d : spec_.derived) out.push_back(d.name);
+  for (const auto& a : plan_.aggregations)
+    out.push_back(a.name);
+  for (const auto& d : spec_.derived)
+    out.push_back(d.name);
   return out;
 }
 
@@ -109,7 +113,8 @@ std::string SqlLiteral(const types::Column& c, size_t row) {
     return "NULL::" + std::string(warehouse::DuckDbTypeName(c.type()));
   }
   switch (c.type()) {
-    case LogicalType::kString: return QuoteLiteral(c.GetString(row));
+    case LogicalType::kString:
+      return QuoteLiteral(c.GetString(row));
     case LogicalType::kDouble: {
       char buf[40];
       std::snprintf(buf, sizeof(buf), "%.17g", c.GetDouble(row));
@@ -117,7 +122,8 @@ std::string SqlLiteral(const types::Column& c, size_t row) {
     }
     case LogicalType::kTimestamp:
       return "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(c.GetTimestamp(row)));
-    default: return c.ValueToString(row) + "::" + std::string(warehouse::DuckDbTypeName(c.type()));
+    default:
+      return c.ValueToString(row) + "::" + std::string(warehouse::DuckDbTypeName(c.type()));
   }
 }
 
@@ -131,11 +137,21 @@ types::Column DefaultValue(const config::FeatureViewSpec& spec, const std::strin
   }
   const std::string& text = it->second;
   switch (type) {
-    case LogicalType::kInt64: c.AppendInt64(std::stoll(text)); break;
-    case LogicalType::kDouble: c.AppendDouble(std::stod(text)); break;
-    case LogicalType::kBool: c.AppendBool(text == "true" || text == "1"); break;
-    case LogicalType::kString: c.AppendString(text); break;
-    default: c.AppendNull(); break;
+    case LogicalType::kInt64:
+      c.AppendInt64(std::stoll(text));
+      break;
+    case LogicalType::kDouble:
+      c.AppendDouble(std::stod(text));
+      break;
+    case LogicalType::kBool:
+      c.AppendBool(text == "true" || text == "1");
+      break;
+    case LogicalType::kString:
+      c.AppendString(text);
+      break;
+    default:
+      c.AppendNull();
+      break;
   }
   return c;
 }
@@ -153,7 +169,8 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
     }
   }
   std::vector<FeatureValues> values;
-  for (const auto& a : plan_.aggregations) values.emplace_back(a.output_type, 1);
+  for (const auto& a : plan_.aggregations)
+    values.emplace_back(a.output_type, 1);
   FeatureStatus absent = FeatureStatus::kMissing;
   bool known = false;
   if (state) {
@@ -164,7 +181,8 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
   } else {
     // An entity without history: counts are 0, other aggregations empty, like a replay.
     EntityState none;
-    for (const auto& in : plan_.inputs) none.events.inputs.emplace_back(in.type);
+    for (const auto& in : plan_.inputs)
+      none.events.inputs.emplace_back(in.type);
     none.lifetime.resize(plan_.aggregations.size());
     if (!plan_.ttl) SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, none, t, 0, values));
   }
@@ -177,16 +195,17 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
   std::string derived_select;
   for (const auto& d : spec_.derived) {
     if (std::find(wanted.begin(), wanted.end(), d.name) == wanted.end()) continue;
-    derived_select += (derived_select.empty() ? "" : ", ") + ("(" + d.expr + ") AS " +
-                                                              QuoteIdentifier(d.name));
+    derived_select +=
+        (derived_select.empty() ? "" : ", ") + ("(" + d.expr + ") AS " + QuoteIdentifier(d.name));
   }
   if (!derived_select.empty()) {
     std::string inputs = "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(t)) + " AS as_of";
-    for (const auto& [name, col] : raw) inputs += ", " + SqlLiteral(col, 0) + " AS " + QuoteIdentifier(name);
+    for (const auto& [name, col] : raw)
+      inputs += ", " + SqlLiteral(col, 0) + " AS " + QuoteIdentifier(name);
     auto derived = db.Query("SELECT " + derived_select + " FROM (SELECT " + inputs + ")");
     if (!derived.ok()) {
-      return base::InvalidArgument("feature view '" + spec_.name + "', derived features: " +
-                                   derived.status().message());
+      return base::InvalidArgument("feature view '" + spec_.name +
+                                   "', derived features: " + derived.status().message());
     }
     for (size_t i = 0; i < derived->num_columns(); ++i) {
       raw.emplace_back(derived->schema().field(i).name, std::move(derived->column(i)));

@@ -29,9 +29,9 @@ enum class FeatureStatus {
 std::string_view StatusName(FeatureStatus s);
 
 struct OnlineFeature {
-  std::string name;       // the feature (for one-hot transforms: "<feature>=<category>")
+  std::string name;  // the feature (for one-hot transforms: "<feature>=<category>")
   FeatureStatus status = FeatureStatus::kMissing;
-  types::Column value;    // one row: the value, the declared default, or NULL
+  types::Column value;  // one row: the value, the declared default, or NULL
   explicit OnlineFeature(types::LogicalType type) : value(type) {}
 };
 
@@ -39,7 +39,7 @@ struct OnlineFeature {
 // from.
 struct Materialized {
   FeatureViewPlan plan;
-  lake::Manifest source;  // the source version replayed
+  lake::Manifest source;                                    // the source version replayed
   std::vector<std::pair<std::string, std::string>> states;  // entity key bytes -> state
   std::int64_t newest_event = 0;
   ReplayCounts counts;

@@ -333,38 +333,60 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
     }
   }
 
-  // Aggregations into DuckDB, where derived features (SQL over them and `as_of`, the spine
-  // timestamp) are evaluated by the same evaluator as every other expression.
-  std::vector<types::Field> fields = {{"__row", LogicalType::kInt64, false},
-                                      {"as_of", LogicalType::kTimestamp, true}};
-  for (const auto& a : plan.aggregations)
-    fields.push_back({a.name, a.output_type, true});
-  SLUICE_ASSIGN_OR_RETURN(types::Schema agg_schema, types::Schema::Make(fields));
-  types::Batch agg(agg_schema);
-  {
-    SLUICE_ASSIGN_OR_RETURN(types::Batch times,
-                            db_->Query("SELECT __row, CAST(" + QuoteIdentifier(spec_.timestamp) +
-                                       " AS TIMESTAMP) FROM __spine ORDER BY __row"));
-    agg.column(0) = std::move(times.column(0));
-    agg.column(1) = std::move(times.column(1));
-    for (size_t a = 0; a < values.size(); ++a)
-      agg.column(2 + a) = values[a].ToColumn();
-  }
-  const std::string agg_table = "__agg_" + std::to_string(index);
-  SLUICE_RETURN_IF_ERROR(db_->CreateTable(agg_table, agg_schema, /*replace_existing=*/true));
-  SLUICE_RETURN_IF_ERROR(db_->Append(agg_table, agg));
-
-  std::string select = "__row";
-  for (const auto& f : request.features) {
-    const auto d = std::find_if(view.derived.begin(), view.derived.end(),
-                                [&](const auto& x) { return x.name == f; });
-    select += ", " + (d != view.derived.end() ? "(" + d->expr + ")" : QuoteIdentifier(f)) + " AS " +
-              QuoteIdentifier(f);
-  }
-  auto features = db_->Query("SELECT " + select + " FROM " + agg_table + " ORDER BY __row");
-  if (!features.ok()) {
-    return base::InvalidArgument("feature view '" + view.name +
-                                 "', derived features: " + features.status().message());
+  // Derived features (SQL over the aggregations and `as_of`, the spine timestamp) are evaluated
+  // by DuckDB, the same evaluator as every other expression. Views without any skip the trip.
+  const bool any_derived =
+      std::any_of(request.features.begin(), request.features.end(), [&](const std::string& f) {
+        return std::any_of(view.derived.begin(), view.derived.end(),
+                           [&](const auto& d) { return d.name == f; });
+      });
+  std::optional<types::Batch> features;
+  if (!any_derived) {
+    std::vector<types::Field> fields = {{"__row", LogicalType::kInt64, false}};
+    for (const auto& f : request.features) {
+      fields.push_back({f, plan.aggregations[plan.FindAggregation(f)].output_type, true});
+    }
+    SLUICE_ASSIGN_OR_RETURN(types::Schema schema, types::Schema::Make(fields));
+    features.emplace(schema);
+    std::vector<std::int64_t> rows(static_cast<size_t>(spine_rows_));
+    for (size_t r = 0; r < rows.size(); ++r)
+      rows[r] = static_cast<std::int64_t>(r);
+    features->column(0).AppendFixedRaw(rows.data(), nullptr, rows.size());
+    for (size_t i = 0; i < request.features.size(); ++i) {
+      features->column(i + 1) = values[plan.FindAggregation(request.features[i])].ToColumn();
+    }
+  } else {
+    std::vector<types::Field> fields = {{"__row", LogicalType::kInt64, false},
+                                        {"as_of", LogicalType::kTimestamp, true}};
+    for (const auto& a : plan.aggregations)
+      fields.push_back({a.name, a.output_type, true});
+    SLUICE_ASSIGN_OR_RETURN(types::Schema agg_schema, types::Schema::Make(fields));
+    types::Batch agg(agg_schema);
+    {
+      SLUICE_ASSIGN_OR_RETURN(types::Batch times,
+                              db_->Query("SELECT __row, CAST(" + QuoteIdentifier(spec_.timestamp) +
+                                         " AS TIMESTAMP) FROM __spine ORDER BY __row"));
+      agg.column(0) = std::move(times.column(0));
+      agg.column(1) = std::move(times.column(1));
+      for (size_t a = 0; a < values.size(); ++a)
+        agg.column(2 + a) = values[a].ToColumn();
+    }
+    const std::string agg_table = "__agg_" + std::to_string(index);
+    SLUICE_RETURN_IF_ERROR(db_->CreateTable(agg_table, agg_schema, /*replace_existing=*/true));
+    SLUICE_RETURN_IF_ERROR(db_->Append(agg_table, agg));
+    std::string select = "__row";
+    for (const auto& f : request.features) {
+      const auto d = std::find_if(view.derived.begin(), view.derived.end(),
+                                  [&](const auto& x) { return x.name == f; });
+      select += ", " + (d != view.derived.end() ? "(" + d->expr + ")" : QuoteIdentifier(f)) +
+                " AS " + QuoteIdentifier(f);
+    }
+    auto queried = db_->Query("SELECT " + select + " FROM " + agg_table + " ORDER BY __row");
+    if (!queried.ok()) {
+      return base::InvalidArgument("feature view '" + view.name +
+                                   "', derived features: " + queried.status().message());
+    }
+    features.emplace(std::move(queried).value());
   }
 
   // Fitted transforms, by the one Apply the serving path also uses; prefixed column names.

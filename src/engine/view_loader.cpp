@@ -20,9 +20,8 @@ LogicalType FromDuckDbType(const std::string& t) {
 }
 
 base::Result<FeatureViewPlan> LoadPlan(const config::ProjectSpec& project,
-                                       const config::FeatureViewSpec& view,
-                                       const lake::Lake& lake, const lake::Manifest& source,
-                                       warehouse::DuckDb& db) {
+                                       const config::FeatureViewSpec& view, const lake::Lake& lake,
+                                       const lake::Manifest& source, warehouse::DuckDb& db) {
   const std::string src_sql = connectors::DatasetSelectSql(lake, source);
   std::vector<std::pair<std::string, LogicalType>> expr_types;
   for (const auto& c : view.columns) {

@@ -15,9 +15,8 @@ namespace sluice::engine {
 // describing the expressions over that version's data. Training sets, materialization and
 // online reads all plan through here, so they agree on the plan (and its definition hash).
 base::Result<FeatureViewPlan> LoadPlan(const config::ProjectSpec& project,
-                                       const config::FeatureViewSpec& view,
-                                       const lake::Lake& lake, const lake::Manifest& source,
-                                       warehouse::DuckDb& db);
+                                       const config::FeatureViewSpec& view, const lake::Lake& lake,
+                                       const lake::Manifest& source, warehouse::DuckDb& db);
 
 // The SQL reading the plan's events from `source` (layout of ReplayAsOf: keys, event time,
 // inputs), restricted to `partition` of `partitions` by key hash when partitions > 1.

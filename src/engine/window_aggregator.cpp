@@ -307,7 +307,8 @@ void EntityAggregator::AddToLifetime(size_t agg, size_t e) {
 
 void EntityAggregator::Emit(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const {
   if (plan_.ttl && (hi_ == begin_ || log_.ts[hi_ - 1] <= t - *plan_.ttl)) {
-    for (size_t a = 0; a < plan_.aggregations.size(); ++a) out[a].SetNull(row);
+    for (size_t a = 0; a < plan_.aggregations.size(); ++a)
+      out[a].SetNull(row);
     return;
   }
   EmitIgnoringTtl(t, row, out);

@@ -63,7 +63,6 @@ struct LifetimeState {
   std::vector<std::uint8_t> hll;   // approx_count_distinct registers
 };
 
-
 // The per-entity operator. For one entity whose events are log[begin, end) in event-time order,
 // it answers "every aggregation of the view as of instant t" for non-decreasing t:
 //
@@ -104,10 +103,10 @@ class EntityAggregator {
   const FeatureViewPlan& plan_;
   const EventLog& log_;
   size_t begin_ = 0, end_ = 0, hi_ = 0;
-  std::vector<std::int64_t> windows_;  // distinct finite windows
-  std::vector<size_t> window_lo_;      // per distinct window: first event inside it
-  std::vector<int> agg_window_;        // per aggregation: index into windows_, -1 lifetime
-  std::vector<LifetimeState> lifetime_;     // per aggregation (used by lifetime ones)
+  std::vector<std::int64_t> windows_;    // distinct finite windows
+  std::vector<size_t> window_lo_;        // per distinct window: first event inside it
+  std::vector<int> agg_window_;          // per aggregation: index into windows_, -1 lifetime
+  std::vector<LifetimeState> lifetime_;  // per aggregation (used by lifetime ones)
 };
 
 // A value rendered the way last_k lists and distinct counts see it.

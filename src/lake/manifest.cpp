@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+#include <type_traits>
+
 #include "lake/content_hash.h"
 
 namespace sluice::lake {
@@ -59,6 +62,29 @@ class Reader {
     if (it == obj.end()) {
       status_ = base::Corruption("manifest: missing key '" + where + key + "'");
       return T{};
+    }
+    // Numbers must be integers of the right sign that fit: converting a float or an
+    // out-of-range value would be undefined behaviour, not an error.
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      if (!it->is_number()) {
+        status_ = base::Corruption("manifest: key '" + where + key + "' has the wrong type");
+        return T{};
+      }
+      const bool fits =
+          it->is_number_integer() &&
+          (it->is_number_unsigned()
+               ? it->template get<std::uint64_t>() <=
+                     static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+               : (std::is_signed_v<T> &&
+                  it->template get<std::int64_t>() >=
+                      static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                  it->template get<std::int64_t>() <=
+                      static_cast<std::int64_t>(std::numeric_limits<T>::max())));
+      if (!fits) {
+        status_ = base::Corruption("manifest: key '" + where + key +
+                                   "' must be a whole number in range");
+        return T{};
+      }
     }
     try {
       return it->template get<T>();
@@ -191,7 +217,9 @@ base::Result<Manifest> ParseManifest(std::string_view json) {
   auto schema_or = types::Schema::Make(std::move(fields));
   if (!schema_or.ok()) return base::Corruption("manifest: schema: " + schema_or.status().message());
   m.schema = std::move(schema_or).value();
-  if (m.rows.loaded + m.rows.quarantined != m.rows.read) {
+  std::int64_t sum = 0;
+  if (m.rows.read < 0 || m.rows.loaded < 0 || m.rows.quarantined < 0 ||
+      __builtin_add_overflow(m.rows.loaded, m.rows.quarantined, &sum) || sum != m.rows.read) {
     return base::Corruption("manifest: rows.loaded + rows.quarantined != rows.read");
   }
   return m;

@@ -86,6 +86,7 @@ json_case() {
 H='id,name,amount,ts\n'
 csv_case ragged          "${H}1,a,1.5,2024-01-01\n2,b\n3,c,3.5,2024-01-01,x\n"     0 1 2 "input.csv:3: Expected Number of Columns: 4 Found: 2"
 csv_case unterminated    "${H}1,a,1.5,2024-01-01\n2,\"b,2.5,2024-01-01\n"            0 1 1 "unterminated quote"
+csv_case swallowed_lines "${H}1,a,1.5,2024-01-01\n2,\"b,2.5,2024-01-01\n3,c,3.5,2024-01-01\n4,d,4.5,2024-01-01\n" 0 1 3 "2 following line(s) were read into the unterminated quoted value"
 csv_case bad_utf8        "${H}1,a,1.5,2024-01-01\n2,\xff\xfe,2.5,2024-01-01\n"     0 1 1 "Invalid unicode"
 csv_case wrong_type      "${H}1,a,lots,2024-01-01\n2,b,2.5,2024-01-01\n"            0 1 1 "input.csv:2: Error when converting column \"amount\""
 csv_case bad_timestamp   "${H}1,a,1.5,yesterday\n2,b,2.5,2024-01-01\n"              0 1 1 "column 'ts': cannot read 'yesterday' as TIMESTAMP"

@@ -326,7 +326,8 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
     auto states = BuildEntityStates(plan, EventBatch(c), 1 + trial % 3, nullptr);
     ASSERT_TRUE(states.ok()) << states.status().ToString();
     std::int64_t newest_overall = 0;
-    for (const auto& e : c.events) newest_overall = std::max(newest_overall, e.ts);
+    for (const auto& e : c.events)
+      newest_overall = std::max(newest_overall, e.ts);
     // Reads at or after the newest event, including ones where windows have emptied and the
     // TTL has passed.
     Case reads = c;
@@ -340,9 +341,11 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
     auto replayed = ReplayAsOf(plan, EventBatch(reads), SpineBatch(reads), 1, nullptr);
     ASSERT_TRUE(replayed.ok());
     std::vector<types::Column> expected;
-    for (auto& f : *replayed) expected.push_back(f.ToColumn());
+    for (auto& f : *replayed)
+      expected.push_back(f.ToColumn());
     std::vector<FeatureValues> online;
-    for (const auto& a : plan.aggregations) online.emplace_back(a.output_type, reads.spine.size());
+    for (const auto& a : plan.aggregations)
+      online.emplace_back(a.output_type, reads.spine.size());
     size_t row = 0;
     for (const auto& [key_bytes, bytes] : *states) {
       auto state = DecodeState(plan, bytes);
@@ -365,14 +368,19 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
   EXPECT_GT(compared, 10000);
 }
 
-TEST(OnlineStateTest, EqualsReplayBitForBit) { CheckOnlineEqualsReplay(std::nullopt, 11); }
-TEST(OnlineStateTest, EqualsReplayWithTtl) { CheckOnlineEqualsReplay(20 * kMinute, 12); }
+TEST(OnlineStateTest, EqualsReplayBitForBit) {
+  CheckOnlineEqualsReplay(std::nullopt, 11);
+}
+TEST(OnlineStateTest, EqualsReplayWithTtl) {
+  CheckOnlineEqualsReplay(20 * kMinute, 12);
+}
 
 TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
   const FeatureViewPlan plan = MakePlan(std::nullopt);
   std::mt19937_64 rng(3);
   Case c = RandomCase(rng);
-  while (c.events.size() < 5) c = RandomCase(rng);
+  while (c.events.size() < 5)
+    c = RandomCase(rng);
   auto states = BuildEntityStates(plan, EventBatch(c), 1, nullptr);
   ASSERT_TRUE(states.ok());
   const std::string good = (*states)[0].second;

@@ -63,6 +63,10 @@ TEST(ManifestTest, RejectsDamagedManifestsNamingTheKey) {
       {"\"loaded\":9", "\"loaded\":8", "rows.loaded + rows.quarantined != rows.read"},
       {"\"schema\":[", "\"schema\":{\"x\":1},\"ignored\":[", "'schema' must be a list"},
       {"\"cursor\":{", "\"cursor\":7,\"c\":{", "'cursor' must be an object or null"},
+      // Found by fuzz/manifest_fuzz.cpp: out-of-range numbers and overflowing counts.
+      {"\"format_version\":1", "\"format_version\":5.55556e+43", "whole number in range"},
+      {"\"bytes\":1234", "\"bytes\":-5", "whole number in range"},
+      {"\"loaded\":9", "\"loaded\":9223372036854775807", "rows.loaded + rows.quarantined"},
   };
   for (const auto& c : cases) {
     std::string text = good;
