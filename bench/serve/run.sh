@@ -12,7 +12,7 @@
 #   SBENCH_EVENTS       events per entity (default 3)
 #   SBENCH_SECONDS      seconds per wrk run (default 10)
 #   SBENCH_CONNECTIONS  wrk connections for saturating runs (default 4)
-#   SBENCH_THREADS      sluice serve --threads (default 16; >= every run's connections)
+#   SBENCH_THREADS      sluice serve --threads (default 24; >= every run's connections)
 #   SBENCH_REDIS        1 = also the Redis backend and redis-benchmark (default 1)
 #   SBENCH_DIR          work folder (default BUILD_DIR/sbench-work; the data is reused)
 set -euo pipefail
@@ -23,7 +23,7 @@ entities=${SBENCH_ENTITIES:-1000000}
 events=${SBENCH_EVENTS:-3}
 seconds=${SBENCH_SECONDS:-10}
 conns=${SBENCH_CONNECTIONS:-4}
-server_threads=${SBENCH_THREADS:-16}
+server_threads=${SBENCH_THREADS:-24}
 with_redis=${SBENCH_REDIS:-1}
 work=${SBENCH_DIR:-$build/sbench-work}
 at="2024-06-01T00:00:00Z"
@@ -127,7 +127,7 @@ us_ms() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1000:.3f} ms')" "$
 materialize rocksdb
 start_serve rocksdb
 wrk_run "serve, RocksDB" 1 "$conns"
-wrk_run "serve, RocksDB, paced" 1 12 1
+wrk_run "serve, RocksDB, paced" 1 16 1
 wrk_run "serve, RocksDB" 100 "$conns"
 stop_serve
 

@@ -65,6 +65,24 @@ base::Result<KeyValue> ConvertKey(const json& v, types::LogicalType type, std::s
                                                                        : "a JSON string") +
                                 "), got " + std::string(JsonTypeName(v)));
   };
+  // The two common key types without a Column: same text as Column::ValueToString (decimal
+  // digits; the bytes themselves), fewer allocations on the request path.
+  if (type == types::LogicalType::kInt64 && v.is_number_integer() && !v.is_number_unsigned()) {
+    KeyValue out;
+    out.text = std::to_string(v.get<std::int64_t>());
+    out.json_text = out.text;
+    return out;
+  }
+  if (type == types::LogicalType::kString && v.is_string()) {
+    const auto& text = v.get_ref<const std::string&>();
+    if (text.find('\x1f') != std::string::npos) {
+      return base::SchemaMismatch(where + "the value contains the control character U+001F");
+    }
+    KeyValue out;
+    out.text = text;
+    AppendJsonString(out.json_text, text);
+    return out;
+  }
   types::Column c(type);
   switch (type) {
     case types::LogicalType::kInt64:
