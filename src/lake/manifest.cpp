@@ -70,19 +70,18 @@ class Reader {
         status_ = base::Corruption("manifest: key '" + where + key + "' has the wrong type");
         return T{};
       }
-      const bool fits =
-          it->is_number_integer() &&
-          (it->is_number_unsigned()
-               ? it->template get<std::uint64_t>() <=
-                     static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-               : (std::is_signed_v<T> &&
-                  it->template get<std::int64_t>() >=
-                      static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
-                  it->template get<std::int64_t>() <=
-                      static_cast<std::int64_t>(std::numeric_limits<T>::max())));
+      const bool fits = it->is_number_integer() &&
+                        (it->is_number_unsigned()
+                             ? it->template get<std::uint64_t>() <=
+                                   static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                             : (std::is_signed_v<T> &&
+                                it->template get<std::int64_t>() >=
+                                    static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                                it->template get<std::int64_t>() <=
+                                    static_cast<std::int64_t>(std::numeric_limits<T>::max())));
       if (!fits) {
-        status_ = base::Corruption("manifest: key '" + where + key +
-                                   "' must be a whole number in range");
+        status_ =
+            base::Corruption("manifest: key '" + where + key + "' must be a whole number in range");
         return T{};
       }
     }

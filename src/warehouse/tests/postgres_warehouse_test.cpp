@@ -36,7 +36,8 @@ bool LoadEnv() {
 class PostgresWarehouseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!LoadEnv()) GTEST_SKIP() << "SLUICE_PG_ENV is not set (run through ctest -L postgres)";
+    // A missing server is a failure, not a skip: CI must never pass without testing PostgreSQL.
+    if (!LoadEnv()) GTEST_FAIL() << "SLUICE_PG_ENV is not set (run through ctest -L postgres)";
     std::random_device rd;
     schema_ = "wh_test_" + std::to_string(rd() % 1000000);
     dir_ = fs::temp_directory_path() / ("sluice-pgwh-test-" + std::to_string(rd()));
