@@ -14,6 +14,7 @@
 #include "connectors/file_reader.h"
 #include "connectors/postgres_source.h"
 #include "lake/content_hash.h"
+#include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::connectors {
@@ -155,30 +156,6 @@ std::string NowIso(base::Clock& clock) {
   return base::FormatTime(clock.Now());
 }
 
-// A folder under the lake for one ingest's intermediate files, removed however the run ends.
-class StagingDir {
- public:
-  static base::Result<StagingDir> Create(const fs::path& lake_root) {
-    std::random_device rd;
-    fs::path dir =
-        lake_root / "staging" / (std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return base::IoError("cannot create '" + dir.string() + "': " + ec.message());
-    return StagingDir(dir);
-  }
-  StagingDir(StagingDir&& o) noexcept : dir_(std::move(o.dir_)) { o.dir_.clear(); }
-  ~StagingDir() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-  const fs::path& path() const { return dir_; }
-
- private:
-  explicit StagingDir(fs::path dir) : dir_(std::move(dir)) {}
-  fs::path dir_;
-};
-
 std::string ParquetList(const std::vector<fs::path>& files) {
   std::string out = "[";
   for (size_t i = 0; i < files.size(); ++i) {
@@ -225,7 +202,7 @@ class SourceIngest {
   // How the rows are read: the source itself, or for PostgreSQL the CSV it was extracted to.
   config::SourceSpec read_spec_;
   std::optional<warehouse::DuckDb> db_;
-  std::optional<StagingDir> staging_;
+  std::optional<lake::StagingDir> staging_;
   std::vector<std::string> warnings_;
   std::vector<QuarantinedRow> samples_;
   double file_count_ = 1;
@@ -545,7 +522,7 @@ base::Result<IngestReport> SourceIngest::Run() {
     return report;
   }
   timer.emplace("contract check");
-  SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
+  SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
   staging_.emplace(std::move(staging));
   SLUICE_RETURN_IF_ERROR(OpenDuckDb());
 
@@ -611,7 +588,7 @@ base::Result<IngestReport> SourceIngest::RunPostgres(lake::Manifest manifest,
   const std::optional<std::string> after =
       incremental ? std::optional<std::string>(current->cursor->value) : std::nullopt;
 
-  SLUICE_ASSIGN_OR_RETURN(StagingDir staging, StagingDir::Create(ctx_.lake.root()));
+  SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
   staging_.emplace(std::move(staging));
   const fs::path extract_path = staging_->path() / "extract.csv";
   Progress("extracting " + relation, -1);

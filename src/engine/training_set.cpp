@@ -14,6 +14,7 @@
 #include "engine/view_loader.h"
 #include "lake/atomic_file.h"
 #include "lake/content_hash.h"
+#include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::engine {
@@ -97,25 +98,6 @@ base::Result<lake::Manifest> ResolveDataset(const lake::Lake& lake, const std::s
   return *current;
 }
 
-// A folder for this build's files, removed however the build ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const fs::path& lake_root) {
-    std::random_device rd;
-    path_ = lake_root / "staging" / (std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::error_code ec;
-    fs::create_directories(path_, ec);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 std::string TransformDataset(const std::string& view, const std::string& feature) {
   return "_transform." + view + "." + feature;
 }
@@ -139,8 +121,7 @@ class Builder {
         lake_(lake),
         registry_(registry),
         clock_(clock),
-        options_(options),
-        scratch_(lake.root()) {}
+        options_(options) {}
 
   base::Result<TrainingSetResult> Run();
 
@@ -160,7 +141,7 @@ class Builder {
   registry::Registry& registry_;
   base::Clock& clock_;
   const TrainingSetOptions& options_;
-  ScratchDir scratch_;
+  std::optional<lake::StagingDir> scratch_;
   std::optional<warehouse::DuckDb> db_;
   lake::Manifest manifest_;
   std::vector<std::string> definition_parts_;
@@ -243,7 +224,7 @@ base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSp
       spec_.name + "@" + lake::Sha256Hex(manifest_.definition_hash + ToCanonicalJson(manifest_));
   SLUICE_ASSIGN_OR_RETURN(TransformArtifact artifact, Fit(t, raw, fitted_on));
   if (!options_.publish) return artifact;
-  const fs::path file = scratch_.path() / ("artifact-" + key + ".json");
+  const fs::path file = scratch_->path() / ("artifact-" + key + ".json");
   SLUICE_RETURN_IF_ERROR(lake::WriteFileAtomic(file, ToJson(artifact)));
   SLUICE_ASSIGN_OR_RETURN(std::string sha, lake_.PutObject(file, /*move=*/true));
   lake::Manifest m;
@@ -426,6 +407,8 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
 
 base::Result<TrainingSetResult> Builder::Run() {
   const auto started = clock_.Now();
+  SLUICE_ASSIGN_OR_RETURN(lake::StagingDir scratch, lake::StagingDir::Create(lake_.root()));
+  scratch_.emplace(std::move(scratch));
   manifest_.dataset = spec_.name;
   manifest_.kind = "training_set";
   manifest_.sluice_version = kSluiceVersion;
@@ -503,7 +486,7 @@ base::Result<TrainingSetResult> Builder::Run() {
   for (auto format : formats) {
     const bool parquet = format == config::DatasetFormat::kParquet;
     const std::string name = parquet ? "data.parquet" : "data.csv";
-    const fs::path file = scratch_.path() / name;
+    const fs::path file = scratch_->path() / name;
     SLUICE_RETURN_IF_ERROR(db_->Execute(
         "COPY (" + final_sql + ") TO " + QuoteLiteral(file.string()) +
         (parquet ? " (FORMAT parquet, COMPRESSION zstd)" : " (FORMAT csv, HEADER true)")));

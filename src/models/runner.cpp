@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "lake/content_hash.h"
+#include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::models {
@@ -52,31 +53,6 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 double Seconds(base::ProcessingTime from, base::ProcessingTime to) {
   return std::chrono::duration<double>(to - from).count();
 }
-
-// A folder under the lake for one command's temporary files (exports, PostgreSQL loads),
-// removed however the command ends; Lake::Open sweeps those of dead processes.
-class ScratchDir {
- public:
-  static base::Result<ScratchDir> Create(const fs::path& lake_root) {
-    std::random_device rd;
-    fs::path dir =
-        lake_root / "staging" / (std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return base::IoError("cannot create '" + dir.string() + "': " + ec.message());
-    return ScratchDir(dir);
-  }
-  ScratchDir(ScratchDir&& o) noexcept : dir_(std::move(o.dir_)) { o.dir_.clear(); }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-  const fs::path& path() const { return dir_; }
-
- private:
-  explicit ScratchDir(fs::path dir) : dir_(std::move(dir)) {}
-  fs::path dir_;
-};
 
 // What downstream models need to know about a model: its lake version (tables) and the input
 // versions it was built from (views pass theirs on, so lineage skips no dataset).
@@ -118,7 +94,7 @@ class Run {
 
   const ModelGraph& graph_;
   const ModelsContext& ctx_;
-  std::optional<ScratchDir> scratch_;
+  std::optional<lake::StagingDir> scratch_;
   std::map<std::string, lake::Manifest> source_versions_;
   std::map<std::string, std::string> source_relations_;
   std::map<std::string, ModelState> states_;  // models outside the selection that are read
@@ -136,7 +112,7 @@ std::optional<std::string> Run::LastViewKey(const std::string& model) const {
 }
 
 base::Status Run::Prepare(const std::vector<std::string>& selected, bool for_tests) {
-  SLUICE_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Create(ctx_.lake.root()));
+  SLUICE_ASSIGN_OR_RETURN(lake::StagingDir scratch, lake::StagingDir::Create(ctx_.lake.root()));
   scratch_.emplace(std::move(scratch));
   const std::set<std::string> chosen(selected.begin(), selected.end());
 
