@@ -14,6 +14,7 @@
 namespace sluice::connectors {
 namespace {
 
+using warehouse::PostgresError;
 using warehouse::ScrubPassword;
 
 // Without it libpq waits for the kernel's TCP timeout (minutes) on a host that drops packets.
@@ -125,35 +126,9 @@ class Session {
     return Error(res.get());
   }
 
-  // Maps a failed command to a Status by SQLSTATE class: connection trouble and transient
-  // server states are retryable; what is wrong with the SQL, the names or the values is not.
   base::Status Error(const PGresult* res) const {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    std::string message = primary ? primary : PQerrorMessage(conn_.get());
-    if (res) {
-      if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL))
-        message += std::string(" (") + detail + ")";
-      if (const char* hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT))
-        message += std::string(" (hint: ") + hint + ")";
-    }
-    const std::string code = state ? state : "";
-    message = ScrubPassword(message, conninfo_) + (code.empty() ? "" : " [SQLSTATE " + code + "]");
     const std::string where = "PostgreSQL (" + description_ + "): ";
-    if (PQstatus(conn_.get()) == CONNECTION_BAD || code.rfind("08", 0) == 0) {
-      return base::Unavailable("lost the connection to " + where + message);
-    }
-    if (code == "57014") return base::Timeout(where + message);  // statement timeout, cancel
-    // 40: serialization failure/deadlock; 53: out of resources; 57P: shutdown, not ready yet.
-    if (code.rfind("40", 0) == 0 || code.rfind("53", 0) == 0 || code.rfind("57P", 0) == 0) {
-      return base::Unavailable(where + message);
-    }
-    // 42: syntax, unknown table/column/function, permissions; 22: bad values (a cursor
-    // that does not parse as the column's type); 0A: unsupported feature.
-    if (code.rfind("42", 0) == 0 || code.rfind("22", 0) == 0 || code.rfind("0A", 0) == 0) {
-      return base::InvalidArgument(where + message);
-    }
-    return base::Internal(where + message);
+    return PostgresError(conn_.get(), res, conninfo_, where, where);
   }
 
   // For SQL text: COPY takes no bind parameters, so values are inlined as escaped literals.

@@ -134,4 +134,37 @@ std::string DescribeConnection(const config::ConnectionSpec& c) {
   return DescribeParts(c.host, std::to_string(c.port), c.database, c.user);
 }
 
+base::Status PostgresError(const pg_conn* connection, const pg_result* result,
+                           const std::string& conninfo, const std::string& prefix,
+                           const std::string& peer) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string message = primary ? primary : PQerrorMessage(connection);
+  if (result) {
+    if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+      message += std::string(" (") + detail + ")";
+    }
+    if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
+      message += std::string(" (hint: ") + hint + ")";
+    }
+  }
+  const std::string code = state ? state : "";
+  message = ScrubPassword(message, conninfo) + (code.empty() ? "" : " [SQLSTATE " + code + "]");
+  if (PQstatus(connection) == CONNECTION_BAD || code.rfind("08", 0) == 0) {
+    return base::Unavailable("lost the connection to " + peer + message);
+  }
+  if (code == "57014") return base::Timeout(prefix + message);  // statement timeout, cancel
+  // 40: serialization failure/deadlock; 53: out of resources; 57P: shutdown, not ready yet.
+  if (code.rfind("40", 0) == 0 || code.rfind("53", 0) == 0 || code.rfind("57P", 0) == 0) {
+    return base::Unavailable(prefix + message);
+  }
+  // 42: syntax, unknown names, permissions; 22: bad values; 0A: unsupported feature;
+  // 23: constraint violations; 21: cardinality.
+  if (code.rfind("42", 0) == 0 || code.rfind("22", 0) == 0 || code.rfind("0A", 0) == 0 ||
+      code.rfind("23", 0) == 0 || code.rfind("21", 0) == 0) {
+    return base::InvalidArgument(prefix + message);
+  }
+  return base::Internal(prefix + message);
+}
+
 }  // namespace sluice::warehouse

@@ -375,32 +375,8 @@ class PostgresWarehouse final : public Warehouse {
     return Error(res.get());
   }
 
-  // Maps a failed command to a Status by SQLSTATE class: connection trouble and transient
-  // server states are retryable; what is wrong with the SQL, the names or the values is not.
   base::Status Error(const PGresult* res) const {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    std::string message = primary ? primary : PQerrorMessage(conn_.get());
-    if (res) {
-      if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL))
-        message += std::string(" (") + detail + ")";
-      if (const char* hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT))
-        message += std::string(" (hint: ") + hint + ")";
-    }
-    const std::string code = state ? state : "";
-    message = ScrubPassword(message, conninfo_) + (code.empty() ? "" : " [SQLSTATE " + code + "]");
-    if (PQstatus(conn_.get()) == CONNECTION_BAD || code.rfind("08", 0) == 0) {
-      return base::Unavailable("lost the connection to the PostgreSQL warehouse: " + message);
-    }
-    if (code == "57014") return base::Timeout(message);
-    if (code.rfind("40", 0) == 0 || code.rfind("53", 0) == 0 || code.rfind("57P", 0) == 0) {
-      return base::Unavailable(message);
-    }
-    if (code.rfind("42", 0) == 0 || code.rfind("22", 0) == 0 || code.rfind("0A", 0) == 0 ||
-        code.rfind("23", 0) == 0 || code.rfind("21", 0) == 0) {
-      return base::InvalidArgument(message);
-    }
-    return base::Internal(message);
+    return PostgresError(conn_.get(), res, conninfo_, "", "the PostgreSQL warehouse: ");
   }
 
   // Streams `file` into `COPY table FROM STDIN` and returns the rows loaded.
