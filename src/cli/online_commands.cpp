@@ -7,6 +7,7 @@
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
 #include "cli/project_context.h"
+#include "engine/materialization.h"
 #include "engine/online_view.h"
 #include "serve/catalog.h"
 #include "serve/json_writer.h"
@@ -59,31 +60,48 @@ int RunMaterialize(const MaterializeOptions& options) {
       r.output_version = version;
       (void)project->registry->FinishRun(r);
     };
-    auto m = engine::MaterializeView(project->spec, *view, *project->lake, options.threads);
+    auto meta = (*store)->Meta(view->name);
+    if (!meta.ok()) {
+      finish("failed", meta.status().ToString(), "", 0);
+      ReportFailure(meta.status().WithContext("materialize '" + view->name + "'"));
+      ++failures;
+      continue;
+    }
+    std::optional<engine::StoredView> stored;
+    if (*meta) {
+      stored = engine::StoredView{(*meta)->source_version, (*meta)->definition_hash,
+                                  (*meta)->newest_event_micros, (*meta)->entities,
+                                  (*meta)->encoding_version};
+    }
+    const std::string view_name = view->name;
+    auto lookup = [&](const std::vector<std::string>& entities) {
+      return (*store)->MultiGet(view_name, entities);
+    };
+    auto m = engine::Materialize(project->spec, *view, *project->lake, options.threads, stored,
+                                 lookup, options.force);
     if (!m.ok()) {
       finish("failed", m.status().ToString(), "", 0);
       ReportFailure(m.status().WithContext("materialize '" + view->name + "'"));
       ++failures;
       continue;
     }
-    auto meta = (*store)->Meta(view->name);
-    if (meta.ok() && *meta && (*meta)->source_version == m->source.id &&
-        (*meta)->definition_hash == m->plan.definition_hash && !options.force) {
+    const engine::Materialized& r = m->result;
+    if (m->mode == engine::MaterializeMode::kUnchanged) {
       std::printf("%-16s unchanged   source %s, %lld entities in %s\n", view->name.c_str(),
-                  m->source.id.substr(0, 12).c_str(), static_cast<long long>((*meta)->entities),
+                  r.source.id.substr(0, 12).c_str(), static_cast<long long>(m->entities),
                   (*store)->Describe().c_str());
-      finish("unchanged", "", m->source.id, 0);
+      finish("unchanged", "", r.source.id, 0);
       continue;
     }
     store::ViewMeta vm;
-    vm.source_version = m->source.id;
-    vm.definition_hash = m->plan.definition_hash;
-    vm.newest_event_micros = m->newest_event;
-    vm.entities = static_cast<std::int64_t>(m->states.size());
+    vm.source_version = r.source.id;
+    vm.definition_hash = r.plan.definition_hash;
+    vm.newest_event_micros = r.newest_event;
+    vm.entities = m->entities;
     vm.materialized_at = base::FormatTime(clock.Now());
     vm.encoding_version = engine::kStateEncoding;
     // One write per view: a reader sees the previous materialization or this one per entity.
-    base::Status written = (*store)->Write(view->name, m->states, vm);
+    base::Status written = (*store)->Write(view->name, r.states, vm);
     if (!written.ok()) {
       finish("failed", written.ToString(), "", 0);
       ReportFailure(written.WithContext("materialize '" + view->name + "'"));
@@ -91,14 +109,29 @@ int RunMaterialize(const MaterializeOptions& options) {
       continue;
     }
     const double secs = std::chrono::duration<double>(clock.Now() - started).count();
-    std::printf(
-        "%-16s materialized %lld entities from %s (%lld events, newest %s) into %s in "
-        "%.1fs (%.0f entities/s)\n",
-        view->name.c_str(), static_cast<long long>(vm.entities), m->source.id.substr(0, 12).c_str(),
-        static_cast<long long>(m->counts.events),
-        base::FormatTimestampMicros(m->newest_event).c_str(), (*store)->Describe().c_str(), secs,
-        secs > 0 ? static_cast<double>(vm.entities) / secs : 0.0);
-    finish("succeeded", "", m->source.id, vm.entities);
+    const auto rate = [&](std::size_t n) { return secs > 0 ? static_cast<double>(n) / secs : 0.0; };
+    if (m->mode == engine::MaterializeMode::kIncremental) {
+      std::printf(
+          "%-16s updated %lld entities (%lld new) with %lld new events from %s (after %s, "
+          "newest %s) in %s in %.1fs (%.0f entities/s)\n",
+          view->name.c_str(), static_cast<long long>(r.states.size()),
+          static_cast<long long>(m->new_entities), static_cast<long long>(r.counts.events),
+          r.source.id.substr(0, 12).c_str(), m->previous.substr(0, 12).c_str(),
+          base::FormatTimestampMicros(r.newest_event).c_str(), (*store)->Describe().c_str(), secs,
+          rate(r.states.size()));
+    } else {
+      if (!m->why.empty()) {
+        std::printf("%-16s full replay: %s\n", view->name.c_str(), m->why.c_str());
+      }
+      std::printf(
+          "%-16s materialized %lld entities from %s (%lld events, newest %s) into %s in "
+          "%.1fs (%.0f entities/s)\n",
+          view->name.c_str(), static_cast<long long>(vm.entities),
+          r.source.id.substr(0, 12).c_str(), static_cast<long long>(r.counts.events),
+          base::FormatTimestampMicros(r.newest_event).c_str(), (*store)->Describe().c_str(), secs,
+          rate(r.states.size()));
+    }
+    finish("succeeded", "", r.source.id, static_cast<std::int64_t>(r.states.size()));
   }
   return failures == 0 ? kExitOk : kExitRuntimeFailure;
 }

@@ -94,6 +94,9 @@ class EntityAggregator {
   // contribution is in `lifetime`), so only windows move on AdvanceTo.
   const std::vector<LifetimeState>& lifetime() const { return lifetime_; }
   void Restore(size_t begin, size_t end, std::vector<LifetimeState> lifetime);
+  // After Restore: events appended to the log since, log[end, new_end), are new and are
+  // consumed (lifetime included) by the next AdvanceTo, as a stream delivers them.
+  void Extend(size_t new_end) { end_ = new_end; }
 
  private:
   void AddToLifetime(size_t agg, size_t event);

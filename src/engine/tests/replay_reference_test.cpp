@@ -9,6 +9,7 @@
 
 #include "engine/entity_state.h"
 #include "engine/keyed_replay.h"
+#include "engine/materialization.h"
 
 namespace sluice::engine {
 namespace {
@@ -394,6 +395,114 @@ TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
     EXPECT_FALSE(DecodeState(plan, good.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(DecodeState(plan, good + "x").ok());
+}
+
+// Incremental materialization: states built from the old events, then updated with the new
+// ones, must be byte for byte the states a full replay of all of them builds. The split puts
+// ties on both sides of the cut (old first, as a source that appends files replays them).
+StateLookup LookupIn(const std::vector<std::pair<std::string, std::string>>& states) {
+  return [&states](const std::vector<std::string>& keys) {
+    std::vector<std::optional<std::string>> out;
+    for (const auto& k : keys) {
+      auto it =
+          std::lower_bound(states.begin(), states.end(), k,
+                           [](const auto& p, const std::string& key) { return p.first < key; });
+      out.push_back(it != states.end() && it->first == k ? std::optional<std::string>(it->second)
+                                                         : std::nullopt);
+    }
+    return base::Result<std::vector<std::optional<std::string>>>(std::move(out));
+  };
+}
+
+void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  const FeatureViewPlan plan = MakePlan(ttl);
+  int compared = 0, updated_existing = 0, created = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    Case c = RandomCase(rng);
+    if (c.events.empty()) continue;
+    const std::int64_t cut = static_cast<std::int64_t>(rng() % 40) * 5 * kMinute;
+    Case before, after;
+    for (const auto& e : c.events) {
+      const bool old = e.ts < cut || (e.ts == cut && e.input_order % 2 == 0);
+      (old ? before : after).events.push_back(e);
+    }
+    Case all = before;
+    all.events.insert(all.events.end(), after.events.begin(), after.events.end());
+    auto full = BuildEntityStates(plan, EventBatch(all), 1, nullptr);
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    std::vector<std::pair<std::string, std::string>> stored;
+    if (!before.events.empty()) {
+      auto built = BuildEntityStates(plan, EventBatch(before), 1, nullptr);
+      ASSERT_TRUE(built.ok());
+      stored = std::move(*built);
+    }
+    std::vector<std::pair<std::string, std::string>> merged = stored;
+    if (!after.events.empty()) {
+      std::int64_t fresh = -1;
+      ReplayCounts counts;
+      auto changed = UpdateEntityStates(plan, EventBatch(after), LookupIn(stored), &counts, &fresh);
+      ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+      EXPECT_EQ(counts.events, static_cast<std::int64_t>(after.events.size()));
+      created += static_cast<int>(fresh);
+      for (auto& [key, bytes] : *changed) {
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&](const auto& p) { return p.first == key; });
+        if (it == merged.end()) {
+          merged.emplace_back(key, bytes);
+        } else {
+          it->second = bytes;
+          ++updated_existing;
+        }
+      }
+      std::sort(merged.begin(), merged.end());
+    }
+    ASSERT_EQ(merged.size(), full->size()) << "trial " << trial;
+    for (size_t i = 0; i < merged.size(); ++i) {
+      ASSERT_EQ(merged[i].first, (*full)[i].first) << "trial " << trial;
+      ASSERT_EQ(merged[i].second, (*full)[i].second)
+          << "trial " << trial << " entity " << merged[i].first;
+      ++compared;
+    }
+  }
+  // The random cases must exercise both kinds of update, not only one.
+  EXPECT_GT(compared, 500);
+  EXPECT_GT(updated_existing, 100);
+  EXPECT_GT(created, 20);
+}
+
+TEST(IncrementalStateTest, UpdateEqualsFullReplayBitForBit) {
+  CheckUpdateEqualsFullReplay(std::nullopt, 21);
+}
+TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTtl) {
+  CheckUpdateEqualsFullReplay(20 * kMinute, 22);
+}
+
+TEST(IncrementalStateTest, LateEventIsRefusedNamingTheEntity) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  Case old_case, late;
+  old_case.events.push_back({7, 100 * kMinute, 1.0, 1, "a", 0});
+  late.events.push_back({7, 99 * kMinute, 2.0, 2, "b", 0});
+  auto stored = BuildEntityStates(plan, EventBatch(old_case), 1, nullptr);
+  ASSERT_TRUE(stored.ok());
+  auto changed = UpdateEntityStates(plan, EventBatch(late), LookupIn(*stored), nullptr, nullptr);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(changed.status().message().find("entity '7'"), std::string::npos)
+      << changed.status().message();
+  EXPECT_NE(changed.status().message().find("before its newest stored event"), std::string::npos);
+}
+
+TEST(IncrementalStateTest, DamagedStoredStateIsReportedNotOverwritten) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  Case next;
+  next.events.push_back({7, 100 * kMinute, 1.0, 1, "a", 0});
+  const std::vector<std::pair<std::string, std::string>> stored = {{"7", "\x01garbage"}};
+  auto changed = UpdateEntityStates(plan, EventBatch(next), LookupIn(stored), nullptr, nullptr);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), base::StatusCode::kCorruption);
+  EXPECT_NE(changed.status().ToString().find("entity '7'"), std::string::npos)
+      << changed.status().ToString();
 }
 
 }  // namespace

@@ -1,0 +1,272 @@
+#include "engine/materialization.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "base/time.h"
+#include "engine/entity_state.h"
+#include "engine/view_loader.h"
+#include "engine/window_aggregator.h"
+
+namespace sluice::engine {
+namespace {
+
+using types::LogicalType;
+
+// Stored states are read in batches of this many entities: one consistent read per batch,
+// bounded request sizes for Redis.
+constexpr size_t kLookupBatch = 10000;
+
+void AppendValue(types::Column& dst, const types::Column& src, size_t row) {
+  if (!src.IsValid(row)) {
+    dst.AppendNull();
+    return;
+  }
+  switch (src.type()) {
+    case LogicalType::kBool:
+      dst.AppendBool(src.GetBool(row));
+      break;
+    case LogicalType::kInt64:
+      dst.AppendInt64(src.GetInt64(row));
+      break;
+    case LogicalType::kDouble:
+      dst.AppendDouble(src.GetDouble(row));
+      break;
+    case LogicalType::kString:
+      dst.AppendString(src.GetString(row));
+      break;
+    case LogicalType::kTimestamp:
+      dst.AppendTimestamp(src.GetTimestamp(row));
+      break;
+    case LogicalType::kDate:
+      dst.AppendDate(src.GetDate(row));
+      break;
+  }
+}
+
+// The part of `current` that `previous` does not hold, when `current` only appends data files
+// to it (an incremental source, or a glob that gained files sorting after the old ones). Keeping
+// the old files first is what makes old-then-new the order a full replay gives tied events.
+std::optional<lake::Manifest> AppendedPart(const lake::Manifest& previous,
+                                           const lake::Manifest& current) {
+  std::vector<lake::OutputFile> before, now;
+  for (const auto& o : previous.outputs) {
+    if (o.name == "data") before.push_back(o);
+  }
+  for (const auto& o : current.outputs) {
+    if (o.name == "data") now.push_back(o);
+  }
+  if (before.size() > now.size() || !std::equal(before.begin(), before.end(), now.begin())) {
+    return std::nullopt;
+  }
+  lake::Manifest part = current;
+  part.outputs.assign(now.begin() + static_cast<std::ptrdiff_t>(before.size()), now.end());
+  return part;
+}
+
+std::string ShortId(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+}  // namespace
+
+base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityStates(
+    const FeatureViewPlan& plan, const types::Batch& events, const StateLookup& lookup,
+    ReplayCounts* counts, std::int64_t* new_entities) {
+  const size_t nkeys = plan.entity_keys.size();
+  if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
+    return base::Internal("materialize: events do not have the planned columns");
+  }
+  ReplayCounts local;
+  ReplayCounts& c = counts ? *counts : local;
+  c.events += static_cast<std::int64_t>(events.num_rows());
+  const types::Column& ets = events.column(nkeys);
+
+  std::unordered_map<std::string, size_t> slot_of;
+  std::vector<std::string> keys;
+  std::vector<std::vector<size_t>> rows;
+  std::vector<std::string> key_values(nkeys);
+  for (size_t r = 0; r < events.num_rows(); ++r) {
+    bool null_key = false;
+    for (size_t k = 0; k < nkeys; ++k)
+      null_key = null_key || !events.column(k).IsValid(r);
+    if (null_key) {
+      ++c.events_null_key;
+      continue;
+    }
+    if (!ets.IsValid(r)) {
+      ++c.events_null_time;
+      continue;
+    }
+    for (size_t k = 0; k < nkeys; ++k)
+      key_values[k] = events.column(k).ValueToString(r);
+    auto [it, inserted] = slot_of.try_emplace(EntityKeyBytes(key_values), keys.size());
+    if (inserted) {
+      keys.push_back(it->first);
+      rows.emplace_back();
+    }
+    rows[it->second].push_back(r);
+  }
+  // Event-time order within an entity, ties in input order: the order of a replay.
+  for (auto& list : rows) {
+    std::stable_sort(list.begin(), list.end(),
+                     [&](size_t a, size_t b) { return ets.GetTimestamp(a) < ets.GetTimestamp(b); });
+  }
+
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(keys.size());
+  std::int64_t created = 0;
+  for (size_t from = 0; from < keys.size(); from += kLookupBatch) {
+    const size_t to = std::min(keys.size(), from + kLookupBatch);
+    const std::vector<std::string> batch_keys(keys.begin() + static_cast<std::ptrdiff_t>(from),
+                                              keys.begin() + static_cast<std::ptrdiff_t>(to));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored, lookup(batch_keys));
+    if (stored.size() != batch_keys.size()) {
+      return base::Internal("materialize: the store returned " + std::to_string(stored.size()) +
+                            " states for " + std::to_string(batch_keys.size()) + " entities");
+    }
+    for (size_t i = 0; i < batch_keys.size(); ++i) {
+      const std::vector<size_t>& list = rows[from + i];
+      EntityState state;
+      if (stored[i]) {
+        auto decoded = DecodeState(plan, *stored[i]);
+        if (!decoded.ok()) {
+          return std::move(decoded).status().WithContext("stored state of entity '" +
+                                                         batch_keys[i] + "'");
+        }
+        state = std::move(*decoded);
+        const std::int64_t first_new = ets.GetTimestamp(list.front());
+        if (first_new < state.newest_event) {
+          return base::FailedPrecondition("entity '" + batch_keys[i] + "' has a new event at " +
+                                          base::FormatTimestampMicros(first_new) +
+                                          ", before its newest stored event (" +
+                                          base::FormatTimestampMicros(state.newest_event) + ")");
+        }
+      } else {
+        ++created;
+        for (const auto& in : plan.inputs)
+          state.events.inputs.emplace_back(in.type);
+      }
+      EventLog log = std::move(state.events);
+      const size_t old_count = log.ts.size();
+      for (size_t e : list) {
+        log.ts.push_back(ets.GetTimestamp(e));
+        for (size_t in = 0; in < plan.inputs.size(); ++in)
+          AppendValue(log.inputs[in], events.column(nkeys + 1 + in), e);
+      }
+      const size_t end = log.ts.size();
+      EntityAggregator agg(plan, log);
+      if (stored[i]) {
+        agg.Restore(0, old_count, std::move(state.lifetime));
+        agg.Extend(end);
+      } else {
+        agg.Reset(0, end);
+      }
+      EntityState next;
+      next.newest_event = log.ts[end - 1];
+      agg.AdvanceTo(next.newest_event);
+      next.lifetime = agg.lifetime();
+      // As BuildEntityStates: keep the events a read at newest_event or later can still see.
+      size_t lo = end;
+      if (plan.max_window > 0) {
+        lo = 0;
+        while (lo < end && log.ts[lo] <= next.newest_event - plan.max_window)
+          ++lo;
+      }
+      next.events.ts.assign(log.ts.begin() + static_cast<std::ptrdiff_t>(lo), log.ts.end());
+      for (const auto& col : log.inputs) {
+        types::Column kept(col.type());
+        for (size_t e = lo; e < end; ++e)
+          AppendValue(kept, col, e);
+        next.events.inputs.push_back(std::move(kept));
+      }
+      out.emplace_back(batch_keys[i], EncodeState(plan, next));
+    }
+  }
+  if (new_entities) *new_entities = created;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+base::Result<Materialization> Materialize(const config::ProjectSpec& project,
+                                          const config::FeatureViewSpec& view,
+                                          const lake::Lake& lake, int threads,
+                                          const std::optional<StoredView>& stored,
+                                          const StateLookup& lookup, bool force) {
+  Materialization m;
+  auto full = [&](std::string why) -> base::Result<Materialization> {
+    m.mode = MaterializeMode::kFull;
+    m.why = std::move(why);
+    SLUICE_ASSIGN_OR_RETURN(m.result, MaterializeView(project, view, lake, threads));
+    m.entities = static_cast<std::int64_t>(m.result.states.size());
+    m.new_entities = m.entities;
+    return std::move(m);
+  };
+  if (!stored) return full("");
+  m.previous = stored->source_version;
+  if (force) return full("");  // asked for: no reason to report
+  if (stored->encoding_version != kStateEncoding) {
+    return full("the store holds state encoding " + std::to_string(stored->encoding_version) +
+                ", this sluice writes " + std::to_string(kStateEncoding));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
+  if (!source) {
+    return base::FailedPrecondition("feature view '" + view.name + "': its source '" + view.source +
+                                    "' has no version yet: ingest it first");
+  }
+  warehouse::DuckDb::Options options;
+  options.threads = threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project, view, lake, *source, db));
+  if (plan.definition_hash != stored->definition_hash) {
+    return full("the view's definition changed since the last materialization");
+  }
+  if (source->id == stored->source_version) {
+    m.mode = MaterializeMode::kUnchanged;
+    m.result.plan = std::move(plan);
+    m.result.source = *source;
+    m.result.newest_event = stored->newest_event;
+    m.entities = stored->entities;
+    return m;
+  }
+  auto previous = lake.FindVersion(stored->source_version);
+  if (!previous.ok()) {
+    return full("the stored source version " + ShortId(stored->source_version) +
+                " is not in the lake");
+  }
+  std::optional<lake::Manifest> appended = AppendedPart(*previous, *source);
+  if (!appended) {
+    return full("source version " + ShortId(source->id) + " does not only append to " +
+                ShortId(stored->source_version));
+  }
+  auto events = db.Query(EventsSql(plan, lake, *appended, 0, 1));
+  if (!events.ok()) {
+    return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
+  }
+  ReplayCounts counts;
+  std::int64_t created = 0;
+  auto states = UpdateEntityStates(plan, *events, lookup, &counts, &created);
+  if (!states.ok()) {
+    if (states.status().code() == base::StatusCode::kFailedPrecondition) {
+      return full("a late event: " + states.status().message());
+    }
+    return std::move(states).status();
+  }
+  m.mode = MaterializeMode::kIncremental;
+  m.result.plan = std::move(plan);
+  m.result.source = *source;
+  m.result.states = std::move(*states);
+  m.result.counts = counts;
+  m.result.newest_event = stored->newest_event;
+  const types::Column& ts = events->column(m.result.plan.entity_keys.size());
+  for (size_t r = 0; r < ts.size(); ++r) {
+    if (ts.IsValid(r)) m.result.newest_event = std::max(m.result.newest_event, ts.GetTimestamp(r));
+  }
+  m.new_entities = created;
+  m.entities = stored->entities + created;
+  return m;
+}
+
+}  // namespace sluice::engine
