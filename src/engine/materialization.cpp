@@ -69,7 +69,50 @@ std::string ShortId(const std::string& id) {
   return id.substr(0, 12);
 }
 
+// The view planned against its source's current version, with the DuckDB session that reads
+// its events.
+struct OpenedView {
+  warehouse::DuckDb db;
+  lake::Manifest source;
+  FeatureViewPlan plan;
+};
+
+base::Result<OpenedView> OpenView(const config::ProjectSpec& project,
+                                  const config::FeatureViewSpec& view, const lake::Lake& lake,
+                                  int threads) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
+  if (!source) {
+    return base::FailedPrecondition("feature view '" + view.name + "': its source '" + view.source +
+                                    "' has no version yet: ingest it first");
+  }
+  warehouse::DuckDb::Options options;
+  options.threads = threads;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project, view, lake, *source, db));
+  return OpenedView{std::move(db), std::move(*source), std::move(plan)};
+}
+
 }  // namespace
+
+base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
+                                           const config::FeatureViewSpec& view,
+                                           const lake::Lake& lake, int threads) {
+  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
+  Materialized m;
+  m.source = std::move(v.source);
+  m.plan = std::move(v.plan);
+  auto events = v.db.Query(EventsSql(m.plan, lake, m.source, 0, 1));
+  if (!events.ok()) {
+    return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
+  }
+  SLUICE_ASSIGN_OR_RETURN(m.states, BuildEntityStates(m.plan, *events, threads, &m.counts));
+  const types::Column& ts = events->column(m.plan.entity_keys.size());
+  for (size_t r = 0; r < ts.size(); ++r) {
+    if (ts.IsValid(r)) m.newest_event = std::max(m.newest_event, ts.GetTimestamp(r));
+  }
+  return m;
+}
 
 base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityStates(
     const FeatureViewPlan& plan, const types::Batch& events, const StateLookup& lookup,
@@ -210,16 +253,9 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
     return full("the store holds state encoding " + std::to_string(stored->encoding_version) +
                 ", this sluice writes " + std::to_string(kStateEncoding));
   }
-  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
-  if (!source) {
-    return base::FailedPrecondition("feature view '" + view.name + "': its source '" + view.source +
-                                    "' has no version yet: ingest it first");
-  }
-  warehouse::DuckDb::Options options;
-  options.threads = threads;
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
-  SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project, view, lake, *source, db));
+  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
+  FeatureViewPlan& plan = v.plan;
+  const lake::Manifest* source = &v.source;
   if (plan.definition_hash != stored->definition_hash) {
     return full("the view's definition changed since the last materialization");
   }
@@ -241,7 +277,7 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
     return full("source version " + ShortId(source->id) + " does not only append to " +
                 ShortId(stored->source_version));
   }
-  auto events = db.Query(EventsSql(plan, lake, *appended, 0, 1));
+  auto events = v.db.Query(EventsSql(plan, lake, *appended, 0, 1));
   if (!events.ok()) {
     return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
   }

@@ -11,11 +11,25 @@
 #include "config/project.h"
 #include "engine/feature_plan.h"
 #include "engine/keyed_replay.h"
-#include "engine/online_view.h"
 #include "lake/lake.h"
 #include "types/batch.h"
 
 namespace sluice::engine {
+
+// Everything a materialization produces for one view: the states to store and what they came
+// from.
+struct Materialized {
+  FeatureViewPlan plan;
+  lake::Manifest source;                                    // the source version replayed
+  std::vector<std::pair<std::string, std::string>> states;  // entity key bytes -> state
+  std::int64_t newest_event = 0;
+  ReplayCounts counts;
+};
+
+// Replays every event of the view's current source version into per-entity states.
+base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
+                                           const config::FeatureViewSpec& view,
+                                           const lake::Lake& lake, int threads);
 
 // What the online store already holds for a view (its ViewMeta), the starting point of the
 // next materialization.

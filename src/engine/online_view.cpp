@@ -25,33 +25,6 @@ std::string_view StatusName(FeatureStatus s) {
   return "missing";
 }
 
-base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
-                                           const config::FeatureViewSpec& view,
-                                           const lake::Lake& lake, int threads) {
-  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> source, lake.Current(view.source));
-  if (!source) {
-    return base::FailedPrecondition("feature view '" + view.name + "': its source '" + view.source +
-                                    "' has no version yet: ingest it first");
-  }
-  warehouse::DuckDb::Options options;
-  options.threads = threads;
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
-  Materialized m;
-  m.source = *source;
-  SLUICE_ASSIGN_OR_RETURN(m.plan, LoadPlan(project, view, lake, *source, db));
-  auto events = db.Query(EventsSql(m.plan, lake, *source, 0, 1));
-  if (!events.ok()) {
-    return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
-  }
-  SLUICE_ASSIGN_OR_RETURN(m.states, BuildEntityStates(m.plan, *events, threads, &m.counts));
-  const types::Column& ts = events->column(m.plan.entity_keys.size());
-  for (size_t r = 0; r < ts.size(); ++r) {
-    if (ts.IsValid(r)) m.newest_event = std::max(m.newest_event, ts.GetTimestamp(r));
-  }
-  return m;
-}
-
 base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::ProjectSpec& project,
                                                            const config::FeatureViewSpec& view,
                                                            const lake::Lake& lake,

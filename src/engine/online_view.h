@@ -35,21 +35,6 @@ struct OnlineFeature {
   explicit OnlineFeature(types::LogicalType type) : value(type) {}
 };
 
-// Everything a materialization produces for one view: the states to store and what they came
-// from.
-struct Materialized {
-  FeatureViewPlan plan;
-  lake::Manifest source;                                    // the source version replayed
-  std::vector<std::pair<std::string, std::string>> states;  // entity key bytes -> state
-  std::int64_t newest_event = 0;
-  ReplayCounts counts;
-};
-
-// Replays every event of the view's current source version into per-entity states.
-base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
-                                           const config::FeatureViewSpec& view,
-                                           const lake::Lake& lake, int threads);
-
 // A feature view ready for online reads: the same plan as training sets and materialization,
 // the fitted transforms current in the lake, and derived expressions evaluated by DuckDB.
 class OnlineView {
