@@ -163,8 +163,9 @@ int main(int argc, char** argv) {
   auto* build_cmd = app.add_subcommand(
       "build", "Build SQL models in the warehouse, run their tests, publish tables to the lake");
   AddProjectOption(build_cmd, build.project);
-  build_cmd->add_option("MODEL", build.models,
-                        "Models to build; +MODEL adds its upstream models (default: all)");
+  build_cmd->add_option(
+      "MODEL", build.models,
+      "Models to build; +MODEL adds upstream, MODEL+ downstream models (default: all)");
   build_cmd->add_option("-j,--jobs", build.jobs, "Models built at once (0 = one per core, max 4)")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
@@ -175,7 +176,8 @@ int main(int argc, char** argv) {
   TestOptions test;
   auto* test_cmd = app.add_subcommand("test", "Run the data tests of SQL models in the warehouse");
   AddProjectOption(test_cmd, test.project);
-  test_cmd->add_option("MODEL", test.models, "Models to test; +MODEL adds upstream (default: all)");
+  test_cmd->add_option("MODEL", test.models,
+                       "Models to test; +MODEL adds upstream, MODEL+ downstream (default: all)");
   test_cmd->footer(kFooter);
 
   try {

@@ -227,8 +227,10 @@ base::Result<std::vector<std::string>> ModelGraph::Select(
     names.push_back(m.name);
   std::string errors;
   for (const auto& sel : selectors) {
-    const bool upstream = !sel.empty() && sel[0] == '+';
-    const std::string name = upstream ? sel.substr(1) : sel;
+    const bool upstream = !sel.empty() && sel.front() == '+';
+    const bool downstream = sel.size() > 1 && sel.back() == '+';
+    const std::string name =
+        sel.substr(upstream ? 1 : 0, sel.size() - (upstream ? 1 : 0) - (downstream ? 1 : 0));
     const Model* m = Find(name);
     if (m == nullptr) {
       errors += (errors.empty() ? "" : "\n") + std::string("no model '") + name + "'" +
@@ -244,6 +246,19 @@ base::Result<std::vector<std::string>> ModelGraph::Select(
         if (!chosen.insert(n).second) continue;
         const Model* d = Find(n);
         todo.insert(todo.end(), d->depends_on.begin(), d->depends_on.end());
+      }
+    }
+    if (downstream) {
+      // models() lists dependencies first, so one pass in order reaches every descendant.
+      std::set<std::string> below = {name};
+      for (const auto& candidate : models_) {
+        for (const auto& dep : candidate.depends_on) {
+          if (below.count(dep)) {
+            below.insert(candidate.name);
+            chosen.insert(candidate.name);
+            break;
+          }
+        }
       }
     }
   }

@@ -42,8 +42,9 @@ class ModelGraph {
   std::size_t IndexOf(const std::string& name) const { return index_.at(name); }
 
   // The models named by `selectors`, in models() order: "name" is the model, "+name" the model
-  // and every model upstream of it. Empty selects every model. An unknown name is
-  // InvalidArgument with a "did you mean" hint.
+  // and every model upstream of it, "name+" the model and every model downstream of it,
+  // "+name+" both. Empty selects every model. An unknown name is InvalidArgument with a "did
+  // you mean" hint.
   base::Result<std::vector<std::string>> Select(const std::vector<std::string>& selectors) const;
 
  private:

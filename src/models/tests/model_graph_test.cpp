@@ -37,6 +37,16 @@ TEST(ModelGraphTest, OrdersModelsByDependencies) {
   EXPECT_EQ(*g->Select({"c"}), (std::vector<std::string>{"c"}));
   EXPECT_EQ(*g->Select({"+c"}), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(*g->Select({"d", "b"}), (std::vector<std::string>{"b", "d"}));
+  // Downstream: d reads c, which reads b.
+  EXPECT_EQ(*g->Select({"b+"}), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(*g->Select({"c+"}), (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(*g->Select({"d+"}), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(*g->Select({"+c+"}), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(*g->Select({"+b", "c"}), (std::vector<std::string>{"a", "b", "c"}));
+  auto unknown_below = g->Select({"bb+"});
+  ASSERT_FALSE(unknown_below.ok());
+  EXPECT_NE(unknown_below.status().message().find("no model 'bb' (did you mean 'b'?)"),
+            std::string::npos);
   auto unknown = g->Select({"+bb"});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("no model 'bb' (did you mean 'b'?)"),
