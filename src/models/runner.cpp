@@ -149,6 +149,16 @@ base::Status Run::Prepare(const std::vector<std::string>& selected, bool for_tes
     if (*attached) {
       base::LogInfo("loaded source '" + source + "' version " + current->id.substr(0, 12) +
                     " into the warehouse as " + relation);
+      // Earlier versions' copies are dead weight once the new one is in (PostgreSQL keeps a
+      // full table per version); a failure here costs space, not correctness.
+      auto dropped = ctx_.warehouse.DropOtherVersions(SourceRelationPrefix(source), relation);
+      if (!dropped.ok()) {
+        base::LogWarn("could not drop older copies of source '" + source +
+                      "': " + dropped.status().ToString());
+      } else if (*dropped > 0) {
+        base::LogInfo("dropped " + std::to_string(*dropped) + " older copies of source '" + source +
+                      "' from the warehouse");
+      }
     }
     source_relations_[source] = relation;
     source_versions_.emplace(source, std::move(current).value());
@@ -682,8 +692,12 @@ int BuildReport::Count(ModelStatus status) const {
                                         [&](const ModelOutcome& o) { return o.status == status; }));
 }
 
+std::string SourceRelationPrefix(const std::string& dataset) {
+  return "sluice_src_" + dataset + "_";
+}
+
 std::string SourceRelationName(const lake::Manifest& v) {
-  return "sluice_src_" + v.dataset + "_" + v.id.substr(0, 12);
+  return SourceRelationPrefix(v.dataset) + v.id.substr(0, 12);
 }
 
 std::string DefinitionHash(const ModelGraph& graph, const Model& m) {

@@ -100,6 +100,8 @@ base::Result<BuildReport> TestModels(const ModelGraph& graph, const ModelsContex
 // The relation a source's dataset version is exposed as in the warehouse:
 // "sluice_src_<source>_<first 12 hex digits of the version id>".
 std::string SourceRelationName(const lake::Manifest& source_version);
+// What every version's relation name of source `dataset` starts with.
+std::string SourceRelationPrefix(const std::string& dataset);
 
 // The hash a model's lake versions carry as definition_hash: its SQL text, materialization,
 // unique_key and cursor, and the definitions of the views it reads through.

@@ -81,6 +81,8 @@ class DuckDbWarehouse final : public Warehouse {
     return out;
   }
 
+  base::Result<int> DropOtherVersions(std::string_view, std::string_view) override { return 0; }
+
   base::Result<RelationKind> Relation(std::string_view name) override {
     auto batch = db_.Query(
         "SELECT table_type FROM information_schema.tables WHERE table_catalog = "

@@ -1,6 +1,7 @@
 // The PostgreSQL warehouse: models run on an external server, in one schema, through libpq.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -184,6 +185,36 @@ class PostgresWarehouse final : public Warehouse {
     if (PQntuples(res.get()) == 0) return RelationKind::kNone;
     return std::string(PQgetvalue(res.get(), 0, 0)) == "VIEW" ? RelationKind::kView
                                                               : RelationKind::kTable;
+  }
+
+  base::Result<int> DropOtherVersions(std::string_view prefix, std::string_view keep) override {
+    // LIKE with the prefix's own '_' and '%' escaped, then the exact shape checked here.
+    std::string like;
+    for (char c : prefix) {
+      if (c == '_' || c == '%' || c == '\\') like += '\\';
+      like += c;
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult res,
+        ExecParams("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 "
+                   "AND table_type = 'BASE TABLE' AND table_name LIKE $2 ORDER BY 1",
+                   {schema_, like + "%"}));
+    std::vector<std::string> stale;
+    for (int r = 0; r < PQntuples(res.get()); ++r) {
+      const std::string table = PQgetvalue(res.get(), r, 0);
+      const std::string_view suffix = std::string_view(table).substr(prefix.size());
+      const bool versioned =
+          suffix.size() == 12 && std::all_of(suffix.begin(), suffix.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+          });
+      if (versioned && table != keep) stale.push_back(table);
+    }
+    int dropped = 0;
+    for (const auto& table : stale) {
+      // No CASCADE: a view built on an old version keeps it (the drop fails, and that is fine).
+      if (Execute("DROP TABLE " + RelationSql(table), nullptr).ok()) ++dropped;
+    }
+    return dropped;
   }
 
   base::Result<types::Schema> Columns(std::string_view name) override {

@@ -86,6 +86,12 @@ class Warehouse {
                                            const types::Schema& schema,
                                            const std::filesystem::path& scratch_dir) = 0;
 
+  // Drops the tables AttachParquet loaded for other versions of the same data: those named
+  // `prefix` followed by 12 lowercase hex digits, except `keep`, that nothing depends on (a
+  // view still reading one keeps it). PostgreSQL only, where each is a full copy; DuckDB's are
+  // views over lake files and cost nothing. Returns how many were dropped.
+  virtual base::Result<int> DropOtherVersions(std::string_view prefix, std::string_view keep) = 0;
+
   // Writes every row of relation `name` to the Parquet file `file` (zstd), sorted by all
   // columns so the same rows always give the same bytes. Returns the number of rows.
   virtual base::Result<std::int64_t> ExportParquet(std::string_view name,

@@ -80,6 +80,9 @@ expect_code 0 "incremental build"
 expect_out "(+2 new)" "two new days"
 expect_eq "$(sql "SELECT count(*) FROM $schema.daily_totals WHERE day >= DATE '2024-06-01'")" 2 "merged rows are in the table"
 expect_eq "$(sql "SELECT count(*) - count(DISTINCT day) FROM $schema.daily_totals")" 0 "no duplicate days"
+# The new transactions version replaced the old copy in the server: one table per source.
+expect_eq "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$schema' AND table_name LIKE 'sluice_src_transactions_%'")" 1 \
+  "the previous version's copy of transactions was dropped"
 
 # Errors carry the model file's position, from PostgreSQL's error position.
 printf -- '-- broken on purpose\nSELECT user_id,\n       amountx\nFROM {{ source(%s) }}\n' "'users'" >"$p/models/broken.sql"

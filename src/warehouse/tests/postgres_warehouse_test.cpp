@@ -155,5 +155,29 @@ TEST_F(PostgresWarehouseTest, WrongPasswordIsUnavailableAndNeverPrinted) {
   EXPECT_NE(w.status().message().find(std::getenv("PGHOST")), std::string::npos);
 }
 
+TEST_F(PostgresWarehouseTest, DropOtherVersionsKeepsTheCurrentOneAndWhatViewsRead) {
+  const std::string old_a = "sluice_src_tx_0123456789ab", old_b = "sluice_src_tx_aaaaaaaaaaaa";
+  const std::string current = "sluice_src_tx_ffffffffffff";
+  for (const std::string& t :
+       {old_a, old_b, current, std::string("sluice_src_tx_2_0123456789ab"),
+        std::string("sluice_src_tx_notversioned"), std::string("sluice_src_txx_0123456789ab")}) {
+    ASSERT_TRUE(w_->Execute("CREATE TABLE " + QuoteIdentifier(t) + " (id bigint)", nullptr).ok());
+  }
+  // A model built as a view on an old version still reads it: that one must stay.
+  ASSERT_TRUE(
+      w_->Execute("CREATE VIEW model_v AS SELECT * FROM " + QuoteIdentifier(old_b), nullptr).ok());
+  auto dropped = w_->DropOtherVersions("sluice_src_tx_", current);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(*w_->Relation(old_a), RelationKind::kNone);
+  EXPECT_EQ(*w_->Relation(old_b), RelationKind::kTable);
+  EXPECT_EQ(*w_->Relation(current), RelationKind::kTable);
+  // Another source whose name starts the same, and names not shaped like a version, stay.
+  EXPECT_EQ(*w_->Relation("sluice_src_tx_2_0123456789ab"), RelationKind::kTable);
+  EXPECT_EQ(*w_->Relation("sluice_src_tx_notversioned"), RelationKind::kTable);
+  EXPECT_EQ(*w_->Relation("sluice_src_txx_0123456789ab"), RelationKind::kTable);
+  EXPECT_EQ(*w_->QueryInt64("SELECT count(*) FROM model_v", nullptr), 0);
+}
+
 }  // namespace
 }  // namespace sluice::warehouse
