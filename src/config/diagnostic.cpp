@@ -5,14 +5,8 @@ namespace sluice::config {
 std::string Diagnostic::ToString() const {
   std::string out = file;
   if (line > 0) {
-    // Appended piece by piece: `":" + std::to_string(n)` trips a false GCC 12 -O3
-    // -Werror=restrict (a Release build would not compile).
-    out += ':';
-    out += std::to_string(line);
-    if (column > 0) {
-      out += ':';
-      out += std::to_string(column);
-    }
+    out += ":" + std::to_string(line);
+    if (column > 0) out += ":" + std::to_string(column);
   }
   out += ": ";
   if (!key_path.empty()) out += key_path + ": ";
