@@ -84,18 +84,8 @@ base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::Project
   return std::unique_ptr<OnlineView>(new OnlineView(view, std::move(plan), std::move(transforms)));
 }
 
-std::vector<std::string> OnlineView::FeatureNames() const {
-  std::vector<std::string> out;
-  for (const auto& a : plan_.aggregations)
-    out.push_back(a.name);
-  for (const auto& d : spec_.derived)
-    out.push_back(d.name);
-  return out;
-}
-
 bool OnlineView::HasFeature(std::string_view name) const {
-  const auto names = FeatureNames();
-  return std::find(names.begin(), names.end(), name) != names.end();
+  return std::find(feature_names_.begin(), feature_names_.end(), name) != feature_names_.end();
 }
 
 std::string OnlineView::FeatureVersion(std::string_view feature) const {
@@ -162,13 +152,14 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
                                                           std::int64_t t,
                                                           const std::vector<std::string>& names,
                                                           warehouse::DuckDb& db) const {
-  const std::vector<std::string> wanted = names.empty() ? FeatureNames() : names;
+  const std::vector<std::string>& wanted = names.empty() ? feature_names_ : names;
   for (const auto& n : wanted) {
     if (!HasFeature(n)) {
       return base::InvalidArgument("feature view '" + spec_.name + "' has no feature '" + n + "'");
     }
   }
   std::vector<FeatureValues> values;
+  values.reserve(plan_.aggregations.size());
   for (const auto& a : plan_.aggregations)
     values.emplace_back(a.output_type, 1);
   FeatureStatus absent = FeatureStatus::kMissing;
@@ -189,6 +180,7 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
 
   // Raw values by name: aggregations, then derived ones evaluated by DuckDB.
   std::vector<std::pair<std::string, types::Column>> raw;
+  raw.reserve(plan_.aggregations.size() + spec_.derived.size());
   for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
     raw.emplace_back(plan_.aggregations[a].name, values[a].ToColumn());
   }
@@ -213,12 +205,14 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
   }
 
   std::vector<OnlineFeature> out;
+  out.reserve(wanted.size());
+  std::vector<std::pair<std::string, types::Column>> produced;
   for (const auto& name : wanted) {
     auto it = std::find_if(raw.begin(), raw.end(), [&](const auto& p) { return p.first == name; });
     const types::Column& col = it->second;
     auto t_it = std::find_if(transforms_.begin(), transforms_.end(),
                              [&](const auto& p) { return p.first == name; });
-    std::vector<std::pair<std::string, types::Column>> produced;
+    produced.clear();
     if (t_it == transforms_.end()) {
       produced.emplace_back(name, col);
     } else {
