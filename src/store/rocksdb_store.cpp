@@ -164,15 +164,8 @@ class RocksDbStore final : public OnlineStore {
     // Not synced: the WAL reaches the OS on every write, which survives a crash of the process.
     // A machine crash can lose the newest batches, but the WAL replays a prefix of them, meta
     // included, so the store is left at an older watermark rather than an inconsistent one.
-    auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    if (!s.ok()) return FromRocks(s, "writing view '" + view + "' to " + Describe());
-    // A Write is a whole materialization: flush it to a table file now. Readers are secondary
-    // instances that would otherwise replay the WAL into memtables of their own and search them
-    // (a skiplist, no bloom filter worth the name) on every look-up until the writer happened
-    // to flush; a flushed table has bloom filters, an index and the block cache. It also
-    // makes the materialization durable (table files are synced), not only in the OS's hands.
-    s = db_->Flush(rocksdb::FlushOptions());
-    return FromRocks(s, "flushing view '" + view + "' in " + Describe());
+    const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+    return FromRocks(s, "writing view '" + view + "' to " + Describe());
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
