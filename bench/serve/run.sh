@@ -12,7 +12,8 @@
 #   SBENCH_EVENTS       events per entity (default 3)
 #   SBENCH_SECONDS      seconds per wrk run (default 10)
 #   SBENCH_CONNECTIONS  wrk connections for saturating runs (default 4)
-#   SBENCH_THREADS      sluice serve --threads (default 24; >= every run's connections)
+#   SBENCH_THREADS      sluice serve --threads: event loops (default 24, as in earlier tables;
+#                       the number of cores is faster at saturation, see README.md)
 #   SBENCH_REDIS        1 = also the Redis backend and redis-benchmark (default 1)
 #   SBENCH_DIR          work folder (default BUILD_DIR/sbench-work; the data is reused)
 set -euo pipefail

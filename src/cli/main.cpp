@@ -147,7 +147,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--token-env", serve.token_env,
                         "Require this environment variable's value as a bearer token");
-  serve_cmd->add_option("--threads", serve.threads, "HTTP worker threads (concurrent connections)")
+  serve_cmd
+      ->add_option("--threads", serve.threads,
+                   "HTTP event-loop threads (each serves many connections)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   serve_cmd->add_option("--store", serve.store,

@@ -57,18 +57,8 @@ base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::Project
   return std::unique_ptr<OnlineView>(new OnlineView(view, std::move(plan), std::move(transforms)));
 }
 
-std::vector<std::string> OnlineView::FeatureNames() const {
-  std::vector<std::string> out;
-  for (const auto& a : plan_.aggregations)
-    out.push_back(a.name);
-  for (const auto& d : spec_.derived)
-    out.push_back(d.name);
-  return out;
-}
-
 bool OnlineView::HasFeature(std::string_view name) const {
-  const auto names = FeatureNames();
-  return std::find(names.begin(), names.end(), name) != names.end();
+  return std::find(feature_names_.begin(), feature_names_.end(), name) != feature_names_.end();
 }
 
 std::string OnlineView::FeatureVersion(std::string_view feature) const {
@@ -135,13 +125,14 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
                                                           std::int64_t t,
                                                           const std::vector<std::string>& names,
                                                           warehouse::DuckDb& db) const {
-  const std::vector<std::string> wanted = names.empty() ? FeatureNames() : names;
+  const std::vector<std::string>& wanted = names.empty() ? feature_names_ : names;
   for (const auto& n : wanted) {
     if (!HasFeature(n)) {
       return base::InvalidArgument("feature view '" + spec_.name + "' has no feature '" + n + "'");
     }
   }
   std::vector<FeatureValues> values;
+  values.reserve(plan_.aggregations.size());
   for (const auto& a : plan_.aggregations)
     values.emplace_back(a.output_type, 1);
   FeatureStatus absent = FeatureStatus::kMissing;
@@ -160,18 +151,23 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
     if (!plan_.ttl) SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, none, t, 0, values));
   }
 
-  // Raw values by name: aggregations, then derived ones evaluated by DuckDB.
-  std::vector<std::pair<std::string, types::Column>> raw;
-  for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
-    raw.emplace_back(plan_.aggregations[a].name, values[a].ToColumn());
-  }
   std::string derived_select;
   for (const auto& d : spec_.derived) {
     if (std::find(wanted.begin(), wanted.end(), d.name) == wanted.end()) continue;
     derived_select +=
         (derived_select.empty() ? "" : ", ") + ("(" + d.expr + ") AS " + QuoteIdentifier(d.name));
   }
-  if (!derived_select.empty()) {
+  // Raw values by name (aggregations, then derived ones evaluated by DuckDB), built only when a
+  // derived feature is wanted: DuckDB needs them all. Without one, each wanted feature's column
+  // comes straight from its aggregation, which saves a name and a column per aggregation per
+  // entity on the serving path.
+  const bool use_raw = !derived_select.empty();
+  std::vector<std::pair<std::string, types::Column>> raw;
+  if (use_raw) {
+    raw.reserve(plan_.aggregations.size() + spec_.derived.size());
+    for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
+      raw.emplace_back(plan_.aggregations[a].name, values[a].ToColumn());
+    }
     std::string inputs = "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(t)) + " AS as_of";
     for (const auto& [name, col] : raw)
       inputs += ", " + SqlLiteral(col, 0) + " AS " + QuoteIdentifier(name);
@@ -184,41 +180,47 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
       raw.emplace_back(derived->schema().field(i).name, std::move(derived->column(i)));
     }
   }
+  auto raw_value = [&](const std::string& name) -> types::Column {
+    if (use_raw) {
+      auto it =
+          std::find_if(raw.begin(), raw.end(), [&](const auto& p) { return p.first == name; });
+      return it->second;
+    }
+    size_t a = 0;
+    while (plan_.aggregations[a].name != name)
+      ++a;  // wanted names were checked above, and without derived ones all are aggregations
+    return values[a].ToColumn();
+  };
 
   std::vector<OnlineFeature> out;
+  out.reserve(wanted.size());
+  auto emit = [&](const std::string& fname, types::Column fcol) {
+    OnlineFeature f(fcol.type());
+    f.name = fname;
+    const bool expired = known && absent == FeatureStatus::kExpired;
+    if (!expired && fcol.IsValid(0) && (known || !plan_.ttl)) {
+      // No history: a count of 0 is a fact, but say the entity is unknown.
+      f.status = known ? FeatureStatus::kPresent : FeatureStatus::kMissing;
+      f.value = std::move(fcol);
+    } else {
+      f.status = expired ? FeatureStatus::kExpired : FeatureStatus::kMissing;
+      f.value = DefaultValue(spec_, fname, fcol.type());
+    }
+    out.push_back(std::move(f));
+  };
   for (const auto& name : wanted) {
-    auto it = std::find_if(raw.begin(), raw.end(), [&](const auto& p) { return p.first == name; });
-    const types::Column& col = it->second;
     auto t_it = std::find_if(transforms_.begin(), transforms_.end(),
                              [&](const auto& p) { return p.first == name; });
-    std::vector<std::pair<std::string, types::Column>> produced;
     if (t_it == transforms_.end()) {
-      produced.emplace_back(name, col);
-    } else {
-      std::vector<types::Column> applied = MakeOutputColumns(t_it->second, col.type());
-      SLUICE_RETURN_IF_ERROR(Apply(t_it->second, col, &applied));
-      const auto fields = OutputFields(t_it->second, col.type());
-      for (size_t k = 0; k < applied.size(); ++k) {
-        produced.emplace_back(fields[k].name, std::move(applied[k]));
-      }
+      emit(name, raw_value(name));
+      continue;
     }
-    for (auto& [fname, fcol] : produced) {
-      OnlineFeature f(fcol.type());
-      f.name = fname;
-      const bool expired = known && absent == FeatureStatus::kExpired;
-      if (!expired && fcol.IsValid(0) && (known || !plan_.ttl)) {
-        f.status = known ? FeatureStatus::kPresent : FeatureStatus::kMissing;
-        f.value = std::move(fcol);
-        if (!known) {
-          // No history: a count of 0 is a fact, but say the entity is unknown.
-          f.status = FeatureStatus::kMissing;
-        }
-      } else {
-        f.status = expired ? FeatureStatus::kExpired : FeatureStatus::kMissing;
-        f.value = DefaultValue(spec_, fname, fcol.type());
-      }
-      out.push_back(std::move(f));
-    }
+    const types::Column col = raw_value(name);
+    std::vector<types::Column> applied = MakeOutputColumns(t_it->second, col.type());
+    SLUICE_RETURN_IF_ERROR(Apply(t_it->second, col, &applied));
+    const auto fields = OutputFields(t_it->second, col.type());
+    for (size_t k = 0; k < applied.size(); ++k)
+      emit(fields[k].name, std::move(applied[k]));
   }
   return out;
 }

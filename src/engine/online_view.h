@@ -49,7 +49,7 @@ class OnlineView {
   const FeatureViewPlan& plan() const { return plan_; }
   const std::string& name() const { return spec_.name; }
   // Aggregations then derived features.
-  std::vector<std::string> FeatureNames() const;
+  const std::vector<std::string>& FeatureNames() const { return feature_names_; }
   bool HasFeature(std::string_view name) const;
   // "<definition hash prefix>" or, transformed, "<definition>+<artifact prefix>".
   std::string FeatureVersion(std::string_view feature) const;
@@ -65,11 +65,18 @@ class OnlineView {
  private:
   OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,
              std::vector<std::pair<std::string, TransformArtifact>> transforms)
-      : spec_(std::move(spec)), plan_(std::move(plan)), transforms_(std::move(transforms)) {}
+      : spec_(std::move(spec)), plan_(std::move(plan)), transforms_(std::move(transforms)) {
+    for (const auto& a : plan_.aggregations)
+      feature_names_.push_back(a.name);
+    for (const auto& d : spec_.derived)
+      feature_names_.push_back(d.name);
+  }
 
   config::FeatureViewSpec spec_;
   FeatureViewPlan plan_;
   std::vector<std::pair<std::string, TransformArtifact>> transforms_;  // feature -> artifact
+  // Computed once: Read checks every requested name against it, per entity.
+  std::vector<std::string> feature_names_;
 };
 
 }  // namespace sluice::engine

@@ -1,19 +1,43 @@
 #include "serve/http_server.h"
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <exception>
+#include <list>
+#include <mutex>
 #include <thread>
+#include <vector>
 
+#include "serve/http_parser.h"
 #include "serve/json_writer.h"
 
 namespace sluice::serve {
 
 namespace {
 
-constexpr const char* kJson = "application/json";
-constexpr const char* kPromText = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kPromText = "text/plain; version=0.0.4; charset=utf-8";
+// Bytes read per recv: a whole pipelined burst of small requests, or a good part of a body.
+constexpr std::size_t kReadChunk = 64 * 1024;
+// After the last response on a connection the server closes its side and discards what the
+// client still sends for this long, so a client writing a body we refused gets the answer
+// instead of a reset (closing a socket with unread data makes the kernel send RST).
+constexpr std::chrono::milliseconds kLingerTime{1000};
+// How often an event loop looks for connections that outlived their timeouts.
+constexpr int kSweepMillis = 250;
 
 // Compares without an early exit, so the time taken does not reveal how much of a guessed
 // token was right.
@@ -27,6 +51,35 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   }
   return diff == 0;
 }
+
+std::string Errno(int err) {
+  return std::strerror(err);
+}
+
+// One answer before it is written to the connection.
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = kJson;
+  std::string_view allow;         // "Allow" header when set
+  bool www_authenticate = false;  // "WWW-Authenticate: Bearer"
+};
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct Connection {
+  int fd = -1;
+  std::string in;  // received, not yet consumed (from in_start)
+  std::size_t in_start = 0;
+  std::string out;  // to send, from out_sent
+  std::size_t out_sent = 0;
+  bool continue_sent = false;  // "100 Continue" already sent for the request being received
+  bool close_after_write = false;
+  bool lingering = false;  // our side is shut down; discarding input until EOF
+  bool writing = false;    // registered for EPOLLOUT instead of EPOLLIN
+  SteadyTime last_activity;
+  std::list<Connection>::iterator self;
+};
 
 }  // namespace
 
@@ -62,129 +115,439 @@ base::Result<std::pair<std::string, int>> ParseListenAddress(std::string_view ad
 
 struct HttpServer::Impl {
   Impl(Backend& b, Metrics& m, base::Clock& c, HttpServerOptions o)
-      : backend(b), metrics(m), clock(c), options(std::move(o)) {}
-
-  bool Authorized(const httplib::Request& req) const {
-    if (!options.token) return true;
-    return ConstantTimeEquals(req.get_header_value("Authorization"), "Bearer " + *options.token);
+      : backend(b), metrics(m), clock(c), options(std::move(o)) {
+    limits.max_body_bytes = options.max_body_bytes;
+    bearer = options.token ? "Bearer " + *options.token : "";
   }
 
-  void WriteError(httplib::Response& res, int status, std::string_view kind,
-                  std::string_view message) {
+  ~Impl() {
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (stop_fd >= 0) ::close(stop_fd);
+  }
+
+  // ---- request handling: routes, auth, metrics (independent of the transport) ----------
+
+  void SetError(Response& res, int status, std::string_view kind, std::string_view message) {
     res.status = status;
-    res.set_content(ErrorBody(status, kind, message), kJson);
+    res.body = ErrorBody(status, kind, message);
+    res.content_type = kJson;
     metrics.CountError(kind);
   }
 
   // Refuses an unauthenticated request; true when it may proceed.
-  bool CheckAuth(const httplib::Request& req, httplib::Response& res) {
-    if (Authorized(req)) return true;
-    res.set_header("WWW-Authenticate", "Bearer");
-    WriteError(res, 401, "unauthorized",
-               req.has_header("Authorization")
-                   ? "the bearer token is not valid"
-                   : "this endpoint needs an \"Authorization: Bearer <token>\" header");
+  bool CheckAuth(const RequestHead& head, Response& res) {
+    if (!options.token) return true;
+    if (head.has_authorization && ConstantTimeEquals(head.authorization, bearer)) return true;
+    res.www_authenticate = true;
+    SetError(res, 401, "unauthorized",
+             head.has_authorization
+                 ? "the bearer token is not valid"
+                 : "this endpoint needs an \"Authorization: Bearer <token>\" header");
     return false;
   }
 
-  void Install() {
-    server.new_task_queue = [n = options.threads] {
-      return new httplib::ThreadPool(static_cast<std::size_t>(n < 1 ? 1 : n));
-    };
-    server.set_tcp_nodelay(true);
-    server.set_payload_max_length(options.max_body_bytes);
-    server.set_keep_alive_timeout(options.keep_alive_timeout.count());
-    // The library's default (5 requests per connection) would make load balancers and load
-    // generators reconnect constantly.
-    server.set_keep_alive_max_count(1'000'000);
-
-    server.Post("/v1/features", [this](const httplib::Request& req, httplib::Response& res) {
-      const auto started = clock.Now();
-      if (CheckAuth(req, res)) {
-        Reply reply = backend.Features(req.body);
+  Response Handle(const RequestHead& head, std::string_view body) {
+    Response res;
+    const std::string_view path = head.path;
+    const bool get = head.method == "GET" || head.method == "HEAD";
+    const auto started = clock.Now();
+    if (path == "/v1/features" && head.method == "POST") {
+      if (CheckAuth(head, res)) {
+        Reply reply = backend.Features(body);
         res.status = reply.http_status;
-        res.set_content(std::move(reply.body), kJson);
+        res.body = std::move(reply.body);
         if (!reply.error_kind.empty()) metrics.CountError(reply.error_kind);
       }
-      metrics.ObserveRequest(req.path, clock.Now() - started);
-    });
-    server.Get("/v1/features", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Allow", "POST");
-      WriteError(res, 405, "method_not_allowed", "use POST /v1/features with a JSON body");
-    });
-    server.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) {
-      const auto started = clock.Now();
-      res.set_content("{\"status\":\"ok\"}\n", kJson);
-      metrics.ObserveRequest(req.path, clock.Now() - started);
-    });
-    server.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
-      const auto started = clock.Now();
+      metrics.ObserveRequest(path, clock.Now() - started);
+    } else if (path == "/v1/features" && get) {
+      res.allow = "POST";
+      SetError(res, 405, "method_not_allowed", "use POST /v1/features with a JSON body");
+    } else if (path == "/healthz" && get) {
+      res.body = "{\"status\":\"ok\"}\n";
+      metrics.ObserveRequest(path, clock.Now() - started);
+    } else if (path == "/readyz" && get) {
       Reply reply = backend.Ready();
       res.status = reply.http_status;
-      res.set_content(std::move(reply.body), kJson);
+      res.body = std::move(reply.body);
       if (!reply.error_kind.empty()) metrics.CountError(reply.error_kind);
-      metrics.ObserveRequest(req.path, clock.Now() - started);
-    });
-    server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-      const auto started = clock.Now();
-      if (CheckAuth(req, res)) {
+      metrics.ObserveRequest(path, clock.Now() - started);
+    } else if (path == "/metrics" && get) {
+      if (CheckAuth(head, res)) {
         // Observed before rendering, so a scrape includes itself in the histogram count.
-        metrics.ObserveRequest(req.path, clock.Now() - started);
-        res.set_content(metrics.Render() + backend.GaugesText(), kPromText);
+        metrics.ObserveRequest(path, clock.Now() - started);
+        res.body = metrics.Render() + backend.GaugesText();
+        res.content_type = kPromText;
       }
-    });
-
-    // Responses the library makes itself (no route, body over the limit, unreadable HTTP)
-    // have no body: give them the same JSON error shape as every other refusal.
-    server.set_error_handler(httplib::Server::HandlerWithResponse(
-        [this](const httplib::Request& req, httplib::Response& res) {
-          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          switch (res.status) {
-            case 404:
-              WriteError(res, 404, "not_found", "no route " + req.method + " " + req.path);
-              break;
-            case 413:
-              WriteError(res, 413, "body_too_large",
-                         "the request body exceeds the limit of " +
-                             std::to_string(options.max_body_bytes) + " bytes");
-              break;
-            case 400:
-              WriteError(res, 400, "bad_http", "the HTTP request could not be read");
-              break;
-            default:
-              WriteError(res, res.status, "http_error", "HTTP error " + std::to_string(res.status));
-          }
-          return httplib::Server::HandlerResponse::Handled;
-        }));
-    server.set_exception_handler(
-        [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-          std::string what = "unknown exception";
-          try {
-            std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            what = e.what();
-          } catch (...) {
-          }
-          WriteError(res, 500, "internal", "internal error: " + what);
-        });
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      metrics.CountRequest(req.path, res.status);
-    });
+    } else {
+      std::string message = "no route ";
+      message += head.method;
+      message += ' ';
+      message += path;
+      SetError(res, 404, "not_found", message);
+    }
+    return res;
   }
+
+  // Appends the response to `out`. `head_only` (a HEAD request) keeps the headers of the GET
+  // answer and drops the body.
+  static void Serialize(const Response& res, bool close, bool keep_alive_header, bool head_only,
+                        std::string& out) {
+    char number[24];
+    out += "HTTP/1.1 ";
+    auto r = std::to_chars(number, number + sizeof(number), res.status);
+    out.append(number, r.ptr);
+    out += ' ';
+    out += ReasonPhrase(res.status);
+    out += "\r\nContent-Type: ";
+    out += res.content_type;
+    out += "\r\nContent-Length: ";
+    r = std::to_chars(number, number + sizeof(number), res.body.size());
+    out.append(number, r.ptr);
+    out += "\r\n";
+    if (!res.allow.empty()) {
+      out += "Allow: ";
+      out += res.allow;
+      out += "\r\n";
+    }
+    if (res.www_authenticate) out += "WWW-Authenticate: Bearer\r\n";
+    if (close) {
+      out += "Connection: close\r\n";
+    } else if (keep_alive_header) {
+      out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+    if (!head_only) out += res.body;
+  }
+
+  // ---- transport -------------------------------------------------------------------------
+
+  base::Status Listen() {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const std::string port_text = std::to_string(options.port);
+    const std::string where = options.host + (options.port == 0 ? " (any port)" : ":" + port_text);
+    const int gai = ::getaddrinfo(options.host.c_str(), port_text.c_str(), &hints, &found);
+    if (gai != 0) {
+      return base::IoError("cannot listen on " + where + ": " + ::gai_strerror(gai));
+    }
+    int err = 0;
+    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+      const int fd =
+          ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) {
+        err = errno;
+        continue;
+      }
+      const int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+        listen_fd = fd;
+        break;
+      }
+      err = errno;
+      ::close(fd);
+    }
+    ::freeaddrinfo(found);
+    if (listen_fd < 0) {
+      return base::IoError(
+          "cannot listen on " + where + " (" + Errno(err) +
+          (options.port == 0 ? ")" : "; in use, or not an address of this machine)"));
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof(bound);
+    ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    return base::Status::Ok();
+  }
+
+  // One event loop: accepts connections (the listening socket is shared by every loop, and the
+  // kernel wakes one idle loop per connection), reads requests, answers them in order, and on
+  // stop finishes what it holds. Requests are handled on the loop's own thread: a backend call
+  // that waits (Redis, DuckDB) holds up this loop's other connections, which is why there are
+  // several loops.
+  class Loop {
+   public:
+    explicit Loop(Impl& impl) : impl_(impl) {}
+    ~Loop() {
+      for (auto& c : connections_)
+        ::close(c.fd);
+      if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    }
+
+    base::Status Init() {
+      epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+      if (epoll_fd_ < 0) return base::IoError("epoll_create1: " + Errno(errno));
+      epoll_event ev{};
+      // Exclusive: a new connection wakes one waiting loop, not all of them.
+      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      ev.data.ptr = &listen_tag_;
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, impl_.listen_fd, &ev) != 0) {
+        return base::IoError("epoll_ctl (listening socket): " + Errno(errno));
+      }
+      ev.events = EPOLLIN;
+      ev.data.ptr = &stop_tag_;
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, impl_.stop_fd, &ev) != 0) {
+        return base::IoError("epoll_ctl (stop event): " + Errno(errno));
+      }
+      return base::Status::Ok();
+    }
+
+    void Run() {
+      std::vector<epoll_event> events(64);
+      auto next_sweep = std::chrono::steady_clock::now();
+      while (!stopping_ || !connections_.empty()) {
+        const int n =
+            ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), kSweepMillis);
+        if (n < 0 && errno != EINTR) break;  // only EBADF/EINVAL: a bug, not a client
+        bool stop_seen = false;
+        for (int i = 0; i < n; ++i) {
+          void* tag = events[i].data.ptr;
+          if (tag == &listen_tag_) {
+            Accept();
+          } else if (tag == &stop_tag_) {
+            stop_seen = true;
+          } else {
+            // May close (and free) this connection, never another: events later in this
+            // round still point at live connections.
+            OnEvent(*static_cast<Connection*>(tag), events[i].events);
+          }
+        }
+        // After the round, because it may close any connection, including ones with events
+        // still to be handled above.
+        if (stop_seen && !stopping_) BeginStop();
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_sweep) {
+          Sweep(now);
+          next_sweep = now + std::chrono::milliseconds(kSweepMillis);
+        }
+      }
+    }
+
+   private:
+    void Accept() {
+      // A handful per wake-up, so one loop does not take a burst of connections that several
+      // idle loops could share.
+      for (int i = 0; i < 8 && !stopping_; ++i) {
+        const int fd = ::accept4(impl_.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;  // EAGAIN: another loop took it; anything else: the client's problem
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        connections_.emplace_front();
+        Connection& c = connections_.front();
+        c.fd = fd;
+        c.self = connections_.begin();
+        c.last_activity = std::chrono::steady_clock::now();
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.ptr = &c;
+        if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(c);
+      }
+    }
+
+    // Stop: no new connections; idle ones close now, the others once their requests are
+    // answered (or they time out).
+    void BeginStop() {
+      stopping_ = true;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, impl_.listen_fd, nullptr);
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, impl_.stop_fd, nullptr);
+      for (auto it = connections_.begin(); it != connections_.end();) {
+        Connection& c = *it++;
+        // A request may be waiting in the socket: read it before deciding the connection is
+        // idle. OnReadable closes the connection when that leaves nothing to do.
+        if (!c.writing && !c.lingering) OnReadable(c);
+      }
+    }
+
+    void Sweep(SteadyTime now) {
+      for (auto it = connections_.begin(); it != connections_.end();) {
+        Connection& c = *it++;
+        const auto idle = now - c.last_activity;
+        if (c.lingering ? idle >= kLingerTime : idle >= impl_.options.keep_alive_timeout) Close(c);
+      }
+    }
+
+    void OnEvent(Connection& c, std::uint32_t events) {
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        Close(c);
+        return;
+      }
+      if (c.writing) {
+        if (events & EPOLLOUT) Flush(c);
+        return;
+      }
+      if (events & (EPOLLIN | EPOLLRDHUP)) OnReadable(c);
+    }
+
+    void OnReadable(Connection& c) {
+      char buf[kReadChunk];
+      const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+          if (stopping_ && Idle(c)) Close(c);
+          return;
+        }
+        Close(c);
+        return;
+      }
+      if (n == 0) {  // the client closed its side: nothing more will arrive
+        Close(c);
+        return;
+      }
+      c.last_activity = std::chrono::steady_clock::now();
+      if (c.lingering) return;  // discarded
+      c.in.append(buf, static_cast<std::size_t>(n));
+      Process(c);
+    }
+
+    static bool Idle(const Connection& c) { return c.in_start == c.in.size() && c.out.empty(); }
+
+    // Answers every complete request in the input, in order, into one output buffer (a
+    // pipelining client gets all its answers in one write), then writes.
+    void Process(Connection& c) {
+      while (!c.close_after_write) {
+        const std::string_view pending = std::string_view(c.in).substr(c.in_start);
+        if (pending.empty()) break;
+        HeadParse p = ParseRequestHead(pending, impl_.limits);
+        if (p.state == HeadState::kIncomplete) break;
+        if (p.state == HeadState::kError) {
+          Response res;
+          impl_.SetError(res, p.status, p.kind, p.message);
+          impl_.metrics.CountRequest(p.head.path, res.status);
+          // The rest of the stream cannot be framed any more: answer and close.
+          Serialize(res, /*close=*/true, false, false, c.out);
+          c.close_after_write = true;
+          c.in.clear();
+          c.in_start = 0;
+          break;
+        }
+        const RequestHead& head = p.head;
+        if (pending.size() - head.head_bytes < head.content_length) {
+          if (head.expect_continue && !c.continue_sent) {
+            c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+            c.continue_sent = true;
+          }
+          break;
+        }
+        const std::string_view body = pending.substr(head.head_bytes, head.content_length);
+        Response res;
+        try {
+          res = impl_.Handle(head, body);
+        } catch (const std::exception& e) {
+          res = Response();
+          impl_.SetError(res, 500, "internal", std::string("internal error: ") + e.what());
+        } catch (...) {
+          res = Response();
+          impl_.SetError(res, 500, "internal", "internal error: unknown exception");
+        }
+        impl_.metrics.CountRequest(head.path, res.status);
+        const bool close = !head.keep_alive || stopping_;
+        Serialize(res, close, head.keep_alive && head.minor_version == 0, head.method == "HEAD",
+                  c.out);
+        c.in_start += head.head_bytes + head.content_length;
+        c.continue_sent = false;
+        if (close) c.close_after_write = true;
+      }
+      // Keep the unread rest at the front: a connection holds at most one partial request.
+      if (c.in_start == c.in.size()) {
+        c.in.clear();
+        c.in_start = 0;
+      } else if (c.in_start > 0) {
+        c.in.erase(0, c.in_start);
+        c.in_start = 0;
+      }
+      Flush(c);
+    }
+
+    void Flush(Connection& c) {
+      while (c.out_sent < c.out.size()) {
+        const ssize_t n =
+            ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            // The client reads slower than we answer: wait for room, and read no more requests
+            // from it until then.
+            Watch(c, /*writing=*/true);
+            return;
+          }
+          Close(c);
+          return;
+        }
+        c.out_sent += static_cast<std::size_t>(n);
+        c.last_activity = std::chrono::steady_clock::now();
+      }
+      c.out.clear();
+      c.out_sent = 0;
+      if (c.close_after_write) {
+        Linger(c);
+        return;
+      }
+      if (c.writing) {
+        if (!Watch(c, /*writing=*/false)) return;
+        // Requests that arrived while we were waiting to write are already in the buffer.
+        if (c.in_start < c.in.size()) {
+          Process(c);
+          return;
+        }
+      }
+      if (stopping_ && Idle(c)) Close(c);
+    }
+
+    void Linger(Connection& c) {
+      ::shutdown(c.fd, SHUT_WR);
+      c.lingering = true;
+      c.in.clear();
+      c.in_start = 0;
+      c.last_activity = std::chrono::steady_clock::now();
+      if (c.writing) Watch(c, /*writing=*/false);
+    }
+
+    // False when the connection had to be closed (and `c` is gone).
+    bool Watch(Connection& c, bool writing) {
+      epoll_event ev{};
+      ev.events = writing ? EPOLLOUT : (EPOLLIN | EPOLLRDHUP);
+      ev.data.ptr = &c;
+      c.writing = writing;
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev) == 0) return true;
+      Close(c);
+      return false;
+    }
+
+    void Close(Connection& c) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+      ::close(c.fd);
+      connections_.erase(c.self);
+    }
+
+    Impl& impl_;
+    int epoll_fd_ = -1;
+    char listen_tag_ = 0;
+    char stop_tag_ = 0;
+    bool stopping_ = false;
+    std::list<Connection> connections_;
+  };
 
   Backend& backend;
   Metrics& metrics;
   base::Clock& clock;
   HttpServerOptions options;
-  httplib::Server server;
+  HttpLimits limits;
+  std::string bearer;  // "Bearer <token>"
+  int listen_fd = -1;
+  int stop_fd = -1;
+  int port = 0;
   std::atomic<bool> stop_requested{false};
-  std::atomic<bool> running{false};
 };
 
 HttpServer::HttpServer(Backend& backend, Metrics& metrics, base::Clock& clock,
                        HttpServerOptions options)
     : impl_(std::make_unique<Impl>(backend, metrics, clock, std::move(options))) {
-  impl_->Install();
+  // Level-triggered and never read: once written, every loop sees it until the loop removes it.
+  impl_->stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 HttpServer::~HttpServer() {
@@ -192,40 +555,39 @@ HttpServer::~HttpServer() {
 }
 
 base::Result<int> HttpServer::Bind() {
-  const auto& o = impl_->options;
-  if (o.port == 0) {
-    const int port = impl_->server.bind_to_any_port(o.host);
-    if (port <= 0) return base::IoError("cannot listen on " + o.host + " (any port)");
-    return port;
-  }
-  if (!impl_->server.bind_to_port(o.host, o.port)) {
-    return base::IoError("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                         " (in use, or not an address of this machine)");
-  }
-  return o.port;
+  if (impl_->stop_fd < 0) return base::IoError("eventfd: " + Errno(errno));
+  if (impl_->listen_fd < 0) SLUICE_RETURN_IF_ERROR(impl_->Listen());
+  return impl_->port;
 }
 
 base::Status HttpServer::Run() {
-  impl_->running = true;
-  if (impl_->stop_requested) {
-    impl_->running = false;
-    return base::Status::Ok();
+  if (impl_->listen_fd < 0) return base::FailedPrecondition("HttpServer::Run before Bind");
+  if (impl_->stop_requested) return base::Status::Ok();
+  const int n = std::max(1, impl_->options.threads);
+  std::vector<std::unique_ptr<Impl::Loop>> loops;
+  for (int i = 0; i < n; ++i) {
+    loops.push_back(std::make_unique<Impl::Loop>(*impl_));
+    SLUICE_RETURN_IF_ERROR(loops.back()->Init());
   }
-  // Returns after stop(): the accept loop ends, then the worker pool finishes the connections
-  // it holds (their in-flight requests are answered) and joins.
-  const bool ok = impl_->server.listen_after_bind();
-  impl_->running = false;
-  if (!ok && !impl_->stop_requested) return base::IoError("the HTTP server stopped unexpectedly");
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i)
+    threads.emplace_back([&loop = *loops[i]] { loop.Run(); });
+  loops[0]->Run();
+  for (auto& t : threads)
+    t.join();
+  // Nothing accepts any more: refuse new connections instead of leaving them in the backlog.
+  ::close(impl_->listen_fd);
+  impl_->listen_fd = -1;
   return base::Status::Ok();
 }
 
 void HttpServer::Stop() {
   impl_->stop_requested = true;
-  // The library ignores stop() until its accept loop has started: wait for that if Run is on
-  // its way there (a few instructions), so a stop is never lost.
-  while (impl_->running && !impl_->server.is_running())
-    std::this_thread::yield();
-  impl_->server.stop();
+  if (impl_->stop_fd >= 0) {
+    const std::uint64_t one = 1;
+    // Cannot fail short of a counter overflow; the eventfd stays readable either way.
+    (void)!::write(impl_->stop_fd, &one, sizeof(one));
+  }
 }
 
 }  // namespace sluice::serve

@@ -18,24 +18,25 @@ namespace sluice::serve {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // loopback unless asked otherwise
   int port = 8080;                 // 0 = any free port (Bind returns it)
-  // Worker threads. Each serves one connection at a time for as long as it is kept alive (the
-  // HTTP library's model), so this is also the number of concurrent connections served.
+  // Event-loop threads. Each serves any number of connections; requests are handled on the
+  // loop's thread, so a request waiting on a store holds up only its own loop's connections.
   int threads = 8;
   // When set, every endpoint except /healthz and /readyz requires "Authorization: Bearer <token>".
   std::optional<std::string> token;
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
-  // How long an idle keep-alive connection is held open; also the longest a graceful stop
-  // waits for an idle client to go away.
+  // How long a connection may stay silent (idle between requests, or part-way through one)
+  // before it is closed; also the longest a graceful stop waits for a half-sent request.
   std::chrono::seconds keep_alive_timeout{5};
 };
 
 // "HOST:PORT" or "[IPv6]:PORT" -> (host, port). Port 0..65535.
 base::Result<std::pair<std::string, int>> ParseListenAddress(std::string_view address);
 
-// The HTTP/JSON front of the serving API (routes in docs/serving.md): POST /v1/features,
-// GET /healthz, /readyz, /metrics. Counts every response in `metrics`. Error responses always
-// carry ErrorBody JSON, including those the HTTP library produces itself (unknown route, body
-// over the limit, malformed HTTP).
+// The HTTP/1.1 front of the serving API (routes in docs/serving.md): POST /v1/features,
+// GET /healthz, /readyz, /metrics. Non-blocking sockets, `threads` epoll loops, keep-alive and
+// pipelining, Content-Length bodies (chunked ones get 501). Counts every response in
+// `metrics`. Error responses always carry ErrorBody JSON, including transport refusals
+// (unknown route, body over the limit, malformed HTTP, oversized head).
 class HttpServer {
  public:
   HttpServer(Backend& backend, Metrics& metrics, base::Clock& clock, HttpServerOptions options);
@@ -43,7 +44,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds the listening socket; returns the port (useful with port 0).
+  // Binds the listening socket; returns the port (useful with port 0). Call before Run.
   base::Result<int> Bind();
   // Serves until Stop. Returns after every request already received has been answered.
   base::Status Run();

@@ -1,5 +1,6 @@
 #include "serve/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -53,18 +54,23 @@ void AppendJsonValue(std::string& out, const types::Column& c, std::size_t row) 
       } else if (std::isinf(v)) {
         out += v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
       } else {
+        // Exactly printf's "%.17g" (the standard defines it so), without glibc's
+        // multi-precision formatting, which was a twentieth of the serving path's time.
         char buf[40];
-        std::snprintf(buf, sizeof(buf), "%.17g", v);
-        out += buf;
+        const auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, 17);
+        out.append(buf, r.ptr);
       }
       return;
     }
     case types::LogicalType::kBool:
       out += c.GetBool(row) ? "true" : "false";
       return;
-    case types::LogicalType::kInt64:
-      out += std::to_string(c.GetInt64(row));
+    case types::LogicalType::kInt64: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof(buf), c.GetInt64(row));
+      out.append(buf, r.ptr);
       return;
+    }
   }
   out += "null";
 }

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "serve/json_writer.h"
 
@@ -35,6 +40,28 @@ Column Null(LogicalType t) {
   Column c(t);
   c.AppendNull();
   return c;
+}
+
+// Doubles are written as printf's "%.17g" wrote them before (to_chars is defined to match it):
+// responses must not change by a digit, since clients compare them with training sets.
+TEST(JsonWriter, DoublesMatchPrintf) {
+  std::mt19937_64 rng(6);
+  std::vector<double> values = {
+      0.0,  -0.0, 1.0,      0.1, 1e-300, 5e-324, 1.7976931348623157e308, 123456789012345678.0,
+      1e17, 1e16, 0.000123, -2.5};
+  for (int i = 0; i < 20000; ++i) {
+    std::uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof(v));
+    if (std::isfinite(v)) values.push_back(v);
+    values.push_back(static_cast<double>(static_cast<std::int64_t>(rng() % 2000000) - 1000000) /
+                     static_cast<double>(1 + rng() % 1000));
+  }
+  for (double v : values) {
+    char expected[40];
+    std::snprintf(expected, sizeof(expected), "%.17g", v);
+    ASSERT_EQ(JsonValue(Double(v)), expected);
+  }
 }
 
 TEST(JsonWriter, Values) {
