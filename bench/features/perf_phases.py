@@ -21,7 +21,7 @@ freq = float(os.environ.get("PERF_FREQ", "400"))
 
 # Call sites in training_set.cpp: pattern -> phase.
 SITES = [
-    (r"db_->Query\(events_sql\)", "1 scan: events SELECT -> sluice Batch"),
+    (r"db_->QueryStreaming\(events_sql", "1 scan: events SELECT -> sluice Batch"),
     (r"db_->Query\(spine_sql\)", "2 spine: SELECT __spine -> sluice Batch"),
     (r"LoadSpine\(\)\);", "2 spine: CREATE TEMP TABLE __spine (read the spine)"),
     (r"FROM __spine ORDER BY __row", "4 derived round trip: SELECT spine times"),
@@ -29,9 +29,9 @@ SITES = [
     (r"CreateTable\(agg_table", "4 derived round trip: CREATE + append __agg"),
     (r"db_->Append\(agg_table", "4 derived round trip: CREATE + append __agg"),
     (r"\" FROM \" \+ agg_table \+ \" ORDER BY __row\"", "4 derived round trip: SELECT ... FROM __agg ORDER BY __row"),
-    (r"CreateTable\(out_table", "5 output: CREATE + append __out"),
-    (r"db_->Append\(out_table", "5 output: CREATE + append __out"),
-    (r"\"COPY \(\" \+ final_sql", "6 write: COPY (join __spine/__out ORDER BY __row) TO Parquet"),
+    (r"outputs_\.push_back", "5 output: features -> output Batch"),
+    (r"RegisterBatch\(\"__out_", "5 output: features -> output Batch"),
+    (r"\"COPY \(\" \+ final_sql", "6 write: COPY (__spine POSITIONAL JOIN __out_i()) TO Parquet"),
 ]
 SORTS = ("merge_sort", "stable_sort", "insertion_sort", "__merge_adaptive", "__move_merge",
          "__inplace_stable", "is_sorted")
@@ -90,8 +90,8 @@ def refine(phase, j):
     if phase.startswith("1 scan"):
         if any(k in j for k in ("Column::Append", "PushValid", "AppendFixedRaw", "ConvertChunk")):
             return phase + ": copy into sluice Columns (growth, validity bits)"
-        if any(k in j for k in ("ColumnDataCollection", "ColumnDataCopy")):
-            return phase + ": DuckDB materializes the result"
+        if any(k in j for k in ("ColumnDataCollection", "ColumnDataCopy", "BufferedData")):
+            return phase + ": DuckDB result buffering"
         if any(k in j for k in ("ZSTD_decompress", "ParquetReader", "ColumnReader", "TableScan")):
             return phase + ": read + decode Parquet"
         return phase + ": other"
@@ -100,8 +100,11 @@ def refine(phase, j):
             return phase + ": zstd compression"
         if any(k in j for k in ("ColumnWriter", "ParquetWriter", "MemoryStream", "WritePlain")):
             return phase + ": Parquet encoding"
-        if any(k in j for k in ("TupleData", "Sort", "HashJoin", "PerfectHash", "Partitioned")):
-            return phase + ": join + ORDER BY"
+        if any(k in j for k in ("TupleData", "Sort", "HashJoin", "PerfectHash", "Partitioned",
+                                "PositionalJoin", "ColumnDataCollection")):
+            return phase + ": positional join"
+        if any(k in j for k in ("BatchScan", "FillChunk", "TableScan")):
+            return phase + ": read __spine and the features"
         return phase + ": other"
     return phase
 
@@ -113,22 +116,23 @@ def classify(s, sites):
 def classify_phase(s, sites):
     syms = [f[1] for f in s]
     j = " | ".join(syms)
-    if "ReplayAsOf" in j:
-        if "GroupEvents" in j or "Gather" in j:
-            if any(k in j for k in SORTS):
-                return "3 replay: sort events by time within each key"
-            if "GroupByKey" in j:
-                return "3 replay: group events by key (counting sort)"
+    # Replay phases; worker threads' stacks start at the phase's own lambda, so each phase is
+    # recognised by its function name wherever the sample was taken.
+    if any(k in j for k in ("ReplayAsOf", "::Replay(", "GroupEvents", "GroupByKey", "OrderByTime",
+                            "Gather", "KeyIndex", "DropNullTimes", "EntityAggregator")):
+        if "OrderByTime" in j:
+            if any(k in j for k in SORTS + ("std::sort", "__introsort", "__insertion_sort")):
+                return "3 replay: sort the keys not already in time order (events, spine)"
+            return "3 replay: times into key order, sortedness check (events, spine)"
+        if "Gather" in j:
             if s and s[0][2].startswith("[kernel"):
-                return "3 replay: gather events into key order: page faults (fresh buffers)"
-            return "3 replay: gather events into key order: copying"
+                return "3 replay: gather event inputs into key order: page faults"
+            return "3 replay: gather event inputs into key order: copying"
         if "GroupByKey" in j:
-            return "3 replay: group spine by key"
-        if any(k in j for k in SORTS):
-            return "3 replay: sort spine by time within each key"
-        if "IdOf" in j or "PrepareIntRange" in j:
-            return "3 replay: entity key -> dense id"
-        if "EntityAggregator" in j or "#3}" in j:
+            return "3 replay: group rows by key (counting sort; events, spine)"
+        if "KeyIndex" in j or "DropNullTimes" in j:
+            return "3 replay: entity key -> id"
+        if "EntityAggregator" in j or "Replay(" in j and "lambda" in j:
             return "3 replay: window aggregation (AdvanceTo/Emit)"
         return "3 replay: other (id arrays, allocation, FeatureValues)"
     for a, sym, dso in s:
@@ -139,13 +143,13 @@ def classify_phase(s, sites):
     if "LoadSpine" in j:
         return "2 spine: CREATE TEMP TABLE __spine (read the spine)"
     if "BuildTrainingSet" in j and "DuckDb::Execute" in j:
-        return "6 write: COPY (join __spine/__out ORDER BY __row) TO Parquet"
+        return "6 write: COPY (__spine POSITIONAL JOIN __out_i()) TO Parquet"
     if "~DuckDb" in j:
         return "7 other: DuckDB shutdown (freeing tables)"
     if "BuildTrainingSet" in j:
         return "7 other: in the build (hashes, publish, DESCRIBE, allocation)"
     if any(k in j for k in ("ZSTD_compress", "ColumnWriter", "ParquetWriter", "HUF_", "FSE_")):
-        return "6 write: COPY (join __spine/__out ORDER BY __row) TO Parquet"
+        return "6 write: COPY (__spine POSITIONAL JOIN __out_i()) TO Parquet"
     return "7 other: start-up, project load, exit, truncated stacks"
 
 

@@ -26,9 +26,17 @@ struct ReplayCounts {
 // per plan input, in any order of rows. `spine` holds the same key columns and the as-of time.
 // Events are grouped by entity and ordered by event time (ties keep their input order), so the
 // result does not depend on how the source ordered its rows across entities, nor on `threads`:
-// entities are split across threads and each output row is written by exactly one.
+// each phase (grouping, ordering, gathering, aggregating) is split across threads so that every
+// value is computed by one thread from the same inputs, and each output row written by one.
+// `threads` 0 = all cores.
 base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
                                                     const types::Batch& events,
+                                                    const types::Batch& spine, int threads,
+                                                    ReplayCounts* counts);
+// The same, taking the events over: each event column is freed as soon as it is grouped, so the
+// events are not held twice (peak memory of large replays).
+base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
+                                                    types::Batch&& events,
                                                     const types::Batch& spine, int threads,
                                                     ReplayCounts* counts);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <set>
 #include <system_error>
@@ -142,6 +143,9 @@ class Builder {
   base::Clock& clock_;
   const TrainingSetOptions& options_;
   std::optional<lake::StagingDir> scratch_;
+  // Each view's output rows in spine order, read by the final COPY through db_: they outlive
+  // it (declared first, destroyed last).
+  std::vector<std::unique_ptr<types::Batch>> outputs_;
   std::optional<warehouse::DuckDb> db_;
   lake::Manifest manifest_;
   std::vector<std::string> definition_parts_;
@@ -283,7 +287,11 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
             ? "hash(" + keys_sql + ") % " + std::to_string(partitions_) + " = " + std::to_string(p)
             : "true";
     const std::string events_sql = EventsSql(plan, lake_, source, p, partitions_);
-    auto events = db_->Query(events_sql);
+    // Streamed into columns sized from the manifest's row count (an estimate under a filter
+    // or across partitions: the columns grow if it is short).
+    const auto expected = static_cast<size_t>(std::max<std::int64_t>(0, source.rows.loaded)) /
+                          static_cast<size_t>(partitions_) * (partitions_ > 1 ? 11 : 10) / 10;
+    auto events = db_->QueryStreaming(events_sql, expected);
     if (!events.ok()) {
       return base::InvalidArgument("feature view '" + view.name +
                                    "': " + events.status().message());
@@ -294,7 +302,7 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
     SLUICE_ASSIGN_OR_RETURN(types::Batch spine, db_->Query(spine_sql));
     ReplayCounts counts;
     SLUICE_ASSIGN_OR_RETURN(std::vector<FeatureValues> part_values,
-                            ReplayAsOf(plan, *events, spine, options_.threads, &counts));
+                            ReplayAsOf(plan, std::move(*events), spine, options_.threads, &counts));
     result_.counts.events += counts.events;
     result_.counts.events_null_key += counts.events_null_key;
     result_.counts.events_null_time += counts.events_null_time;
@@ -400,9 +408,10 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
   types::Batch out(out_schema);
   for (size_t c = 0; c < out_columns.size(); ++c)
     out.column(c) = std::move(out_columns[c]);
-  const std::string out_table = "__out_" + std::to_string(index);
-  SLUICE_RETURN_IF_ERROR(db_->CreateTable(out_table, out_schema, /*replace_existing=*/true));
-  return db_->Append(out_table, out);
+  // Read in place by the final COPY (a table function), not appended to a table: appending
+  // copied every value twice and the COPY then had to join it back to the spine.
+  outputs_.push_back(std::make_unique<types::Batch>(std::move(out)));
+  return db_->RegisterBatch("__out_" + std::to_string(index), outputs_.back().get());
 }
 
 base::Result<TrainingSetResult> Builder::Run() {
@@ -464,13 +473,23 @@ base::Result<TrainingSetResult> Builder::Run() {
             QuoteIdentifier(spec_.timestamp);
   for (const auto& l : spec_.labels)
     select += ", s." + QuoteIdentifier(l);
+  // The spine table holds its rows in __row order (created in the spine's order with
+  // insertion order preserved) and every view's output is in __row order too, so they line up
+  // by position; one thread reads both in order. The row numbers are still compared, so that
+  // a misalignment fails loudly instead of pairing features with the wrong rows.
   std::string from = " FROM __spine s";
+  std::string aligned;
   for (size_t i = 0; i < requests.size(); ++i) {
     const std::string t = "o" + std::to_string(i);
     select += ", " + t + ".* EXCLUDE (__row)";
-    from += " JOIN __out_" + std::to_string(i) + " " + t + " USING (__row)";
+    from += " POSITIONAL JOIN __out_" + std::to_string(i) + "() " + t;
+    aligned += (i ? " AND s.__row = " : "s.__row = ") + t + ".__row";
   }
-  const std::string final_sql = select + from + " ORDER BY s.__row";
+  if (!aligned.empty()) {
+    from += " WHERE CASE WHEN " + aligned +
+            " THEN true ELSE error('internal: training-set rows out of line with the spine') END";
+  }
+  const std::string final_sql = select + from;
   SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = 1"));
   auto described = db_->Query("DESCRIBE " + final_sql);
   SLUICE_RETURN_IF_ERROR(described.status());

@@ -160,6 +160,23 @@ void FeatureValues::CopyRow(const FeatureValues& src, size_t from_row, size_t to
   }
 }
 
+void FeatureValues::Scatter(const FeatureValues& src, const std::vector<std::uint32_t>& to_rows) {
+  // One loop per type: a tight loop of independent stores, unlike one row at a time.
+  const size_t n = to_rows.size();
+  if (type_ == LogicalType::kString) {
+    for (size_t j = 0; j < n; ++j)
+      texts_[to_rows[j]] = src.texts_[j];
+  } else if (type_ == LogicalType::kDouble) {
+    for (size_t j = 0; j < n; ++j)
+      doubles_[to_rows[j]] = src.doubles_[j];
+  } else {
+    for (size_t j = 0; j < n; ++j)
+      ints_[to_rows[j]] = src.ints_[j];
+  }
+  for (size_t j = 0; j < n; ++j)
+    valid_[to_rows[j]] = src.valid_[j];
+}
+
 types::Column FeatureValues::ToColumn() const {
   types::Column c(type_);
   const size_t n = valid_.size();

@@ -39,6 +39,8 @@ class FeatureValues {
   bool IsValid(size_t row) const { return valid_[row] != 0; }
   // Copies row `from_row` of `src` (same type) into `to_row`.
   void CopyRow(const FeatureValues& src, size_t from_row, size_t to_row);
+  // Copies row j of `src` (same type) into row to_rows[j], for every j.
+  void Scatter(const FeatureValues& src, const std::vector<std::uint32_t>& to_rows);
   types::Column ToColumn() const;
 
  private:

@@ -38,6 +38,25 @@ void Column::AppendString(std::string_view v) {
   PushValid(true);
 }
 
+// Word at a time: appending bit by bit was a large share of scanning tens of millions of rows.
+// Bits of `mask` past `n` may be set (DuckDB leaves them so) and are ignored.
+void Column::AppendValidity(const std::uint64_t* mask, size_t n) {
+  if (n == 0) return;
+  const size_t shift = size_ % 64;
+  validity_.resize((size_ + n + 63) / 64, 0);
+  std::uint64_t* dst = validity_.data() + size_ / 64;
+  const size_t words = (n + 63) / 64;
+  for (size_t w = 0; w < words; ++w) {
+    std::uint64_t word = mask != nullptr ? mask[w] : ~std::uint64_t{0};
+    const size_t bits = n - w * 64;
+    if (bits < 64) word &= (std::uint64_t{1} << bits) - 1;
+    dst[w] |= word << shift;
+    // Bits shifted out land in the next word, which exists whenever any of them is set.
+    if (shift != 0 && (word >> (64 - shift)) != 0) dst[w + 1] |= word >> (64 - shift);
+  }
+  size_ += n;
+}
+
 void Column::AppendFixedRaw(const void* values, const std::uint64_t* mask, size_t n) {
   const size_t width = FixedWidth(type_);
   assert(width > 0);
@@ -45,9 +64,25 @@ void Column::AppendFixedRaw(const void* values, const std::uint64_t* mask, size_
   const size_t at = data_.size();
   data_.resize(at + n * width);
   std::memcpy(data_.data() + at, values, n * width);
-  for (size_t i = 0; i < n; ++i) {
-    PushValid(mask == nullptr || ((mask[i / 64] >> (i % 64)) & 1U));
+  AppendValidity(mask, n);
+}
+
+std::uint8_t* Column::AppendFixedSlots(const std::uint64_t* mask, size_t n) {
+  const size_t width = FixedWidth(type_);
+  assert(width > 0);
+  const size_t at = data_.size();
+  data_.resize(at + n * width);
+  AppendValidity(mask, n);
+  return data_.data() + at;
+}
+
+bool Column::AllValid() const {
+  const size_t full = size_ / 64;
+  for (size_t w = 0; w < full; ++w) {
+    if (validity_[w] != ~std::uint64_t{0}) return false;
   }
+  const size_t rest = size_ % 64;
+  return rest == 0 || validity_[full] == (std::uint64_t{1} << rest) - 1;
 }
 
 std::string Column::ValueToString(size_t row) const {

@@ -51,6 +51,13 @@ class Column {
   // Appends `n` fixed-width values from `values` with the DuckDB-style validity mask `mask`
   // (nullptr = all valid). Precondition: a fixed-width type.
   void AppendFixedRaw(const void* values, const std::uint64_t* mask, size_t n);
+  // Appends `n` fixed-width slots with validity `mask` (nullptr = all valid) and returns the
+  // first slot's bytes, for callers that write the values in place instead of staging them in a
+  // temporary (gathers, scans). The slots start zeroed; the caller writes the valid ones.
+  // Precondition: a fixed-width type.
+  std::uint8_t* AppendFixedSlots(const std::uint64_t* mask, size_t n);
+  // True when no value is NULL (checked word by word).
+  bool AllValid() const;
 
   // Debug/CLI rendering of one value ("NULL" for null).
   std::string ValueToString(size_t row) const;
@@ -70,6 +77,7 @@ class Column {
     return v;
   }
   void PushValid(bool valid);
+  void AppendValidity(const std::uint64_t* mask, size_t n);
 
   LogicalType type_;
   size_t size_ = 0;

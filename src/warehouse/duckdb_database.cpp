@@ -611,16 +611,15 @@ Status DuckDb::ExecuteWithProgress(std::string_view sql,
   return status;
 }
 
-base::Result<types::Batch> DuckDb::Query(std::string_view sql) {
-  SLUICE_RETURN_IF_ERROR(CheckOpen());
-  ResultGuard result;
-  SLUICE_RETURN_IF_ERROR(RunQuery(handles_->conn, sql, result.get()));
+namespace {
 
-  const idx_t num_columns = duckdb_column_count(result.get());
+// Converts every chunk of `result` into a Batch.
+base::Result<types::Batch> DrainResult(duckdb_result* result, size_t expected_rows) {
+  const idx_t num_columns = duckdb_column_count(result);
   std::vector<ColumnPlan> plans;
   std::vector<types::Field> fields;
   for (idx_t c = 0; c < num_columns; ++c) {
-    SLUICE_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumn(result.get(), c));
+    SLUICE_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumn(result, c));
     fields.push_back({plan.name, plan.type, /*nullable=*/true});
     plans.push_back(std::move(plan));
   }
@@ -630,11 +629,13 @@ base::Result<types::Batch> DuckDb::Query(std::string_view sql) {
                                  schema.status().message());
   }
   types::Batch batch(std::move(*schema));
+  for (idx_t c = 0; c < num_columns; ++c)
+    batch.column(c).Reserve(expected_rows);
 
   std::vector<std::int64_t> int_scratch;
   std::vector<double> double_scratch;
   while (true) {
-    ChunkGuard chunk(duckdb_fetch_chunk(*result.get()));
+    ChunkGuard chunk(duckdb_fetch_chunk(*result));
     if (chunk.get() == nullptr) break;
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
     if (n == 0) break;
@@ -644,11 +645,73 @@ base::Result<types::Batch> DuckDb::Query(std::string_view sql) {
     }
   }
   // A query can still fail while its result streams (e.g. a conversion error in a later chunk).
-  const char* late_error = duckdb_result_error(result.get());
+  const char* late_error = duckdb_result_error(result);
   if (late_error != nullptr) {
-    return FromDuckDbError(duckdb_result_error_type(result.get()), late_error);
+    return FromDuckDbError(duckdb_result_error_type(result), late_error);
   }
   return batch;
+}
+
+class PreparedGuard {
+ public:
+  PreparedGuard() = default;
+  ~PreparedGuard() {
+    if (prepared_ != nullptr) duckdb_destroy_prepare(&prepared_);
+  }
+  PreparedGuard(const PreparedGuard&) = delete;
+  PreparedGuard& operator=(const PreparedGuard&) = delete;
+  duckdb_prepared_statement* out() { return &prepared_; }
+  duckdb_prepared_statement get() const { return prepared_; }
+
+ private:
+  duckdb_prepared_statement prepared_ = nullptr;
+};
+
+class PendingGuard {
+ public:
+  PendingGuard() = default;
+  ~PendingGuard() {
+    if (pending_ != nullptr) duckdb_destroy_pending(&pending_);
+  }
+  PendingGuard(const PendingGuard&) = delete;
+  PendingGuard& operator=(const PendingGuard&) = delete;
+  duckdb_pending_result* out() { return &pending_; }
+  duckdb_pending_result get() const { return pending_; }
+
+ private:
+  duckdb_pending_result pending_ = nullptr;
+};
+
+}  // namespace
+
+base::Result<types::Batch> DuckDb::Query(std::string_view sql) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  ResultGuard result;
+  SLUICE_RETURN_IF_ERROR(RunQuery(handles_->conn, sql, result.get()));
+  return DrainResult(result.get(), 0);
+}
+
+base::Result<types::Batch> DuckDb::QueryStreaming(std::string_view sql, size_t expected_rows) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(sql));
+  {
+    PreparedGuard prepared;
+    PendingGuard pending;
+    // duckdb_pending_prepared_streaming is the 1.4 C API's only streaming entry point (marked
+    // for removal in a later release).
+    if (duckdb_prepare(handles_->conn, text.c_str(), prepared.out()) == DuckDBSuccess &&
+        duckdb_pending_prepared_streaming(prepared.get(), pending.out()) == DuckDBSuccess) {
+      ResultGuard result;
+      if (duckdb_execute_pending(pending.get(), result.get()) == DuckDBError) {
+        return FromDuckDbError(duckdb_result_error_type(result.get()),
+                               duckdb_result_error(result.get()));
+      }
+      return DrainResult(result.get(), expected_rows);
+    }
+  }
+  // Failing before any row: Query reports the error with its kind, which a prepared statement
+  // does not give (only the text).
+  return Query(sql);
 }
 
 base::Result<std::string> DuckDb::QueryScalarString(std::string_view sql) {
@@ -751,6 +814,62 @@ Status DuckDb::Append(std::string_view table, const types::Batch& batch) {
   // temp table goes with the rollback, so its error adds nothing.
   (void)Execute("DROP TABLE IF EXISTS " + staged);
   return status;
+}
+
+namespace {
+
+// The table function behind RegisterBatch: extra info = the Batch, init data = the next row.
+void BatchBind(duckdb_bind_info info) {
+  const auto* batch = static_cast<const types::Batch*>(duckdb_bind_get_extra_info(info));
+  for (const types::Field& field : batch->schema().fields()) {
+    duckdb_logical_type type = duckdb_create_logical_type(DuckDbTypeId(field.type));
+    duckdb_bind_add_result_column(info, field.name.c_str(), type);
+    duckdb_destroy_logical_type(&type);
+  }
+}
+
+void BatchInit(duckdb_init_info info) {
+  duckdb_init_set_init_data(info, new size_t(0),
+                            [](void* next) { delete static_cast<size_t*>(next); });
+  duckdb_init_set_max_threads(info, 1);  // rows in order
+}
+
+void BatchScan(duckdb_function_info info, duckdb_data_chunk output) {
+  const auto* batch = static_cast<const types::Batch*>(duckdb_function_get_extra_info(info));
+  size_t& next = *static_cast<size_t*>(duckdb_function_get_init_data(info));
+  // `next` stays a multiple of the vector size, as FillChunk's word-wise validity copy needs.
+  const idx_t n = std::min<size_t>(duckdb_vector_size(), batch->num_rows() - next);
+  if (n == 0) {
+    duckdb_data_chunk_set_size(output, 0);
+    return;
+  }
+  FillChunk(*batch, next, n, output);
+  next += n;
+}
+
+}  // namespace
+
+Status DuckDb::RegisterBatch(std::string_view name, const types::Batch* batch) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(name));
+  SLUICE_RETURN_IF_ERROR(batch->Validate());
+  for (const types::Field& field : batch->schema().fields()) {
+    SLUICE_RETURN_IF_ERROR(TerminatedSql(field.name).status());
+  }
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, text.c_str());
+  duckdb_table_function_set_extra_info(function, const_cast<types::Batch*>(batch),
+                                       [](void*) {});  // not owned
+  duckdb_table_function_set_bind(function, BatchBind);
+  duckdb_table_function_set_init(function, BatchInit);
+  duckdb_table_function_set_function(function, BatchScan);
+  const bool ok = duckdb_register_table_function(handles_->conn, function) == DuckDBSuccess;
+  duckdb_destroy_table_function(&function);
+  if (!ok) {
+    return base::InvalidArgument(
+        fmt::format("could not register table function '{}' (is the name taken?)", name));
+  }
+  return Status::Ok();
 }
 
 Status DuckDb::CreateTable(std::string_view table, const types::Schema& schema,

@@ -54,6 +54,10 @@ class DuckDb {
   // types map as documented in README.md; any other type fails naming the column and its type,
   // so the caller can CAST in SQL. Result column names must be unique.
   base::Result<types::Batch> Query(std::string_view sql);
+  // Query for large results (one statement): the rows stream from DuckDB chunk by chunk into
+  // columns reserved for `expected_rows` (an estimate; any count works), instead of DuckDB
+  // materializing the whole result first and the columns growing while it is copied.
+  base::Result<types::Batch> QueryStreaming(std::string_view sql, size_t expected_rows);
 
   // The single value of a one-row, one-column result, rendered as text (a DuckDB VARCHAR is
   // returned verbatim). Fails on zero rows, more than one column, or NULL.
@@ -66,6 +70,13 @@ class DuckDb {
   // batch get their default. DuckDB casts where the table's types differ (int64 -> INTEGER...)
   // and reports values that do not fit. All rows or none are appended.
   base::Status Append(std::string_view table, const types::Batch& batch);
+
+  // Makes `batch` readable in SQL as the table function `name`() (e.g. SELECT * FROM name()),
+  // on one thread, rows in batch order, so a POSITIONAL JOIN can line it up with another
+  // relation. The batch is read in place, not copied: it must stay alive and unchanged while
+  // any statement reading it runs. For large outputs sluice computed itself, where appending to
+  // a table would copy every value twice. A name can be registered once per database.
+  base::Status RegisterBatch(std::string_view name, const types::Batch* batch);
 
   // CREATE TABLE with one column per field (NOT NULL for non-nullable fields).
   base::Status CreateTable(std::string_view table, const types::Schema& schema,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
 namespace sluice::types {
 namespace {
 
@@ -61,6 +66,59 @@ TEST(ColumnTest, AppendFixedRawHonoursMask) {
   EXPECT_FALSE(c.IsValid(2));
   EXPECT_EQ(c.GetDate(3), 30);
   EXPECT_EQ(c.ValueToString(3), "1970-01-31");
+}
+
+// Masks are appended a word at a time at any bit offset; bits past `n` in the source mask
+// (DuckDB leaves them set) must not leak into later rows.
+TEST(ColumnTest, AppendFixedRawMasksAtEveryOffsetMatchRowByRow) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    Column c(LogicalType::kInt64);
+    std::vector<bool> expected;
+    for (int piece = 0; piece < 6; ++piece) {
+      const size_t n = rng() % 150;
+      std::vector<std::uint64_t> mask((n + 63) / 64 + 1);
+      for (auto& w : mask)
+        w = rng();
+      std::vector<std::int64_t> values(n + 1, 5);
+      if (rng() % 4 == 0) {
+        c.AppendFixedRaw(values.data(), nullptr, n);
+        expected.insert(expected.end(), n, true);
+      } else {
+        c.AppendFixedRaw(values.data(), mask.data(), n);
+        for (size_t i = 0; i < n; ++i)
+          expected.push_back((mask[i / 64] >> (i % 64)) & 1U);
+      }
+      if (rng() % 3 == 0) {
+        c.AppendNull();
+        expected.push_back(false);
+      }
+    }
+    ASSERT_EQ(c.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i)
+      ASSERT_EQ(c.IsValid(i), expected[i]) << "trial " << trial << " row " << i;
+    const bool all = std::all_of(expected.begin(), expected.end(), [](bool v) { return v; });
+    EXPECT_EQ(c.AllValid(), all);
+  }
+}
+
+TEST(ColumnTest, AppendFixedSlotsAreWrittenInPlace) {
+  Column c(LogicalType::kDouble);
+  c.AppendDouble(1.5);
+  const std::uint64_t mask[1] = {0b011};
+  std::uint8_t* slots = c.AppendFixedSlots(mask, 3);
+  const double values[2] = {2.5, 3.5};
+  std::memcpy(slots, values, sizeof(values));
+  ASSERT_EQ(c.size(), 4U);
+  EXPECT_EQ(c.GetDouble(1), 2.5);
+  EXPECT_EQ(c.GetDouble(2), 3.5);
+  EXPECT_FALSE(c.IsValid(3));
+  EXPECT_EQ(c.GetDouble(3), 0.0);  // NULL slots start zeroed
+  EXPECT_FALSE(c.AllValid());
+  Column all(LogicalType::kInt64);
+  EXPECT_TRUE(all.AllValid());
+  all.AppendFixedSlots(nullptr, 130);
+  EXPECT_TRUE(all.AllValid());
 }
 
 TEST(ColumnTest, AppendingNothingFromNullIsFine) {

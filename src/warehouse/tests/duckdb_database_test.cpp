@@ -179,6 +179,68 @@ TEST(DuckDbTest, QueryDrainsMultiChunkResults) {
   }
 }
 
+// The streaming path must give exactly what Query gives: values, NULLs at every bit offset of
+// the validity words, row order, whatever the reservation.
+TEST(DuckDbTest, QueryStreamingEqualsQuery) {
+  DuckDb db = OpenMemory();
+  const std::string sql =
+      "SELECT CASE WHEN range % 7 = 3 THEN NULL ELSE range END AS n, "
+      "CASE WHEN range % 5 = 0 THEN NULL ELSE range * 0.5 END AS d, "
+      "CASE WHEN range % 11 = 0 THEN NULL ELSE range::VARCHAR END AS s, "
+      "(range % 3)::INTEGER AS narrow FROM range(10007)";
+  auto want = db.Query(sql);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  for (size_t reserve : {size_t{0}, size_t{100}, size_t{20000}}) {
+    auto got = db.QueryStreaming(sql, reserve);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->num_rows(), want->num_rows());
+    ASSERT_EQ(got->schema().ToString(), want->schema().ToString());
+    for (size_t c = 0; c < want->num_columns(); ++c) {
+      for (size_t r = 0; r < want->num_rows(); ++r) {
+        ASSERT_EQ(got->column(c).ValueToString(r), want->column(c).ValueToString(r))
+            << "column " << c << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(DuckDbTest, QueryStreamingReportsErrorsLikeQuery) {
+  DuckDb db = OpenMemory();
+  auto bad = db.QueryStreaming("SELEC 1", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  auto missing = db.QueryStreaming("SELECT * FROM read_csv('/nonexistent/sluice/x.csv')", 0);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
+  // An error in a later chunk, while the rows stream.
+  auto late = db.QueryStreaming(
+      "SELECT CASE WHEN range < 4000 THEN '1' ELSE 'x' END::INTEGER FROM range(5000)", 5000);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("'x'"), std::string::npos) << late.status().message();
+}
+
+TEST(DuckDbTest, RegisteredBatchReadsBackInOrderAndLinesUpPositionally) {
+  DuckDb db = OpenMemory();
+  const Batch batch = MakeAllTypesBatch(5000);
+  ASSERT_TRUE(db.RegisterBatch("sluice_rows", &batch).ok());
+  auto back = db.Query("SELECT * FROM sluice_rows()");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSameBatches(batch, *back);
+  // Read twice: every statement starts at the first row.
+  auto joined = db.Query(
+      "SELECT r.range AS pos, b.i FROM range(5000) r POSITIONAL JOIN sluice_rows() b "
+      "WHERE b.i IS DISTINCT FROM CASE WHEN r.range % 7 = 1 THEN NULL "
+      "ELSE r.range * 1000003 - 5000000000 END");
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_EQ(joined->num_rows(), 0U);
+  const Batch empty(AllTypes());
+  ASSERT_TRUE(db.RegisterBatch("sluice_empty", &empty).ok());
+  auto none = db.QueryScalarInt64("SELECT count(*) FROM sluice_empty()");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, 0);
+  EXPECT_FALSE(db.RegisterBatch("sluice_rows", &batch).ok());
+}
+
 TEST(DuckDbTest, QueryConvertsNarrowAndExoticTypes) {
   DuckDb db = OpenMemory();
   auto batch = db.Query(
