@@ -182,6 +182,11 @@ class SourceIngest {
  private:
   base::Status Observe(const fs::path& file, std::vector<ObservedColumn>& observed);
   base::Result<std::optional<std::string>> FirstLine(const fs::path& file) const;
+  bool IsCompressed(const fs::path& file) const {
+    return read_spec_.compression == config::Compression::kGzip ||
+           read_spec_.compression == config::Compression::kZstd ||
+           (read_spec_.compression == config::Compression::kAuto && IsCompressedName(file));
+  }
   base::Result<FileOutcome> LoadFile(size_t index, const fs::path& file, const std::string& rel,
                                      const std::vector<std::string>& kept_extra);
   base::Status CheckRetyped(const fs::path& quarantine, std::int64_t records,
@@ -213,11 +218,7 @@ class SourceIngest {
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
 // such; nullopt for compressed files.
 base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path& file) const {
-  if (read_spec_.compression == config::Compression::kGzip ||
-      read_spec_.compression == config::Compression::kZstd ||
-      (read_spec_.compression == config::Compression::kAuto && IsCompressedName(file))) {
-    return std::optional<std::string>();
-  }
+  if (IsCompressed(file)) return std::optional<std::string>();
   std::FILE* f = std::fopen(file.c_str(), "rb");
   if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
   std::string line;
@@ -312,6 +313,52 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   std::vector<ObservedColumn> observed;
   SLUICE_RETURN_IF_ERROR(Observe(file, observed));
   const std::string scan = "sluice_scan_" + std::to_string(index);
+  const std::string n = std::to_string(index);
+  const fs::path rows_file = staging_->path() / ("rows-" + n + ".parquet");
+  const auto copy_rows = [&](const ReaderPlan& plan) {
+    const std::string copy =
+        "COPY (SELECT * EXCLUDE (__sluice_bad) FROM (" + ValidateSql(read_spec_, plan, kept_extra) +
+        ")) TO " + QuoteLiteral(rows_file.string()) + " (FORMAT parquet, COMPRESSION zstd)";
+    return db_->ExecuteWithProgress(copy, [&](double f) {
+      Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
+    });
+  };
+  const std::string rows = "read_parquet(" + QuoteLiteral(rows_file.string()) + ")";
+  if (read_spec_.format == config::FileFormat::kJsonl && ctx_.direct_json && !IsCompressed(file)) {
+    // The usual JSON Lines file, one object per line, is read by read_json straight into
+    // columns. It stands for the per-line read only where it provably read the same rows: one
+    // per line (CountJsonObjectLines), no read error, and no row the validation rejects (a
+    // quarantined row needs its line's text, which only the per-line read keeps). Otherwise the
+    // per-line read below runs as if this had not been tried: the cost of a bad file is one more
+    // read, bounded in practice because read_json stops at the first malformed line.
+    std::optional<StageTimer> timer(std::in_place, "direct JSON read " + rel);
+    SLUICE_ASSIGN_OR_RETURN(const std::optional<std::int64_t> lines, CountJsonObjectLines(file));
+    std::string fallback = "a blank line or byte order mark";
+    if (lines) {
+      const ReaderPlan direct = PlanReader(read_spec_, file.string(), observed, scan,
+                                           /*number_rows=*/false, /*json_direct=*/true);
+      const base::Status copied = copy_rows(direct);
+      fallback = copied.ok() ? "" : "read error: " + ShortError(copied.message());
+      if (copied.ok()) {
+        SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
+                                db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
+        SLUICE_ASSIGN_OR_RETURN(const std::int64_t bad,
+                                db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
+                                                      " WHERE __sluice_reason IS NOT NULL"));
+        if (total == *lines && bad == 0) {
+          out.loaded = total;
+          if (total > 0) out.good_parts = {rows_file};
+          return out;
+        }
+        fallback = total != *lines
+                       ? std::to_string(total) + " rows from " + std::to_string(*lines) + " lines"
+                       : std::to_string(bad) + " rows to quarantine";
+      }
+    }
+    base::LogDebug("ingest: " + rel + ": the per-line JSON read runs (" + fallback + ")");
+    std::error_code ec;
+    fs::remove(rows_file, ec);
+  }
   // Every row the reader produces, good and bad, goes into one file, in input order. Neither
   // row_number() OVER () nor PARTITION_BY: either makes DuckDB run the scan, the validation or
   // the Parquet writer on one thread, or write row groups in whatever order its threads finish
@@ -320,20 +367,12 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   // row's position in it (file_row_number) is its record number.
   const ReaderPlan reader =
       PlanReader(read_spec_, file.string(), observed, scan, /*number_rows=*/false);
-  const std::string n = std::to_string(index);
-  const fs::path rows_file = staging_->path() / ("rows-" + n + ".parquet");
-  const std::string copy = "COPY (SELECT * EXCLUDE (__sluice_bad) FROM (" +
-                           ValidateSql(read_spec_, reader, kept_extra) + ")) TO " +
-                           QuoteLiteral(rows_file.string()) + " (FORMAT parquet, COMPRESSION zstd)";
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
-  base::Status copied = db_->ExecuteWithProgress(copy, [&](double f) {
-    Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
-  });
+  base::Status copied = copy_rows(reader);
   if (!copied.ok()) {
     return base::InvalidArgument("cannot read '" + rel + "': " + ShortError(copied.message()));
   }
   timer.emplace("count and quarantine " + rel);
-  const std::string rows = "read_parquet(" + QuoteLiteral(rows_file.string()) + ")";
   SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
                           db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
   // __sluice_reason is NULL exactly for good rows; Parquet's null counts answer this cheaply.
@@ -377,11 +416,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   // those rows are neither loaded nor rejected one by one. Count the file's non-empty lines to
   // account for them, so nothing disappears from the counts.
   std::int64_t swallowed = 0;
-  const bool compressed =
-      read_spec_.compression == config::Compression::kGzip ||
-      read_spec_.compression == config::Compression::kZstd ||
-      (read_spec_.compression == config::Compression::kAuto && IsCompressedName(file));
-  if (!reader.rejects_table.empty() && !compressed) {
+  if (!reader.rejects_table.empty() && !IsCompressed(file)) {
     auto unterminated = db_->QueryScalarInt64("SELECT coalesce(min(line), 0)::BIGINT FROM " +
                                               QuoteIdentifier(reader.rejects_table) +
                                               " WHERE error_message ILIKE '%unterminated quote%'");

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "config/project_loader.h"
+#include "connectors/file_reader.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::connectors {
@@ -45,9 +46,33 @@ class IngestTest : public ::testing::Test {
     ASSERT_TRUE(reg.ok());
     registry_ = std::make_unique<registry::Registry>(std::move(reg).value());
   }
-  base::Result<IngestReport> Run() {
-    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}};
+  base::Result<IngestReport> Run(bool direct_json = true) {
+    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}, direct_json};
     return Ingest(project_->sources[0], ctx);
+  }
+  // Every loaded row in stored order, one text line per row, for comparing two versions.
+  std::string Rows(const lake::Manifest& m) {
+    auto db = warehouse::DuckDb::Open(":memory:");
+    auto rows = db->Query("SELECT string_agg(t::VARCHAR, '\n') FROM (" +
+                          DatasetSelectSql(*lake_, m) + ") t");
+    if (!rows.ok() || rows->num_rows() == 0 || !rows->column(0).IsValid(0)) return "";
+    return std::string(rows->column(0).GetString(0));
+  }
+  // The quarantine file's rows (line, column, reason, raw), ordered as stored.
+  std::string Quarantine(const lake::Manifest& m) {
+    for (const auto& o : m.outputs) {
+      if (o.name != "quarantine") continue;
+      auto db = warehouse::DuckDb::Open(":memory:");
+      auto rows = db->Query(
+          "SELECT string_agg(concat_ws('|', line, coalesce(\"column\", ''), reason, "
+          "coalesce(raw, '')), '\n') FROM "
+          "read_parquet('" +
+          lake_->ObjectPath(o.sha256).string() + "')");
+      if (rows.ok() && rows->num_rows() == 1 && rows->column(0).IsValid(0)) {
+        return std::string(rows->column(0).GetString(0));
+      }
+    }
+    return "";
   }
   std::int64_t Count(const lake::Manifest& m) {
     auto db = warehouse::DuckDb::Open(":memory:");
@@ -208,6 +233,140 @@ TEST_F(IngestTest, JsonLinesWithMalformedLines) {
   EXPECT_EQ(r->samples[1].line, 3);
   EXPECT_EQ(r->samples[2].line, 4);
   EXPECT_NE(r->samples[2].reason.find("column 'amount': cannot read 'many'"), std::string::npos);
+}
+
+constexpr const char* kJsonSource = R"(  - name: tx
+    type: file
+    format: jsonl
+    path: data/tx*.jsonl
+    columns:
+      - {name: id, type: int64, nullable: false}
+      - {name: amount, type: double}
+      - {name: note, type: string}
+      - {name: ts, type: timestamp, nullable: false}
+    error_budget: 100%
+)";
+
+// Values whose text a JSON reader could render differently: decimals, exponents, big integers,
+// nested values, escapes, non-ASCII text, nulls, missing keys, UTC offsets.
+std::string VariedJsonLines(int n, const std::string& eol) {
+  std::string text;
+  for (int i = 1; i <= n; ++i) {
+    text += "{\"id\": " + std::to_string(i) + ", \"amount\": ";
+    switch (i % 5) {
+      case 0:
+        text += "1.50";
+        break;
+      case 1:
+        text += "2e3";
+        break;
+      case 2:
+        text += "\"7.25\"";
+        break;
+      case 3:
+        text += "null";
+        break;
+      default:
+        text += std::to_string(i) + ".125";
+    }
+    if (i % 7 != 0) {
+      text += i % 3 == 0
+                  ? ", \"note\": {\"k\": [1, 2.0, \"x\"]}"
+                  : ", \"note\": \"caf\\u00e9 \\\"q\\\" \xc3\xa9 " + std::to_string(i * 31) + "\"";
+    }
+    text += ", \"ts\": \"2024-01-0" + std::to_string(1 + i % 9) + "T0" + std::to_string(i % 10) +
+            ":00:00" + (i % 2 ? "Z" : "+02:00") + "\"}" + eol;
+  }
+  return text;
+}
+
+TEST_F(IngestTest, DirectJsonReadLoadsWhatThePerLineReadLoads) {
+  // One row group (< 122880 rows), so the Parquet bytes, and hence the version ids, can be
+  // compared too: with more rows the row groups follow each reader's chunks (see ingest.cpp).
+  for (const std::string eol : {"\n", "\r\n"}) {
+    SCOPED_TRACE(eol == "\n" ? "LF" : "CRLF");
+    fs::remove_all(dir_ / ".sluice");
+    Write("data/tx1.jsonl", VariedJsonLines(5000, eol));
+    Project(kJsonSource);
+    auto direct = Run(/*direct_json=*/true);
+    ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+    EXPECT_EQ(direct->manifest.rows.read, 5000);
+    EXPECT_EQ(direct->manifest.rows.loaded, 5000);
+    const std::string direct_rows = Rows(direct->manifest);
+
+    fs::remove_all(dir_ / ".sluice");
+    Project(kJsonSource);
+    auto per_line = Run(/*direct_json=*/false);
+    ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+    EXPECT_EQ(per_line->manifest.rows.loaded, 5000);
+    EXPECT_EQ(direct_rows, Rows(per_line->manifest));
+    EXPECT_NE(direct_rows.find("{'id': 3, 'amount': NULL, 'note': '{\"k\":[1,2.0,\"x\"]}', "
+                               "'ts': '2024-01-04 03:00:00'}"),
+              std::string::npos);
+    EXPECT_NE(direct_rows.find("{'id': 2, 'amount': 7.25, 'note': 'caf\xc3\xa9 \"q\" \xc3\xa9 62', "
+                               "'ts': '2024-01-03 00:00:00'}"),
+              std::string::npos);
+    EXPECT_EQ(direct->manifest.id, per_line->manifest.id);
+  }
+}
+
+TEST_F(IngestTest, JsonLinesTheDirectReadCannotTakeGoThePerLineWay) {
+  // Each file is valid JSON Lines but for one thing the direct read would lose: a blank line,
+  // a whitespace-only line, a value that fails validation (its raw line must be kept), a
+  // non-object line and a byte order mark. Each must give exactly the per-line result.
+  const std::string ok1 =
+      "{\"id\": 1, \"amount\": 2, \"note\": \"n\", \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  const std::string ok2 = "{\"id\": 2, \"ts\": \"2024-01-02T00:00:00Z\"}\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {ok1 + "\n" + ok2, "2||empty line|"},
+      {ok1 + "  \t\n" + ok2, "2||malformed JSON (not one JSON object on the line)|  \t"},
+      {ok1 + "{\"id\": 3, \"amount\": \"many\", \"ts\": \"2024-01-01T00:00:00Z\"}\n" + ok2,
+       "2|amount|column 'amount': cannot read 'many' as DOUBLE|{\"id\": 3, \"amount\": "
+       "\"many\", \"ts\": \"2024-01-01T00:00:00Z\"}"},
+      {ok1 + "[1, 2]\n" + ok2, "2||malformed JSON (not one JSON object on the line)|[1, 2]"},
+      {ok1 + ok2 + "   ", "3||empty line|   "},
+  };
+  for (const auto& [text, expected] : cases) {
+    SCOPED_TRACE(text);
+    fs::remove_all(dir_ / ".sluice");
+    Write("data/tx1.jsonl", text);
+    Project(kJsonSource);
+    auto direct = Run(/*direct_json=*/true);
+    ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+    EXPECT_EQ(direct->manifest.rows.loaded, 2);
+    EXPECT_EQ(direct->manifest.rows.quarantined, 1);
+    EXPECT_EQ(direct->manifest.rows.read, 3);
+    EXPECT_EQ(Quarantine(direct->manifest), expected);
+    ASSERT_EQ(direct->samples.size(), 1U);
+    EXPECT_EQ(Where(direct->samples[0]), "data/tx1.jsonl:" + expected.substr(0, 1));
+
+    fs::remove_all(dir_ / ".sluice");
+    Project(kJsonSource);
+    auto per_line = Run(/*direct_json=*/false);
+    ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+    EXPECT_EQ(per_line->manifest.id, direct->manifest.id);
+  }
+}
+
+TEST_F(IngestTest, JsonObjectLinesAreCountedOnlyWhenEveryLineHoldsSomething) {
+  const auto count = [&](const std::string& text) -> std::optional<std::int64_t> {
+    Write("data/x.jsonl", text);
+    auto n = CountJsonObjectLines(dir_ / "data/x.jsonl");
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : std::nullopt;
+  };
+  EXPECT_EQ(count("{}\n{}\n"), 2);
+  EXPECT_EQ(count("{}\n{}"), 2);         // no newline after the last line
+  EXPECT_EQ(count("{}\r\n {}\r\n"), 2);  // CRLF, leading blanks
+  EXPECT_EQ(count("x"), 1);              // not JSON, but a line: read_json will fail on it
+  EXPECT_EQ(count("{}\n\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("{}\n \r\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("{}\n  "), std::nullopt);  // a blank last line without a newline
+  EXPECT_EQ(count("\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("\xEF\xBB\xBF{}\n"), std::nullopt);
+  // Long lines cross the reader's buffer.
+  EXPECT_EQ(count(std::string(3 << 20, ' ') + "{}\n" + std::string(3 << 20, 'x') + "\n"), 2);
+  EXPECT_FALSE(CountJsonObjectLines(dir_ / "data/missing.jsonl").ok());
 }
 
 TEST_F(IngestTest, MissingFilesAreNamed) {
