@@ -210,6 +210,19 @@ TEST_F(IngestTest, SchemaChangesStopBeforePublishing) {
   EXPECT_EQ(lake_->History("tx")->size(), 1U);
 }
 
+TEST_F(IngestTest, DuplicateCsvHeaderNamesStopTheIngestNamingColumnAndFile) {
+  Write("data/tx1.csv", "id,amount,ts,amount\n1,2.5,2024-01-01,3\n");
+  Project(kCsvSource);
+  auto r = Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::StatusCode::kSchemaMismatch);
+  EXPECT_NE(
+      r.status().message().find("data/tx1.csv: column 'amount' appears 2 times (columns 2, 4)"),
+      std::string::npos)
+      << r.status().ToString();
+  EXPECT_FALSE(lake_->Current("tx")->has_value());
+}
+
 TEST_F(IngestTest, JsonLinesWithMalformedLines) {
   Write("data/tx1.jsonl",
         "{\"id\": 1, \"amount\": 2.5, \"ts\": \"2024-01-01T00:00:00Z\"}\n"
