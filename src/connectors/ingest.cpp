@@ -187,6 +187,19 @@ class SourceIngest {
  private:
   base::Status Observe(const fs::path& file, std::vector<ObservedColumn>& observed);
   base::Result<std::optional<std::string>> FirstLine(const fs::path& file) const;
+  // The name people know a file by: the original of a staged copy (see Run).
+  std::string Shown(const fs::path& file) const {
+    auto it = originals_.find(file.string());
+    return it == originals_.end() ? file.string() : it->second;
+  }
+  // DuckDB's messages name the file it read: the staged copy, which people never saw.
+  std::string Unstaged(std::string message) const {
+    for (const auto& [staged, original] : originals_) {
+      for (size_t at; (at = message.find(staged)) != std::string::npos;)
+        message.replace(at, staged.size(), original);
+    }
+    return message;
+  }
   bool IsCompressed(const fs::path& file) const {
     return read_spec_.compression == config::Compression::kGzip ||
            read_spec_.compression == config::Compression::kZstd ||
@@ -218,6 +231,10 @@ class SourceIngest {
   double file_count_ = 1;
   std::vector<std::string> kept_extra_;
   std::map<std::string, std::vector<ObservedColumn>> observed_;  // by file, see Observe
+  // The inputs copied into staging while they were hashed (see Run), in input order, and the
+  // original path of each copy.
+  std::vector<lake::StagedCopy> staged_;
+  std::map<std::string, std::string> originals_;
 };
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
@@ -225,7 +242,7 @@ class SourceIngest {
 base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path& file) const {
   if (IsCompressed(file)) return std::optional<std::string>();
   std::FILE* f = std::fopen(file.c_str(), "rb");
-  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  if (f == nullptr) return base::IoError("cannot read '" + Shown(file) + "'");
   std::string line;
   for (int c; (c = std::fgetc(f)) != EOF && c != '\n';) {
     line += static_cast<char>(c);
@@ -234,7 +251,7 @@ base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path&
   std::fclose(f);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (!IsValidUtf8(line)) {
-    return base::InvalidArgument("'" + file.string() +
+    return base::InvalidArgument("'" + Shown(file) +
                                  "': the header line (line 1) is not valid UTF-8");
   }
   return std::optional<std::string>(std::move(line));
@@ -268,9 +285,9 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
                    : fast ? std::move(*fast)
                           : db_->Query(ObserveSql(read_spec_, file.string()));
   if (!described.ok()) {
-    return base::InvalidArgument("cannot read '" + file.string() + "' as " +
+    return base::InvalidArgument("cannot read '" + Shown(file) + "' as " +
                                  std::string(config::Name(read_spec_.format)) + ": " +
-                                 ShortError(described.status().message()));
+                                 Unstaged(ShortError(described.status().message())));
   }
   std::vector<std::string> names, types;
   if (read_spec_.format == config::FileFormat::kCsv) {
@@ -282,7 +299,7 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
       // Compressed: DuckDB decompresses; it skips an unreadable first line, which then shows
       // up as a contract error naming the second line's values.
       if (described->num_rows() == 0 || !described->column(0).IsValid(0)) {
-        return base::InvalidArgument("'" + file.string() + "' has no header line");
+        return base::InvalidArgument("'" + Shown(file) + "' has no header line");
       }
       first = std::string(described->column(0).GetString(0));
     }
@@ -343,7 +360,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       const ReaderPlan direct = PlanReader(read_spec_, file.string(), observed, scan,
                                            /*number_rows=*/false, /*json_direct=*/true);
       const base::Status copied = copy_rows(direct);
-      fallback = copied.ok() ? "" : "read error: " + ShortError(copied.message());
+      fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
       if (copied.ok()) {
         SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
                                 db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
@@ -375,7 +392,8 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
   base::Status copied = copy_rows(reader);
   if (!copied.ok()) {
-    return base::InvalidArgument("cannot read '" + rel + "': " + ShortError(copied.message()));
+    return base::InvalidArgument("cannot read '" + rel +
+                                 "': " + Unstaged(ShortError(copied.message())));
   }
   timer.emplace("count and quarantine " + rel);
   SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
@@ -546,7 +564,37 @@ base::Result<IngestReport> SourceIngest::Run() {
   std::optional<StageTimer> timer(std::in_place, "hashing inputs");
   SLUICE_ASSIGN_OR_RETURN(std::vector<fs::path> files,
                           ResolveFiles(ctx_.project.dir, source_.path));
-  for (const auto& f : files) {
+  // Where the inputs differ in name or size from the current version's, they are new: each is
+  // copied into staging in the pass that hashes it, and read from there. That saves hashing
+  // and copying it again when it is stored, and the loaded rows come from exactly the stored
+  // bytes. Where they may be unchanged, they are only hashed, so that a re-run of unchanged
+  // inputs writes nothing.
+  bool maybe_unchanged = current && current->definition_hash == manifest.definition_hash &&
+                         current->inputs.size() == files.size();
+  for (size_t i = 0; maybe_unchanged && i < files.size(); ++i) {
+    std::error_code ec;
+    const auto bytes = fs::file_size(files[i], ec);
+    maybe_unchanged = !ec && current->inputs[i].path == RelativeName(ctx_.project.dir, files[i]) &&
+                      current->inputs[i].bytes == bytes;
+  }
+  if (!maybe_unchanged) {
+    SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
+    staging_.emplace(std::move(staging));
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    const fs::path& f = files[i];
+    if (!maybe_unchanged) {
+      // The copy keeps the name's extension: DuckDB detects compression by it.
+      SLUICE_ASSIGN_OR_RETURN(
+          lake::StagedCopy copy,
+          lake::StagedCopy::Make(
+              f, staging_->path() / ("input-" + std::to_string(i) + "-" + f.filename().string())));
+      manifest.inputs.push_back({RelativeName(ctx_.project.dir, f), copy.sha256(), copy.bytes()});
+      originals_[copy.path().string()] = f.string();
+      files[i] = copy.path();
+      staged_.push_back(std::move(copy));
+      continue;
+    }
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake::Sha256File(f));
     std::error_code ec;
     const auto bytes = fs::file_size(f, ec);
@@ -561,8 +609,10 @@ base::Result<IngestReport> SourceIngest::Run() {
     return report;
   }
   timer.emplace("contract check");
-  SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
-  staging_.emplace(std::move(staging));
+  if (!staging_) {
+    SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
+    staging_.emplace(std::move(staging));
+  }
   SLUICE_RETURN_IF_ERROR(OpenDuckDb());
 
   // Contract first, for every file, so a shape change stops the ingest before any data moves.
@@ -732,7 +782,8 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
   // The raw bytes are kept as they came, content-addressed (the same file is stored once).
   std::optional<StageTimer> timer(std::in_place, "storing raw inputs");
   for (size_t i = 0; i < files.size(); ++i) {
-    SLUICE_ASSIGN_OR_RETURN(std::string sha, ctx_.lake.PutObject(files[i]));
+    SLUICE_ASSIGN_OR_RETURN(std::string sha, staged_.empty() ? ctx_.lake.PutObject(files[i])
+                                                             : ctx_.lake.PutObject(staged_[i]));
     if (sha != manifest.inputs[first_input + i].sha256) {
       return base::IoError("'" + manifest.inputs[first_input + i].path +
                                "' changed while it was being ingested; run again",

@@ -127,6 +127,35 @@ TEST_F(IngestTest, CleanCsvLandsTypedAndVersioned) {
   EXPECT_EQ((*runs)[1].rows_loaded, 2);
 }
 
+TEST_F(IngestTest, InputsAreStoredAsReadWhetherNewOrOfTheSameSize) {
+  Write("data/tx1.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n");
+  Project(kCsvSource);
+  auto first = Run();  // new: read from a copy made while hashing
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(lake_->HasObject(first->manifest.inputs[0].sha256));
+  EXPECT_TRUE(fs::is_empty(dir_ / ".sluice/lake/staging"));
+  // Same name and size, other bytes: hashed in place, then read and stored as before.
+  Write("data/tx1.csv", "id,amount,ts\n1,7.5,2024-01-01T00:00:00Z\n");
+  auto second = Run();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->created);
+  EXPECT_NE(second->manifest.inputs[0].sha256, first->manifest.inputs[0].sha256);
+  EXPECT_TRUE(lake_->HasObject(second->manifest.inputs[0].sha256));
+  auto db = warehouse::DuckDb::Open(":memory:");
+  EXPECT_EQ(
+      *db->QueryScalarInt64("SELECT count(*) FROM (" + DatasetSelectSql(*lake_, second->manifest) +
+                            ") WHERE amount = 7.5"),
+      1);
+  // A reader error names the file as people know it, not its staged copy.
+  Write("data/tx2.csv", "id,amount,ts\n\xff\xfe,1,2\n");
+  Write("data/tx3.csv", std::string("\xff\xfe\n1,2,3\n"));
+  auto bad = Run();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("data/tx3.csv"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_EQ(bad.status().message().find("staging"), std::string::npos) << bad.status().ToString();
+}
+
 TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
   Write("data/tx1.csv",
         "id,amount,ts\n"
