@@ -153,6 +153,64 @@ base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesy
   return std::optional<std::int64_t>(in_content ? lines + 1 : lines);
 }
 
+base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
+    const std::filesystem::path& file, char quote, bool header,
+    const std::vector<std::int64_t>& rejected, const std::vector<std::int64_t>& wanted,
+    std::int64_t accepted) {
+  using Lines = std::optional<std::vector<std::int64_t>>;
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::vector<std::int64_t> out;
+  // DuckDB numbers a line after a value with a quoted newline as if that newline was not there,
+  // so rejected lines are matched by that count (`reader_line`); the result is the real line.
+  std::int64_t line = 1, start = 1, reader_line = 1, reader_start = 1, seen = 0;
+  bool quoted = false, in_record = false, header_pending = header;
+  size_t next_rejected = 0, next_wanted = 0;
+  const auto end_record = [&] {
+    if (!in_record) return;  // a blank line
+    in_record = false;
+    if (header_pending) {
+      header_pending = false;
+      return;
+    }
+    while (next_rejected < rejected.size() && rejected[next_rejected] < reader_start)
+      ++next_rejected;
+    if (next_rejected < rejected.size() && rejected[next_rejected] == reader_start) return;
+    ++seen;
+    while (next_wanted < wanted.size() && wanted[next_wanted] == seen) {
+      out.push_back(start);
+      ++next_wanted;
+    }
+  };
+  std::vector<char> buf(1 << 20);
+  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    for (size_t i = 0; i < n; ++i) {
+      const char c = buf[i];
+      if (c == '\n') {
+        if (!quoted) {
+          end_record();
+          ++reader_line;
+        }
+        ++line;
+        continue;
+      }
+      if (c == '\r' && !quoted) continue;
+      if (!in_record) {
+        in_record = true;
+        start = line;
+        reader_start = reader_line;
+      }
+      if (quote != '\0' && c == quote) quoted = !quoted;
+    }
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return base::IoError("error while reading '" + file.string() + "'");
+  end_record();
+  if (seen != accepted || out.size() != wanted.size()) return Lines();
+  return Lines(std::move(out));
+}
+
 std::vector<std::string> SplitCsvHeader(std::string_view line, char delimiter, char quote) {
   std::vector<std::string> fields;
   std::string field;

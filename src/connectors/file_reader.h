@@ -68,6 +68,18 @@ ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
 // object per line, in order.
 base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesystem::path& file);
 
+// The line each wanted CSV record starts on. Records are counted as DuckDB's reader yields
+// them: a newline inside `quote`s (doubled quotes included) continues the record, blank lines
+// are no records, the header (with `header`) and the records starting on a `rejected` line
+// (sorted; numbered as DuckDB's rejects table does, without newlines inside quotes) are skipped;
+// `wanted` are 1-based numbers among the rest, sorted. nullopt when the file does not hold
+// `accepted` such records: then its records are not what the reader saw (a stray quote, a lone CR
+// as line end...), and no line can be trusted.
+base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
+    const std::filesystem::path& file, char quote, bool header,
+    const std::vector<std::int64_t>& rejected, const std::vector<std::int64_t>& wanted,
+    std::int64_t accepted);
+
 // The full SELECT producing typed columns plus __sluice_reason / __sluice_kind /
 // __sluice_column / __sluice_raw / __sluice_line / __sluice_record / __sluice_bad.
 std::string ValidateSql(const config::SourceSpec& source, const ReaderPlan& reader,

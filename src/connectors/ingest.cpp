@@ -209,6 +209,9 @@ class SourceIngest {
                                      const std::vector<std::string>& kept_extra);
   base::Status CheckRetyped(const fs::path& quarantine, std::int64_t records,
                             const std::string& rel);
+  base::Result<bool> MapCsvRecordLines(const fs::path& file, const fs::path& rows_file,
+                                       const ReaderPlan& reader, const std::string& scan,
+                                       std::int64_t bad);
   void Progress(const std::string& stage, double fraction) {
     if (ctx_.progress) ctx_.progress(stage, fraction);
   }
@@ -416,16 +419,24 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       out.good_parts = {good};
     }
     const std::string position = "(file_row_number + 1)";
-    const std::string line =
-        reader.rows_numbered || !reader.lines_are_rows ? "__sluice_line" : position;
+    std::string line = reader.rows_numbered || !reader.lines_are_rows ? "__sluice_line" : position;
     const std::string record = reader.rows_numbered ? "__sluice_record" : position;
+    std::string join;
+    if (!reader.rejects_table.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(const bool mapped,
+                              MapCsvRecordLines(file, rows_file, reader, scan, bad));
+      if (mapped) {
+        join = " LEFT JOIN " + QuoteIdentifier(scan + "_lines") + " m ON m.record = " + position;
+        line = "coalesce(__sluice_line, m.line)";
+      }
+    }
     // One quarantine file per input: rows the validation rejected plus lines the CSV reader
     // rejected (several reader errors on one line become one row).
     parts.push_back("SELECT " + line + " AS line, " + record +
                     " AS record, __sluice_column AS \"column\", __sluice_kind AS kind, "
                     "__sluice_reason AS reason, __sluice_raw AS raw FROM read_parquet(" +
-                    QuoteLiteral(rows_file.string()) +
-                    ", file_row_number=true) WHERE __sluice_reason IS NOT NULL");
+                    QuoteLiteral(rows_file.string()) + ", file_row_number=true)" + join +
+                    " WHERE __sluice_reason IS NOT NULL");
   }
   if (!reader.rejects_table.empty()) {
     parts.push_back(
@@ -504,9 +515,61 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   }
   if (!reader.rejects_table.empty()) {
     (void)db_->Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(reader.rejects_table) +
-                       "; DROP TABLE IF EXISTS " + QuoteIdentifier(scan + "_scans"));
+                       "; DROP TABLE IF EXISTS " + QuoteIdentifier(scan + "_scans") +
+                       "; DROP TABLE IF EXISTS " + QuoteIdentifier(scan + "_lines"));
   }
   return out;
+}
+
+// CSV rows the validation rejected (a bad timestamp, a missing required value) are known by
+// their record number among the rows the reader accepted. Their lines are found by walking the
+// file's records (CsvRecordLines) past the header and the lines the reader rejected, into the
+// table <scan>_lines (record, line). False where that cannot be done or trusted: compressed
+// files, more bad rows than are worth a table, or a walk that does not find as many accepted
+// records as the reader did; those rows keep only their record number.
+base::Result<bool> SourceIngest::MapCsvRecordLines(const fs::path& file, const fs::path& rows_file,
+                                                   const ReaderPlan& reader,
+                                                   const std::string& scan, std::int64_t bad) {
+  constexpr std::int64_t kMaxMapped = 1'000'000;
+  if (IsCompressed(file) || bad > kMaxMapped) return false;
+  SLUICE_ASSIGN_OR_RETURN(
+      types::Batch records,
+      db_->Query("SELECT file_row_number + 1 FROM read_parquet(" +
+                 QuoteLiteral(rows_file.string()) +
+                 ", file_row_number=true) WHERE __sluice_reason IS NOT NULL ORDER BY 1"));
+  SLUICE_ASSIGN_OR_RETURN(types::Batch rejected,
+                          db_->Query("SELECT DISTINCT line::BIGINT FROM " +
+                                     QuoteIdentifier(reader.rejects_table) + " ORDER BY 1"));
+  SLUICE_ASSIGN_OR_RETURN(const std::int64_t accepted,
+                          db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
+                                                QuoteLiteral(rows_file.string()) + ")"));
+  std::vector<std::int64_t> wanted, skipped;
+  for (size_t r = 0; r < records.num_rows(); ++r)
+    wanted.push_back(records.column(0).GetInt64(r));
+  for (size_t r = 0; r < rejected.num_rows(); ++r)
+    skipped.push_back(rejected.column(0).GetInt64(r));
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<std::vector<std::int64_t>> lines,
+      CsvRecordLines(file, read_spec_.csv.quote.empty() ? '\0' : read_spec_.csv.quote[0],
+                     read_spec_.csv.header, skipped, wanted, accepted));
+  if (!lines) {
+    base::LogDebug("ingest: " + Shown(file) +
+                   ": rows rejected after reading keep their record numbers (the file's records "
+                   "could not be matched to the reader's)");
+    return false;
+  }
+  SLUICE_ASSIGN_OR_RETURN(types::Schema schema,
+                          types::Schema::Make({{"record", types::LogicalType::kInt64, false},
+                                               {"line", types::LogicalType::kInt64, false}}));
+  types::Batch map(schema);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    map.column(0).AppendInt64(wanted[i]);
+    map.column(1).AppendInt64((*lines)[i]);
+  }
+  const std::string table = scan + "_lines";
+  SLUICE_RETURN_IF_ERROR(db_->CreateTable(table, schema, /*replace_existing=*/true));
+  SLUICE_RETURN_IF_ERROR(db_->Append(table, map));
+  return true;
 }
 
 // A column whose values (nearly) all fail to convert was retyped at the source: a schema change

@@ -185,10 +185,15 @@ TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
                         quarantine + "') ORDER BY line NULLS LAST, reason");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->num_rows(), 5U);
+  // Rows the reader rejected and rows the validation rejected alike carry their line.
   EXPECT_EQ(rows->column(0).GetInt64(0), 3);
   EXPECT_EQ(rows->column(1).GetString(0), "amount");
   EXPECT_EQ(rows->column(0).GetInt64(1), 4);
-  EXPECT_EQ(rows->column(0).GetInt64(2), 7);
+  EXPECT_EQ(rows->column(0).GetInt64(2), 5);
+  EXPECT_EQ(rows->column(1).GetString(2), "ts");
+  EXPECT_EQ(rows->column(0).GetInt64(3), 6);
+  EXPECT_EQ(rows->column(1).GetString(3), "id");
+  EXPECT_EQ(rows->column(0).GetInt64(4), 7);
   std::string all;
   for (size_t i = 0; i < rows->num_rows(); ++i)
     all += std::string(rows->column(2).GetString(i)) + "|";
@@ -197,6 +202,31 @@ TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
       << all;
   EXPECT_NE(all.find("column 'id': missing required value"), std::string::npos) << all;
   EXPECT_EQ(r->samples.size(), 5U);
+}
+
+TEST_F(IngestTest, CsvRowsRejectedAfterReadingCarryTheirLine) {
+  // A quoted value over two lines, a blank line, CRLF line ends and a rejected line before the
+  // bad rows: each shifts lines against records.
+  Write("data/tx1.csv",
+        "id,amount,ts\r\n"
+        "1,\"2\r\n.5\",2024-01-01\r\n"  // lines 2-3: one record, amount fails as DOUBLE
+        "\r\n"                          // line 4: blank
+        "2,1.0,2024-01-01,extra\r\n"    // line 5: rejected by the reader
+        "3,1.0,not a time\r\n"          // line 6: rejected after reading
+        "\"4\",\"1,5\",2024-01-01\r\n"  // line 7: fine to the reader, amount fails
+        ",1.0,2024-01-01\r\n");         // line 8: missing required id
+  Project(std::string(kCsvSource).replace(std::string(kCsvSource).find("50%"), 3, "100%"));
+  auto r = Run();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.rows.read, 5);
+  EXPECT_EQ(r->manifest.rows.quarantined, 5);
+  std::string wheres;
+  for (const auto& q : r->samples)
+    wheres += Where(q) + ";";
+  // The reader's own rejections (lines 2, 5 and 7) carry DuckDB's line numbers, which do not
+  // count the newline inside the quoted value on line 2; the rows rejected after reading carry
+  // the real line.
+  EXPECT_EQ(wheres, "data/tx1.csv:2;data/tx1.csv:4;data/tx1.csv:6;data/tx1.csv:6;data/tx1.csv:8;");
 }
 
 TEST_F(IngestTest, ErrorBudgetExceededPublishesNothing) {
@@ -388,6 +418,21 @@ TEST_F(IngestTest, JsonLinesTheDirectReadCannotTakeGoThePerLineWay) {
     ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
     EXPECT_EQ(per_line->manifest.id, direct->manifest.id);
   }
+}
+
+TEST_F(IngestTest, CsvRecordLinesFollowQuotesAndSkipsAndRefuseAMismatch) {
+  Write("data/x.csv", "h\n1\n\"a\nb\"\n\n2\nbad\n3\n");
+  // Records: 1 (line 2), "a b" (2: line 3), 2 (3: line 6), bad (line 7, which DuckDB calls 6:
+  // rejected), 3 (4: line 8).
+  auto lines = CsvRecordLines(dir_ / "data/x.csv", '"', true, {6}, {1, 2, 3, 4}, 4);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_TRUE(lines->has_value());
+  EXPECT_EQ(**lines, (std::vector<std::int64_t>{2, 3, 6, 8}));
+  // The reader accepted another number of records: nothing is trusted.
+  EXPECT_FALSE(CsvRecordLines(dir_ / "data/x.csv", '"', true, {6}, {1}, 5)->has_value());
+  // Without quoting, the quoted newline ends a record.
+  EXPECT_EQ(**CsvRecordLines(dir_ / "data/x.csv", '\0', true, {}, {3}, 6),
+            (std::vector<std::int64_t>{4}));
 }
 
 TEST_F(IngestTest, JsonObjectLinesAreCountedOnlyWhenEveryLineHoldsSomething) {
