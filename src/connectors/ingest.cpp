@@ -195,8 +195,10 @@ class SourceIngest {
   // DuckDB's messages name the file it read: the staged copy, which people never saw.
   std::string Unstaged(std::string message) const {
     for (const auto& [staged, original] : originals_) {
-      for (size_t at; (at = message.find(staged)) != std::string::npos;)
+      for (size_t at = 0; (at = message.find(staged, at)) != std::string::npos;) {
         message.replace(at, staged.size(), original);
+        at += original.size();
+      }
     }
     return message;
   }
