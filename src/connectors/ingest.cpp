@@ -356,8 +356,9 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
     // columns. It stands for the per-line read only where it provably read the same rows: one
     // per line (CountJsonObjectLines), no read error, and no row the validation rejects (a
     // quarantined row needs its line's text, which only the per-line read keeps). Otherwise the
-    // per-line read below runs as if this had not been tried: the cost of a bad file is one more
-    // read, bounded in practice because read_json stops at the first malformed line.
+    // per-line read below runs as if this had not been tried. read_json stops at a malformed
+    // line, but a well-formed file with values to quarantine is read in full twice: the price of
+    // keeping the per-line read's raw lines and line numbers for those rows.
     std::optional<StageTimer> timer(std::in_place, "direct JSON read " + rel);
     SLUICE_ASSIGN_OR_RETURN(const std::optional<std::int64_t> lines, CountJsonObjectLines(file));
     std::string fallback = "a blank line or byte order mark";
