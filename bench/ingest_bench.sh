@@ -45,18 +45,20 @@ data_for() {  # data_for ROWS -> folder
   echo "$dir"
 }
 
-# timed OUTFILE CMD... : runs CMD under /usr/bin/time; sets wall (s) and rss (KiB).
+# timed OUTFILE CMD... : runs CMD under /usr/bin/time; sets wall (s), rss (KiB) and cpu (user +
+# system s: on a shared machine the steadier measure of work done).
 timed() {
-  local out=$1 tf
+  local out=$1 tf user sys
   shift
   tf=$(mktemp)
-  if ! "$timer" -f '%e %M' -o "$tf" "$@" >"$out" 2>&1; then
+  if ! "$timer" -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>&1; then
     echo "ingest_bench: failed: $*" >&2
     cat "$out" >&2
     rm -f "$tf"
     exit 1
   fi
-  read -r wall rss <"$tf"
+  read -r wall rss user sys <"$tf"
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')
   rm -f "$tf"
 }
 
@@ -70,7 +72,7 @@ reader_for() {  # reader_for FORMAT FILE -> DuckDB table function call
 
 results=()
 measure() {  # measure ROWS FORMAT
-  local n=$1 fmt=$2 data file bytes proj best_d rss_d best_s rss_s got
+  local n=$1 fmt=$2 data file bytes proj best_d rss_d best_s rss_s cpu_d cpu_s got
   data=$(data_for "$n")
   file="$data/transactions.$fmt"
   bytes=$(stat -c %s "$file")
@@ -84,7 +86,7 @@ measure() {  # measure ROWS FORMAT
     rm -f "$work/plain.parquet"
     timed "$work/duckdb.log" "$duckdb_sql" --threads "$threads" \
       "COPY (SELECT * FROM $(reader_for "$fmt" "$file")) TO '$work/plain.parquet' (FORMAT parquet)"
-    if [ -z "$best_d" ] || awk "BEGIN{exit !($wall < $best_d)}"; then best_d=$wall; fi
+    if [ -z "$best_d" ] || awk "BEGIN{exit !($wall < $best_d)}"; then best_d=$wall cpu_d=$cpu; fi
     ((rss > rss_d)) && rss_d=$rss
     got=$("$duckdb_sql" "SELECT count(*) FROM read_parquet('$work/plain.parquet')" 2>/dev/null)
     [ "$got" = "$n" ] || { echo "ingest_bench: DuckDB copied $got rows, expected $n" >&2; exit 1; }
@@ -96,11 +98,11 @@ measure() {  # measure ROWS FORMAT
       cat "$work/sluice.log" >&2
       exit 1
     fi
-    if [ -z "$best_s" ] || awk "BEGIN{exit !($wall < $best_s)}"; then best_s=$wall; fi
+    if [ -z "$best_s" ] || awk "BEGIN{exit !($wall < $best_s)}"; then best_s=$wall cpu_s=$cpu; fi
     ((rss > rss_s)) && rss_s=$rss
   done
   rm -rf "$proj/.sluice" "$work/plain.parquet"
-  results+=("$n $fmt $bytes $best_d $rss_d $best_s $rss_s")
+  results+=("$n $fmt $bytes $best_d $rss_d $best_s $rss_s $cpu_d $cpu_s")
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -118,23 +120,25 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "ingest benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), threads=$threads, best of $repeat"
   echo "sluice: $sluice; load average before: $load_before, after: $load_after"
-  echo "MB = 10^6 bytes of input file; RSS = peak resident set (GNU time %M)"
+  echo "MB = 10^6 bytes of input file; RSS = peak resident set (GNU time %M); CPU s = user + system"
   echo
-  printf '| %10s | %-7s | %8s | %-18s | %8s | %11s | %8s | %8s | %-22s |\n' \
-    rows format "input MB" tool "wall s" "rows/s" "MB/s" "RSS MB" "sluice/DuckDB"
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ --------- ---------- -------------------- \
-    ---------- ------------- ---------- ---------- ------------------------
+  printf '| %10s | %-7s | %8s | %-18s | %8s | %11s | %8s | %8s | %8s | %-34s |\n' \
+    rows format "input MB" tool "wall s" "rows/s" "MB/s" "CPU s" "RSS MB" "sluice/DuckDB"
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ --------- ---------- -------------------- \
+    ---------- ------------- ---------- ---------- ---------- ------------------------------------
   for line in "${results[@]}"; do
-    read -r n fmt bytes wd rd ws rs <<<"$line"
-    awk -v n="$n" -v fmt="$fmt" -v b="$bytes" -v wd="$wd" -v rd="$rd" -v ws="$ws" -v rs="$rs" '
-      function row(tool, w, r, ratio) {
+    read -r n fmt bytes wd rd ws rs cd cs <<<"$line"
+    awk -v n="$n" -v fmt="$fmt" -v b="$bytes" -v wd="$wd" -v rd="$rd" -v ws="$ws" -v rs="$rs" \
+      -v cd="$cd" -v cs="$cs" '
+      function row(tool, w, r, c, ratio) {
         if (w <= 0) w = 0.01
-        printf "| %10d | %-7s | %8.1f | %-18s | %8.2f | %11.0f | %8.1f | %8.0f | %-22s |\n",
-          n, fmt, b / 1e6, tool, w, n / w, b / 1e6 / w, r / 1024, ratio
+        printf "| %10d | %-7s | %8.1f | %-18s | %8.2f | %11.0f | %8.1f | %8.2f | %8.0f | %-34s |\n",
+          n, fmt, b / 1e6, tool, w, n / w, b / 1e6 / w, c, r / 1024, ratio
       }
       BEGIN {
-        row("duckdb plain copy", wd, rd, "")
-        row("sluice ingest", ws, rs, sprintf("%.2fx time, %.2fx RSS", ws / (wd > 0 ? wd : 0.01), rs / rd))
+        row("duckdb plain copy", wd, rd, cd, "")
+        row("sluice ingest", ws, rs, cs, sprintf("%.2fx time, %.2fx CPU, %.2fx RSS",
+          ws / (wd > 0 ? wd : 0.01), cs / (cd > 0 ? cd : 0.01), rs / rd))
       }'
   done
 } | tee "$work/results.md"

@@ -1,6 +1,8 @@
 #include "connectors/file_reader.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include "warehouse/duckdb_database.h"
 
@@ -89,16 +91,124 @@ std::string ObserveSql(const config::SourceSpec& s, const std::string& file) {
 }
 
 std::string JsonKeySetsSql(const config::SourceSpec& s, const std::string& file) {
-  // The sorted, de-duplicated key sets of the object lines, scanned in parallel (no line
+  // The sorted, de-duplicated non-empty key sets of the lines, scanned in parallel (no line
   // numbers). With one set, every key first appears on the same line, so ObserveSql's order
-  // (first line, then name) is the name order. Sorting the few distinct key lists, not every
-  // line's, halves the cost.
-  return "WITH lists AS (SELECT DISTINCT try(json_keys(__sluice_json)) AS keys FROM (" +
+  // (first line, then name) is the name order. json_keys gives [] for a JSON value that is not
+  // an object and NULL (under try) for text that is not JSON, so non-empty lists come from
+  // object lines only, and each line is parsed once (json_type to find the objects would parse
+  // it again). The key lists are grouped by their hash, not by value (that costs a third of
+  // the scan): a group whose smallest and largest list differ is a collision, reported as a
+  // second key set so that the caller uses ObserveSql. Sorting the few distinct lists, not
+  // every line's, halves the cost again.
+  return "WITH lists AS MATERIALIZED (SELECT min(keys) AS lo, max(keys) AS hi FROM (SELECT "
+         "try(json_keys(__sluice_json)) AS keys FROM (" +
          JsonLinesSql(s, file, /*number_lines=*/false) +
-         ") WHERE try(json_type(__sluice_json)) = 'OBJECT'), sets AS MATERIALIZED (SELECT "
-         "DISTINCT list_sort(list_distinct(keys)) AS keys FROM lists) SELECT k AS column_name, "
-         "'VARCHAR' AS column_type, (SELECT count(*) FROM sets) AS key_sets FROM (SELECT "
-         "unnest(keys) AS k FROM sets) ORDER BY k";
+         ")) GROUP BY hash(keys)), sets AS MATERIALIZED (SELECT DISTINCT "
+         "list_sort(list_distinct(lo)) AS keys FROM lists WHERE len(lo) > 0) SELECT k AS "
+         "column_name, 'VARCHAR' AS column_type, (SELECT count(*) FROM sets) + (SELECT count(*) "
+         "FROM lists WHERE lo IS DISTINCT FROM hi) AS key_sets FROM (SELECT unnest(keys) AS k "
+         "FROM sets) ORDER BY k";
+}
+
+base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesystem::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::vector<char> buf(1 << 20);
+  std::int64_t lines = 0;
+  bool in_content = false;  // the current line has a byte that is not JSON whitespace
+  bool in_line = false;     // the current line has any byte
+  bool first = true;
+  bool blank = false;
+  for (size_t n; !blank && (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    const char* p = buf.data();
+    const char* end = p + n;
+    if (first) {
+      first = false;
+      if (n >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) blank = true;
+    }
+    while (!blank && p < end) {
+      if (in_content) {
+        // Most of the time goes here: memchr finds the end of a line at memory speed.
+        const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p));
+        if (nl == nullptr) break;
+        p = static_cast<const char*>(nl) + 1;
+        ++lines;
+        in_content = false;
+        in_line = false;
+      } else if (*p == ' ' || *p == '\t' || *p == '\r') {
+        in_line = true;
+        ++p;
+      } else if (*p == '\n') {
+        blank = true;
+      } else {
+        in_content = true;
+      }
+    }
+  }
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) return base::IoError("cannot read '" + file.string() + "'");
+  // Whitespace after the last newline is a blank last line; nothing after it is no line.
+  if (blank || (in_line && !in_content)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(in_content ? lines + 1 : lines);
+}
+
+base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
+    const std::filesystem::path& file, char quote, bool header,
+    const std::vector<std::int64_t>& rejected, const std::vector<std::int64_t>& wanted,
+    std::int64_t accepted) {
+  using Lines = std::optional<std::vector<std::int64_t>>;
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::vector<std::int64_t> out;
+  // DuckDB numbers a line after a value with a quoted newline as if that newline was not there,
+  // so rejected lines are matched by that count (`reader_line`); the result is the real line.
+  std::int64_t line = 1, start = 1, reader_line = 1, reader_start = 1, seen = 0;
+  bool quoted = false, in_record = false, header_pending = header;
+  size_t next_rejected = 0, next_wanted = 0;
+  const auto end_record = [&] {
+    if (!in_record) return;  // a blank line
+    in_record = false;
+    if (header_pending) {
+      header_pending = false;
+      return;
+    }
+    while (next_rejected < rejected.size() && rejected[next_rejected] < reader_start)
+      ++next_rejected;
+    if (next_rejected < rejected.size() && rejected[next_rejected] == reader_start) return;
+    ++seen;
+    while (next_wanted < wanted.size() && wanted[next_wanted] == seen) {
+      out.push_back(start);
+      ++next_wanted;
+    }
+  };
+  std::vector<char> buf(1 << 20);
+  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    for (size_t i = 0; i < n; ++i) {
+      const char c = buf[i];
+      if (c == '\n') {
+        if (!quoted) {
+          end_record();
+          ++reader_line;
+        }
+        ++line;
+        continue;
+      }
+      if (c == '\r' && !quoted) continue;
+      if (!in_record) {
+        in_record = true;
+        start = line;
+        reader_start = reader_line;
+      }
+      if (quote != '\0' && c == quote) quoted = !quoted;
+    }
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return base::IoError("error while reading '" + file.string() + "'");
+  end_record();
+  if (seen != accepted || out.size() != wanted.size()) return Lines();
+  return Lines(std::move(out));
 }
 
 std::vector<std::string> SplitCsvHeader(std::string_view line, char delimiter, char quote) {
@@ -143,7 +253,7 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& s,
 
 ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
-                      bool number_rows) {
+                      bool number_rows, bool json_direct) {
   ReaderPlan plan;
   plan.rows_numbered = number_rows || s.format == config::FileFormat::kParquet;
   switch (s.format) {
@@ -190,6 +300,25 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
       }
       plan.raw_is_line = true;
       plan.lines_are_rows = true;
+      if (json_direct) {
+        std::string columns, direct_fields;
+        for (const auto& n : names) {
+          columns += (columns.empty() ? "" : ", ") + QuoteLiteral(n) + ": 'VARCHAR'";
+          direct_fields += ", " + QuoteIdentifier(n);
+        }
+        plan.rows_numbered = false;
+        // maximum_object_size matches read_csv's default max_line_size, the longest line the
+        // per-line reader takes: a longer line fails here and goes the per-line way. Only
+        // uncompressed files are read this way (CountJsonObjectLines reads the bytes).
+        plan.relation_sql =
+            "SELECT NULL::BIGINT AS __sluice_line, NULL::BIGINT AS __sluice_record, NULL::VARCHAR "
+            "AS __sluice_raw, NULL::VARCHAR AS __sluice_malformed" +
+            direct_fields + " FROM read_json(" + QuoteLiteral(file) +
+            ", format='newline_delimited', records=true, auto_detect=false, "
+            "maximum_object_size=2097152, columns={" +
+            columns + "}, compression='uncompressed')";
+        break;
+      }
       plan.relation_sql =
           "SELECT __sluice_line, __sluice_line AS __sluice_record, __sluice_json AS __sluice_raw, "
           "CASE WHEN __sluice_json IS NULL OR trim(__sluice_json) = '' THEN 'empty line' WHEN NOT "
@@ -288,7 +417,8 @@ std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
   // all NULL in the good partition (a few bytes in Parquet) and never read back as data.
   return "SELECT " + typed.substr(2) + ", " + reason + " AS __sluice_reason, CASE WHEN " + reason +
          " IS NULL THEN NULL WHEN __sluice_malformed IS NOT NULL THEN 'malformed'" + kinds +
-         " END AS __sluice_kind, CASE WHEN " + reason + " IS NULL THEN NULL" +
+         " END AS __sluice_kind, CASE WHEN " + reason +
+         " IS NULL OR __sluice_malformed IS NOT NULL THEN NULL" +
          (columns.empty() ? "" : columns.substr(0)) + " END AS __sluice_column, CASE WHEN " +
          reason + " IS NOT NULL THEN " + raw + " END AS __sluice_raw, CASE WHEN " + reason +
          " IS NOT NULL THEN __sluice_line END AS __sluice_line, CASE WHEN " + reason +

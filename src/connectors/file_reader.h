@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,9 +50,35 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
 // Without `number_rows`, CSV records and JSON lines are not numbered (NULL): numbering them
 // with row_number() OVER () runs the whole scan on one thread, and only quarantined rows need
 // the numbers (see ingest.cpp). Parquet rows are always numbered; that costs nothing.
+//
+// With `json_direct`, JSON Lines are read by DuckDB's read_json straight into VARCHAR columns
+// (the same values json_transform gives the per-line reader, several times cheaper), with no
+// line numbers, raw text or malformed-line reasons. read_json skips blank lines and stops at
+// the first malformed or non-object line, so the plan is only right for a file whose every
+// line is one JSON object: the caller checks that (see CountJsonObjectLines) and otherwise, or
+// when the read fails, uses the per-line plan.
 ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
-                      bool number_rows = true);
+                      bool number_rows = true, bool json_direct = false);
+
+// For the direct JSON Lines read: the number of lines of an uncompressed file when every line
+// has something besides JSON whitespace and the file has no byte order mark; nullopt when not
+// (read_json would skip a blank line or the mark, where the per-line reader quarantines the
+// line). With that count, a read_json that yields as many rows without an error read exactly one
+// object per line, in order.
+base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesystem::path& file);
+
+// The line each wanted CSV record starts on. Records are counted as DuckDB's reader yields
+// them: a newline inside `quote`s (doubled quotes included) continues the record, blank lines
+// are no records, the header (with `header`) and the records starting on a `rejected` line
+// (sorted; numbered as DuckDB's rejects table does, without newlines inside quotes) are skipped;
+// `wanted` are 1-based numbers among the rest, sorted. nullopt when the file does not hold
+// `accepted` such records: then its records are not what the reader saw (a stray quote, a lone CR
+// as line end...), and no line can be trusted.
+base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
+    const std::filesystem::path& file, char quote, bool header,
+    const std::vector<std::int64_t>& rejected, const std::vector<std::int64_t>& wanted,
+    std::int64_t accepted);
 
 // The full SELECT producing typed columns plus __sluice_reason / __sluice_kind /
 // __sluice_column / __sluice_raw / __sluice_line / __sluice_record / __sluice_bad.

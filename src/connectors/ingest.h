@@ -37,6 +37,9 @@ struct IngestContext {
   base::Clock& clock;
   int threads = 0;  // DuckDB threads; 0 = all cores
   IngestProgress progress;
+  // JSON Lines files whose lines are all objects are read by read_json straight into columns
+  // (see ingest.cpp); false always uses the per-line reader, for tests that compare the two.
+  bool direct_json = true;
 };
 
 struct IngestReport {

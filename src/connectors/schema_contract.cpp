@@ -1,11 +1,23 @@
 #include "connectors/schema_contract.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 
 #include "base/text_distance.h"
 
 namespace sluice::connectors {
+namespace {
+
+// DuckDB compares identifiers ignoring ASCII case.
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
 
 bool TypeCompatible(const std::string& t, types::LogicalType declared) {
   auto starts = [&](const char* prefix) { return t.rfind(prefix, 0) == 0; };
@@ -37,6 +49,29 @@ ContractResult CheckContract(const types::Schema& declared,
   std::unordered_set<std::string> declared_names;
   for (const auto& f : declared.fields())
     declared_names.insert(f.name);
+
+  // A name twice in a header (CSV), or twice up to case (DuckDB's names ignore case), cannot be
+  // told apart when read: which of the two is the declared column is a guess, so it stops here.
+  std::map<std::string, std::vector<size_t>> positions;  // lower-cased name -> 1-based positions
+  for (size_t i = 0; i < observed.size(); ++i)
+    positions[AsciiLower(observed[i].name)].push_back(i + 1);
+  for (const auto& [lower, at] : positions) {
+    if (at.size() < 2) continue;
+    std::string names, where_at;
+    bool same = true;
+    for (size_t i = 0; i < at.size(); ++i) {
+      const std::string& name = observed[at[i] - 1].name;
+      same = same && name == observed[at[0] - 1].name;
+      names += std::string(i ? ", " : "") + "'" + name + "'";
+      where_at += std::string(i ? ", " : "") + std::to_string(at[i]);
+    }
+    result.errors.push_back(
+        prefix +
+        (same ? "column '" + observed[at[0] - 1].name + "' appears " + std::to_string(at.size()) +
+                    " times (columns " + where_at + "); column names must be unique"
+              : "columns " + names + " (columns " + where_at +
+                    ") differ only in case; column names must differ in more than case"));
+  }
 
   std::vector<std::string> unexpected;
   for (const auto& o : observed) {

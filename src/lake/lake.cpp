@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <system_error>
@@ -71,8 +73,50 @@ bool Lake::HasObject(const std::string& sha256) const {
   return fs::exists(ObjectPath(sha256), ec);
 }
 
+base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& dest) {
+  std::FILE* in = std::fopen(file.c_str(), "rb");
+  if (in == nullptr) {
+    return base::IoError("cannot read '" + file.string() + "': " + std::strerror(errno));
+  }
+  std::FILE* out = std::fopen(dest.c_str(), "wbx");
+  if (out == nullptr) {
+    const int err = errno;
+    std::fclose(in);
+    return base::IoError("cannot create '" + dest.string() + "': " + std::strerror(err));
+  }
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t bytes = 0;
+  bool write_failed = false;
+  for (size_t n; !write_failed && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+    h.Update({buf.data(), n});
+    write_failed = std::fwrite(buf.data(), 1, n, out) != n;
+    bytes += n;
+  }
+  const bool read_failed = std::ferror(in) != 0;
+  std::fclose(in);
+  write_failed = std::fclose(out) != 0 || write_failed;
+  if (read_failed || write_failed) {
+    std::error_code ec;
+    fs::remove(dest, ec);
+    return base::IoError(read_failed ? "error while reading '" + file.string() + "'"
+                                     : "cannot write '" + dest.string() + "' (disk full?)");
+  }
+  std::error_code ec;
+  fs::permissions(dest, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
+  return StagedCopy(dest, h.HexDigest(), bytes);
+}
+
+base::Result<std::string> Lake::PutObject(const StagedCopy& copy) {
+  return Store(copy.path(), copy.sha256(), /*move=*/true);
+}
+
 base::Result<std::string> Lake::PutObject(const fs::path& file, bool move) {
   SLUICE_ASSIGN_OR_RETURN(std::string sha, Sha256File(file));
+  return Store(file, sha, move);
+}
+
+base::Result<std::string> Lake::Store(const fs::path& file, const std::string& sha, bool move) {
   const fs::path dest = ObjectPath(sha);
   std::error_code ec;
   if (fs::exists(dest, ec)) {

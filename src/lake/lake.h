@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,6 +10,28 @@
 #include "lake/manifest.h"
 
 namespace sluice::lake {
+
+// A private copy of an input file, hashed as it was written. An ingest reads the copy, so the
+// rows it loads come from exactly the bytes the lake stores under sha256() even if the original
+// changes meanwhile, and storing the copy is a rename: no second hash and copy of the input.
+class StagedCopy {
+ public:
+  // Copies `file` to `dest`, a new file (normally in a StagingDir, on the lake's file system),
+  // and makes the copy read-only.
+  static base::Result<StagedCopy> Make(const std::filesystem::path& file,
+                                       const std::filesystem::path& dest);
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::string& sha256() const { return sha256_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  StagedCopy(std::filesystem::path path, std::string sha256, std::uint64_t bytes)
+      : path_(std::move(path)), sha256_(std::move(sha256)), bytes_(bytes) {}
+  std::filesystem::path path_;
+  std::string sha256_;
+  std::uint64_t bytes_ = 0;
+};
 
 // The data lake on a local file system.
 //
@@ -34,6 +57,9 @@ class Lake {
   // Stores `file` under its content hash and returns the hash. With `move`, the file is renamed
   // into the store (same file system) instead of copied. Storing existing content is a no-op.
   base::Result<std::string> PutObject(const std::filesystem::path& file, bool move = false);
+  // Stores a staged copy under the hash computed while it was written, moving it (or, from
+  // another file system, copying it), and returns the hash.
+  base::Result<std::string> PutObject(const StagedCopy& copy);
   std::filesystem::path ObjectPath(const std::string& sha256) const;
   bool HasObject(const std::string& sha256) const;
 
@@ -55,6 +81,9 @@ class Lake {
   base::Result<Manifest> FindVersion(const std::string& id_or_prefix) const;
 
  private:
+  // Puts `file`, whose content hash is `sha`, into the store (see PutObject).
+  base::Result<std::string> Store(const std::filesystem::path& file, const std::string& sha,
+                                  bool move);
   std::filesystem::path VersionsDir(const std::string& dataset) const;
   base::Result<std::vector<std::string>> ReadHistory(const std::string& dataset) const;
   base::Result<Manifest> ReadVersion(const std::string& dataset, const std::string& id) const;

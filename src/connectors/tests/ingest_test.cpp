@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "config/project_loader.h"
+#include "connectors/file_reader.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::connectors {
@@ -45,9 +46,33 @@ class IngestTest : public ::testing::Test {
     ASSERT_TRUE(reg.ok());
     registry_ = std::make_unique<registry::Registry>(std::move(reg).value());
   }
-  base::Result<IngestReport> Run() {
-    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}};
+  base::Result<IngestReport> Run(bool direct_json = true) {
+    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}, direct_json};
     return Ingest(project_->sources[0], ctx);
+  }
+  // Every loaded row in stored order, one text line per row, for comparing two versions.
+  std::string Rows(const lake::Manifest& m) {
+    auto db = warehouse::DuckDb::Open(":memory:");
+    auto rows = db->Query("SELECT string_agg(t::VARCHAR, '\n') FROM (" +
+                          DatasetSelectSql(*lake_, m) + ") t");
+    if (!rows.ok() || rows->num_rows() == 0 || !rows->column(0).IsValid(0)) return "";
+    return std::string(rows->column(0).GetString(0));
+  }
+  // The quarantine file's rows (line, column, reason, raw), ordered as stored.
+  std::string Quarantine(const lake::Manifest& m) {
+    for (const auto& o : m.outputs) {
+      if (o.name != "quarantine") continue;
+      auto db = warehouse::DuckDb::Open(":memory:");
+      auto rows = db->Query(
+          "SELECT string_agg(concat_ws('|', line, coalesce(\"column\", ''), reason, "
+          "coalesce(raw, '')), '\n') FROM "
+          "read_parquet('" +
+          lake_->ObjectPath(o.sha256).string() + "')");
+      if (rows.ok() && rows->num_rows() == 1 && rows->column(0).IsValid(0)) {
+        return std::string(rows->column(0).GetString(0));
+      }
+    }
+    return "";
   }
   std::int64_t Count(const lake::Manifest& m) {
     auto db = warehouse::DuckDb::Open(":memory:");
@@ -102,6 +127,35 @@ TEST_F(IngestTest, CleanCsvLandsTypedAndVersioned) {
   EXPECT_EQ((*runs)[1].rows_loaded, 2);
 }
 
+TEST_F(IngestTest, InputsAreStoredAsReadWhetherNewOrOfTheSameSize) {
+  Write("data/tx1.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n");
+  Project(kCsvSource);
+  auto first = Run();  // new: read from a copy made while hashing
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(lake_->HasObject(first->manifest.inputs[0].sha256));
+  EXPECT_TRUE(fs::is_empty(dir_ / ".sluice/lake/staging"));
+  // Same name and size, other bytes: hashed in place, then read and stored as before.
+  Write("data/tx1.csv", "id,amount,ts\n1,7.5,2024-01-01T00:00:00Z\n");
+  auto second = Run();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->created);
+  EXPECT_NE(second->manifest.inputs[0].sha256, first->manifest.inputs[0].sha256);
+  EXPECT_TRUE(lake_->HasObject(second->manifest.inputs[0].sha256));
+  auto db = warehouse::DuckDb::Open(":memory:");
+  EXPECT_EQ(
+      *db->QueryScalarInt64("SELECT count(*) FROM (" + DatasetSelectSql(*lake_, second->manifest) +
+                            ") WHERE amount = 7.5"),
+      1);
+  // A reader error names the file as people know it, not its staged copy.
+  Write("data/tx2.csv", "id,amount,ts\n\xff\xfe,1,2\n");
+  Write("data/tx3.csv", std::string("\xff\xfe\n1,2,3\n"));
+  auto bad = Run();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("data/tx3.csv"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_EQ(bad.status().message().find("staging"), std::string::npos) << bad.status().ToString();
+}
+
 TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
   Write("data/tx1.csv",
         "id,amount,ts\n"
@@ -131,10 +185,15 @@ TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
                         quarantine + "') ORDER BY line NULLS LAST, reason");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->num_rows(), 5U);
+  // Rows the reader rejected and rows the validation rejected alike carry their line.
   EXPECT_EQ(rows->column(0).GetInt64(0), 3);
   EXPECT_EQ(rows->column(1).GetString(0), "amount");
   EXPECT_EQ(rows->column(0).GetInt64(1), 4);
-  EXPECT_EQ(rows->column(0).GetInt64(2), 7);
+  EXPECT_EQ(rows->column(0).GetInt64(2), 5);
+  EXPECT_EQ(rows->column(1).GetString(2), "ts");
+  EXPECT_EQ(rows->column(0).GetInt64(3), 6);
+  EXPECT_EQ(rows->column(1).GetString(3), "id");
+  EXPECT_EQ(rows->column(0).GetInt64(4), 7);
   std::string all;
   for (size_t i = 0; i < rows->num_rows(); ++i)
     all += std::string(rows->column(2).GetString(i)) + "|";
@@ -143,6 +202,31 @@ TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
       << all;
   EXPECT_NE(all.find("column 'id': missing required value"), std::string::npos) << all;
   EXPECT_EQ(r->samples.size(), 5U);
+}
+
+TEST_F(IngestTest, CsvRowsRejectedAfterReadingCarryTheirLine) {
+  // A quoted value over two lines, a blank line, CRLF line ends and a rejected line before the
+  // bad rows: each shifts lines against records.
+  Write("data/tx1.csv",
+        "id,amount,ts\r\n"
+        "1,\"2\r\n.5\",2024-01-01\r\n"  // lines 2-3: one record, amount fails as DOUBLE
+        "\r\n"                          // line 4: blank
+        "2,1.0,2024-01-01,extra\r\n"    // line 5: rejected by the reader
+        "3,1.0,not a time\r\n"          // line 6: rejected after reading
+        "\"4\",\"1,5\",2024-01-01\r\n"  // line 7: fine to the reader, amount fails
+        ",1.0,2024-01-01\r\n");         // line 8: missing required id
+  Project(std::string(kCsvSource).replace(std::string(kCsvSource).find("50%"), 3, "100%"));
+  auto r = Run();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.rows.read, 5);
+  EXPECT_EQ(r->manifest.rows.quarantined, 5);
+  std::string wheres;
+  for (const auto& q : r->samples)
+    wheres += Where(q) + ";";
+  // The reader's own rejections (lines 2, 5 and 7) carry DuckDB's line numbers, which do not
+  // count the newline inside the quoted value on line 2; the rows rejected after reading carry
+  // the real line.
+  EXPECT_EQ(wheres, "data/tx1.csv:2;data/tx1.csv:4;data/tx1.csv:6;data/tx1.csv:6;data/tx1.csv:8;");
 }
 
 TEST_F(IngestTest, ErrorBudgetExceededPublishesNothing) {
@@ -185,6 +269,19 @@ TEST_F(IngestTest, SchemaChangesStopBeforePublishing) {
   EXPECT_EQ(lake_->History("tx")->size(), 1U);
 }
 
+TEST_F(IngestTest, DuplicateCsvHeaderNamesStopTheIngestNamingColumnAndFile) {
+  Write("data/tx1.csv", "id,amount,ts,amount\n1,2.5,2024-01-01,3\n");
+  Project(kCsvSource);
+  auto r = Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::StatusCode::kSchemaMismatch);
+  EXPECT_NE(
+      r.status().message().find("data/tx1.csv: column 'amount' appears 2 times (columns 2, 4)"),
+      std::string::npos)
+      << r.status().ToString();
+  EXPECT_FALSE(lake_->Current("tx")->has_value());
+}
+
 TEST_F(IngestTest, JsonLinesWithMalformedLines) {
   Write("data/tx1.jsonl",
         "{\"id\": 1, \"amount\": 2.5, \"ts\": \"2024-01-01T00:00:00Z\"}\n"
@@ -208,6 +305,155 @@ TEST_F(IngestTest, JsonLinesWithMalformedLines) {
   EXPECT_EQ(r->samples[1].line, 3);
   EXPECT_EQ(r->samples[2].line, 4);
   EXPECT_NE(r->samples[2].reason.find("column 'amount': cannot read 'many'"), std::string::npos);
+}
+
+constexpr const char* kJsonSource = R"(  - name: tx
+    type: file
+    format: jsonl
+    path: data/tx*.jsonl
+    columns:
+      - {name: id, type: int64, nullable: false}
+      - {name: amount, type: double}
+      - {name: note, type: string}
+      - {name: ts, type: timestamp, nullable: false}
+    error_budget: 100%
+)";
+
+// Values whose text a JSON reader could render differently: decimals, exponents, big integers,
+// nested values, escapes, non-ASCII text, nulls, missing keys, UTC offsets.
+std::string VariedJsonLines(int n, const std::string& eol) {
+  std::string text;
+  for (int i = 1; i <= n; ++i) {
+    text += "{\"id\": " + std::to_string(i) + ", \"amount\": ";
+    switch (i % 5) {
+      case 0:
+        text += "1.50";
+        break;
+      case 1:
+        text += "2e3";
+        break;
+      case 2:
+        text += "\"7.25\"";
+        break;
+      case 3:
+        text += "null";
+        break;
+      default:
+        text += std::to_string(i) + ".125";
+    }
+    if (i % 7 != 0) {
+      text += i % 3 == 0
+                  ? ", \"note\": {\"k\": [1, 2.0, \"x\"]}"
+                  : ", \"note\": \"caf\\u00e9 \\\"q\\\" \xc3\xa9 " + std::to_string(i * 31) + "\"";
+    }
+    text += ", \"ts\": \"2024-01-0" + std::to_string(1 + i % 9) + "T0" + std::to_string(i % 10) +
+            ":00:00" + (i % 2 ? "Z" : "+02:00") + "\"}" + eol;
+  }
+  return text;
+}
+
+TEST_F(IngestTest, DirectJsonReadLoadsWhatThePerLineReadLoads) {
+  // One row group (< 122880 rows), so the Parquet bytes, and hence the version ids, can be
+  // compared too: with more rows the row groups follow each reader's chunks (see ingest.cpp).
+  for (const std::string eol : {"\n", "\r\n"}) {
+    SCOPED_TRACE(eol == "\n" ? "LF" : "CRLF");
+    fs::remove_all(dir_ / ".sluice");
+    Write("data/tx1.jsonl", VariedJsonLines(5000, eol));
+    Project(kJsonSource);
+    auto direct = Run(/*direct_json=*/true);
+    ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+    EXPECT_EQ(direct->manifest.rows.read, 5000);
+    EXPECT_EQ(direct->manifest.rows.loaded, 5000);
+    const std::string direct_rows = Rows(direct->manifest);
+
+    fs::remove_all(dir_ / ".sluice");
+    Project(kJsonSource);
+    auto per_line = Run(/*direct_json=*/false);
+    ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+    EXPECT_EQ(per_line->manifest.rows.loaded, 5000);
+    EXPECT_EQ(direct_rows, Rows(per_line->manifest));
+    EXPECT_NE(direct_rows.find("{'id': 3, 'amount': NULL, 'note': '{\"k\":[1,2.0,\"x\"]}', "
+                               "'ts': '2024-01-04 03:00:00'}"),
+              std::string::npos);
+    EXPECT_NE(direct_rows.find("{'id': 2, 'amount': 7.25, 'note': 'caf\xc3\xa9 \"q\" \xc3\xa9 62', "
+                               "'ts': '2024-01-03 00:00:00'}"),
+              std::string::npos);
+    EXPECT_EQ(direct->manifest.id, per_line->manifest.id);
+  }
+}
+
+TEST_F(IngestTest, JsonLinesTheDirectReadCannotTakeGoThePerLineWay) {
+  // Each file is valid JSON Lines but for one thing the direct read would lose: a blank line,
+  // a whitespace-only line, a value that fails validation (its raw line must be kept), a
+  // non-object line and a byte order mark. Each must give exactly the per-line result.
+  const std::string ok1 =
+      "{\"id\": 1, \"amount\": 2, \"note\": \"n\", \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  const std::string ok2 = "{\"id\": 2, \"ts\": \"2024-01-02T00:00:00Z\"}\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {ok1 + "\n" + ok2, "2||empty line|"},
+      {ok1 + "  \t\n" + ok2, "2||malformed JSON (not one JSON object on the line)|  \t"},
+      {ok1 + "{\"id\": 3, \"amount\": \"many\", \"ts\": \"2024-01-01T00:00:00Z\"}\n" + ok2,
+       "2|amount|column 'amount': cannot read 'many' as DOUBLE|{\"id\": 3, \"amount\": "
+       "\"many\", \"ts\": \"2024-01-01T00:00:00Z\"}"},
+      {ok1 + "[1, 2]\n" + ok2, "2||malformed JSON (not one JSON object on the line)|[1, 2]"},
+      {ok1 + ok2 + "   ", "3||empty line|   "},
+  };
+  for (const auto& [text, expected] : cases) {
+    SCOPED_TRACE(text);
+    fs::remove_all(dir_ / ".sluice");
+    Write("data/tx1.jsonl", text);
+    Project(kJsonSource);
+    auto direct = Run(/*direct_json=*/true);
+    ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+    EXPECT_EQ(direct->manifest.rows.loaded, 2);
+    EXPECT_EQ(direct->manifest.rows.quarantined, 1);
+    EXPECT_EQ(direct->manifest.rows.read, 3);
+    EXPECT_EQ(Quarantine(direct->manifest), expected);
+    ASSERT_EQ(direct->samples.size(), 1U);
+    EXPECT_EQ(Where(direct->samples[0]), "data/tx1.jsonl:" + expected.substr(0, 1));
+
+    fs::remove_all(dir_ / ".sluice");
+    Project(kJsonSource);
+    auto per_line = Run(/*direct_json=*/false);
+    ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+    EXPECT_EQ(per_line->manifest.id, direct->manifest.id);
+  }
+}
+
+TEST_F(IngestTest, CsvRecordLinesFollowQuotesAndSkipsAndRefuseAMismatch) {
+  Write("data/x.csv", "h\n1\n\"a\nb\"\n\n2\nbad\n3\n");
+  // Records: 1 (line 2), "a b" (2: line 3), 2 (3: line 6), bad (line 7, which DuckDB calls 6:
+  // rejected), 3 (4: line 8).
+  auto lines = CsvRecordLines(dir_ / "data/x.csv", '"', true, {6}, {1, 2, 3, 4}, 4);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_TRUE(lines->has_value());
+  EXPECT_EQ(**lines, (std::vector<std::int64_t>{2, 3, 6, 8}));
+  // The reader accepted another number of records: nothing is trusted.
+  EXPECT_FALSE(CsvRecordLines(dir_ / "data/x.csv", '"', true, {6}, {1}, 5)->has_value());
+  // Without quoting, the quoted newline ends a record.
+  EXPECT_EQ(**CsvRecordLines(dir_ / "data/x.csv", '\0', true, {}, {3}, 6),
+            (std::vector<std::int64_t>{4}));
+}
+
+TEST_F(IngestTest, JsonObjectLinesAreCountedOnlyWhenEveryLineHoldsSomething) {
+  const auto count = [&](const std::string& text) -> std::optional<std::int64_t> {
+    Write("data/x.jsonl", text);
+    auto n = CountJsonObjectLines(dir_ / "data/x.jsonl");
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : std::nullopt;
+  };
+  EXPECT_EQ(count("{}\n{}\n"), 2);
+  EXPECT_EQ(count("{}\n{}"), 2);         // no newline after the last line
+  EXPECT_EQ(count("{}\r\n {}\r\n"), 2);  // CRLF, leading blanks
+  EXPECT_EQ(count("x"), 1);              // not JSON, but a line: read_json will fail on it
+  EXPECT_EQ(count("{}\n\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("{}\n \r\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("{}\n  "), std::nullopt);  // a blank last line without a newline
+  EXPECT_EQ(count("\n{}\n"), std::nullopt);
+  EXPECT_EQ(count("\xEF\xBB\xBF{}\n"), std::nullopt);
+  // Long lines cross the reader's buffer.
+  EXPECT_EQ(count(std::string(3 << 20, ' ') + "{}\n" + std::string(3 << 20, 'x') + "\n"), 2);
+  EXPECT_FALSE(CountJsonObjectLines(dir_ / "data/missing.jsonl").ok());
 }
 
 TEST_F(IngestTest, MissingFilesAreNamed) {

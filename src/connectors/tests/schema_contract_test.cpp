@@ -27,6 +27,22 @@ TEST(SchemaContractTest, MatchingColumnsPassInAnyOrder) {
   EXPECT_TRUE(r.warnings.empty());
 }
 
+TEST(SchemaContractTest, DuplicateNamesAreNamedWithTheirPositions) {
+  auto r = CheckContract(Declared(), Text({"txn_id", "amount", "ts", "amount"}),
+                         ExtraColumnPolicy::kKeep, "a.csv");
+  ASSERT_EQ(r.errors.size(), 1U);
+  EXPECT_EQ(r.errors[0],
+            "a.csv: column 'amount' appears 2 times (columns 2, 4); column names must be unique");
+  EXPECT_TRUE(r.kept_extra_columns.empty());
+
+  auto cased = CheckContract(Declared(), Text({"txn_id", "amount", "ts", "TS"}),
+                             ExtraColumnPolicy::kWarn, "b.csv");
+  ASSERT_EQ(cased.errors.size(), 1U);
+  EXPECT_EQ(cased.errors[0],
+            "b.csv: columns 'ts', 'TS' (columns 3, 4) differ only in case; column names must "
+            "differ in more than case");
+}
+
 TEST(SchemaContractTest, RemovedColumnIsNamed) {
   auto r = CheckContract(Declared(), Text({"txn_id", "ts"}), ExtraColumnPolicy::kFail, "a.csv");
   ASSERT_EQ(r.errors.size(), 1U);

@@ -66,6 +66,33 @@ TEST_F(LakeTest, ObjectsAreStoredOnceByContent) {
   EXPECT_TRUE(lake_->HasObject(*moved));
 }
 
+TEST_F(LakeTest, StagedCopiesAreHashedAsCopiedAndStoredByRename) {
+  const std::string big(3 << 20, 'x');  // several read buffers
+  const fs::path original = WriteTemp("in.csv", big + "tail");
+  auto copy = StagedCopy::Make(original, dir_ / "lake/copy.csv");
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->sha256(), *Sha256File(original));
+  EXPECT_EQ(copy->bytes(), big.size() + 4);
+  // The original may change; the copy and its hash stay what was read.
+  WriteTemp("in.csv", "changed");
+  auto sha = lake_->PutObject(*copy);
+  ASSERT_TRUE(sha.ok()) << sha.status().ToString();
+  EXPECT_EQ(*sha, copy->sha256());
+  EXPECT_EQ(*Sha256File(lake_->ObjectPath(*sha)), *sha);
+  EXPECT_FALSE(fs::exists(dir_ / "lake/copy.csv"));
+
+  // Storing content that is already there removes the copy.
+  auto again = StagedCopy::Make(lake_->ObjectPath(*sha), dir_ / "lake/again.csv");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*lake_->PutObject(*again), *sha);
+  EXPECT_FALSE(fs::exists(dir_ / "lake/again.csv"));
+
+  EXPECT_FALSE(StagedCopy::Make(dir_ / "missing", dir_ / "lake/m").ok());
+  // An existing destination is never overwritten.
+  WriteTemp("taken", "x");
+  EXPECT_FALSE(StagedCopy::Make(original, dir_ / "taken").ok());
+}
+
 TEST_F(LakeTest, PublishingUnchangedContentCreatesNoVersion) {
   auto first = lake_->Publish(MakeManifest("v1"));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
