@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <string>
 
 namespace sluice::base {
@@ -53,6 +54,18 @@ Result<LogLevel> ParseLogLevel(std::string_view name) {
 
 void Log(LogLevel level, std::string_view message) {
   Logger().log(ToSpd(level), "{}", message);
+}
+
+StageTimer::StageTimer(std::string_view scope, std::string_view stage)
+    : label_(std::string(scope) + ": " + std::string(stage)),
+      started_(std::chrono::steady_clock::now()) {}
+
+StageTimer::~StageTimer() {
+  const double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3fs", s);
+  LogDebug(label_ + " took " + buf);
 }
 
 }  // namespace sluice::base

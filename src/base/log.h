@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -25,5 +27,19 @@ inline void LogWarn(std::string_view m) {
 inline void LogError(std::string_view m) {
   Log(LogLevel::kError, m);
 }
+
+// Logs how long one stage of a command took, at debug level (`sluice --log-level debug ...`):
+// where the time of a slow run goes, without a profiler. "<scope>: <stage> took 1.234s".
+class StageTimer {
+ public:
+  StageTimer(std::string_view scope, std::string_view stage);
+  ~StageTimer();
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+
+ private:
+  std::string label_;
+  std::chrono::steady_clock::time_point started_;
+};
 
 }  // namespace sluice::base

@@ -118,25 +118,10 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-// Logs how long one stage of an ingest took, at debug level (`sluice --log-level debug
-// ingest`): where the time of a slow ingest goes, without a profiler.
-class StageTimer {
+// Stage timings of an ingest (`sluice --log-level debug ingest`).
+class StageTimer : public base::StageTimer {
  public:
-  explicit StageTimer(std::string stage)
-      : stage_(std::move(stage)), started_(std::chrono::steady_clock::now()) {}
-  ~StageTimer() {
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.3fs", s);
-    base::LogDebug("ingest: " + stage_ + " took " + buf);
-  }
-  StageTimer(const StageTimer&) = delete;
-  StageTimer& operator=(const StageTimer&) = delete;
-
- private:
-  std::string stage_;
-  std::chrono::steady_clock::time_point started_;
+  explicit StageTimer(std::string_view stage) : base::StageTimer("ingest", stage) {}
 };
 
 // Lines with at least one byte: the records a CSV file can hold (blank lines are skipped).

@@ -9,6 +9,7 @@
 #include <set>
 #include <system_error>
 
+#include "base/log.h"
 #include "connectors/ingest.h"
 #include "engine/feature_plan.h"
 #include "engine/transform.h"
@@ -291,6 +292,8 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
     // or across partitions: the columns grow if it is short).
     const auto expected = static_cast<size_t>(std::max<std::int64_t>(0, source.rows.loaded)) /
                           static_cast<size_t>(partitions_) * (partitions_ > 1 ? 11 : 10) / 10;
+    std::optional<base::StageTimer> timer(std::in_place, "training set",
+                                          "scanning events of " + view.name);
     auto events = db_->QueryStreaming(events_sql, expected);
     if (!events.ok()) {
       return base::InvalidArgument("feature view '" + view.name +
@@ -299,7 +302,9 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
     const std::string spine_sql =
         "SELECT * FROM (SELECT " + spine_keys_sql + ", CAST(" + QuoteIdentifier(spec_.timestamp) +
         " AS TIMESTAMP) AS __ts, __row FROM __spine) WHERE " + part + " ORDER BY __row";
+    timer.emplace("training set", "reading spine keys for " + view.name);
     SLUICE_ASSIGN_OR_RETURN(types::Batch spine, db_->Query(spine_sql));
+    timer.emplace("training set", "replaying " + view.name);
     ReplayCounts counts;
     SLUICE_ASSIGN_OR_RETURN(std::vector<FeatureValues> part_values,
                             ReplayAsOf(plan, std::move(*events), spine, options_.threads, &counts));
@@ -428,7 +433,9 @@ base::Result<TrainingSetResult> Builder::Run() {
   db_.emplace(std::move(db));
   SLUICE_RETURN_IF_ERROR(db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true"));
   Progress("spine", -1);
+  std::optional<base::StageTimer> timer(std::in_place, "training set", "loading the spine");
   SLUICE_RETURN_IF_ERROR(LoadSpine());
+  timer.reset();
 
   // Passes over key partitions keep memory bounded by the budget, whatever the data size.
   partitions_ = options_.partitions;
@@ -506,6 +513,7 @@ base::Result<TrainingSetResult> Builder::Run() {
     const bool parquet = format == config::DatasetFormat::kParquet;
     const std::string name = parquet ? "data.parquet" : "data.csv";
     const fs::path file = scratch_->path() / name;
+    base::StageTimer write_timer("training set", "writing " + name);
     SLUICE_RETURN_IF_ERROR(db_->Execute(
         "COPY (" + final_sql + ") TO " + QuoteLiteral(file.string()) +
         (parquet ? " (FORMAT parquet, COMPRESSION zstd)" : " (FORMAT csv, HEADER true)")));
