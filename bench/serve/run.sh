@@ -12,8 +12,8 @@
 #   SBENCH_EVENTS       events per entity (default 3)
 #   SBENCH_SECONDS      seconds per wrk run (default 10)
 #   SBENCH_CONNECTIONS  wrk connections for saturating runs (default 4)
-#   SBENCH_THREADS      sluice serve --threads: event loops (default 24, as in earlier tables;
-#                       the number of cores is faster at saturation, see README.md)
+#   SBENCH_THREADS      sluice serve --threads: event loops (default 0: sluice's default, one
+#                       per core; earlier tables used 24, see README.md)
 #   SBENCH_REDIS        1 = also the Redis backend and redis-benchmark (default 1)
 #   SBENCH_DIR          work folder (default BUILD_DIR/sbench-work; the data is reused)
 set -euo pipefail
@@ -24,7 +24,7 @@ entities=${SBENCH_ENTITIES:-1000000}
 events=${SBENCH_EVENTS:-3}
 seconds=${SBENCH_SECONDS:-10}
 conns=${SBENCH_CONNECTIONS:-4}
-server_threads=${SBENCH_THREADS:-24}
+server_threads=${SBENCH_THREADS:-0}
 with_redis=${SBENCH_REDIS:-1}
 work=${SBENCH_DIR:-$build/sbench-work}
 at="2024-06-01T00:00:00Z"

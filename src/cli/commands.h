@@ -89,7 +89,7 @@ struct ServeOptions {
   std::string project = ".";
   std::string address = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
   std::string token_env;  // name of the environment variable holding the bearer token
-  int threads = 8;        // HTTP event-loop threads (each serves many connections)
+  int threads = 0;        // HTTP event-loop threads (each serves many connections); 0 = cores
   std::string store;      // the store view requests read; empty = the first
   int refresh_ms = 1000;  // how often store metadata is re-read (new materializations)
 };

@@ -149,9 +149,9 @@ int main(int argc, char** argv) {
                         "Require this environment variable's value as a bearer token");
   serve_cmd
       ->add_option("--threads", serve.threads,
-                   "HTTP event-loop threads (each serves many connections)")
+                   "HTTP event-loop threads, each serving many connections (0 = one per core)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(0, 1024));
   serve_cmd->add_option("--store", serve.store,
                         "Online store for view requests (default: the first)");
   serve_cmd
