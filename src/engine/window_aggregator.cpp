@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/json_text.h"
+
 namespace sluice::engine {
 
 using config::AggregationFunction;
@@ -67,24 +69,6 @@ double NumberAt(const types::Column& c, size_t row) {
   return c.type() == LogicalType::kDouble ? c.GetDouble(row) : static_cast<double>(IntAt(c, row));
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-
 std::string JsonList(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
@@ -121,7 +105,7 @@ void HllAdd(std::vector<std::uint8_t>& regs, std::uint64_t h) {
 std::string RenderValue(const types::Column& c, size_t row) {
   switch (c.type()) {
     case LogicalType::kString:
-      return JsonString(c.GetString(row));
+      return base::JsonQuoted(c.GetString(row));
     case LogicalType::kDouble: {
       char buf[32];
       std::snprintf(buf, sizeof(buf), "%.17g", c.GetDouble(row));
@@ -130,9 +114,9 @@ std::string RenderValue(const types::Column& c, size_t row) {
     case LogicalType::kBool:
       return c.GetBool(row) ? "true" : "false";
     case LogicalType::kTimestamp:
-      return JsonString(c.ValueToString(row));
+      return base::JsonQuoted(c.ValueToString(row));
     case LogicalType::kDate:
-      return JsonString(c.ValueToString(row));
+      return base::JsonQuoted(c.ValueToString(row));
     case LogicalType::kInt64:
       return std::to_string(c.GetInt64(row));
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/json_text.h"
 #include "types/column.h"
 
 namespace sluice::serve {
@@ -12,9 +13,8 @@ namespace sluice::serve {
 // intermediate document, which is what keeps rendering cheap next to a store read. Shared with
 // `sluice get` so the command line prints values exactly as the server does.
 
-// Appends `s` as the inside of a JSON string: '"', '\\' and control characters escaped; other
-// bytes (UTF-8) verbatim.
-void AppendJsonEscaped(std::string& out, std::string_view s);
+// The inside of a JSON string (base/json_text.h).
+using base::AppendJsonEscaped;
 std::string JsonEscape(std::string_view s);
 
 // Appends `s` as a quoted JSON string.
