@@ -101,7 +101,10 @@ int RunMaterialize(const MaterializeOptions& options) {
     vm.materialized_at = base::FormatTime(clock.Now());
     vm.encoding_version = engine::kStateEncoding;
     // One write per view: a reader sees the previous materialization or this one per entity.
-    base::Status written = (*store)->Write(view->name, r.states, vm);
+    // A full replay holds every entity the source still has, so the others are removed.
+    base::Status written = m->mode == engine::MaterializeMode::kFull
+                               ? (*store)->Replace(view->name, r.states, vm)
+                               : (*store)->Write(view->name, r.states, vm);
     if (!written.ok()) {
       finish("failed", written.ToString(), "", 0);
       ReportFailure(written.WithContext("materialize '" + view->name + "'"));

@@ -56,6 +56,16 @@ class OnlineStore {
                              const std::vector<std::pair<std::string, std::string>>& entity_values,
                              const ViewMeta& meta) = 0;
 
+  // Write, for a batch that is the view's whole content (a full re-materialization): every
+  // entity of `view` not in `entity_values` is removed too, so an entity that left the source
+  // stops being served. RocksDB: one atomic batch, as Write. Redis: the batch and meta go in as
+  // Write, then the other entities are removed (SCAN + UNLINK), so a reader may still find a
+  // removed entity until that finishes. Fails on a read-only store.
+  virtual base::Status Replace(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values,
+      const ViewMeta& meta) = 0;
+
   // The values of `entities` in `view`, in order, std::nullopt where there is none. One round
   // trip, one point in time: all values come from the same consistent state of the store.
   virtual base::Result<std::vector<std::optional<std::string>>> MultiGet(

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "store/key_layout.h"
@@ -153,6 +155,18 @@ class RedisStore final : public OnlineStore {
     return base::Status::Ok();
   }
 
+  base::Status Replace(const std::string& view,
+                       const std::vector<std::pair<std::string, std::string>>& entity_values,
+                       const ViewMeta& meta) override {
+    SLUICE_RETURN_IF_ERROR(Write(view, entity_values, meta));
+    std::unordered_set<std::string> kept;
+    kept.reserve(entity_values.size());
+    for (const auto& ev : entity_values)
+      kept.insert(Key(ValueKey(view, ev.first)));
+    return UnlinkValues(view, "replacing view '" + view + "' in " + Describe(),
+                        [&](std::string_view key) { return kept.count(std::string(key)) == 0; });
+  }
+
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
       const std::string& view, const std::vector<std::string>& entities) override {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
@@ -214,6 +228,12 @@ class RedisStore final : public OnlineStore {
       SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
       if (replies[0]->type == REDIS_REPLY_ERROR) return ServerError(*replies[0], what);
     }
+    return UnlinkValues(view, what, [](std::string_view) { return true; });
+  }
+
+  // Walks every value key of `view` (SCAN) and unlinks those `remove` selects.
+  base::Status UnlinkValues(const std::string& view, const std::string& what,
+                            const std::function<bool(std::string_view)>& remove) {
     // The view name holds no glob characters (ValidateViewName), so the pattern is literal up to
     // the final '*'.
     const std::string pattern = Key(ValuePrefix(view)) + "*";
@@ -230,12 +250,16 @@ class RedisStore final : public OnlineStore {
       }
       cursor.assign(r.element[0]->str, r.element[0]->len);
       const redisReply& found = *r.element[1];
-      if (found.elements == 0) continue;
       std::vector<Args> unlink(1);
       unlink[0].Add("UNLINK");
+      bool any = false;
       for (std::size_t i = 0; i < found.elements; ++i) {
-        unlink[0].Add(std::string_view(found.element[i]->str, found.element[i]->len));
+        const std::string_view key(found.element[i]->str, found.element[i]->len);
+        if (!remove(key)) continue;
+        unlink[0].Add(key);
+        any = true;
       }
+      if (!any) continue;
       SLUICE_ASSIGN_OR_RETURN(auto unlinked, Pipeline(unlink, what));
       if (unlinked[0]->type == REDIS_REPLY_ERROR) return ServerError(*unlinked[0], what);
     } while (cursor != "0");

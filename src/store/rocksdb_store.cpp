@@ -30,6 +30,13 @@ constexpr double kBloomBitsPerKey = 10.0;
 // MANIFEST and opening the file simply tries again; a few rounds settle every such race.
 constexpr int kCatchUpAttempts = 3;
 
+// The first key past every "s1/v/VIEW/..." key, for a range tombstone over a view's values.
+std::string ValueRangeEnd(const std::string& value_prefix) {
+  std::string end = value_prefix;
+  end.back() = static_cast<char>('/' + 1);
+  return end;
+}
+
 bool IsLockError(const rocksdb::Status& s) {
   return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
 }
@@ -150,10 +157,25 @@ class RocksDbStore final : public OnlineStore {
   base::Status Write(const std::string& view,
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const ViewMeta& meta) override {
+    return WriteBatch(view, entity_values, meta, /*replace=*/false);
+  }
+
+  base::Status Replace(const std::string& view,
+                       const std::vector<std::pair<std::string, std::string>>& entity_values,
+                       const ViewMeta& meta) override {
+    return WriteBatch(view, entity_values, meta, /*replace=*/true);
+  }
+
+  base::Status WriteBatch(const std::string& view,
+                          const std::vector<std::pair<std::string, std::string>>& entity_values,
+                          const ViewMeta& meta, bool replace) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     rocksdb::WriteBatch batch;
     const std::string prefix = ValuePrefix(view);
+    // A range tombstone under the new values, in the same batch: readers see the old view or
+    // the new one, never a mix.
+    if (replace) batch.DeleteRange(prefix, ValueRangeEnd(prefix));
     std::string key = prefix;
     for (const auto& [entity, value] : entity_values) {
       key.resize(prefix.size());
@@ -212,12 +234,10 @@ class RocksDbStore final : public OnlineStore {
     SLUICE_RETURN_IF_ERROR(CheckWritable("delete a view"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     const std::string begin = ValuePrefix(view);
-    std::string end = begin;
-    end.back() = static_cast<char>('/' + 1);  // the first key past every "s1/v/VIEW/..."
     rocksdb::WriteBatch batch;
     batch.Delete(MetaKey(view));
     // One range tombstone instead of a scan: constant cost, and atomic with the meta delete.
-    batch.DeleteRange(begin, end);
+    batch.DeleteRange(begin, ValueRangeEnd(begin));
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
     return FromRocks(s, "deleting view '" + view + "' from " + Describe());
   }

@@ -79,17 +79,25 @@ if cmp -s "$tmp_root/incremental" "$tmp_root/full"; then pass; else
 fi
 
 # A file sorting before the stored ones: not an append, so a full replay, with the reason.
-head -n 2 "$p/data/tx/part-1.csv" | sed '2s/^[^,]*,/early-1,/' >"$p/data/tx/part-0.csv"
+# ... holding the only event of a new user, 987654.
+head -n 2 "$p/data/tx/part-1.csv" | sed '2s/^[^,]*,[^,]*,/early-1,987654,/' >"$p/data/tx/part-0.csv"
 run "$sluice" ingest -p "$p" transactions
 expect_code 0 "ingest a file sorting first"
 run "$sluice" materialize -p "$p" user_spend
 expect_code 0 "materialize after a non-append"
 expect_out "full replay: source version" "says why it replays everything"
 expect_out "does not only append" "names the reason"
+run "$sluice" get -p "$p" user_spend 987654 --at "$at"
+expect_out '"status":"expired"' "the new user is stored (expired at a read years later)"
 rm "$p/data/tx/part-0.csv"
 run "$sluice" ingest -p "$p" transactions
 run "$sluice" materialize -p "$p" user_spend
 expect_code 0 "back to parts 1 and 2"
+# The full replay holds every entity the source still has: the user that left is not served.
+run "$sluice" get -p "$p" user_spend 987654 --at "$at"
+expect_code 0 "get a user that left the source"
+case "$out" in *'"status":"expired"'*|*'"status":"present"'*) fail "a user that left the source is still served" ;; *) pass ;; esac
+expect_out '"status":"missing"' "the user that left the source is missing"
 
 # A late event (older than its user's newest stored event) in an appended file.
 mv "$p/data/part-3.csv.late" "$p/data/tx/part-3.csv"

@@ -224,12 +224,47 @@ TEST_P(StoreConformanceTest, ReadOnlyHandlesReadButRefuseWrites) {
   EXPECT_EQ(w.code(), base::StatusCode::kFailedPrecondition);
   EXPECT_NE(w.message().find("read-only"), std::string::npos) << w.message();
   EXPECT_EQ(reader->DeleteView(view).code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reader->Replace(view, {}, {}).code(), base::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(reader->Describe().empty());
 }
 
 // A reader running beside a writer never sees half a batch: every batch writes all entities
 // with one generation number (and the meta naming it), so every MultiGet must find a single
 // generation, never older than one the reader saw before nor than the meta it just read.
+TEST_P(StoreConformanceTest, ReplaceRemovesEntitiesNotInTheBatch) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("replace"), other = View("replace_other");
+  ViewMeta first;
+  first.source_version = "v1";
+  ASSERT_TRUE(store->Write(view, {{"a", "1"}, {"b", "1"}, {"c", "1"}}, first).ok());
+  ASSERT_TRUE(store->Write(other, {{"a", "other"}}, first).ok());
+  ViewMeta second;
+  second.source_version = "v2";
+  auto replaced = store->Replace(view, {{"b", "2"}, {"d", "2"}}, second);
+  ASSERT_TRUE(replaced.ok()) << replaced.ToString();
+  auto got = store->MultiGet(view, {"a", "b", "c", "d"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ((*got)[0], std::nullopt);
+  EXPECT_EQ((*got)[1], std::optional<std::string>("2"));
+  EXPECT_EQ((*got)[2], std::nullopt);
+  EXPECT_EQ((*got)[3], std::optional<std::string>("2"));
+  auto meta = store->Meta(view);
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->source_version, "v2");
+  // Another view, even one whose name starts the same, keeps its values.
+  auto untouched = store->MultiGet(other, {"a"});
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_EQ((*untouched)[0], std::optional<std::string>("other"));
+  // Replacing with nothing empties the view but keeps its meta.
+  ASSERT_TRUE(store->Replace(view, {}, second).ok());
+  got = store->MultiGet(view, {"b", "d"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)[0], std::nullopt);
+  EXPECT_EQ((*got)[1], std::nullopt);
+  EXPECT_TRUE(store->Meta(view)->has_value());
+}
+
 TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
   auto writer = OpenOrDie(false);
   ASSERT_NE(writer, nullptr);
