@@ -45,22 +45,8 @@ data_for() {  # data_for ROWS -> folder
   echo "$dir"
 }
 
-# timed OUTFILE CMD... : runs CMD under /usr/bin/time; sets wall (s), rss (KiB) and cpu (user +
-# system s: on a shared machine the steadier measure of work done).
-timed() {
-  local out=$1 tf user sys
-  shift
-  tf=$(mktemp)
-  if ! "$timer" -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>&1; then
-    echo "ingest_bench: failed: $*" >&2
-    cat "$out" >&2
-    rm -f "$tf"
-    exit 1
-  fi
-  read -r wall rss user sys <"$tf"
-  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')
-  rm -f "$tf"
-}
+# timed OUTFILE CMD...: see bench/timed.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/timed.sh"
 
 reader_for() {  # reader_for FORMAT FILE -> DuckDB table function call
   case $1 in

@@ -112,23 +112,8 @@ project_for() {  # project_for ROWS SPINE FORMATS -> folder
   echo "$proj"
 }
 
-# timed LOG CMD... : runs CMD under /usr/bin/time; sets wall (s), cpu (user + system s) and
-# rss (KiB).
-timed() {
-  local out=$1 tf
-  shift
-  tf=$(mktemp)
-  if ! "$timer" -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>&1; then
-    echo "features bench: failed: $*" >&2
-    cat "$out" >&2
-    rm -f "$tf"
-    exit 1
-  fi
-  local user sys
-  read -r wall rss user sys <"$tf"
-  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')
-  rm -f "$tf"
-}
+# timed OUTFILE CMD...: see bench/timed.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/../timed.sh"
 
 # best_of LOG CMD... : timed, FBENCH_REPEAT times; the fastest wall time (with its CPU time)
 # and the largest RSS.
