@@ -240,6 +240,16 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
   return out;
 }
 
+size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                      size_t begin, size_t end) {
+  if (plan.max_window <= 0 || begin == end) return end;
+  const std::int64_t newest = ts[end - 1];
+  size_t lo = begin;
+  while (lo < end && ts[lo] <= newest - plan.max_window)
+    ++lo;
+  return lo;
+}
+
 base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,
                            size_t row, std::vector<FeatureValues>& out) {
   if (!state.events.ts.empty() && t < state.newest_event) {

@@ -41,6 +41,13 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values);
 base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates(
     const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts);
 
+// The first of an entity's events log.ts[begin, end) (oldest first) that its stored state
+// keeps: those inside the view's longest window counted back from the newest event, the only
+// ones a read at that instant or later can still see (none when every aggregation is lifetime).
+// Replays and incremental updates both cut here, so they store the same bytes.
+size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                      size_t begin, size_t end);
+
 // The aggregations of `state` as of t (which must not be before state.newest_event), one value
 // per aggregation, written at `row` of `out`.
 base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,

@@ -504,14 +504,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       agg.Reset(begin, end);
       agg.AdvanceTo(state.newest_event);
       state.lifetime = agg.lifetime();
-      // Keep the events a read at newest_event or later can still see: those inside the
-      // longest window counted back from the newest event.
-      std::uint32_t lo = end;
-      if (plan.max_window > 0) {
-        lo = begin;
-        while (lo < end && g.log.ts[lo] <= state.newest_event - plan.max_window)
-          ++lo;
-      }
+      const auto lo = static_cast<std::uint32_t>(FirstKeptEvent(plan, g.log.ts, begin, end));
       std::vector<std::uint32_t> rows;
       for (std::uint32_t e = lo; e < end; ++e)
         rows.push_back(e);

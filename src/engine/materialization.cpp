@@ -95,23 +95,40 @@ base::Result<OpenedView> OpenView(const config::ProjectSpec& project,
 
 }  // namespace
 
-base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
-                                           const config::FeatureViewSpec& view,
-                                           const lake::Lake& lake, int threads) {
-  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
+namespace {
+
+// The newest event time in `events` (layout of BuildEntityStates), or `floor` if later.
+std::int64_t NewestEvent(const FeatureViewPlan& plan, const types::Batch& events,
+                         std::int64_t floor) {
+  const types::Column& ts = events.column(plan.entity_keys.size());
+  for (size_t r = 0; r < ts.size(); ++r) {
+    if (ts.IsValid(r)) floor = std::max(floor, ts.GetTimestamp(r));
+  }
+  return floor;
+}
+
+// Every event of the opened view's source version replayed into per-entity states.
+base::Result<Materialized> ReplayAll(OpenedView v, const std::string& view_name,
+                                     const lake::Lake& lake, int threads) {
   Materialized m;
   m.source = std::move(v.source);
   m.plan = std::move(v.plan);
   auto events = v.db.Query(EventsSql(m.plan, lake, m.source, 0, 1));
   if (!events.ok()) {
-    return base::InvalidArgument("feature view '" + view.name + "': " + events.status().message());
+    return base::InvalidArgument("feature view '" + view_name + "': " + events.status().message());
   }
   SLUICE_ASSIGN_OR_RETURN(m.states, BuildEntityStates(m.plan, *events, threads, &m.counts));
-  const types::Column& ts = events->column(m.plan.entity_keys.size());
-  for (size_t r = 0; r < ts.size(); ++r) {
-    if (ts.IsValid(r)) m.newest_event = std::max(m.newest_event, ts.GetTimestamp(r));
-  }
+  m.newest_event = NewestEvent(m.plan, *events, 0);
   return m;
+}
+
+}  // namespace
+
+base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
+                                           const config::FeatureViewSpec& view,
+                                           const lake::Lake& lake, int threads) {
+  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
+  return ReplayAll(std::move(v), view.name, lake, threads);
 }
 
 base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityStates(
@@ -210,13 +227,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       next.newest_event = log.ts[end - 1];
       agg.AdvanceTo(next.newest_event);
       next.lifetime = agg.lifetime();
-      // As BuildEntityStates: keep the events a read at newest_event or later can still see.
-      size_t lo = end;
-      if (plan.max_window > 0) {
-        lo = 0;
-        while (lo < end && log.ts[lo] <= next.newest_event - plan.max_window)
-          ++lo;
-      }
+      const size_t lo = FirstKeptEvent(plan, log.ts, 0, end);
       next.events.ts.assign(log.ts.begin() + static_cast<std::ptrdiff_t>(lo), log.ts.end());
       for (const auto& col : log.inputs) {
         types::Column kept(col.type());
@@ -237,11 +248,13 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
                                           const lake::Lake& lake, int threads,
                                           const std::optional<StoredView>& stored,
                                           const StateLookup& lookup, bool force) {
+  // Planned once: the plan decides between the modes, and a full replay reads with it.
+  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
   Materialization m;
   auto full = [&](std::string why) -> base::Result<Materialization> {
     m.mode = MaterializeMode::kFull;
     m.why = std::move(why);
-    SLUICE_ASSIGN_OR_RETURN(m.result, MaterializeView(project, view, lake, threads));
+    SLUICE_ASSIGN_OR_RETURN(m.result, ReplayAll(std::move(v), view.name, lake, threads));
     m.entities = static_cast<std::int64_t>(m.result.states.size());
     m.new_entities = m.entities;
     return std::move(m);
@@ -253,7 +266,6 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
     return full("the store holds state encoding " + std::to_string(stored->encoding_version) +
                 ", this sluice writes " + std::to_string(kStateEncoding));
   }
-  SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
   FeatureViewPlan& plan = v.plan;
   const lake::Manifest* source = &v.source;
   if (plan.definition_hash != stored->definition_hash) {
@@ -295,11 +307,7 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
   m.result.source = *source;
   m.result.states = std::move(*states);
   m.result.counts = counts;
-  m.result.newest_event = stored->newest_event;
-  const types::Column& ts = events->column(m.result.plan.entity_keys.size());
-  for (size_t r = 0; r < ts.size(); ++r) {
-    if (ts.IsValid(r)) m.result.newest_event = std::max(m.result.newest_event, ts.GetTimestamp(r));
-  }
+  m.result.newest_event = NewestEvent(m.result.plan, *events, stored->newest_event);
   m.new_entities = created;
   m.entities = stored->entities + created;
   return m;
