@@ -21,7 +21,7 @@ freq = float(os.environ.get("PERF_FREQ", "400"))
 
 # Call sites in training_set.cpp: pattern -> phase.
 SITES = [
-    (r"db_->QueryStreaming\(events_sql", "1 scan: events SELECT -> sluice Batch"),
+    (r"ScanEvents\(\*db_", "1 scan: events SELECT -> sluice Batch"),
     (r"db_->Query\(spine_sql\)", "2 spine: SELECT __spine -> sluice Batch"),
     (r"LoadSpine\(\)\);", "2 spine: CREATE TEMP TABLE __spine (read the spine)"),
     (r"FROM __spine ORDER BY __row", "4 derived round trip: SELECT spine times"),
@@ -135,6 +135,9 @@ def classify_phase(s, sites):
         if "EntityAggregator" in j or "Replay(" in j and "lambda" in j:
             return "3 replay: window aggregation (AdvanceTo/Emit)"
         return "3 replay: other (id arrays, allocation, FeatureValues)"
+    # The events scan's connections run on threads of their own (ScanEvents' lambda).
+    if "ScanEvents" in j:
+        return "1 scan: events SELECT -> sluice Batch"
     for a, sym, dso in s:
         if dso.endswith("/sluice") and ("Builder::" in sym or "BuildTrainingSet" in sym):
             for line in lines_of(a):
@@ -150,6 +153,8 @@ def classify_phase(s, sites):
         return "7 other: in the build (hashes, publish, DESCRIBE, allocation)"
     if any(k in j for k in ("ZSTD_compress", "ColumnWriter", "ParquetWriter", "HUF_", "FSE_")):
         return "6 write: COPY (__spine POSITIONAL JOIN __out_i()) TO Parquet"
+    if any(k in j for k in ("ParquetReader", "ColumnReader", "ZSTD_decompress")):
+        return "7 other: DuckDB's own worker threads reading Parquet (scan or spine)"
     return "7 other: start-up, project load, exit, truncated stacks"
 
 

@@ -32,6 +32,8 @@ constexpr const char* kSluiceVersion = "0.1.0";
 constexpr const char* kDatasetInput = "dataset:";
 constexpr const char* kFileInput = "file:";
 constexpr const char* kTransformInput = "transform:";
+// Every connection the build reads through (the events scan opens more than one).
+constexpr const char* kSessionSql = "SET TimeZone = 'UTC'; SET preserve_insertion_order = true";
 
 struct ViewRequest {
   const config::FeatureViewSpec* view = nullptr;
@@ -287,14 +289,14 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
         partitions_ > 1
             ? "hash(" + keys_sql + ") % " + std::to_string(partitions_) + " = " + std::to_string(p)
             : "true";
-    const std::string events_sql = EventsSql(plan, lake_, source, p, partitions_);
-    // Streamed into columns sized from the manifest's row count (an estimate under a filter
-    // or across partitions: the columns grow if it is short).
+    // Streamed on all threads into columns sized from the manifest's row count (an estimate
+    // under a filter or across partitions: the columns grow if it is short).
     const auto expected = static_cast<size_t>(std::max<std::int64_t>(0, source.rows.loaded)) /
                           static_cast<size_t>(partitions_) * (partitions_ > 1 ? 11 : 10) / 10;
     std::optional<base::StageTimer> timer(std::in_place, "training set",
                                           "scanning events of " + view.name);
-    auto events = db_->QueryStreaming(events_sql, expected);
+    auto events = ScanEvents(*db_, kSessionSql, plan, lake_, source, p, partitions_, expected,
+                             options_.threads);
     if (!events.ok()) {
       return base::InvalidArgument("feature view '" + view.name +
                                    "': " + events.status().message());
@@ -431,7 +433,7 @@ base::Result<TrainingSetResult> Builder::Run() {
   db_options.threads = options_.threads;
   SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
   db_.emplace(std::move(db));
-  SLUICE_RETURN_IF_ERROR(db_->Execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true"));
+  SLUICE_RETURN_IF_ERROR(db_->Execute(kSessionSql));
   Progress("spine", -1);
   std::optional<base::StageTimer> timer(std::in_place, "training set", "loading the spine");
   SLUICE_RETURN_IF_ERROR(LoadSpine());

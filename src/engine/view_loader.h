@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "config/project.h"
@@ -22,6 +24,19 @@ base::Result<FeatureViewPlan> LoadPlan(const config::ProjectSpec& project,
 // inputs), restricted to `partition` of `partitions` by key hash when partitions > 1.
 std::string EventsSql(const FeatureViewPlan& plan, const lake::Lake& lake,
                       const lake::Manifest& source, int partition, int partitions);
+
+// The same events as EventsSql's, in the same order, read on up to `threads` DuckDB
+// connections at once (0: one per core): the source's Parquet row groups are cut into
+// contiguous ranges of about equal rows, each read by its own connection (a new one of `db`'s
+// database, prepared with `session_sql`), and the pieces are joined in order. One thread, or a
+// source too small to split (fewer than `min_rows_per_connection` rows per connection), reads
+// through `db` alone. `expected_rows` reserves the columns.
+inline constexpr std::int64_t kMinRowsPerScanConnection = std::int64_t{1} << 18;
+base::Result<types::Batch> ScanEvents(
+    warehouse::DuckDb& db, std::string_view session_sql, const FeatureViewPlan& plan,
+    const lake::Lake& lake, const lake::Manifest& source, int partition, int partitions,
+    size_t expected_rows, int threads,
+    std::int64_t min_rows_per_connection = kMinRowsPerScanConnection);
 
 // A DuckDB type name as sluice's logical type.
 types::LogicalType FromDuckDbType(const std::string& duckdb_type);

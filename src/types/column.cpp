@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cstdio>
+#include <limits>
 
 #include "base/time.h"
 
@@ -74,6 +75,23 @@ std::uint8_t* Column::AppendFixedSlots(const std::uint64_t* mask, size_t n) {
   data_.resize(at + n * width);
   AppendValidity(mask, n);
   return data_.data() + at;
+}
+
+void Column::AppendColumn(const Column& other) {
+  assert(other.type_ == type_);
+  const size_t n = other.size_;
+  if (n == 0) return;
+  if (type_ != LogicalType::kString) {
+    AppendFixedRaw(other.data_.data(), other.validity_.data(), n);
+    return;
+  }
+  assert(chars_.size() + other.chars_.size() <= std::numeric_limits<std::uint32_t>::max());
+  const auto base = static_cast<std::uint32_t>(chars_.size());
+  chars_.append(other.chars_);
+  offsets_.reserve(offsets_.size() + n);
+  for (size_t i = 1; i <= n; ++i)
+    offsets_.push_back(base + other.offsets_[i]);
+  AppendValidity(other.validity_.data(), n);
 }
 
 bool Column::AllValid() const {

@@ -56,6 +56,10 @@ class Column {
   // temporary (gathers, scans). The slots start zeroed; the caller writes the valid ones.
   // Precondition: a fixed-width type.
   std::uint8_t* AppendFixedSlots(const std::uint64_t* mask, size_t n);
+  // Appends every row of `other` (values, NULLs, strings), e.g. to join pieces of one result
+  // converted on several threads. Precondition: the same type; for strings, the bytes of both
+  // together stay below 4 GiB (offsets are 32-bit).
+  void AppendColumn(const Column& other);
   // True when no value is NULL (checked word by word).
   bool AllValid() const;
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace sluice::types {
@@ -119,6 +120,46 @@ TEST(ColumnTest, AppendFixedSlotsAreWrittenInPlace) {
   EXPECT_TRUE(all.AllValid());
   all.AppendFixedSlots(nullptr, 130);
   EXPECT_TRUE(all.AllValid());
+}
+
+// Joining pieces must give the column built row by row in one go: values, NULLs at every bit
+// offset, strings (empty, NULL, long), and empty pieces.
+TEST(ColumnTest, AppendColumnEqualsAppendingRowByRow) {
+  std::mt19937_64 rng(11);
+  for (LogicalType type : {LogicalType::kInt64, LogicalType::kDouble, LogicalType::kString}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      Column joined(type), whole(type);
+      for (int piece = 0; piece < 5; ++piece) {
+        Column part(type);
+        const size_t n = rng() % 200;
+        for (size_t i = 0; i < n; ++i) {
+          const auto v = static_cast<std::int64_t>(rng() % 1000);
+          for (Column* c : {&part, &whole}) {
+            if (v % 5 == 0) {
+              c->AppendNull();
+            } else if (type == LogicalType::kString) {
+              c->AppendString(std::string(static_cast<size_t>(v % 17), 'a' + v % 26));
+            } else if (type == LogicalType::kDouble) {
+              c->AppendDouble(static_cast<double>(v) / 8);
+            } else {
+              c->AppendInt64(v);
+            }
+          }
+        }
+        joined.AppendColumn(part);
+      }
+      ASSERT_EQ(joined.size(), whole.size());
+      for (size_t r = 0; r < whole.size(); ++r) {
+        ASSERT_EQ(joined.IsValid(r), whole.IsValid(r)) << "row " << r;
+        ASSERT_EQ(joined.ValueToString(r), whole.ValueToString(r)) << "row " << r;
+      }
+      if (type != LogicalType::kString) {
+        const size_t bytes = whole.size() * FixedWidth(type);
+        ASSERT_TRUE(bytes == 0 || std::memcmp(joined.data(), whole.data(), bytes) == 0);
+      }
+      EXPECT_EQ(joined.AllValid(), whole.AllValid());
+    }
+  }
 }
 
 TEST(ColumnTest, AppendingNothingFromNullIsFine) {
