@@ -65,7 +65,10 @@ class OnlineView {
  private:
   OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,
              std::vector<std::pair<std::string, TransformArtifact>> transforms)
-      : spec_(std::move(spec)), plan_(std::move(plan)), transforms_(std::move(transforms)) {
+      : spec_(std::move(spec)),
+        plan_(std::move(plan)),
+        transforms_(std::move(transforms)),
+        id_(NextId()) {
     for (const auto& a : plan_.aggregations)
       feature_names_.push_back(a.name);
     for (const auto& d : spec_.derived)
@@ -77,6 +80,10 @@ class OnlineView {
   std::vector<std::pair<std::string, TransformArtifact>> transforms_;  // feature -> artifact
   // Computed once: Read checks every requested name against it, per entity.
   std::vector<std::string> feature_names_;
+  // Unique per OnlineView ever built in the process, unlike its address: names this view's
+  // per-thread StateEvaluator (online_view.cpp).
+  static std::uint64_t NextId();
+  std::uint64_t id_;
 };
 
 }  // namespace sluice::engine
