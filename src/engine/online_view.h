@@ -46,6 +46,10 @@ class OnlineView {
                                                         const std::string& source_version,
                                                         warehouse::DuckDb& db);
 
+  // Not copyable: a copy would share id_, and so the per-thread evaluator bound to this plan.
+  OnlineView(const OnlineView&) = delete;
+  OnlineView& operator=(const OnlineView&) = delete;
+
   const FeatureViewPlan& plan() const { return plan_; }
   const std::string& name() const { return spec_.name; }
   // Aggregations then derived features.
