@@ -52,13 +52,17 @@ class Reader {
     Raw(&v, 8);
     return v;
   }
-  std::string Str() {
+  std::string Str() { return std::string(View()); }
+  // Str into an existing string, which keeps its buffer.
+  void StrInto(std::string& s) { s.assign(View()); }
+  // A str's bytes, viewed in the input.
+  std::string_view View() {
     const std::uint32_t n = U32();
     if (!ok_ || n > in_.size() - pos_) {
       ok_ = false;
       return {};
     }
-    std::string s(in_.substr(pos_, n));
+    const std::string_view s = in_.substr(pos_, n);
     pos_ += n;
     return s;
   }
@@ -133,6 +137,34 @@ void ReadColumnValue(Reader& r, types::Column& c) {
   }
 }
 
+// Empties `state` for the plan, keeping its buffers: what a default EntityState holds, with
+// one (empty) column per input and one accumulator per aggregation.
+void ResetState(const FeatureViewPlan& plan, EntityState& state) {
+  state.newest_event = 0;
+  state.events.ts.clear();
+  if (state.events.inputs.size() != plan.inputs.size()) {
+    state.events.inputs.clear();
+    for (const auto& in : plan.inputs)
+      state.events.inputs.emplace_back(in.type);
+  }
+  for (auto& c : state.events.inputs)
+    c.Clear();
+  state.lifetime.resize(plan.aggregations.size());
+  for (LifetimeState& s : state.lifetime) {
+    // Field by field, not `s = LifetimeState{}`: a new deque allocates. Every field is listed
+    // (DecodingIntoAUsedStateForgetsThePreviousOne would see a stale one).
+    s.count = s.int_sum = 0;
+    s.sum = s.mean = s.m2 = 0;
+    s.has_value = false;
+    s.int_min = s.int_max = s.int_first = s.int_last = 0;
+    s.min = s.max = s.first = s.last = 0;
+    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
+      v->clear();
+    s.last_k.clear();
+    s.hll.clear();
+  }
+}
+
 }  // namespace
 
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
@@ -175,6 +207,13 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
 }
 
 base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes) {
+  EntityState state;
+  SLUICE_RETURN_IF_ERROR(DecodeStateInto(plan, bytes, state));
+  return state;
+}
+
+base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes,
+                             EntityState& state) {
   Reader r(bytes);
   const std::uint8_t version = r.U8();
   if (!r.ok()) return base::Corruption("online state: empty");
@@ -183,18 +222,15 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
                             " is not supported (this sluice writes " +
                             std::to_string(kStateEncoding) + "); run `sluice materialize`");
   }
-  EntityState state;
+  ResetState(plan, state);
   state.newest_event = r.I64();
   const std::uint32_t n = r.Count(8 + plan.inputs.size());
-  for (const auto& in : plan.inputs)
-    state.events.inputs.emplace_back(in.type);
   state.events.ts.reserve(n);
   for (std::uint32_t e = 0; e < n && r.ok(); ++e) {
     state.events.ts.push_back(r.I64());
     for (auto& c : state.events.inputs)
       ReadColumnValue(r, c);
   }
-  state.lifetime.resize(plan.aggregations.size());
   const std::uint32_t lifetime_count = r.Count(4);
   for (std::uint32_t i = 0; i < lifetime_count && r.ok(); ++i) {
     const std::uint32_t a = r.U32();
@@ -214,11 +250,11 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
     for (auto* v : {&s.min, &s.max, &s.first, &s.last})
       *v = r.F64();
     for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      *v = r.Str();
+      r.StrInto(*v);
     const std::uint32_t k = r.Count(4);
     for (std::uint32_t j = 0; j < k && r.ok(); ++j)
       s.last_k.push_back(r.Str());
-    const std::string hll = r.Str();
+    const std::string_view hll = r.View();
     s.hll.assign(hll.begin(), hll.end());
   }
   if (!r.ok()) return base::Corruption("online state: truncated or malformed");
@@ -228,7 +264,7 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
       return base::Corruption("online state: events out of order");
     }
   }
-  return state;
+  return base::Status::Ok();
 }
 
 std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
@@ -250,24 +286,66 @@ size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_
   return lo;
 }
 
-base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,
-                           size_t row, std::vector<FeatureValues>& out) {
+namespace {
+
+base::Status CheckReadTime(const EntityState& state, std::int64_t t) {
   if (!state.events.ts.empty() && t < state.newest_event) {
     return base::InvalidArgument("the online state already holds events after " +
                                  base::FormatTimestampMicros(t) +
                                  ": online reads answer as of its newest event or later");
   }
-  EntityAggregator agg(plan, state.events);
-  agg.Restore(0, state.events.ts.size(), state.lifetime);
+  return base::Status::Ok();
+}
+
+// Moves a restored aggregator to t and writes every aggregation at `row` of `out`.
+void EmitRestored(const FeatureViewPlan& plan, std::int64_t newest_event, EntityAggregator& agg,
+                  std::int64_t t, size_t row, std::vector<FeatureValues>& out) {
   agg.AdvanceTo(t);
-  if (plan.ttl && state.newest_event <= t - *plan.ttl) {
+  if (plan.ttl && newest_event <= t - *plan.ttl) {
     for (size_t a = 0; a < plan.aggregations.size(); ++a)
       out[a].SetNull(row);
-    return base::Status::Ok();
+    return;
   }
   // TTL was decided from newest_event above: the stored window may hold no event at all (a view
   // with only lifetime aggregations) without the entity being expired.
   agg.EmitIgnoringTtl(t, row, out);
+}
+
+}  // namespace
+
+base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,
+                           size_t row, std::vector<FeatureValues>& out) {
+  SLUICE_RETURN_IF_ERROR(CheckReadTime(state, t));
+  EntityAggregator agg(plan, state.events);
+  agg.Restore(0, state.events.ts.size(), state.lifetime);
+  EmitRestored(plan, state.newest_event, agg, t, row, out);
+  return base::Status::Ok();
+}
+
+StateEvaluator::StateEvaluator(const FeatureViewPlan& plan)
+    : plan_(plan), aggregator_(plan, state_.events) {
+  values_.reserve(plan.aggregations.size());
+  for (const auto& a : plan.aggregations)
+    values_.emplace_back(a.output_type, 1);
+}
+
+base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std::int64_t t) {
+  if (bytes) {
+    SLUICE_RETURN_IF_ERROR(DecodeStateInto(plan_, *bytes, state_));
+  } else {
+    ResetState(plan_, state_);
+    if (plan_.ttl) {
+      // No event is within any TTL; not evaluated, as OnlineView reads never did.
+      for (auto& v : values_)
+        v.SetNull(0);
+      return base::Status::Ok();
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(CheckReadTime(state_, t));
+  // The accumulators move into the aggregator, and its previous ones (the last read's) come
+  // back to be decoded into next time: no copy, no allocation.
+  aggregator_.RestoreExchange(0, state_.events.ts.size(), state_.lifetime);
+  EmitRestored(plan_, state_.newest_event, aggregator_, t, 0, values_);
   return base::Status::Ok();
 }
 

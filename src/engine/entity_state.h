@@ -31,6 +31,10 @@ struct EntityState {
 inline constexpr std::uint8_t kStateEncoding = 1;
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state);
 base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes);
+// DecodeState into `state`, reusing its buffers: a reader decoding state after state keeps
+// one EntityState instead of allocating each one anew. On error `state` is unspecified.
+base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes,
+                             EntityState& state);
 
 // The canonical bytes of an entity key: the key values as text (Column::ValueToString), joined
 // by 0x1F. Requests name entities the same way.
@@ -52,5 +56,29 @@ size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_
 // per aggregation, written at `row` of `out`.
 base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state, std::int64_t t,
                            size_t row, std::vector<FeatureValues>& out);
+
+// The online read path's DecodeState + EvaluateState, one entity at a time, with every buffer
+// (the decoded state, the aggregator, the one-row values) kept from one read to the next: a
+// served look-up otherwise allocates dozens of vectors and strings per entity. One per thread.
+class StateEvaluator {
+ public:
+  explicit StateEvaluator(const FeatureViewPlan& plan);
+  StateEvaluator(const StateEvaluator&) = delete;
+  StateEvaluator& operator=(const StateEvaluator&) = delete;
+
+  // The aggregations of the stored state `bytes` as of t into values(), row 0: the values
+  // EvaluateState(plan, DecodeState(plan, bytes), t, ...) computes. nullopt is an entity
+  // without history (no events, empty accumulators), which a TTL leaves all NULL.
+  base::Status Evaluate(std::optional<std::string_view> bytes, std::int64_t t);
+  const std::vector<FeatureValues>& values() const { return values_; }
+  // The newest event of the last state evaluated (0 for nullopt).
+  std::int64_t newest_event() const { return state_.newest_event; }
+
+ private:
+  const FeatureViewPlan& plan_;
+  EntityState state_;
+  EntityAggregator aggregator_;  // over state_.events
+  std::vector<FeatureValues> values_;
+};
 
 }  // namespace sluice::engine

@@ -1,6 +1,7 @@
 #include "engine/online_view.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "connectors/ingest.h"
@@ -55,6 +56,11 @@ base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::Project
     transforms.emplace_back(t.feature, std::move(a));
   }
   return std::unique_ptr<OnlineView>(new OnlineView(view, std::move(plan), std::move(transforms)));
+}
+
+std::uint64_t OnlineView::NextId() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool OnlineView::HasFeature(std::string_view name) const {
@@ -119,6 +125,20 @@ types::Column DefaultValue(const config::FeatureViewSpec& spec, const std::strin
   return c;
 }
 
+// This thread's StateEvaluator for view `id`, built on first use. A server thread reads a few
+// views over and over, so a handful are kept (the least recently built one goes); an entry of
+// a view that no longer exists is never asked for again, since ids are never reused.
+StateEvaluator& ThreadEvaluator(std::uint64_t id, const FeatureViewPlan& plan) {
+  constexpr size_t kKept = 8;
+  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<StateEvaluator>>> kept;
+  for (auto& [kept_id, evaluator] : kept) {
+    if (kept_id == id) return *evaluator;
+  }
+  if (kept.size() == kKept) kept.erase(kept.begin());
+  kept.emplace_back(id, std::make_unique<StateEvaluator>(plan));
+  return *kept.back().second;
+}
+
 }  // namespace
 
 base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::string_view> state,
@@ -131,24 +151,15 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
       return base::InvalidArgument("feature view '" + spec_.name + "' has no feature '" + n + "'");
     }
   }
-  std::vector<FeatureValues> values;
-  values.reserve(plan_.aggregations.size());
-  for (const auto& a : plan_.aggregations)
-    values.emplace_back(a.output_type, 1);
+  // An entity without history (nullopt) reads like a replay's: counts are 0, other
+  // aggregations empty.
+  StateEvaluator& evaluator = ThreadEvaluator(id_, plan_);
+  SLUICE_RETURN_IF_ERROR(evaluator.Evaluate(state, t));
+  const std::vector<FeatureValues>& values = evaluator.values();
+  const bool known = state.has_value();
   FeatureStatus absent = FeatureStatus::kMissing;
-  bool known = false;
-  if (state) {
-    SLUICE_ASSIGN_OR_RETURN(EntityState decoded, DecodeState(plan_, *state));
-    SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, decoded, t, 0, values));
-    known = true;
-    if (plan_.ttl && decoded.newest_event <= t - *plan_.ttl) absent = FeatureStatus::kExpired;
-  } else {
-    // An entity without history: counts are 0, other aggregations empty, like a replay.
-    EntityState none;
-    for (const auto& in : plan_.inputs)
-      none.events.inputs.emplace_back(in.type);
-    none.lifetime.resize(plan_.aggregations.size());
-    if (!plan_.ttl) SLUICE_RETURN_IF_ERROR(EvaluateState(plan_, none, t, 0, values));
+  if (known && plan_.ttl && evaluator.newest_event() <= t - *plan_.ttl) {
+    absent = FeatureStatus::kExpired;
   }
 
   std::string derived_select;

@@ -46,6 +46,10 @@ class OnlineView {
                                                         const std::string& source_version,
                                                         warehouse::DuckDb& db);
 
+  // Not copyable: a copy would share id_, and so the per-thread evaluator bound to this plan.
+  OnlineView(const OnlineView&) = delete;
+  OnlineView& operator=(const OnlineView&) = delete;
+
   const FeatureViewPlan& plan() const { return plan_; }
   const std::string& name() const { return spec_.name; }
   // Aggregations then derived features.
@@ -65,7 +69,10 @@ class OnlineView {
  private:
   OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,
              std::vector<std::pair<std::string, TransformArtifact>> transforms)
-      : spec_(std::move(spec)), plan_(std::move(plan)), transforms_(std::move(transforms)) {
+      : spec_(std::move(spec)),
+        plan_(std::move(plan)),
+        transforms_(std::move(transforms)),
+        id_(NextId()) {
     for (const auto& a : plan_.aggregations)
       feature_names_.push_back(a.name);
     for (const auto& d : spec_.derived)
@@ -77,6 +84,10 @@ class OnlineView {
   std::vector<std::pair<std::string, TransformArtifact>> transforms_;  // feature -> artifact
   // Computed once: Read checks every requested name against it, per entity.
   std::vector<std::string> feature_names_;
+  // Unique per OnlineView ever built in the process, unlike its address: names this view's
+  // per-thread StateEvaluator (online_view.cpp).
+  static std::uint64_t NextId();
+  std::uint64_t id_;
 };
 
 }  // namespace sluice::engine

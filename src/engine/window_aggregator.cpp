@@ -216,11 +216,16 @@ void EntityAggregator::Reset(size_t begin, size_t end) {
 }
 
 void EntityAggregator::Restore(size_t begin, size_t end, std::vector<LifetimeState> lifetime) {
+  RestoreExchange(begin, end, lifetime);
+}
+
+void EntityAggregator::RestoreExchange(size_t begin, size_t end,
+                                       std::vector<LifetimeState>& lifetime) {
   begin_ = begin;
   end_ = end;
   hi_ = end;
   std::fill(window_lo_.begin(), window_lo_.end(), begin);
-  lifetime_ = std::move(lifetime);
+  lifetime_.swap(lifetime);
   lifetime_.resize(plan_.aggregations.size());
 }
 

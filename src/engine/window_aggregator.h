@@ -96,6 +96,9 @@ class EntityAggregator {
   // contribution is in `lifetime`), so only windows move on AdvanceTo.
   const std::vector<LifetimeState>& lifetime() const { return lifetime_; }
   void Restore(size_t begin, size_t end, std::vector<LifetimeState> lifetime);
+  // Restore that exchanges the accumulators with `lifetime` instead of taking them, so a
+  // caller restoring many states in turn (online reads) keeps reusing the same buffers.
+  void RestoreExchange(size_t begin, size_t end, std::vector<LifetimeState>& lifetime);
   // After Restore: events appended to the log since, log[end, new_end), are new and are
   // consumed (lifetime included) by the next AdvanceTo, as a stream delivers them.
   void Extend(size_t new_end) { end_ = new_end; }

@@ -23,6 +23,14 @@ class Column {
   size_t size() const { return size_; }
 
   void Reserve(size_t n);
+  // Empties the column and keeps its buffers, for a column refilled many times.
+  void Clear() {
+    size_ = 0;
+    data_.clear();
+    validity_.clear();
+    offsets_.resize(1);
+    chars_.clear();
+  }
   void AppendNull();
   void AppendBool(bool v) { AppendFixed<std::uint8_t>(v ? 1 : 0); }
   void AppendInt64(std::int64_t v) { AppendFixed(v); }

@@ -404,6 +404,7 @@ namespace {
 void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   const FeatureViewPlan plan = MakePlan(ttl);
+  StateEvaluator evaluator(plan);  // one for every trial, as a server thread keeps one
   int compared = 0;
   for (int trial = 0; trial < 300; ++trial) {
     Case c = RandomCase(rng);
@@ -428,24 +429,39 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
     std::vector<types::Column> expected;
     for (auto& f : *replayed)
       expected.push_back(f.ToColumn());
-    std::vector<FeatureValues> online;
-    for (const auto& a : plan.aggregations)
+    // Each state both ways: decoded and evaluated afresh, and through the one StateEvaluator
+    // the serving path reuses from read to read (an unknown entity between reads too).
+    std::vector<FeatureValues> online, reused;
+    for (const auto& a : plan.aggregations) {
       online.emplace_back(a.output_type, reads.spine.size());
+      reused.emplace_back(a.output_type, reads.spine.size());
+    }
     size_t row = 0;
     for (const auto& [key_bytes, bytes] : *states) {
       auto state = DecodeState(plan, bytes);
       ASSERT_TRUE(state.ok()) << state.status().ToString();
       EXPECT_EQ(EncodeState(plan, *state), bytes);
       for (int i = 0; i < 4; ++i, ++row) {
-        ASSERT_TRUE(EvaluateState(plan, *state, reads.spine[row].second, row, online).ok());
+        const std::int64_t t = reads.spine[row].second;
+        ASSERT_TRUE(EvaluateState(plan, *state, t, row, online).ok());
+        if (i == 2) {
+          ASSERT_TRUE(evaluator.Evaluate(std::nullopt, t).ok());
+        }
+        ASSERT_TRUE(evaluator.Evaluate(bytes, t).ok());
+        for (size_t a = 0; a < plan.aggregations.size(); ++a)
+          reused[a].CopyRow(evaluator.values()[a], 0, row);
       }
     }
     for (size_t a = 0; a < plan.aggregations.size(); ++a) {
       if (plan.aggregations[a].function == AggregationFunction::kApproxCountDistinct) continue;
       const types::Column got = online[a].ToColumn();
+      const types::Column got_reused = reused[a].ToColumn();
       for (size_t r = 0; r < reads.spine.size(); ++r) {
         ASSERT_EQ(Rendered(got, r), Rendered(expected[a], r))
             << "trial " << trial << " feature " << plan.aggregations[a].name << " read " << r;
+        ASSERT_EQ(Rendered(got_reused, r), Rendered(expected[a], r))
+            << "StateEvaluator, trial " << trial << " feature " << plan.aggregations[a].name
+            << " read " << r;
         ++compared;
       }
     }
@@ -458,6 +474,32 @@ TEST(OnlineStateTest, EqualsReplayBitForBit) {
 }
 TEST(OnlineStateTest, EqualsReplayWithTtl) {
   CheckOnlineEqualsReplay(20 * kMinute, 12);
+}
+
+// A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
+// state behind: re-encoding what it decoded gives back exactly the bytes, state after state.
+TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  std::mt19937_64 rng(5);
+  EntityState reused;
+  int decoded = 0;
+  for (int trial = 0; trial < 50; ++trial) {
+    Case c = RandomCase(rng);
+    auto states = BuildEntityStates(plan, EventBatch(c), 1, nullptr);
+    ASSERT_TRUE(states.ok());
+    // Longest first, so shorter states land on longer leftovers.
+    std::vector<std::string> bytes;
+    for (const auto& kv : *states)
+      bytes.push_back(kv.second);
+    std::sort(bytes.begin(), bytes.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const auto& b : bytes) {
+      ASSERT_TRUE(DecodeStateInto(plan, b, reused).ok());
+      ASSERT_EQ(EncodeState(plan, reused), b) << "trial " << trial;
+      ++decoded;
+    }
+  }
+  EXPECT_GT(decoded, 100);
 }
 
 TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
