@@ -382,6 +382,45 @@ TEST_F(IngestTest, DirectJsonReadLoadsWhatThePerLineReadLoads) {
   }
 }
 
+TEST_F(IngestTest, DirectJsonReadOfNumbersLoadsWhatThePerLineReadLoads) {
+  // Every id is an integer and every amount a number, so the direct read takes them typed
+  // (see JsonDirectTyped in ingest.cpp) rather than as text cast by the validation.
+  const std::vector<std::string> amounts = {"1.50",
+                                            "2e3",
+                                            "-0.0",
+                                            "0.1",
+                                            "1e-7",
+                                            "123456789012345678",
+                                            "5E22",
+                                            "-0",
+                                            "null",
+                                            "1.7976931348623157e308",
+                                            "12345678901234567890123",
+                                            "9007199254740993",
+                                            "4.9e-99",
+                                            "0.30000000000000004",
+                                            "-987654321.125"};
+  std::string text;
+  for (size_t i = 0; i < 3000; ++i) {
+    text += "{\"id\": " + std::to_string(static_cast<std::int64_t>(i * 7919) - 5000) +
+            (i % 11 == 0 ? "" : ", \"amount\": " + amounts[i % amounts.size()]) +
+            ", \"note\": \"n\", \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  }
+  text += "{\"id\": 999999999999999999, \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  text += "{\"id\": -999999999999999999, \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  Write("data/tx1.jsonl", text);
+  Project(kJsonSource);
+  auto direct = Run(/*direct_json=*/true);
+  ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+  EXPECT_EQ(direct->manifest.rows.loaded, 3002);
+  fs::remove_all(dir_ / ".sluice");
+  Project(kJsonSource);
+  auto per_line = Run(/*direct_json=*/false);
+  ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+  EXPECT_EQ(Rows(direct->manifest), Rows(per_line->manifest));
+  EXPECT_EQ(direct->manifest.id, per_line->manifest.id);
+}
+
 TEST_F(IngestTest, JsonLinesTheDirectReadCannotTakeGoThePerLineWay) {
   // Each file is valid JSON Lines but for one thing the direct read would lose: a blank line,
   // a whitespace-only line, a value that fails validation (its raw line must be kept), a
