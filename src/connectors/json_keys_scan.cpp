@@ -407,7 +407,9 @@ bool ScanLines(PartScanner& scanner, const char* begin, const char* end, bool fi
 // another part was, per `stop`); errno is set when a read failed.
 bool ScanRange(int fd, std::int64_t from, std::int64_t to, bool final, PartScanner& scanner,
                const std::atomic<bool>& stop, bool& failed) {
-  std::vector<char> buf(kBlock + kMaxLine + 1);
+  // Room for a block and an unfinished line before it, neither longer than the range.
+  const auto range = static_cast<size_t>(std::max<std::int64_t>(to - from, 0));
+  std::vector<char> buf(std::min(range, kBlock) + std::min(range, kMaxLine + 1));
   size_t held = 0;  // bytes of an unfinished line carried over at the front of buf
   for (std::int64_t at = from; at < to;) {
     if (stop.load(std::memory_order_relaxed)) return false;
@@ -467,7 +469,8 @@ std::optional<JsonLinesKeys> ScanJsonLinesKeys(std::string_view text) {
 }
 
 base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(const std::filesystem::path& file,
-                                                                 int parts) {
+                                                                 int parts,
+                                                                 std::int64_t min_part_bytes) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return base::IoError("cannot read '" + file.string() + "'");
   struct Closer {
@@ -481,7 +484,7 @@ base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(const std::file
     return std::optional<JsonLinesKeys>();
   }
   // Small files are not worth a thread.
-  const int n = size < (16 << 20) ? 1 : std::max(1, parts);
+  const int n = size < min_part_bytes ? 1 : std::max(1, parts);
   std::vector<std::int64_t> starts{0};
   for (int k = 1; k < n; ++k) {
     auto start = NextLineStart(fd, size * k / n, size);
@@ -494,7 +497,10 @@ base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(const std::file
   std::atomic<bool> stop{false};
   const auto scan = [&](int k) {
     bool read_failed = false;
-    sure[k] = ScanRange(fd, starts[k], starts[k + 1], k == n - 1, scanners[k], stop, read_failed);
+    // The part that reaches the end holds the last line, which may have no '\n' (the parts
+    // after it are empty).
+    const bool final = starts[k + 1] == size && (k == 0 || starts[k] < size);
+    sure[k] = ScanRange(fd, starts[k], starts[k + 1], final, scanners[k], stop, read_failed);
     failed[k] = read_failed;
     if (!sure[k]) stop.store(true, std::memory_order_relaxed);
   };

@@ -42,8 +42,9 @@ inline constexpr std::uint8_t kJsonContainer = 32;  // object or array
 // or NUL, nesting deeper than 1000. The caller then asks DuckDB, as before.
 std::optional<JsonLinesKeys> ScanJsonLinesKeys(std::string_view text);
 
-// The same for a file, read in `parts` pieces split at line ends, each on its own thread.
-base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(const std::filesystem::path& file,
-                                                                 int parts);
+// The same for a file, read in `parts` pieces split at line ends, each on its own thread (a
+// file of less than `min_part_bytes` in one piece).
+base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(
+    const std::filesystem::path& file, int parts, std::int64_t min_part_bytes = 16 << 20);
 
 }  // namespace sluice::connectors

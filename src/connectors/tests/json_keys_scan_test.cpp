@@ -178,6 +178,14 @@ TEST_F(JsonKeysScanTest, PartsOfABigFileAgreeWithOneScan) {
   ASSERT_TRUE(scanned.ok());
   EXPECT_FALSE(scanned->has_value());
   EXPECT_FALSE(ScanJsonLinesKeysFile(dir_ / "missing.jsonl", 2).ok());
+  // Split however small: a last line without '\n' that spans the split points is still read.
+  const fs::path tail = Write("{\"a\":1}\n{\"b\":\"" + std::string(100, 'x') + "\"}");
+  for (int parts : {2, 3, 50}) {
+    auto split = ScanJsonLinesKeysFile(tail, parts, /*min_part_bytes=*/1);
+    ASSERT_TRUE(split.ok() && split->has_value()) << parts;
+    EXPECT_EQ((*split)->keys, (Keys{"a", "b"})) << parts;
+    EXPECT_EQ((*split)->object_lines, 2) << parts;
+  }
 }
 
 }  // namespace
