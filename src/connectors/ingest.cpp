@@ -1,9 +1,12 @@
 #include "connectors/ingest.h"
 
 #include <glob.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -144,6 +147,26 @@ std::vector<std::string> JsonDirectTyped(const config::SourceSpec& s, const Json
   return typed;
 }
 
+// What says a file is unchanged: the same inode, size and change times. Any write, truncation,
+// rename or replacement of the file moves its ctime, which people cannot set back.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+std::optional<FileIdentity> Identify(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+  const auto ns = [](const timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  return FileIdentity{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
 // Stage timings of an ingest (`sluice --log-level debug ingest`).
 class StageTimer : public base::StageTimer {
  public:
@@ -192,6 +215,12 @@ class SourceIngest {
  public:
   SourceIngest(const config::SourceSpec& source, const IngestContext& ctx)
       : source_(source), ctx_(ctx), read_spec_(source) {}
+  SourceIngest(const SourceIngest&) = delete;
+  SourceIngest& operator=(const SourceIngest&) = delete;
+  ~SourceIngest() {
+    cancel_copies_ = true;
+    if (copier_.joinable()) copier_.join();
+  }
 
   base::Result<IngestReport> Run();
 
@@ -230,6 +259,9 @@ class SourceIngest {
   }
 
   base::Status OpenDuckDb();
+  bool Settled(const std::vector<fs::path>& files);
+  void StartCopies(lake::Manifest& manifest, const std::vector<fs::path>& files);
+  base::Status FinishCopies(lake::Manifest& manifest, size_t first_input);
   base::Result<IngestReport> RunPostgres(lake::Manifest manifest,
                                          const std::optional<lake::Manifest>& current);
   base::Result<IngestReport> LoadAndPublish(lake::Manifest manifest,
@@ -255,6 +287,14 @@ class SourceIngest {
   // original path of each copy.
   std::vector<lake::StagedCopy> staged_;
   std::map<std::string, std::string> originals_;
+  // Or, for inputs that had settled (see Run): the originals are read, while copier_ hashes and
+  // copies them into staged_; what they were like before (identities_) is checked again once
+  // everything has read them (FinishCopies).
+  std::vector<fs::path> copied_;
+  std::vector<FileIdentity> identities_;
+  std::thread copier_;
+  std::atomic<bool> cancel_copies_{false};
+  base::Status copier_status_;
 };
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
@@ -641,6 +681,68 @@ base::Status SourceIngest::CheckRetyped(const fs::path& quarantine, std::int64_t
   return base::Status::Ok();
 }
 
+// Whether new inputs may be read in place while they are hashed and copied (StartCopies):
+// where every one was last changed at least input_settle_seconds ago. Then any change during
+// the run moves its ctime past the one seen now, which FinishCopies detects; a file changed
+// just before it was first looked at could change again within the same clock tick unseen.
+bool SourceIngest::Settled(const std::vector<fs::path>& files) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const auto now_ns = static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  const auto settle_ns = static_cast<std::int64_t>(ctx_.input_settle_seconds * 1e9);
+  identities_.clear();
+  for (const auto& f : files) {
+    const std::optional<FileIdentity> id = Identify(f);
+    if (!id || now_ns - std::max(id->mtime_ns, id->ctime_ns) < settle_ns) return false;
+    identities_.push_back(*id);
+  }
+  return true;
+}
+
+// Hashing and copying the inputs costs about a second per GB on one core. Done before DuckDB
+// starts, as for unsettled inputs, that second is added to the run; here it runs beside the
+// contract check and DuckDB's read of the same (settled) files.
+void SourceIngest::StartCopies(lake::Manifest& manifest, const std::vector<fs::path>& files) {
+  copied_ = files;
+  for (size_t i = 0; i < files.size(); ++i) {
+    // The hash is filled in by FinishCopies; the size is known.
+    manifest.inputs.push_back({RelativeName(ctx_.project.dir, files[i]), "",
+                               static_cast<std::uint64_t>(identities_[i].size)});
+  }
+  copier_ = std::thread([this] {
+    for (size_t i = 0; i < copied_.size(); ++i) {
+      // The copy keeps the name's extension, like the copies DuckDB reads (see Run).
+      auto copy = lake::StagedCopy::Make(
+          copied_[i],
+          staging_->path() / ("input-" + std::to_string(i) + "-" + copied_[i].filename().string()),
+          &cancel_copies_);
+      if (!copy.ok()) {
+        copier_status_ = copy.status();
+        return;
+      }
+      staged_.push_back(std::move(copy).value());
+    }
+  });
+}
+
+// Waits for the copies of StartCopies and checks that no original changed since the run first
+// looked at it: then DuckDB, the key scan and the copy all read the same bytes, the ones stored.
+base::Status SourceIngest::FinishCopies(lake::Manifest& manifest, size_t first_input) {
+  if (!copier_.joinable()) return base::Status::Ok();
+  copier_.join();
+  SLUICE_RETURN_IF_ERROR(copier_status_);
+  for (size_t i = 0; i < copied_.size(); ++i) {
+    lake::InputFile& input = manifest.inputs[first_input + i];
+    if (Identify(copied_[i]) != identities_[i] ||
+        staged_[i].bytes() != static_cast<std::uint64_t>(identities_[i].size)) {
+      return base::IoError("'" + input.path + "' changed while it was being ingested; run again",
+                           /*retryable=*/true);
+    }
+    input.sha256 = staged_[i].sha256();
+  }
+  return base::Status::Ok();
+}
+
 base::Status SourceIngest::OpenDuckDb() {
   warehouse::DuckDb::Options db_options;
   db_options.threads = ctx_.threads;
@@ -686,7 +788,10 @@ base::Result<IngestReport> SourceIngest::Run() {
     SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
     staging_.emplace(std::move(staging));
   }
-  for (size_t i = 0; i < files.size(); ++i) {
+  if (!maybe_unchanged && Settled(files)) {
+    StartCopies(manifest, files);
+  }
+  for (size_t i = 0; copied_.empty() && i < files.size(); ++i) {
     const fs::path& f = files[i];
     if (!maybe_unchanged) {
       // The copy keeps the name's extension: DuckDB detects compression by it.
@@ -886,6 +991,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
   manifest.rows.quarantined += fresh.quarantined;
   // The raw bytes are kept as they came, content-addressed (the same file is stored once).
   std::optional<StageTimer> timer(std::in_place, "storing raw inputs");
+  SLUICE_RETURN_IF_ERROR(FinishCopies(manifest, first_input));
   for (size_t i = 0; i < files.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(std::string sha, staged_.empty() ? ctx_.lake.PutObject(files[i])
                                                              : ctx_.lake.PutObject(staged_[i]));
