@@ -145,26 +145,19 @@ class PartScanner {
       const bool member = depth_ == 1 && stack_[0] == '{';
       switch (*p) {
         case '{':
+        case '[': {
+          const char open = *p;
           if (member) Kind(kJsonContainer);
           p = SkipSpace(p + 1, end);
-          if (p < end && *p == '}') {
+          if (p < end && *p == (open == '{' ? '}' : ']')) {
             ++p;
             break;
           }
           if (depth_ == kMaxDepth) return false;
-          stack_[depth_++] = '{';
-          if (!Member(p, end)) return false;
+          stack_[depth_++] = open;
+          if (open == '{' && !Member(p, end)) return false;
           continue;
-        case '[':
-          if (member) Kind(kJsonContainer);
-          p = SkipSpace(p + 1, end);
-          if (p < end && *p == ']') {
-            ++p;
-            break;
-          }
-          if (depth_ == kMaxDepth) return false;
-          stack_[depth_++] = '[';
-          continue;
+        }
         case '"':
           if (member) Kind(kJsonString);
           if (!String(p, end, /*key=*/false)) return false;
