@@ -253,7 +253,8 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& s,
 
 ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
-                      bool number_rows, bool json_direct) {
+                      bool number_rows, bool json_direct,
+                      const std::vector<std::string>& json_typed) {
   ReaderPlan plan;
   plan.rows_numbered = number_rows || s.format == config::FileFormat::kParquet;
   switch (s.format) {
@@ -303,7 +304,14 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
       if (json_direct) {
         std::string columns, direct_fields;
         for (const auto& n : names) {
-          columns += (columns.empty() ? "" : ", ") + QuoteLiteral(n) + ": 'VARCHAR'";
+          std::string type = "VARCHAR";
+          const types::Field* f = s.FindColumn(n);
+          if (f != nullptr &&
+              std::find(json_typed.begin(), json_typed.end(), n) != json_typed.end()) {
+            type = std::string(warehouse::DuckDbTypeName(f->type));
+            plan.reader_typed.push_back(n);
+          }
+          columns += (columns.empty() ? "" : ", ") + QuoteLiteral(n) + ": " + QuoteLiteral(type);
           direct_fields += ", " + QuoteIdentifier(n);
         }
         plan.rows_numbered = false;

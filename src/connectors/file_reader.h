@@ -56,10 +56,13 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
 // line numbers, raw text or malformed-line reasons. read_json skips blank lines and stops at
 // the first malformed or non-object line, so the plan is only right for a file whose every
 // line is one JSON object: the caller checks that (see CountJsonObjectLines) and otherwise, or
-// when the read fails, uses the per-line plan.
+// when the read fails, uses the per-line plan. The declared columns in `json_typed` are read
+// by read_json as their declared type instead of VARCHAR (see JsonDirectTyped in ingest.cpp for
+// when that yields the same values as the text and the cast of the validation).
 ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
-                      bool number_rows = true, bool json_direct = false);
+                      bool number_rows = true, bool json_direct = false,
+                      const std::vector<std::string>& json_typed = {});
 
 // For the direct JSON Lines read: the number of lines of an uncompressed file when every line
 // has something besides JSON whitespace and the file has no byte order mark; nullopt when not

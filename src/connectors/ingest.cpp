@@ -1,17 +1,22 @@
 #include "connectors/ingest.h"
 
 #include <glob.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <system_error>
+#include <thread>
 
 #include "base/log.h"
 #include "connectors/file_reader.h"
+#include "connectors/json_keys_scan.h"
 #include "connectors/postgres_source.h"
 #include "lake/content_hash.h"
 #include "lake/staging_dir.h"
@@ -118,6 +123,50 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+// The declared columns that the direct JSON read may read as their type rather than as text:
+// those whose every value in the file is of a kind (JsonLinesKeys::kinds) that read_json
+// converts to the very value the per-line read gets by casting the value's text, and never
+// fails to convert. Integers of at most 18 digits are exact as BIGINT and as the text of them;
+// any number becomes the same DOUBLE either way (both parse it correctly rounded, and where
+// read_json hands a number on as text, it is written so that it reads back as the same double);
+// true and false are the same BOOLEAN either way. Casting the text costs a third of the direct
+// read, mostly turning numbers into text and back. Strings are left as text: read_json would
+// cast "1.5" to BIGINT where the text cast fails, and so on.
+std::vector<std::string> JsonDirectTyped(const config::SourceSpec& s, const JsonLinesKeys& keys) {
+  std::vector<std::string> typed;
+  for (size_t i = 0; i < keys.keys.size(); ++i) {
+    const types::Field* f = s.FindColumn(keys.keys[i]);
+    if (f == nullptr) continue;
+    std::uint8_t allowed = 0;
+    if (f->type == types::LogicalType::kInt64) allowed = kJsonNull | kJsonInteger;
+    if (f->type == types::LogicalType::kDouble)
+      allowed = kJsonNull | kJsonInteger | kJsonOtherNumber;
+    if (f->type == types::LogicalType::kBool) allowed = kJsonNull | kJsonBool;
+    if (allowed != 0 && (keys.kinds[i] & ~allowed) == 0) typed.push_back(f->name);
+  }
+  return typed;
+}
+
+// What says a file is unchanged: the same inode, size and change times. Any write, truncation,
+// rename or replacement of the file moves its ctime, which people cannot set back.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+std::optional<FileIdentity> Identify(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+  const auto ns = [](const timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  return FileIdentity{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
 // Stage timings of an ingest (`sluice --log-level debug ingest`).
 class StageTimer : public base::StageTimer {
  public:
@@ -166,6 +215,12 @@ class SourceIngest {
  public:
   SourceIngest(const config::SourceSpec& source, const IngestContext& ctx)
       : source_(source), ctx_(ctx), read_spec_(source) {}
+  SourceIngest(const SourceIngest&) = delete;
+  SourceIngest& operator=(const SourceIngest&) = delete;
+  ~SourceIngest() {
+    cancel_copies_ = true;
+    if (copier_.joinable()) copier_.join();
+  }
 
   base::Result<IngestReport> Run();
 
@@ -204,6 +259,9 @@ class SourceIngest {
   }
 
   base::Status OpenDuckDb();
+  bool Settled(const std::vector<fs::path>& files);
+  void StartCopies(lake::Manifest& manifest, const std::vector<fs::path>& files);
+  base::Status FinishCopies(lake::Manifest& manifest, size_t first_input);
   base::Result<IngestReport> RunPostgres(lake::Manifest manifest,
                                          const std::optional<lake::Manifest>& current);
   base::Result<IngestReport> LoadAndPublish(lake::Manifest manifest,
@@ -221,10 +279,22 @@ class SourceIngest {
   double file_count_ = 1;
   std::vector<std::string> kept_extra_;
   std::map<std::string, std::vector<ObservedColumn>> observed_;  // by file, see Observe
+  // JSON Lines: CountJsonObjectLines's answer by file, where the key scan gave it (Observe).
+  std::map<std::string, std::optional<std::int64_t>> object_lines_;
+  // JSON Lines: the declared columns the direct read may type, by file (see JsonDirectTyped).
+  std::map<std::string, std::vector<std::string>> json_typed_;
   // The inputs copied into staging while they were hashed (see Run), in input order, and the
   // original path of each copy.
   std::vector<lake::StagedCopy> staged_;
   std::map<std::string, std::string> originals_;
+  // Or, for inputs that had settled (see Run): the originals are read, while copier_ hashes and
+  // copies them into staged_; what they were like before (identities_) is checked again once
+  // everything has read them (FinishCopies).
+  std::vector<fs::path> copied_;
+  std::vector<FileIdentity> identities_;
+  std::thread copier_;
+  std::atomic<bool> cancel_copies_{false};
+  base::Status copier_status_;
 };
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
@@ -261,6 +331,22 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
   if (read_spec_.format == config::FileFormat::kCsv) {
     auto first = FirstLine(file);
     if (first.ok() && first->has_value()) header = std::move(**first);
+  }
+  if (read_spec_.format == config::FileFormat::kJsonl && !IsCompressed(file)) {
+    // One strict pass over the bytes finds the keys (and the line count the direct read needs)
+    // at a fraction of DuckDB's cost; where it is unsure of DuckDB's answer, DuckDB is asked.
+    const int parts =
+        ctx_.threads > 0 ? ctx_.threads : static_cast<int>(std::thread::hardware_concurrency());
+    auto scanned = ScanJsonLinesKeysFile(file, parts);
+    if (scanned.ok() && scanned->has_value()) {
+      object_lines_[file.string()] = (*scanned)->object_lines;
+      json_typed_[file.string()] = JsonDirectTyped(read_spec_, **scanned);
+      observed = ToObserved(read_spec_, (*scanned)->keys, {});
+      observed_[file.string()] = observed;
+      return base::Status::Ok();
+    }
+    base::LogDebug("ingest: " + Shown(file) + ": DuckDB reads the keys (" +
+                   (scanned.ok() ? "the scan was unsure" : scanned.status().message()) + ")");
   }
   std::optional<base::Result<types::Batch>> fast;
   if (read_spec_.format == config::FileFormat::kJsonl) {
@@ -345,11 +431,19 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
     // line, but a well-formed file with values to quarantine is read in full twice: the price of
     // keeping the per-line read's raw lines and line numbers for those rows.
     std::optional<StageTimer> timer(std::in_place, "direct JSON read " + rel);
-    SLUICE_ASSIGN_OR_RETURN(const std::optional<std::int64_t> lines, CountJsonObjectLines(file));
+    std::optional<std::int64_t> lines;
+    if (auto known = object_lines_.find(file.string()); known != object_lines_.end()) {
+      lines = known->second;  // the key scan counted them
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(lines, CountJsonObjectLines(file));
+    }
     std::string fallback = "a blank line or byte order mark";
     if (lines) {
-      const ReaderPlan direct = PlanReader(read_spec_, file.string(), observed, scan,
-                                           /*number_rows=*/false, /*json_direct=*/true);
+      const auto typed = json_typed_.find(file.string());
+      const ReaderPlan direct =
+          PlanReader(read_spec_, file.string(), observed, scan,
+                     /*number_rows=*/false, /*json_direct=*/true,
+                     typed == json_typed_.end() ? std::vector<std::string>() : typed->second);
       const base::Status copied = copy_rows(direct);
       fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
       if (copied.ok()) {
@@ -587,6 +681,68 @@ base::Status SourceIngest::CheckRetyped(const fs::path& quarantine, std::int64_t
   return base::Status::Ok();
 }
 
+// Whether new inputs may be read in place while they are hashed and copied (StartCopies):
+// where every one was last changed at least input_settle_seconds ago. Then any change during
+// the run moves its ctime past the one seen now, which FinishCopies detects; a file changed
+// just before it was first looked at could change again within the same clock tick unseen.
+bool SourceIngest::Settled(const std::vector<fs::path>& files) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const auto now_ns = static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  const auto settle_ns = static_cast<std::int64_t>(ctx_.input_settle_seconds * 1e9);
+  identities_.clear();
+  for (const auto& f : files) {
+    const std::optional<FileIdentity> id = Identify(f);
+    if (!id || now_ns - std::max(id->mtime_ns, id->ctime_ns) < settle_ns) return false;
+    identities_.push_back(*id);
+  }
+  return true;
+}
+
+// Hashing and copying the inputs costs about a second per GB on one core. Done before DuckDB
+// starts, as for unsettled inputs, that second is added to the run; here it runs beside the
+// contract check and DuckDB's read of the same (settled) files.
+void SourceIngest::StartCopies(lake::Manifest& manifest, const std::vector<fs::path>& files) {
+  copied_ = files;
+  for (size_t i = 0; i < files.size(); ++i) {
+    // The hash is filled in by FinishCopies; the size is known.
+    manifest.inputs.push_back({RelativeName(ctx_.project.dir, files[i]), "",
+                               static_cast<std::uint64_t>(identities_[i].size)});
+  }
+  copier_ = std::thread([this] {
+    for (size_t i = 0; i < copied_.size(); ++i) {
+      // The copy keeps the name's extension, like the copies DuckDB reads (see Run).
+      auto copy = lake::StagedCopy::Make(
+          copied_[i],
+          staging_->path() / ("input-" + std::to_string(i) + "-" + copied_[i].filename().string()),
+          &cancel_copies_);
+      if (!copy.ok()) {
+        copier_status_ = copy.status();
+        return;
+      }
+      staged_.push_back(std::move(copy).value());
+    }
+  });
+}
+
+// Waits for the copies of StartCopies and checks that no original changed since the run first
+// looked at it: then DuckDB, the key scan and the copy all read the same bytes, the ones stored.
+base::Status SourceIngest::FinishCopies(lake::Manifest& manifest, size_t first_input) {
+  if (!copier_.joinable()) return base::Status::Ok();
+  copier_.join();
+  SLUICE_RETURN_IF_ERROR(copier_status_);
+  for (size_t i = 0; i < copied_.size(); ++i) {
+    lake::InputFile& input = manifest.inputs[first_input + i];
+    if (Identify(copied_[i]) != identities_[i] ||
+        staged_[i].bytes() != static_cast<std::uint64_t>(identities_[i].size)) {
+      return base::IoError("'" + input.path + "' changed while it was being ingested; run again",
+                           /*retryable=*/true);
+    }
+    input.sha256 = staged_[i].sha256();
+  }
+  return base::Status::Ok();
+}
+
 base::Status SourceIngest::OpenDuckDb() {
   warehouse::DuckDb::Options db_options;
   db_options.threads = ctx_.threads;
@@ -632,7 +788,10 @@ base::Result<IngestReport> SourceIngest::Run() {
     SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(ctx_.lake.root()));
     staging_.emplace(std::move(staging));
   }
-  for (size_t i = 0; i < files.size(); ++i) {
+  if (!maybe_unchanged && Settled(files)) {
+    StartCopies(manifest, files);
+  }
+  for (size_t i = 0; copied_.empty() && i < files.size(); ++i) {
     const fs::path& f = files[i];
     if (!maybe_unchanged) {
       // The copy keeps the name's extension: DuckDB detects compression by it.
@@ -832,6 +991,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
   manifest.rows.quarantined += fresh.quarantined;
   // The raw bytes are kept as they came, content-addressed (the same file is stored once).
   std::optional<StageTimer> timer(std::in_place, "storing raw inputs");
+  SLUICE_RETURN_IF_ERROR(FinishCopies(manifest, first_input));
   for (size_t i = 0; i < files.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(std::string sha, staged_.empty() ? ctx_.lake.PutObject(files[i])
                                                              : ctx_.lake.PutObject(staged_[i]));

@@ -40,6 +40,10 @@ struct IngestContext {
   // JSON Lines files whose lines are all objects are read by read_json straight into columns
   // (see ingest.cpp); false always uses the per-line reader, for tests that compare the two.
   bool direct_json = true;
+  // New input files last changed at least this long ago are read in place while a copy of them
+  // is hashed and stored, and checked unchanged afterwards; younger ones are copied first and
+  // the copy is read (see ingest.cpp). Tests set 0 to take the first way with fresh files.
+  double input_settle_seconds = 2;
 };
 
 struct IngestReport {

@@ -73,7 +73,8 @@ bool Lake::HasObject(const std::string& sha256) const {
   return fs::exists(ObjectPath(sha256), ec);
 }
 
-base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& dest) {
+base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& dest,
+                                          const std::atomic<bool>* cancel) {
   std::FILE* in = std::fopen(file.c_str(), "rb");
   if (in == nullptr) {
     return base::IoError("cannot read '" + file.string() + "': " + std::strerror(errno));
@@ -88,7 +89,12 @@ base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& 
   std::vector<char> buf(1 << 20);
   std::uint64_t bytes = 0;
   bool write_failed = false;
+  bool cancelled = false;
   for (size_t n; !write_failed && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      cancelled = true;
+      break;
+    }
     h.Update({buf.data(), n});
     write_failed = std::fwrite(buf.data(), 1, n, out) != n;
     bytes += n;
@@ -96,9 +102,10 @@ base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& 
   const bool read_failed = std::ferror(in) != 0;
   std::fclose(in);
   write_failed = std::fclose(out) != 0 || write_failed;
-  if (read_failed || write_failed) {
+  if (read_failed || write_failed || cancelled) {
     std::error_code ec;
     fs::remove(dest, ec);
+    if (cancelled) return base::Cancelled("the copy of '" + file.string() + "' was cancelled");
     return base::IoError(read_failed ? "error while reading '" + file.string() + "'"
                                      : "cannot write '" + dest.string() + "' (disk full?)");
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,9 +18,11 @@ namespace sluice::lake {
 class StagedCopy {
  public:
   // Copies `file` to `dest`, a new file (normally in a StagingDir, on the lake's file system),
-  // and makes the copy read-only.
+  // and makes the copy read-only. Setting `*cancel` (from another thread) stops the copy with
+  // an error.
   static base::Result<StagedCopy> Make(const std::filesystem::path& file,
-                                       const std::filesystem::path& dest);
+                                       const std::filesystem::path& dest,
+                                       const std::atomic<bool>* cancel = nullptr);
 
   const std::filesystem::path& path() const { return path_; }
   const std::string& sha256() const { return sha256_; }

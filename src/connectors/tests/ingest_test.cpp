@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
+
+#include "lake/content_hash.h"
 
 #include "config/project_loader.h"
 #include "connectors/file_reader.h"
@@ -47,7 +50,8 @@ class IngestTest : public ::testing::Test {
     registry_ = std::make_unique<registry::Registry>(std::move(reg).value());
   }
   base::Result<IngestReport> Run(bool direct_json = true) {
-    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}, direct_json};
+    IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, progress_, direct_json};
+    ctx.input_settle_seconds = settle_seconds_;
     return Ingest(project_->sources[0], ctx);
   }
   // Every loaded row in stored order, one text line per row, for comparing two versions.
@@ -80,6 +84,9 @@ class IngestTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  // The files a test writes are new: with 0 they are read in place while they are copied.
+  double settle_seconds_ = 0;
+  IngestProgress progress_;
   base::ManualClock clock_{base::ProcessingTime(std::chrono::seconds(1'700'000'000))};
   std::unique_ptr<config::ProjectSpec> project_;
   std::unique_ptr<lake::Lake> lake_;
@@ -128,6 +135,7 @@ TEST_F(IngestTest, CleanCsvLandsTypedAndVersioned) {
 }
 
 TEST_F(IngestTest, InputsAreStoredAsReadWhetherNewOrOfTheSameSize) {
+  settle_seconds_ = 3600;  // every file is too fresh to be read in place
   Write("data/tx1.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n");
   Project(kCsvSource);
   auto first = Run();  // new: read from a copy made while hashing
@@ -154,6 +162,47 @@ TEST_F(IngestTest, InputsAreStoredAsReadWhetherNewOrOfTheSameSize) {
   EXPECT_NE(bad.status().message().find("data/tx3.csv"), std::string::npos)
       << bad.status().ToString();
   EXPECT_EQ(bad.status().message().find("staging"), std::string::npos) << bad.status().ToString();
+}
+
+TEST_F(IngestTest, SettledInputsAreReadInPlaceAndAChangeDuringTheRunFailsIt) {
+  Write("data/tx1.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n");
+  Write("data/tx2.csv", "id,amount,ts\n2,3.5,2024-01-01T00:00:00Z\n");
+  Project(kCsvSource);
+  auto read_in_place = Run();
+  ASSERT_TRUE(read_in_place.ok()) << read_in_place.status().ToString();
+  ASSERT_EQ(read_in_place->manifest.inputs.size(), 2U);
+  for (const auto& input : read_in_place->manifest.inputs) {
+    EXPECT_TRUE(lake_->HasObject(input.sha256));
+    EXPECT_EQ(input.sha256, *lake::Sha256File(dir_ / input.path));
+  }
+  EXPECT_TRUE(fs::is_empty(dir_ / ".sluice/lake/staging"));
+  // The same inputs copied first, then read: the same version.
+  fs::remove_all(dir_ / ".sluice");
+  Project(kCsvSource);
+  settle_seconds_ = 3600;
+  auto copied_first = Run();
+  ASSERT_TRUE(copied_first.ok()) << copied_first.status().ToString();
+  EXPECT_EQ(copied_first->manifest.id, read_in_place->manifest.id);
+
+  // A new file (another size) rewritten while it is loaded, keeping its size, so that only its
+  // times tell: nothing is published, and the error says to run again.
+  settle_seconds_ = 0;
+  Write("data/tx2.csv", "id,amount,ts\n2,4.25,2024-01-01T00:00:00Z\n");
+  progress_ = [&](const std::string& stage, double) {
+    if (stage == "loading data/tx2.csv") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the clock's tick
+      Write("data/tx2.csv", "id,amount,ts\n2,5.25,2024-01-01T00:00:00Z\n");
+    }
+  };
+  auto changed = Run();
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), base::StatusCode::kIoError);
+  EXPECT_TRUE(changed.status().retryable());
+  EXPECT_NE(changed.status().message().find("'data/tx2.csv' changed while it was being ingested"),
+            std::string::npos)
+      << changed.status().ToString();
+  EXPECT_EQ(lake_->History("tx")->size(), 1U);
+  EXPECT_TRUE(fs::is_empty(dir_ / ".sluice/lake/staging"));
 }
 
 TEST_F(IngestTest, BadRowsAreQuarantinedWithReasonsAndCounted) {
@@ -380,6 +429,45 @@ TEST_F(IngestTest, DirectJsonReadLoadsWhatThePerLineReadLoads) {
               std::string::npos);
     EXPECT_EQ(direct->manifest.id, per_line->manifest.id);
   }
+}
+
+TEST_F(IngestTest, DirectJsonReadOfNumbersLoadsWhatThePerLineReadLoads) {
+  // Every id is an integer and every amount a number, so the direct read takes them typed
+  // (see JsonDirectTyped in ingest.cpp) rather than as text cast by the validation.
+  const std::vector<std::string> amounts = {"1.50",
+                                            "2e3",
+                                            "-0.0",
+                                            "0.1",
+                                            "1e-7",
+                                            "123456789012345678",
+                                            "5E22",
+                                            "-0",
+                                            "null",
+                                            "1.7976931348623157e308",
+                                            "12345678901234567890123",
+                                            "9007199254740993",
+                                            "4.9e-99",
+                                            "0.30000000000000004",
+                                            "-987654321.125"};
+  std::string text;
+  for (size_t i = 0; i < 3000; ++i) {
+    text += "{\"id\": " + std::to_string(static_cast<std::int64_t>(i * 7919) - 5000) +
+            (i % 11 == 0 ? "" : ", \"amount\": " + amounts[i % amounts.size()]) +
+            ", \"note\": \"n\", \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  }
+  text += "{\"id\": 999999999999999999, \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  text += "{\"id\": -999999999999999999, \"ts\": \"2024-01-01T00:00:00Z\"}\n";
+  Write("data/tx1.jsonl", text);
+  Project(kJsonSource);
+  auto direct = Run(/*direct_json=*/true);
+  ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+  EXPECT_EQ(direct->manifest.rows.loaded, 3002);
+  fs::remove_all(dir_ / ".sluice");
+  Project(kJsonSource);
+  auto per_line = Run(/*direct_json=*/false);
+  ASSERT_TRUE(per_line.ok()) << per_line.status().ToString();
+  EXPECT_EQ(Rows(direct->manifest), Rows(per_line->manifest));
+  EXPECT_EQ(direct->manifest.id, per_line->manifest.id);
 }
 
 TEST_F(IngestTest, JsonLinesTheDirectReadCannotTakeGoThePerLineWay) {
