@@ -80,7 +80,7 @@ class PostgresSourceTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(TestServer().error, "");
     dir_ = fs::temp_directory_path() /
-           (std::string("sluice_pg_") +
+           (std::string("sluice_pg_") + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);

@@ -4,6 +4,7 @@
 #include "engine/training_set.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -66,7 +67,7 @@ class TrainingSetTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("sluice_training_set_" +
+           ("sluice_training_set_" + std::to_string(::getpid()) + "_" +
             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     Cleanup();
     fs::create_directories(dir_ / "data");

@@ -1,6 +1,7 @@
 #include "lake/content_hash.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -20,7 +21,8 @@ TEST(Sha256Test, IncrementalEqualsOneShot) {
 }
 
 TEST(Sha256Test, FileHashAndMissingFile) {
-  const auto path = std::filesystem::temp_directory_path() / "sluice_sha_test.txt";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sluice_sha_test_" + std::to_string(::getpid()) + ".txt");
   std::ofstream(path) << "abc";
   EXPECT_EQ(*Sha256File(path), Sha256Hex("abc"));
   std::filesystem::remove(path);
