@@ -43,13 +43,21 @@ std::string CsvDialect(const config::SourceSpec& s) {
 // byte, so using it as the delimiter keeps every valid line whole; quoting is off. Without
 // `number_lines` __sluice_line is NULL: row_number() OVER () makes DuckDB run the whole scan on
 // one thread, so it is only worth paying where line numbers are needed.
+//
+// With `any_line_end`, LF and CRLF both end a line, also mixed in one file. Told nothing,
+// DuckDB's reader takes the first line end's style for the whole file, and in a file whose
+// first line ends in LF every later CRLF reads as two line ends: a phantom empty line. Told
+// '\r\n' it ends lines at LF and CRLF alike, but drops the byte after a lone CR (one not
+// followed by LF), so a file with a lone CR is read the default way (a lone CR ends a line).
 std::string JsonLinesSql(const config::SourceSpec& s, const std::string& file,
-                         bool number_lines = true) {
+                         bool number_lines = true, bool any_line_end = false) {
   return "SELECT __sluice_json, " +
          std::string(number_lines ? "row_number() OVER ()" : "NULL::BIGINT") +
          " AS __sluice_line FROM read_csv(" + QuoteLiteral(file) +
          ", header=false, columns={'__sluice_json': 'VARCHAR'}, delim=E'\\x1f', quote='', "
-         "escape='', auto_detect=false, strict_mode=false, null_padding=false, compression=" +
+         "escape='', " +
+         std::string(any_line_end ? "new_line='\\r\\n', " : "") +
+         "auto_detect=false, strict_mode=false, null_padding=false, compression=" +
          CompressionOption(s.compression) + ")";
 }
 
@@ -153,6 +161,34 @@ base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesy
   return std::optional<std::int64_t>(in_content ? lines + 1 : lines);
 }
 
+base::Result<bool> HasLoneCarriageReturn(const std::filesystem::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::vector<char> buf(1 << 20);
+  bool pending_cr = false;  // the last buffer ended in a CR
+  bool lone = false;
+  for (size_t n; !lone && (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    const char* p = buf.data();
+    const char* end = p + n;
+    if (pending_cr && *p != '\n') lone = true;
+    pending_cr = false;
+    while (!lone && p < end) {
+      const void* cr = std::memchr(p, '\r', static_cast<size_t>(end - p));
+      if (cr == nullptr) break;
+      p = static_cast<const char*>(cr) + 1;
+      if (p == end) {
+        pending_cr = true;
+      } else if (*p != '\n') {
+        lone = true;
+      }
+    }
+  }
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) return base::IoError("cannot read '" + file.string() + "'");
+  return lone || pending_cr;
+}
+
 base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
     const std::filesystem::path& file, char quote, bool header,
     const std::vector<std::int64_t>& rejected, const std::vector<std::int64_t>& wanted,
@@ -254,7 +290,7 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& s,
 ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
                       bool number_rows, bool json_direct,
-                      const std::vector<std::string>& json_typed) {
+                      const std::vector<std::string>& json_typed, bool lone_cr) {
   ReaderPlan plan;
   plan.rows_numbered = number_rows || s.format == config::FileFormat::kParquet;
   switch (s.format) {
@@ -343,7 +379,7 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
           "ELSE coalesce(try(json_type(__sluice_json)) = 'OBJECT', false) END AS __sluice_ok "
           "FROM (SELECT *, try(json_transform(__sluice_json, " +
           QuoteLiteral("{" + shape + "}") + ")) AS __sluice_parsed FROM (" +
-          JsonLinesSql(s, file, number_rows) + "))))";
+          JsonLinesSql(s, file, number_rows, /*any_line_end=*/!lone_cr) + "))))";
       break;
     }
     case config::FileFormat::kParquet: {

@@ -62,7 +62,11 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
 ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
                       bool number_rows = true, bool json_direct = false,
-                      const std::vector<std::string>& json_typed = {});
+                      const std::vector<std::string>& json_typed = {}, bool lone_cr = false);
+
+// Whether `file` holds a carriage return not followed by a line feed. The per-line JSON Lines
+// plan (PlanReader's `lone_cr`) reads mixed LF and CRLF line ends right only without one.
+base::Result<bool> HasLoneCarriageReturn(const std::filesystem::path& file);
 
 // For the direct JSON Lines read: the number of lines of an uncompressed file when every line
 // has something besides JSON whitespace and the file has no byte order mark; nullopt when not

@@ -472,8 +472,12 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   // (a different file, hence a different version id, on every run). Written this way, all
   // threads work, preserve_insertion_order keeps the file the same bytes on every run, and a
   // row's position in it (file_row_number) is its record number.
-  const ReaderPlan reader =
-      PlanReader(read_spec_, file.string(), observed, scan, /*number_rows=*/false);
+  bool lone_cr = false;  // not looked for in compressed files (a lone CR is rare in JSON Lines)
+  if (read_spec_.format == config::FileFormat::kJsonl && !IsCompressed(file)) {
+    SLUICE_ASSIGN_OR_RETURN(lone_cr, HasLoneCarriageReturn(file));
+  }
+  const ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan,
+                                       /*number_rows=*/false, /*json_direct=*/false, {}, lone_cr);
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
   base::Status copied = copy_rows(reader);
   if (!copied.ok()) {

@@ -1,6 +1,7 @@
 #include "connectors/ingest.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <thread>
@@ -20,7 +21,7 @@ class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           (std::string("sluice_ingest_") +
+           (std::string("sluice_ingest_") + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     Cleanup();
     fs::create_directories(dir_ / "data");
@@ -542,6 +543,56 @@ TEST_F(IngestTest, JsonObjectLinesAreCountedOnlyWhenEveryLineHoldsSomething) {
   // Long lines cross the reader's buffer.
   EXPECT_EQ(count(std::string(3 << 20, ' ') + "{}\n" + std::string(3 << 20, 'x') + "\n"), 2);
   EXPECT_FALSE(CountJsonObjectLines(dir_ / "data/missing.jsonl").ok());
+}
+
+TEST_F(IngestTest, LoneCarriageReturnsAreFoundAcrossTheReadersBuffer) {
+  const auto lone = [&](const std::string& text) {
+    Write("data/x.jsonl", text);
+    auto r = HasLoneCarriageReturn(dir_ / "data/x.jsonl");
+    EXPECT_TRUE(r.ok());
+    return r.ok() && *r;
+  };
+  EXPECT_FALSE(lone("{}\n{}\r\n\r\n{}"));
+  EXPECT_TRUE(lone("{}\r{}\n"));
+  EXPECT_TRUE(lone("{}\r\n{}\r"));               // a CR ending the file has no LF after it
+  const std::string filler((1 << 20) - 1, ' ');  // the CR lands on the buffer's last byte
+  EXPECT_FALSE(lone(filler + "\r\n{}\n"));
+  EXPECT_TRUE(lone(filler + "\r{}\n"));
+  EXPECT_FALSE(HasLoneCarriageReturn(dir_ / "data/missing.jsonl").ok());
+}
+
+TEST_F(IngestTest, JsonLinesMixingLfAndCrlfKeepTheirLinesInThePerLineRead) {
+  // A file starting with LF lines and going on with CRLF ones (two files concatenated, an
+  // editor on another system): every line is one line, in both reads, whatever comes first.
+  const std::string a = "{\"id\": 1, \"note\": \"n\", \"ts\": \"2024-01-01T00:00:00Z\"}";
+  const std::string b = "{\"id\": 2, \"amount\": \"many\", \"ts\": \"2024-01-01T00:00:00Z\"}";
+  const std::string c = "{\"id\": 3, \"amount\": 1.5, \"ts\": \"2024-01-02T00:00:00Z\"}";
+  for (const auto& [first, second] :
+       {std::pair<std::string, std::string>{"\n", "\r\n"}, {"\r\n", "\n"}}) {
+    SCOPED_TRACE(first == "\n" ? "LF first" : "CRLF first");
+    for (const bool direct : {true, false}) {
+      fs::remove_all(dir_ / ".sluice");
+      Write("data/tx1.jsonl", a + first + b + second + c + second + a + first);
+      Project(kJsonSource);
+      auto r = Run(direct);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->manifest.rows.read, 4);
+      EXPECT_EQ(r->manifest.rows.loaded, 3);
+      EXPECT_EQ(Quarantine(r->manifest),
+                "2|amount|column 'amount': cannot read 'many' as DOUBLE|" + b);
+    }
+  }
+  // With a lone CR the reader ends a line there, and no byte is lost.
+  fs::remove_all(dir_ / ".sluice");
+  Write("data/tx1.jsonl", a + "\n" + "{\"id\": 2,\r \"ts\": 1}\n" + c + "\n");
+  Project(kJsonSource);
+  auto r = Run(/*direct_json=*/false);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.rows.read, 4);
+  EXPECT_EQ(r->manifest.rows.loaded, 2);
+  EXPECT_EQ(Quarantine(r->manifest),
+            "2||malformed JSON (not one JSON object on the line)|{\"id\": 2,\n"
+            "3||malformed JSON (not one JSON object on the line)| \"ts\": 1}");
 }
 
 TEST_F(IngestTest, MissingFilesAreNamed) {
