@@ -8,13 +8,14 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "base/workers.h"
 
 namespace sluice::connectors {
 namespace {
@@ -497,12 +498,7 @@ base::Result<std::optional<JsonLinesKeys>> ScanJsonLinesKeysFile(const std::file
     failed[k] = read_failed;
     if (!sure[k]) stop.store(true, std::memory_order_relaxed);
   };
-  std::vector<std::thread> threads;
-  for (int k = 1; k < n; ++k)
-    threads.emplace_back(scan, k);
-  scan(0);
-  for (auto& t : threads)
-    t.join();
+  base::RunWorkers(n, scan);
   for (int k = 0; k < n; ++k) {
     if (failed[k]) return base::IoError("error while reading '" + file.string() + "'");
   }

@@ -1,5 +1,6 @@
 #include "engine/keyed_replay.h"
 
+#include "base/workers.h"
 #include "engine/entity_state.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 namespace sluice::engine {
 namespace {
 
+using base::RunWorkers;
 using types::LogicalType;
 
 constexpr std::uint32_t kNoKey = 0xFFFFFFFFu;
@@ -27,17 +29,6 @@ int ResolveThreads(int threads) {
 int WorkersFor(int threads, size_t rows) {
   return static_cast<int>(
       std::clamp<size_t>(rows / kMinRowsPerWorker, 1, static_cast<size_t>(threads)));
-}
-
-// Runs fn(w) for w in [0, workers), on that many threads (the caller's being one of them).
-template <typename Fn>
-void RunWorkers(int workers, const Fn& fn) {
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w)
-    pool.emplace_back([&fn, w] { fn(w); });
-  fn(0);
-  for (auto& t : pool)
-    t.join();
 }
 
 // Runs fn(worker, from, to) on `workers` threads over [0, n) cut into contiguous ranges whose
@@ -516,18 +507,10 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       out[k] = {EntityKeyBytes(key_values), EncodeState(plan, state)};
     }
   };
-  if (workers == 1) {
-    work(0, keys);
-  } else {
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back(
-          work, static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
-          static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * (w + 1) / workers));
-    }
-    for (auto& t : pool)
-      t.join();
-  }
+  base::RunWorkers(workers, [&](int w) {
+    work(static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
+         static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * (w + 1) / workers));
+  });
   out.erase(std::remove_if(out.begin(), out.end(), [](const auto& p) { return p.second.empty(); }),
             out.end());
   std::sort(out.begin(), out.end());

@@ -4,6 +4,7 @@
 #include <limits>
 #include <thread>
 
+#include "base/workers.h"
 #include "connectors/ingest.h"
 
 namespace sluice::engine {
@@ -178,14 +179,7 @@ base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view se
       pieces[w].push_back(std::move(*piece));
     }
   };
-  {
-    std::vector<std::thread> pool;
-    for (size_t w = 1; w < workers; ++w)
-      pool.emplace_back(work, w);
-    work(0);
-    for (auto& t : pool)
-      t.join();
-  }
+  base::RunWorkers(static_cast<int>(workers), [&](int w) { work(static_cast<size_t>(w)); });
   SLUICE_RETURN_IF_ERROR(db.Execute("SET threads = " + db_threads));
   // The error a single scan would have met first: the lowest worker's.
   for (base::Status& s : statuses) {
@@ -224,20 +218,11 @@ base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view se
       }
     }
   };
-  {
-    const size_t columns = events.num_columns();
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < std::min(workers, columns); ++t) {
-      pool.emplace_back([&join, t, workers, columns] {
-        for (size_t c = t; c < columns; c += workers)
-          join(c);
-      });
-    }
-    for (size_t c = 0; c < columns; c += workers)
+  const size_t columns = events.num_columns();
+  base::RunWorkers(static_cast<int>(std::min(workers, columns)), [&](int t) {
+    for (auto c = static_cast<size_t>(t); c < columns; c += workers)
       join(c);
-    for (auto& t : pool)
-      t.join();
-  }
+  });
   return events;
 }
 
