@@ -351,9 +351,10 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
           direct_fields += ", " + QuoteIdentifier(n);
         }
         plan.rows_numbered = false;
-        // maximum_object_size matches read_csv's default max_line_size, the longest line the
-        // per-line reader takes: a longer line fails here and goes the per-line way. Only
-        // uncompressed files are read this way (CountJsonObjectLines reads the bytes).
+        // DuckDB 1.4 raises maximum_object_size to its 16 MB default, so this read also takes
+        // lines between read_csv's 2 MB max_line_size (the per-line reader's limit) and 16 MB,
+        // which the per-line read would reject. Only uncompressed files are read this way
+        // (CountJsonObjectLines reads the bytes).
         plan.relation_sql =
             "SELECT NULL::BIGINT AS __sluice_line, NULL::BIGINT AS __sluice_record, NULL::VARCHAR "
             "AS __sluice_raw, NULL::VARCHAR AS __sluice_malformed" +

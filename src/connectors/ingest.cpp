@@ -444,7 +444,16 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
           PlanReader(read_spec_, file.string(), observed, scan,
                      /*number_rows=*/false, /*json_direct=*/true,
                      typed == json_typed_.end() ? std::vector<std::string>() : typed->second);
+      // On one thread: DuckDB's order-preserving parallel COPY to Parquet cuts a row group
+      // early or one vector later depending on which of read_json's batches (one per 32 MB
+      // buffer) another thread has finished by then, so the same file could get different
+      // bytes, hence a different version id (seen at 10M lines: 1 run in 3-5). On one thread
+      // DuckDB plans a plain streaming COPY whose cuts depend on the rows alone.
+      SLUICE_ASSIGN_OR_RETURN(const std::string db_threads,
+                              db_->QueryScalarString("SELECT current_setting('threads')"));
+      SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = 1"));
       const base::Status copied = copy_rows(direct);
+      SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = " + db_threads));
       fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
       if (copied.ok()) {
         SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
