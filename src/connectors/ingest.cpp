@@ -449,11 +449,9 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       // buffer) another thread has finished by then, so the same file could get different
       // bytes, hence a different version id (seen at 10M lines: 1 run in 3-5). On one thread
       // DuckDB plans a plain streaming COPY whose cuts depend on the rows alone.
-      SLUICE_ASSIGN_OR_RETURN(const std::string db_threads,
-                              db_->QueryScalarString("SELECT current_setting('threads')"));
-      SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = 1"));
+      SLUICE_ASSIGN_OR_RETURN(const int db_threads, db_->SwapThreads(1));
       const base::Status copied = copy_rows(direct);
-      SLUICE_RETURN_IF_ERROR(db_->Execute("SET threads = " + db_threads));
+      SLUICE_RETURN_IF_ERROR(db_->SwapThreads(db_threads).status());
       fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
       if (copied.ok()) {
         SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,

@@ -161,9 +161,7 @@ base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view se
   }
   // One DuckDB thread per connection: DuckDB's own workers would join in and oversubscribe
   // the cores the connections already keep busy.
-  SLUICE_ASSIGN_OR_RETURN(std::string db_threads,
-                          db.QueryScalarString("SELECT current_setting('threads')"));
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET threads = 1"));
+  SLUICE_ASSIGN_OR_RETURN(const int db_threads, db.SwapThreads(1));
   std::vector<std::vector<types::Batch>> pieces(workers);
   std::vector<base::Status> statuses(workers);
   auto work = [&](size_t w) {
@@ -180,7 +178,7 @@ base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view se
     }
   };
   base::RunWorkers(static_cast<int>(workers), [&](int w) { work(static_cast<size_t>(w)); });
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET threads = " + db_threads));
+  SLUICE_RETURN_IF_ERROR(db.SwapThreads(db_threads).status());
   // The error a single scan would have met first: the lowest worker's.
   for (base::Status& s : statuses) {
     if (!s.ok()) return std::move(s);

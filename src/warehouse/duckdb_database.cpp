@@ -756,6 +756,13 @@ base::Result<std::int64_t> DuckDb::QueryScalarInt64(std::string_view sql) {
   }
 }
 
+base::Result<int> DuckDb::SwapThreads(int threads) {
+  SLUICE_ASSIGN_OR_RETURN(const std::int64_t previous,
+                          QueryScalarInt64("SELECT current_setting('threads')::BIGINT"));
+  SLUICE_RETURN_IF_ERROR(Execute("SET threads = " + std::to_string(threads)));
+  return static_cast<int>(previous);
+}
+
 Status DuckDb::Append(std::string_view table, const types::Batch& batch) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   SLUICE_RETURN_IF_ERROR(batch.Validate());

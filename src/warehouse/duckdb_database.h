@@ -65,6 +65,10 @@ class DuckDb {
   // Same for an integer result (BOOLEAN..BIGINT), e.g. "SELECT count(*) FROM t".
   base::Result<std::int64_t> QueryScalarInt64(std::string_view sql);
 
+  // Sets the instance's thread count (DuckDB's `threads`, for every connection) and returns
+  // the one it replaces, so a caller can run one statement on fewer threads and restore it.
+  base::Result<int> SwapThreads(int threads);
+
   // Appends every row of `batch` to the existing table `table` (an unquoted name in the current
   // schema). Batch columns are matched to table columns by name; table columns missing from the
   // batch get their default. DuckDB casts where the table's types differ (int64 -> INTEGER...)

@@ -90,6 +90,19 @@ void ExpectSameBatches(const Batch& expected, const Batch& actual) {
   }
 }
 
+TEST(DuckDbTest, SwapThreadsReturnsTheSettingItReplaces) {
+  DuckDb::Options options;
+  options.threads = 3;
+  auto db = DuckDb::Open(":memory:", options);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto previous = db->SwapThreads(1);
+  ASSERT_TRUE(previous.ok()) << previous.status().ToString();
+  EXPECT_EQ(*previous, 3);
+  EXPECT_EQ(*db->QueryScalarInt64("SELECT current_setting('threads')::BIGINT"), 1);
+  ASSERT_TRUE(db->SwapThreads(*previous).ok());
+  EXPECT_EQ(*db->QueryScalarInt64("SELECT current_setting('threads')::BIGINT"), 3);
+}
+
 TEST(DuckDbTest, AppendThenQueryRoundTripsEveryTypeWithNulls) {
   DuckDb db = OpenMemory();
   // More than one chunk, and a partial last chunk, so chunk offsets and validity words matter.
