@@ -44,19 +44,21 @@ std::string CsvDialect(const config::SourceSpec& s) {
 // `number_lines` __sluice_line is NULL: row_number() OVER () makes DuckDB run the whole scan on
 // one thread, so it is only worth paying where line numbers are needed.
 //
-// With `any_line_end`, LF and CRLF both end a line, also mixed in one file. Told nothing,
+// With `mixed_line_ends`, LF and CRLF both end a line in a file that mixes them. Told nothing,
 // DuckDB's reader takes the first line end's style for the whole file, and in a file whose
 // first line ends in LF every later CRLF reads as two line ends: a phantom empty line. Told
-// '\r\n' it ends lines at LF and CRLF alike, but drops the byte after a lone CR (one not
-// followed by LF), so a file with a lone CR is read the default way (a lone CR ends a line).
+// '\r\n' it ends lines at LF and CRLF alike, but its parallel line split then refuses any file
+// over one 8 MB buffer that has a bare LF ("does not support a full read on this file"), and it
+// drops the byte after a lone CR. So that mode runs with parallel=false, and only for files
+// known to mix LF and CRLF without a lone CR (ScanLineEnds).
 std::string JsonLinesSql(const config::SourceSpec& s, const std::string& file,
-                         bool number_lines = true, bool any_line_end = false) {
+                         bool number_lines = true, bool mixed_line_ends = false) {
   return "SELECT __sluice_json, " +
          std::string(number_lines ? "row_number() OVER ()" : "NULL::BIGINT") +
          " AS __sluice_line FROM read_csv(" + QuoteLiteral(file) +
          ", header=false, columns={'__sluice_json': 'VARCHAR'}, delim=E'\\x1f', quote='', "
          "escape='', " +
-         std::string(any_line_end ? "new_line='\\r\\n', " : "") +
+         std::string(mixed_line_ends ? "new_line='\\r\\n', parallel=false, " : "") +
          "auto_detect=false, strict_mode=false, null_padding=false, compression=" +
          CompressionOption(s.compression) + ")";
 }
@@ -161,32 +163,39 @@ base::Result<std::optional<std::int64_t>> CountJsonObjectLines(const std::filesy
   return std::optional<std::int64_t>(in_content ? lines + 1 : lines);
 }
 
-base::Result<bool> HasLoneCarriageReturn(const std::filesystem::path& file) {
+base::Result<LineEnds> ScanLineEnds(const std::filesystem::path& file) {
   std::FILE* f = std::fopen(file.c_str(), "rb");
   if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
   std::vector<char> buf(1 << 20);
-  bool pending_cr = false;  // the last buffer ended in a CR
-  bool lone = false;
-  for (size_t n; !lone && (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
-    const char* p = buf.data();
-    const char* end = p + n;
-    if (pending_cr && *p != '\n') lone = true;
-    pending_cr = false;
-    while (!lone && p < end) {
-      const void* cr = std::memchr(p, '\r', static_cast<size_t>(end - p));
-      if (cr == nullptr) break;
-      p = static_cast<const char*>(cr) + 1;
-      if (p == end) {
-        pending_cr = true;
-      } else if (*p != '\n') {
-        lone = true;
+  LineEnds ends;
+  // The byte before the buffer: a CR there pairs with an LF at the buffer's start.
+  char before = '\0';
+  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+    const char* data = buf.data();
+    size_t at = 0;
+    while (at < n) {
+      const void* hit = std::memchr(data + at, '\n', n - at);
+      const size_t lf =
+          hit == nullptr ? n : static_cast<size_t>(static_cast<const char*>(hit) - data);
+      // A CR right before this LF pairs with it; one on the buffer's last byte with no LF after
+      // it in this buffer is decided by the next one. Any other CR up to here is lone.
+      const size_t paired = lf == n ? n - 1 : (lf == 0 ? 0 : lf - 1);
+      if (lf > at && paired > at && std::memchr(data + at, '\r', paired - at) != nullptr) {
+        ends.lone_cr = true;
       }
+      if (lf == n) break;
+      const char prev = lf == 0 ? before : data[lf - 1];
+      (prev == '\r' ? ends.crlf : ends.lf) = true;
+      at = lf + 1;
     }
+    if (before == '\r' && data[0] != '\n') ends.lone_cr = true;
+    before = data[n - 1];
   }
   const bool read_error = std::ferror(f) != 0;
   std::fclose(f);
   if (read_error) return base::IoError("cannot read '" + file.string() + "'");
-  return lone || pending_cr;
+  if (before == '\r') ends.lone_cr = true;  // a CR ending the file has no LF after it
+  return ends;
 }
 
 base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
@@ -290,7 +299,7 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& s,
 ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
                       bool number_rows, bool json_direct,
-                      const std::vector<std::string>& json_typed, bool lone_cr) {
+                      const std::vector<std::string>& json_typed, bool mixed_line_ends) {
   ReaderPlan plan;
   plan.rows_numbered = number_rows || s.format == config::FileFormat::kParquet;
   switch (s.format) {
@@ -380,7 +389,7 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
           "ELSE coalesce(try(json_type(__sluice_json)) = 'OBJECT', false) END AS __sluice_ok "
           "FROM (SELECT *, try(json_transform(__sluice_json, " +
           QuoteLiteral("{" + shape + "}") + ")) AS __sluice_parsed FROM (" +
-          JsonLinesSql(s, file, number_rows, /*any_line_end=*/!lone_cr) + "))))";
+          JsonLinesSql(s, file, number_rows, mixed_line_ends) + "))))";
       break;
     }
     case config::FileFormat::kParquet: {

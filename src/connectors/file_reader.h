@@ -62,11 +62,20 @@ std::vector<ObservedColumn> ToObserved(const config::SourceSpec& source,
 ReaderPlan PlanReader(const config::SourceSpec& source, const std::string& file,
                       const std::vector<ObservedColumn>& observed, const std::string& scan_name,
                       bool number_rows = true, bool json_direct = false,
-                      const std::vector<std::string>& json_typed = {}, bool lone_cr = false);
+                      const std::vector<std::string>& json_typed = {},
+                      bool mixed_line_ends = false);
 
-// Whether `file` holds a carriage return not followed by a line feed. The per-line JSON Lines
-// plan (PlanReader's `lone_cr`) reads mixed LF and CRLF line ends right only without one.
-base::Result<bool> HasLoneCarriageReturn(const std::filesystem::path& file);
+// How the lines of a file end. The per-line JSON Lines plan splits a file that mixes LF and
+// CRLF right only when told so (PlanReader's `mixed_line_ends`; see JsonLinesSql), which costs
+// DuckDB's parallel line split, so it is asked for only where the file needs it.
+struct LineEnds {
+  bool lf = false;       // some line ends in a bare LF
+  bool crlf = false;     // some line ends in CR LF
+  bool lone_cr = false;  // some CR is not followed by LF (a lone CR ends a line in DuckDB)
+  // LF and CRLF both, and no lone CR: the one case the default split gets wrong.
+  bool Mixed() const { return lf && crlf && !lone_cr; }
+};
+base::Result<LineEnds> ScanLineEnds(const std::filesystem::path& file);
 
 // For the direct JSON Lines read: the number of lines of an uncompressed file when every line
 // has something besides JSON whitespace and the file has no byte order mark; nullopt when not

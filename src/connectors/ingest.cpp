@@ -444,14 +444,10 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
           PlanReader(read_spec_, file.string(), observed, scan,
                      /*number_rows=*/false, /*json_direct=*/true,
                      typed == json_typed_.end() ? std::vector<std::string>() : typed->second);
-      // On one thread: DuckDB's order-preserving parallel COPY to Parquet cuts a row group
-      // early or one vector later depending on which of read_json's batches (one per 32 MB
-      // buffer) another thread has finished by then, so the same file could get different
-      // bytes, hence a different version id (seen at 10M lines: 1 run in 3-5). On one thread
-      // DuckDB plans a plain streaming COPY whose cuts depend on the rows alone.
-      SLUICE_ASSIGN_OR_RETURN(const int db_threads, db_->SwapThreads(1));
+      // On all threads. DuckDB's order-preserving parallel COPY may cut the same rows into
+      // other row groups from one run to the next (by which batch another thread has
+      // finished); the version id does not depend on those bytes (lake::ComputeManifestId).
       const base::Status copied = copy_rows(direct);
-      SLUICE_RETURN_IF_ERROR(db_->SwapThreads(db_threads).status());
       fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
       if (copied.ok()) {
         SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
@@ -475,18 +471,37 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   }
   // Every row the reader produces, good and bad, goes into one file, in input order. Neither
   // row_number() OVER () nor PARTITION_BY: either makes DuckDB run the scan, the validation or
-  // the Parquet writer on one thread, or write row groups in whatever order its threads finish
-  // (a different file, hence a different version id, on every run). Written this way, all
-  // threads work, preserve_insertion_order keeps the file the same bytes on every run, and a
-  // row's position in it (file_row_number) is its record number.
-  bool lone_cr = false;  // not looked for in compressed files (a lone CR is rare in JSON Lines)
-  if (read_spec_.format == config::FileFormat::kJsonl && !IsCompressed(file)) {
-    SLUICE_ASSIGN_OR_RETURN(lone_cr, HasLoneCarriageReturn(file));
+  // the Parquet writer on one thread, or write rows in whatever order its threads finish.
+  // Written this way, all threads work, preserve_insertion_order keeps the rows in input order
+  // (the row-group cuts may vary between runs, which the version id does not depend on), and a
+  // row's position in the file (file_row_number) is its record number.
+  // JSON Lines that mix LF and CRLF need a slower line split (see JsonLinesSql). An uncompressed
+  // file's line ends are looked at first. A compressed one is split the fast way, and again the
+  // slow way if that gave an empty line, as it does for a mixed file (a file that really has an
+  // empty line pays for the second read).
+  const bool jsonl = read_spec_.format == config::FileFormat::kJsonl;
+  bool mixed_line_ends = false;
+  if (jsonl && !IsCompressed(file)) {
+    SLUICE_ASSIGN_OR_RETURN(const LineEnds ends, ScanLineEnds(file));
+    mixed_line_ends = ends.Mixed();
   }
-  const ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan,
-                                       /*number_rows=*/false, /*json_direct=*/false, {}, lone_cr);
+  ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan,
+                                 /*number_rows=*/false, /*json_direct=*/false, {}, mixed_line_ends);
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
   base::Status copied = copy_rows(reader);
+  if (copied.ok() && jsonl && IsCompressed(file)) {
+    SLUICE_ASSIGN_OR_RETURN(const std::int64_t empty,
+                            db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
+                                                  " WHERE __sluice_reason = 'empty line'"));
+    if (empty > 0) {
+      base::LogDebug("ingest: " + rel + ": read again with LF and CRLF line ends");
+      std::error_code ec;
+      fs::remove(rows_file, ec);
+      reader = PlanReader(read_spec_, file.string(), observed, scan, /*number_rows=*/false,
+                          /*json_direct=*/false, {}, /*mixed_line_ends=*/true);
+      copied = copy_rows(reader);
+    }
+  }
   if (!copied.ok()) {
     return base::InvalidArgument("cannot read '" + rel +
                                  "': " + Unstaged(ShortError(copied.message())));

@@ -178,7 +178,7 @@ base::Result<Manifest> Lake::ReadVersion(const std::string& dataset, const std::
   SLUICE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   auto m = ParseManifest(text);
   if (!m.ok()) return m.status().WithContext(path.string());
-  if (ComputeManifestId(*m) != id || m->id != id) {
+  if (m->id != id || !ManifestIsIntact(*m)) {
     return base::Corruption("'" + path.string() + "' does not match its id (damaged or edited)");
   }
   return m;
@@ -192,7 +192,9 @@ base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
                             "' is not in the object store");
     }
   }
+  manifest.format_version = Manifest::kFormatVersion;
   manifest.id = ComputeManifestId(manifest);
+  manifest.checksum = ComputeManifestChecksum(manifest);
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(manifest.dataset));
   if (!history.empty() && history.back() == manifest.id) {
     SLUICE_ASSIGN_OR_RETURN(Manifest current, ReadVersion(manifest.dataset, manifest.id));
@@ -203,12 +205,19 @@ base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
   fs::create_directories(dir, ec);
   if (ec) return FsError("cannot create", dir, ec);
   const fs::path manifest_path = dir / (manifest.id + ".json");
-  if (!fs::exists(manifest_path, ec)) {
+  // Same content published before (or left by a crash before its commit): keep the first
+  // manifest, so its created_at stays the time the content first appeared. A source version's id
+  // does not cover its output files' bytes, so that manifest may name other (equally valid)
+  // files than this run wrote; it is kept only while the files it names are all there.
+  bool adopted = false;
+  if (fs::exists(manifest_path, ec)) {
+    auto earlier = ReadVersion(manifest.dataset, manifest.id);
+    adopted = earlier.ok() && std::all_of(earlier->outputs.begin(), earlier->outputs.end(),
+                                          [&](const OutputFile& o) { return HasObject(o.sha256); });
+    if (adopted) manifest = std::move(earlier).value();
+  }
+  if (!adopted) {
     SLUICE_RETURN_IF_ERROR(WriteFileAtomic(manifest_path, ToPrettyJson(manifest) + "\n"));
-  } else {
-    // Same content published before (or left by a crash before its commit): keep the first
-    // manifest so its created_at stays the time the content first appeared.
-    SLUICE_ASSIGN_OR_RETURN(manifest, ReadVersion(manifest.dataset, manifest.id));
   }
   std::string text;
   for (const auto& id : history)

@@ -13,10 +13,16 @@ using nlohmann::ordered_json;
 
 namespace {
 
-ordered_json ToJson(const Manifest& m, bool include_volatile) {
+// What a rendering holds: everything, everything the checksum covers, or what names the version.
+enum class Part { kAll, kChecksummed, kIdentity };
+
+ordered_json ToJson(const Manifest& m, Part part) {
+  const bool include_volatile = part == Part::kAll;
+  const bool output_bytes = part != Part::kIdentity || m.format_version < 2 || m.kind != "source";
   ordered_json j;
-  j["format_version"] = Manifest::kFormatVersion;
+  j["format_version"] = m.format_version;
   if (include_volatile) j["id"] = m.id;
+  if (include_volatile && m.format_version >= 2) j["checksum"] = m.checksum;
   j["dataset"] = m.dataset;
   j["kind"] = m.kind;
   if (include_volatile) j["created_at"] = m.created_at;
@@ -38,8 +44,12 @@ ordered_json ToJson(const Manifest& m, bool include_volatile) {
       {"read", m.rows.read}, {"loaded", m.rows.loaded}, {"quarantined", m.rows.quarantined}};
   ordered_json outputs = ordered_json::array();
   for (const auto& out : m.outputs) {
-    outputs.push_back(
-        {{"name", out.name}, {"sha256", out.sha256}, {"bytes", out.bytes}, {"rows", out.rows}});
+    if (output_bytes) {
+      outputs.push_back(
+          {{"name", out.name}, {"sha256", out.sha256}, {"bytes", out.bytes}, {"rows", out.rows}});
+    } else {
+      outputs.push_back({{"name", out.name}, {"rows", out.rows}});
+    }
   }
   j["outputs"] = outputs;
   if (m.cursor) {
@@ -113,15 +123,24 @@ class Reader {
 }  // namespace
 
 std::string ToCanonicalJson(const Manifest& m, bool include_volatile) {
-  return ToJson(m, include_volatile).dump();
+  return ToJson(m, include_volatile ? Part::kAll : Part::kChecksummed).dump();
 }
 
 std::string ToPrettyJson(const Manifest& m) {
-  return ToJson(m, true).dump(2);
+  return ToJson(m, Part::kAll).dump(2);
 }
 
 std::string ComputeManifestId(const Manifest& m) {
-  return Sha256Hex(ToCanonicalJson(m, /*include_volatile=*/false));
+  return Sha256Hex(ToJson(m, Part::kIdentity).dump());
+}
+
+std::string ComputeManifestChecksum(const Manifest& m) {
+  return Sha256Hex(ToJson(m, Part::kChecksummed).dump());
+}
+
+bool ManifestIsIntact(const Manifest& m) {
+  if (ComputeManifestId(m) != m.id) return false;
+  return m.format_version < 2 || ComputeManifestChecksum(m) == m.checksum;
 }
 
 base::Result<Manifest> ParseManifest(std::string_view json) {
@@ -131,12 +150,14 @@ base::Result<Manifest> ParseManifest(std::string_view json) {
   Reader r;
   Manifest m;
   const int version = r.Get<int>(j, "format_version", "");
-  if (r.status().ok() && version != Manifest::kFormatVersion) {
+  if (r.status().ok() && (version < 1 || version > Manifest::kFormatVersion)) {
     return base::Corruption("manifest: format_version " + std::to_string(version) +
-                            " is not supported (this sluice reads " +
+                            " is not supported (this sluice reads 1 to " +
                             std::to_string(Manifest::kFormatVersion) + ")");
   }
+  m.format_version = version;
   m.id = r.Get<std::string>(j, "id", "");
+  if (version >= 2) m.checksum = r.Get<std::string>(j, "checksum", "");
   m.dataset = r.Get<std::string>(j, "dataset", "");
   m.kind = r.Get<std::string>(j, "kind", "");
   m.created_at = r.Get<std::string>(j, "created_at", "");

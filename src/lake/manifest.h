@@ -42,11 +42,16 @@ struct Cursor {
 };
 
 // The description of one immutable dataset version. Its id is the SHA-256 of its canonical JSON
-// with the id and created_at left out, so the same content always gets the same id.
+// with the id, created_at and checksum left out (ComputeManifestId says what else), so the same
+// content always gets the same id.
 struct Manifest {
-  static constexpr int kFormatVersion = 1;
+  // Written by this sluice. Format 1 (ids over the output files' bytes for every kind) is still
+  // read and verified by its own rule.
+  static constexpr int kFormatVersion = 2;
 
-  std::string id;               // filled by ComputeId / Publish
+  int format_version = kFormatVersion;
+  std::string id;               // filled by ComputeManifestId / Publish
+  std::string checksum;         // format 2: ComputeManifestChecksum, filled by Publish
   std::string dataset;          // source, model or training set name
   std::string kind;             // "source", "model", "training_set"
   std::string created_at;       // ISO-8601 processing time; not part of the id
@@ -62,13 +67,23 @@ struct Manifest {
   bool operator==(const Manifest&) const = default;
 };
 
-// Canonical JSON: fixed key order, no insignificant whitespace, so hashing is stable.
+// Canonical JSON: fixed key order, no insignificant whitespace, so hashing is stable. Without
+// `include_volatile`, the id, created_at and checksum are left out.
 std::string ToCanonicalJson(const Manifest& m, bool include_volatile = true);
 // Pretty JSON for people (`sluice show`).
 std::string ToPrettyJson(const Manifest& m);
 // Strict parse: unknown format versions, missing or mistyped fields are errors naming the key.
 base::Result<Manifest> ParseManifest(std::string_view json);
-// SHA-256 over the canonical JSON without id and created_at.
+// The version id: SHA-256 over the canonical JSON without id, created_at and checksum. From
+// format 2 on, a source version's outputs enter it by name and row count only, not by their
+// bytes: an ingest's rows are a function of its inputs' bytes (in the id) and its definition (in
+// the id), but DuckDB's parallel Parquet writer may cut the same rows into row groups
+// differently from run to run, and the same data must keep the same name.
 std::string ComputeManifestId(const Manifest& m);
+// SHA-256 over the canonical JSON without id, created_at and checksum, output hashes included:
+// what reading a format-2 manifest checks, so an edited output hash is caught as well.
+std::string ComputeManifestChecksum(const Manifest& m);
+// Whether the manifest's id and (format 2) checksum match its content.
+bool ManifestIsIntact(const Manifest& m);
 
 }  // namespace sluice::lake

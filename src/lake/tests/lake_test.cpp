@@ -44,6 +44,8 @@ class LakeTest : public ::testing::Test {
     m.schema = *types::Schema::Make({{"x", types::LogicalType::kInt64, true}});
     auto sha = lake_->PutObject(WriteTemp("part", data));
     EXPECT_TRUE(sha.ok());
+    // A source's data follows from its inputs: other data, other input.
+    m.inputs = {{"in.csv", Sha256Hex("input of " + data), data.size()}};
     m.outputs = {{"data", *sha, data.size(), 1}};
     m.rows = {1, 1, 0};
     return m;
@@ -142,6 +144,7 @@ TEST_F(LakeTest, CrashBeforeCommitLeavesPreviousStateAndIsAdoptedLater) {
   // half-written temporary file lying around.
   Manifest v2 = MakeManifest("v2");
   v2.id = ComputeManifestId(v2);
+  v2.checksum = ComputeManifestChecksum(v2);
   const fs::path versions = dir_ / "lake" / "versions" / "transactions";
   ASSERT_TRUE(WriteFileAtomic(versions / (v2.id + ".json"), ToPrettyJson(v2)).ok());
   std::ofstream(versions / "HISTORY.tmp-123") << "garbage";
@@ -155,6 +158,57 @@ TEST_F(LakeTest, CrashBeforeCommitLeavesPreviousStateAndIsAdoptedLater) {
   EXPECT_TRUE(adopted->created);
   EXPECT_EQ(adopted->manifest.id, v2.id);
   EXPECT_EQ(reopened.History("transactions")->size(), 2U);
+}
+
+// DuckDB's parallel writer may cut the same rows into other row groups on another run: the
+// same source data keeps its version, and the first files published stay the version's files.
+TEST_F(LakeTest, SameSourceDataInOtherBytesIsTheSameVersion) {
+  auto first = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Manifest same = MakeManifest("v1");
+  auto other_bytes = lake_->PutObject(WriteTemp("other", "v1 cut differently"));
+  ASSERT_TRUE(other_bytes.ok());
+  same.outputs[0].sha256 = *other_bytes;
+  same.outputs[0].bytes = 18;
+  auto second = lake_->Publish(same);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->manifest.id, first->manifest.id);
+  EXPECT_EQ(second->manifest.outputs, first->manifest.outputs);
+  EXPECT_EQ(lake_->History("transactions")->size(), 1U);
+}
+
+// A manifest left by a crash names files of its own; if they are gone, this run's are published.
+TEST_F(LakeTest, LeftoverManifestWithMissingFilesIsReplaced) {
+  Manifest left = MakeManifest("v1");
+  left.outputs[0].sha256 = std::string(64, 'e');  // never stored
+  left.id = ComputeManifestId(left);
+  left.checksum = ComputeManifestChecksum(left);
+  const fs::path versions = dir_ / "lake" / "versions" / "transactions";
+  fs::create_directories(versions);
+  ASSERT_TRUE(WriteFileAtomic(versions / (left.id + ".json"), ToPrettyJson(left)).ok());
+  const Manifest fresh = MakeManifest("v1");
+  auto published = lake_->Publish(fresh);
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  EXPECT_TRUE(published->created);
+  EXPECT_EQ(published->manifest.id, left.id);
+  EXPECT_EQ(published->manifest.outputs, fresh.outputs);
+  auto current = lake_->Current("transactions");
+  ASSERT_TRUE(current.ok() && current->has_value());
+  EXPECT_EQ((**current).outputs, fresh.outputs);
+}
+
+TEST_F(LakeTest, DetectsAnEditedOutputHash) {
+  auto v = lake_->Publish(MakeManifest("v1"));
+  ASSERT_TRUE(v.ok());
+  const fs::path path = dir_ / "lake" / "versions" / "transactions" / (v->manifest.id + ".json");
+  std::string text = *ReadFile(path);
+  const std::string sha = v->manifest.outputs[0].sha256;
+  text.replace(text.find(sha), sha.size(), std::string(64, '0'));
+  std::ofstream(path, std::ios::trunc) << text;
+  auto r = lake_->Current("transactions");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::StatusCode::kCorruption);
 }
 
 TEST_F(LakeTest, DetectsAnEditedManifest) {
