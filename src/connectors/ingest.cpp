@@ -741,7 +741,7 @@ void SourceIngest::StartCopies(lake::Manifest& manifest, const std::vector<fs::p
       auto copy = lake::StagedCopy::Make(
           copied_[i],
           staging_->path() / ("input-" + std::to_string(i) + "-" + copied_[i].filename().string()),
-          &cancel_copies_);
+          &cancel_copies_, lake::StagedCopy::Cache::kBypass);
       if (!copy.ok()) {
         copier_status_ = copy.status();
         return;

@@ -1,5 +1,6 @@
 #include "lake/lake.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <system_error>
@@ -73,41 +75,109 @@ bool Lake::HasObject(const std::string& sha256) const {
   return fs::exists(ObjectPath(sha256), ec);
 }
 
-base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& dest,
-                                          const std::atomic<bool>* cancel) {
-  std::FILE* in = std::fopen(file.c_str(), "rb");
-  if (in == nullptr) {
-    return base::IoError("cannot read '" + file.string() + "': " + std::strerror(errno));
+namespace {
+
+// Turns O_DIRECT off for `fd`: what is left to write is not whole blocks at aligned offsets.
+bool EndDirect(int fd, bool& direct) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags == -1 || ::fcntl(fd, F_SETFL, flags & ~O_DIRECT) == -1) return false;
+  direct = false;
+  return true;
+}
+
+// Writes all of `data` to `fd`, which may have O_DIRECT set (`direct`). O_DIRECT takes only
+// whole blocks from aligned memory at aligned offsets: a tail that is not a whole block, or
+// anything after a short write, goes through the page cache. False on an I/O error (errno set).
+bool WriteAll(int fd, const char* data, size_t size, bool& direct) {
+  constexpr size_t kBlock = StagedCopy::kDirectAlignment;
+  while (size > 0) {
+    if (direct && size % kBlock != 0 && !EndDirect(fd, direct)) return false;
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    if (direct && static_cast<size_t>(n) % kBlock != 0 && !EndDirect(fd, direct)) return false;
   }
-  std::FILE* out = std::fopen(dest.c_str(), "wbx");
-  if (out == nullptr) {
+  return true;
+}
+
+// Fills `buf` from `fd` up to `size` bytes or the end of the file; -1 on an error.
+ssize_t ReadFull(int fd, char* buf, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, buf + got, size - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
+}
+
+}  // namespace
+
+base::Result<StagedCopy> StagedCopy::Make(const fs::path& file, const fs::path& dest,
+                                          const std::atomic<bool>* cancel, Cache cache) {
+  const int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return base::IoError("cannot read '" + file.string() + "': " + std::strerror(errno));
+  const int create = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  bool direct = cache == Cache::kBypass;
+  int out = direct ? ::open(dest.c_str(), create | O_DIRECT, 0644) : -1;
+  if (out < 0) {
+    // Some file systems (tmpfs) refuse O_DIRECT: the page cache it is.
+    direct = false;
+    out = ::open(dest.c_str(), create, 0644);
+  }
+  if (out < 0) {
     const int err = errno;
-    std::fclose(in);
+    ::close(in);
     return base::IoError("cannot create '" + dest.string() + "': " + std::strerror(err));
   }
+  constexpr size_t kBuffer = 1 << 20;
+  std::unique_ptr<char, decltype(&std::free)> buf(
+      static_cast<char*>(std::aligned_alloc(kDirectAlignment, kBuffer)), &std::free);
   Sha256 h;
-  std::vector<char> buf(1 << 20);
   std::uint64_t bytes = 0;
+  bool read_failed = buf == nullptr;
   bool write_failed = false;
   bool cancelled = false;
-  for (size_t n; !write_failed && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+  int write_errno = 0;
+  while (!read_failed && !write_failed) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
       cancelled = true;
       break;
     }
-    h.Update({buf.data(), n});
-    write_failed = std::fwrite(buf.data(), 1, n, out) != n;
-    bytes += n;
+    const ssize_t n = ReadFull(in, buf.get(), kBuffer);
+    if (n < 0) read_failed = true;
+    if (n <= 0) break;
+    h.Update({buf.get(), static_cast<size_t>(n)});
+    if (!WriteAll(out, buf.get(), static_cast<size_t>(n), direct)) {
+      write_failed = true;
+      write_errno = errno;
+    }
+    bytes += static_cast<std::uint64_t>(n);
   }
-  const bool read_failed = std::ferror(in) != 0;
-  std::fclose(in);
-  write_failed = std::fclose(out) != 0 || write_failed;
+  ::close(in);
+  if (::close(out) != 0 && !write_failed) {
+    write_failed = true;
+    write_errno = errno;
+  }
   if (read_failed || write_failed || cancelled) {
     std::error_code ec;
     fs::remove(dest, ec);
     if (cancelled) return base::Cancelled("the copy of '" + file.string() + "' was cancelled");
     return base::IoError(read_failed ? "error while reading '" + file.string() + "'"
-                                     : "cannot write '" + dest.string() + "' (disk full?)");
+                                     : "cannot write '" + dest.string() +
+                                           "': " + std::strerror(write_errno));
   }
   std::error_code ec;
   fs::permissions(dest, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);

@@ -17,12 +17,20 @@ namespace sluice::lake {
 // changes meanwhile, and storing the copy is a rename: no second hash and copy of the input.
 class StagedCopy {
  public:
+  // Whether the copy goes through the page cache. A copy that is read next (DuckDB reads the
+  // staged copy) should; one that is only stored is written with O_DIRECT where the file system
+  // takes it: copying a file through the page cache costs about as much CPU as hashing it, plus
+  // the kernel's writeback later, and fills memory with dirty pages nobody reads.
+  enum class Cache { kKeep, kBypass };
+  static constexpr size_t kDirectAlignment = 4096;
+
   // Copies `file` to `dest`, a new file (normally in a StagingDir, on the lake's file system),
   // and makes the copy read-only. Setting `*cancel` (from another thread) stops the copy with
   // an error.
   static base::Result<StagedCopy> Make(const std::filesystem::path& file,
                                        const std::filesystem::path& dest,
-                                       const std::atomic<bool>* cancel = nullptr);
+                                       const std::atomic<bool>* cancel = nullptr,
+                                       Cache cache = Cache::kKeep);
 
   const std::filesystem::path& path() const { return path_; }
   const std::string& sha256() const { return sha256_; }

@@ -95,6 +95,26 @@ TEST_F(LakeTest, StagedCopiesAreHashedAsCopiedAndStoredByRename) {
   EXPECT_FALSE(StagedCopy::Make(original, dir_ / "taken").ok());
 }
 
+// O_DIRECT writes whole aligned blocks only: every size around the block and buffer edges must
+// still give the very bytes (the tail goes through the page cache).
+TEST_F(LakeTest, StagedCopiesBypassingTheCacheHoldTheSameBytes) {
+  constexpr size_t kBlock = StagedCopy::kDirectAlignment;
+  const size_t sizes[] = {0, 1, kBlock - 1, kBlock, kBlock + 1, (1 << 20) + 3, 3 << 20};
+  for (const size_t size : sizes) {
+    SCOPED_TRACE(size);
+    std::string content(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+      content[i] = static_cast<char>('a' + (i * 7919) % 26);
+    const fs::path original = WriteTemp("direct-in-" + std::to_string(size), content);
+    const fs::path dest = dir_ / ("direct-out-" + std::to_string(size));
+    auto copy = StagedCopy::Make(original, dest, nullptr, StagedCopy::Cache::kBypass);
+    ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+    EXPECT_EQ(copy->bytes(), size);
+    EXPECT_EQ(copy->sha256(), Sha256Hex(content));
+    EXPECT_EQ(*ReadFile(dest), content);
+  }
+}
+
 TEST_F(LakeTest, PublishingUnchangedContentCreatesNoVersion) {
   auto first = lake_->Publish(MakeManifest("v1"));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
