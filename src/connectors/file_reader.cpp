@@ -413,6 +413,9 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
 std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
                         const std::vector<std::string>& kept_extra) {
   std::string typed, reasons, kinds, columns, raw_parts;
+  // Whether a row is bad, as a plain boolean: the reason text is only built where it is true
+  // (CASE evaluates a branch for its rows only), instead of a concat_ws of NULLs per good row.
+  std::string bad = "__sluice_malformed IS NOT NULL";
   for (const auto& f : s.columns) {
     const std::string col = QuoteIdentifier(f.name);
     const std::string duck_type(warehouse::DuckDbTypeName(f.type));
@@ -449,12 +452,14 @@ std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
                QuoteLiteral("column '" + f.name + "': cannot read '") + " || " + col +
                "::VARCHAR || " + QuoteLiteral("' as " + duck_type) + " END";
     kinds += " WHEN " + failed + " THEN 'conversion'";
+    bad += " OR " + failed;
     columns += " WHEN " + failed + " THEN " + QuoteLiteral(f.name);
     if (!f.nullable) {
       const std::string missing = "(" + col + " IS NULL)";
       reasons += ", CASE WHEN " + missing + " THEN " +
                  QuoteLiteral("column '" + f.name + "': missing required value") + " END";
       kinds += " WHEN " + missing + " THEN 'missing'";
+      bad += " OR " + missing;
       columns += " WHEN " + missing + " THEN " + QuoteLiteral(f.name);
     }
     if (!raw_parts.empty()) raw_parts += ", ";
@@ -464,8 +469,9 @@ std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
     typed += ", " + QuoteIdentifier(extra);
 
   // A row that is not a record has no columns worth judging.
-  const std::string reason =
-      "coalesce(__sluice_malformed, nullif(concat_ws('; '" + reasons + "), ''))";
+  const std::string reason = "CASE WHEN " + bad +
+                             " THEN coalesce(__sluice_malformed, nullif(concat_ws('; '" + reasons +
+                             "), '')) END";
   const std::string raw = reader.raw_is_line ? "__sluice_raw" : "concat_ws(',', " + raw_parts + ")";
   // The data columns come first so the typed copy reads naturally; the __sluice_ columns are
   // all NULL in the good partition (a few bytes in Parquet) and never read back as data.
