@@ -410,14 +410,32 @@ ReaderPlan PlanReader(const config::SourceSpec& s, const std::string& file,
   return plan;
 }
 
-std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
-                        const std::vector<std::string>& kept_extra) {
-  std::string typed, reasons, kinds, columns, raw_parts;
-  // Whether a row is bad, as a plain boolean: the reason text is only built where it is true
-  // (CASE evaluates a branch for its rows only), instead of a concat_ws of NULLs per good row.
+namespace {
+
+// The pieces both validation statements are made of. Three levels, so each expression is
+// evaluated once per row: the converted values (__sluice_v<i>), then whether the row is bad (one
+// boolean), then the output columns. Everything that only describes a bad row sits under CASE
+// WHEN __sluice_bad, which DuckDB evaluates for those rows only.
+struct ValidationParts {
+  std::string typed;      // ", __sluice_v0 AS "a", ..." plus kept extra columns
+  std::string converted;  // ", <conversion of a> AS __sluice_v0, ..."
   std::string bad = "__sluice_malformed IS NOT NULL";
-  for (const auto& f : s.columns) {
+  std::string reasons, kinds, columns, raw_parts;
+
+  // "(SELECT *, <bad> AS __sluice_bad FROM (SELECT *, <converted> FROM (<relation>)))"
+  std::string Judged(const ReaderPlan& reader) const {
+    return "(SELECT *, " + bad + " AS __sluice_bad FROM (SELECT *" + converted + " FROM (" +
+           reader.relation_sql + ")))";
+  }
+};
+
+ValidationParts MakeValidationParts(const config::SourceSpec& s, const ReaderPlan& reader,
+                                    const std::vector<std::string>& kept_extra) {
+  ValidationParts p;
+  for (std::size_t i = 0; i < s.columns.size(); ++i) {
+    const auto& f = s.columns[i];
     const std::string col = QuoteIdentifier(f.name);
+    const std::string value = "__sluice_v" + std::to_string(i);
     const std::string duck_type(warehouse::DuckDbTypeName(f.type));
     std::string conv;
     if (IsTimestamp(f.type)) {
@@ -446,44 +464,62 @@ std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
     } else {
       conv = "TRY_CAST(" + col + " AS " + duck_type + ")";
     }
-    typed += ", " + conv + " AS " + col;
-    const std::string failed = "(" + col + " IS NOT NULL AND " + conv + " IS NULL)";
-    reasons += ", CASE WHEN " + failed + " THEN " +
-               QuoteLiteral("column '" + f.name + "': cannot read '") + " || " + col +
-               "::VARCHAR || " + QuoteLiteral("' as " + duck_type) + " END";
-    kinds += " WHEN " + failed + " THEN 'conversion'";
-    bad += " OR " + failed;
-    columns += " WHEN " + failed + " THEN " + QuoteLiteral(f.name);
+    p.converted += ", " + conv + " AS " + value;
+    p.typed += ", " + value + " AS " + col;
+    const std::string failed = "(" + col + " IS NOT NULL AND " + value + " IS NULL)";
+    p.bad += " OR " + failed;
+    p.reasons += ", CASE WHEN " + failed + " THEN " +
+                 QuoteLiteral("column '" + f.name + "': cannot read '") + " || " + col +
+                 "::VARCHAR || " + QuoteLiteral("' as " + duck_type) + " END";
+    p.kinds += " WHEN " + failed + " THEN 'conversion'";
+    p.columns += " WHEN " + failed + " THEN " + QuoteLiteral(f.name);
     if (!f.nullable) {
       const std::string missing = "(" + col + " IS NULL)";
-      reasons += ", CASE WHEN " + missing + " THEN " +
-                 QuoteLiteral("column '" + f.name + "': missing required value") + " END";
-      kinds += " WHEN " + missing + " THEN 'missing'";
-      bad += " OR " + missing;
-      columns += " WHEN " + missing + " THEN " + QuoteLiteral(f.name);
+      p.bad += " OR " + missing;
+      p.reasons += ", CASE WHEN " + missing + " THEN " +
+                   QuoteLiteral("column '" + f.name + "': missing required value") + " END";
+      p.kinds += " WHEN " + missing + " THEN 'missing'";
+      p.columns += " WHEN " + missing + " THEN " + QuoteLiteral(f.name);
     }
-    if (!raw_parts.empty()) raw_parts += ", ";
-    raw_parts += "coalesce(" + col + "::VARCHAR, '')";
+    if (!p.raw_parts.empty()) p.raw_parts += ", ";
+    p.raw_parts += "coalesce(" + col + "::VARCHAR, '')";
   }
   for (const auto& extra : kept_extra)
-    typed += ", " + QuoteIdentifier(extra);
+    p.typed += ", " + QuoteIdentifier(extra);
+  return p;
+}
 
-  // A row that is not a record has no columns worth judging.
-  const std::string reason = "CASE WHEN " + bad +
-                             " THEN coalesce(__sluice_malformed, nullif(concat_ws('; '" + reasons +
-                             "), '')) END";
-  const std::string raw = reader.raw_is_line ? "__sluice_raw" : "concat_ws(',', " + raw_parts + ")";
+}  // namespace
+
+std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
+                        const std::vector<std::string>& kept_extra) {
+  const ValidationParts p = MakeValidationParts(s, reader, kept_extra);
+  // A row that is not a record has no columns worth judging. A bad row always has a reason: a
+  // failed check names itself, and a malformed row carries its own.
+  const std::string reason =
+      "coalesce(__sluice_malformed, nullif(concat_ws('; '" + p.reasons + "), ''))";
+  const std::string raw =
+      reader.raw_is_line ? "__sluice_raw" : "concat_ws(',', " + p.raw_parts + ")";
   // The data columns come first so the typed copy reads naturally; the __sluice_ columns are
-  // all NULL in the good partition (a few bytes in Parquet) and never read back as data.
-  return "SELECT " + typed.substr(2) + ", " + reason + " AS __sluice_reason, CASE WHEN " + reason +
-         " IS NULL THEN NULL WHEN __sluice_malformed IS NOT NULL THEN 'malformed'" + kinds +
-         " END AS __sluice_kind, CASE WHEN " + reason +
-         " IS NULL OR __sluice_malformed IS NOT NULL THEN NULL" +
-         (columns.empty() ? "" : columns.substr(0)) + " END AS __sluice_column, CASE WHEN " +
-         reason + " IS NOT NULL THEN " + raw + " END AS __sluice_raw, CASE WHEN " + reason +
-         " IS NOT NULL THEN __sluice_line END AS __sluice_line, CASE WHEN " + reason +
-         " IS NOT NULL THEN __sluice_record END AS __sluice_record, " + reason +
-         " IS NOT NULL AS __sluice_bad FROM (" + reader.relation_sql + ")";
+  // all NULL in the good partition and never read back as data.
+  return "SELECT " + p.typed.substr(2) + ", CASE WHEN __sluice_bad THEN " + reason +
+         " END AS __sluice_reason, CASE WHEN NOT __sluice_bad THEN NULL WHEN __sluice_malformed "
+         "IS NOT NULL THEN 'malformed'" +
+         p.kinds +
+         " END AS __sluice_kind, CASE WHEN NOT __sluice_bad OR __sluice_malformed IS NOT NULL "
+         "THEN NULL" +
+         p.columns + " END AS __sluice_column, CASE WHEN __sluice_bad THEN " + raw +
+         " END AS __sluice_raw, CASE WHEN __sluice_bad THEN __sluice_line END AS __sluice_line, "
+         "CASE WHEN __sluice_bad THEN __sluice_record END AS __sluice_record, __sluice_bad FROM " +
+         p.Judged(reader);
+}
+
+std::string CleanRowsSql(const config::SourceSpec& s, const ReaderPlan& reader,
+                         const std::vector<std::string>& kept_extra) {
+  const ValidationParts p = MakeValidationParts(s, reader, kept_extra);
+  return "SELECT " + p.typed.substr(2) + " FROM " + p.Judged(reader) +
+         " WHERE CASE WHEN __sluice_bad THEN error(" + QuoteLiteral(std::string(kBadRowError)) +
+         ") ELSE true END";
 }
 
 }  // namespace sluice::connectors

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -100,5 +101,14 @@ base::Result<std::optional<std::vector<std::int64_t>>> CsvRecordLines(
 // __sluice_column / __sluice_raw / __sluice_line / __sluice_record / __sluice_bad.
 std::string ValidateSql(const config::SourceSpec& source, const ReaderPlan& reader,
                         const std::vector<std::string>& kept_extra);
+
+// The error CleanRowsSql raises at the first row ValidateSql would quarantine.
+inline constexpr std::string_view kBadRowError = "sluice: a row to quarantine";
+// The typed columns alone, for a file expected to be clean: the statement fails with
+// kBadRowError at the first bad row. Every column a Parquet copy carries costs about as much to
+// write as a data column, even all NULL, so a clean file is copied without the six quarantine
+// columns; a file with bad rows is then read again with ValidateSql.
+std::string CleanRowsSql(const config::SourceSpec& source, const ReaderPlan& reader,
+                         const std::vector<std::string>& kept_extra);
 
 }  // namespace sluice::connectors

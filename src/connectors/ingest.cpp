@@ -421,7 +421,26 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
     });
   };
+  // The typed columns alone, for a file with nothing to quarantine (see CleanRowsSql): true when
+  // that is what `rows_file` now holds, false when a row to quarantine stopped the copy. The
+  // failed statement is rolled back, the reader's rejects table with it. A file with bad rows
+  // pays for the partial read up to its first bad row.
+  const auto copy_clean_rows = [&](const ReaderPlan& plan) -> base::Result<bool> {
+    const std::string copy = "COPY (" + CleanRowsSql(read_spec_, plan, kept_extra) + ") TO " +
+                             QuoteLiteral(rows_file.string()) + kParquetOptions;
+    base::Status copied = db_->ExecuteWithProgress(copy, [&](double f) {
+      Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
+    });
+    if (copied.ok()) return true;
+    if (copied.message().find(kBadRowError) == std::string::npos) return copied;
+    std::error_code ec;
+    fs::remove(rows_file, ec);
+    return false;
+  };
   const std::string rows = "read_parquet(" + QuoteLiteral(rows_file.string()) + ")";
+  // Whether the file is known to hold a row to quarantine: then the copy of clean rows is not
+  // tried (again).
+  bool known_bad = false;
   if (read_spec_.format == config::FileFormat::kJsonl && ctx_.direct_json && !IsCompressed(file)) {
     // The usual JSON Lines file, one object per line, is read by read_json straight into
     // columns. It stands for the per-line read only where it provably read the same rows: one
@@ -447,22 +466,21 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       // On all threads. DuckDB's order-preserving parallel COPY may cut the same rows into
       // other row groups from one run to the next (by which batch another thread has
       // finished); the version id does not depend on those bytes (lake::ComputeManifestId).
-      const base::Status copied = copy_rows(direct);
-      fallback = copied.ok() ? "" : "read error: " + Unstaged(ShortError(copied.message()));
-      if (copied.ok()) {
+      const base::Result<bool> copied = copy_clean_rows(direct);
+      if (!copied.ok()) {
+        fallback = "read error: " + Unstaged(ShortError(copied.status().message()));
+      } else if (!*copied) {
+        known_bad = true;
+        fallback = "a row to quarantine";
+      } else {
         SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
                                 db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
-        SLUICE_ASSIGN_OR_RETURN(const std::int64_t bad,
-                                db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
-                                                      " WHERE __sluice_reason IS NOT NULL"));
-        if (total == *lines && bad == 0) {
+        if (total == *lines) {
           out.loaded = total;
           if (total > 0) out.good_parts = {rows_file};
           return out;
         }
-        fallback = total != *lines
-                       ? std::to_string(total) + " rows from " + std::to_string(*lines) + " lines"
-                       : std::to_string(bad) + " rows to quarantine";
+        fallback = std::to_string(total) + " rows from " + std::to_string(*lines) + " lines";
       }
     }
     base::LogDebug("ingest: " + rel + ": the per-line JSON read runs (" + fallback + ")");
@@ -488,8 +506,19 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan,
                                  /*number_rows=*/false, /*json_direct=*/false, {}, mixed_line_ends);
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
-  base::Status copied = copy_rows(reader);
-  if (copied.ok() && jsonl && IsCompressed(file)) {
+  bool clean = false;
+  base::Status copied;
+  if (!known_bad) {
+    auto tried = copy_clean_rows(reader);
+    if (tried.ok()) {
+      clean = *tried;
+      if (!clean) base::LogDebug("ingest: " + rel + ": read again to quarantine its bad rows");
+    } else {
+      copied = tried.status();
+    }
+  }
+  if (!clean && copied.ok()) copied = copy_rows(reader);
+  if (!clean && copied.ok() && jsonl && IsCompressed(file)) {
     SLUICE_ASSIGN_OR_RETURN(const std::int64_t empty,
                             db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
                                                   " WHERE __sluice_reason = 'empty line'"));
@@ -510,9 +539,11 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
                           db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
   // __sluice_reason is NULL exactly for good rows; Parquet's null counts answer this cheaply.
-  SLUICE_ASSIGN_OR_RETURN(
-      const std::int64_t bad,
-      db_->QueryScalarInt64("SELECT count(*) FROM " + rows + " WHERE __sluice_reason IS NOT NULL"));
+  std::int64_t bad = 0;
+  if (!clean) {
+    SLUICE_ASSIGN_OR_RETURN(bad, db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
+                                                       " WHERE __sluice_reason IS NOT NULL"));
+  }
   out.loaded = total - bad;
   std::vector<std::string> parts;
   if (bad == 0) {

@@ -283,6 +283,51 @@ TEST_F(IngestTest, CsvRowsRejectedAfterReadingCarryTheirLine) {
   EXPECT_EQ(wheres, "data/tx1.csv:2;data/tx1.csv:4;data/tx1.csv:6;data/tx1.csv:6;data/tx1.csv:8;");
 }
 
+// A file is first copied as if it had nothing to quarantine; a bad row far into it stops that
+// copy, and the file is read again with the quarantine columns. Nothing of the stopped copy may
+// remain: not its rows, not the reader's rejects of the lines it got through.
+TEST_F(IngestTest, ABadRowDeepInAFileIsQuarantinedOnceAndACleanFileStoresOnlyItsColumns) {
+  constexpr int kRows = 50000;
+  std::string csv = "id,amount,ts\n";
+  for (int i = 1; i <= kRows; ++i) {
+    if (i == 10) {
+      csv += "10,1.0\n";  // line 11: too few columns, rejected by the reader
+    } else if (i == kRows - 5) {
+      csv += std::to_string(i) + ",1.0,not a time\n";  // rejected after reading
+    } else {
+      csv += std::to_string(i) + "," + std::to_string(i) + ".5,2024-01-01T00:00:00Z\n";
+    }
+  }
+  Write("data/tx1.csv", csv);
+  Project(kCsvSource);
+  auto r = Run();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.rows.read, kRows);
+  EXPECT_EQ(r->manifest.rows.loaded, kRows - 2);
+  EXPECT_EQ(r->manifest.rows.quarantined, 2);
+  EXPECT_EQ(Count(r->manifest), kRows - 2);
+  EXPECT_EQ(Quarantine(r->manifest), "11|ts|Expected Number of Columns: 3 Found: 2|10,1.0\n" +
+                                         std::to_string(kRows - 4) +
+                                         "|ts|column 'ts': cannot read 'not a time' as TIMESTAMP|" +
+                                         std::to_string(kRows - 5) + ",1.0,not a time");
+
+  // A clean file next to it: its stored copy holds the declared columns and nothing else, and
+  // the version reads as one table over both files.
+  Write("data/tx2.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n");
+  auto both = Run();
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(Count(both->manifest), kRows - 1);
+  auto db = warehouse::DuckDb::Open(":memory:");
+  std::vector<std::int64_t> columns;
+  for (const auto& o : both->manifest.outputs) {
+    if (o.name != "data") continue;
+    columns.push_back(*db->QueryScalarInt64("SELECT count(*) FROM parquet_schema('" +
+                                            lake_->ObjectPath(o.sha256).string() +
+                                            "') WHERE num_children IS NULL"));
+  }
+  EXPECT_EQ(columns, (std::vector<std::int64_t>{9, 3}));
+}
+
 TEST_F(IngestTest, ErrorBudgetExceededPublishesNothing) {
   Write("data/tx1.csv", "id,amount,ts\n1,x,2024-01-01\n2,y,2024-01-01\n3,1,2024-01-01\n");
   Project(std::string(kCsvSource).replace(std::string(kCsvSource).find("50%"), 3, "10%"));
