@@ -421,17 +421,19 @@ struct ValidationParts {
   std::string converted;  // ", <conversion of a> AS __sluice_v0, ..."
   std::string bad = "__sluice_malformed IS NOT NULL";
   std::string reasons, kinds, columns, raw_parts;
+  std::string relation;  // the reader's SELECT
 
   // "(SELECT *, <bad> AS __sluice_bad FROM (SELECT *, <converted> FROM (<relation>)))"
-  std::string Judged(const ReaderPlan& reader) const {
+  std::string Judged() const {
     return "(SELECT *, " + bad + " AS __sluice_bad FROM (SELECT *" + converted + " FROM (" +
-           reader.relation_sql + ")))";
+           relation + ")))";
   }
 };
 
 ValidationParts MakeValidationParts(const config::SourceSpec& s, const ReaderPlan& reader,
                                     const std::vector<std::string>& kept_extra) {
   ValidationParts p;
+  p.relation = reader.relation_sql;
   for (std::size_t i = 0; i < s.columns.size(); ++i) {
     const auto& f = s.columns[i];
     const std::string col = QuoteIdentifier(f.name);
@@ -511,13 +513,13 @@ std::string ValidateSql(const config::SourceSpec& s, const ReaderPlan& reader,
          p.columns + " END AS __sluice_column, CASE WHEN __sluice_bad THEN " + raw +
          " END AS __sluice_raw, CASE WHEN __sluice_bad THEN __sluice_line END AS __sluice_line, "
          "CASE WHEN __sluice_bad THEN __sluice_record END AS __sluice_record, __sluice_bad FROM " +
-         p.Judged(reader);
+         p.Judged();
 }
 
 std::string CleanRowsSql(const config::SourceSpec& s, const ReaderPlan& reader,
                          const std::vector<std::string>& kept_extra) {
   const ValidationParts p = MakeValidationParts(s, reader, kept_extra);
-  return "SELECT " + p.typed.substr(2) + " FROM " + p.Judged(reader) +
+  return "SELECT " + p.typed.substr(2) + " FROM " + p.Judged() +
          " WHERE CASE WHEN __sluice_bad THEN error(" + QuoteLiteral(std::string(kBadRowError)) +
          ") ELSE true END";
 }

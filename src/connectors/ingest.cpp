@@ -413,24 +413,23 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   const std::string scan = "sluice_scan_" + std::to_string(index);
   const std::string n = std::to_string(index);
   const fs::path rows_file = staging_->path() / ("rows-" + n + ".parquet");
+  const auto copy_to_rows_file = [&](const std::string& select) {
+    return db_->ExecuteWithProgress(
+        "COPY (" + select + ") TO " + QuoteLiteral(rows_file.string()) + kParquetOptions,
+        [&](double f) {
+          Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
+        });
+  };
   const auto copy_rows = [&](const ReaderPlan& plan) {
-    const std::string copy = "COPY (SELECT * EXCLUDE (__sluice_bad) FROM (" +
-                             ValidateSql(read_spec_, plan, kept_extra) + ")) TO " +
-                             QuoteLiteral(rows_file.string()) + kParquetOptions;
-    return db_->ExecuteWithProgress(copy, [&](double f) {
-      Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
-    });
+    return copy_to_rows_file("SELECT * EXCLUDE (__sluice_bad) FROM (" +
+                             ValidateSql(read_spec_, plan, kept_extra) + ")");
   };
   // The typed columns alone, for a file with nothing to quarantine (see CleanRowsSql): true when
   // that is what `rows_file` now holds, false when a row to quarantine stopped the copy. The
   // failed statement is rolled back, the reader's rejects table with it. A file with bad rows
   // pays for the partial read up to its first bad row.
   const auto copy_clean_rows = [&](const ReaderPlan& plan) -> base::Result<bool> {
-    const std::string copy = "COPY (" + CleanRowsSql(read_spec_, plan, kept_extra) + ") TO " +
-                             QuoteLiteral(rows_file.string()) + kParquetOptions;
-    base::Status copied = db_->ExecuteWithProgress(copy, [&](double f) {
-      Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
-    });
+    const base::Status copied = copy_to_rows_file(CleanRowsSql(read_spec_, plan, kept_extra));
     if (copied.ok()) return true;
     if (copied.message().find(kBadRowError) == std::string::npos) return copied;
     std::error_code ec;
@@ -506,18 +505,18 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
   ReaderPlan reader = PlanReader(read_spec_, file.string(), observed, scan,
                                  /*number_rows=*/false, /*json_direct=*/false, {}, mixed_line_ends);
   std::optional<StageTimer> timer(std::in_place, "validate and copy " + rel);
+  const auto cannot_read = [&](const base::Status& s) {
+    return base::InvalidArgument("cannot read '" + rel + "': " + Unstaged(ShortError(s.message())));
+  };
   bool clean = false;
-  base::Status copied;
   if (!known_bad) {
-    auto tried = copy_clean_rows(reader);
-    if (tried.ok()) {
-      clean = *tried;
-      if (!clean) base::LogDebug("ingest: " + rel + ": read again to quarantine its bad rows");
-    } else {
-      copied = tried.status();
-    }
+    const base::Result<bool> tried = copy_clean_rows(reader);
+    if (!tried.ok()) return cannot_read(tried.status());
+    clean = *tried;
+    if (!clean) base::LogDebug("ingest: " + rel + ": read again to quarantine its bad rows");
   }
-  if (!clean && copied.ok()) copied = copy_rows(reader);
+  base::Status copied;
+  if (!clean) copied = copy_rows(reader);
   if (!clean && copied.ok() && jsonl && IsCompressed(file)) {
     SLUICE_ASSIGN_OR_RETURN(const std::int64_t empty,
                             db_->QueryScalarInt64("SELECT count(*) FROM " + rows +
@@ -531,10 +530,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
       copied = copy_rows(reader);
     }
   }
-  if (!copied.ok()) {
-    return base::InvalidArgument("cannot read '" + rel +
-                                 "': " + Unstaged(ShortError(copied.message())));
-  }
+  if (!copied.ok()) return cannot_read(copied);
   timer.emplace("count and quarantine " + rel);
   SLUICE_ASSIGN_OR_RETURN(const std::int64_t total,
                           db_->QueryScalarInt64("SELECT count(*) FROM " + rows));
