@@ -134,15 +134,6 @@ void PrintEvent(const orchestrate::StepEvent& e) {
   }
 }
 
-std::string ParamValue(const registry::PipelineRun& r, const std::string& name) {
-  std::string out;
-  for (const auto& [k, v] : r.params) {
-    if (k != name) continue;
-    out += (out.empty() ? "" : " ") + v;
-  }
-  return out;
-}
-
 std::string RunJson(const registry::PipelineRun& r) {
   std::string out = "{\"id\":" + std::to_string(r.id) +
                     ",\"pipeline\":" + base::JsonQuoted(r.pipeline) +
