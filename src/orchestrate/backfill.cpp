@@ -30,6 +30,9 @@ base::Result<BackfillProgress> RunBackfill(
   std::set<std::string> done;
   {
     SLUICE_ASSIGN_OR_RETURN(auto history, registry::PipelineHistory::Open(registry_path));
+    // Once here rather than once per partition: runs would contend for the write lock.
+    SLUICE_RETURN_IF_ERROR(
+        history.RecoverInterrupted(base::FormatTime(base::SystemClock::Instance().Now())).status());
     SLUICE_ASSIGN_OR_RETURN(done, history.SucceededIntervals(req.pipeline->name));
   }
   std::vector<Interval> todo;
@@ -63,6 +66,7 @@ base::Result<BackfillProgress> RunBackfill(
       r.vars = req.vars;
       r.trigger = "backfill";
       r.interval = todo[i];
+      r.recover_interrupted = false;
       RunnerOptions o = options;
       o.on_event = nullptr;  // per-step lines of thousands of runs would drown the progress
       o.on_run_started = nullptr;

@@ -84,7 +84,9 @@ class Runner {
 
   base::Result<RunOutcome> Run() {
     SLUICE_RETURN_IF_ERROR(Plan());
-    SLUICE_RETURN_IF_ERROR(history_.RecoverInterrupted(Now(clock_)).status());
+    if (req_.recover_interrupted) {
+      SLUICE_RETURN_IF_ERROR(history_.RecoverInterrupted(Now(clock_)).status());
+    }
     registry::PipelineRun run;
     run.pipeline = req_.pipeline->name;
     run.started_at = Now(clock_);
@@ -255,13 +257,15 @@ class Runner {
     s.record.log_path = (opt_.log_dir / std::to_string(run_id_) /
                          (s.spec->name + "." + std::to_string(s.attempts) + ".log"))
                             .string();
-    SLUICE_ASSIGN_OR_RETURN(s.record.id, history_.BeginAttempt(s.record));
     ProcessSpec ps;
     ps.argv = StepArgv(*s.spec, req_.project->dir, opt_.sluice_binary);
     ps.cwd = req_.project->dir;
     ps.log_path = s.record.log_path;
     ps.env = StepEnv(s);
     auto child = ChildProcess::Start(ps);
+    // Recorded once the process exists, with its pid: one registry write per start.
+    if (child.ok()) s.record.pid = child->pid();
+    SLUICE_ASSIGN_OR_RETURN(s.record.id, history_.BeginAttempt(s.record));
     if (!child.ok()) {
       s.record.error = child.status().ToString();
       return AttemptFailed(s, false);
@@ -270,7 +274,6 @@ class Runner {
     s.child_started = true;
     s.state = State::kRunning;
     if (s.timeout) s.deadline = clock_.Now() + *s.timeout;
-    SLUICE_RETURN_IF_ERROR(history_.UpdateAttemptPid(s.record.id, s.child->pid()));
     Emit(StepEvent::Kind::kStarted, s, "");
     if (opt_.observer) opt_.observer->StepStarted(*s.spec, s.attempts);
     return base::Status::Ok();

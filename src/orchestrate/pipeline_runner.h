@@ -29,9 +29,10 @@ struct RunRequest {
   const config::PipelineSpec* pipeline = nullptr;
   std::vector<std::string> steps;  // only these (their dependencies count as done); empty: all
   std::vector<std::pair<std::string, std::string>> vars;  // --var k=v, as SLUICE_VAR_k
-  std::int64_t resume_from = 0;  // a run id: its succeeded steps are reused, not run again
-  int concurrency = 0;           // 0: the pipeline's
-  bool no_retries = false;       // one attempt per step (an outer orchestrator retries)
+  std::int64_t resume_from = 0;     // a run id: its succeeded steps are reused, not run again
+  int concurrency = 0;              // 0: the pipeline's
+  bool no_retries = false;          // one attempt per step (an outer orchestrator retries)
+  bool recover_interrupted = true;  // first mark runs of dead processes interrupted
   std::string trigger = "manual";
   std::optional<Interval> interval;
   std::vector<std::pair<std::string, std::string>> params;  // recorded too (scheduled_at)

@@ -64,6 +64,10 @@ int SqliteChanges(sqlite3* db) {
   return sqlite3_changes(db);
 }
 
+// synchronous=NORMAL: in WAL mode a commit is then not fsynced, only checkpoints are. A crash of
+// sluice loses nothing and the database stays consistent; a power cut may lose the last
+// commits of run history. It cuts a backfill's per-partition cost from ~35 ms (six fsyncs) to a
+// few ms.
 base::Status SqliteOpen(const std::filesystem::path& path, sqlite3** db) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
@@ -74,7 +78,8 @@ base::Status SqliteOpen(const std::filesystem::path& path, sqlite3** db) {
   }
   sqlite3_busy_timeout(*db, 10'000);
   return SqliteExec(*db,
-                    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; CREATE TABLE IF NOT EXISTS "
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                    "CREATE TABLE IF NOT EXISTS "
                     "registry_parts (part TEXT PRIMARY KEY, version INTEGER NOT NULL)",
                     "cannot configure '" + path.string() + "'");
 }

@@ -48,7 +48,8 @@ base::Status SqliteExec(sqlite3* db, const std::string& sql, const std::string& 
 // a failing ROLLBACK (the transaction is already gone) is not reported.
 void SqliteRollback(sqlite3* db);
 std::int64_t SqliteLastInsertId(sqlite3* db);
-// Opens (creating) the database at `path` in WAL mode with foreign keys and a busy timeout.
+// Opens (creating) the database at `path` in WAL mode (synchronous=NORMAL) with foreign keys
+// and a busy timeout.
 // The caller closes it with SqliteClose.
 base::Status SqliteOpen(const std::filesystem::path& path, sqlite3** db);
 void SqliteClose(sqlite3* db);
