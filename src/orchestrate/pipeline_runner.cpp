@@ -68,6 +68,12 @@ std::string StateName(State s) {
   return "unknown";
 }
 
+std::filesystem::path AbsolutePath(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return ec ? p : abs.lexically_normal();
+}
+
 bool Done(State s) {
   return s == State::kSucceeded || s == State::kReused;
 }
@@ -80,7 +86,9 @@ class Runner {
         opt_(options),
         clock_(clock),
         history_(history),
-        real_time_(dynamic_cast<base::SystemClock*>(&clock) != nullptr) {}
+        real_time_(dynamic_cast<base::SystemClock*>(&clock) != nullptr),
+        project_dir_(AbsolutePath(request.project->dir)),
+        log_dir_(AbsolutePath(options.log_dir)) {}
 
   base::Result<RunOutcome> Run() {
     SLUICE_RETURN_IF_ERROR(Plan());
@@ -233,7 +241,7 @@ class Runner {
         "SLUICE_RUN_ID=" + std::to_string(run_id_),
         "SLUICE_STEP=" + s.spec->name,
         "SLUICE_ATTEMPT=" + std::to_string(s.attempts),
-        "SLUICE_PROJECT_DIR=" + req_.project->dir.string(),
+        "SLUICE_PROJECT_DIR=" + project_dir_.string(),
     };
     if (req_.interval) {
       env.push_back("SLUICE_INTERVAL_START=" + base::FormatTime(req_.interval->start));
@@ -254,12 +262,12 @@ class Runner {
     s.record.attempt = s.attempts;
     s.record.status = "running";
     s.record.started_at = Now(clock_);
-    s.record.log_path = (opt_.log_dir / std::to_string(run_id_) /
+    s.record.log_path = (log_dir_ / std::to_string(run_id_) /
                          (s.spec->name + "." + std::to_string(s.attempts) + ".log"))
                             .string();
     ProcessSpec ps;
-    ps.argv = StepArgv(*s.spec, req_.project->dir, opt_.sluice_binary);
-    ps.cwd = req_.project->dir;
+    ps.argv = StepArgv(*s.spec, project_dir_, opt_.sluice_binary);
+    ps.cwd = project_dir_;
     ps.log_path = s.record.log_path;
     ps.env = StepEnv(s);
     auto child = ChildProcess::Start(ps);
@@ -435,6 +443,10 @@ class Runner {
   Clock& clock_;
   registry::PipelineHistory& history_;
   const bool real_time_;
+  // Absolute: steps run with the project as working directory, so `-p examples/fraud` would
+  // name examples/fraud/examples/fraud there.
+  const std::filesystem::path project_dir_;
+  const std::filesystem::path log_dir_;
   std::vector<StepRun> steps_;
   int concurrency_ = 1;
   std::int64_t run_id_ = 0;

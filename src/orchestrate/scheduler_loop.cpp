@@ -83,6 +83,8 @@ base::Status RunScheduler(const SchedulerOptions& o, base::Clock& clock,
     Say(o, "scheduling pipeline " + p.name + " (" + what + ")");
   }
   Scheduler scheduler(std::move(pipelines), clock.Now(), std::move(last), o.version_of);
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::absolute(o.project->dir, ec);
   const bool real_time = dynamic_cast<base::SystemClock*>(&clock) != nullptr;
   struct Running {
     std::string pipeline;
@@ -95,13 +97,18 @@ base::Status RunScheduler(const SchedulerOptions& o, base::Clock& clock,
     if (!o.once || first_round) {
       for (auto& l : scheduler.Tick(clock.Now())) {
         ProcessSpec ps;
-        ps.argv = {o.sluice_binary.string(), "run",       l.pipeline, "-p",
-                   o.project->dir.string(),  "--trigger", l.trigger};
+        ps.argv = {o.sluice_binary.string(),
+                   "run",
+                   l.pipeline,
+                   "-p",
+                   (ec ? o.project->dir : dir).string(),
+                   "--trigger",
+                   l.trigger};
         if (l.scheduled_at) {
           ps.argv.push_back("--scheduled-at");
           ps.argv.push_back(base::FormatTime(*l.scheduled_at));
         }
-        ps.cwd = o.project->dir;
+        ps.cwd = ec ? o.project->dir : dir;
         ps.log_path = o.log_dir / (l.pipeline + "." + std::to_string(++started) + ".log");
         auto child = ChildProcess::Start(ps);
         if (!child.ok()) {

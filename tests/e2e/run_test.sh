@@ -109,6 +109,10 @@ run "$sluice" run long -p "$p" --resume
 expect_code 0 "resume after kill -9"
 expect_out "run 5 of pipeline long: succeeded" "the resumed run (a refused run is not recorded)"
 expect_eq "$(cat "$p/long.done")" "done" "the step ran to the end once"
+# A relative project folder: steps run inside it, so it must reach them absolute.
+sluice_abs=$(readlink -f "$sluice")
+(cd "$tmp_root" && "$sluice_abs" run long -p fraud >/dev/null 2>&1) && pass || fail "run with -p relative"
+expect_eq "$(cat "$p/long.done")" "$(printf 'done\ndone')" "the step ran with a relative -p"
 
 # --- SIGTERM stops a run cleanly --------------------------------------------------------------
 rm -f "$p/fast" "$p/long.pid"
