@@ -20,15 +20,16 @@ namespace sluice::engine {
 // From it, the aggregations as of any instant t >= newest_event are exactly what a replay
 // computes at t (docs/features.md), which is what the online store holds.
 struct EntityState {
-  std::int64_t newest_event = 0;        // microseconds
-  EventLog events;                      // this entity's events, oldest first
-  std::vector<LifetimeState> lifetime;  // per aggregation (empty for windowed ones)
+  std::int64_t newest_event = 0;  // microseconds
+  EventLog events;                // this entity's events, oldest first
+  LifetimeStates lifetime;        // per aggregation (nullptr for windowed ones)
 };
 
 // Versioned binary encoding (docs/online.md): byte 0 is kStateEncoding, then little-endian
-// fields. Decoding checks every length and fails with kCorruption instead of reading past the
-// end, whatever the bytes.
-inline constexpr std::uint8_t kStateEncoding = 1;
+// fields (StateWriter). Decoding checks every length and fails with kCorruption instead of
+// reading past the end, whatever the bytes. Encoding 2: exact sums (ExactSum) in the lifetime
+// states, one state type per aggregation.
+inline constexpr std::uint8_t kStateEncoding = 2;
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state);
 base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes);
 // DecodeState into `state`, reusing its buffers: a reader decoding state after state keeps

@@ -142,6 +142,44 @@ types::Batch SpineBatch(const Case& c) {
   return b;
 }
 
+// A correctly rounded sum, independently of the engine's superaccumulator: Shewchuk's exact
+// partials and the final rounding with its half-way correction, as Python's math.fsum does.
+double Fsum(std::vector<double> xs) {
+  std::vector<double> partials;
+  for (double x : xs) {
+    size_t i = 0;
+    for (size_t j = 0; j < partials.size(); ++j) {
+      double y = partials[j];
+      if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
+      const double hi = x + y;
+      const double lo = y - (hi - x);
+      if (lo != 0) partials[i++] = lo;
+      x = hi;
+    }
+    partials.resize(i);
+    partials.push_back(x);
+  }
+  double hi = 0;
+  size_t n = partials.size();
+  if (n > 0) {
+    hi = partials[--n];
+    double lo = 0;
+    while (n > 0) {
+      const double x = hi;
+      const double y = partials[--n];
+      hi = x + y;
+      lo = y - (hi - x);
+      if (lo != 0) break;
+    }
+    if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+      const double y = lo * 2;
+      const double x = hi + y;
+      if (y == x - hi) hi = x;
+    }
+  }
+  return hi == 0 ? 0.0 : hi;
+}
+
 // The reference: the expected value rendered as text ("NULL" for null).
 std::string Reference(const FeatureViewPlan& plan, const AggregationPlan& a, const Case& c,
                       std::int64_t key, std::int64_t t) {
@@ -187,40 +225,39 @@ std::string Reference(const FeatureViewPlan& plan, const AggregationPlan& a, con
           s += v.i;
         return std::to_string(s);
       }
-      double s = 0;
+      std::vector<double> xs;
       for (auto& v : vals)
-        s += v.num;
-      return fmt(s);
+        xs.push_back(v.num);
+      return fmt(Fsum(xs));
     }
     case AggregationFunction::kMean: {
       if (vals.empty()) return "NULL";
-      double s = 0;
+      std::vector<double> xs;
       for (auto& v : vals)
-        s += v.num;
-      return fmt(s / static_cast<double>(vals.size()));
+        xs.push_back(v.num);
+      return fmt(Fsum(xs) / static_cast<double>(vals.size()));
     }
     case AggregationFunction::kStddev:
     case AggregationFunction::kVariance: {
       if (vals.size() < 2) return "NULL";
-      if (!a.window) {
-        // Lifetime uses Welford in event order; compare numerically in the caller.
-        double mean = 0, m2 = 0;
-        for (size_t i = 0; i < vals.size(); ++i) {
-          const double d = vals[i].num - mean;
-          mean += d / static_cast<double>(i + 1);
-          m2 += d * (vals[i].num - mean);
+      // m = round(sum x) / n, then sum((x - m)^2) exactly: x - m as two doubles (TwoSum), its
+      // square as six exact products, all summed by Fsum.
+      std::vector<double> xs, terms;
+      for (auto& v : vals)
+        xs.push_back(v.num);
+      const double n = static_cast<double>(vals.size());
+      const double m = Fsum(xs) / n;
+      for (double x : xs) {
+        const double hi = x - m;
+        const double z = hi - x;
+        const double lo = (x - (hi - z)) + (-m - z);
+        for (auto [p, q] : {std::pair{hi, hi}, {hi, lo}, {hi, lo}, {lo, lo}}) {
+          const double prod = p * q;
+          terms.push_back(prod);
+          terms.push_back(std::fma(p, q, -prod));
         }
-        const double var = m2 / static_cast<double>(vals.size() - 1);
-        return fmt(a.function == AggregationFunction::kVariance ? var : std::sqrt(var));
       }
-      double s = 0;
-      for (auto& v : vals)
-        s += v.num;
-      const double mean = s / static_cast<double>(vals.size());
-      double ss = 0;
-      for (auto& v : vals)
-        ss += (v.num - mean) * (v.num - mean);
-      const double var = ss / static_cast<double>(vals.size() - 1);
+      const double var = std::max(0.0, Fsum(terms)) / (n - 1);
       return fmt(a.function == AggregationFunction::kVariance ? var : std::sqrt(var));
     }
     case AggregationFunction::kMin:
