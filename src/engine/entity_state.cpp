@@ -164,9 +164,9 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end) {
   if (plan.max_window <= 0 || begin == end) return end;
-  const std::int64_t newest = ts[end - 1];
+  const std::int64_t cut = WindowCut(plan, ts[end - 1], plan.max_window);
   size_t lo = begin;
-  while (lo < end && ts[lo] <= newest - plan.max_window)
+  while (lo < end && ts[lo] <= cut)
     ++lo;
   return lo;
 }

@@ -47,9 +47,10 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
     const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts);
 
 // The first of an entity's events log.ts[begin, end) (oldest first) that its stored state
-// keeps: those inside the view's longest window counted back from the newest event, the only
-// ones a read at that instant or later can still see (none when every aggregation is lifetime).
-// Replays and incremental updates both cut here, so they store the same bytes.
+// keeps: those inside the view's longest window counted back from the newest event (with a
+// tile, from the tile boundary at or before that), the only ones a read then or later can see (none
+// when every aggregation is lifetime). Replays and incremental updates both cut here, so they store
+// the same bytes.
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end);
 

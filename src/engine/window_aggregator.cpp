@@ -66,9 +66,11 @@ void EntityAggregator::AdvanceTo(std::int64_t t) {
       lifetime_[a]->Update(log_, e);
   }
   for (Window& w : windows_) {
-    // The window is (t - w, t]: an event exactly w before t has just left it.
+    // The window is (cut, t], cut = t - w (with a tile, rounded down to it): an event exactly
+    // at the cut has just left it.
+    const std::int64_t cut = WindowCut(plan_, t, w.length);
     size_t lo = w.lo;
-    while (lo < hi && ts[lo] <= t - w.length)
+    while (lo < hi && ts[lo] <= cut)
       ++lo;
     // Events [w.lo, hi_) were in the window: those before lo leave, oldest first. Events
     // [hi_, hi) are new: those from lo on join (the others were never inside).

@@ -33,8 +33,10 @@ struct Case {
 
 constexpr std::int64_t kMinute = 60'000'000;
 
-FeatureViewPlan MakePlan(std::optional<std::int64_t> ttl) {
+FeatureViewPlan MakePlan(std::optional<std::int64_t> ttl,
+                         std::optional<std::int64_t> tile = std::nullopt) {
   FeatureViewPlan p;
+  p.tile = tile;
   p.view = "v";
   p.entity_keys = {"user_id"};
   p.key_types = {LogicalType::kInt64};
@@ -183,9 +185,12 @@ double Fsum(std::vector<double> xs) {
 // The reference: the expected value rendered as text ("NULL" for null).
 std::string Reference(const FeatureViewPlan& plan, const AggregationPlan& a, const Case& c,
                       std::int64_t key, std::int64_t t) {
+  // The window's old edge: t - w, with a tile moved back to the tile boundary at or before it.
+  std::int64_t cut = a.window ? t - *a.window : 0;
+  if (a.window && plan.tile) cut -= ((cut % *plan.tile) + *plan.tile) % *plan.tile;
   std::vector<Event> in;
   for (const auto& e : c.events) {
-    if (e.key == key && e.ts <= t && (!a.window || e.ts > t - *a.window)) in.push_back(e);
+    if (e.key == key && e.ts <= t && (!a.window || e.ts > cut)) in.push_back(e);
   }
   std::vector<Event> all;
   for (const auto& e : c.events) {
@@ -313,9 +318,10 @@ std::string Rendered(const types::Column& col, size_t row) {
   return col.ValueToString(row);
 }
 
-void CheckCases(std::optional<std::int64_t> ttl, std::uint64_t seed) {
+void CheckCases(std::optional<std::int64_t> ttl, std::uint64_t seed,
+                std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   for (int trial = 0; trial < 400; ++trial) {
     const Case c = RandomCase(rng);
     for (int threads : {1, 3}) {
@@ -428,6 +434,11 @@ TEST(ReplayReferenceTest, MatchesBruteForceWithoutTtl) {
 TEST(ReplayReferenceTest, MatchesBruteForceWithTtl) {
   CheckCases(30 * kMinute, 2);
 }
+// Tiles of 10 minutes (the windows are 10 and 60 minutes), event times on a 5-minute grid, spine
+// times too: edges exactly on, and between, tile boundaries.
+TEST(ReplayReferenceTest, MatchesBruteForceWithTile) {
+  CheckCases(std::nullopt, 3, 10 * kMinute);
+}
 
 }  // namespace
 }  // namespace sluice::engine
@@ -438,9 +449,10 @@ namespace {
 // Zero skew at the operator level: the state an entity is materialized into, encoded and
 // decoded, answers every aggregation at any later instant with exactly the bits the replay
 // computes for the same (entity, instant).
-void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed) {
+void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed,
+                             std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   StateEvaluator evaluator(plan);  // one for every trial, as a server thread keeps one
   int compared = 0;
   for (int trial = 0; trial < 300; ++trial) {
@@ -512,6 +524,9 @@ TEST(OnlineStateTest, EqualsReplayBitForBit) {
 TEST(OnlineStateTest, EqualsReplayWithTtl) {
   CheckOnlineEqualsReplay(20 * kMinute, 12);
 }
+TEST(OnlineStateTest, EqualsReplayWithTile) {
+  CheckOnlineEqualsReplay(std::nullopt, 13, 10 * kMinute);
+}
 
 // A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
 // state behind: re-encoding what it decoded gives back exactly the bytes, state after state.
@@ -577,9 +592,10 @@ StateLookup LookupIn(const std::vector<std::pair<std::string, std::string>>& sta
   };
 }
 
-void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed) {
+void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed,
+                                 std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   int compared = 0, updated_existing = 0, created = 0;
   for (int trial = 0; trial < 300; ++trial) {
     Case c = RandomCase(rng);
@@ -639,6 +655,9 @@ TEST(IncrementalStateTest, UpdateEqualsFullReplayBitForBit) {
 }
 TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTtl) {
   CheckUpdateEqualsFullReplay(20 * kMinute, 22);
+}
+TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTile) {
+  CheckUpdateEqualsFullReplay(std::nullopt, 23, 10 * kMinute);
 }
 
 TEST(IncrementalStateTest, LateEventIsRefusedNamingTheEntity) {
