@@ -114,6 +114,7 @@ struct ProfileOptions {
   std::string target;  // dataset name (its current version) or version id / prefix
   bool json = false;
   bool recompute = false;  // compute again even if a profile is stored
+  std::string html;        // also write a self-contained HTML report here
   int threads = 0;
 };
 int RunProfile(const ProfileOptions& options);
@@ -127,6 +128,7 @@ struct DriftOptions {
   bool json = false;
   bool fail_on_drift = false;  // exit 1 on dataset drift
   std::string html;            // write a self-contained HTML report here
+  std::string label;           // concept drift: label rate per feature bin
   int threads = 0;
 };
 int RunDrift(const DriftOptions& options);

@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
       ->required();
   profile_cmd->add_flag("--json", profile.json, "Print JSON");
   profile_cmd->add_flag("--recompute", profile.recompute, "Scan again even if one is stored");
+  profile_cmd->add_option("--html", profile.html, "Also write a self-contained HTML report");
   profile_cmd->add_option("--threads", profile.threads, "DuckDB threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   profile_cmd->footer(kFooter);
@@ -209,6 +210,8 @@ int main(int argc, char** argv) {
   drift_cmd->add_flag("--json", drift.json, "Print JSON");
   drift_cmd->add_flag("--fail-on-drift", drift.fail_on_drift, "Exit 1 on dataset drift");
   drift_cmd->add_option("--html", drift.html, "Also write a self-contained HTML report");
+  drift_cmd->add_option("--label", drift.label,
+                        "Concept drift: compare this label's rate per feature bin");
   drift_cmd->add_option("--threads", drift.threads, "DuckDB threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   drift_cmd->footer(kFooter);

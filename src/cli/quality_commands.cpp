@@ -48,7 +48,8 @@ void PrintProfile(const quality::Profile& p) {
   for (const auto& c : p.columns) {
     std::string top;
     for (size_t i = 0; i < c.top.size() && i < 3; ++i) {
-      top += (i ? ", " : "") + Cut(c.top[i].value, 16) + " (" + std::to_string(c.top[i].count) + ")";
+      top +=
+          (i ? ", " : "") + Cut(c.top[i].value, 16) + " (" + std::to_string(c.top[i].count) + ")";
     }
     const std::string mn = quality::IsNumeric(c.type) ? Fmt(c.min) : c.min_text.value_or("-");
     const std::string mx = quality::IsNumeric(c.type) ? Fmt(c.max) : c.max_text.value_or("-");
@@ -77,6 +78,16 @@ void PrintDrift(const quality::DriftReport& r) {
   std::printf("%d of %d compared columns drifted (share %.3g, threshold %.3g): %s\n",
               r.drifted_columns, r.compared_columns, r.drift_share, r.share_threshold,
               r.dataset_drift ? "DATASET DRIFT" : "no dataset drift");
+  if (r.label) {
+    std::printf(
+        "label rate of %s per feature bin (largest difference of a bin with enough rows):\n",
+        r.label->c_str());
+    for (const auto& c : r.concept_drift) {
+      std::printf("%-24s %12s %10s  %s\n", Cut(c.name, 24).c_str(), Fmt(c.statistic).c_str(),
+                  Fmt(c.threshold).c_str(),
+                  c.statistic ? (c.drifted ? "CONCEPT DRIFT" : "ok") : "no bin with enough rows");
+    }
+  }
 }
 
 }  // namespace
@@ -106,6 +117,11 @@ int RunProfile(const ProfileOptions& options) {
       return ReportFailure(s);
     }
   }
+  if (!options.html.empty()) {
+    if (auto s = quality::WriteHtmlReport(options.html, quality::ProfileHtml(*profile)); !s.ok()) {
+      return ReportFailure(s.WithContext("--html"));
+    }
+  }
   if (options.json) {
     std::printf("%s\n", quality::ProfileToJson(*profile).c_str());
   } else {
@@ -121,12 +137,13 @@ int RunDrift(const DriftOptions& options) {
   quality::DriftSettings settings = quality::SettingsFromProject(project->spec);
   settings.threads = options.threads;
   settings.columns = options.columns;
+  if (!options.label.empty()) settings.label = options.label;
   if (!options.method.empty()) {
     bool found = false;
-    for (auto m : {config::DriftMethod::kAuto, config::DriftMethod::kKs,
-                   config::DriftMethod::kWasserstein, config::DriftMethod::kPsi,
-                   config::DriftMethod::kJensenShannon, config::DriftMethod::kChiSquare,
-                   config::DriftMethod::kZTest}) {
+    for (auto m :
+         {config::DriftMethod::kAuto, config::DriftMethod::kKs, config::DriftMethod::kWasserstein,
+          config::DriftMethod::kPsi, config::DriftMethod::kJensenShannon,
+          config::DriftMethod::kChiSquare, config::DriftMethod::kZTest}) {
       if (config::Name(m) == options.method) {
         settings.method = m;
         found = true;
@@ -179,8 +196,9 @@ int RunMonitor(const MonitorOptions& options) {
     if (r.status == "alert") ++alerts;
     if (r.status == "error") ++errors;
     if (options.json) {
-      json += std::string(json.size() > 1 ? "," : "") + "\n  {\"monitor\": " +
-              base::JsonQuoted(r.monitor) + ", \"status\": " + base::JsonQuoted(r.status) +
+      json += std::string(json.size() > 1 ? "," : "") +
+              "\n  {\"monitor\": " + base::JsonQuoted(r.monitor) +
+              ", \"status\": " + base::JsonQuoted(r.status) +
               ", \"severity\": " + base::JsonQuoted(r.severity) +
               ", \"dataset\": " + base::JsonQuoted(r.dataset) +
               ", \"version\": " + base::JsonQuoted(r.version) +
@@ -188,11 +206,11 @@ int RunMonitor(const MonitorOptions& options) {
               ", \"summary\": " + base::JsonQuoted(r.summary) + "}";
       continue;
     }
-    std::printf("%-24s %-6s %s\n", Cut(r.monitor, 24).c_str(), r.status.c_str(),
-                r.summary.c_str());
+    std::printf("%-24s %-6s %s\n", Cut(r.monitor, 24).c_str(), r.status.c_str(), r.summary.c_str());
     if (r.status == "alert") {
       if (r.repeated) std::printf("  already raised for this version: not sent again\n");
-      for (const auto& d : r.deliveries) std::printf("  sent: %s\n", d.c_str());
+      for (const auto& d : r.deliveries)
+        std::printf("  sent: %s\n", d.c_str());
     }
   }
   if (options.json) {

@@ -343,20 +343,20 @@ struct AlertSinkSpec {
 struct MonitorSpec {
   std::string name;
   MonitorType type = MonitorType::kDrift;
-  std::string dataset;                    // a source, model or training set; required
-  std::optional<std::string> reference;   // drift: required (dataset, version or time range)
-  std::optional<std::string> current;     // drift: default the dataset's current version
-  std::vector<std::string> columns;       // drift: default every shared column
-  std::optional<DriftMethod> method;      // drift: overrides monitoring.drift.method
-  std::optional<std::string> column;      // metric: required unless the metric is rows
-  std::optional<std::string> metric;      // metric: required (see docs/monitoring.md)
-  std::optional<double> min;              // metric: absolute bounds
+  std::string dataset;                   // a source, model or training set; required
+  std::optional<std::string> reference;  // drift: required (dataset, version or time range)
+  std::optional<std::string> current;    // drift: default the dataset's current version
+  std::vector<std::string> columns;      // drift: default every shared column
+  std::optional<DriftMethod> method;     // drift: overrides monitoring.drift.method
+  std::optional<std::string> column;     // metric: required unless the metric is rows
+  std::optional<std::string> metric;     // metric: required (see docs/monitoring.md)
+  std::optional<double> min;             // metric: absolute bounds
   std::optional<double> max;
-  std::optional<double> max_change;       // metric: |relative change| vs the previous version
-  std::optional<double> max_zscore;       // metric: |z| against the previous `window` versions
-  std::int64_t window = 10;               // metric: versions for max_zscore, >= 2
+  std::optional<double> max_change;  // metric: |relative change| vs the previous version
+  std::optional<double> max_zscore;  // metric: |z| against the previous `window` versions
+  std::int64_t window = 10;          // metric: versions for max_zscore, >= 2
   Severity severity = Severity::kWarning;
-  std::vector<std::string> sinks;         // alert sink names; empty: every sink
+  std::vector<std::string> sinks;  // alert sink names; empty: every sink
   Origin origin;
 };
 
@@ -388,7 +388,7 @@ struct ProjectSpec {
   std::vector<FeatureServiceSpec> feature_services;
   std::vector<PipelineSpec> pipelines;
   MonitoringSpec monitoring;  // sluice.yaml only
-  Origin origin;  // fields: top-level keys ("lake", "warehouse", ...) that were set
+  Origin origin;              // fields: top-level keys ("lake", "warehouse", ...) that were set
 
   // Look-ups by name; nullptr when absent.
   const SourceSpec* FindSource(std::string_view name) const;

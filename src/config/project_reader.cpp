@@ -296,7 +296,8 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
             [&](MapReader& s) { ReadMonitoring(s, spec.monitoring); });
   } else {
     // Declared so they are not "unknown", but they belong to sluice.yaml alone.
-    for (std::string_view key : {"name", "version", "lake", "registry", "warehouse", "monitoring"}) {
+    for (std::string_view key :
+         {"name", "version", "lake", "registry", "warehouse", "monitoring"}) {
       if (r.Value(key, kOpt))
         r.Error(key, "'" + std::string(key) + "' may only be set in sluice.yaml");
     }

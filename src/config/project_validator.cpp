@@ -845,7 +845,8 @@ class Validator {
     const Origin& o = m.origin;
     const DriftSettingsSpec& d = m.drift;
     auto in_open_unit = [&](std::string_view key, const std::optional<double>& v) {
-      if (v && !(*v > 0 && *v < 1)) Report(o, "drift." + std::string(key), "must be between 0 and 1");
+      if (v && !(*v > 0 && *v < 1))
+        Report(o, "drift." + std::string(key), "must be between 0 and 1");
     };
     auto positive = [&](std::string_view key, const std::optional<double>& v) {
       if (v && !(*v > 0)) Report(o, "drift." + std::string(key), "must be greater than 0");
@@ -877,10 +878,11 @@ class Validator {
     }
     Unique(m.sinks, "alert sink");
     std::vector<std::string> datasets = sources_and_models_;
-    for (const auto& t : spec_.training_sets) datasets.push_back(t.name);
+    for (const auto& t : spec_.training_sets)
+      datasets.push_back(t.name);
     static const std::vector<std::string> kMetrics = {
-        "rows", "count", "nulls", "null_share", "distinct", "mean", "stddev", "min", "max",
-        "p1", "p5", "p25", "p50", "p75", "p95", "p99"};
+        "rows", "count", "nulls", "null_share", "distinct", "mean", "stddev", "min",
+        "max",  "p1",    "p5",    "p25",        "p50",      "p75",  "p95",    "p99"};
     for (const auto& mon : m.monitors) {
       const Origin& mo = mon.origin;
       Name(mo, "name", mon.name);
@@ -897,8 +899,8 @@ class Validator {
         NotApplicable(mo, {"reference", "current", "columns", "method"}, "metric monitors");
         Required(mo, "metric", mon.metric.has_value(), "metric monitors");
         if (mon.metric && !Contains(kMetrics, *mon.metric)) {
-          Report(mo, "metric", "unknown metric " + Q(*mon.metric) + " (one of " +
-                                   JoinWords(kMetrics) + ")",
+          Report(mo, "metric",
+                 "unknown metric " + Q(*mon.metric) + " (one of " + JoinWords(kMetrics) + ")",
                  SuggestWord(*mon.metric, kMetrics));
         }
         if (mon.metric && *mon.metric != "rows") {

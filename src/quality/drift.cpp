@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +22,8 @@ struct CategoricalSample {
   std::vector<std::int64_t> counts;
   std::int64_t size() const {
     std::int64_t n = 0;
-    for (auto c : counts) n += c;
+    for (auto c : counts)
+      n += c;
     return n;
   }
 };
@@ -41,7 +43,8 @@ base::Result<lake::Manifest> CurrentVersion(const lake::Lake& lake, const std::s
 }
 
 std::string SideSql(const lake::Lake& lake, const DriftSide& side) {
-  std::string sql = warehouse::ParquetSelectSql(lake.DataFiles(side.manifest), side.manifest.schema);
+  std::string sql =
+      warehouse::ParquetSelectSql(lake.DataFiles(side.manifest), side.manifest.schema);
   if (!side.time_column || (!side.from_micros && !side.to_micros)) return sql;
   const std::string t = "epoch_us(CAST(" + QuoteIdentifier(*side.time_column) + " AS TIMESTAMP))";
   std::string where;
@@ -69,10 +72,9 @@ base::Result<NumericSample> FetchNumeric(warehouse::DuckDb& db, const std::strin
                                          const std::string& column, types::LogicalType type) {
   const std::string c = QuoteIdentifier(column);
   SLUICE_ASSIGN_OR_RETURN(
-      types::Batch b,
-      db.Query("SELECT v, count(*)::BIGINT AS n FROM (SELECT " + AsDouble(c, type) +
-               " AS v FROM (" + from + ") AS t WHERE " + c +
-               " IS NOT NULL) AS u WHERE isfinite(v) GROUP BY v ORDER BY v"));
+      types::Batch b, db.Query("SELECT v, count(*)::BIGINT AS n FROM (SELECT " + AsDouble(c, type) +
+                               " AS v FROM (" + from + ") AS t WHERE " + c +
+                               " IS NOT NULL) AS u WHERE isfinite(v) GROUP BY v ORDER BY v"));
   NumericSample s;
   s.values.reserve(b.num_rows());
   s.counts.reserve(b.num_rows());
@@ -87,8 +89,9 @@ base::Result<CategoricalSample> FetchCategorical(warehouse::DuckDb& db, const st
                                                  const std::string& column) {
   const std::string c = QuoteIdentifier(column);
   SLUICE_ASSIGN_OR_RETURN(
-      types::Batch b, db.Query("SELECT CAST(" + c + " AS VARCHAR) AS v, count(*)::BIGINT AS n FROM (" +
-                               from + ") AS t WHERE " + c + " IS NOT NULL GROUP BY v ORDER BY v"));
+      types::Batch b,
+      db.Query("SELECT CAST(" + c + " AS VARCHAR) AS v, count(*)::BIGINT AS n FROM (" + from +
+               ") AS t WHERE " + c + " IS NOT NULL GROUP BY v ORDER BY v"));
   CategoricalSample s;
   for (size_t r = 0; r < b.num_rows(); ++r) {
     s.values.emplace_back(b.column(0).GetString(r));
@@ -106,8 +109,10 @@ struct KeyedCounts {
 
 KeyedCounts UnionCounts(const CategoricalSample& a, const CategoricalSample& b) {
   std::map<std::string, std::pair<double, double>> m;
-  for (size_t i = 0; i < a.values.size(); ++i) m[a.values[i]].first += static_cast<double>(a.counts[i]);
-  for (size_t i = 0; i < b.values.size(); ++i) m[b.values[i]].second += static_cast<double>(b.counts[i]);
+  for (size_t i = 0; i < a.values.size(); ++i)
+    m[a.values[i]].first += static_cast<double>(a.counts[i]);
+  for (size_t i = 0; i < b.values.size(); ++i)
+    m[b.values[i]].second += static_cast<double>(b.counts[i]);
   KeyedCounts k;
   for (const auto& [key, c] : m) {
     k.keys.push_back(key);
@@ -131,7 +136,8 @@ CategoricalSample AsCategories(const NumericSample& s) {
 
 std::vector<double> Shares(const std::vector<double>& counts, double n) {
   std::vector<double> out(counts.size());
-  for (size_t i = 0; i < counts.size(); ++i) out[i] = n > 0 ? counts[i] / n : 0.0;
+  for (size_t i = 0; i < counts.size(); ++i)
+    out[i] = n > 0 ? counts[i] / n : 0.0;
   return out;
 }
 
@@ -170,7 +176,8 @@ void ReportHistogram(ColumnDrift& c, const NumericSample* nr, const NumericSampl
     if (static_cast<int>(edges.size()) - 1 > max_bins) {
       const double lo = edges.front(), hi = edges.back();
       edges.assign(static_cast<size_t>(max_bins) + 1, 0.0);
-      for (int i = 0; i <= max_bins; ++i) edges[i] = lo + (hi - lo) * i / max_bins;
+      for (int i = 0; i <= max_bins; ++i)
+        edges[i] = lo + (hi - lo) * i / max_bins;
       edges.back() = hi;
     }
     c.reference_counts = HistogramCounts(*nr, edges);
@@ -180,7 +187,8 @@ void ReportHistogram(ColumnDrift& c, const NumericSample* nr, const NumericSampl
   }
   KeyedCounts k = UnionCounts(cr, cc);
   std::vector<size_t> order(k.keys.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
     return k.reference[x] + k.current[x] > k.reference[y] + k.current[y];
   });
@@ -204,6 +212,104 @@ void ReportHistogram(ColumnDrift& c, const NumericSample* nr, const NumericSampl
   }
 }
 
+// Per feature value: rows and the sum of the label over them (rows with a label only).
+struct LabelSums {
+  std::map<std::string, std::pair<std::int64_t, double>> by_category;
+  std::vector<double> values;  // numeric features: ascending
+  std::vector<std::int64_t> rows;
+  std::vector<double> sums;
+};
+
+base::Result<LabelSums> FetchLabelSums(warehouse::DuckDb& db, const std::string& from,
+                                       const std::string& column, types::LogicalType type,
+                                       bool numeric, const std::string& label) {
+  const std::string c = QuoteIdentifier(column);
+  const std::string l = "CAST(" + QuoteIdentifier(label) + " AS DOUBLE)";
+  const std::string v = numeric ? AsDouble(c, type) : "CAST(" + c + " AS VARCHAR)";
+  SLUICE_ASSIGN_OR_RETURN(
+      types::Batch b, db.Query("SELECT v, count(*)::BIGINT AS n, sum(l) AS s FROM (SELECT " + v +
+                               " AS v, " + l + " AS l FROM (" + from + ") AS t WHERE " + c +
+                               " IS NOT NULL AND " + QuoteIdentifier(label) + " IS NOT NULL) AS u" +
+                               (numeric ? " WHERE isfinite(v)" : "") + " GROUP BY v ORDER BY v"));
+  LabelSums out;
+  for (size_t r = 0; r < b.num_rows(); ++r) {
+    const std::int64_t n = b.column(1).GetInt64(r);
+    const double s = b.column(2).GetDouble(r);
+    if (numeric) {
+      out.values.push_back(b.column(0).GetDouble(r));
+      out.rows.push_back(n);
+      out.sums.push_back(s);
+    } else {
+      out.by_category[std::string(b.column(0).GetString(r))] = {n, s};
+    }
+  }
+  return out;
+}
+
+// Label rates per bin of one feature: numeric features by the column's report edges (Sturges
+// bins over both samples), categorical ones by value.
+ConceptDrift CompareLabelRates(const ColumnDrift& c, const LabelSums& ref, const LabelSums& cur,
+                               const DriftSettings& settings) {
+  ConceptDrift out;
+  out.name = c.name;
+  out.threshold = settings.concept_threshold;
+  std::map<std::string, std::pair<std::int64_t, double>> rb, cb;
+  std::vector<std::string> order;
+  if (!c.edges.empty()) {
+    const auto& e = c.edges;
+    auto label = [&](size_t k) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "[%.6g, %.6g%s", e[k], e[k + 1],
+                    k + 2 == e.size() ? "]" : ")");
+      return std::string(buf);
+    };
+    for (size_t k = 0; k + 1 < e.size(); ++k)
+      order.push_back(label(k));
+    auto fill = [&](const LabelSums& s, std::map<std::string, std::pair<std::int64_t, double>>& m) {
+      for (size_t i = 0; i < s.values.size(); ++i) {
+        auto it = std::upper_bound(e.begin(), e.end(), s.values[i]);
+        size_t k = static_cast<size_t>(it - e.begin());
+        k = k == 0 ? 0 : std::min(k - 1, e.size() - 2);
+        auto& slot = m[order[k]];
+        slot.first += s.rows[i];
+        slot.second += s.sums[i];
+      }
+    };
+    fill(ref, rb);
+    fill(cur, cb);
+  } else {
+    rb = ref.by_category;
+    cb = cur.by_category;
+    std::map<std::string, bool> keys;
+    for (const auto& [k, v] : rb)
+      keys[k] = true;
+    for (const auto& [k, v] : cb)
+      keys[k] = true;
+    for (const auto& [k, v] : keys)
+      order.push_back(k);
+  }
+  for (const auto& key : order) {
+    ConceptBin b;
+    b.bin = key;
+    if (auto it = rb.find(key); it != rb.end() && it->second.first > 0) {
+      b.reference_rows = it->second.first;
+      b.reference_rate = it->second.second / static_cast<double>(it->second.first);
+    }
+    if (auto it = cb.find(key); it != cb.end() && it->second.first > 0) {
+      b.current_rows = it->second.first;
+      b.current_rate = it->second.second / static_cast<double>(it->second.first);
+    }
+    if (b.reference_rows >= settings.concept_min_rows &&
+        b.current_rows >= settings.concept_min_rows) {
+      const double d = std::abs(*b.current_rate - *b.reference_rate);
+      if (!out.statistic || d > *out.statistic) out.statistic = d;
+    }
+    out.bins.push_back(std::move(b));
+  }
+  out.drifted = out.statistic && *out.statistic >= settings.concept_threshold;
+  return out;
+}
+
 nlohmann::ordered_json NumberOrNull(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return nullptr;
   return *v;
@@ -211,8 +317,8 @@ nlohmann::ordered_json NumberOrNull(const std::optional<double>& v) {
 
 }  // namespace
 
-base::Result<DriftSide> ResolveDriftSide(const std::string& text, const config::ProjectSpec& project,
-                                         const lake::Lake& lake,
+base::Result<DriftSide> ResolveDriftSide(const std::string& text,
+                                         const config::ProjectSpec& project, const lake::Lake& lake,
                                          std::chrono::system_clock::time_point now) {
   DriftSide side;
   side.label = text;
@@ -232,15 +338,14 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text, const config::
     if (cut == at) {
       const std::string rest = text.substr(at + 1);
       if (rest.empty() || rest[0] != '-') {
-        return base::InvalidArgument("'" + text + "': expected DATASET@-DURATION, e.g. " +
-                                     dataset + "@-24h");
+        return base::InvalidArgument("'" + text + "': expected DATASET@-DURATION, e.g. " + dataset +
+                                     "@-24h");
       }
       auto d = base::ParseDuration(rest.substr(1));
       if (!d.ok()) return d.status().WithContext("'" + text + "'");
       const auto now_us =
           std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-      side.from_micros =
-          now_us - std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
+      side.from_micros = now_us - std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
     } else {
       const std::string rest = text.substr(bracket + 1);
       const auto comma = rest.find(',');
@@ -315,7 +420,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
 
   std::vector<std::string> names = settings.columns;
   if (names.empty()) {
-    for (const auto& f : reference.manifest.schema.fields()) names.push_back(f.name);
+    for (const auto& f : reference.manifest.schema.fields())
+      names.push_back(f.name);
     for (const auto& f : current.manifest.schema.fields()) {
       if (!reference.manifest.schema.IndexOf(f.name)) names.push_back(f.name);
     }
@@ -326,9 +432,9 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
     const auto ri = reference.manifest.schema.IndexOf(name);
     const auto ci = current.manifest.schema.IndexOf(name);
     if (!ri || !ci) {
-      NotCompared(c, std::string("missing in the ") +
-                         (!ri && !ci ? "reference and the current data"
-                                     : (!ri ? "reference" : "current data")));
+      NotCompared(
+          c, std::string("missing in the ") + (!ri && !ci ? "reference and the current data"
+                                                          : (!ri ? "reference" : "current data")));
       report.columns.push_back(std::move(c));
       continue;
     }
@@ -399,10 +505,11 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
         break;
       }
       case DriftMethod::kChiSquare: {
-        const double k_norm = static_cast<double>(c.current_values) /
-                              static_cast<double>(c.reference_values);
+        const double k_norm =
+            static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
         std::vector<double> expected(keys.reference.size());
-        for (size_t i = 0; i < expected.size(); ++i) expected[i] = keys.reference[i] * k_norm;
+        for (size_t i = 0; i < expected.size(); ++i)
+          expected[i] = keys.reference[i] * k_norm;
         const TestResult r = ChiSquare(keys.current, expected);
         c.statistic = r.statistic;
         c.p_value = r.p_value;
@@ -416,9 +523,9 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
                              std::to_string(n_values));
           break;
         }
-        const TestResult r = ProportionZTest(
-            static_cast<std::int64_t>(keys.reference[0]), c.reference_values,
-            static_cast<std::int64_t>(keys.current[0]), c.current_values);
+        const TestResult r =
+            ProportionZTest(static_cast<std::int64_t>(keys.reference[0]), c.reference_values,
+                            static_cast<std::int64_t>(keys.current[0]), c.current_values);
         c.statistic = r.statistic;
         c.p_value = r.p_value;
         c.threshold = settings.ztest;
@@ -444,6 +551,36 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
         break;
     }
     report.columns.push_back(std::move(c));
+  }
+  if (settings.label) {
+    const std::string& label = *settings.label;
+    const auto rl = reference.manifest.schema.IndexOf(label);
+    const auto cl = current.manifest.schema.IndexOf(label);
+    auto numeric_label = [](types::LogicalType t) {
+      return t == types::LogicalType::kInt64 || t == types::LogicalType::kDouble ||
+             t == types::LogicalType::kBool;
+    };
+    if (!rl || !cl || !numeric_label(reference.manifest.schema.fields()[*rl].type) ||
+        !numeric_label(current.manifest.schema.fields()[*cl].type)) {
+      return base::InvalidArgument("--label '" + label +
+                                   "' must be a numeric or bool column of both the reference and "
+                                   "the current data");
+    }
+    report.label = label;
+    for (const auto& c : report.columns) {
+      if (!c.compared || c.name == label) continue;
+      const auto ri = *reference.manifest.schema.IndexOf(c.name);
+      const auto ci = *current.manifest.schema.IndexOf(c.name);
+      const bool numeric = c.type == "numeric";
+      SLUICE_ASSIGN_OR_RETURN(
+          LabelSums rs,
+          FetchLabelSums(db, ref_sql, c.name, reference.manifest.schema.fields()[ri].type, numeric,
+                         label));
+      SLUICE_ASSIGN_OR_RETURN(
+          LabelSums cs, FetchLabelSums(db, cur_sql, c.name,
+                                       current.manifest.schema.fields()[ci].type, numeric, label));
+      report.concept_drift.push_back(CompareLabelRates(c, rs, cs, settings));
+    }
   }
   for (const auto& c : report.columns) {
     if (!c.compared) continue;
@@ -486,6 +623,30 @@ std::string DriftToJson(const DriftReport& r) {
   j["drift_share"] = r.drift_share;
   j["share_threshold"] = r.share_threshold;
   j["dataset_drift"] = r.dataset_drift;
+  if (r.label) {
+    nlohmann::ordered_json label_rates;
+    label_rates["label"] = *r.label;
+    nlohmann::ordered_json cols = nlohmann::ordered_json::array();
+    for (const auto& c : r.concept_drift) {
+      nlohmann::ordered_json o;
+      o["name"] = c.name;
+      o["statistic"] = NumberOrNull(c.statistic);
+      o["threshold"] = c.threshold;
+      o["drifted"] = c.drifted;
+      nlohmann::ordered_json bins = nlohmann::ordered_json::array();
+      for (const auto& b : c.bins) {
+        bins.push_back({{"bin", b.bin},
+                        {"reference_rows", b.reference_rows},
+                        {"current_rows", b.current_rows},
+                        {"reference_rate", NumberOrNull(b.reference_rate)},
+                        {"current_rate", NumberOrNull(b.current_rate)}});
+      }
+      o["bins"] = std::move(bins);
+      cols.push_back(std::move(o));
+    }
+    label_rates["columns"] = std::move(cols);
+    j["concept"] = std::move(label_rates);
+  }
   return j.dump(2);
 }
 

@@ -29,8 +29,8 @@ struct DriftSide {
 // DATASET[FROM,TO) (rows with FROM <= event time < TO; ISO-8601 instants, either may be empty).
 // The event-time column is the source's event_time or the training set's timestamp; a model needs
 // `time_column`.
-base::Result<DriftSide> ResolveDriftSide(const std::string& text, const config::ProjectSpec& project,
-                                         const lake::Lake& lake,
+base::Result<DriftSide> ResolveDriftSide(const std::string& text,
+                                         const config::ProjectSpec& project, const lake::Lake& lake,
                                          std::chrono::system_clock::time_point now);
 
 struct DriftSettings {
@@ -42,20 +42,25 @@ struct DriftSettings {
   std::vector<std::string> columns;  // empty: every column both sides have
   int threads = 0;                   // DuckDB threads; 0 = all cores
   int max_histogram_bins = 60;       // per column in reports
+  // Concept drift: the label column whose rate per feature bin is compared, and how far apart
+  // the rates of one bin may be; bins with fewer than `concept_min_rows` on a side are skipped.
+  std::optional<std::string> label;
+  double concept_threshold = 0.1;
+  std::int64_t concept_min_rows = 30;
 };
 // The project's monitoring.drift settings with the documented defaults filled in.
 DriftSettings SettingsFromProject(const config::ProjectSpec& project);
 
 struct ColumnDrift {
   std::string name;
-  std::string type;              // "numeric" or "categorical"; "" when not compared
-  std::string method;            // "ks", "wasserstein", ... ; "none" when not compared
+  std::string type;    // "numeric" or "categorical"; "" when not compared
+  std::string method;  // "ks", "wasserstein", ... ; "none" when not compared
   std::optional<double> statistic;
   std::optional<double> p_value;  // for ks, chisquare, ztest
   double threshold = 0;
   bool drifted = false;
-  bool compared = false;          // false: see `note`; counted in neither share
-  std::string note;               // why not compared, or ""
+  bool compared = false;              // false: see `note`; counted in neither share
+  std::string note;                   // why not compared, or ""
   std::int64_t reference_values = 0;  // non-null values compared
   std::int64_t current_values = 0;
   // For reports: bins (numeric: edges, one more than counts) or categories, and counts.
@@ -63,6 +68,23 @@ struct ColumnDrift {
   std::vector<std::string> categories;
   std::vector<std::int64_t> reference_counts;
   std::vector<std::int64_t> current_counts;
+};
+
+// The relation between one feature and the label: the label's mean (its rate, for a 0/1 label)
+// per feature bin, reference against current.
+struct ConceptBin {
+  std::string bin;  // "[lower, upper)" or the category
+  std::int64_t reference_rows = 0;
+  std::int64_t current_rows = 0;
+  std::optional<double> reference_rate;  // unset when the side has no rows in the bin
+  std::optional<double> current_rate;
+};
+struct ConceptDrift {
+  std::string name;
+  std::optional<double> statistic;  // the largest |rate difference| over bins with enough rows
+  double threshold = 0;
+  bool drifted = false;
+  std::vector<ConceptBin> bins;
 };
 
 struct DriftReport {
@@ -75,9 +97,11 @@ struct DriftReport {
   std::vector<ColumnDrift> columns;
   int compared_columns = 0;
   int drifted_columns = 0;
-  double drift_share = 0;      // drifted / compared (0 when nothing was compared)
+  double drift_share = 0;  // drifted / compared (0 when nothing was compared)
   double share_threshold = 0.5;
-  bool dataset_drift = false;  // drift_share >= share_threshold and something was compared
+  bool dataset_drift = false;        // drift_share >= share_threshold and something was compared
+  std::optional<std::string> label;  // concept drift, when a label was given
+  std::vector<ConceptDrift> concept_drift;
 };
 
 base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& reference,

@@ -12,7 +12,9 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr std::int64_t kMaxExactN = 10000;  // scipy's MAX_AUTO_N
 
-double Clip01(double p) { return std::clamp(p, 0.0, 1.0); }
+double Clip01(double p) {
+  return std::clamp(p, 0.0, 1.0);
+}
 
 // scipy _compute_prob_outside_square: n1 == n2 == n, h = round(d * n).
 double ProbOutsideSquare(std::int64_t n, std::int64_t h) {
@@ -40,7 +42,8 @@ double OuterProbInside(std::int64_t m, std::int64_t n, std::int64_t g, std::int6
   std::int64_t curlen = maxj - minj;
   const std::int64_t len_a = std::min<std::int64_t>(2 * maxj + 2, n + 1);
   std::vector<double> a(static_cast<size_t>(std::max<std::int64_t>(len_a, 1)), 1.0);
-  for (std::int64_t j = minj; j < maxj && j < len_a; ++j) a[j] = 0.0;
+  for (std::int64_t j = minj; j < maxj && j < len_a; ++j)
+    a[j] = 0.0;
   for (std::int64_t i = 1; i <= m; ++i) {
     const std::int64_t lastminj = minj;
     const std::int64_t lastlen = curlen;
@@ -108,22 +111,27 @@ double KolmogorovCdfDurbin(std::int64_t n, double d) {
                     2 * std::pow(h, static_cast<double>(m));
   v[m - 1] = (1.0 + tt) * fac;
   for (size_t i = 1; i < m; ++i) {
-    for (size_t r = i - 1; r < m; ++r) hm[r * m + i] = w[r - (i - 1)];
+    for (size_t r = i - 1; r < m; ++r)
+      hm[r * m + i] = w[r - (i - 1)];
   }
-  for (size_t r = 0; r < m; ++r) hm[r * m] = v[r];
-  for (size_t c = 0; c < m; ++c) hm[(m - 1) * m + c] = v[m - 1 - c];
+  for (size_t r = 0; r < m; ++r)
+    hm[r * m] = v[r];
+  for (size_t c = 0; c < m; ++c)
+    hm[(m - 1) * m + c] = v[m - 1 - c];
   auto multiply = [m](const std::vector<double>& x, const std::vector<double>& y) {
     std::vector<double> out(m * m, 0.0);
     for (size_t i = 0; i < m; ++i)
       for (size_t l = 0; l < m; ++l) {
         const double xil = x[i * m + l];
         if (xil == 0) continue;
-        for (size_t j = 0; j < m; ++j) out[i * m + j] += xil * y[l * m + j];
+        for (size_t j = 0; j < m; ++j)
+          out[i * m + j] += xil * y[l * m + j];
       }
     return out;
   };
   std::vector<double> power(m * m, 0.0);
-  for (size_t i = 0; i < m; ++i) power[i * m + i] = 1.0;
+  for (size_t i = 0; i < m; ++i)
+    power[i * m + i] = 1.0;
   std::int64_t nn = n;
   int expnt = 0, h_expnt = 0;
   const size_t kk = static_cast<size_t>(k - 1);
@@ -135,7 +143,8 @@ double KolmogorovCdfDurbin(std::int64_t n, double d) {
     hm = multiply(hm, hm);
     h_expnt *= 2;
     if (std::abs(hm[kk * m + kk]) > kScale) {
-      for (double& x : hm) x /= kScale;
+      for (double& x : hm)
+        x /= kScale;
       h_expnt += 128;
     }
     nn /= 2;
@@ -176,11 +185,13 @@ double KolmogorovCdfPelzGood(std::int64_t n, double x) {
     const double qpower = std::pow(q, static_cast<double>(8 * k));
     const double coeffs[4] = {1.0, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4,
                               k3a + k3b * m2 + k3c * m4 + k3d * m6};
-    for (int i = 0; i < 4; ++i) k0to3[i] = k0to3[i] * qpower + coeffs[i];
+    for (int i = 0; i < 4; ++i)
+      k0to3[i] = k0to3[i] * qpower + coeffs[i];
   }
   const double sqrt2pi = std::sqrt(2 * kPi);
   const double div[4] = {z, 6 * z4, 72 * std::pow(z, 7), 6480 * std::pow(z, 10)};
-  for (int i = 0; i < 4; ++i) k0to3[i] = k0to3[i] * q * sqrt2pi / div[i];
+  for (int i = 0; i < 4; ++i)
+    k0to3[i] = k0to3[i] * q * sqrt2pi / div[i];
   q = std::exp(-pi2 / 2 / z2);
   double k2extra = 0, k3extra = 0;
   const double sqrt3z = std::sqrt(3.0) * z;
@@ -194,21 +205,23 @@ double KolmogorovCdfPelzGood(std::int64_t n, double x) {
   k0to3[2] += k2extra * pi2 * sqrt2pi / (-36 * z3);
   k0to3[3] += k3extra * pi2 * sqrt2pi / (216 * z6);
   double sum = 0;
-  for (int i = 0; i < 4; ++i) sum += k0to3[i] / std::pow(static_cast<double>(n), i / 2.0);
+  for (int i = 0; i < 4; ++i)
+    sum += k0to3[i] / std::pow(static_cast<double>(n), i / 2.0);
   return sum;
 }
 
 double LogFactorialOverPower(std::int64_t n) {  // log(n! / n^n) by Stirling's series
-  static constexpr double kCoeffs[] = {-2.955065359477124183e-2, 6.4102564102564102564e-3,
+  static constexpr double kCoeffs[] = {-2.955065359477124183e-2,  6.4102564102564102564e-3,
                                        -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-                                       -5.952380952380952381e-4, 7.9365079365079365079e-4,
+                                       -5.952380952380952381e-4,  7.9365079365079365079e-4,
                                        -2.7777777777777777778e-3, 8.3333333333333333333e-2};
   const double rn = 1.0 / static_cast<double>(n);
   const double y = rn / static_cast<double>(n);
   double poly = 0;
-  for (double c : kCoeffs) poly = poly * y + c;
-  return std::log(static_cast<double>(n)) / 2 - static_cast<double>(n) +
-         std::log(2 * kPi) / 2 + rn * poly;
+  for (double c : kCoeffs)
+    poly = poly * y + c;
+  return std::log(static_cast<double>(n)) / 2 - static_cast<double>(n) + std::log(2 * kPi) / 2 +
+         rn * poly;
 }
 
 }  // namespace
@@ -229,7 +242,8 @@ double KolmogorovSf(std::int64_t n, double x) {
     double cdf;
     if (n <= 140) {
       cdf = 1.0;
-      for (std::int64_t i = 1; i <= n; ++i) cdf *= static_cast<double>(i) * (1.0 / nd) * (2 * t - 1);
+      for (std::int64_t i = 1; i <= n; ++i)
+        cdf *= static_cast<double>(i) * (1.0 / nd) * (2 * t - 1);
     } else {
       cdf = std::exp(LogFactorialOverPower(n) + nd * std::log(2 * t - 1));
     }
@@ -271,8 +285,10 @@ TestResult KsTwoSample(const NumericSample& a, const NumericSample& b) {
     } else {
       v = b.values[j];
     }
-    while (i < a.values.size() && a.values[i] == v) c1 += a.counts[i++];
-    while (j < b.values.size() && b.values[j] == v) c2 += b.counts[j++];
+    while (i < a.values.size() && a.values[i] == v)
+      c1 += a.counts[i++];
+    while (j < b.values.size() && b.values[j] == v)
+      c2 += b.counts[j++];
     const double diff = static_cast<double>(c1) / static_cast<double>(n1) -
                         static_cast<double>(c2) / static_cast<double>(n2);
     d = std::max(d, std::abs(diff));
@@ -314,8 +330,10 @@ double WassersteinDistance(const NumericSample& a, const NumericSample& b) {
     if (!first) {
       total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (v - prev);
     }
-    while (i < a.values.size() && a.values[i] == v) c1 += a.counts[i++];
-    while (j < b.values.size() && b.values[j] == v) c2 += b.counts[j++];
+    while (i < a.values.size() && a.values[i] == v)
+      c1 += a.counts[i++];
+    while (j < b.values.size() && b.values[j] == v)
+      c2 += b.counts[j++];
     prev = v;
     first = false;
   }
@@ -326,7 +344,8 @@ double SampleMean(const NumericSample& s) {
   const double n = static_cast<double>(s.size());
   if (n == 0) return 0;
   double sum = 0;
-  for (size_t i = 0; i < s.values.size(); ++i) sum += s.values[i] * static_cast<double>(s.counts[i]);
+  for (size_t i = 0; i < s.values.size(); ++i)
+    sum += s.values[i] * static_cast<double>(s.counts[i]);
   return sum / n;
 }
 
@@ -432,7 +451,8 @@ std::vector<double> SturgesEdges(const NumericSample& a, const NumericSample& b)
   }
   std::vector<double> edges(static_cast<size_t>(bins) + 1);
   const double step = (hi - lo) / static_cast<double>(bins);
-  for (std::int64_t i = 0; i <= bins; ++i) edges[i] = static_cast<double>(i) * step + lo;
+  for (std::int64_t i = 0; i <= bins; ++i)
+    edges[i] = static_cast<double>(i) * step + lo;
   edges.back() = hi;
   return edges;
 }

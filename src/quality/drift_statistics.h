@@ -14,9 +14,9 @@ namespace sluice::quality {
 // A sample of numbers as its distinct values, ascending, with how often each occurs: what a
 // GROUP BY gives, and all that the ECDF-based statistics need.
 struct NumericSample {
-  std::vector<double> values;         // ascending, distinct, finite
-  std::vector<std::int64_t> counts;   // > 0, same length
-  std::int64_t size() const;          // sum of counts
+  std::vector<double> values;        // ascending, distinct, finite
+  std::vector<std::int64_t> counts;  // > 0, same length
+  std::int64_t size() const;         // sum of counts
 };
 
 struct TestResult {
@@ -45,7 +45,8 @@ double ChiSquareSf(double x, double df);
 // scipy.spatial.distance.jensenshannon(p, q) with natural logarithms (p and q normalized first).
 double JensenShannonDistance(const std::vector<double>& p, const std::vector<double>& q);
 // Evidently's population stability index: sum((r - c) * ln(r / c)) over shares with no zeros.
-double PopulationStabilityIndex(const std::vector<double>& reference, const std::vector<double>& current);
+double PopulationStabilityIndex(const std::vector<double>& reference,
+                                const std::vector<double>& current);
 // Evidently's zero filling before PSI: zeros become min(non-zero)/1e6 if that minimum is at most
 // 1e-4, else 1e-4.
 std::vector<double> FillZeroShares(std::vector<double> shares);

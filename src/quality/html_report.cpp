@@ -13,12 +13,23 @@ std::string Escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -52,8 +63,10 @@ std::string Histogram(const ColumnDrift& c) {
   const size_t bins = c.reference_counts.size();
   if (bins == 0) return "";
   double rn = 0, cn = 0;
-  for (auto v : c.reference_counts) rn += static_cast<double>(v);
-  for (auto v : c.current_counts) cn += static_cast<double>(v);
+  for (auto v : c.reference_counts)
+    rn += static_cast<double>(v);
+  for (auto v : c.current_counts)
+    cn += static_cast<double>(v);
   std::vector<double> rs(bins), cs(bins);
   double top = 0;
   for (size_t i = 0; i < bins; ++i) {
@@ -64,8 +77,10 @@ std::string Histogram(const ColumnDrift& c) {
   if (top <= 0) top = 1;
   constexpr double kW = 420, kH = 160, kPad = 24;
   const double bw = (kW - 2 * kPad) / static_cast<double>(bins);
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"190\" "
-                    "role=\"img\" aria-label=\"" + Escape(c.name) + " histogram\">";
+  std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"190\" "
+      "role=\"img\" aria-label=\"" +
+      Escape(c.name) + " histogram\">";
   char buf[256];
   for (size_t i = 0; i < bins; ++i) {
     const double x = kPad + bw * static_cast<double>(i);
@@ -106,9 +121,11 @@ std::string Histogram(const ColumnDrift& c) {
 }  // namespace
 
 std::string DriftHtml(const DriftReport& r) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                  "<title>sluice drift: " + Escape(r.current) + " vs " + Escape(r.reference) +
-                  "</title><style>" + kStyle + "</style></head><body>\n";
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>sluice drift: " +
+      Escape(r.current) + " vs " + Escape(r.reference) + "</title><style>" + kStyle +
+      "</style></head><body>\n";
   h += "<h1>Data drift: " + Escape(r.current) + " against " + Escape(r.reference) + "</h1>\n";
   h += "<p class=\"sub\">reference " + Escape(r.reference_version.substr(0, 12)) + " (" +
        std::to_string(r.reference_rows) + " rows), current " +
@@ -117,8 +134,9 @@ std::string DriftHtml(const DriftReport& r) {
   char buf[200];
   std::snprintf(buf, sizeof buf, "%d of %d compared columns drifted (share %.3g, threshold %.3g)",
                 r.drifted_columns, r.compared_columns, r.drift_share, r.share_threshold);
-  h += std::string("<div class=\"verdict ") + (r.dataset_drift ? "drift" : "ok") + "\" id=\"verdict\">" +
-       (r.dataset_drift ? "Dataset drift: " : "No dataset drift: ") + buf + "</div>\n";
+  h += std::string("<div class=\"verdict ") + (r.dataset_drift ? "drift" : "ok") +
+       "\" id=\"verdict\">" + (r.dataset_drift ? "Dataset drift: " : "No dataset drift: ") + buf +
+       "</div>\n";
   h += "<table id=\"drift-table\"><thead><tr><th>column</th><th>type</th><th>method</th>"
        "<th>statistic</th><th>p-value</th><th>threshold</th><th>reference values</th>"
        "<th>current values</th><th>drift</th></tr></thead><tbody>\n";
@@ -144,6 +162,57 @@ std::string DriftHtml(const DriftReport& r) {
     h += "<div class=\"chart\" data-chart=\"" + Escape(c.name) + "\"><h2>" + Escape(c.name) +
          " &middot; " + Escape(c.method) + (c.drifted ? " &middot; drift" : "") + "</h2>" +
          Histogram(c) + "</div>\n";
+  }
+  h += "</div>\n</body></html>\n";
+  return h;
+}
+
+std::string ProfileHtml(const Profile& p) {
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>sluice profile: " +
+      Escape(p.dataset) + "</title><style>" + kStyle + "</style></head><body>\n";
+  h += "<h1>Profile: " + Escape(p.dataset) + "</h1>\n<p class=\"sub\">version " +
+       Escape(p.version.substr(0, 12)) + ", " + std::to_string(p.rows) + " rows, " +
+       std::to_string(p.columns.size()) + " columns</p>\n";
+  h += "<table id=\"profile-table\"><thead><tr><th>column</th><th>type</th><th>count</th>"
+       "<th>nulls</th><th>distinct</th><th>mean</th><th>stddev</th><th>min</th><th>p50</th>"
+       "<th>max</th></tr></thead><tbody>\n";
+  for (const auto& c : p.columns) {
+    const bool numeric = IsNumeric(c.type);
+    h += "<tr data-column=\"" + Escape(c.name) + "\"><td>" + Escape(c.name) +
+         "</td><td class=\"text\">" + Escape(types::LogicalTypeName(c.type)) + "</td><td>" +
+         std::to_string(c.count) + "</td><td>" + std::to_string(c.nulls) + "</td><td>" +
+         std::to_string(c.distinct) + "</td><td>" + Num(c.mean) + "</td><td>" + Num(c.stddev) +
+         "</td><td class=\"text\">" + (numeric ? Num(c.min) : Escape(c.min_text.value_or(""))) +
+         "</td><td>" + (c.quantiles.size() == 7 ? Num(c.quantiles[3]) : std::string("&ndash;")) +
+         "</td><td class=\"text\">" + (numeric ? Num(c.max) : Escape(c.max_text.value_or(""))) +
+         "</td></tr>\n";
+  }
+  h += "</tbody></table>\n<div class=\"charts\">\n";
+  for (const auto& c : p.columns) {
+    // Reuse the drift chart with the profile on both sides' place: one series.
+    ColumnDrift chart;
+    chart.name = c.name;
+    if (!c.histogram.empty()) {
+      for (const auto& b : c.histogram) {
+        chart.edges.push_back(b.lower);
+        chart.reference_counts.push_back(b.count);
+        chart.current_counts.push_back(0);
+      }
+      chart.edges.push_back(c.histogram.back().upper);
+    } else if (!c.top.empty()) {
+      for (const auto& t : c.top) {
+        chart.categories.push_back(t.value);
+        chart.reference_counts.push_back(t.count);
+        chart.current_counts.push_back(0);
+      }
+    } else {
+      continue;
+    }
+    h += "<div class=\"chart\" data-chart=\"" + Escape(c.name) + "\"><h2>" + Escape(c.name) +
+         (c.histogram.empty() ? " &middot; top values" : " &middot; histogram") + "</h2>" +
+         Histogram(chart) + "</div>\n";
   }
   h += "</div>\n</body></html>\n";
   return h;

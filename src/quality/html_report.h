@@ -5,6 +5,7 @@
 
 #include "base/status.h"
 #include "quality/drift.h"
+#include "quality/profile.h"
 
 namespace sluice::quality {
 
@@ -13,6 +14,10 @@ namespace sluice::quality {
 // SVG histogram (shares of each side's values, so different sizes compare). Every column has a
 // table row <tr data-column="NAME">.
 std::string DriftHtml(const DriftReport& report);
+
+// The same for a profile: the per-column table and each numeric column's histogram (or a text
+// column's top values) as inline SVG; rows <tr data-column="NAME">.
+std::string ProfileHtml(const Profile& profile);
 
 // Writes `html` to `path` atomically: a temporary file beside it, fsync, rename.
 base::Status WriteHtmlReport(const std::filesystem::path& path, const std::string& html);

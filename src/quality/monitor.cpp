@@ -20,7 +20,7 @@ std::string Num(double v) {
 }
 
 struct Firing {
-  std::string rule;     // part of the fingerprint: which rule fired
+  std::string rule;  // part of the fingerprint: which rule fired
   std::string message;
   nlohmann::json details;
 };
@@ -76,7 +76,8 @@ base::Status EvaluateMetric(const config::MonitorSpec& m, const lake::Lake& lake
   }
   if (m.max_change && !values.empty()) {
     const double prev = values.back();
-    const double change = prev == 0 ? (v == 0 ? 0.0 : INFINITY) : std::abs(v - prev) / std::abs(prev);
+    const double change =
+        prev == 0 ? (v == 0 ? 0.0 : INFINITY) : std::abs(v - prev) / std::abs(prev);
     r->summary += ", change " + (std::isfinite(change) ? Num(change * 100) + "%" : "from 0");
     if (change > *m.max_change) {
       details["previous"] = prev;
@@ -89,13 +90,16 @@ base::Status EvaluateMetric(const config::MonitorSpec& m, const lake::Lake& lake
   }
   if (m.max_zscore) {
     if (values.size() < 2) {
-      r->summary += ", z-score needs 2 earlier versions (has " + std::to_string(values.size()) + ")";
+      r->summary +=
+          ", z-score needs 2 earlier versions (has " + std::to_string(values.size()) + ")";
     } else {
       double mean = 0;
-      for (double x : values) mean += x;
+      for (double x : values)
+        mean += x;
       mean /= static_cast<double>(values.size());
       double ss = 0;
-      for (double x : values) ss += (x - mean) * (x - mean);
+      for (double x : values)
+        ss += (x - mean) * (x - mean);
       const double sd = std::sqrt(ss / static_cast<double>(values.size() - 1));
       const double z = sd > 0 ? (v - mean) / sd : (v == mean ? 0.0 : INFINITY);
       r->summary += ", z " + (std::isfinite(z) ? Num(z) : std::string("inf")) + " against " +
@@ -103,12 +107,13 @@ base::Status EvaluateMetric(const config::MonitorSpec& m, const lake::Lake& lake
       if (std::abs(z) > *m.max_zscore) {
         details["mean"] = mean;
         details["stddev"] = sd;
-        *firing = Firing{"max_zscore",
-                         what + " " + Num(v) + " is " +
-                             (std::isfinite(z) ? Num(std::abs(z)) : std::string("infinitely many")) +
-                             " standard deviations from its mean " + Num(mean) + " over the last " +
-                             std::to_string(values.size()) + " versions",
-                         details};
+        *firing =
+            Firing{"max_zscore",
+                   what + " " + Num(v) + " is " +
+                       (std::isfinite(z) ? Num(std::abs(z)) : std::string("infinitely many")) +
+                       " standard deviations from its mean " + Num(mean) + " over the last " +
+                       std::to_string(values.size()) + " versions",
+                   details};
       }
     }
   }
@@ -137,7 +142,8 @@ base::Status EvaluateDrift(const config::MonitorSpec& m, const config::ProjectSp
   nlohmann::json drifted = nlohmann::json::array();
   for (const auto& c : d.columns) {
     if (!c.drifted) continue;
-    drifted.push_back({{"name", c.name}, {"method", c.method}, {"statistic", c.statistic.value_or(0)}});
+    drifted.push_back(
+        {{"name", c.name}, {"method", c.method}, {"statistic", c.statistic.value_or(0)}});
   }
   *firing = Firing{"drift:" + d.reference_version,
                    "dataset drift in " + m.dataset + ": " + r->summary,
@@ -187,7 +193,8 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
     selected.push_back(&*it);
   }
   if (options.names.empty()) {
-    for (const auto& m : project.monitoring.monitors) selected.push_back(&m);
+    for (const auto& m : project.monitoring.monitors)
+      selected.push_back(&m);
   }
   std::vector<MonitorResult> results;
   for (const auto* m : selected) {
@@ -213,10 +220,10 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
     r.status = "alert";
     r.fingerprint = m->name + ":" + firing->rule + ":" + r.version;
     const std::string raised_at = base::FormatTime(clock.Now());
-    nlohmann::json payload = {{"monitor", m->name},     {"severity", r.severity},
-                              {"dataset", m->dataset},  {"version", r.version},
+    nlohmann::json payload = {{"monitor", m->name},         {"severity", r.severity},
+                              {"dataset", m->dataset},      {"version", r.version},
                               {"message", firing->message}, {"fingerprint", r.fingerprint},
-                              {"raised_at", raised_at}, {"details", firing->details}};
+                              {"raised_at", raised_at},     {"details", firing->details}};
     registry::AlertRecord record;
     record.fingerprint = r.fingerprint;
     record.monitor = m->name;

@@ -24,9 +24,9 @@ struct MonitorResult {
   std::string summary;  // what was measured, or the error
   std::string severity;
   std::string dataset;
-  std::string version;        // the dataset version looked at
-  std::string fingerprint;    // alerts only
-  bool repeated = false;      // the alert was raised before: recorded, not sent again
+  std::string version;                  // the dataset version looked at
+  std::string fingerprint;              // alerts only
+  bool repeated = false;                // the alert was raised before: recorded, not sent again
   std::vector<std::string> deliveries;  // one line per sink
 };
 

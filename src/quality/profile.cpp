@@ -41,7 +41,8 @@ std::string AggregateSql(const std::string& from, const lake::Manifest& m) {
   std::string inner = "count(*)::BIGINT AS total_rows";
   std::string outer = "total_rows";
   std::string levels;
-  for (double q : kQuantileLevels) levels += (levels.empty() ? "" : ", ") + Num(q);
+  for (double q : kQuantileLevels)
+    levels += (levels.empty() ? "" : ", ") + Num(q);
   for (size_t i = 0; i < m.schema.size(); ++i) {
     const auto& f = m.schema.fields()[i];
     const std::string c = QuoteIdentifier(f.name);
@@ -90,9 +91,9 @@ std::string GroupedSql(const std::string& from, const lake::Manifest& m, const P
       const std::string d = "CAST(" + c + " AS DOUBLE)";
       const std::string last = std::to_string(bins - 1);
       part = "SELECT " + std::to_string(i) + "::BIGINT AS col, bin, NULL::VARCHAR AS value, " +
-             "count(*)::BIGINT AS n FROM (SELECT CASE WHEN v < b * " + Num(step) + " + " +
-             Num(lo) + " THEN b - 1 WHEN b <> " + last + " AND v >= (b + 1) * " + Num(step) +
-             " + " + Num(lo) + " THEN b + 1 ELSE b END AS bin FROM (SELECT v, LEAST(CAST(trunc((v - " +
+             "count(*)::BIGINT AS n FROM (SELECT CASE WHEN v < b * " + Num(step) + " + " + Num(lo) +
+             " THEN b - 1 WHEN b <> " + last + " AND v >= (b + 1) * " + Num(step) + " + " +
+             Num(lo) + " THEN b + 1 ELSE b END AS bin FROM (SELECT v, LEAST(CAST(trunc((v - " +
              Num(lo) + ") * " + Num(norm) + ") AS BIGINT), " + last + ") AS b FROM (SELECT " + d +
              " AS v FROM (" + from + ") AS t) AS u WHERE isfinite(v)) AS w) AS x GROUP BY bin";
     } else if ((f.type == types::LogicalType::kString || f.type == types::LogicalType::kBool) &&
@@ -123,7 +124,8 @@ std::optional<double> OptionalNumber(const nlohmann::json& j, const char* key) {
 // Quantile q of a histogram, by linear interpolation inside the bin that holds it.
 double HistogramQuantile(const std::vector<HistogramBin>& bins, double q) {
   std::int64_t total = 0;
-  for (const auto& b : bins) total += b.count;
+  for (const auto& b : bins)
+    total += b.count;
   if (total == 0) return 0;
   const double target = q * static_cast<double>(total);
   double seen = 0;
@@ -142,14 +144,14 @@ std::vector<HistogramBin> MergeHistograms(const std::vector<HistogramBin>& a,
                                           int bins) {
   if (a.empty()) return b;
   if (b.empty()) return a;
-  const bool same = a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                                       [](const auto& x, const auto& y) {
-                                                         return x.lower == y.lower &&
-                                                                x.upper == y.upper;
-                                                       });
+  const bool same = a.size() == b.size() &&
+                    std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+                      return x.lower == y.lower && x.upper == y.upper;
+                    });
   if (same) {
     auto out = a;
-    for (size_t i = 0; i < out.size(); ++i) out[i].count += b[i].count;
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i].count += b[i].count;
     return out;
   }
   if (!(hi > lo)) bins = 1;
@@ -304,16 +306,19 @@ std::string ProfileToJson(const Profile& p) {
     }
     if (c.quantiles.size() == kQuantileLevels.size()) {
       nlohmann::ordered_json q;
-      for (size_t k = 0; k < kQuantileLevels.size(); ++k) q[kQuantileNames[k]] = c.quantiles[k];
+      for (size_t k = 0; k < kQuantileLevels.size(); ++k)
+        q[kQuantileNames[k]] = c.quantiles[k];
       o["quantiles"] = q;
     } else {
       o["quantiles"] = nullptr;
     }
     nlohmann::ordered_json hist = nlohmann::ordered_json::array();
-    for (const auto& b : c.histogram) hist.push_back({{"lower", b.lower}, {"upper", b.upper}, {"count", b.count}});
+    for (const auto& b : c.histogram)
+      hist.push_back({{"lower", b.lower}, {"upper", b.upper}, {"count", b.count}});
     o["histogram"] = hist;
     nlohmann::ordered_json top = nlohmann::ordered_json::array();
-    for (const auto& t : c.top) top.push_back({{"value", t.value}, {"count", t.count}});
+    for (const auto& t : c.top)
+      top.push_back({{"value", t.value}, {"count", t.count}});
     o["top"] = top;
     columns.push_back(std::move(o));
   }
@@ -351,7 +356,8 @@ base::Result<Profile> ParseProfile(std::string_view text) {
         if (!o.at("max").is_null()) c.max_text = o.at("max").get<std::string>();
       }
       if (!o.at("quantiles").is_null()) {
-        for (const char* name : kQuantileNames) c.quantiles.push_back(o.at("quantiles").at(name).get<double>());
+        for (const char* name : kQuantileNames)
+          c.quantiles.push_back(o.at("quantiles").at(name).get<double>());
       }
       for (const auto& b : o.at("histogram")) {
         c.histogram.push_back({b.at("lower").get<double>(), b.at("upper").get<double>(),
@@ -450,13 +456,16 @@ Profile MergeProfiles(const Profile& a, const Profile& b) {
     if (c.min && c.max && bins > 0) {
       c.histogram = MergeHistograms(ca.histogram, cb->histogram, *c.min, *c.max, bins);
       if (!c.histogram.empty() && (!ca.quantiles.empty() || !cb->quantiles.empty())) {
-        for (double q : kQuantileLevels) c.quantiles.push_back(HistogramQuantile(c.histogram, q));
+        for (double q : kQuantileLevels)
+          c.quantiles.push_back(HistogramQuantile(c.histogram, q));
       }
     }
     std::map<std::string, std::int64_t> top;
     for (const auto* t : {&ca.top, &cb->top})
-      for (const auto& v : *t) top[v.value] += v.count;
-    for (const auto& [value, count] : top) c.top.push_back({value, count});
+      for (const auto& v : *t)
+        top[v.value] += v.count;
+    for (const auto& [value, count] : top)
+      c.top.push_back({value, count});
     std::stable_sort(c.top.begin(), c.top.end(), [](const TopValue& x, const TopValue& y) {
       return x.count != y.count ? x.count > y.count : x.value < y.value;
     });

@@ -16,8 +16,7 @@
 // beside the version's manifest in the lake.
 namespace sluice::quality {
 
-inline constexpr std::array<double, 7> kQuantileLevels = {0.01, 0.05, 0.25, 0.5,
-                                                          0.75, 0.95, 0.99};
+inline constexpr std::array<double, 7> kQuantileLevels = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
 struct HistogramBin {
   double lower = 0;
@@ -64,7 +63,7 @@ struct Profile {
 };
 
 struct ProfileOptions {
-  int threads = 0;        // DuckDB threads; 0 = all cores
+  int threads = 0;  // DuckDB threads; 0 = all cores
   int histogram_bins = 20;
   int top_values = 10;
 };

@@ -46,6 +46,9 @@ def gen(out):
     frame(3000, 112.0, [0.1, 0.2, 0.3, 0.4], "2026-01-01").to_csv(
         f"{out}/shifted.csv", index=False)
     frame(0, 0.0, [0.25] * 4, "2026-01-01").to_csv(f"{out}/empty.csv", index=False)
+    concept = frame(2500, 100.0, [0.4, 0.3, 0.2, 0.1], "2026-01-01")
+    concept["label"] = (concept["score"] > 0.5).astype(int)  # the label now follows score
+    concept.to_csv(f"{out}/concept.csv", index=False)
 
 
 def close(a, b, rel, what, errors):
@@ -151,12 +154,45 @@ def drift(ref_csv, cur_csv, result, start=None, end=None):
     return errors
 
 
+def concept(ref_csv, cur_csv, result):
+    """Label rate per feature bin (Sturges bins over both samples, or values), max difference."""
+    ref, cur = pd.read_csv(ref_csv), pd.read_csv(cur_csv)
+    got = json.load(open(result))["concept"]
+    cols = {c["name"]: c for c in got["columns"]}
+    errors = []
+    for col in ["amount", "score", "n_items", "country"]:
+        r = ref[[col, "label"]].dropna()
+        c = cur[[col, "label"]].dropna()
+        if col in NUMERIC:
+            rv, cv = r[col].astype(float), c[col].astype(float)
+            all_r, all_c = ref[col].dropna().astype(float), cur[col].dropna().astype(float)
+            edges = np.histogram_bin_edges(pd.concat([all_r, all_c]).values, bins="sturges")
+            rk = np.clip(np.searchsorted(edges, rv, side="right") - 1, 0, len(edges) - 2)
+            ck = np.clip(np.searchsorted(edges, cv, side="right") - 1, 0, len(edges) - 2)
+        else:
+            rk, ck = r[col].to_numpy(), c[col].to_numpy()
+        rg = r.groupby(rk)["label"].agg(["count", "mean"])
+        cg = c.groupby(ck)["label"].agg(["count", "mean"])
+        both = rg.join(cg, lsuffix="_r", rsuffix="_c", how="inner")
+        both = both[(both["count_r"] >= 30) & (both["count_c"] >= 30)]
+        want = float((both["mean_c"] - both["mean_r"]).abs().max()) if len(both) else None
+        close(cols[col]["statistic"], want, 1e-12, f"concept {col}", errors)
+        if want is not None and cols[col]["drifted"] != (want >= 0.1):
+            errors.append(f"concept {col}: drifted {cols[col]['drifted']}")
+    return errors
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "gen":
         gen(sys.argv[2])
         return
-    errors = profile(*sys.argv[2:4]) if cmd == "profile" else drift(*sys.argv[2:])
+    if cmd == "profile":
+        errors = profile(*sys.argv[2:4])
+    elif cmd == "concept":
+        errors = concept(*sys.argv[2:5])
+    else:
+        errors = drift(*sys.argv[2:])
     for e in errors:
         print(e)
     sys.exit(1 if errors else 0)

@@ -23,7 +23,7 @@ columns='    columns:
 {
   echo "name: q"
   echo "sources:"
-  for s in ref cur small shifted empty; do
+  for s in ref cur small shifted empty concept; do
     printf '  - name: %s\n    type: file\n    format: csv\n    path: data/%s.csv\n    event_time: ts\n%s\n' \
       "$s" "$s" "$columns"
   done
@@ -46,6 +46,10 @@ run "$sluice" profile -p "$p" ref
 expect_code 0 "profile table"
 expect_out "ref version" "the table names the version"
 expect_out "country" "the table lists columns"
+run "$sluice" profile -p "$p" ref --html "$tmp_root/profile.html"
+expect_code 0 "profile --html"
+expect_eq "$(grep -o 'data-column="[a-z_]*"' "$tmp_root/profile.html" | sort -u | wc -l)" 8 \
+  "the profile report has a row per column"
 run "$sluice" profile -p "$p" empty --json
 expect_code 0 "profile of an empty dataset"
 expect_out '"rows": 0' "empty dataset has zero rows"
@@ -62,7 +66,8 @@ for pair in "ref cur" "ref shifted" "small cur" "small shifted"; do
   run "$py" "$oracle" drift "$p/data/$1.csv" "$p/data/$2.csv" "$tmp_root/drift.json"
   expect_code 0 "drift $1 -> $2 equals SciPy ($out)"
 done
-run "$sluice" drift -p "$p" --reference ref --current shifted --fail-on-drift
+run "$sluice" drift -p "$p" --reference ref --current shifted --columns amount,country,score \
+  --fail-on-drift
 expect_code 1 "--fail-on-drift exits 1 on dataset drift"
 expect_out "DATASET DRIFT" "the table says so"
 run "$sluice" drift -p "$p" --reference ref --current cur --columns score,label --fail-on-drift
@@ -79,6 +84,17 @@ for m in ks wasserstein psi jensenshannon chisquare ztest; do
   expect_out "\"method\": \"$m\"" "--method $m is used"
 done
 
+# --- concept drift: the label's rate per feature bin -----------------------------------------
+run "$sluice" drift -p "$p" --reference ref --current concept --label label --json
+expect_code 0 "drift --label"
+echo "$out" >"$tmp_root/concept.json"
+run "$py" "$oracle" concept "$p/data/ref.csv" "$p/data/concept.csv" "$tmp_root/concept.json"
+expect_code 0 "label rates per bin equal pandas ($out)"
+run "$sluice" drift -p "$p" --reference ref --current concept --label label
+expect_out "CONCEPT DRIFT" "the relation between score and label changed"
+run "$sluice" drift -p "$p" --reference ref --current concept --label country
+expect_code 2 "a text label is refused"
+
 # --- bad input: defined results, never NaN --------------------------------------------------
 run "$sluice" drift -p "$p" --reference ref --current narrow --json
 expect_code 0 "columns missing on one side"
@@ -91,7 +107,7 @@ expect_code 0 "empty current dataset"
 expect_out '"dataset_drift": false' "nothing compared, no drift"
 case "$out" in *NaN*|*Infinity*) fail "NaN in JSON" ;; *) pass ;; esac
 run "$sluice" drift -p "$p" --reference ref --current 'cur@24h'
-expect_code 1 "bad time syntax"
+expect_code 2 "bad time syntax"
 expect_err "expected DATASET@-DURATION" "the syntax is explained"
 run "$sluice" drift -p "$p" --reference ref --current cur --method bogus
 expect_code 2 "unknown method"

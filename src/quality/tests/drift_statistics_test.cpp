@@ -50,7 +50,8 @@ nlohmann::json AskScipy(const nlohmann::json& cases) {
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[65536];
     size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+      out.append(buf, n);
     EXPECT_EQ(::pclose(p), 0) << "scipy_oracle.py failed";
   }
   std::filesystem::remove(file);
@@ -85,7 +86,8 @@ TEST(DriftStatisticsTest, SamplesMatchScipy) {
   cases.push_back({Normal(rng, 100, 0, 1), Normal(rng, 20000, 0.3, 1), "asymptotic 100/20000"});
   cases.push_back({Normal(rng, 50, 0, 1), Normal(rng, 60, 3, 1), "far apart"});
   nlohmann::json req = nlohmann::json::array();
-  for (const auto& c : cases) req.push_back({{"kind", "samples"}, {"a", c.a}, {"b", c.b}});
+  for (const auto& c : cases)
+    req.push_back({{"kind", "samples"}, {"a", c.a}, {"b", c.b}});
   const auto ans = AskScipy(req);
   ASSERT_EQ(ans.size(), cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -119,14 +121,15 @@ TEST(DriftStatisticsTest, KolmogorovDistributionMatchesScipy) {
     points.emplace_back(n, 0.7);
   }
   nlohmann::json req = nlohmann::json::array();
-  for (auto [n, x] : points) req.push_back({{"kind", "kstwo"}, {"n", n}, {"x", x}});
+  for (auto [n, x] : points)
+    req.push_back({{"kind", "kstwo"}, {"n", n}, {"x", x}});
   const auto ans = AskScipy(req);
   ASSERT_EQ(ans.size(), points.size());
   for (size_t i = 0; i < points.size(); ++i) {
     const double want = ans[i].get<double>();
     const double got = KolmogorovSf(points[i].first, points[i].second);
-    const std::string what =
-        "kstwo.sf(" + std::to_string(points[i].second) + ", " + std::to_string(points[i].first) + ")";
+    const std::string what = "kstwo.sf(" + std::to_string(points[i].second) + ", " +
+                             std::to_string(points[i].first) + ")";
     if (want < 1e-300) {
       EXPECT_LT(got, 1e-290) << what;
     } else {
@@ -141,8 +144,10 @@ TEST(DriftStatisticsTest, ChiSquareAndJensenShannonMatchScipy) {
   const std::vector<std::vector<double>> p = {{0.1, 0.2, 0.7}, {0.5, 0.5, 0}, {1, 2, 3, 4}};
   const std::vector<std::vector<double>> q = {{0.3, 0.3, 0.4}, {0, 0.5, 0.5}, {4, 3, 2, 1}};
   nlohmann::json req = nlohmann::json::array();
-  for (size_t i = 0; i < obs.size(); ++i) req.push_back({{"kind", "chisquare"}, {"obs", obs[i]}, {"exp", exp[i]}});
-  for (size_t i = 0; i < p.size(); ++i) req.push_back({{"kind", "jensenshannon"}, {"p", p[i]}, {"q", q[i]}});
+  for (size_t i = 0; i < obs.size(); ++i)
+    req.push_back({{"kind", "chisquare"}, {"obs", obs[i]}, {"exp", exp[i]}});
+  for (size_t i = 0; i < p.size(); ++i)
+    req.push_back({{"kind", "jensenshannon"}, {"p", p[i]}, {"q", q[i]}});
   const auto ans = AskScipy(req);
   for (size_t i = 0; i < obs.size(); ++i) {
     const TestResult r = ChiSquare(obs[i], exp[i]);
@@ -180,7 +185,9 @@ TEST(DriftStatisticsTest, DegenerateInputsGiveDefinedResults) {
   EXPECT_EQ(*r.p_value, 0.0);
   const auto filled = FillZeroShares({0.5, 0.5, 0});
   EXPECT_EQ(filled[2], 0.0001);
-  EXPECT_GT(PopulationStabilityIndex(FillZeroShares({0.9, 0.1, 0}), FillZeroShares({0.1, 0.1, 0.8})), 1.0);
+  EXPECT_GT(
+      PopulationStabilityIndex(FillZeroShares({0.9, 0.1, 0}), FillZeroShares({0.1, 0.1, 0.8})),
+      1.0);
 }
 
 TEST(DriftStatisticsTest, ZTestMatchesTheFormula) {

@@ -31,11 +31,12 @@ TEST_F(ProfileTest, CountsMomentsQuantilesHistogramAndTop) {
   EXPECT_EQ(*x->min, 1);
   EXPECT_EQ(*x->max, 100);
   ASSERT_EQ(x->quantiles.size(), 7u);
-  EXPECT_DOUBLE_EQ(x->quantiles[3], 50.5);  // numpy.percentile(1..100, 50)
+  EXPECT_DOUBLE_EQ(x->quantiles[3], 50.5);    // numpy.percentile(1..100, 50)
   EXPECT_NEAR(x->quantiles[0], 1.99, 1e-12);  // 1 + 0.01 * 99
   ASSERT_EQ(x->histogram.size(), 20u);
   std::int64_t total = 0;
-  for (const auto& b : x->histogram) total += b.count;
+  for (const auto& b : x->histogram)
+    total += b.count;
   EXPECT_EQ(total, 100);
   const ColumnProfile* y = p->Find("y");
   EXPECT_EQ(y->nulls, 33);
@@ -103,14 +104,17 @@ TEST_F(ProfileTest, StoredBesideTheManifestAndReused) {
 }
 
 TEST_F(ProfileTest, MergeIsExactForCountsExtremesAndMoments) {
-  auto a = Publish("a", "SELECT (i * 1.5)::DOUBLE AS x, CASE WHEN i % 4 = 0 THEN 'p' ELSE 'q' END AS s "
-                        "FROM range(0, 300) r(i)");
+  auto a = Publish("a",
+                   "SELECT (i * 1.5)::DOUBLE AS x, CASE WHEN i % 4 = 0 THEN 'p' ELSE 'q' END AS s "
+                   "FROM range(0, 300) r(i)");
   auto b = Publish("b", "SELECT (i * 0.25 + 40)::DOUBLE AS x, 'q' AS s FROM range(0, 500) r(i)");
-  auto all = Publish("all",
-                     "SELECT (i * 1.5)::DOUBLE AS x, CASE WHEN i % 4 = 0 THEN 'p' ELSE 'q' END AS s "
-                     "FROM range(0, 300) r(i) UNION ALL "
-                     "SELECT (i * 0.25 + 40)::DOUBLE AS x, 'q' AS s FROM range(0, 500) r(i)");
-  auto pa = ComputeProfile(*lake_, a), pb = ComputeProfile(*lake_, b), pall = ComputeProfile(*lake_, all);
+  auto all =
+      Publish("all",
+              "SELECT (i * 1.5)::DOUBLE AS x, CASE WHEN i % 4 = 0 THEN 'p' ELSE 'q' END AS s "
+              "FROM range(0, 300) r(i) UNION ALL "
+              "SELECT (i * 0.25 + 40)::DOUBLE AS x, 'q' AS s FROM range(0, 500) r(i)");
+  auto pa = ComputeProfile(*lake_, a), pb = ComputeProfile(*lake_, b),
+       pall = ComputeProfile(*lake_, all);
   ASSERT_TRUE(pa.ok() && pb.ok() && pall.ok());
   const Profile merged = MergeProfiles(*pa, *pb);
   EXPECT_EQ(merged.rows, pall->rows);
@@ -122,7 +126,8 @@ TEST_F(ProfileTest, MergeIsExactForCountsExtremesAndMoments) {
   EXPECT_NEAR(*mx->mean, *ex->mean, 1e-9 * std::abs(*ex->mean));
   EXPECT_NEAR(*mx->stddev, *ex->stddev, 1e-9 * *ex->stddev);
   std::int64_t total = 0;
-  for (const auto& bin : mx->histogram) total += bin.count;
+  for (const auto& bin : mx->histogram)
+    total += bin.count;
   EXPECT_EQ(total, 800);
   const ColumnProfile* ms = merged.Find("s");
   ASSERT_FALSE(ms->top.empty());
