@@ -19,6 +19,7 @@
 #include "config/project_validator.h"
 #include "orchestrate/airflow_export.h"
 #include "orchestrate/backfill.h"
+#include "orchestrate/dagster_export.h"
 #include "orchestrate/openlineage.h"
 #include "orchestrate/partition.h"
 #include "orchestrate/pipeline_runner.h"
@@ -512,8 +513,11 @@ int RunExport(const ExportOptions& options) {
   if (!pipeline.ok()) return ReportFailure(pipeline.status());
   std::error_code ec;
   const auto dir = std::filesystem::absolute(ctx->spec.dir, ec);
-  const std::string dag =
-      orchestrate::AirflowDag(**pipeline, ec ? ctx->spec.dir : dir, options.sluice);
+  const std::filesystem::path project_dir = ec ? ctx->spec.dir : dir.lexically_normal();
+  const bool airflow = options.tool == "airflow";
+  const std::string dag = airflow
+                              ? orchestrate::AirflowDag(**pipeline, project_dir, options.sluice)
+                              : orchestrate::DagsterJob(**pipeline, project_dir, options.sluice);
   if (options.out.empty()) {
     std::fwrite(dag.data(), 1, dag.size(), stdout);
     return kExitOk;
@@ -522,8 +526,9 @@ int RunExport(const ExportOptions& options) {
   out << dag;
   out.close();
   if (!out) return ReportFailure(base::IoError("cannot write '" + options.out + "'"));
-  std::printf("wrote %s (Airflow DAG sluice_%s, %zu tasks)\n", options.out.c_str(),
-              (*pipeline)->name.c_str(), (*pipeline)->steps.size());
+  std::printf("wrote %s (%s sluice_%s, %zu %s)\n", options.out.c_str(),
+              airflow ? "Airflow DAG" : "Dagster job", (*pipeline)->name.c_str(),
+              (*pipeline)->steps.size(), airflow ? "tasks" : "ops");
   return kExitOk;
 }
 

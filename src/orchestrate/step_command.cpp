@@ -1,6 +1,17 @@
 #include "orchestrate/step_command.h"
 
 namespace sluice::orchestrate {
+namespace {
+
+// 'text' for /bin/sh, with embedded single quotes closed, escaped and reopened.
+std::string ShellQuoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
 
 std::vector<std::string> StepArgv(const config::StepSpec& step,
                                   const std::filesystem::path& project_dir,
@@ -14,13 +25,41 @@ std::vector<std::string> StepArgv(const config::StepSpec& step,
     argv.push_back(project_dir.string());
     argv.insert(argv.end(), args.begin(), args.end());
   };
-  // profile/drift: the targets the step names, in the order sources, views, training set.
-  auto targets = [&] {
-    std::vector<std::string> t = step.sources;
-    t.insert(t.end(), step.feature_views.begin(), step.feature_views.end());
-    if (step.training_set) t.push_back(*step.training_set);
-    return t;
+  // profile/drift: the datasets the step names besides its training set.
+  std::vector<std::string> targets = step.sources;
+  targets.insert(targets.end(), step.feature_views.begin(), step.feature_views.end());
+  // Several sluice invocations as one step: a shell line, each argument quoted.
+  auto chain = [&](const std::vector<std::vector<std::string>>& commands) {
+    if (commands.size() == 1) return commands[0];
+    std::string line;
+    for (const auto& c : commands) {
+      if (!line.empty()) line += " && ";
+      for (size_t i = 0; i < c.size(); ++i)
+        line += (i ? " " : "") + ShellQuoted(c[i]);
+    }
+    return std::vector<std::string>{"/bin/sh", "-c", line};
   };
+  const std::string exe = sluice_binary.string();
+  const std::string dir = project_dir.string();
+  if (step.run == StepKind::kProfile) {
+    std::vector<std::vector<std::string>> commands;
+    if (step.training_set) targets.push_back(*step.training_set);
+    for (const auto& t : targets)
+      commands.push_back({exe, "profile", "-p", dir, t});
+    return chain(commands);
+  }
+  if (step.run == StepKind::kDrift) {
+    // Against the training set: each named dataset's current version. Without one: the
+    // project's declared monitors (where drift checks are configured).
+    if (!step.training_set || targets.empty())
+      return {exe, "monitor", "-p", dir, "--fail-on-alert"};
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& t : targets) {
+      commands.push_back({exe, "drift", "-p", dir, "--reference", *step.training_set, "--current",
+                          t, "--fail-on-drift"});
+    }
+    return chain(commands);
+  }
   switch (step.run) {
     case StepKind::kIngest:
       verb("ingest", step.sources);
@@ -38,11 +77,7 @@ std::vector<std::string> StepArgv(const config::StepSpec& step,
       verb("materialize", step.feature_views);
       break;
     case StepKind::kProfile:
-      verb("profile", targets());
-      break;
     case StepKind::kDrift:
-      verb("drift", targets());
-      break;
     case StepKind::kCommand:
       break;
   }

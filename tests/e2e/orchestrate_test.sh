@@ -132,6 +132,29 @@ PY
 expect_eq "$check" "['build', 'ingest', 'online', 'train_set'] [('build', 'train_set'), ('ingest', 'build'), ('ingest', 'online')] [2] @daily" \
   "the DAG's tasks, dependencies, retries and schedule"
 
+run "$sluice" export dagster daily -p "$p" -o "$tmp_root/job.py"
+expect_code 0 "export dagster"
+check=$($py - "$tmp_root/job.py" <<'PY'
+import ast, py_compile, sys
+py_compile.compile(sys.argv[1], doraise=True)
+tree = ast.parse(open(sys.argv[1]).read())
+ops, deps = [], set()
+for node in tree.body:
+    if isinstance(node, ast.FunctionDef):
+        for d in node.decorator_list:
+            if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "op":
+                kw = {k.arg: k.value for k in d.keywords}
+                ops.append(kw["name"].value)
+            if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "job":
+                for stmt in node.body:
+                    for k in stmt.value.keywords:
+                        deps.add((k.value.id[2:], stmt.targets[0].id[2:]))
+print(sorted(ops), sorted(deps))
+PY
+)
+expect_eq "$check" "['build', 'ingest', 'online', 'train_set'] [('build', 'train_set'), ('ingest', 'build'), ('ingest', 'online')]" \
+  "the Dagster job's ops and dependencies"
+
 # --- OpenLineage to an HTTP receiver on loopback -------------------------------------------------
 $py - "$tmp_root/ol.port" "$tmp_root/ol.events" <<'PY' &
 import http.server, sys

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/project_loader.h"
+#include "orchestrate/dagster_export.h"
 
 namespace sluice::orchestrate {
 namespace {
@@ -40,6 +41,26 @@ TEST(AirflowExportTest, IntervalsBecomeTimedeltas) {
   EXPECT_NE(dag.find("schedule=datetime.timedelta(seconds=900)"), std::string::npos) << dag;
   EXPECT_EQ(dag.find(">>"), std::string::npos);
   EXPECT_EQ(dag.find("--scheduled-at"), std::string::npos);
+}
+
+TEST(DagsterExportTest, OpsInDependencyOrderWithRetriesAndSchedule) {
+  auto spec = config::LoadProjectFromString(
+      "name: shop\n"
+      "pipelines:\n  - name: p\n    schedule: '@daily'\n    timezone: Europe/Berlin\n"
+      "    retries: 2\n    retry_backoff: 1m\n"
+      "    steps:\n"
+      "      - {name: b, run: command, depends_on: [a], command: 'true'}\n"
+      "      - {name: a, run: command, command: 'true'}\n",
+      "sluice.yaml", nullptr);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const std::string py = DagsterJob(spec->pipelines[0], "/srv/shop", "sluice");
+  for (const char* want : {"ins={\"after_a\": In(Nothing)}",
+                           "RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL)",
+                           "    r_a = op_a()\n    r_b = op_b(after_a=r_a)\n",
+                           "cron_schedule=\"@daily\", execution_timezone=\"Europe/Berlin\"",
+                           "defs = Definitions(jobs=[sluice_p], schedules=[schedule])"}) {
+    EXPECT_NE(py.find(want), std::string::npos) << want << "\n" << py;
+  }
 }
 
 }  // namespace
