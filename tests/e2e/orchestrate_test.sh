@@ -20,6 +20,9 @@ cat >>"$p/sluice.yaml" <<'YAML'
     schedule: "@every 1s"
     steps:
       - {name: t, run: command, command: 'echo "$SLUICE_RUN_ID" >> ticks'}
+  - name: quality
+    steps:
+      - {name: profile, run: profile, sources: [transactions, labels]}
   - name: on_labels
     on_new_version: [labels]
     steps:
@@ -70,6 +73,11 @@ print(all(x["trigger"] == "schedule" and any(p["name"] == "scheduled_at" for p i
 # --- lineage and models on the example's pipeline ---------------------------------------------
 run "$sluice" run daily -p "$p"
 expect_code 0 "sluice run daily"
+run "$sluice" run quality -p "$p"
+expect_code 0 "a profile step over two sources (one shell line of two sluice profile calls)"
+run "$sluice" runs quality -p "$p" --json
+expect_eq "$(printf '%s' "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')" \
+  "succeeded" "the profile step succeeded"
 run "$sluice" lineage fraud_train --upstream -p "$p"
 expect_code 0 "lineage of the training set"
 expect_out "fraud_train@" "names the training set version"
