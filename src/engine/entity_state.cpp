@@ -71,7 +71,7 @@ void ResetState(const FeatureViewPlan& plan, EntityState& state) {
   }
   for (auto& c : state.events.inputs)
     c.Clear();
-  state.tiles.clear();
+  // Tiles are not cleared: a decode resizes them and overwrites each, keeping their buffers.
   state.lifetime.resize(plan.aggregations.size());
   for (size_t a = 0; a < plan.aggregations.size(); ++a) {
     if (plan.aggregations[a].window) {
@@ -304,6 +304,7 @@ base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std
     SLUICE_RETURN_IF_ERROR(DecodeStateInto(plan_, *bytes, state_));
   } else {
     ResetState(plan_, state_);
+    state_.tiles.clear();
     if (plan_.ttl) {
       // No event is within any TTL; not evaluated, as OnlineView reads never did.
       for (auto& v : values_)
