@@ -530,8 +530,8 @@ TEST(OnlineStateTest, EqualsReplayWithTile) {
 
 // A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
 // state behind: re-encoding what it decoded gives back exactly the bytes, state after state.
-TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+void CheckDecodingIntoAUsedState(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(5);
   EntityState reused;
   int decoded = 0;
@@ -554,8 +554,15 @@ TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
   EXPECT_GT(decoded, 100);
 }
 
-TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingIntoAUsedTiledStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(10 * kMinute);
+}
+
+void CheckDecodingRejectsDamagedBytes(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(3);
   Case c = RandomCase(rng);
   while (c.events.size() < 5)
@@ -573,6 +580,13 @@ TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
     EXPECT_FALSE(DecodeState(plan, good.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(DecodeState(plan, good + "x").ok());
+}
+
+TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
+  CheckDecodingRejectsDamagedBytes(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingRejectsDamagedTiledBytes) {
+  CheckDecodingRejectsDamagedBytes(10 * kMinute);
 }
 
 // Incremental materialization: states built from the old events, then updated with the new
