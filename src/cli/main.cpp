@@ -182,6 +182,22 @@ int main(int argc, char** argv) {
                        "Models to test; +MODEL adds upstream, MODEL+ downstream (default: all)");
   test_cmd->footer(kFooter);
 
+  GcOptions gc;
+  auto* gc_cmd = app.add_subcommand(
+      "gc", "Remove old dataset versions and lake files nothing references; print what it frees");
+  AddProjectOption(gc_cmd, gc.project);
+  auto* gc_keep =
+      gc_cmd->add_option("--keep", gc.keep, "Keep the newest N versions of each dataset")
+          ->check(CLI::Range(1, 1'000'000));
+  gc_cmd->add_option("--older-than", gc.older_than,
+                     "Remove versions created longer ago than this duration (e.g. 30d, 12h)");
+  gc_cmd
+      ->add_option("--grace", gc.grace,
+                   "Keep never-referenced files younger than this (a running command's)")
+      ->capture_default_str();
+  gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Print what would be removed; remove nothing");
+  gc_cmd->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -207,5 +223,9 @@ int main(int argc, char** argv) {
   if (*materialize_cmd) return RunMaterialize(materialize);
   if (*get_cmd) return RunGet(get);
   if (*serve_cmd) return RunServe(serve);
+  if (*gc_cmd) {
+    gc.keep_set = gc_keep->count() > 0;
+    return RunGc(gc);
+  }
   return kExitUsageError;
 }
