@@ -178,7 +178,7 @@ fi
 # --- derived features and the machine's time zone --------------------------------------------
 z="$tmp_root/tz"
 cp -r "$p" "$z"
-sed -i 's|      - {name: spend_ratio_1h_30d, expr: "amount_sum_1h / nullif(amount_mean_30d, 0)"}|&\n      - {name: local_hour, expr: "hour(as_of::TIMESTAMPTZ)"}|' "$z/sluice.yaml"
+sed -i 's|      - {name: spend_ratio_1h_30d, expr: "amount_sum_1h / nullif(amount_mean_30d, 0)"}|&\n      - {name: local_hour, expr: "hour(to_timestamp(epoch(as_of)))"}|' "$z/sluice.yaml"
 run "$sluice" materialize -p "$z" user_spend
 expect_code 0 "materialize with a time function"
 # The newest event's user, read 15:00 UTC on the day after it (inside the view's TTL).
