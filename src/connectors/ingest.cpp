@@ -627,11 +627,13 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& i
     parts.push_back(
         "SELECT line::BIGINT AS line, NULL::BIGINT AS record, min(column_name) AS \"column\", "
         "CASE WHEN bool_and(error_type::VARCHAR = 'CAST') THEN 'conversion' ELSE 'malformed' END "
-        // A ragged row is one error per column too many or too few: its last one says it all.
-        "AS kind, CASE WHEN bool_or(error_type::VARCHAR IN ('TOO MANY COLUMNS', 'MISSING "
-        "COLUMNS')) THEN arg_max(error_message, column_idx) FILTER (WHERE error_type::VARCHAR IN "
-        "('TOO MANY COLUMNS', 'MISSING COLUMNS')) ELSE string_agg(error_message, '; ' ORDER BY "
-        "column_idx) END AS reason, "
+        // A ragged row is one error per column too many (the last counts them all) or too few
+        // (the first does): one says it.
+        "AS kind, CASE WHEN bool_or(error_type::VARCHAR = 'TOO MANY COLUMNS') THEN "
+        "arg_max(error_message, column_idx) FILTER (WHERE error_type::VARCHAR = 'TOO MANY "
+        "COLUMNS') WHEN bool_or(error_type::VARCHAR = 'MISSING COLUMNS') THEN "
+        "arg_min(error_message, column_idx) FILTER (WHERE error_type::VARCHAR = 'MISSING "
+        "COLUMNS') ELSE string_agg(error_message, '; ' ORDER BY column_idx) END AS reason, "
         "any_value(csv_line) AS raw FROM " +
         QuoteIdentifier(reader.rejects_table) + " GROUP BY line");
   }

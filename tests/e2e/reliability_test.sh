@@ -113,6 +113,7 @@ run "$sluice" ingest -p "$m"
 expect_code 0 "ingest with bad rows"
 ragged=$(grep 't.csv:3' <<<"$out" || true)
 expect_eq "$(grep -o 'Expected' <<<"$ragged" | wc -l)" 1 "a ragged row's reason says it once"
+expect_out "t.csv:3: Expected Number of Columns: 3 Found: 8" "the ragged row's real column count"
 nul=$(grep 't.csv:4' <<<"$out" || true)
 case "$nul" in *'1\0x'*) pass ;; *) fail "a NUL byte is escaped in the reason: '$nul'" ;; esac
 id=$("$sluice" versions -p "$m" t | awk '$1 == "t" {print $2}')
