@@ -39,9 +39,6 @@ CREATE INDEX lineage_dst ON lineage(dst);
 )sql",
 };
 
-// How long a statement waits for another process's write to the registry before it gives up.
-constexpr int kBusyTimeoutMs = 10'000;
-
 bool IsBusy(int code) {
   return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
 }
@@ -74,8 +71,8 @@ base::Status BusyError(sqlite3* db, const std::string& what) {
   const std::string running = RunningRuns(db);
   return base::IoError(
       "registry: " + what + ": the registry '" + sqlite3_db_filename(db, "main") +
-          "' stayed locked by another sluice process for " + std::to_string(kBusyTimeoutMs / 1000) +
-          " s (" + (running.empty() ? "no run of it is recorded yet" : "running: " + running) +
+          "' stayed locked by another sluice process (" +
+          (running.empty() ? "no run of it is recorded yet" : "running: " + running) +
           "); try again when it has finished",
       /*retryable=*/true);
 }
@@ -88,14 +85,14 @@ base::Status SqliteError(sqlite3* db, const std::string& what) {
 
 // sqlite3_exec, retried while the database is busy: setting the journal mode of a new database
 // and similar statements return SQLITE_BUSY without calling the busy handler.
-int ExecWaiting(sqlite3* db, const std::string& sql, std::string* error) {
+int ExecWaiting(sqlite3* db, const std::string& sql, std::string* error, int timeout_ms) {
   int rc = SQLITE_OK;
   for (int waited_ms = 0;; waited_ms += 10) {
     char* err = nullptr;
     rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
     if (error != nullptr) *error = err ? err : "";
     sqlite3_free(err);
-    if (!IsBusy(rc) || waited_ms >= kBusyTimeoutMs) return rc;
+    if (!IsBusy(rc) || waited_ms >= timeout_ms) return rc;
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     sqlite3_sleep(10);
   }
@@ -164,7 +161,9 @@ Registry::Registry(Registry&&) noexcept = default;
 Registry& Registry::operator=(Registry&&) noexcept = default;
 Registry::~Registry() = default;
 
-base::Result<Registry> Registry::Open(const std::filesystem::path& path) {
+base::Result<Registry> Registry::Open(const std::filesystem::path& path,
+                                      std::chrono::milliseconds busy_timeout) {
+  const int timeout_ms = static_cast<int>(busy_timeout.count());
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   auto handle = std::make_unique<Handle>();
@@ -174,16 +173,16 @@ base::Result<Registry> Registry::Open(const std::filesystem::path& path) {
                          "': " + (handle->db ? sqlite3_errmsg(handle->db) : "out of memory"));
   }
   sqlite3* db = handle->db;
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, timeout_ms);
   std::string err;
-  int rc = ExecWaiting(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", &err);
+  int rc = ExecWaiting(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", &err, timeout_ms);
   if (IsBusy(rc)) return BusyError(db, "cannot open '" + path.string() + "'");
   if (rc != SQLITE_OK) {
     return base::IoError("registry: cannot configure '" + path.string() + "': " + err);
   }
   // The schema version is read inside the write transaction that migrates: two processes
   // opening a new registry at once then migrate it once, the second finding it done.
-  rc = ExecWaiting(db, "BEGIN IMMEDIATE", &err);
+  rc = ExecWaiting(db, "BEGIN IMMEDIATE", &err, timeout_ms);
   if (IsBusy(rc)) return BusyError(db, "cannot open '" + path.string() + "'");
   if (rc != SQLITE_OK)
     return base::IoError("registry: cannot open '" + path.string() + "': " + err);
