@@ -92,6 +92,39 @@ expect_code 2 "get with a bad derived default is a configuration error"
 expect_err "defaults.spend_ratio_1h_30d: 'lots' is not a number, and feature 'spend_ratio_1h_30d' is double" \
   "get names the bad default"
 
+# The server does not abort or answer 500: the view is not ready, and says why.
+"$sluice" serve -p "$d.2" --address 127.0.0.1:0 >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
+serve_pid=$!
+for _ in $(seq 1 100); do
+  grep -q 'listening on' "$tmp_root/serve.out" 2>/dev/null && break
+  sleep 0.1
+done
+port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
+run curl -s -o "$tmp_root/reply" -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/features" \
+  -H 'Content-Type: application/json' -d '{"view": "user_spend", "entities": [{"user_id": 1}]}'
+expect_eq "$out" 503 "the server answers 503 for a view with a bad default"
+case "$(cat "$tmp_root/reply")" in
+  *not_ready*"spend_ratio_1h_30d: 'lots' is not a number"*) pass ;;
+  *) fail "the 503 names the bad default: $(cat "$tmp_root/reply")" ;;
+esac
+kill "$serve_pid"
+wait "$serve_pid" || true
+
+# --- gc keeps what the online store serves ---------------------------------------------------
+g="$tmp_root/gc"
+cp -r "$p" "$g"
+run "$sluice" materialize -p "$g" user_spend
+served=$(/usr/bin/python3 -c 'print(open(__import__("sys").argv[1]).read().split()[-1][:12])' \
+  "$g/.sluice/lake/versions/transactions/HISTORY")
+printf 'extra-1,1,m1,food,5.0,USD,US,web,2024-01-01T00:00:00Z\n' >>"$g/data/transactions.csv"
+run "$sluice" ingest -p "$g" transactions
+expect_code 0 "a newer transactions version"
+run "$sluice" gc -p "$g" --keep 1 --dry-run
+expect_code 0 "gc --dry-run"
+expect_out "kept    transactions             $served: online store 'default' serves view 'user_spend' from it" \
+  "gc keeps the version the online store was materialized from"
+expect_out "gc (dry run): would remove 0 versions" "nothing else to remove"
+
 # --- messages --------------------------------------------------------------------------------
 m="$tmp_root/messages"
 mkdir -p "$m/data"
