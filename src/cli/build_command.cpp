@@ -88,9 +88,18 @@ struct Opened {
   std::unique_ptr<warehouse::Warehouse> warehouse;
 };
 
+// The target a run of the whole command is recorded under: its selectors, or every model.
+std::string RunTarget(const std::vector<std::string>& selectors) {
+  std::string out;
+  for (const auto& s : selectors)
+    out += (out.empty() ? "" : ",") + s;
+  return out.empty() ? "(all models)" : out;
+}
+
 // Loads the project and its models and connects to the warehouse; on failure returns nullopt
 // with *code set.
-std::optional<Opened> Open(const std::string& dir, int* code) {
+std::optional<Opened> Open(const std::string& dir, const char* kind,
+                           const std::vector<std::string>& selectors, int* code) {
   Opened o;
   o.project = OpenProject(dir, code);
   if (!o.project) return std::nullopt;
@@ -104,6 +113,7 @@ std::optional<Opened> Open(const std::string& dir, int* code) {
   o.graph.emplace(std::move(graph).value());
   auto w = warehouse::OpenWarehouse(o.project->spec.warehouse, o.project->spec.dir);
   if (!w.ok()) {
+    RecordFailedRun(*o.project->registry, kind, RunTarget(selectors), w.status());
     *code = ReportFailure(w.status());
     return std::nullopt;
   }
@@ -128,7 +138,7 @@ int Summarize(const char* verb, const models::BuildReport& r, double seconds) {
 
 int RunBuild(const BuildOptions& options) {
   int code = kExitOk;
-  auto opened = Open(options.project, &code);
+  auto opened = Open(options.project, "build", options.models, &code);
   if (!opened) return code;
   if (opened->graph->models().empty()) {
     std::printf("project '%s' has no models (%s/*.sql)\n", opened->project->spec.name.c_str(),
@@ -145,7 +155,11 @@ int RunBuild(const BuildOptions& options) {
   build.full_refresh = options.full_refresh;
   build.on_done = PrintBuilt;
   auto report = models::BuildModels(*opened->graph, ctx, build);
-  if (!report.ok()) return ReportFailure(report.status());
+  if (!report.ok()) {
+    RecordFailedRun(*opened->project->registry, "build", RunTarget(options.models),
+                    report.status());
+    return ReportFailure(report.status());
+  }
   for (const auto& o : report->models) {
     if (!o.new_version) continue;
     if (auto m = opened->project->lake->FindVersion(o.version); m.ok()) {
@@ -157,7 +171,7 @@ int RunBuild(const BuildOptions& options) {
 
 int RunTest(const TestOptions& options) {
   int code = kExitOk;
-  auto opened = Open(options.project, &code);
+  auto opened = Open(options.project, "test", options.models, &code);
   if (!opened) return code;
   auto& clock = base::SystemClock::Instance();
   const auto started = clock.Now();
@@ -174,7 +188,10 @@ int RunTest(const TestOptions& options) {
           PrintTests(o);
         }
       });
-  if (!report.ok()) return ReportFailure(report.status());
+  if (!report.ok()) {
+    RecordFailedRun(*opened->project->registry, "test", RunTarget(options.models), report.status());
+    return ReportFailure(report.status());
+  }
   return Summarize("test", *report, std::chrono::duration<double>(clock.Now() - started).count());
 }
 

@@ -224,5 +224,14 @@ struct LogsOptions {
   std::string step;  // empty: every step's last attempt
 };
 int RunLogs(const LogsOptions& options);
+struct GcOptions {
+  std::string project = ".";
+  int keep = 1;
+  bool keep_set = false;   // --keep given
+  std::string older_than;  // a duration ("30d"); empty: not a rule
+  std::string grace = "1h";
+  bool dry_run = false;
+};
+int RunGc(const GcOptions& options);
 
 }  // namespace sluice::cli

@@ -36,7 +36,8 @@ void PrintReport(const connectors::IngestReport& r) {
     std::printf("  quarantined rows (first %zu; all in `sluice show %s`):\n", r.samples.size(),
                 m.id.substr(0, 12).c_str());
     for (const auto& q : r.samples) {
-      std::printf("    %s: %s\n", connectors::Where(q).c_str(), q.reason.c_str());
+      std::printf("    %s: %s\n", connectors::Where(q).c_str(),
+                  connectors::Printable(q.reason).c_str());
     }
   }
 }

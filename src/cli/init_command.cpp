@@ -1,11 +1,11 @@
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/project_template.h"
+#include "lake/atomic_file.h"
 
 namespace sluice::cli {
 
@@ -33,10 +33,11 @@ int RunInit(const InitOptions& options) {
       return ReportFailure(
           base::IoError("cannot create '" + path.parent_path().string() + "': " + ec.message()));
     }
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
-    out.close();
-    if (!out) return ReportFailure(base::IoError("cannot write '" + path.string() + "'"));
+    // Whole or not at all, like every file sluice writes for a user (a kill never leaves a
+    // half-written sluice.yaml that --force would then be needed to replace).
+    if (base::Status s = lake::WriteFileAtomic(path, file.content); !s.ok()) {
+      return ReportFailure(s);
+    }
     std::printf("created %s\n", path.c_str());
   }
   std::printf(

@@ -357,6 +357,21 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("RUN", logs.run, "Run id")->required();
   logs_cmd->add_option("STEP", logs.step, "Only this step (default: all)");
   logs_cmd->footer(kFooter);
+  GcOptions gc;
+  auto* gc_cmd = app.add_subcommand(
+      "gc", "Remove old dataset versions and lake files nothing references; print what it frees");
+  AddProjectOption(gc_cmd, gc.project);
+  auto* gc_keep =
+      gc_cmd->add_option("--keep", gc.keep, "Keep the newest N versions of each dataset")
+          ->check(CLI::Range(1, 1'000'000));
+  gc_cmd->add_option("--older-than", gc.older_than,
+                     "Remove versions created longer ago than this duration (e.g. 30d, 12h)");
+  gc_cmd
+      ->add_option("--grace", gc.grace,
+                   "Keep never-referenced files younger than this (a running command's)")
+      ->capture_default_str();
+  gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Print what would be removed; remove nothing");
+  gc_cmd->footer(kFooter);
 
   try {
     app.parse(argc, argv);
@@ -403,6 +418,10 @@ int main(int argc, char** argv) {
                    : *model_show   ? "show"
                                    : "rollback";
     return RunModel(model);
+  }
+  if (*gc_cmd) {
+    gc.keep_set = gc_keep->count() > 0;
+    return RunGc(gc);
   }
   return kExitUsageError;
 }

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "base/clock.h"
+#include "base/kill_point.h"
+#include "base/scalar_text.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
@@ -13,6 +15,7 @@
 #include "serve/json_writer.h"
 #include "store/online_store.h"
 #include "types/column.h"
+#include "warehouse/duckdb_database.h"
 
 namespace sluice::cli {
 
@@ -40,9 +43,15 @@ int RunMaterialize(const MaterializeOptions& options) {
       views.push_back(v);
     }
   }
-  auto store = store::OpenOnlineStore(**store_spec, project->spec.dir, /*read_only=*/false);
-  if (!store.ok()) return ReportFailure(store.status());
   auto& clock = base::SystemClock::Instance();
+  auto store = store::OpenOnlineStore(**store_spec, project->spec.dir, /*read_only=*/false);
+  if (!store.ok()) {
+    // A run that could not start is still a run: the registry says why it failed.
+    for (const auto* view : views) {
+      RecordFailedRun(*project->registry, "materialize", view->name, store.status());
+    }
+    return ReportFailure(store.status());
+  }
   int failures = 0;
   for (const auto* view : views) {
     const auto started = clock.Now();
@@ -111,6 +120,7 @@ int RunMaterialize(const MaterializeOptions& options) {
       ++failures;
       continue;
     }
+    base::KillPoint("materialize.before_run_record");
     const double secs = std::chrono::duration<double>(clock.Now() - started).count();
     const auto rate = [&](std::size_t n) { return secs > 0 ? static_cast<double>(n) / secs : 0.0; };
     if (m->mode == engine::MaterializeMode::kIncremental) {
@@ -164,7 +174,9 @@ int RunGet(const GetOptions& options) {
     if (!parsed.ok()) return ReportFailure(parsed.status().WithContext("--at"));
     t = *parsed;
   }
-  auto db = warehouse::DuckDb::Open(":memory:");
+  // The session every feature-SQL connection has (UTC): derived features read as they do in
+  // training sets and the server.
+  auto db = warehouse::OpenFeatureSqlDb();
   if (!db.ok()) return ReportFailure(db.status());
   auto online =
       engine::OnlineView::Load(project->spec, *view, *project->lake, (*meta)->source_version, *db);
@@ -188,6 +200,16 @@ int RunGet(const GetOptions& options) {
         "feature view '" + view->name + "' is keyed by " +
         std::to_string((*online)->plan().entity_keys.size()) + " column(s); got " +
         std::to_string(key_values.size()) + " value(s) in '" + options.key + "'"));
+  }
+  for (size_t i = 0; i < key_values.size(); ++i) {
+    if ((*online)->plan().key_types[i] != types::LogicalType::kInt64) continue;
+    // The canonical text the state is keyed by; "abc" or a number past 64 bits is an error.
+    auto n = base::ParseInt64(key_values[i]);
+    if (!n.ok()) {
+      return ReportFailure(base::InvalidArgument("key column '" + (*online)->plan().entity_keys[i] +
+                                                 "' is int64: " + n.status().message()));
+    }
+    key_values[i] = std::to_string(*n);
   }
   auto values = (*store)->MultiGet(view->name, {engine::EntityKeyBytes(key_values)});
   if (!values.ok()) return ReportFailure(values.status());

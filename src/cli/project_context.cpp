@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/time.h"
 #include "cli/exit_code.h"
 #include "config/project_loader.h"
 
@@ -10,6 +13,22 @@ namespace sluice::cli {
 std::filesystem::path ResolvePath(const config::ProjectSpec& spec, const std::string& path) {
   const std::filesystem::path p(path);
   return p.is_absolute() ? p : spec.dir / p;
+}
+
+void RecordFailedRun(registry::Registry& registry, const std::string& kind,
+                     const std::string& target, const base::Status& failure) {
+  const std::string now = base::FormatTime(base::SystemClock::Instance().Now());
+  auto id = registry.BeginRun(kind, target, now);
+  base::Status recorded = id.status();
+  if (id.ok()) {
+    registry::RunRecord run;
+    run.id = *id;
+    run.status = "failed";
+    run.finished_at = now;
+    run.error = failure.ToString();
+    recorded = registry.FinishRun(run);
+  }
+  if (!recorded.ok()) base::LogWarn("could not record the failed run: " + recorded.ToString());
 }
 
 std::optional<ProjectContext> OpenProject(const std::string& dir, int* exit_code) {

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "base/build_version.h"
+
 namespace sluice::cli {
 
-// Set from the CMake project version at build time.
-extern const char* const kVersion;
+// The build's version (base/build_version.h), as `--version` prints it.
+inline const char* const& kVersion = base::kBuildVersion;
 
 }  // namespace sluice::cli

@@ -74,10 +74,11 @@ int RunShow(const ShowOptions& options) {
         q.file = std::string(rows->column(0).GetString(r));
         if (rows->column(1).IsValid(r)) q.line = rows->column(1).GetInt64(r);
         if (rows->column(2).IsValid(r)) q.record = rows->column(2).GetInt64(r);
-        std::printf(
-            "  %s: %s\n    %s\n", connectors::Where(q).c_str(),
-            std::string(rows->column(3).GetString(r)).c_str(),
-            rows->column(4).IsValid(r) ? std::string(rows->column(4).GetString(r)).c_str() : "");
+        std::printf("  %s: %s\n    %s\n", connectors::Where(q).c_str(),
+                    connectors::Printable(rows->column(3).GetString(r)).c_str(),
+                    rows->column(4).IsValid(r)
+                        ? connectors::Printable(rows->column(4).GetString(r)).c_str()
+                        : "");
       }
     }
   }

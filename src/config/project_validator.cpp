@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/cron.h"
+#include "base/scalar_text.h"
 #include "config/enum_words.h"
 #include "config/map_reader.h"
 
@@ -414,7 +415,69 @@ class Validator {
     for (const auto& t : v.transforms)
       Transform(v, t, names);
     for (const auto& [name, value] : v.defaults) {
-      Ref(o, "defaults." + name, name, names, "feature");
+      if (Ref(o, "defaults." + name, name, names, "feature")) Default(v, name, value, source);
+    }
+  }
+
+  // A default must be a value of its feature's type, where the project file alone tells the
+  // type; derived features, computed columns and models' columns are typed when the view is
+  // loaded (engine::OnlineView), which checks the rest.
+  void Default(const FeatureViewSpec& v, const std::string& name, const std::string& value,
+               const SourceSpec* source) {
+    const auto a = std::find_if(v.aggregations.begin(), v.aggregations.end(),
+                                [&](const AggregationSpec& s) { return s.name == name; });
+    if (a == v.aggregations.end() || !a->origin.Valid("function")) return;
+    const bool transformed = std::any_of(v.transforms.begin(), v.transforms.end(),
+                                         [&](const TransformSpec& t) { return t.feature == name; });
+    if (transformed) return;  // the served value is the transform's output
+    // The input column's type, when it is a declared column of a declared source.
+    std::optional<types::LogicalType> input;
+    if (a->column && source &&
+        std::none_of(v.columns.begin(), v.columns.end(),
+                     [&](const ComputedColumnSpec& c) { return c.name == *a->column; })) {
+      if (const types::Field* f = source->FindColumn(*a->column)) input = f->type;
+    }
+    const bool integer_input =
+        input && (*input == types::LogicalType::kInt64 || *input == types::LogicalType::kBool ||
+                  *input == types::LogicalType::kTimestamp || *input == types::LogicalType::kDate);
+    enum class Kind { kInteger, kNumber, kAny } kind = Kind::kAny;
+    switch (a->function) {
+      case AggregationFunction::kCount:
+      case AggregationFunction::kApproxCountDistinct:
+        kind = Kind::kInteger;
+        break;
+      case AggregationFunction::kMean:
+      case AggregationFunction::kStddev:
+      case AggregationFunction::kVariance:
+        kind = Kind::kNumber;
+        break;
+      case AggregationFunction::kSum:
+        kind = integer_input ? Kind::kInteger : Kind::kNumber;
+        break;
+      case AggregationFunction::kMin:
+      case AggregationFunction::kMax:
+      case AggregationFunction::kFirst:
+      case AggregationFunction::kLast:
+        if (input) {
+          kind = integer_input                           ? Kind::kInteger
+                 : *input == types::LogicalType::kDouble ? Kind::kNumber
+                                                         : Kind::kAny;
+        }
+        break;
+      case AggregationFunction::kLastK:
+        break;
+    }
+    const std::string fn(config::Name(a->function));
+    if (kind == Kind::kInteger) {
+      if (auto n = base::ParseInt64(value); !n.ok()) {
+        Report(v.origin, "defaults." + name,
+               n.status().message() + ", and feature " + Q(name) + " (" + fn + ") is int64");
+      }
+    } else if (kind == Kind::kNumber) {
+      if (auto d = base::ParseDouble(value); !d.ok()) {
+        Report(v.origin, "defaults." + name,
+               d.status().message() + ", and feature " + Q(name) + " (" + fn + ") is double");
+      }
     }
   }
 

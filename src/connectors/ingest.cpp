@@ -14,6 +14,8 @@
 #include <system_error>
 #include <thread>
 
+#include "base/build_version.h"
+#include "base/kill_point.h"
 #include "base/log.h"
 #include "connectors/file_reader.h"
 #include "connectors/json_keys_scan.h"
@@ -30,7 +32,9 @@ using warehouse::QuoteLiteral;
 
 namespace {
 
-constexpr const char* kSluiceVersion = "0.1.0";
+// The UTF-8 byte-order mark some tools (Excel) write at the start of a text file.
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // How the lake's Parquet files are written. zstd at level 1 costs about what DuckDB's default
 // snappy costs (zstd's default level 3 costs about 15% more CPU on the whole copy) and, on the
 // example transactions, gives files a third smaller than snappy and slightly smaller than
@@ -287,6 +291,12 @@ class SourceIngest {
   // original path of each copy.
   std::vector<lake::StagedCopy> staged_;
   std::map<std::string, std::string> originals_;
+  // Inputs read from another file than the one stored (a JSON Lines file without its BOM).
+  std::map<std::string, fs::path> read_paths_;
+  fs::path ReadPath(const fs::path& file) const {
+    auto it = read_paths_.find(file.string());
+    return it == read_paths_.end() ? file : it->second;
+  }
   // Or, for inputs that had settled (see Run): the originals are read, while copier_ hashes and
   // copies them into staged_; what they were like before (identities_) is checked again once
   // everything has read them (FinishCopies).
@@ -296,6 +306,42 @@ class SourceIngest {
   std::atomic<bool> cancel_copies_{false};
   base::Status copier_status_;
 };
+
+// Whether an uncompressed file starts with a UTF-8 byte-order mark.
+base::Result<bool> StartsWithUtf8Bom(const fs::path& file, bool compressed) {
+  if (compressed) return false;
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  char head[3] = {};
+  const size_t n = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  return n == kUtf8Bom.size() && std::string_view(head, n) == kUtf8Bom;
+}
+
+// Copies `file` without its first `skip` bytes (a byte-order mark DuckDB's JSON reader refuses).
+base::Status CopySkipping(const fs::path& file, const fs::path& dest, size_t skip) {
+  std::FILE* in = std::fopen(file.c_str(), "rb");
+  if (in == nullptr) return base::IoError("cannot read '" + file.string() + "'");
+  std::FILE* out = std::fopen(dest.c_str(), "wb");
+  if (out == nullptr) {
+    std::fclose(in);
+    return base::IoError("cannot create '" + dest.string() + "'");
+  }
+  std::vector<char> buf(1 << 20);
+  bool ok = std::fseek(in, static_cast<long>(skip), SEEK_SET) == 0;
+  while (ok) {
+    const size_t n = std::fread(buf.data(), 1, buf.size(), in);
+    if (n == 0) {
+      ok = !std::ferror(in);
+      break;
+    }
+    ok = std::fwrite(buf.data(), 1, n, out) == n;
+  }
+  std::fclose(in);
+  ok = std::fclose(out) == 0 && ok;
+  if (!ok) return base::IoError("cannot write '" + dest.string() + "'");
+  return base::Status::Ok();
+}
 
 // The header line of an uncompressed CSV file, read directly so a bad header is reported as
 // such; nullopt for compressed files.
@@ -310,6 +356,8 @@ base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path&
   }
   std::fclose(f);
   if (!line.empty() && line.back() == '\r') line.pop_back();
+  // A byte-order mark is not part of the first column's name (DuckDB skips it in the data).
+  if (line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
   if (!IsValidUtf8(line)) {
     return base::InvalidArgument("'" + Shown(file) +
                                  "': the header line (line 1) is not valid UTF-8");
@@ -317,7 +365,8 @@ base::Result<std::optional<std::string>> SourceIngest::FirstLine(const fs::path&
   return std::optional<std::string>(std::move(line));
 }
 
-base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedColumn>& observed) {
+base::Status SourceIngest::Observe(const fs::path& input, std::vector<ObservedColumn>& observed) {
+  const fs::path file = ReadPath(input);
   // The contract check observes every file before any loads, and LoadFile needs the same
   // columns again: for JSON Lines that is a scan of the whole file, so it is done once.
   if (auto it = observed_.find(file.string()); it != observed_.end()) {
@@ -399,9 +448,10 @@ base::Status SourceIngest::Observe(const fs::path& file, std::vector<ObservedCol
   return base::Status::Ok();
 }
 
-base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& file,
+base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& input,
                                                  const std::string& rel,
                                                  const std::vector<std::string>& kept_extra) {
+  const fs::path file = ReadPath(input);
   FileOutcome out;
   std::error_code size_ec;
   if (fs::file_size(file, size_ec) == 0 && !size_ec) {
@@ -577,7 +627,13 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
     parts.push_back(
         "SELECT line::BIGINT AS line, NULL::BIGINT AS record, min(column_name) AS \"column\", "
         "CASE WHEN bool_and(error_type::VARCHAR = 'CAST') THEN 'conversion' ELSE 'malformed' END "
-        "AS kind, string_agg(error_message, '; ' ORDER BY column_idx) AS reason, "
+        // A ragged row is one error per column too many (the last counts them all) or too few
+        // (the first does): one says it.
+        "AS kind, CASE WHEN bool_or(error_type::VARCHAR = 'TOO MANY COLUMNS') THEN "
+        "arg_max(error_message, column_idx) FILTER (WHERE error_type::VARCHAR = 'TOO MANY "
+        "COLUMNS') WHEN bool_or(error_type::VARCHAR = 'MISSING COLUMNS') THEN "
+        "arg_min(error_message, column_idx) FILTER (WHERE error_type::VARCHAR = 'MISSING "
+        "COLUMNS') ELSE string_agg(error_message, '; ' ORDER BY column_idx) END AS reason, "
         "any_value(csv_line) AS raw FROM " +
         QuoteIdentifier(reader.rejects_table) + " GROUP BY line");
   }
@@ -616,7 +672,11 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& f
     for (const auto& p : parts)
       all += (all.empty() ? "" : " UNION ALL ") + p;
     out.quarantine = staging_->path() / ("quarantine-" + std::to_string(index) + ".parquet");
-    SLUICE_RETURN_IF_ERROR(db_->Execute("COPY (SELECT " + QuoteLiteral(rel) + " AS file, * FROM (" +
+    // A reason quoting raw text keeps a NUL byte of it escaped: readers of the quarantine
+    // (C strings, terminals) would stop at it.
+    SLUICE_RETURN_IF_ERROR(db_->Execute("COPY (SELECT " + QuoteLiteral(rel) +
+                                        " AS file, * REPLACE (replace(reason, chr(0), '\\0') AS "
+                                        "reason) FROM (" +
                                         all + ") ORDER BY line NULLS LAST, record) TO " +
                                         QuoteLiteral(out.quarantine.string()) + kParquetOptions));
     SLUICE_ASSIGN_OR_RETURN(out.quarantined,
@@ -809,7 +869,7 @@ base::Result<IngestReport> SourceIngest::Run() {
   manifest.dataset = source_.name;
   manifest.kind = "source";
   manifest.definition_hash = DefinitionHash(source_);
-  manifest.sluice_version = kSluiceVersion;
+  manifest.sluice_version = base::kBuildVersion;
   SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, ctx_.lake.Current(source_.name));
 
   if (source_.type == config::SourceType::kPostgres)
@@ -863,6 +923,10 @@ base::Result<IngestReport> SourceIngest::Run() {
     const auto bytes = fs::file_size(f, ec);
     manifest.inputs.push_back({RelativeName(ctx_.project.dir, f), sha, ec ? 0 : bytes});
   }
+  for (size_t i = 0; i < files.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(manifest.inputs[i].utf8_bom,
+                            StartsWithUtf8Bom(files[i], IsCompressed(files[i])));
+  }
   // Unchanged inputs under an unchanged definition: the current version already holds them.
   if (current && current->inputs == manifest.inputs &&
       current->definition_hash == manifest.definition_hash) {
@@ -877,6 +941,15 @@ base::Result<IngestReport> SourceIngest::Run() {
     staging_.emplace(std::move(staging));
   }
   SLUICE_RETURN_IF_ERROR(OpenDuckDb());
+  // DuckDB's CSV reader skips a byte-order mark; its JSON reader refuses one, so a JSON Lines
+  // file that has one is read from a copy without it (the lake stores the bytes as they came).
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!manifest.inputs[i].utf8_bom || read_spec_.format != config::FileFormat::kJsonl) continue;
+    const fs::path copy = staging_->path() / ("no-bom-" + std::to_string(i) + ".jsonl");
+    SLUICE_RETURN_IF_ERROR(CopySkipping(files[i], copy, kUtf8Bom.size()));
+    read_paths_[files[i].string()] = copy;
+    originals_[copy.string()] = Shown(files[i]);
+  }
 
   // Contract first, for every file, so a shape change stops the ingest before any data moves.
   SLUICE_ASSIGN_OR_RETURN(types::Schema declared, source_.Schema());
@@ -1073,6 +1146,7 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
     }
   }
   timer.emplace("publishing");
+  base::KillPoint("ingest.after_staging");
   manifest.created_at = NowIso(ctx_.clock);
   SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, ctx_.lake.Publish(manifest));
   report.manifest = std::move(published.manifest);
@@ -1086,6 +1160,24 @@ base::Result<IngestReport> SourceIngest::LoadAndPublish(
 
 }  // namespace
 
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == 0) {
+      out += "\\0";
+    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 std::string Where(const QuarantinedRow& q) {
   if (q.line) return q.file + ":" + std::to_string(*q.line);
   if (q.record) return q.file + " record " + std::to_string(*q.record);
@@ -1098,6 +1190,7 @@ base::Result<IngestReport> Ingest(const config::SourceSpec& source, const Ingest
                           ctx.registry.BeginRun("ingest", source.name, NowIso(ctx.clock)));
   SourceIngest ingest(source, ctx);
   auto result = ingest.Run();
+  base::KillPoint("ingest.before_run_record");
 
   registry::RunRecord run;
   run.id = run_id;

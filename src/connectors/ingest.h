@@ -26,6 +26,9 @@ struct QuarantinedRow {
 
 // "data/tx.csv:12" or "data/tx.csv record 7".
 std::string Where(const QuarantinedRow& row);
+// Quarantined text (a reason, a raw line) as printed on a terminal: a NUL byte as \0 and other
+// control characters but tab as \xNN, so nothing after them is lost or garbles the screen.
+std::string Printable(std::string_view text);
 
 // Reports progress of the current stage: what is happening and how far (0..1, or < 0 unknown).
 using IngestProgress = std::function<void(const std::string& stage, double fraction)>;

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "base/scalar_text.h"
+#include "base/time.h"
 #include "connectors/ingest.h"
 #include "engine/view_loader.h"
 #include "lake/atomic_file.h"
@@ -25,6 +27,99 @@ std::string_view StatusName(FeatureStatus s) {
   }
   return "missing";
 }
+
+namespace {
+
+// A `defaults:` value as a one-row column of `type`; errors say what the text is instead.
+base::Result<types::Column> ParseDefault(const std::string& text, LogicalType type) {
+  types::Column c(type);
+  switch (type) {
+    case LogicalType::kInt64: {
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t v, base::ParseInt64(text));
+      c.AppendInt64(v);
+      break;
+    }
+    case LogicalType::kDouble: {
+      SLUICE_ASSIGN_OR_RETURN(double v, base::ParseDouble(text));
+      c.AppendDouble(v);
+      break;
+    }
+    case LogicalType::kBool: {
+      SLUICE_ASSIGN_OR_RETURN(bool v, base::ParseBool(text));
+      c.AppendBool(v);
+      break;
+    }
+    case LogicalType::kString:
+      c.AppendString(text);
+      break;
+    case LogicalType::kTimestamp: {
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t v, base::ParseTimestampMicros(text));
+      c.AppendTimestamp(v);
+      break;
+    }
+    default:
+      c.AppendNull();
+      break;
+  }
+  return c;
+}
+
+std::string DefaultError(const config::FeatureViewSpec& view, const std::string& feature,
+                         LogicalType type, const base::Status& s) {
+  return "feature view '" + view.name + "': defaults." + feature + ": " + s.message() +
+         ", and feature '" + feature + "' is " + std::string(types::LogicalTypeName(type));
+}
+
+// Each default parsed as a value of its served feature's type: aggregations by their plan,
+// derived features by DuckDB's type for their expression, transformed features by the
+// transform's output. A feature whose type cannot be found here is parsed when read.
+base::Result<std::map<std::string, types::Column>> ParseDefaults(
+    const config::FeatureViewSpec& view, const FeatureViewPlan& plan,
+    const std::vector<std::pair<std::string, TransformArtifact>>& transforms,
+    warehouse::DuckDb& db) {
+  std::map<std::string, types::Column> out;
+  if (view.defaults.empty()) return out;
+  std::map<std::string, LogicalType> types_by_name;
+  std::string inputs = "TIMESTAMP '1970-01-01 00:00:00' AS as_of";
+  for (const auto& a : plan.aggregations) {
+    types_by_name[a.name] = a.output_type;
+    inputs += ", NULL::" + std::string(warehouse::DuckDbTypeName(a.output_type)) + " AS " +
+              QuoteIdentifier(a.name);
+  }
+  std::string derived;
+  for (const auto& d : view.derived) {
+    derived += (derived.empty() ? "" : ", ") + ("(" + d.expr + ") AS " + QuoteIdentifier(d.name));
+  }
+  if (!derived.empty()) {
+    // A broken expression is reported by Read, as before; here it only leaves types unknown.
+    auto typed = db.Query("SELECT " + derived + " FROM (SELECT " + inputs + ") LIMIT 0");
+    if (typed.ok()) {
+      for (size_t i = 0; i < typed->num_columns(); ++i) {
+        types_by_name[typed->schema().field(i).name] = typed->schema().field(i).type;
+      }
+    }
+  }
+  for (const auto& [feature, artifact] : transforms) {
+    auto it = types_by_name.find(feature);
+    if (it == types_by_name.end()) continue;
+    const LogicalType input = it->second;
+    types_by_name.erase(it);
+    for (const auto& f : OutputFields(artifact, input))
+      types_by_name[f.name] = f.type;
+  }
+  for (const auto& [feature, text] : view.defaults) {
+    auto it = types_by_name.find(feature);
+    if (it == types_by_name.end()) continue;
+    auto parsed = ParseDefault(text, it->second);
+    if (!parsed.ok()) {
+      return base::InvalidArgument(DefaultError(view, feature, it->second, parsed.status()));
+    }
+    out.emplace(feature, std::move(*parsed));
+  }
+  return out;
+}
+
+}  // namespace
 
 base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::ProjectSpec& project,
                                                            const config::FeatureViewSpec& view,
@@ -55,7 +150,9 @@ base::Result<std::unique_ptr<OnlineView>> OnlineView::Load(const config::Project
     SLUICE_ASSIGN_OR_RETURN(TransformArtifact a, ParseTransformArtifact(json));
     transforms.emplace_back(t.feature, std::move(a));
   }
-  return std::unique_ptr<OnlineView>(new OnlineView(view, std::move(plan), std::move(transforms)));
+  SLUICE_ASSIGN_OR_RETURN(auto defaults, ParseDefaults(view, plan, transforms, db));
+  return std::unique_ptr<OnlineView>(
+      new OnlineView(view, std::move(plan), std::move(transforms), std::move(defaults)));
 }
 
 std::uint64_t OnlineView::NextId() {
@@ -96,35 +193,6 @@ std::string SqlLiteral(const types::Column& c, size_t row) {
   }
 }
 
-types::Column DefaultValue(const config::FeatureViewSpec& spec, const std::string& name,
-                           LogicalType type) {
-  types::Column c(type);
-  auto it = spec.defaults.find(name);
-  if (it == spec.defaults.end()) {
-    c.AppendNull();
-    return c;
-  }
-  const std::string& text = it->second;
-  switch (type) {
-    case LogicalType::kInt64:
-      c.AppendInt64(std::stoll(text));
-      break;
-    case LogicalType::kDouble:
-      c.AppendDouble(std::stod(text));
-      break;
-    case LogicalType::kBool:
-      c.AppendBool(text == "true" || text == "1");
-      break;
-    case LogicalType::kString:
-      c.AppendString(text);
-      break;
-    default:
-      c.AppendNull();
-      break;
-  }
-  return c;
-}
-
 // This thread's StateEvaluator for view `id`, built on first use. A server thread reads a few
 // views over and over, so a handful are kept (the least recently built one goes); an entry of
 // a view that no longer exists is never asked for again, since ids are never reused.
@@ -140,6 +208,26 @@ StateEvaluator& ThreadEvaluator(std::uint64_t id, const FeatureViewPlan& plan) {
 }
 
 }  // namespace
+
+base::Result<types::Column> OnlineView::DefaultValue(const std::string& name,
+                                                     LogicalType type) const {
+  if (auto it = defaults_.find(name); it != defaults_.end() && it->second.type() == type) {
+    return it->second;
+  }
+  auto text = spec_.defaults.find(name);
+  if (text == spec_.defaults.end()) {
+    types::Column c(type);
+    c.AppendNull();
+    return c;
+  }
+  // A type Load could not tell (or that changed since): parsed here, a bad value is the
+  // project's problem, not the request's.
+  auto parsed = ParseDefault(text->second, type);
+  if (!parsed.ok()) {
+    return base::FailedPrecondition(DefaultError(spec_, name, type, parsed.status()));
+  }
+  return parsed;
+}
 
 base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::string_view> state,
                                                           std::int64_t t,
@@ -205,7 +293,7 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
 
   std::vector<OnlineFeature> out;
   out.reserve(wanted.size());
-  auto emit = [&](const std::string& fname, types::Column fcol) {
+  auto emit = [&](const std::string& fname, types::Column fcol) -> base::Status {
     OnlineFeature f(fcol.type());
     f.name = fname;
     const bool expired = known && absent == FeatureStatus::kExpired;
@@ -215,15 +303,18 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
       f.value = std::move(fcol);
     } else {
       f.status = expired ? FeatureStatus::kExpired : FeatureStatus::kMissing;
-      f.value = DefaultValue(spec_, fname, fcol.type());
+      auto value = DefaultValue(fname, fcol.type());
+      if (!value.ok()) return value.status();
+      f.value = std::move(*value);
     }
     out.push_back(std::move(f));
+    return base::Status::Ok();
   };
   for (const auto& name : wanted) {
     auto t_it = std::find_if(transforms_.begin(), transforms_.end(),
                              [&](const auto& p) { return p.first == name; });
     if (t_it == transforms_.end()) {
-      emit(name, raw_value(name));
+      SLUICE_RETURN_IF_ERROR(emit(name, raw_value(name)));
       continue;
     }
     const types::Column col = raw_value(name);
@@ -231,7 +322,7 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
     SLUICE_RETURN_IF_ERROR(Apply(t_it->second, col, &applied));
     const auto fields = OutputFields(t_it->second, col.type());
     for (size_t k = 0; k < applied.size(); ++k)
-      emit(fields[k].name, std::move(applied[k]));
+      SLUICE_RETURN_IF_ERROR(emit(fields[k].name, std::move(applied[k])));
   }
   return out;
 }

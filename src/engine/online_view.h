@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +40,8 @@ struct OnlineFeature {
 // the fitted transforms current in the lake, and derived expressions evaluated by DuckDB.
 class OnlineView {
  public:
-  // Plans against the source version the store was materialized from.
+  // Plans against the source version the store was materialized from. A `defaults:` value that
+  // is not a value of its feature's type is an InvalidArgument naming the view and feature.
   static base::Result<std::unique_ptr<OnlineView>> Load(const config::ProjectSpec& project,
                                                         const config::FeatureViewSpec& view,
                                                         const lake::Lake& lake,
@@ -68,10 +70,12 @@ class OnlineView {
 
  private:
   OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,
-             std::vector<std::pair<std::string, TransformArtifact>> transforms)
+             std::vector<std::pair<std::string, TransformArtifact>> transforms,
+             std::map<std::string, types::Column> defaults)
       : spec_(std::move(spec)),
         plan_(std::move(plan)),
         transforms_(std::move(transforms)),
+        defaults_(std::move(defaults)),
         id_(NextId()) {
     for (const auto& a : plan_.aggregations)
       feature_names_.push_back(a.name);
@@ -79,9 +83,14 @@ class OnlineView {
       feature_names_.push_back(d.name);
   }
 
+  // The value a missing or expired feature reads as: its `defaults:` entry, or NULL.
+  base::Result<types::Column> DefaultValue(const std::string& name, types::LogicalType type) const;
+
   config::FeatureViewSpec spec_;
   FeatureViewPlan plan_;
   std::vector<std::pair<std::string, TransformArtifact>> transforms_;  // feature -> artifact
+  // The `defaults:` parsed once, as a value of the served feature's type, checked at Load.
+  std::map<std::string, types::Column> defaults_;
   // Computed once: Read checks every requested name against it, per entity.
   std::vector<std::string> feature_names_;
   // Unique per OnlineView ever built in the process, unlike its address: names this view's

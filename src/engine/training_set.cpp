@@ -10,6 +10,8 @@
 #include <set>
 #include <system_error>
 
+#include "base/build_version.h"
+#include "base/kill_point.h"
 #include "base/log.h"
 #include "connectors/ingest.h"
 #include "engine/feature_plan.h"
@@ -29,7 +31,6 @@ using warehouse::QuoteLiteral;
 
 namespace {
 
-constexpr const char* kSluiceVersion = "0.1.0";
 constexpr const char* kDatasetInput = "dataset:";
 constexpr const char* kFileInput = "file:";
 // The engine's semantics version (kSemanticsVersion): "engine:semantics@N". Training sets
@@ -37,7 +38,8 @@ constexpr const char* kFileInput = "file:";
 constexpr const char* kSemanticsInput = "engine:semantics@";
 constexpr const char* kTransformInput = "transform:";
 // Every connection the build reads through (the events scan opens more than one).
-constexpr const char* kSessionSql = "SET TimeZone = 'UTC'; SET preserve_insertion_order = true";
+const std::string kSessionSql =
+    std::string(warehouse::kFeatureSqlSession) + "; SET preserve_insertion_order = true";
 
 struct ViewRequest {
   const config::FeatureViewSpec* view = nullptr;
@@ -243,7 +245,7 @@ base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSp
   m.kind = "transform";
   m.created_at = base::FormatTime(clock_.Now());
   m.definition_hash = def_hash;
-  m.sluice_version = kSluiceVersion;
+  m.sluice_version = base::kBuildVersion;
   m.schema = *types::Schema::Make({{t.feature, raw.type(), true}});
   m.rows = {artifact.fitted_rows, artifact.fitted_rows, 0};
   m.outputs.push_back({"artifact", sha, ToJson(artifact).size(), 0});
@@ -431,7 +433,7 @@ base::Result<TrainingSetResult> Builder::Run() {
   scratch_.emplace(std::move(scratch));
   manifest_.dataset = spec_.name;
   manifest_.kind = "training_set";
-  manifest_.sluice_version = kSluiceVersion;
+  manifest_.sluice_version = base::kBuildVersion;
   manifest_.inputs.push_back(
       {kSemanticsInput + std::to_string(kSemanticsVersion), std::to_string(kSemanticsVersion), 0});
   SLUICE_ASSIGN_OR_RETURN(std::vector<ViewRequest> requests, SelectFeatures(project_, spec_));
@@ -536,6 +538,7 @@ base::Result<TrainingSetResult> Builder::Run() {
   manifest_.created_at = base::FormatTime(clock_.Now());
 
   if (options_.publish) {
+    base::KillPoint("training_set.after_staging");
     for (const auto& [name, file] : written) {
       SLUICE_RETURN_IF_ERROR(lake_.PutObject(file, /*move=*/true).status());
     }
@@ -545,12 +548,17 @@ base::Result<TrainingSetResult> Builder::Run() {
     if (!options_.output_dir.empty()) {
       std::error_code ec;
       fs::create_directories(options_.output_dir, ec);
+      if (ec) {
+        return base::IoError("cannot create '" + options_.output_dir.string() +
+                             "': " + ec.message());
+      }
+      lake::RemoveAbandonedTemporaries(options_.output_dir);
+      // Each copy appears whole under its name or not at all: a user never trains on a cut file.
       for (const auto& out : result_.manifest.outputs) {
         const fs::path dest =
             options_.output_dir / (spec_.name + fs::path(out.name).extension().string());
-        fs::copy_file(lake_.ObjectPath(out.sha256), dest, fs::copy_options::overwrite_existing, ec);
-        if (ec) return base::IoError("cannot write '" + dest.string() + "': " + ec.message());
-        fs::permissions(dest, fs::perms::owner_write, fs::perm_options::add, ec);
+        SLUICE_RETURN_IF_ERROR(lake::CopyFileAtomic(lake_.ObjectPath(out.sha256), dest,
+                                                    "training_set.mid_output_copy"));
         result_.files.push_back(dest);
       }
     }
@@ -574,6 +582,7 @@ base::Result<TrainingSetResult> BuildTrainingSet(const config::ProjectSpec& proj
                           registry.BeginRun("training_set", spec.name, started));
   Builder builder(project, spec, lake, registry, clock, options);
   auto result = builder.Run();
+  if (options.publish) base::KillPoint("training_set.before_run_record");
   registry::RunRecord run;
   run.id = run_id;
   run.finished_at = base::FormatTime(clock.Now());

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +15,9 @@
 #include <random>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
+#include "base/kill_point.h"
 #include "lake/atomic_file.h"
 #include "lake/content_hash.h"
 
@@ -21,10 +25,6 @@ namespace sluice::lake {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool IsTemporary(const fs::path& p) {
-  return p.filename().string().find(".tmp-") != std::string::npos;
-}
 
 base::Status FsError(const std::string& what, const fs::path& p, const std::error_code& ec) {
   return base::IoError(what + " '" + p.string() + "': " + ec.message());
@@ -36,6 +36,36 @@ bool IsHexId(const std::string& s) {
   });
 }
 
+// An exclusive flock(2) on a dataset's lock file, held while its HISTORY is read, changed and
+// written: two processes publishing (or a publish and a gc) never lose each other's line. The
+// kernel drops the lock when the process dies, so a crash never leaves it held.
+class DatasetLock {
+ public:
+  static base::Result<DatasetLock> Take(const fs::path& dir) {
+    const fs::path path = dir / ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return base::IoError("cannot open the lock '" + path.string() + "': " + std::strerror(errno));
+    }
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return base::IoError("cannot lock '" + path.string() + "': " + std::strerror(err));
+    }
+    return DatasetLock(fd);
+  }
+  DatasetLock(DatasetLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DatasetLock& operator=(DatasetLock&&) = delete;
+  ~DatasetLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit DatasetLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace
 
 base::Status Lake::Open() {
@@ -45,10 +75,13 @@ base::Status Lake::Open() {
     if (ec) return FsError("cannot create lake folder", dir, ec);
   }
   // Leftovers of an interrupted write are never referenced: a temporary name is only renamed
-  // into place once complete.
+  // into place once complete. Those of a process still running are its work in progress.
   for (auto it = fs::recursive_directory_iterator(root_, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && IsTemporary(it->path())) fs::remove(it->path(), ec);
+    if (it->is_regular_file(ec) && IsAbandonedTemporary(it->path())) {
+      std::error_code rm_ec;
+      fs::remove(it->path(), rm_ec);
+    }
   }
   if (ec) return FsError("cannot scan lake", root_, ec);
   // Staging folders are named "<pid>-<random>"; those of processes that are gone belong to
@@ -57,7 +90,8 @@ base::Status Lake::Open() {
   for (auto it = fs::directory_iterator(root_ / "staging", ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
+    pid_t pid = 0;
+    std::from_chars(name.data(), name.data() + name.size(), pid);
     if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
       std::error_code rm_ec;
       fs::remove_all(it->path(), rm_ec);
@@ -202,8 +236,7 @@ base::Result<std::string> Lake::Store(const fs::path& file, const std::string& s
   }
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return FsError("cannot create", dest.parent_path(), ec);
-  std::random_device rd;
-  const fs::path tmp = dest.string() + ".tmp-" + std::to_string(rd());
+  const fs::path tmp = dest.string() + TemporarySuffix();
   if (move) {
     fs::rename(file, tmp, ec);
     if (ec) {
@@ -265,15 +298,18 @@ base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
   manifest.format_version = Manifest::kFormatVersion;
   manifest.id = ComputeManifestId(manifest);
   manifest.checksum = ComputeManifestChecksum(manifest);
+  const fs::path dir = VersionsDir(manifest.dataset);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return FsError("cannot create", dir, ec);
+  // Read-modify-write of HISTORY under the dataset's lock: of two runs publishing the same
+  // content at once, the second finds it current and reports it unchanged.
+  SLUICE_ASSIGN_OR_RETURN(DatasetLock lock, DatasetLock::Take(dir));
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(manifest.dataset));
   if (!history.empty() && history.back() == manifest.id) {
     SLUICE_ASSIGN_OR_RETURN(Manifest current, ReadVersion(manifest.dataset, manifest.id));
     return PublishResult{std::move(current), false};
   }
-  const fs::path dir = VersionsDir(manifest.dataset);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return FsError("cannot create", dir, ec);
   const fs::path manifest_path = dir / (manifest.id + ".json");
   // Same content published before (or left by a crash before its commit): keep the first
   // manifest, so its created_at stays the time the content first appeared. A source version's id
@@ -289,12 +325,37 @@ base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
   if (!adopted) {
     SLUICE_RETURN_IF_ERROR(WriteFileAtomic(manifest_path, ToPrettyJson(manifest) + "\n"));
   }
+  base::KillPoint("lake.publish.after_manifest");
   std::string text;
   for (const auto& id : history)
     text += id + "\n";
   text += manifest.id + "\n";
-  SLUICE_RETURN_IF_ERROR(WriteFileAtomic(dir / "HISTORY", text));  // the commit point
+  // The commit point.
+  SLUICE_RETURN_IF_ERROR(
+      WriteFileAtomic(dir / "HISTORY", text, "lake.publish.before_history_rename"));
+  base::KillPoint("lake.publish.after_history_rename");
   return PublishResult{std::move(manifest), true};
+}
+
+base::Result<size_t> Lake::RemoveFromHistory(const std::string& dataset,
+                                             const std::set<std::string>& ids) {
+  const fs::path dir = VersionsDir(dataset);
+  SLUICE_ASSIGN_OR_RETURN(DatasetLock lock, DatasetLock::Take(dir));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(dataset));
+  if (history.empty()) return size_t{0};
+  std::string text;
+  size_t removed = 0;
+  for (size_t i = 0; i < history.size(); ++i) {
+    // The current version stays, whatever was asked: it is what every reader resolves.
+    if (i + 1 < history.size() && ids.count(history[i]) && history[i] != history.back()) {
+      ++removed;
+      continue;
+    }
+    text += history[i] + "\n";
+  }
+  if (removed == 0) return removed;
+  SLUICE_RETURN_IF_ERROR(WriteFileAtomic(dir / "HISTORY", text, "gc.before_history_rename"));
+  return removed;
 }
 
 base::Result<std::optional<Manifest>> Lake::Current(const std::string& dataset) const {

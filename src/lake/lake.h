@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,7 @@ class StagedCopy {
 //                                    quarantines. Stored once, never modified.
 //   <root>/versions/<dataset>/<id>.json   one manifest per dataset version
 //   <root>/staging/<pid>-<n>/         work in progress of one run; swept once the pid is gone
+//   <root>/versions/<dataset>/.lock       flock(2) held while HISTORY is read and rewritten
 //   <root>/versions/<dataset>/HISTORY     ids in publish order; its atomic rewrite is the
 //                                          commit point of a publish
 //   <root>/versions/<dataset>/<id>.profile.json   the version's statistical profile (derived
@@ -84,6 +86,12 @@ class Lake {
   // Fills in the manifest's id and publishes it as the dataset's current version, unless the
   // current version already has that id. Every object the manifest names must be stored.
   base::Result<PublishResult> Publish(Manifest manifest);
+
+  // Drops every occurrence of `ids` from the dataset's HISTORY in one atomic rewrite, except the
+  // current (last) version, which always stays; returns how many lines went. The manifests and
+  // objects stay (see lake/gc.h for what removes them).
+  base::Result<size_t> RemoveFromHistory(const std::string& dataset,
+                                         const std::set<std::string>& ids);
 
   // The newest published version of a dataset, or nullopt if none.
   base::Result<std::optional<Manifest>> Current(const std::string& dataset) const;

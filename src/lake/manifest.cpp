@@ -36,7 +36,10 @@ ordered_json ToJson(const Manifest& m, Part part) {
   j["schema"] = schema;
   ordered_json inputs = ordered_json::array();
   for (const auto& in : m.inputs) {
-    inputs.push_back({{"path", in.path}, {"sha256", in.sha256}, {"bytes", in.bytes}});
+    ordered_json input = {{"path", in.path}, {"sha256", in.sha256}, {"bytes", in.bytes}};
+    // Only when set, so the ids of versions without one stay what they were.
+    if (in.utf8_bom) input["utf8_bom"] = true;
+    inputs.push_back(std::move(input));
   }
   j["inputs"] = inputs;
   j["parents"] = m.parents;
@@ -195,6 +198,7 @@ base::Result<Manifest> ParseManifest(std::string_view json) {
     in.path = r.Get<std::string>(inputs[i], "path", where);
     in.sha256 = r.Get<std::string>(inputs[i], "sha256", where);
     in.bytes = r.Get<std::uint64_t>(inputs[i], "bytes", where);
+    if (inputs[i].contains("utf8_bom")) in.utf8_bom = r.Get<bool>(inputs[i], "utf8_bom", where);
     m.inputs.push_back(std::move(in));
   }
   m.parents = r.Get<std::vector<std::string>>(j, "parents", "");

@@ -15,6 +15,9 @@ struct InputFile {
   std::string path;    // where it came from, as the source names it (never credentials)
   std::string sha256;  // content address in lake/objects
   std::uint64_t bytes = 0;
+  // The file started with a UTF-8 byte-order mark (as Excel writes CSV), which the reader
+  // skipped; the stored bytes keep it.
+  bool utf8_bom = false;
   bool operator==(const InputFile&) const = default;
 };
 

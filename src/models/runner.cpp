@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include "base/build_version.h"
+#include "base/kill_point.h"
 #include "base/log.h"
 #include "lake/content_hash.h"
 #include "lake/staging_dir.h"
@@ -26,7 +28,6 @@ using config::Materialization;
 using warehouse::RelationKind;
 using warehouse::SqlPosition;
 
-constexpr const char* kSluiceVersion = "0.1.0";
 constexpr int kMaxDefaultJobs = 4;
 // How many past runs of a view are searched for its last successful build.
 constexpr int kRunHistoryLimit = 50;
@@ -414,7 +415,7 @@ ModelOutcome Run::BuildOne(warehouse::Warehouse& session, const Task& task) cons
   manifest.rows.read = out.rows;
   manifest.rows.loaded = out.rows;
   manifest.outputs.push_back({"data", *sha, ec ? 0 : bytes, out.rows});
-  manifest.sluice_version = kSluiceVersion;
+  manifest.sluice_version = base::kBuildVersion;
   manifest.created_at = base::FormatTime(ctx_.clock.Now());
   auto published = ctx_.lake.Publish(std::move(manifest));
   if (!published.ok())
@@ -427,6 +428,7 @@ ModelOutcome Run::BuildOne(warehouse::Warehouse& session, const Task& task) cons
 }
 
 void Run::Record(ModelOutcome& o, const std::string& kind, base::ProcessingTime started) const {
+  if (kind == "build") base::KillPoint("build.before_run_record");
   auto id = ctx_.registry.BeginRun(kind, o.model, base::FormatTime(started));
   if (!id.ok()) {
     base::LogWarn("could not record the run of model '" + o.model + "': " + id.status().ToString());

@@ -58,10 +58,63 @@ CREATE INDEX alerts_monitor ON alerts(monitor, id);
 )sql",
 };
 
+bool IsBusy(int code) {
+  return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
+}
+
+// The runs still marked running, as "ingest of 'transactions' (pid 123)": the likely holders of
+// the registry's write lock, named in the error a locked registry gives. Readers are not blocked
+// by a writer in WAL mode, so this works while the lock is held.
+std::string RunningRuns(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT kind, target, pid FROM runs WHERE status = 'running' ORDER BY id",
+                         -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* kind = sqlite3_column_text(stmt, 0);
+    const auto* target = sqlite3_column_text(stmt, 1);
+    if (!out.empty()) out += ", ";
+    out += std::string(kind ? reinterpret_cast<const char*>(kind) : "") + " of '" +
+           (target ? reinterpret_cast<const char*>(target) : "") + "' (pid " +
+           std::to_string(sqlite3_column_int64(stmt, 2)) + ")";
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+base::Status BusyError(sqlite3* db, const std::string& what) {
+  const std::string running = RunningRuns(db);
+  return base::IoError(
+      "registry: " + what + ": the registry '" + sqlite3_db_filename(db, "main") +
+          "' stayed locked by another sluice process (" +
+          (running.empty() ? "no run of it is recorded yet" : "running: " + running) +
+          "); try again when it has finished",
+      /*retryable=*/true);
+}
+
 base::Status SqliteError(sqlite3* db, const std::string& what) {
-  const int code = sqlite3_errcode(db);
-  const bool busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
-  return base::IoError("registry: " + what + ": " + sqlite3_errmsg(db), busy);
+  const int code = sqlite3_extended_errcode(db);
+  if (IsBusy(code)) return BusyError(db, what);
+  return base::IoError("registry: " + what + ": " + sqlite3_errmsg(db));
+}
+
+// sqlite3_exec, retried while the database is busy: setting the journal mode of a new database
+// and similar statements return SQLITE_BUSY without calling the busy handler.
+int ExecWaiting(sqlite3* db, const std::string& sql, std::string* error, int timeout_ms) {
+  int rc = SQLITE_OK;
+  for (int waited_ms = 0;; waited_ms += 10) {
+    char* err = nullptr;
+    rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    if (error != nullptr) *error = err ? err : "";
+    sqlite3_free(err);
+    if (!IsBusy(rc) || waited_ms >= timeout_ms) return rc;
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_sleep(10);
+  }
 }
 
 // A prepared statement that finalizes itself.
@@ -127,7 +180,9 @@ Registry::Registry(Registry&&) noexcept = default;
 Registry& Registry::operator=(Registry&&) noexcept = default;
 Registry::~Registry() = default;
 
-base::Result<Registry> Registry::Open(const std::filesystem::path& path) {
+base::Result<Registry> Registry::Open(const std::filesystem::path& path,
+                                      std::chrono::milliseconds busy_timeout) {
+  const int timeout_ms = static_cast<int>(busy_timeout.count());
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   auto handle = std::make_unique<Handle>();
@@ -137,38 +192,49 @@ base::Result<Registry> Registry::Open(const std::filesystem::path& path) {
                          "': " + (handle->db ? sqlite3_errmsg(handle->db) : "out of memory"));
   }
   sqlite3* db = handle->db;
-  sqlite3_busy_timeout(db, 10'000);
-  char* err = nullptr;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", nullptr, nullptr,
-                   &err) != SQLITE_OK) {
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    return base::IoError("registry: cannot configure '" + path.string() + "': " + msg);
+  sqlite3_busy_timeout(db, timeout_ms);
+  std::string err;
+  int rc = ExecWaiting(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", &err, timeout_ms);
+  if (IsBusy(rc)) return BusyError(db, "cannot open '" + path.string() + "'");
+  if (rc != SQLITE_OK) {
+    return base::IoError("registry: cannot configure '" + path.string() + "': " + err);
   }
+  // The schema version is read inside the write transaction that migrates: two processes
+  // opening a new registry at once then migrate it once, the second finding it done.
+  rc = ExecWaiting(db, "BEGIN IMMEDIATE", &err, timeout_ms);
+  if (IsBusy(rc)) return BusyError(db, "cannot open '" + path.string() + "'");
+  if (rc != SQLITE_OK)
+    return base::IoError("registry: cannot open '" + path.string() + "': " + err);
   std::int64_t version = 0;
   {
     Statement s(db, "PRAGMA user_version");
     if (!s.ok() || s.Step() != SQLITE_ROW) {
-      return base::Corruption("registry: '" + path.string() +
-                              "' is not a sluice registry: " + sqlite3_errmsg(db));
+      base::Status st = base::Corruption("registry: '" + path.string() +
+                                         "' is not a sluice registry: " + sqlite3_errmsg(db));
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
     }
     version = s.Int(0);
   }
   const std::int64_t known = static_cast<std::int64_t>(std::size(kMigrations));
   if (version > known) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return base::FailedPrecondition("registry: '" + path.string() + "' has schema version " +
                                     std::to_string(version) + ", newer than this sluice (" +
                                     std::to_string(known) + "); upgrade sluice");
   }
+  std::string sql;
   for (std::int64_t v = version; v < known; ++v) {
-    const std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
-                            "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "";
-      sqlite3_free(err);
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return base::IoError("registry: migration " + std::to_string(v + 1) + " failed: " + msg);
-    }
+    sql += std::string(kMigrations[v]) + "PRAGMA user_version=" + std::to_string(v + 1) + ";";
+  }
+  sql += "COMMIT;";
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    base::Status st = IsBusy(sqlite3_extended_errcode(db))
+                          ? BusyError(db, "cannot open '" + path.string() + "'")
+                          : base::IoError("registry: migration to schema version " +
+                                          std::to_string(known) + " failed: " + sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
   }
   // A run whose process is gone will never finish: say so instead of showing it as running.
   {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -57,7 +58,11 @@ struct AlertRecord {
 // processes (SQLite's locking, WAL); each Registry object is for one thread.
 class Registry {
  public:
-  static base::Result<Registry> Open(const std::filesystem::path& path);
+  // Waits up to `busy_timeout` for another process's write; past it, the error says which runs
+  // are going on (the likely holders of the lock) and is retryable.
+  static base::Result<Registry> Open(
+      const std::filesystem::path& path,
+      std::chrono::milliseconds busy_timeout = std::chrono::milliseconds(10'000));
   Registry(Registry&&) noexcept;
   Registry& operator=(Registry&&) noexcept;
   ~Registry();

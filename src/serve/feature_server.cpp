@@ -18,15 +18,13 @@ base::Result<warehouse::DuckDb> OpenDuckDb() {
   warehouse::DuckDb::Options options;
   // Derived features are one-row expressions: more threads would only cost start-up.
   options.threads = 1;
-  return warehouse::DuckDb::Open(":memory:", options);
+  return warehouse::OpenFeatureSqlDb(options);
 }
 
 // A connection for one thread, set up as materialization and training sets set theirs, so
 // as_of-based expressions agree.
 base::Result<warehouse::DuckDb> Connect(const warehouse::DuckDb& root) {
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, root.Connect());
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
-  return db;
+  return warehouse::ConnectFeatureSql(root);
 }
 
 std::string ProblemFor(const engine::OnlineView& online, const std::optional<store::ViewMeta>& meta,

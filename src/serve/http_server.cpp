@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,8 +76,10 @@ struct Connection {
   std::size_t out_sent = 0;
   bool continue_sent = false;  // "100 Continue" already sent for the request being received
   bool close_after_write = false;
-  bool lingering = false;  // our side is shut down; discarding input until EOF
-  bool writing = false;    // registered for EPOLLOUT instead of EPOLLIN
+  bool lingering = false;      // our side is shut down; discarding input until EOF
+  bool writing = false;        // registered for EPOLLOUT instead of EPOLLIN
+  bool in_request = false;     // part of a request has arrived, not all of it
+  SteadyTime request_started;  // when the first byte of that request arrived
   SteadyTime last_activity;
   std::list<Connection>::iterator self;
 };
@@ -123,6 +126,7 @@ struct HttpServer::Impl {
   ~Impl() {
     if (listen_fd >= 0) ::close(listen_fd);
     if (stop_fd >= 0) ::close(stop_fd);
+    if (spare_fd >= 0) ::close(spare_fd);
   }
 
   // ---- request handling: routes, auth, metrics (independent of the transport) ----------
@@ -261,6 +265,17 @@ struct HttpServer::Impl {
     ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
     port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    // The cap keeps `reserved_fds` of the open-file limit for the store and the rest of the
+    // process; with a limit too small for that, half of it.
+    rlimit files{};
+    std::size_t cap = 1024;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+      const auto limit = static_cast<std::size_t>(files.rlim_cur);
+      cap = limit > 2 * options.reserved_fds ? limit - options.reserved_fds : limit / 2;
+    }
+    connection_cap = options.max_connections > 0 ? std::min(cap, options.max_connections) : cap;
+    // Held so a loop can still take (and close) a connection once the limit is hit anyway.
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     return base::Status::Ok();
   }
 
@@ -333,7 +348,23 @@ struct HttpServer::Impl {
       // idle loops could share.
       for (int i = 0; i < 8 && !stopping_; ++i) {
         const int fd = ::accept4(impl_.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return;  // EAGAIN: another loop took it; anything else: the client's problem
+        if (fd < 0) {
+          // Out of descriptors in spite of the cap: the pending connection would wake every
+          // loop forever. Give up the spare descriptor to take it, refuse it, take the spare back.
+          if ((errno == EMFILE || errno == ENFILE) && impl_.TakeSpare()) {
+            const int refused = ::accept4(impl_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (refused >= 0) Refuse(refused);
+            impl_.RestoreSpare();
+            continue;
+          }
+          return;  // EAGAIN: another loop took it; anything else: the client's problem
+        }
+        if (impl_.open_connections.fetch_add(1) >= impl_.connection_cap) {
+          impl_.open_connections.fetch_sub(1);
+          Refuse(fd);
+          continue;
+        }
+        impl_.metrics.AddOpenConnections(1);
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         connections_.emplace_front();
@@ -346,6 +377,20 @@ struct HttpServer::Impl {
         ev.data.ptr = &c;
         if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(c);
       }
+    }
+
+    // A connection over the cap: a 503 if the socket takes it at once, then closed. The request
+    // is never read, so clients see the answer, or a reset if they were still sending.
+    void Refuse(int fd) {
+      Response res;
+      impl_.SetError(res, 503, "connection_limit",
+                     "too many connections: the server is at its connection limit; retry later");
+      std::string out;
+      Serialize(res, /*close=*/true, false, false, out);
+      (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      impl_.metrics.CountRefusedConnection();
+      impl_.metrics.CountRequest("", 503);
     }
 
     // Stop: no new connections; idle ones close now, the others once their requests are
@@ -366,8 +411,29 @@ struct HttpServer::Impl {
       for (auto it = connections_.begin(); it != connections_.end();) {
         Connection& c = *it++;
         const auto idle = now - c.last_activity;
-        if (c.lingering ? idle >= kLingerTime : idle >= impl_.options.keep_alive_timeout) Close(c);
+        if (c.lingering ? idle >= kLingerTime : idle >= impl_.options.keep_alive_timeout) {
+          Close(c);
+        } else if (c.in_request && !c.writing && !c.lingering && !c.close_after_write &&
+                   now - c.request_started >= impl_.options.request_timeout) {
+          TimeOut(c);
+        }
       }
+    }
+
+    // The request did not arrive in time: 408, then the connection closes (its stream cannot be
+    // framed any more).
+    void TimeOut(Connection& c) {
+      Response res;
+      impl_.SetError(res, 408, "request_timeout",
+                     "the request's head and body did not arrive within " +
+                         std::to_string(impl_.options.request_timeout.count()) + " ms");
+      impl_.metrics.CountRequest("", 408);
+      Serialize(res, /*close=*/true, false, false, c.out);
+      c.close_after_write = true;
+      c.in_request = false;
+      c.in.clear();
+      c.in_start = 0;
+      Flush(c);
     }
 
     void OnEvent(Connection& c, std::uint32_t events) {
@@ -399,6 +465,10 @@ struct HttpServer::Impl {
       }
       c.last_activity = std::chrono::steady_clock::now();
       if (c.lingering) return;  // discarded
+      if (!c.in_request && !c.close_after_write) {
+        c.in_request = true;
+        c.request_started = c.last_activity;
+      }
       c.in.append(buf, static_cast<std::size_t>(n));
       Process(c);
     }
@@ -449,12 +519,15 @@ struct HttpServer::Impl {
                   c.out);
         c.in_start += head.head_bytes + head.content_length;
         c.continue_sent = false;
+        // A pipelined request behind this one starts its clock now.
+        c.request_started = std::chrono::steady_clock::now();
         if (close) c.close_after_write = true;
       }
       // Keep the unread rest at the front: a connection holds at most one partial request.
       if (c.in_start == c.in.size()) {
         c.in.clear();
         c.in_start = 0;
+        c.in_request = false;
       } else if (c.in_start > 0) {
         c.in.erase(0, c.in_start);
         c.in_start = 0;
@@ -521,6 +594,8 @@ struct HttpServer::Impl {
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
       ::close(c.fd);
       connections_.erase(c.self);
+      impl_.open_connections.fetch_sub(1);
+      impl_.metrics.AddOpenConnections(-1);
     }
 
     Impl& impl_;
@@ -541,6 +616,23 @@ struct HttpServer::Impl {
   int stop_fd = -1;
   int port = 0;
   std::atomic<bool> stop_requested{false};
+  std::size_t connection_cap = 0;  // set by Listen
+  std::atomic<std::size_t> open_connections{0};
+  // A descriptor held in reserve (see Loop::Accept); -1 while a loop uses its slot.
+  std::mutex spare_mu;
+  int spare_fd = -1;
+
+  bool TakeSpare() {
+    std::lock_guard lock(spare_mu);
+    if (spare_fd < 0) return false;
+    ::close(spare_fd);
+    spare_fd = -1;
+    return true;
+  }
+  void RestoreSpare() {
+    std::lock_guard lock(spare_mu);
+    if (spare_fd < 0) spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
 };
 
 HttpServer::HttpServer(Backend& backend, Metrics& metrics, base::Clock& clock,

@@ -27,6 +27,15 @@ struct HttpServerOptions {
   // How long a connection may stay silent (idle between requests, or part-way through one)
   // before it is closed; also the longest a graceful stop waits for a half-sent request.
   std::chrono::seconds keep_alive_timeout{5};
+  // The whole head and body of a request must arrive within this, however steadily the client
+  // trickles them (a byte every second never looks silent); then it gets 408 and is closed.
+  std::chrono::milliseconds request_timeout{10'000};
+  // Open connections at most; one more is answered 503 and closed at once (counted in
+  // /metrics). 0: the open-file limit less `reserved_fds`.
+  std::size_t max_connections = 0;
+  // File descriptors kept free for everything but connections: the online store's files,
+  // DuckDB, the lake. A flood of connections must not starve a store read.
+  std::size_t reserved_fds = 512;
 };
 
 // "HOST:PORT" or "[IPv6]:PORT" -> (host, port). Port 0..65535.

@@ -142,6 +142,13 @@ std::string Metrics::Render() const {
     out += "sluice_serve_errors_total{kind=\"" + PromLabelValue(kind) + "\"} " + std::to_string(n) +
            "\n";
   }
+  Header(out, "sluice_serve_connections_refused_total", "counter",
+         "Connections answered 503 and closed because the connection cap was reached.");
+  out += "sluice_serve_connections_refused_total " +
+         std::to_string(refused_connections_.load(std::memory_order_relaxed)) + "\n";
+  Header(out, "sluice_serve_connections_open", "gauge", "Client connections open now.");
+  out += "sluice_serve_connections_open " +
+         std::to_string(open_connections_.load(std::memory_order_relaxed)) + "\n";
   Header(out, "sluice_serve_features_total", "counter",
          "Feature values served, by view and status.");
   for (const auto& [key, n] : features_) {

@@ -52,6 +52,11 @@ class Metrics {
   void CountFeatures(std::string_view view, std::uint64_t present, std::uint64_t missing,
                      std::uint64_t expired);
 
+  // Connections: refused at the connection cap, and open now (a gauge).
+  void CountRefusedConnection() { refused_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void AddOpenConnections(std::int64_t delta) {
+    open_connections_.fetch_add(delta, std::memory_order_relaxed);
+  }
   // Every series, with # HELP and # TYPE lines.
   std::string Render() const;
 
@@ -59,6 +64,8 @@ class Metrics {
   LatencyHistogram& Histogram(std::map<std::string, std::unique_ptr<LatencyHistogram>>& map,
                               std::string_view key);
 
+  std::atomic<std::uint64_t> refused_connections_{0};
+  std::atomic<std::int64_t> open_connections_{0};
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::string, std::uint64_t> errors_;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -39,6 +40,13 @@ std::string_view JsonTypeName(const json& v) {
     default:
       return "an invalid value";
   }
+}
+
+// A whole number outside [-2^63, 2^63): what the JSON parser makes of an integer literal too
+// long for 64 bits.
+bool IntegralBeyondInt64(double d) {
+  return std::isfinite(d) && std::trunc(d) == d &&
+         (d >= 9223372036854775808.0 || d < -9223372036854775808.0);
 }
 
 std::string Quoted(std::string_view s) {
@@ -94,6 +102,10 @@ base::Result<KeyValue> ConvertKey(const json& v, types::LogicalType type, std::s
           return base::SchemaMismatch(where + "integer out of the int64 range");
         }
         c.AppendInt64(static_cast<std::int64_t>(u));
+      } else if (v.is_number_float() && IntegralBeyondInt64(v.get<double>())) {
+        // The JSON parser keeps an integer literal too long for 64 bits as a double: it is an
+        // integer, just too large, not a fractional number.
+        return base::SchemaMismatch(where + "integer out of the int64 range");
       } else {
         return wrong();
       }

@@ -1,5 +1,6 @@
 #include "store/rocksdb_store.h"
 
+#include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -10,9 +11,13 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -131,6 +136,7 @@ class RocksDbStore final : public OnlineStore {
       (void)db_->Close();
       db_.reset();
     }
+    if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);
     if (!secondary_dir_.empty()) {
       std::error_code ec;
       fs::remove_all(secondary_dir_, ec);
@@ -144,6 +150,7 @@ class RocksDbStore final : public OnlineStore {
       return base::IoError("cannot create the online store directory " + path_.string() + ": " +
                            ec.message());
     }
+    SLUICE_RETURN_IF_ERROR(TakeWriterLock());
     rocksdb::DB* db = nullptr;
     const auto s = rocksdb::DB::Open(MakeOptions(options, false), path_.string(), &db);
     if (!s.ok()) return FromRocks(s, "opening " + Describe() + " for writing");
@@ -277,6 +284,47 @@ class RocksDbStore final : public OnlineStore {
   std::string Describe() const override { return "rocksdb at " + path_.string(); }
 
  private:
+  // sluice's own writer lock, taken before RocksDB touches any file of the store: RocksDB rotates
+  // its info log (LOG -> LOG.old.<n>) before it takes its LOCK file, so a second writer used to
+  // fail now and then on another's log rotation instead of on the lock. The lock file holds the
+  // holder's pid for the error message; flock(2) is released by the kernel when a process dies.
+  base::Status TakeWriterLock() {
+    const fs::path lock_path = path_ / "sluice-writer.lock";
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return base::IoError("opening " + Describe() + " for writing: cannot open " +
+                           lock_path.string() + ": " + std::strerror(errno));
+    }
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      std::string holder;
+      if (err == EWOULDBLOCK) {
+        char buf[32] = {};
+        const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n > 0) holder = std::string(buf, static_cast<size_t>(n));
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' '))
+          holder.pop_back();
+      }
+      ::close(fd);
+      if (err != EWOULDBLOCK) {
+        return base::IoError("opening " + Describe() + " for writing: cannot lock " +
+                             lock_path.string() + ": " + std::strerror(err));
+      }
+      return base::IoError("opening " + Describe() +
+                               " for writing: another process has it open for writing (" +
+                               (holder.empty() ? "" : "pid " + holder + "; ") +
+                               "RocksDB allows one writer; readers open it read-only)",
+                           /*retryable=*/true);
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      base::LogDebug("could not record the writer's pid in " + lock_path.string());
+    }
+    writer_lock_fd_ = fd;
+    return base::Status::Ok();
+  }
+
   base::Status CheckWritable(const std::string& what) const {
     if (!read_only_) return base::Status::Ok();
     return base::FailedPrecondition("cannot " + what + ": " + Describe() + " is open read-only");
@@ -299,6 +347,7 @@ class RocksDbStore final : public OnlineStore {
   fs::path path_;
   bool read_only_;
   std::string secondary_dir_;
+  int writer_lock_fd_ = -1;  // held while open for writing (TakeWriterLock)
   std::unique_ptr<rocksdb::DB> db_;
 
   std::mutex follow_mu_;

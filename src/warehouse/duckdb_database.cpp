@@ -939,4 +939,16 @@ std::string_view DuckDbTypeName(types::LogicalType type) {
   return "VARCHAR";
 }
 
+base::Result<DuckDb> OpenFeatureSqlDb(const DuckDb::Options& options) {
+  SLUICE_ASSIGN_OR_RETURN(DuckDb db, DuckDb::Open(":memory:", options));
+  SLUICE_RETURN_IF_ERROR(db.Execute(kFeatureSqlSession));
+  return db;
+}
+
+base::Result<DuckDb> ConnectFeatureSql(const DuckDb& db) {
+  SLUICE_ASSIGN_OR_RETURN(DuckDb connection, db.Connect());
+  SLUICE_RETURN_IF_ERROR(connection.Execute(kFeatureSqlSession));
+  return connection;
+}
+
 }  // namespace sluice::warehouse

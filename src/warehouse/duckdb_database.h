@@ -106,4 +106,13 @@ std::string QuoteLiteral(std::string_view text);
 // TIMESTAMP, DATE.
 std::string_view DuckDbTypeName(types::LogicalType type);
 
+// The session settings of every connection that evaluates feature SQL (row expressions,
+// derived features, training sets, online reads): UTC, so a time function in a feature gives the
+// same value whatever the machine's time zone.
+inline constexpr std::string_view kFeatureSqlSession = "SET TimeZone = 'UTC'";
+// The one way to open DuckDB for feature SQL: in memory, with kFeatureSqlSession applied.
+base::Result<DuckDb> OpenFeatureSqlDb(const DuckDb::Options& options = {});
+// Another connection to `db` (for another thread), with kFeatureSqlSession applied.
+base::Result<DuckDb> ConnectFeatureSql(const DuckDb& db);
+
 }  // namespace sluice::warehouse

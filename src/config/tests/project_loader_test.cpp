@@ -318,6 +318,40 @@ TEST(ProjectLoaderTest, FeatureViewReferences) {
           "sluice.yaml:29:23: feature_views[1].defaults.zz: unknown feature 'zz'"));
 }
 
+// A default of the wrong type used to pass `check` and abort `sluice get`; where the project
+// file tells the feature's type, check rejects it with its location.
+TEST(ProjectLoaderTest, DefaultsMustHaveTheFeaturesType) {
+  EXPECT_THAT(
+      ErrorsWithBase("feature_views:\n"
+                     "  - name: v\n"
+                     "    entity: user\n"
+                     "    source: txns\n"
+                     "    columns: [{name: usd, expr: amount}]\n"
+                     "    aggregations:\n"
+                     "      - {name: n, function: count, window: 1h}\n"
+                     "      - {name: total, function: sum, column: amount, window: 1h}\n"
+                     "      - {name: last_m, function: last, column: merchant, window: 1h}\n"
+                     "      - {name: big, function: count, window: 1h}\n"
+                     "      - {name: s_usd, function: max, column: usd, window: 1h}\n"
+                     "    defaults: {n: abc, total: 1.5x, last_m: anything, big: "
+                     "99999999999999999999999, s_usd: what}\n"),
+      ElementsAre("sluice.yaml:27:16: feature_views[0].defaults.n: 'abc' is not an integer, and "
+                  "feature 'n' (count) is int64",
+                  "sluice.yaml:27:24: feature_views[0].defaults.total: '1.5x' is not a number, "
+                  "and feature 'total' (sum) is double",
+                  "sluice.yaml:27:55: feature_views[0].defaults.big: "
+                  "'99999999999999999999999' is out of the int64 range, and feature 'big' "
+                  "(count) is int64"));
+  EXPECT_THAT(ErrorsWithBase("feature_views:\n"
+                             "  - name: v\n"
+                             "    entity: user\n"
+                             "    source: txns\n"
+                             "    aggregations: [{name: n, function: count, window: 1h}, {name: m, "
+                             "function: mean, column: amount, window: 1h}]\n"
+                             "    defaults: {n: -3, m: 2.5e3}\n"),
+              testing::IsEmpty());
+}
+
 TEST(ProjectLoaderTest, FeatureViewSemantics) {
   EXPECT_THAT(
       Errors("name: p\n"

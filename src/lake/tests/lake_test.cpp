@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
+#include "base/kill_point.h"
 #include "lake/atomic_file.h"
 #include "lake/content_hash.h"
 
@@ -243,6 +245,52 @@ TEST_F(LakeTest, DetectsAnEditedManifest) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::StatusCode::kCorruption);
   EXPECT_NE(r.status().message().find("does not match its id"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::lake
+
+namespace sluice::lake {
+namespace {
+
+class CopyFileAtomicTest : public LakeTest {};
+
+TEST_F(CopyFileAtomicTest, ReplacesTheFileWhole) {
+  const fs::path from = WriteTemp("from", std::string(5000, 'n'));
+  const fs::path to = WriteTemp("to", "old");
+  ASSERT_TRUE(CopyFileAtomic(from, to, "test.mid_copy").ok());
+  EXPECT_EQ(*ReadFile(to), std::string(5000, 'n'));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);  // + lake
+  EXPECT_EQ(CopyFileAtomic(dir_ / "missing", to).code(), base::StatusCode::kIoError);
+  EXPECT_EQ(*ReadFile(to), std::string(5000, 'n'));
+}
+
+// A process killed halfway through a copy leaves the previous file as it was, never a cut one
+// under the final name; its temporary is swept once the process is gone.
+TEST_F(CopyFileAtomicTest, AKillMidCopyLeavesTheOldFile) {
+  const fs::path from = WriteTemp("from", std::string(3 << 20, 'n'));
+  const fs::path to = WriteTemp("to", "old");
+  EXPECT_EXIT(
+      {
+        ::setenv("SLUICE_KILL_AT", "test.mid_copy", 1);
+        (void)CopyFileAtomic(from, to, "test.mid_copy");
+        std::exit(0);
+      },
+      testing::ExitedWithCode(base::kKillPointExitCode), "killed at test.mid_copy");
+  EXPECT_EQ(*ReadFile(to), "old");
+  std::vector<std::string> leftovers;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".to.tmp-", 0) == 0) {
+      leftovers.push_back(name);
+      EXPECT_EQ(fs::file_size(e.path()), (3u << 20) / 2) << "stopped in the middle";
+    }
+  }
+  ASSERT_EQ(leftovers.size(), 1u);
+  RemoveAbandonedTemporaries(dir_);
+  EXPECT_FALSE(fs::exists(dir_ / leftovers[0]));
+  EXPECT_TRUE(fs::exists(to));
+  EXPECT_TRUE(fs::exists(dir_ / "from"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,6 +26,44 @@ class RegistryTest : public ::testing::Test {
   }
   fs::path path_;
 };
+
+// A registry another process keeps locked past the busy timeout: a retryable error naming the
+// runs going on, not SQLite's bare "database is locked".
+TEST_F(RegistryTest, ALockedRegistryNamesWhatHoldsIt) {
+  {
+    auto reg = Registry::Open(path_);
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE(reg->BeginRun("ingest", "transactions", "2026-01-01T00:00:00Z").ok());
+  }
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto locked = Registry::Open(path_, std::chrono::milliseconds(100));
+  ASSERT_FALSE(locked.ok());
+  EXPECT_TRUE(locked.status().retryable());
+  EXPECT_NE(locked.status().message().find("stayed locked by another sluice process (running: "
+                                           "ingest of 'transactions' (pid " +
+                                           std::to_string(::getpid()) + "))"),
+            std::string::npos)
+      << locked.status().message();
+  sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(holder);
+  EXPECT_TRUE(Registry::Open(path_, std::chrono::milliseconds(100)).ok());
+}
+
+// Two processes opening a brand-new registry at once migrate it once.
+TEST_F(RegistryTest, ConcurrentOpensOfANewRegistryMigrateOnce) {
+  for (int round = 0; round < 5; ++round) {
+    Cleanup();
+    const pid_t child = ::fork();
+    if (child == 0) _exit(Registry::Open(path_).ok() ? 0 : 1);
+    auto reg = Registry::Open(path_);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(reg.ok()) << reg.status().ToString();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+  }
+}
 
 TEST_F(RegistryTest, RecordsRunsNewestFirst) {
   auto reg = Registry::Open(path_);

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -88,6 +89,12 @@ class RawClient {
   RawClient& operator=(const RawClient&) = delete;
 
   bool connected() const { return connected_; }
+  // Whether the server has sent something (or closed) within `ms` milliseconds.
+  bool Readable(int ms) {
+    if (!buf_.empty()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, ms) > 0;
+  }
 
   bool Send(std::string_view bytes) {
     while (!bytes.empty()) {
@@ -469,6 +476,70 @@ TEST_F(HttpServerTest, MoreConnectionsThanThreads) {
   }
   for (auto& d : done)
     EXPECT_EQ(d.get(), 50);
+}
+
+// A client that trickles a request a byte at a time never looks idle to the keep-alive timeout;
+// the request deadline closes it with a 408. (It used to stay open for good, and enough of them
+// exhausted the process's file descriptors.)
+TEST_F(HttpServerTest, ATricklingClientIsAnswered408AndClosed) {
+  HttpServerOptions options;
+  options.request_timeout = std::chrono::milliseconds(300);
+  Start(options);
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.connected());
+  const std::string request =
+      RawClient::Format("POST", "/v1/features", "{\"view\": \"v\"}") + std::string(400, ' ');
+  size_t sent = 0;
+  // A byte every 50 ms, far more often than the keep-alive timeout, until the server answers.
+  while (sent < request.size() && !slow.Readable(50)) {
+    if (!slow.Send(std::string_view(request).substr(sent, 1))) break;
+    ++sent;
+  }
+  ASSERT_LT(sent, request.size()) << "the server waited for the whole trickled request";
+  auto r = slow.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 408);
+  EXPECT_NE(r->body.find("\"kind\":\"request_timeout\""), std::string::npos) << r->body;
+  EXPECT_TRUE(slow.ClosedByServer());
+  // A prompt client on another connection is served as usual.
+  auto ok = Once("POST", "/v1/features", "fast");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_NE(metrics_.Render().find("sluice_serve_errors_total{kind=\"request_timeout\"} 1"),
+            std::string::npos);
+}
+
+// Connections over the cap get a clean 503 and are closed at once, counted in /metrics; the
+// connections already open are served, and a freed slot takes a new one.
+TEST_F(HttpServerTest, ConnectionsOverTheCapAreRefusedAndCounted) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  Start(options, /*threads=*/1);
+  auto a = std::make_unique<RawClient>(port_);
+  RawClient b(port_);
+  ASSERT_TRUE(a->Request("GET", "/healthz").has_value());
+  ASSERT_TRUE(b.Request("GET", "/healthz").has_value());
+  RawClient refused(port_);
+  auto r = refused.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("\"kind\":\"connection_limit\""), std::string::npos) << r->body;
+  EXPECT_TRUE(refused.ClosedByServer());
+  auto metrics = b.Request("GET", "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_NE(metrics->body.find("sluice_serve_connections_refused_total 1\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("sluice_serve_connections_open 2\n"), std::string::npos);
+  a.reset();
+  // The server frees the slot when it sees the close; until then a newcomer may be refused.
+  std::optional<HttpReply> later;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    RawClient c(port_);
+    later = c.Request("GET", "/healthz");
+    if (later && later->status == 200) break;
+  }
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->status, 200);
 }
 
 TEST_F(HttpServerTest, StopAnswersTheRequestInFlight) {

@@ -176,6 +176,12 @@ TEST(ParseFeatureRequest, KeyErrors) {
               "entity 0, key column 'user_id': expected int64 (a JSON integer), got a string");
   ExpectError(R"({"view": "user_spend", "entities": [{"user_id": 4.5}]})",
               base::StatusCode::kSchemaMismatch, "got a fractional number");
+  // Too long for 64 bits (the JSON parser holds it as a double): out of range, not fractional.
+  ExpectError(R"({"view": "user_spend", "entities": [{"user_id": 99999999999999999999999}]})",
+              base::StatusCode::kSchemaMismatch,
+              "entity 0, key column 'user_id': integer out of the int64 range");
+  ExpectError(R"({"view": "user_spend", "entities": [{"user_id": -99999999999999999999999}]})",
+              base::StatusCode::kSchemaMismatch, "integer out of the int64 range");
   ExpectError(R"({"view": "user_spend", "entities": [{"user_id": null}]})",
               base::StatusCode::kSchemaMismatch, "got null");
   ExpectError(R"({"view": "user_spend", "entities": [{"user_id": 1}, {}]})",
