@@ -60,24 +60,30 @@ kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p 0 <"$tmp_root/p0.txt"
 kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p 1 <"$tmp_root/p1.txt"
 total=$(($(wc -l <"$tmp_root/p0.txt") + $(wc -l <"$tmp_root/p1.txt")))
 
-run "$sluice" stream -p "$clean" --stop-at-end --segment-rows 300
+run "$sluice" stream -p "$clean" --stop-at-end --segment-rows 100
 expect_code 0 "the clean run"
 expect_out "consumed $total messages" "the clean run consumes every message"
 clean_summary=$out
 
+# Each run is killed at a random moment of its life; a run that finished first is not counted.
+killed=0
 for i in $(seq 1 "$kills"); do
-  "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 300 >/dev/null 2>&1 &
+  "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100 >/dev/null 2>&1 &
   pid=$!
-  sleep "0.$((RANDOM % 9 + 1))"
+  sleep "0.$((RANDOM % 6 + 1))"
   kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  status=0
+  wait "$pid" 2>/dev/null || status=$?
+  if [ "$status" -eq 137 ]; then killed=$((killed + 1)); fi
 done
-run "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 300
+echo "stream_crash_test: $killed of $kills runs killed mid-stream"
+if [ "$killed" -ge 2 ]; then pass; else fail "at least 2 runs killed mid-stream (got $killed)"; fi
+run "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100
 expect_code 0 "the last run after $kills kills"
 
 # The same online state for every user, from both views of the stream (the file twin is idle).
 at="2031-01-01T00:00:00Z"
-users=$(seq 1 120)
+users=$(seq 1 40)
 features_of "$clean" spend_stream "$at" $users >"$tmp_root/online_clean"
 features_of "$crashed" spend_stream "$at" $users >"$tmp_root/online_crashed"
 if grep -q "no value" "$tmp_root/online_clean"; then fail "every user has online values"; else pass; fi

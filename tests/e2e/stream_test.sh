@@ -86,7 +86,7 @@ expect_code 0 "ingest the file twin and the labels"
 run "$sluice" materialize -p "$p" spend_file
 expect_code 0 "materialize the file twin"
 at="2031-01-01T00:00:00Z"
-users=$(seq 1 60)
+users=$(seq 1 30)
 features_of "$p" spend_stream "$at" $users >"$tmp_root/online_stream"
 features_of "$p" spend_file "$at" $users >"$tmp_root/online_file"
 if grep -q "no value" "$tmp_root/online_stream"; then fail "every user has online values"; else pass; fi
