@@ -117,6 +117,7 @@ struct StreamCommandOptions {
   bool stop_at_end = false;               // stop once caught up with the end offsets seen at start
   std::int64_t segment_rows = 1'000'000;  // lake segments roll at this many rows...
   int segment_seconds = 60;               // ...or this age
+  std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
 };
 int RunStream(const StreamCommandOptions& options);
 

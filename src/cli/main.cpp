@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
   stream_cmd->add_option("--segment-seconds", stream.segment_seconds, "Lake segment age")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  stream_cmd->add_option("--metrics", stream.metrics,
+                         "Serve Prometheus metrics on HOST:PORT (GET /metrics)");
   stream_cmd->footer(kFooter);
 
   GetOptions get;

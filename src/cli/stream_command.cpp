@@ -4,6 +4,8 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -13,7 +15,10 @@
 #include "cli/project_context.h"
 #include "connectors/kafka_consumer.h"
 #include "engine/stream_runtime.h"
+#include "serve/backend.h"
 #include "serve/catalog.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
 #include "store/online_store.h"
 
 namespace sluice::cli {
@@ -80,6 +85,80 @@ std::string StatusLine(const std::string& source, const engine::StreamStatus& st
   return line;
 }
 
+// `--metrics`: the stream's counters, lag and latencies for Prometheus, served by the serving
+// module's HTTP server (GET /metrics; /healthz and /readyz answer too, features do not).
+class StreamMetrics final : public serve::Backend {
+ public:
+  explicit StreamMetrics(std::string source) : source_(std::move(source)) {}
+
+  void Observe(const engine::StreamStatus& st) {
+    batch_.Observe(std::chrono::duration_cast<base::Duration>(
+        std::chrono::duration<double>(st.last_batch_seconds)));
+    store_.Observe(std::chrono::duration_cast<base::Duration>(
+        std::chrono::duration<double>(st.store_write_seconds)));
+    for (std::int64_t f : st.freshness_micros)
+      freshness_.Observe(base::Duration(std::max<std::int64_t>(0, f)));
+    std::lock_guard lock(mu_);
+    last_ = st;
+    last_.freshness_micros.clear();
+  }
+
+  serve::Reply Features(std::string_view) override {
+    return {404, R"({"error":"not_found","message":"sluice stream serves /metrics only"})",
+            "not_found"};
+  }
+  serve::Reply Ready() override { return {200, R"({"status":"ready"})", ""}; }
+  std::string GaugesText() const override {
+    engine::StreamStatus st;
+    {
+      std::lock_guard lock(mu_);
+      st = last_;
+    }
+    const std::string src = "source=\"" + source_ + "\"";
+    std::string out;
+    out += "# HELP sluice_stream_messages_total Kafka messages by outcome (this run).\n";
+    out += "# TYPE sluice_stream_messages_total counter\n";
+    const std::pair<const char*, std::int64_t> outcomes[] = {{"consumed", st.counts.consumed},
+                                                             {"applied", st.counts.applied},
+                                                             {"quarantined", st.counts.quarantined},
+                                                             {"late", st.counts.late}};
+    for (const auto& [name, n] : outcomes) {
+      out += "sluice_stream_messages_total{" + src + ",outcome=\"" + name + "\"} " +
+             std::to_string(n) + "\n";
+    }
+    out += "# HELP sluice_stream_buffered Events waiting for the watermark.\n";
+    out += "# TYPE sluice_stream_buffered gauge\n";
+    out += "sluice_stream_buffered{" + src + "} " + std::to_string(st.buffered) + "\n";
+    out += "# HELP sluice_stream_lag Messages behind the partition's high watermark.\n";
+    out += "# TYPE sluice_stream_lag gauge\n";
+    for (const auto& [p, lag] : st.lag) {
+      out += "sluice_stream_lag{" + src + ",partition=\"" + std::to_string(p) + "\"} " +
+             std::to_string(lag) + "\n";
+    }
+    out += "# HELP sluice_stream_segments_total Lake segments landed (this run).\n";
+    out += "# TYPE sluice_stream_segments_total counter\n";
+    out += "sluice_stream_segments_total{" + src + "} " + std::to_string(st.segments) + "\n";
+    out += "# HELP sluice_stream_batch_seconds Time to process one micro-batch.\n";
+    out += "# TYPE sluice_stream_batch_seconds histogram\n";
+    batch_.Render(out, "sluice_stream_batch_seconds", src);
+    out += "# HELP sluice_stream_store_write_seconds Store writes of one micro-batch.\n";
+    out += "# TYPE sluice_stream_store_write_seconds histogram\n";
+    store_.Render(out, "sluice_stream_store_write_seconds", src);
+    out +=
+        "# HELP sluice_stream_freshness_seconds Event time to the store write that made the "
+        "event servable.\n";
+    out += "# TYPE sluice_stream_freshness_seconds histogram\n";
+    freshness_.Render(out, "sluice_stream_freshness_seconds", src);
+    return out;
+  }
+
+ private:
+  std::string source_;
+  mutable std::mutex mu_;
+  engine::StreamStatus last_;
+  serve::LatencyHistogram batch_, store_, freshness_;
+};
+
 }  // namespace
 
 int RunStream(const StreamCommandOptions& options) {
@@ -115,6 +194,26 @@ int RunStream(const StreamCommandOptions& options) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
+  // --metrics: Prometheus text on GET /metrics, from a server thread of its own.
+  StreamMetrics stream_metrics(source.name);
+  serve::Metrics http_metrics;
+  std::unique_ptr<serve::HttpServer> http;
+  std::thread http_thread;
+  if (!options.metrics.empty()) {
+    auto address = serve::ParseListenAddress(options.metrics);
+    if (!address.ok()) return ReportFailure(address.status().WithContext("--metrics"));
+    serve::HttpServerOptions http_options;
+    http_options.host = address->first;
+    http_options.port = address->second;
+    http_options.threads = 1;
+    http = std::make_unique<serve::HttpServer>(stream_metrics, http_metrics, clock, http_options);
+    auto port = http->Bind();
+    if (!port.ok()) return ReportFailure(port.status().WithContext("--metrics"));
+    std::fprintf(stderr, "stream %s: metrics on http://%s:%d/metrics\n", source.name.c_str(),
+                 address->first.c_str(), *port);
+    http_thread = std::thread([&] { (void)http->Run(); });
+  }
+
   const auto started = clock.Now();
   auto run_id = project->registry->BeginRun("stream", source.name, base::FormatTime(started));
   ProgressMeter meter("stream " + source.name, 0, clock);
@@ -125,6 +224,7 @@ int RunStream(const StreamCommandOptions& options) {
   constexpr size_t kMaxFreshnessSamples = size_t{1} << 23;
   base::Status result = (*runtime)->Run(g_stop, [&](const engine::StreamStatus& st) {
     last = st;
+    if (http) stream_metrics.Observe(st);
     for (std::int64_t f : st.freshness_micros) {
       if (freshness.size() < kMaxFreshnessSamples) freshness.push_back(f);
     }
@@ -132,6 +232,10 @@ int RunStream(const StreamCommandOptions& options) {
     meter.UpdateStage(StatusLine(source.name, st, secs), -1);
   });
   meter.Finish();
+  if (http) {
+    http->Stop();
+    http_thread.join();
+  }
   const double secs = std::chrono::duration<double>(clock.Now() - started).count();
   if (run_id.ok()) {
     registry::RunRecord r;
