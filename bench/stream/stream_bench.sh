@@ -4,6 +4,7 @@
 #   bench/stream/stream_bench.sh SLUICE MOCK_BROKER [EVENTS] [RATE] [SECONDS]
 #
 # 1. Throughput: EVENTS JSON transactions (the example's columns) in one partition, consumed
+#    spread by user over 16 partitions (the mock broker keeps about 5 MB per partition), consumed
 #    to the end by `sluice stream --stop-at-end` (contract check, DuckDB row SQL, the example
 #    view's 6 aggregations, RocksDB writes, the lake archive) and, in the same run, by kcat
 #    (librdkafka's consumer alone, messages to /dev/null): the input's physical limit. Both
@@ -19,7 +20,7 @@ seconds=${5:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d)
 trap 'bash "$here/../../tests/kafka/kafka_broker.sh" stop "$root/kafka" >/dev/null; rm -rf "$root"' EXIT
-bash "$here/../../tests/kafka/kafka_broker.sh" start "$root/kafka" "$broker_bin" bench_tp:1 \
+bash "$here/../../tests/kafka/kafka_broker.sh" start "$root/kafka" "$broker_bin" bench_tp:16 \
   bench_live:1 >/dev/null
 source "$root/kafka/env"
 source "$here/../../tests/e2e/stream_project.sh"
@@ -28,7 +29,12 @@ p="$root/p"
 make_stream_project "$p" bench_tp "$KAFKA_BROKERS" 0s
 "$sluice" demo-data -p "$p" --transactions "$events" --formats jsonl >/dev/null
 sorted_transactions "$p/data/transactions.jsonl" >"$root/messages.jsonl"
-kcat -P -b "$KAFKA_BROKERS" -t bench_tp -p 0 <"$root/messages.jsonl"
+for part in $(seq 0 15); do
+  /usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    if json.loads(l)["user_id"] % 16 == int(sys.argv[2]): sys.stdout.write(l)' "$root/messages.jsonl" "$part" |
+    kcat -P -b "$KAFKA_BROKERS" -t bench_tp -p "$part"
+done
 n=$(wc -l <"$root/messages.jsonl")
 
 timed() {  # timed OUT CMD...: "wall cpu" of CMD into OUT
@@ -38,9 +44,9 @@ timed() {  # timed OUT CMD...: "wall cpu" of CMD into OUT
 read -r raw_wall raw_cpu < <(timed "$root/raw" kcat -C -b "$KAFKA_BROKERS" -t bench_tp -o beginning -e -q)
 read -r sl_wall sl_cpu < <(timed "$root/sluice" "$sluice" stream -p "$p" spend_stream --stop-at-end)
 grep -q "consumed $n messages" "$root/sluice.out" || { cat "$root/sluice.out" "$root/sluice.err"; exit 1; }
-rate_of() { awk -v n="$n" -v s="$1" 'BEGIN{printf "%.0f", s > 0 ? n / s : 0}'; }
+rate_of() { awk -v n="$n" -v s="$1" 'BEGIN{printf "%.0f", (s > 0 ? n / s : 0)}'; }
 echo
-echo "| path ($n events, 1 partition) | wall s | CPU s | events/s (wall) | events/s per core (CPU) |"
+echo "| path ($n events, 16 partitions) | wall s | CPU s | events/s (wall) | events/s per core (CPU) |"
 echo "|---|---|---|---|---|"
 echo "| kcat: librdkafka consume only | $raw_wall | $raw_cpu | $(rate_of "$raw_wall") | $(rate_of "$raw_cpu") |"
 echo "| sluice stream (spend_stream, RocksDB, lake) | $sl_wall | $sl_cpu | $(rate_of "$sl_wall") | $(rate_of "$sl_cpu") |"
@@ -64,9 +70,9 @@ while time.time() - start < seconds:
     out = []
     for i in range(per_tick):
         n += 1
-        out.append(json.dumps({"txn_id": "t%d" % n, "user_id": n % 5000, "merchant_id": "m%d" % (n % 300),
-                               "merchant_category": "food", "amount": 10.5, "currency": "EUR",
-                               "country": "DE", "channel": "web", "ts": now}, separators=(",", ":")))
+        out.append('{"txn_id":"t%d","user_id":%d,"merchant_id":"m%d","merchant_category":"food",'
+                   '"amount":10.5,"currency":"EUR","country":"DE","channel":"web","ts":"%s"}'
+                   % (n, n % 5000, n % 300, now))
     sys.stdout.write("\n".join(out) + "\n")
     sys.stdout.flush()
     next_tick = start + (n / per_tick) * tick

@@ -215,10 +215,18 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
                                  KafkaPoll* out) {
   out->messages.clear();
   out->reached_end.clear();
-  std::vector<rd_kafka_message_t*> got(std::max<size_t>(1, max_messages));
-  const ssize_t n = rd_kafka_consume_batch_queue(h_->queue, static_cast<int>(timeout.count()),
-                                                 got.data(), got.size());
-  if (n < 0) return KafkaError(rd_kafka_last_error(), "consuming '" + h_->options.topic + "'");
+  // Waits for the first message only, then takes what has arrived (consume_batch_queue would
+  // wait for a full batch or the whole timeout, which idles a stream that is catching up).
+  std::vector<rd_kafka_message_t*> got;
+  got.reserve(std::min<size_t>(max_messages, 4096));
+  int wait_ms = static_cast<int>(timeout.count());
+  while (got.size() < std::max<size_t>(1, max_messages)) {
+    rd_kafka_message_t* m = rd_kafka_consume_queue(h_->queue, wait_ms);
+    if (m == nullptr) break;
+    got.push_back(m);
+    wait_ms = 0;
+  }
+  const auto n = static_cast<ssize_t>(got.size());
   base::Status fatal = base::Status::Ok();
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = got[static_cast<size_t>(i)];

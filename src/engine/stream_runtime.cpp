@@ -733,6 +733,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       }
     }
     if (report) report(s.status);
+    s.status.freshness_micros.clear();  // reported once
   }
   for (auto& [p, ps] : s.partitions)
     s.status.lag[p] = std::max<std::int64_t>(0, ps.end - ps.next);
