@@ -193,7 +193,6 @@ struct StreamRuntime::State {
 
   std::map<std::int32_t, PartitionState> partitions;
   std::int64_t applied_before = kNoTime;  // A: every non-late event older than it is applied
-  std::optional<StreamCursor> resumed;    // the cursor this run started from
 
   types::Batch waiting_rows;
   std::vector<Waiting> waiting;
@@ -202,7 +201,6 @@ struct StreamRuntime::State {
   // The lake segment being built: applied events (in application order), late events and
   // quarantined messages, each with where it came from.
   types::Batch segment_data, segment_late, segment_quarantine;
-  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> segment_ranges;
   base::ProcessingTime segment_started{};
   std::int64_t segments = 0;
 
@@ -655,7 +653,6 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
     s->views.push_back(std::move(v));
   }
   if (fresh_sink) earliest.reset();  // a sink with no cursor starts from the beginning
-  s->resumed = earliest;
 
   // Partitions and where to start each.
   SLUICE_ASSIGN_OR_RETURN(int partition_count, s->consumer->PartitionCount(kMetadataTimeout));

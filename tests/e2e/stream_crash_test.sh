@@ -70,7 +70,7 @@ killed=0
 for i in $(seq 1 "$kills"); do
   "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100 >/dev/null 2>&1 &
   pid=$!
-  sleep "0.$((RANDOM % 6 + 1))"
+  sleep "$(printf "0.%02d" $((RANDOM % 45 + 5)))"
   kill -9 "$pid" 2>/dev/null || true
   status=0
   wait "$pid" 2>/dev/null || status=$?
