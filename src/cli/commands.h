@@ -109,6 +109,18 @@ struct TestOptions {
 };
 int RunTest(const TestOptions& options);
 
+// `sluice stream`: follow a Kafka source, keep its streaming views online, archive the stream.
+struct StreamCommandOptions {
+  std::string project = ".";
+  std::vector<std::string> views;         // empty: every view over a kafka source (one source)
+  std::string store;                      // empty: the first online store
+  bool stop_at_end = false;               // stop once caught up with the end offsets seen at start
+  std::int64_t segment_rows = 1'000'000;  // lake segments roll at this many rows...
+  int segment_seconds = 60;               // ...or this age
+  std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
+};
+int RunStream(const StreamCommandOptions& options);
+
 struct ProfileOptions {
   std::string project = ".";
   std::string target;  // dataset name (its current version) or version id / prefix

@@ -129,6 +129,24 @@ int main(int argc, char** argv) {
   materialize_cmd->add_flag("--force", materialize.force, "Write even if nothing changed");
   materialize_cmd->footer(kFooter);
 
+  StreamCommandOptions stream;
+  auto* stream_cmd = app.add_subcommand(
+      "stream", "Follow a Kafka source: streaming views online, every event in the lake");
+  AddProjectOption(stream_cmd, stream.project);
+  stream_cmd->add_option("VIEW", stream.views, "Streaming views (default: all, one source)");
+  stream_cmd->add_option("--store", stream.store, "Online store (default: the first)");
+  stream_cmd->add_flag("--stop-at-end", stream.stop_at_end,
+                       "Stop once every partition reached the end offset it had at start");
+  stream_cmd->add_option("--segment-rows", stream.segment_rows, "Lake segment size in rows")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  stream_cmd->add_option("--segment-seconds", stream.segment_seconds, "Lake segment age")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  stream_cmd->add_option("--metrics", stream.metrics,
+                         "Serve Prometheus metrics on HOST:PORT (GET /metrics)");
+  stream_cmd->footer(kFooter);
+
   GetOptions get;
   auto* get_cmd = app.add_subcommand("get", "Read one entity's online features (JSON)");
   AddProjectOption(get_cmd, get.project);
@@ -398,6 +416,7 @@ int main(int argc, char** argv) {
   if (*materialize_cmd) return RunMaterialize(materialize);
   if (*get_cmd) return RunGet(get);
   if (*serve_cmd) return RunServe(serve);
+  if (*stream_cmd) return RunStream(stream);
   if (*profile_cmd) return RunProfile(profile);
   if (*drift_cmd) return RunDrift(drift);
   if (*monitor_cmd) return RunMonitor(monitor);

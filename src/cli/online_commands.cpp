@@ -32,14 +32,33 @@ int RunMaterialize(const MaterializeOptions& options) {
   auto store_spec = ChooseOnlineStore(project->spec, options.store);
   if (!store_spec.ok()) return ReportFailure(store_spec.status());
   std::vector<const config::FeatureViewSpec*> views;
+  // A view over a kafka source is a streaming view: `sluice stream` owns its online state.
+  auto streaming = [&](const config::FeatureViewSpec& v) {
+    const config::SourceSpec* s = project->spec.FindSource(v.source);
+    return s != nullptr && s->type == config::SourceType::kKafka;
+  };
   if (options.views.empty()) {
-    for (const auto& v : project->spec.feature_views)
+    for (const auto& v : project->spec.feature_views) {
+      if (streaming(v)) {
+        std::printf(
+            "%-16s skipped: a streaming view (kafka source '%s'); `sluice stream` keeps "
+            "it online\n",
+            v.name.c_str(), v.source.c_str());
+        continue;
+      }
       views.push_back(&v);
+    }
   } else {
     for (const auto& name : options.views) {
       const auto* v = project->spec.FindFeatureView(name);
       if (v == nullptr)
         return ReportFailure(base::InvalidArgument("no feature view '" + name + "'"));
+      if (streaming(*v)) {
+        return ReportFailure(base::InvalidArgument(
+            "feature view '" + name + "' is a streaming view (it reads kafka source '" + v->source +
+            "'): `sluice stream " + name +
+            "` keeps it online; its training sets read the stream's archive in the lake"));
+      }
       views.push_back(v);
     }
   }

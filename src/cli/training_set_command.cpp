@@ -19,6 +19,20 @@ int RunTrainingSet(const TrainingSetCommandOptions& options) {
     return ReportFailure(base::InvalidArgument("no training set '" + options.name +
                                                "' in project '" + project->spec.name + "'"));
   }
+  // A streaming view's events are the stream's archive in the lake, written by `sluice stream`.
+  for (const auto& feature : spec->features) {
+    const auto* view = project->spec.FindFeatureView(feature.substr(0, feature.find(':')));
+    const auto* source = view ? project->spec.FindSource(view->source) : nullptr;
+    if (source == nullptr || source->type != config::SourceType::kKafka) continue;
+    auto current = project->lake->Current(source->name);
+    if (current.ok() && !*current) {
+      return ReportFailure(base::FailedPrecondition(
+          "training set '" + spec->name + "' uses streaming view '" + view->name +
+          "', whose kafka source '" + source->name +
+          "' has no archive in the lake yet: run `sluice stream " + view->name +
+          "` (with --stop-at-end to catch up and stop) first"));
+    }
+  }
   engine::TrainingSetOptions build;
   build.threads = options.threads;
   build.partitions = options.partitions;

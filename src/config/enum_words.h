@@ -31,6 +31,8 @@ inline constexpr EnumWords<Compression, 4> kCompressionWords{{{"auto", Compressi
                                                               {"zstd", Compression::kZstd}}};
 inline constexpr EnumWords<ExtraColumns, 3> kExtraColumnsWords{
     {{"fail", ExtraColumns::kFail}, {"warn", ExtraColumns::kWarn}, {"keep", ExtraColumns::kKeep}}};
+inline constexpr EnumWords<KafkaStart, 2> kKafkaStartWords{
+    {{"earliest", KafkaStart::kEarliest}, {"latest", KafkaStart::kLatest}}};
 inline constexpr EnumWords<Materialization, 3> kMaterializationWords{
     {{"view", Materialization::kView},
      {"table", Materialization::kTable},

@@ -36,6 +36,11 @@ const types::Field* SourceSpec::FindColumn(std::string_view column) const {
   return nullptr;
 }
 
+std::string SourceSpec::ConsumerGroup(std::string_view project_name) const {
+  if (!group.empty()) return group;
+  return "sluice." + std::string(project_name) + "." + name;
+}
+
 std::vector<std::string> FeatureViewSpec::FeatureNames() const {
   std::vector<std::string> out;
   for (const auto& c : columns)

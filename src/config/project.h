@@ -72,6 +72,8 @@ enum class SourceType { kFile, kPostgres, kKafka };
 enum class FileFormat { kCsv, kJsonl, kParquet };
 enum class Compression { kAuto, kNone, kGzip, kZstd };
 enum class ExtraColumns { kFail, kWarn, kKeep };
+// Kafka: where a consumer group with no stored position starts reading a partition.
+enum class KafkaStart { kEarliest, kLatest };
 
 // How CSV files are read (format: csv only).
 struct CsvOptions {
@@ -98,9 +100,19 @@ struct SourceSpec {
   ConnectionSpec connection;                     // postgres: required
   std::string topic;                             // kafka: required
   std::string brokers;                           // kafka: required, "host:port[,host:port]"
-  std::optional<std::string> event_time;         // a declared timestamp or date column
-  std::vector<std::string> entity_keys;          // declared columns that identify entities
-  std::vector<types::Field> columns;             // the schema contract; required, non-empty
+  // kafka: the consumer group; empty = "sluice.<project>.<source>" (see ConsumerGroup()).
+  std::string group;
+  KafkaStart start = KafkaStart::kEarliest;  // kafka: with no stored offsets
+  // kafka: librdkafka properties (security.protocol, sasl.*...). Values may name environment
+  // variables as ${VAR}, expanded only when the consumer is created: secrets stay out of the
+  // spec, and nothing prints a value.
+  std::map<std::string, std::string> properties;
+  // kafka: how far behind the newest event time seen in a partition an event may be and still
+  // be applied; older ones are counted and archived as late (docs/streaming.md).
+  base::Duration allowed_lateness{0};
+  std::optional<std::string> event_time;             // a declared timestamp or date column
+  std::vector<std::string> entity_keys;              // declared columns that identify entities
+  std::vector<types::Field> columns;                 // the schema contract; required, non-empty
   ExtraColumns extra_columns = ExtraColumns::kFail;  // undeclared columns in the data
   double error_budget = 0.0;  // fraction of rows (0..1) that may be quarantined before failing
   Origin origin;
@@ -108,6 +120,8 @@ struct SourceSpec {
   // The declared columns as a Schema (fails only on duplicates, which validation rejects).
   base::Result<types::Schema> Schema() const;
   const types::Field* FindColumn(std::string_view column) const;
+  // kafka: `group`, or the default derived from the project's name.
+  std::string ConsumerGroup(std::string_view project_name) const;
 };
 
 // --- entities and models ----------------------------------------------------------------------

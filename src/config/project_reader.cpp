@@ -59,6 +59,10 @@ void ReadSource(MapReader& r, SourceSpec& s) {
   r.ReadMap("connection", kOpt, [&](MapReader& c) { ReadConnection(c, &s.connection); });
   r.Read("topic", kOpt, &s.topic);
   r.Read("brokers", kOpt, &s.brokers);
+  r.Read("group", kOpt, &s.group);
+  r.ReadEnum("start", kOpt, kKafkaStartWords, &s.start);
+  r.ReadScalarMap("properties", kOpt, &s.properties);
+  r.Read("allowed_lateness", kOpt, &s.allowed_lateness);
   r.Read("event_time", kOpt, &s.event_time);
   r.Read("entity_keys", kOpt, &s.entity_keys);
   r.ReadItems("columns", kReq, [&](MapReader& c, size_t) {

@@ -1,6 +1,7 @@
 #include "config/project_validator.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <set>
@@ -38,6 +39,20 @@ std::vector<std::string> NamesOf(const std::vector<T>& items) {
 
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Every "${" in `value` opens a reference ${NAME} to an environment variable.
+bool ValidEnvReferences(std::string_view value) {
+  for (size_t at = value.find("${"); at != std::string_view::npos; at = value.find("${", at)) {
+    const size_t end = value.find('}', at);
+    if (end == std::string_view::npos || end == at + 2) return false;
+    for (size_t i = at + 2; i < end; ++i) {
+      const char c = value[i];
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    }
+    at = end;
+  }
+  return true;
 }
 
 bool IsTimeType(types::LogicalType t) {
@@ -206,7 +221,10 @@ class Validator {
     // With the type missing or unreadable, type-specific checks would only add noise.
     if (o.Valid("type")) switch (s.type) {
         case SourceType::kFile:
-          NotApplicable(o, {"table", "query", "cursor", "connection", "topic", "brokers"}, kind);
+          NotApplicable(o,
+                        {"table", "query", "cursor", "connection", "topic", "brokers", "group",
+                         "start", "properties", "allowed_lateness"},
+                        kind);
           Required(o, "format", o.Has("format"), kind);
           Required(o, "path", !s.path.empty(), kind);
           if (o.Has("csv") && s.format != FileFormat::kCsv) {
@@ -214,7 +232,10 @@ class Validator {
           }
           break;
         case SourceType::kPostgres:
-          NotApplicable(o, {"format", "path", "compression", "csv", "topic", "brokers"}, kind);
+          NotApplicable(o,
+                        {"format", "path", "compression", "csv", "topic", "brokers", "group",
+                         "start", "properties", "allowed_lateness"},
+                        kind);
           if (s.table && s.query) Report(o, "query", "set only one of table and query");
           if (!s.table && !s.query) Report(o, "table", "postgres sources need a table or a query");
           Connection(o, "connection.", s.connection, "a postgres source");
@@ -226,6 +247,19 @@ class Validator {
           Required(o, "brokers", !s.brokers.empty(), kind);
           if (o.Has("format") && s.format != FileFormat::kJsonl) {
             Report(o, "format", "kafka sources read JSON messages: format must be jsonl");
+          }
+          for (const auto& [key, value] : s.properties) {
+            // sluice sets these itself: the stream's position lives with the view's state.
+            if (key == "group.id" || key == "bootstrap.servers" || key == "enable.auto.commit" ||
+                key == "auto.offset.reset" || key == "enable.auto.offset.store") {
+              Report(
+                  o, "properties." + key,
+                  "sluice sets '" + key + "' itself (use the source keys brokers, group, start)");
+            }
+            if (!ValidEnvReferences(value)) {
+              Report(o, "properties." + key,
+                     "environment references must look like ${NAME} (letters, digits, _)");
+            }
           }
           break;
       }

@@ -137,6 +137,10 @@ std::string EventsSql(const FeatureViewPlan& plan, const lake::Lake& lake,
   return EventsSqlFrom(plan, connectors::DatasetSelectSql(lake, source), partition, partitions);
 }
 
+std::string EventsSqlOver(const FeatureViewPlan& plan, const std::string& from_sql) {
+  return EventsSqlFrom(plan, from_sql, 0, 1);
+}
+
 base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view session_sql,
                                       const FeatureViewPlan& plan, const lake::Lake& lake,
                                       const lake::Manifest& source, int partition, int partitions,

@@ -25,6 +25,10 @@ base::Result<FeatureViewPlan> LoadPlan(const config::ProjectSpec& project,
 std::string EventsSql(const FeatureViewPlan& plan, const lake::Lake& lake,
                       const lake::Manifest& source, int partition, int partitions);
 
+// EventsSql over `from_sql`, any relation with the source's columns (a stream's micro-batch):
+// the same row-level SQL, evaluated by DuckDB, in replay and live alike.
+std::string EventsSqlOver(const FeatureViewPlan& plan, const std::string& from_sql);
+
 // The same events as EventsSql's, in the same order, read on up to `threads` DuckDB
 // connections at once (0: one per core): the source's Parquet row groups are cut into
 // contiguous ranges of about equal rows, each read by its own connection (a new one of `db`'s

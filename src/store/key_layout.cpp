@@ -95,6 +95,21 @@ std::string MetaKey(std::string_view view) {
   return key;
 }
 
+std::string SideKey(std::string_view view, std::string_view name) {
+  std::string key(kSidePrefix);
+  key.append(view);
+  key += '/';
+  key.append(name);
+  return key;
+}
+
+base::Status ValidateSideName(std::string_view name) {
+  base::Status s = ValidateViewName(name);
+  if (s.ok()) return s;
+  return base::InvalidArgument("side entry name '" + std::string(name) +
+                               "' must be 1 to 200 characters of A-Z a-z 0-9 _ . -");
+}
+
 base::Result<StoreKey> ParseValueKey(std::string_view key) {
   if (key.substr(0, kValuePrefix.size()) != kValuePrefix) {
     return base::InvalidArgument("not a value key: it does not start with '" +

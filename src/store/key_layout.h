@@ -15,6 +15,7 @@ namespace sluice::store {
 //
 //   value: "s1/v/" VIEW "/" ENTITY      ENTITY: the raw entity bytes, any byte allowed
 //   meta:  "s1/m/" VIEW                 value: EncodeViewMeta
+//   side:  "s1/x/" VIEW "/" NAME        value: opaque (SideEntry), e.g. a stream's offsets
 //
 // VIEW never contains '/' (ValidateViewName), so the first '/' after "s1/v/" ends it and no two
 // (view, entity) pairs share a key, whatever bytes the entity holds. Keeping values and meta
@@ -22,6 +23,7 @@ namespace sluice::store {
 inline constexpr std::string_view kLayoutPrefix = "s1/";
 inline constexpr std::string_view kValuePrefix = "s1/v/";
 inline constexpr std::string_view kMetaPrefix = "s1/m/";
+inline constexpr std::string_view kSidePrefix = "s1/x/";
 inline constexpr std::size_t kMaxViewNameBytes = 200;
 
 // OK if `view` is 1..kMaxViewNameBytes of [A-Za-z0-9_.-]. That is wider than project names
@@ -33,6 +35,10 @@ base::Status ValidateViewName(std::string_view view);
 std::string ValueKey(std::string_view view, std::string_view entity);
 std::string ValuePrefix(std::string_view view);  // every value key of `view` starts with this
 std::string MetaKey(std::string_view view);
+// Precondition: ValidateViewName(view) and ValidateSideName(name) are OK.
+std::string SideKey(std::string_view view, std::string_view name);
+// OK if `name` is a valid side entry name (the rule of view names).
+base::Status ValidateSideName(std::string_view name);
 
 // Splits a value key back into its parts; kInvalidArgument if `key` is not one.
 base::Result<StoreKey> ParseValueKey(std::string_view key);

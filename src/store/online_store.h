@@ -37,6 +37,14 @@ struct ViewMeta {
   friend bool operator==(const ViewMeta&, const ViewMeta&) = default;
 };
 
+// A small named value kept beside a view's values, written in the same atomic write as them:
+// a stream's consumed offsets travel with the states they produced, so a restart resumes
+// exactly where the stored states end. `name` is 1..200 bytes of [A-Za-z0-9_.-].
+struct SideEntry {
+  std::string name;
+  std::string value;
+};
+
 // A key-value store of per-entity state, one namespace per feature view. Values are opaque bytes
 // (the engine's versioned per-entity state encoding); the store never looks inside them.
 //
@@ -55,6 +63,18 @@ class OnlineStore {
   virtual base::Status Write(const std::string& view,
                              const std::vector<std::pair<std::string, std::string>>& entity_values,
                              const ViewMeta& meta) = 0;
+
+  // Write, and `side` entries of `view` in the same atomic write (RocksDB: one write batch;
+  // Redis: inside the same MULTI/EXEC), so no reader or restart sees the values without the
+  // side entries or the other way round.
+  virtual base::Status WriteWithSide(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values, const ViewMeta& meta,
+      const std::vector<SideEntry>& side) = 0;
+
+  // The side entry `name` of `view`, or std::nullopt if none was written.
+  virtual base::Result<std::optional<std::string>> ReadSide(const std::string& view,
+                                                            const std::string& name) = 0;
 
   // Write, for a batch that is the view's whole content (a full re-materialization): every
   // entity of `view` not in `entity_values` is removed too, so an entity that left the source

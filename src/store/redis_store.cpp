@@ -114,8 +114,31 @@ class RedisStore final : public OnlineStore {
   base::Status Write(const std::string& view,
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const ViewMeta& meta) override {
+    return WriteWithSide(view, entity_values, meta, {});
+  }
+
+  base::Result<std::optional<std::string>> ReadSide(const std::string& view,
+                                                    const std::string& name) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    SLUICE_RETURN_IF_ERROR(ValidateSideName(name));
+    const std::string what = "reading '" + name + "' of view '" + view + "' from " + Describe();
+    std::vector<Args> commands(1);
+    commands[0].Add("GET").Add(Key(SideKey(view, name)));
+    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    const redisReply& r = *replies[0];
+    if (r.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+    if (r.type != REDIS_REPLY_STRING) return base::Internal(what + ": GET returned a non-string");
+    return std::optional<std::string>(std::string(r.str, r.len));
+  }
+
+  base::Status WriteWithSide(const std::string& view,
+                             const std::vector<std::pair<std::string, std::string>>& entity_values,
+                             const ViewMeta& meta, const std::vector<SideEntry>& side) override {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    for (const SideEntry& e : side)
+      SLUICE_RETURN_IF_ERROR(ValidateSideName(e.name));
     const std::string what = "writing view '" + view + "' to " + Describe();
     std::vector<std::string> keys;
     keys.reserve(entity_values.size());
@@ -138,6 +161,8 @@ class RedisStore final : public OnlineStore {
         mset.Add(keys[j]).Add(entity_values[j].second);
     }
     commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
+    for (const SideEntry& e : side)
+      commands.emplace_back().Add("SET").Add(Key(SideKey(view, e.name))).Add(e.value);
     commands.emplace_back().Add("EXEC");
 
     SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));

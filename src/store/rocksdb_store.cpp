@@ -189,6 +189,25 @@ class RocksDbStore final : public OnlineStore {
     return WriteBatch(view, entity_values, meta, /*replace=*/false);
   }
 
+  base::Status WriteWithSide(const std::string& view,
+                             const std::vector<std::pair<std::string, std::string>>& entity_values,
+                             const ViewMeta& meta, const std::vector<SideEntry>& side) override {
+    return WriteBatch(view, entity_values, meta, /*replace=*/false, &side);
+  }
+
+  base::Result<std::optional<std::string>> ReadSide(const std::string& view,
+                                                    const std::string& name) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    SLUICE_RETURN_IF_ERROR(ValidateSideName(name));
+    std::string bytes;
+    const auto s = db_->Get(rocksdb::ReadOptions(), SideKey(view, name), &bytes);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) {
+      return FromRocks(s, "reading '" + name + "' of view '" + view + "' from " + Describe());
+    }
+    return std::optional<std::string>(std::move(bytes));
+  }
+
   base::Status Replace(const std::string& view,
                        const std::vector<std::pair<std::string, std::string>>& entity_values,
                        const ViewMeta& meta) override {
@@ -197,9 +216,14 @@ class RocksDbStore final : public OnlineStore {
 
   base::Status WriteBatch(const std::string& view,
                           const std::vector<std::pair<std::string, std::string>>& entity_values,
-                          const ViewMeta& meta, bool replace) {
+                          const ViewMeta& meta, bool replace,
+                          const std::vector<SideEntry>* side = nullptr) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    if (side != nullptr) {
+      for (const SideEntry& e : *side)
+        SLUICE_RETURN_IF_ERROR(ValidateSideName(e.name));
+    }
     rocksdb::WriteBatch batch;
     const std::string prefix = ValuePrefix(view);
     // A range tombstone under the new values, in the same batch: readers see the old view or
@@ -212,6 +236,10 @@ class RocksDbStore final : public OnlineStore {
       batch.Put(key, value);
     }
     batch.Put(MetaKey(view), EncodeViewMeta(meta));
+    if (side != nullptr) {
+      for (const SideEntry& e : *side)
+        batch.Put(SideKey(view, e.name), e.value);
+    }
     // Not synced: the WAL reaches the OS on every write, which survives a crash of the process.
     // A machine crash can lose the newest batches, but the WAL replays a prefix of them, meta
     // included, so the store is left at an older watermark rather than an inconsistent one.

@@ -734,6 +734,58 @@ TEST(ProjectLoaderTest, StringLoadRecordsIncludesWithoutReadingThem) {
 namespace sluice::config {
 namespace {
 
+TEST(ProjectLoaderKafkaTest, StreamKeysAndDefaults) {
+  const ProjectSpec spec = Load(
+      "name: shop\n"
+      "sources:\n"
+      "  - name: tx\n"
+      "    type: kafka\n"
+      "    topic: transactions\n"
+      "    brokers: localhost:9092\n"
+      "    start: latest\n"
+      "    allowed_lateness: 5s\n"
+      "    properties: {security.protocol: SASL_SSL, sasl.password: '${KAFKA_PASSWORD}'}\n"
+      "    columns: [{name: a, type: int}]\n"
+      "  - {name: ty, type: kafka, topic: t2, brokers: b, group: mine,\n"
+      "     columns: [{name: a, type: int}]}\n");
+  ASSERT_EQ(spec.sources.size(), 2U);
+  const SourceSpec& tx = spec.sources[0];
+  EXPECT_EQ(tx.start, KafkaStart::kLatest);
+  EXPECT_EQ(tx.allowed_lateness, std::chrono::seconds(5));
+  EXPECT_EQ(tx.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(tx.properties.at("sasl.password"), "${KAFKA_PASSWORD}");
+  EXPECT_EQ(tx.ConsumerGroup(spec.name), "sluice.shop.tx");
+  const SourceSpec& ty = spec.sources[1];
+  EXPECT_EQ(ty.start, KafkaStart::kEarliest);
+  EXPECT_EQ(ty.allowed_lateness.count(), 0);
+  EXPECT_EQ(ty.ConsumerGroup(spec.name), "mine");
+}
+
+TEST(ProjectLoaderKafkaTest, StreamKeyErrors) {
+  EXPECT_THAT(
+      Errors("name: p\n"
+             "sources:\n"
+             "  - {name: k, type: kafka, topic: t, brokers: b, start: newest,\n"
+             "     allowed_lateness: -5s, properties: {group.id: g, x: '${BAD-NAME}', y: [1]},\n"
+             "     columns: [{name: a, type: int}]}\n"
+             "  - {name: f, type: file, format: csv, path: x, group: g, allowed_lateness: 1s,\n"
+             "     columns: [{name: a, type: int}]}\n"),
+      ElementsAre(
+          "sluice.yaml:3:57: sources[0].start: unknown value 'newest' (expected one of: "
+          "earliest, latest)",
+          "sluice.yaml:4:24: sources[0].allowed_lateness: invalid duration '-5s': negative "
+          "durations are not allowed (expected e.g. 250ms, 30s, 15m, 1h, 7d; units us, ms, s, m, "
+          "h, d, w)",
+          "sluice.yaml:4:42: sources[0].properties.group.id: sluice sets 'group.id' itself (use "
+          "the source keys brokers, group, start)",
+          "sluice.yaml:4:55: sources[0].properties.x: environment references must look like "
+          "${NAME} (letters, digits, _)",
+          "sluice.yaml:4:76: sources[0].properties.y: expected a scalar, got a list",
+          "sluice.yaml:6:56: sources[1].group: key 'group' does not apply to file sources",
+          "sluice.yaml:6:77: sources[1].allowed_lateness: key 'allowed_lateness' does not apply "
+          "to file sources"));
+}
+
 TEST(ProjectLoaderTest, MonitoringSectionIsRead) {
   const ProjectSpec spec = Load(std::string(kBase) + R"yaml(monitoring:
   drift: {method: psi, small_reference_rows: 500, drift_share: 0.3, ks: 0.01, wasserstein: 0.2}

@@ -336,4 +336,46 @@ TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
   EXPECT_GT(reads.load(), 0);
 }
 
+// Side entries (a stream's offsets) go in with a view's values, per view, and read back as
+// written; bad names are refused before anything is written.
+TEST_P(StoreConformanceTest, SideEntriesTravelWithTheirViewsWrite) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("side");
+  const std::string other = View("side2");
+  auto none = store->ReadSide(view, "offsets");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, std::nullopt);
+  const std::string bytes = Binary({0, 1, 255, '/', 0});
+  ASSERT_TRUE(store
+                  ->WriteWithSide(view, {{"k", "v1"}}, SampleMeta("v1"),
+                                  {{"offsets", bytes}, {"stream.cursor", "c1"}})
+                  .ok());
+  EXPECT_EQ(*store->ReadSide(view, "offsets"), std::optional<std::string>(bytes));
+  EXPECT_EQ(*store->ReadSide(view, "stream.cursor"), std::optional<std::string>("c1"));
+  EXPECT_EQ(*store->ReadSide(other, "offsets"), std::nullopt);
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v1"));
+  // A later write replaces the entry it names and keeps the others.
+  ASSERT_TRUE(store->WriteWithSide(view, {}, SampleMeta("v2"), {{"offsets", "o2"}}).ok());
+  EXPECT_EQ(*store->ReadSide(view, "offsets"), std::optional<std::string>("o2"));
+  EXPECT_EQ(*store->ReadSide(view, "stream.cursor"), std::optional<std::string>("c1"));
+  EXPECT_EQ((*store->Meta(view))->source_version, "v2");
+
+  for (const std::string& bad : {std::string(), std::string("a/b"), std::string(300, 'n')}) {
+    auto w = store->WriteWithSide(view, {{"k", "bad"}}, SampleMeta("v3"), {{bad, "x"}});
+    EXPECT_EQ(w.code(), base::StatusCode::kInvalidArgument) << "'" << bad << "'";
+    EXPECT_EQ(store->ReadSide(view, bad).status().code(), base::StatusCode::kInvalidArgument);
+  }
+  // The refused writes left the view as it was.
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v1"));
+  EXPECT_EQ((*store->Meta(view))->source_version, "v2");
+
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->CatchUp().ok());
+  EXPECT_EQ(*reader->ReadSide(view, "offsets"), std::optional<std::string>("o2"));
+  EXPECT_EQ(reader->WriteWithSide(view, {}, {}, {{"offsets", "x"}}).code(),
+            base::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace sluice::store::test_support

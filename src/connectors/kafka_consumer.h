@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "config/project.h"
+
+namespace sluice::connectors {
+
+// Looks up an environment variable (nullopt: not set). Injected so tests need not touch the
+// process environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+
+// `value` with every ${NAME} replaced by the variable's value. An unset variable is an error
+// naming `what` and the variable, never a value (properties hold secrets).
+base::Result<std::string> ExpandEnvReferences(const std::string& value, const std::string& what,
+                                              const EnvLookup& env);
+
+// One Kafka record as the stream runtime sees it.
+struct KafkaMessage {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string payload;
+};
+
+struct KafkaPoll {
+  std::vector<KafkaMessage> messages;     // in partition order of arrival
+  std::vector<std::int32_t> reached_end;  // partitions that hit their end while polling
+};
+
+// A consumer of one topic (librdkafka stays inside kafka_consumer.cpp). Partitions are
+// assigned explicitly, at offsets the caller chose (sluice keeps the position with the state it
+// produced); the group only receives informational commits, for lag tools. Not thread-safe.
+class KafkaConsumer {
+ public:
+  struct Options {
+    std::string brokers;
+    std::string topic;
+    std::string group;
+    config::KafkaStart start = config::KafkaStart::kEarliest;
+    std::map<std::string, std::string> properties;  // already expanded
+    std::string client_id = "sluice";
+  };
+  // The options of `source`, its properties expanded from `env`.
+  static base::Result<Options> OptionsFor(const config::SourceSpec& source,
+                                          const std::string& group, const EnvLookup& env);
+
+  static base::Result<std::unique_ptr<KafkaConsumer>> Open(const Options& options);
+  ~KafkaConsumer();
+  KafkaConsumer(const KafkaConsumer&) = delete;
+  KafkaConsumer& operator=(const KafkaConsumer&) = delete;
+
+  // The topic's partition count, from the cluster's metadata (fails, retryable, when the topic
+  // does not exist or the brokers cannot be reached within `timeout`).
+  base::Result<int> PartitionCount(std::chrono::milliseconds timeout);
+  // The partition's low and high watermark (the next offset to be written), from the broker.
+  base::Result<std::pair<std::int64_t, std::int64_t>> QueryWatermarks(
+      std::int32_t partition, std::chrono::milliseconds timeout);
+  // The last high watermark seen in fetch responses (no round trip), for lag; nullopt if none.
+  std::optional<std::int64_t> CachedHighWatermark(std::int32_t partition);
+
+  // Starts consuming `partitions`: each at its offset, or (nullopt) at the topic's beginning
+  // or end as Options::start says.
+  base::Status Assign(
+      const std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>& partitions);
+  // Waits up to `timeout` for messages and returns at most `max_messages`. Transient broker
+  // errors are logged by librdkafka and retried; a fatal one is returned.
+  base::Status Poll(size_t max_messages, std::chrono::milliseconds timeout, KafkaPoll* out);
+  // Commits `next_offsets` (partition, next offset) to the group, asynchronously, for tools that
+  // show a group's lag. sluice itself never reads them back.
+  void CommitInformational(const std::vector<std::pair<std::int32_t, std::int64_t>>& next_offsets);
+
+ private:
+  struct Handles;
+  explicit KafkaConsumer(std::unique_ptr<Handles> handles);
+  std::unique_ptr<Handles> h_;
+};
+
+}  // namespace sluice::connectors

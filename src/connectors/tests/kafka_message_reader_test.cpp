@@ -1,0 +1,115 @@
+#include "connectors/kafka_message_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "connectors/kafka_consumer.h"
+
+namespace sluice::connectors {
+namespace {
+
+config::SourceSpec Source() {
+  config::SourceSpec s;
+  s.name = "tx";
+  s.type = config::SourceType::kKafka;
+  s.columns = {{"user_id", types::LogicalType::kString, false},
+               {"ts", types::LogicalType::kTimestamp, false},
+               {"amount", types::LogicalType::kDouble, true},
+               {"n", types::LogicalType::kInt64, true},
+               {"ok", types::LogicalType::kBool, true},
+               {"day", types::LogicalType::kDate, true}};
+  return s;
+}
+
+TEST(KafkaMessageReaderTest, TypedRows) {
+  KafkaMessageReader reader(Source());
+  types::Batch rows = reader.NewBatch();
+  EXPECT_EQ(reader.Append(R"({"user_id":"u1","ts":"2024-03-01T12:00:00Z","amount":12,"n":3,)"
+                          R"("ok":true,"day":"2024-03-02"})",
+                          rows),
+            std::nullopt);
+  EXPECT_EQ(reader.Append(R"({"user_id":"u2","ts":"2024-03-01 12:00:01.5","amount":null})", rows),
+            std::nullopt);
+  ASSERT_EQ(rows.num_rows(), 2U);
+  EXPECT_EQ(rows.column(0).GetString(1), "u2");
+  EXPECT_EQ(rows.column(1).GetTimestamp(0), 1709294400000000);
+  EXPECT_EQ(rows.column(1).GetTimestamp(1), 1709294401500000);
+  EXPECT_DOUBLE_EQ(rows.column(2).GetDouble(0), 12.0);
+  EXPECT_FALSE(rows.column(2).IsValid(1));
+  EXPECT_EQ(rows.column(3).GetInt64(0), 3);
+  EXPECT_TRUE(rows.column(4).GetBool(0));
+  EXPECT_EQ(rows.column(5).GetDate(0), 19784);
+  EXPECT_FALSE(rows.column(5).IsValid(1));
+}
+
+TEST(KafkaMessageReaderTest, BadMessagesAreQuarantinedWithAReasonAndAddNoRow) {
+  KafkaMessageReader reader(Source());
+  types::Batch rows = reader.NewBatch();
+  const std::map<std::string, std::string> cases = {
+      {"{not json", "not JSON"},
+      {"[1,2]", "not a JSON object (got a list)"},
+      {R"({"ts":"2024-03-01"})", "missing required field 'user_id'"},
+      {R"({"user_id":null,"ts":"2024-03-01"})", "field 'user_id' is null but not nullable"},
+      {R"({"user_id":"u","ts":"2024-03-01","amount":"12"})",
+       "field 'amount': expected a number, got a string"},
+      {R"({"user_id":"u","ts":"2024-03-01","n":1.5})",
+       "field 'n': expected an integer, got a number"},
+      {R"({"user_id":"u","ts":"2024-03-01","n":18446744073709551615})",
+       "field 'n': 18446744073709551615 does not fit a 64-bit integer"},
+      {R"({"user_id":"u","ts":12})",
+       "field 'ts': expected an ISO-8601 time string, got an integer"},
+      {R"({"user_id":"u","ts":"2024-03-01","day":"2024-03-01T01:00:00Z"})",
+       "field 'day': expected a date, got a time"},
+      {R"({"user_id":"u","ts":"2024-03-01","extra":1})", "undeclared field 'extra'"},
+  };
+  for (const auto& [payload, reason] : cases) {
+    auto why = reader.Append(payload, rows);
+    ASSERT_TRUE(why.has_value()) << payload;
+    EXPECT_EQ(*why, reason) << payload;
+  }
+  // The amount was read before the bad n: nothing of that message may remain.
+  EXPECT_EQ(reader.Append(R"({"user_id":"u","ts":"2024-13-01"})", rows).has_value(), true);
+  EXPECT_EQ(rows.num_rows(), 0U);
+  for (size_t c = 0; c < rows.num_columns(); ++c)
+    EXPECT_EQ(rows.column(c).size(), 0U);
+}
+
+TEST(KafkaMessageReaderTest, ExtraFieldsAllowedUnlessFail) {
+  config::SourceSpec s = Source();
+  s.extra_columns = config::ExtraColumns::kWarn;
+  KafkaMessageReader reader(s);
+  types::Batch rows = reader.NewBatch();
+  EXPECT_EQ(reader.Append(R"({"user_id":"u","ts":"2024-03-01","extra":1})", rows), std::nullopt);
+  EXPECT_EQ(rows.num_rows(), 1U);
+}
+
+TEST(KafkaPropertiesTest, EnvironmentReferencesExpandAndNeverLeakValues) {
+  const EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "PW") return std::string("s3cret");
+    return std::nullopt;
+  };
+  EXPECT_EQ(*ExpandEnvReferences("user:${PW}:${PW}", "p", env), "user:s3cret:s3cret");
+  EXPECT_EQ(*ExpandEnvReferences("plain", "p", env), "plain");
+  auto missing = ExpandEnvReferences("${NOPE}", "source 'tx', property 'sasl.password'", env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "source 'tx', property 'sasl.password': environment variable NOPE is not set");
+
+  config::SourceSpec s = Source();
+  s.brokers = "b:1";
+  s.topic = "t";
+  s.properties = {{"sasl.password", "${PW}"}};
+  auto options = KafkaConsumer::OptionsFor(s, "g", env);
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->properties.at("sasl.password"), "s3cret");
+  // A property librdkafka does not know is reported by name; its value never appears.
+  options->properties = {{"no.such.property", "s3cret"}};
+  auto consumer = KafkaConsumer::Open(*options);
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_NE(consumer.status().message().find("no.such.property"), std::string::npos);
+  EXPECT_EQ(consumer.status().message().find("s3cret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::connectors

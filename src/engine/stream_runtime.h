@@ -1,0 +1,78 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "config/project.h"
+#include "connectors/kafka_consumer.h"
+#include "engine/stream_cursor.h"
+#include "lake/lake.h"
+#include "store/online_store.h"
+
+namespace sluice::engine {
+
+struct StreamOptions {
+  size_t max_poll_messages = 20000;            // one micro-batch at most
+  std::chrono::milliseconds poll_timeout{50};  // how long a poll waits for messages
+  std::int64_t segment_rows = 1'000'000;       // a lake segment rolls at this many rows...
+  base::Duration segment_age = std::chrono::minutes(1);  // ...or this old, whichever first
+  // Stop once every partition reached the end offset it had at start, after applying every
+  // event still waiting for the watermark (the input is over: the watermark moves to its end).
+  bool stop_at_end = false;
+};
+
+// What `sluice stream` shows and exports, for this run.
+struct StreamStatus {
+  StreamCounts counts;        // this run: consumed = applied + quarantined + late + buffered
+  std::int64_t buffered = 0;  // events waiting for the watermark
+  std::map<std::int32_t, std::int64_t> lag;  // partition -> messages behind its high watermark
+  std::int64_t batches = 0;
+  std::int64_t segments = 0;  // lake segments landed
+  double last_batch_seconds = 0;
+  // Event time to the store write that made an event servable, for events of the last batch
+  // (processing time minus event time, microseconds); meaningful for live streams only.
+  std::vector<std::int64_t> freshness_micros;
+  double store_write_seconds = 0;  // the last batch's store writes
+};
+
+// `sluice stream` for one Kafka source and the streaming views over it (docs/streaming.md).
+//
+// Every message is checked against the source's contract (bad ones quarantined), placed in
+// event time by a per-partition watermark (events older than it are late), and held until the
+// watermark passes it; then events are applied in (event time, partition, offset) order through
+// UpdateEntityStates, each view's states written together with the stream's cursor in one
+// store write, and every event (late and quarantined ones marked apart) landed in the lake as
+// segments of the source's dataset. A restart resumes from the stored cursors and repeats the
+// stopped run's decisions, so kills at any moment change nothing in the end.
+class StreamRuntime {
+ public:
+  static base::Result<std::unique_ptr<StreamRuntime>> Open(
+      const config::ProjectSpec& project, const config::SourceSpec& source,
+      const std::vector<const config::FeatureViewSpec*>& views, lake::Lake& lake,
+      store::OnlineStore& store, std::unique_ptr<connectors::KafkaConsumer> consumer,
+      base::Clock& clock, const StreamOptions& options);
+  ~StreamRuntime();
+
+  // Consumes until `stop` is set (then commits what was applied and lands the archive) or,
+  // with stop_at_end, until the end. `report` is called after every micro-batch.
+  base::Status Run(const std::atomic<bool>& stop,
+                   const std::function<void(const StreamStatus&)>& report);
+
+ private:
+  struct State;
+  explicit StreamRuntime(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+// The store side entry holding a view's stream cursor.
+std::string StreamCursorEntry(const std::string& source);
+
+}  // namespace sluice::engine
