@@ -161,6 +161,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   serve_cmd->footer(kFooter);
 
+  UiOptions ui;
+  auto* ui_cmd = app.add_subcommand(
+      "ui", "Read-only web console: datasets, versions, lineage, feature views, runs");
+  AddProjectOption(ui_cmd, ui.project);
+  ui_cmd->add_option("--address", ui.address, "HOST:PORT to listen on (port 0: any free)")
+      ->capture_default_str();
+  ui_cmd->add_option("--token-env", ui.token_env,
+                     "Require this environment variable's value as a token (header or cookie)");
+  ui_cmd->footer(kFooter);
+
   BuildOptions build;
   auto* build_cmd = app.add_subcommand(
       "build", "Build SQL models in the warehouse, run their tests, publish tables to the lake");
@@ -207,5 +217,6 @@ int main(int argc, char** argv) {
   if (*materialize_cmd) return RunMaterialize(materialize);
   if (*get_cmd) return RunGet(get);
   if (*serve_cmd) return RunServe(serve);
+  if (*ui_cmd) return RunUi(ui);
   return kExitUsageError;
 }
