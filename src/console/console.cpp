@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
 constexpr std::string_view kCss = "text/css; charset=utf-8";
 constexpr std::string_view kJs = "text/javascript; charset=utf-8";
+constexpr std::string_view kSvg = "image/svg+xml";
 constexpr int kRunsShown = 200;
 constexpr int kQuarantineSampleRows = 20;
 
@@ -42,7 +43,8 @@ std::string Layout(const std::string& project, std::string_view page, const std:
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
       EscapeHtml(title) + " \u00b7 " + EscapeHtml(project) +
-      " \u00b7 sluice</title><link rel=\"stylesheet\" href=\"/assets/console.css\">"
+      " \u00b7 sluice</title><link rel=\"icon\" href=\"/assets/favicon.svg\">"
+      "<link rel=\"stylesheet\" href=\"/assets/console.css\">"
       "<script src=\"/assets/console.js\" defer></script></head>\n<body data-page=\"" +
       std::string(page) +
       "\"><header><a class=\"brand\" href=\"/\">sluice</a><span class=\"project\">" +
@@ -250,7 +252,7 @@ std::optional<serve::Reply> Console::Get(std::string_view target, bool authorize
       if (a.path != name) continue;
       serve::Reply r;
       r.body = std::string(a.content);
-      r.content_type = name.ends_with(".css") ? kCss : kJs;
+      r.content_type = name.ends_with(".css") ? kCss : name.ends_with(".svg") ? kSvg : kJs;
       return r;
     }
     return std::nullopt;
