@@ -147,3 +147,28 @@ def test_calls_from_several_threads(project_dir, newest_event):
         t.join()
     assert not errors
     assert len(set(frames)) == 1
+
+
+def test_the_gil_is_released_while_the_engine_works(project_dir):
+    """With the interpreter's switch interval made huge, another thread gets the GIL only when
+    the running one gives it up. So the main thread runs while a rebuild is still in progress
+    only if the extension released the GIL around the engine call."""
+    import sys
+    p = sluice.Project(project_dir)
+    done = []
+
+    def rebuild():
+        p._p.training_set("fraud_train", True)
+        done.append(True)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        t = threading.Thread(target=rebuild)
+        t.start()  # returns once the main thread holds the GIL again
+        finished_before_main_ran = bool(done)
+        t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert done
+    assert not finished_before_main_ran
