@@ -116,4 +116,37 @@ struct TestOptions {
 };
 int RunTest(const TestOptions& options);
 
+struct ProfileOptions {
+  std::string project = ".";
+  std::string target;  // dataset name (its current version) or version id / prefix
+  bool json = false;
+  bool recompute = false;  // compute again even if a profile is stored
+  std::string html;        // also write a self-contained HTML report here
+  int threads = 0;
+};
+int RunProfile(const ProfileOptions& options);
+
+struct DriftOptions {
+  std::string project = ".";
+  std::string reference;  // dataset, version, DATASET@-DURATION or DATASET[FROM,TO)
+  std::string current;
+  std::vector<std::string> columns;  // empty: every column
+  std::string method;                // empty: monitoring.drift.method (default auto)
+  bool json = false;
+  bool fail_on_drift = false;  // exit 1 on dataset drift
+  std::string html;            // write a self-contained HTML report here
+  std::string label;           // concept drift: label rate per feature bin
+  int threads = 0;
+};
+int RunDrift(const DriftOptions& options);
+
+struct MonitorOptions {
+  std::string project = ".";
+  std::vector<std::string> monitors;  // empty: every declared monitor
+  bool fail_on_alert = false;         // exit 1 when any monitor raised an alert
+  bool json = false;
+  int threads = 0;
+};
+int RunMonitor(const MonitorOptions& options);
+
 }  // namespace sluice::cli

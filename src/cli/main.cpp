@@ -192,6 +192,51 @@ int main(int argc, char** argv) {
                        "Models to test; +MODEL adds upstream, MODEL+ downstream (default: all)");
   test_cmd->footer(kFooter);
 
+  ProfileOptions profile;
+  auto* profile_cmd = app.add_subcommand(
+      "profile", "Statistical profile of a dataset version (counts, moments, quantiles, top)");
+  AddProjectOption(profile_cmd, profile.project);
+  profile_cmd->add_option("TARGET", profile.target, "Dataset (its current version) or version id")
+      ->required();
+  profile_cmd->add_flag("--json", profile.json, "Print JSON");
+  profile_cmd->add_flag("--recompute", profile.recompute, "Scan again even if one is stored");
+  profile_cmd->add_option("--html", profile.html, "Also write a self-contained HTML report");
+  profile_cmd->add_option("--threads", profile.threads, "DuckDB threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  profile_cmd->footer(kFooter);
+
+  DriftOptions drift;
+  auto* drift_cmd = app.add_subcommand(
+      "drift", "Data drift of current rows against reference rows, column by column");
+  AddProjectOption(drift_cmd, drift.project);
+  drift_cmd
+      ->add_option("--reference", drift.reference,
+                   "DATASET, VERSION, DATASET@-DURATION or DATASET[FROM,TO)")
+      ->required();
+  drift_cmd->add_option("--current", drift.current, "Same forms as --reference")->required();
+  drift_cmd->add_option("--columns", drift.columns, "Only these columns")->delimiter(',');
+  drift_cmd->add_option("--method", drift.method,
+                        "auto, ks, wasserstein, psi, jensenshannon, chisquare or ztest");
+  drift_cmd->add_flag("--json", drift.json, "Print JSON");
+  drift_cmd->add_flag("--fail-on-drift", drift.fail_on_drift, "Exit 1 on dataset drift");
+  drift_cmd->add_option("--html", drift.html, "Also write a self-contained HTML report");
+  drift_cmd->add_option("--label", drift.label,
+                        "Concept drift: compare this label's rate per feature bin");
+  drift_cmd->add_option("--threads", drift.threads, "DuckDB threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  drift_cmd->footer(kFooter);
+
+  MonitorOptions monitor;
+  auto* monitor_cmd = app.add_subcommand(
+      "monitor", "Run the monitors of sluice.yaml once; alerts go to their sinks and the registry");
+  AddProjectOption(monitor_cmd, monitor.project);
+  monitor_cmd->add_option("MONITOR", monitor.monitors, "Monitors to run (default: all)");
+  monitor_cmd->add_flag("--fail-on-alert", monitor.fail_on_alert, "Exit 1 when an alert fires");
+  monitor_cmd->add_flag("--json", monitor.json, "Print JSON");
+  monitor_cmd->add_option("--threads", monitor.threads, "DuckDB threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  monitor_cmd->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,5 +263,8 @@ int main(int argc, char** argv) {
   if (*get_cmd) return RunGet(get);
   if (*serve_cmd) return RunServe(serve);
   if (*ui_cmd) return RunUi(ui);
+  if (*profile_cmd) return RunProfile(profile);
+  if (*drift_cmd) return RunDrift(drift);
+  if (*monitor_cmd) return RunMonitor(monitor);
   return kExitUsageError;
 }

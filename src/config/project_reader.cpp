@@ -211,6 +211,51 @@ void ReadPipeline(MapReader& r, PipelineSpec& p) {
   r.ReadList<StepSpec>("steps", kReq, &p.steps, ReadStep);
 }
 
+void ReadAlertSink(MapReader& r, AlertSinkSpec& s) {
+  r.Read("name", kReq, &s.name);
+  r.ReadEnum("type", kReq, kAlertSinkTypeWords, &s.type);
+  r.Read("url", kOpt, &s.url);
+  r.Read("timeout", kOpt, &s.timeout);
+  r.Read("retries", kOpt, &s.retries);
+}
+
+void ReadMonitor(MapReader& r, MonitorSpec& m) {
+  r.Read("name", kReq, &m.name);
+  r.ReadEnum("type", kReq, kMonitorTypeWords, &m.type);
+  r.Read("dataset", kReq, &m.dataset);
+  r.Read("reference", kOpt, &m.reference);
+  r.Read("current", kOpt, &m.current);
+  r.Read("columns", kOpt, &m.columns);
+  r.ReadEnum("method", kOpt, kDriftMethodWords, &m.method);
+  r.Read("column", kOpt, &m.column);
+  r.Read("metric", kOpt, &m.metric);
+  r.Read("min", kOpt, &m.min);
+  r.Read("max", kOpt, &m.max);
+  r.Read("max_change", kOpt, &m.max_change);
+  r.Read("max_zscore", kOpt, &m.max_zscore);
+  r.Read("window", kOpt, &m.window);
+  r.ReadEnum("severity", kOpt, kSeverityWords, &m.severity);
+  r.Read("sinks", kOpt, &m.sinks);
+}
+
+void ReadMonitoring(MapReader& r, MonitoringSpec& m) {
+  r.ReadMap("drift", kOpt, [&](MapReader& d) {
+    DriftSettingsSpec& s = m.drift;
+    d.ReadEnum("method", kOpt, kDriftMethodWords, &s.method);
+    d.Read("small_reference_rows", kOpt, &s.small_reference_rows);
+    d.Read("drift_share", kOpt, &s.drift_share);
+    d.Read("ks", kOpt, &s.ks);
+    d.Read("chisquare", kOpt, &s.chisquare);
+    d.Read("ztest", kOpt, &s.ztest);
+    d.Read("wasserstein", kOpt, &s.wasserstein);
+    d.Read("jensenshannon", kOpt, &s.jensenshannon);
+    d.Read("psi", kOpt, &s.psi);
+  });
+  r.Read("profile_on_publish", kOpt, &m.profile_on_publish);
+  r.ReadList<AlertSinkSpec>("sinks", kOpt, &m.sinks, ReadAlertSink);
+  r.ReadList<MonitorSpec>("monitors", kOpt, &m.monitors, ReadMonitor);
+}
+
 }  // namespace
 
 ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
@@ -247,9 +292,12 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
       ReadConnection(s, &w.connection);
       s.Read("schema", kOpt, &w.schema);
     });
+    section("monitoring", &spec.monitoring.origin,
+            [&](MapReader& s) { ReadMonitoring(s, spec.monitoring); });
   } else {
     // Declared so they are not "unknown", but they belong to sluice.yaml alone.
-    for (std::string_view key : {"name", "version", "lake", "registry", "warehouse"}) {
+    for (std::string_view key :
+         {"name", "version", "lake", "registry", "warehouse", "monitoring"}) {
       if (r.Value(key, kOpt))
         r.Error(key, "'" + std::string(key) + "' may only be set in sluice.yaml");
     }

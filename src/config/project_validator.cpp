@@ -83,6 +83,7 @@ class Validator {
     for (const auto& p : spec_.pipelines)
       Pipeline(p);
     Unique(spec_.pipelines, "pipeline");
+    Monitoring(spec_.monitoring);
   }
 
  private:
@@ -837,6 +838,84 @@ class Validator {
       }
     }
     return std::nullopt;
+  }
+
+  // monitoring: thresholds in range, sinks complete, monitors' references and per-type keys.
+  void Monitoring(const MonitoringSpec& m) {
+    const Origin& o = m.origin;
+    const DriftSettingsSpec& d = m.drift;
+    auto in_open_unit = [&](std::string_view key, const std::optional<double>& v) {
+      if (v && !(*v > 0 && *v < 1))
+        Report(o, "drift." + std::string(key), "must be between 0 and 1");
+    };
+    auto positive = [&](std::string_view key, const std::optional<double>& v) {
+      if (v && !(*v > 0)) Report(o, "drift." + std::string(key), "must be greater than 0");
+    };
+    in_open_unit("ks", d.ks);
+    in_open_unit("chisquare", d.chisquare);
+    in_open_unit("ztest", d.ztest);
+    positive("wasserstein", d.wasserstein);
+    positive("jensenshannon", d.jensenshannon);
+    positive("psi", d.psi);
+    if (d.drift_share && !(*d.drift_share > 0 && *d.drift_share <= 1)) {
+      Report(o, "drift.drift_share", "must be greater than 0 and at most 1");
+    }
+    if (d.small_reference_rows && *d.small_reference_rows < 0) {
+      Report(o, "drift.small_reference_rows", "must not be negative");
+    }
+    for (const auto& s : m.sinks) {
+      Name(s.origin, "name", s.name);
+      if (s.type == AlertSinkType::kWebhook) {
+        Required(s.origin, "url", s.url.has_value(), "webhook sinks");
+        if (s.url && s.url->rfind("http://", 0) != 0) {
+          Report(s.origin, "url", "a webhook url must start with http:// (got " + Q(*s.url) + ")");
+        }
+        if (s.timeout.count() <= 0) Report(s.origin, "timeout", "must be a positive duration");
+        if (s.retries < 0 || s.retries > 20) Report(s.origin, "retries", "must be 0..20");
+      } else {
+        NotApplicable(s.origin, {"url", "timeout", "retries"}, "log sinks");
+      }
+    }
+    Unique(m.sinks, "alert sink");
+    std::vector<std::string> datasets = sources_and_models_;
+    for (const auto& t : spec_.training_sets)
+      datasets.push_back(t.name);
+    static const std::vector<std::string> kMetrics = {
+        "rows", "count", "nulls", "null_share", "distinct", "mean", "stddev", "min",
+        "max",  "p1",    "p5",    "p25",        "p50",      "p75",  "p95",    "p99"};
+    for (const auto& mon : m.monitors) {
+      const Origin& mo = mon.origin;
+      Name(mo, "name", mon.name);
+      Ref(mo, "dataset", mon.dataset, datasets, "dataset");
+      for (size_t i = 0; i < mon.sinks.size(); ++i) {
+        Ref(mo, Indexed("sinks", i), mon.sinks[i], NamesOf(m.sinks), "alert sink");
+      }
+      if (mon.type == MonitorType::kDrift) {
+        Required(mo, "reference", mon.reference.has_value(), "drift monitors");
+        NotApplicable(mo, {"column", "metric", "min", "max", "max_change", "max_zscore", "window"},
+                      "drift monitors");
+        UniqueStrings(mo, "columns", mon.columns);
+      } else {
+        NotApplicable(mo, {"reference", "current", "columns", "method"}, "metric monitors");
+        Required(mo, "metric", mon.metric.has_value(), "metric monitors");
+        if (mon.metric && !Contains(kMetrics, *mon.metric)) {
+          Report(mo, "metric",
+                 "unknown metric " + Q(*mon.metric) + " (one of " + JoinWords(kMetrics) + ")",
+                 SuggestWord(*mon.metric, kMetrics));
+        }
+        if (mon.metric && *mon.metric != "rows") {
+          Required(mo, "column", mon.column.has_value(), "metric " + Q(*mon.metric));
+        }
+        if (!mon.min && !mon.max && !mon.max_change && !mon.max_zscore) {
+          Report(mo, "metric", "a metric monitor needs a rule: min, max, max_change or max_zscore");
+        }
+        if (mon.min && mon.max && *mon.min > *mon.max) Report(mo, "max", "must be at least min");
+        if (mon.max_change && !(*mon.max_change > 0)) Report(mo, "max_change", "must be > 0");
+        if (mon.max_zscore && !(*mon.max_zscore > 0)) Report(mo, "max_zscore", "must be > 0");
+        if (mon.window < 2) Report(mo, "window", "must be at least 2");
+      }
+    }
+    Unique(m.monitors, "monitor");
   }
 
   const ProjectSpec& spec_;

@@ -11,6 +11,7 @@
 #include "console/html_text.h"
 #include "console/lineage_graph.h"
 #include "lake/manifest.h"
+#include "quality/profile.h"
 #include "serve/json_writer.h"
 
 namespace sluice::console {
@@ -161,6 +162,63 @@ std::string VersionChart(const std::vector<lake::Manifest>& history) {
   }
   svg += "</svg>\n";
   return svg;
+}
+
+std::string FormatNumber(std::optional<double> v) {
+  if (!v) return "";
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.6g", *v);
+  return buf;
+}
+
+// A column's histogram as a small inline bar chart; the bins' ranges and counts in tooltips.
+std::string HistogramSvg(const quality::ColumnProfile& c) {
+  if (c.histogram.empty()) return "";
+  std::int64_t max_count = 1;
+  for (const auto& b : c.histogram)
+    max_count = std::max(max_count, b.count);
+  const int bar = 8;
+  const int height = 40;
+  const int width = static_cast<int>(c.histogram.size()) * (bar + 1);
+  std::string svg = "<svg class=\"histogram\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                    std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                    "\" role=\"img\" aria-label=\"histogram of " + EscapeHtml(c.name) + "\">";
+  for (size_t i = 0; i < c.histogram.size(); ++i) {
+    const auto& b = c.histogram[i];
+    const double h = static_cast<double>(b.count) / static_cast<double>(max_count) * height;
+    char rect[160];
+    std::snprintf(rect, sizeof(rect), "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\">",
+                  static_cast<int>(i) * (bar + 1), height - h, bar, h);
+    svg += std::string(rect) + "<title>" +
+           EscapeHtml("[" + FormatNumber(b.lower) + ", " + FormatNumber(b.upper) +
+                      "): " + std::to_string(b.count)) +
+           "</title></rect>";
+  }
+  return svg + "</svg>";
+}
+
+std::string ProfileSection(const quality::Profile& p) {
+  std::string out = "<p>" + std::to_string(p.rows) +
+                    " rows profiled.</p><table class=\"profile\"><thead><tr><th>column</th><th>"
+                    "type</th><th>count</th><th>nulls</th><th>distinct</th><th>mean</th><th>"
+                    "stddev</th><th>min</th><th>max</th><th>distribution</th></tr></thead><tbody>";
+  for (const auto& c : p.columns) {
+    std::string distribution = HistogramSvg(c);
+    if (distribution.empty() && !c.top.empty()) {
+      for (size_t i = 0; i < c.top.size() && i < 5; ++i) {
+        distribution += (i ? ", " : "") + EscapeHtml(c.top[i].value) + " (" +
+                        std::to_string(c.top[i].count) + ")";
+      }
+    }
+    out += "<tr>" + Td(c.name) + Td(std::string(types::LogicalTypeName(c.type))) +
+           "<td class=\"num\">" + std::to_string(c.count) + "</td><td class=\"num\">" +
+           std::to_string(c.nulls) + "</td><td class=\"num\">" + std::to_string(c.distinct) +
+           "</td>" + Td(FormatNumber(c.mean), "num") + Td(FormatNumber(c.stddev), "num") +
+           Td(c.min ? FormatNumber(c.min) : c.min_text.value_or("")) +
+           Td(c.max ? FormatNumber(c.max) : c.max_text.value_or("")) + "<td>" + distribution +
+           "</td></tr>";
+  }
+  return out + "</tbody></table>\n";
 }
 
 std::string FormatValue(const types::Column& c, size_t row) {
@@ -549,8 +607,17 @@ std::optional<std::string> Console::VersionPage(const std::string& id) {
   if (!any_quarantine) out += Empty("No row of this version was quarantined.");
   out += "</section>\n";
 
-  out += "<section><h2>Profile</h2>" +
-         Empty("Nothing recorded yet: no profile is stored for this version.") + "</section>\n";
+  out += "<section><h2>Profile</h2>";
+  auto profile = quality::ReadStoredProfile(lake_, m);
+  if (!profile.ok()) {
+    out += ErrorBox(profile.status());
+  } else if (!*profile) {
+    out += Empty("Nothing recorded yet: no profile is stored for this version (sluice profile " +
+                 Short(m.id) + " computes one).");
+  } else {
+    out += ProfileSection(**profile);
+  }
+  out += "</section>\n";
 
   auto edges = registry_.Lineage(m.id);
   out += "<section><h2>Lineage records</h2>";
@@ -823,11 +890,56 @@ std::string Console::MonitoringPage() {
            EscapeHtml(v.name) + "\">\u2026</td></tr>";
   }
   out += "</tbody></table></section>\n";
-  out += "<section><h2>Drift</h2>" +
-         Empty("Nothing recorded yet: no drift check has been stored in the registry.") +
-         "</section>\n";
-  out += "<section><h2>Alerts</h2>" + Empty("Nothing recorded yet: no alert has been raised.") +
-         "</section>\n";
+  auto alerts = registry_.Alerts("", kRunsShown);
+  out += "<section><h2>Monitors</h2>";
+  if (project_.monitoring.monitors.empty()) {
+    out += Empty("The project declares no monitor (monitoring.monitors in sluice.yaml).");
+  } else {
+    out +=
+        "<table><thead><tr><th>monitor</th><th>type</th><th>dataset</th><th>watches</th><th>"
+        "newest alert</th></tr></thead><tbody>";
+    for (const auto& mon : project_.monitoring.monitors) {
+      std::string newest = "<td class=\"empty\">none</td>";
+      if (alerts.ok()) {
+        for (const auto& a : *alerts) {
+          if (a.monitor != mon.name) continue;
+          newest = "<td>" + Badge(a.severity) + " " + EscapeHtml(a.last_raised_at) + "</td>";
+          break;
+        }
+      }
+      const std::string watches =
+          mon.type == config::MonitorType::kDrift
+              ? "drift against " + mon.reference.value_or("")
+              : mon.metric.value_or("") + (mon.column ? " of " + *mon.column : "");
+      out += "<tr>" + Td(mon.name) + Td(std::string(config::Name(mon.type))) + "<td>" +
+             Link("/datasets/" + UrlEncode(mon.dataset), mon.dataset) + "</td>" + Td(watches) +
+             newest + "</tr>";
+    }
+    out += "</tbody></table>";
+  }
+  out += "</section>\n<section><h2>Alerts and drift</h2>";
+  if (!alerts.ok()) {
+    out += ErrorBox(alerts.status());
+  } else if (alerts->empty()) {
+    out += Empty(
+        "Nothing recorded yet: no alert has been raised (sluice monitor runs the "
+        "monitors; drift results are kept as alerts).");
+  } else {
+    out +=
+        "<table class=\"alerts\"><thead><tr><th>last raised</th><th>monitor</th><th>severity"
+        "</th><th>dataset</th><th>version</th><th>message</th><th>seen</th><th>delivery</th>"
+        "<th>details</th></tr></thead><tbody>";
+    for (const auto& a : *alerts) {
+      out += "<tr>" + Td(a.last_raised_at) + Td(a.monitor) + "<td>" + Badge(a.severity) +
+             "</td><td>" + Link("/datasets/" + UrlEncode(a.dataset), a.dataset) + "</td><td>" +
+             (a.version.empty() ? "" : VersionLink(a.version)) + "</td>" + Td(a.message) +
+             "<td class=\"num\">" + std::to_string(a.occurrences) + "</td>" + Td(a.delivery) +
+             "<td><details><summary>JSON</summary><pre>" + EscapeHtml(a.details) +
+             "</pre></details></td></tr>";
+    }
+    out += "</tbody></table>";
+  }
+  out += "</section>\n";
   auto failed = registry_.Runs("", kRunsShown);
   out += "<section><h2>Failed runs</h2>";
   if (failed.ok()) {

@@ -10,85 +10,7 @@ using types::LogicalType;
 
 namespace {
 
-class Writer {
- public:
-  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void I64(std::int64_t v) { Raw(&v, 8); }
-  void U32(std::uint32_t v) { Raw(&v, 4); }
-  void F64(double v) { Raw(&v, 8); }
-  void Str(std::string_view s) {
-    U32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  void Raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ == in_.size(); }
-  std::uint8_t U8() {
-    std::uint8_t v = 0;
-    Raw(&v, 1);
-    return v;
-  }
-  std::int64_t I64() {
-    std::int64_t v = 0;
-    Raw(&v, 8);
-    return v;
-  }
-  std::uint32_t U32() {
-    std::uint32_t v = 0;
-    Raw(&v, 4);
-    return v;
-  }
-  double F64() {
-    double v = 0;
-    Raw(&v, 8);
-    return v;
-  }
-  std::string Str() { return std::string(View()); }
-  // Str into an existing string, which keeps its buffer.
-  void StrInto(std::string& s) { s.assign(View()); }
-  // A str's bytes, viewed in the input.
-  std::string_view View() {
-    const std::uint32_t n = U32();
-    if (!ok_ || n > in_.size() - pos_) {
-      ok_ = false;
-      return {};
-    }
-    const std::string_view s = in_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  // A count of items that each take at least `min_bytes`: rejects counts the input cannot hold.
-  std::uint32_t Count(size_t min_bytes) {
-    const std::uint32_t n = U32();
-    if (!ok_ || static_cast<std::uint64_t>(n) * min_bytes > in_.size() - pos_) ok_ = false;
-    return ok_ ? n : 0;
-  }
-  void Raw(void* p, size_t n) {
-    if (!ok_ || n > in_.size() - pos_) {
-      ok_ = false;
-      std::memset(p, 0, n);
-      return;
-    }
-    std::memcpy(p, in_.data() + pos_, n);
-    pos_ += n;
-  }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-void WriteColumnValue(Writer& w, const types::Column& c, size_t row) {
+void WriteColumnValue(StateWriter& w, const types::Column& c, size_t row) {
   w.U8(c.IsValid(row) ? 1 : 0);
   if (!c.IsValid(row)) return;
   switch (c.type()) {
@@ -110,7 +32,7 @@ void WriteColumnValue(Writer& w, const types::Column& c, size_t row) {
   }
 }
 
-void ReadColumnValue(Reader& r, types::Column& c) {
+void ReadColumnValue(StateReader& r, types::Column& c) {
   if (r.U8() == 0) {
     c.AppendNull();
     return;
@@ -150,25 +72,21 @@ void ResetState(const FeatureViewPlan& plan, EntityState& state) {
   for (auto& c : state.events.inputs)
     c.Clear();
   state.lifetime.resize(plan.aggregations.size());
-  for (LifetimeState& s : state.lifetime) {
-    // Field by field, not `s = LifetimeState{}`: a new deque allocates. Every field is listed
-    // (DecodingIntoAUsedStateForgetsThePreviousOne would see a stale one).
-    s.count = s.int_sum = 0;
-    s.sum = s.mean = s.m2 = 0;
-    s.has_value = false;
-    s.int_min = s.int_max = s.int_first = s.int_last = 0;
-    s.min = s.max = s.first = s.last = 0;
-    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      v->clear();
-    s.last_k.clear();
-    s.hll.clear();
+  for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+    if (plan.aggregations[a].window) {
+      state.lifetime[a].reset();
+    } else if (state.lifetime[a]) {
+      state.lifetime[a]->Clear();
+    } else {
+      state.lifetime[a] = MakeStoredState(plan, plan.aggregations[a]);
+    }
   }
 }
 
 }  // namespace
 
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
-  Writer w;
+  StateWriter w;
   w.U8(kStateEncoding);
   w.I64(state.newest_event);
   const size_t n = state.events.ts.size();
@@ -184,24 +102,8 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
   w.U32(lifetime_count);
   for (size_t a = 0; a < plan.aggregations.size(); ++a) {
     if (plan.aggregations[a].window) continue;
-    const LifetimeState& s = state.lifetime[a];
     w.U32(static_cast<std::uint32_t>(a));
-    w.I64(s.count);
-    w.I64(s.int_sum);
-    w.F64(s.sum);
-    w.F64(s.mean);
-    w.F64(s.m2);
-    w.U8(s.has_value ? 1 : 0);
-    for (auto v : {s.int_min, s.int_max, s.int_first, s.int_last})
-      w.I64(v);
-    for (auto v : {s.min, s.max, s.first, s.last})
-      w.F64(v);
-    for (const auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      w.Str(*v);
-    w.U32(static_cast<std::uint32_t>(s.last_k.size()));
-    for (const auto& v : s.last_k)
-      w.Str(v);
-    w.Str(std::string_view(reinterpret_cast<const char*>(s.hll.data()), s.hll.size()));
+    state.lifetime[a]->Encode(w);
   }
   return w.Take();
 }
@@ -214,7 +116,7 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
 
 base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes,
                              EntityState& state) {
-  Reader r(bytes);
+  StateReader r(bytes);
   const std::uint8_t version = r.U8();
   if (!r.ok()) return base::Corruption("online state: empty");
   if (version != kStateEncoding) {
@@ -238,24 +140,7 @@ base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes
       return base::Corruption("online state: lifetime accumulator for aggregation " +
                               std::to_string(a) + " does not fit the view's definition");
     }
-    LifetimeState& s = state.lifetime[a];
-    s.count = r.I64();
-    s.int_sum = r.I64();
-    s.sum = r.F64();
-    s.mean = r.F64();
-    s.m2 = r.F64();
-    s.has_value = r.U8() != 0;
-    for (auto* v : {&s.int_min, &s.int_max, &s.int_first, &s.int_last})
-      *v = r.I64();
-    for (auto* v : {&s.min, &s.max, &s.first, &s.last})
-      *v = r.F64();
-    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      r.StrInto(*v);
-    const std::uint32_t k = r.Count(4);
-    for (std::uint32_t j = 0; j < k && r.ok(); ++j)
-      s.last_k.push_back(r.Str());
-    const std::string_view hll = r.View();
-    s.hll.assign(hll.begin(), hll.end());
+    state.lifetime[a]->Decode(r);
   }
   if (!r.ok()) return base::Corruption("online state: truncated or malformed");
   if (!r.done()) return base::Corruption("online state: unexpected bytes after the end");
@@ -279,9 +164,9 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end) {
   if (plan.max_window <= 0 || begin == end) return end;
-  const std::int64_t newest = ts[end - 1];
+  const std::int64_t cut = WindowCut(plan, ts[end - 1], plan.max_window);
   size_t lo = begin;
-  while (lo < end && ts[lo] <= newest - plan.max_window)
+  while (lo < end && ts[lo] <= cut)
     ++lo;
   return lo;
 }
@@ -317,7 +202,10 @@ base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state
                            size_t row, std::vector<FeatureValues>& out) {
   SLUICE_RETURN_IF_ERROR(CheckReadTime(state, t));
   EntityAggregator agg(plan, state.events);
-  agg.Restore(0, state.events.ts.size(), state.lifetime);
+  LifetimeStates lifetime;
+  for (const auto& s : state.lifetime)
+    lifetime.push_back(s ? s->Clone() : nullptr);
+  agg.RestoreExchange(0, state.events.ts.size(), lifetime);
   EmitRestored(plan, state.newest_event, agg, t, row, out);
   return base::Status::Ok();
 }

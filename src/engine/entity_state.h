@@ -20,15 +20,16 @@ namespace sluice::engine {
 // From it, the aggregations as of any instant t >= newest_event are exactly what a replay
 // computes at t (docs/features.md), which is what the online store holds.
 struct EntityState {
-  std::int64_t newest_event = 0;        // microseconds
-  EventLog events;                      // this entity's events, oldest first
-  std::vector<LifetimeState> lifetime;  // per aggregation (empty for windowed ones)
+  std::int64_t newest_event = 0;  // microseconds
+  EventLog events;                // this entity's events, oldest first
+  LifetimeStates lifetime;        // per aggregation (nullptr for windowed ones)
 };
 
 // Versioned binary encoding (docs/online.md): byte 0 is kStateEncoding, then little-endian
-// fields. Decoding checks every length and fails with kCorruption instead of reading past the
-// end, whatever the bytes.
-inline constexpr std::uint8_t kStateEncoding = 1;
+// fields (StateWriter). Decoding checks every length and fails with kCorruption instead of
+// reading past the end, whatever the bytes. Encoding 2: exact sums (ExactSum) in the lifetime
+// states, one state type per aggregation.
+inline constexpr std::uint8_t kStateEncoding = 2;
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state);
 base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes);
 // DecodeState into `state`, reusing its buffers: a reader decoding state after state keeps
@@ -46,9 +47,10 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
     const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts);
 
 // The first of an entity's events log.ts[begin, end) (oldest first) that its stored state
-// keeps: those inside the view's longest window counted back from the newest event, the only
-// ones a read at that instant or later can still see (none when every aggregation is lifetime).
-// Replays and incremental updates both cut here, so they store the same bytes.
+// keeps: those inside the view's longest window counted back from the newest event (with a
+// tile, from the tile boundary at or before that), the only ones a read then or later can see (none
+// when every aggregation is lifetime). Replays and incremental updates both cut here, so they store
+// the same bytes.
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end);
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -90,6 +91,13 @@ class Lake {
   base::Result<std::vector<std::string>> Datasets() const;
   // A version by id or unique id prefix (at least 6 characters), across datasets.
   base::Result<Manifest> FindVersion(const std::string& id_or_prefix) const;
+
+  // The stored Parquet files holding a version's rows: outputs "data" (sources, models) or
+  // "data.parquet" (training sets), in manifest order.
+  std::vector<std::filesystem::path> DataFiles(const Manifest& manifest) const;
+  // A file kept beside a version's manifest, <versions>/<dataset>/<id><suffix> (its profile:
+  // ".profile.json"). Derived from the version, so not part of its id; written atomically.
+  std::filesystem::path SidecarPath(const Manifest& manifest, std::string_view suffix) const;
 
  private:
   // Puts `file`, whose content hash is `sha`, into the store (see PutObject).

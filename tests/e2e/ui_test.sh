@@ -64,7 +64,17 @@ expect_code 0 "demo-data"
 # One row the contract quarantines, whose text would run a script if a page did not escape it.
 echo 'tx_evil,1,m1,<img src=x onerror=alert(1)>,"<script>alert(2)</script>",EUR,DE,web,2024-03-01T00:00:00Z' \
   >>"$p/data/transactions.csv"
-for step in "ingest" "build" "training-set fraud_train" "materialize"; do
+# A monitor that fires (a row count the demo data cannot reach) and one that does not.
+cat >>"$p/sluice.yaml" <<'YAML'
+
+monitoring:
+  sinks:
+    - {name: logged, type: log}
+  monitors:
+    - {name: txn_rows, type: metric, dataset: transactions, metric: rows, min: 1000000, severity: critical}
+    - {name: txn_drift, type: drift, dataset: transactions, reference: transactions}
+YAML
+for step in "ingest" "build" "training-set fraud_train" "materialize" "monitor"; do
   # shellcheck disable=SC2086
   run "$sluice" $step -p "$p"
   expect_code 0 "sluice $step"
@@ -91,7 +101,7 @@ cat >"$tmp_root/pages.json" <<JSON
   "expect": ["Versions over time", "$txn_version", "ingest", "succeeded"]},
  {"name": "version", "url": "$base/versions/$txn_version",
   "expect": ["Quarantined rows", "tx_evil", "<script>alert(2)</script>", "Manifest",
-             "data/transactions.csv", "Nothing recorded yet"]},
+             "data/transactions.csv", "rows profiled", "merchant_category"]},
  {"name": "training_set", "url": "$base/versions/$ts_version",
   "expect": ["training_set", "Derived from", "Lineage records", "$ts_version"]},
  {"name": "lineage", "url": "$base/lineage",
@@ -108,7 +118,8 @@ cat >"$tmp_root/pages.json" <<JSON
  {"name": "runs", "url": "$base/runs?target=transactions",
   "expect": ["Runs of transactions", "ingest", "succeeded"], "absent": ["fraud_train"]},
  {"name": "monitoring", "url": "$base/monitoring",
-  "expect": ["Freshness", "user_spend", "Nothing recorded yet", "Alerts"]}
+  "expect": ["Freshness", "user_spend", "Monitors", "txn_rows", "txn_drift", "critical",
+             "Alerts and drift", "$txn_version"]}
 ]
 JSON
 set +e

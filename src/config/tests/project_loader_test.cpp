@@ -645,3 +645,64 @@ TEST(ProjectLoaderTest, StringLoadRecordsIncludesWithoutReadingThem) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ProjectLoaderTest, MonitoringSectionIsRead) {
+  const ProjectSpec spec = Load(std::string(kBase) + R"yaml(monitoring:
+  drift: {method: psi, small_reference_rows: 500, drift_share: 0.3, ks: 0.01, wasserstein: 0.2}
+  profile_on_publish: false
+  sinks:
+    - {name: hook, type: webhook, url: "http://127.0.0.1:9/x", retries: 2, timeout: 3s}
+    - {name: logged, type: log}
+  monitors:
+    - {name: d, type: drift, dataset: txns, reference: "txns[2026-01-01,2026-01-02)", method: ks}
+    - {name: m, type: metric, dataset: txns, column: amount, metric: mean, max_zscore: 3,
+       window: 5, severity: critical, sinks: [hook]}
+)yaml");
+  const MonitoringSpec& m = spec.monitoring;
+  EXPECT_EQ(m.drift.method, DriftMethod::kPsi);
+  EXPECT_EQ(*m.drift.small_reference_rows, 500);
+  EXPECT_EQ(*m.drift.drift_share, 0.3);
+  EXPECT_EQ(*m.drift.ks, 0.01);
+  EXPECT_FALSE(m.drift.chisquare.has_value());
+  EXPECT_FALSE(m.profile_on_publish);
+  ASSERT_EQ(m.sinks.size(), 2u);
+  EXPECT_EQ(m.sinks[0].type, AlertSinkType::kWebhook);
+  EXPECT_EQ(m.sinks[0].retries, 2);
+  EXPECT_EQ(m.sinks[0].timeout, std::chrono::seconds(3));
+  ASSERT_EQ(m.monitors.size(), 2u);
+  EXPECT_EQ(*m.monitors[0].method, DriftMethod::kKs);
+  EXPECT_EQ(m.monitors[1].type, MonitorType::kMetric);
+  EXPECT_EQ(m.monitors[1].window, 5);
+  EXPECT_EQ(m.monitors[1].severity, Severity::kCritical);
+}
+
+TEST(ProjectLoaderTest, MonitoringErrorsNameTheKey) {
+  EXPECT_THAT(ErrorsWithBase("monitoring:\n  drift: {ks: 1.5, methd: ks}\n"),
+              ElementsAre("sluice.yaml:17:15: monitoring.drift.ks: must be between 0 and 1",
+                          "sluice.yaml:17:20: monitoring.drift.methd: unknown key 'methd' (did "
+                          "you mean 'method'?)"));
+  EXPECT_THAT(
+      ErrorsWithBase("monitoring:\n  sinks:\n    - {name: h, type: webhook}\n  monitors:\n"
+                     "    - {name: a, type: metric, dataset: txn, metric: mena, column: amount, "
+                     "max: 1, sinks: [hh]}\n"
+                     "    - {name: b, type: drift, dataset: txns, metric: mean}\n"),
+      ElementsAre(
+          "sluice.yaml:18:7: monitoring.sinks[0].url: missing required key 'url' for webhook sinks",
+          "sluice.yaml:20:40: monitoring.monitors[0].dataset: unknown dataset 'txn' (did you mean "
+          "'txns'?)",
+          "sluice.yaml:20:53: monitoring.monitors[0].metric: unknown metric 'mena' (one of rows, "
+          "count, nulls, null_share, distinct, mean, stddev, min, max, p1, p5, p25, p50, p75, "
+          "p95, p99) (did you mean 'mean'?)",
+          "sluice.yaml:20:91: monitoring.monitors[0].sinks[0]: unknown alert sink 'hh' (did you "
+          "mean 'h'?)",
+          "sluice.yaml:21:7: monitoring.monitors[1].reference: missing required key 'reference' "
+          "for drift monitors",
+          "sluice.yaml:21:53: monitoring.monitors[1].metric: key 'metric' does not apply to drift "
+          "monitors"));
+}
+
+}  // namespace
+}  // namespace sluice::config

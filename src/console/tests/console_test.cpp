@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/project_loader.h"
+#include "quality/profile.h"
 
 namespace sluice::console {
 namespace {
@@ -107,7 +108,7 @@ TEST_F(ConsoleTest, OverviewOfAnEmptyProjectSaysNothingIsRecorded) {
   EXPECT_NE(Page("/datasets").find("Nothing recorded yet"), std::string::npos);
   EXPECT_NE(Page("/pipelines").find("Nothing recorded yet: the registry has no runs"),
             std::string::npos);
-  EXPECT_NE(Page("/monitoring").find("no drift check"), std::string::npos);
+  EXPECT_NE(Page("/monitoring").find("no alert has been raised"), std::string::npos);
   // A declared dataset without versions is a page; an unknown one is not.
   EXPECT_NE(Page("/datasets/users").find("has no version"), std::string::npos);
   Page("/datasets/nope", 404);
@@ -131,6 +132,34 @@ TEST_F(ConsoleTest, VersionPageShowsQuarantinedRowsEscaped) {
   EXPECT_NE(dataset.find("href=\"/versions/" + id + "\""), std::string::npos);
   EXPECT_NE(dataset.find("<svg class=\"chart\""), std::string::npos);
   EXPECT_NE(Page("/lineage").find("data-node=\"source:txns\""), std::string::npos);
+
+  // A stored profile is shown with a histogram per numeric column.
+  auto manifest = lake_->FindVersion(id);
+  ASSERT_TRUE(manifest.ok());
+  quality::Profile profile;
+  profile.dataset = "txns";
+  profile.version = id;
+  profile.rows = 9;
+  quality::ColumnProfile amount;
+  amount.name = "amount";
+  amount.type = types::LogicalType::kDouble;
+  amount.count = 9;
+  amount.mean = 2.5;
+  amount.histogram = {{0, 1, 4}, {1, 2, 5}};
+  profile.columns.push_back(amount);
+  quality::ColumnProfile user;
+  user.name = "user_id";
+  user.type = types::LogicalType::kString;
+  user.count = 9;
+  user.top = {{"<u>", 7}, {"b", 2}};
+  profile.columns.push_back(user);
+  ASSERT_TRUE(quality::StoreProfile(*lake_, *manifest, profile).ok());
+  const std::string with_profile = Page("/versions/" + id);
+  EXPECT_NE(with_profile.find("9 rows profiled"), std::string::npos);
+  EXPECT_NE(with_profile.find("<svg class=\"histogram\""), std::string::npos);
+  EXPECT_NE(with_profile.find("[1, 2): 5"), std::string::npos);
+  EXPECT_NE(with_profile.find("&lt;u&gt; (7)"), std::string::npos);
+  EXPECT_EQ(with_profile.find("no profile is stored"), std::string::npos);
 }
 
 TEST_F(ConsoleTest, RunsAreListedAndTheirErrorsEscaped) {
@@ -145,6 +174,15 @@ TEST_F(ConsoleTest, RunsAreListedAndTheirErrorsEscaped) {
     r.error = "column <b>amount</b> missing";
     ASSERT_TRUE(reg->FinishRun(r).ok());
     ASSERT_TRUE(reg->BeginRun("ingest", "users", "2026-01-01T00:00:01Z").ok());
+    registry::AlertRecord alert;
+    alert.fingerprint = "f1";
+    alert.monitor = "amount_drift";
+    alert.dataset = "txns";
+    alert.severity = "critical";
+    alert.message = "drift in <i>amount</i>";
+    alert.details = "{\"drift_share\":1}";
+    alert.first_raised_at = alert.last_raised_at = "2026-01-01T00:00:02Z";
+    ASSERT_TRUE(reg->RecordAlert(alert).ok());
   }
   OpenConsole();
   const std::string runs = Page("/runs?target=txns");
@@ -153,7 +191,11 @@ TEST_F(ConsoleTest, RunsAreListedAndTheirErrorsEscaped) {
   EXPECT_EQ(runs.find("users"), std::string::npos);  // filtered by target
   // The pipeline's step is coloured by its source's newest run.
   EXPECT_NE(Page("/pipelines").find("status-failed"), std::string::npos);
-  EXPECT_NE(Page("/monitoring").find("column &lt;b&gt;amount"), std::string::npos);
+  const std::string monitoring = Page("/monitoring");
+  EXPECT_NE(monitoring.find("column &lt;b&gt;amount"), std::string::npos);
+  EXPECT_NE(monitoring.find("drift in &lt;i&gt;amount&lt;/i&gt;"), std::string::npos);
+  EXPECT_NE(monitoring.find("status-critical"), std::string::npos);
+  EXPECT_NE(monitoring.find("{&quot;drift_share&quot;:1}"), std::string::npos);
 }
 
 TEST_F(ConsoleTest, WithoutTheTokenOnlyTheLogInPageAndAssetsAreServed) {
