@@ -16,14 +16,16 @@ mkdir -p "$work/p/data"
 
 gen() {  # gen FILE SEED SHIFT: x0..x9 normal-ish doubles, c0..c9 categories
   [ -s "$1" ] && return
-  local cols="" i
-  for i in 0 1 2 3 4 5 6 7 8 9; do
-    cols+="round((random() + random() + random() - 1.5) * 10 + $i + $3 * (i % 2), 6) AS x$i, "
+  local cols="" i shift
+  for i in 0 1 2 3 4 5 6 7 8 9; do  # odd columns of the current data are shifted
+    shift=0; [ $((i % 2)) -eq 1 ] && shift=$3
+    cols+="round((random() + random() + random() - 1.5) * 10 + $i + $shift, 6) AS x$i, "
   done
   for i in 0 1 2 3 4 5 6 7 8 9; do
-    cols+="'v' || CAST(floor(pow(random(), 1 + $3 * (i % 2)) * (5 + $i * 10)) AS INT) AS c$i, "
+    shift=0; [ $((i % 2)) -eq 1 ] && shift=$3
+    cols+="'v' || CAST(floor(pow(random(), 1 + $shift) * (5 + $i * 10)) AS INT) AS c$i, "
   done
-  "$duckdb_sql" "SELECT setseed($2)" "COPY (SELECT ${cols%, } FROM range($rows)) TO '$1' (HEADER true)" 2>/dev/null
+  "$duckdb_sql" "SELECT setseed($2)" "COPY (SELECT ${cols%, } FROM range($rows) r(i)) TO '$1' (HEADER true)" >/dev/null
 }
 gen "$work/p/data/ref.csv" 0.1 0
 gen "$work/p/data/cur.csv" 0.2 0.3
@@ -40,8 +42,10 @@ gen "$work/p/data/cur.csv" 0.2 0.3
 } >"$work/p/sluice.yaml"
 "$sluice" ingest -p "$work/p" >/dev/null
 
-measure() {  # measure NAME CMD...: wall and CPU seconds
-  "$timer" -f '%e %U %S %M' -o "$work/time" "$@" >"$work/$1.out"
+measure() {  # measure NAME CMD...: wall and CPU seconds, peak MB
+  local name=$1
+  shift
+  "$timer" -f '%e %U %S %M' -o "$work/time" "$@" >"$work/$name.out"
   read -r wall user sys rss <"$work/time"
   printf '%s %s %s\n' "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
 }

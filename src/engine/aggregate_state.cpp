@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/json_text.h"
 #include "engine/exact_sum.h"
@@ -662,6 +663,47 @@ class HllStored final : public StoredState {
   std::vector<std::uint8_t> registers_;
 };
 
+// approx_count_distinct over a tile of a window: the exact set of value hashes (sorted when
+// encoded, so equal sets give equal bytes).
+class DistinctStored final : public StoredState {
+ public:
+  explicit DistinctStored(int input) : input_(input) {}
+  void Update(const EventLog& log, size_t e) override {
+    const types::Column& c = log.inputs[input_];
+    if (c.IsValid(e)) hashes_.insert(HashValue(c, e));
+  }
+  void Combine(const StoredState& other) override {
+    const auto& o = static_cast<const DistinctStored&>(other);
+    hashes_.insert(o.hashes_.begin(), o.hashes_.end());
+  }
+  void Finalize(size_t row, FeatureValues& out) const override {
+    out.SetInt(row, static_cast<std::int64_t>(hashes_.size()));
+  }
+  void Clear() override { hashes_.clear(); }
+  std::unique_ptr<StoredState> Clone() const override {
+    return std::make_unique<DistinctStored>(*this);
+  }
+  void Encode(StateWriter& w) const override {
+    std::vector<std::uint64_t> sorted(hashes_.begin(), hashes_.end());
+    std::sort(sorted.begin(), sorted.end());
+    w.U32(static_cast<std::uint32_t>(sorted.size()));
+    for (std::uint64_t h : sorted)
+      w.U64(h);
+  }
+  bool Decode(StateReader& r) override {
+    Clear();
+    const std::uint32_t n = r.Count(8);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i)
+      hashes_.insert(r.U64());
+    if (hashes_.size() != n) r.Fail();  // a repeated hash: not what Encode writes
+    return r.ok();
+  }
+
+ private:
+  int input_;
+  std::unordered_set<std::uint64_t> hashes_;
+};
+
 InputKind KindOfInput(const FeatureViewPlan& plan, const AggregationPlan& a) {
   return a.input >= 0 ? plan.inputs[static_cast<size_t>(a.input)].kind : InputKind::kInteger;
 }
@@ -742,6 +784,13 @@ std::unique_ptr<StoredState> MakeStoredState(const FeatureViewPlan& plan,
       return std::make_unique<HllStored>(a.input);
   }
   return nullptr;
+}
+
+std::unique_ptr<StoredState> MakeTileState(const FeatureViewPlan& plan, const AggregationPlan& a) {
+  if (a.function == AggregationFunction::kApproxCountDistinct) {
+    return std::make_unique<DistinctStored>(a.input);
+  }
+  return MakeStoredState(plan, a);
 }
 
 }  // namespace sluice::engine

@@ -61,6 +61,10 @@ class StoredState {
 std::unique_ptr<SlidingState> MakeSlidingState(const FeatureViewPlan& plan,
                                                const AggregationPlan& a);
 std::unique_ptr<StoredState> MakeStoredState(const FeatureViewPlan& plan, const AggregationPlan& a);
+// The stored partial state of windowed aggregation `a` over one tile's events: combined over
+// the tiles of a window it gives the value the window's SlidingState gives (distinct counts
+// exactly, as windows count them, not by sketch).
+std::unique_ptr<StoredState> MakeTileState(const FeatureViewPlan& plan, const AggregationPlan& a);
 
 // A value rendered the way last_k lists and distinct counts see it.
 std::string RenderValue(const types::Column& column, size_t row);

@@ -71,6 +71,7 @@ void ResetState(const FeatureViewPlan& plan, EntityState& state) {
   }
   for (auto& c : state.events.inputs)
     c.Clear();
+  // Tiles are not cleared: a decode resizes them and overwrites each, keeping their buffers.
   state.lifetime.resize(plan.aggregations.size());
   for (size_t a = 0; a < plan.aggregations.size(); ++a) {
     if (plan.aggregations[a].window) {
@@ -95,6 +96,13 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
     w.I64(state.events.ts[e]);
     for (size_t i = 0; i < plan.inputs.size(); ++i)
       WriteColumnValue(w, state.events.inputs[i], e);
+  }
+  w.U32(static_cast<std::uint32_t>(state.tiles.size()));
+  for (const Tile& tile : state.tiles) {
+    w.I64(tile.index);
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      if (plan.aggregations[a].window) tile.states[a]->Encode(w);
+    }
   }
   std::uint32_t lifetime_count = 0;
   for (const auto& a : plan.aggregations)
@@ -133,6 +141,24 @@ base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes
     for (auto& c : state.events.inputs)
       ReadColumnValue(r, c);
   }
+  const std::uint32_t tiles = r.Count(8);
+  if (tiles > 0 && !IsTiled(plan)) {
+    return base::Corruption("online state: tiles in the state of a view without a tile");
+  }
+  state.tiles.resize(tiles);
+  for (std::uint32_t i = 0; i < tiles && r.ok(); ++i) {
+    Tile& tile = state.tiles[i];
+    tile.index = r.I64();
+    if (i > 0 && tile.index <= state.tiles[i - 1].index) {
+      return base::Corruption("online state: tiles out of order");
+    }
+    tile.states.resize(plan.aggregations.size());
+    for (size_t a = 0; a < plan.aggregations.size() && r.ok(); ++a) {
+      if (!plan.aggregations[a].window) continue;
+      if (!tile.states[a]) tile.states[a] = MakeTileState(plan, plan.aggregations[a]);
+      tile.states[a]->Decode(r);
+    }
+  }
   const std::uint32_t lifetime_count = r.Count(4);
   for (std::uint32_t i = 0; i < lifetime_count && r.ok(); ++i) {
     const std::uint32_t a = r.U32();
@@ -163,6 +189,11 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
 
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end) {
+  return IsTiled(plan) ? end : FirstWindowEvent(plan, ts, begin, end);
+}
+
+size_t FirstWindowEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                        size_t begin, size_t end) {
   if (plan.max_window <= 0 || begin == end) return end;
   const std::int64_t cut = WindowCut(plan, ts[end - 1], plan.max_window);
   size_t lo = begin;
@@ -171,10 +202,57 @@ size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_
   return lo;
 }
 
+void AddToTiles(const FeatureViewPlan& plan, const EventLog& log, size_t begin, size_t end,
+                std::vector<Tile>& tiles) {
+  if (begin == end || plan.max_window <= 0 || !IsTiled(plan)) return;
+  const std::int64_t tile = *plan.tile;
+  for (size_t e = begin; e < end; ++e) {
+    // Tile k is (k tile, (k + 1) tile]: floor((ts - 1) / tile).
+    const std::int64_t x = log.ts[e] - 1;
+    const std::int64_t k = x / tile - (x % tile < 0 ? 1 : 0);
+    if (tiles.empty() || tiles.back().index != k) {
+      Tile& t = tiles.emplace_back();
+      t.index = k;
+      t.states.resize(plan.aggregations.size());
+      for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+        if (plan.aggregations[a].window) t.states[a] = MakeTileState(plan, plan.aggregations[a]);
+      }
+    }
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      if (plan.aggregations[a].window) tiles.back().states[a]->Update(log, e);
+    }
+  }
+  // A read at t >= newest sees tiles from WindowCut(t, longest window) on (a tile boundary).
+  const std::int64_t cut = WindowCut(plan, log.ts[end - 1], plan.max_window);
+  size_t drop = 0;
+  while (drop < tiles.size() && tiles[drop].index * tile < cut)
+    ++drop;
+  tiles.erase(tiles.begin(), tiles.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
 namespace {
 
+// Tiled views: each windowed aggregation as of t from the tiles in its window, at `row`.
+void EmitTiles(const FeatureViewPlan& plan, const std::vector<Tile>& tiles, std::int64_t t,
+               size_t row, LifetimeStates& sums, std::vector<FeatureValues>& out) {
+  sums.resize(plan.aggregations.size());
+  for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+    const AggregationPlan& agg = plan.aggregations[a];
+    if (!agg.window) continue;
+    if (!sums[a]) sums[a] = MakeTileState(plan, agg);
+    sums[a]->Clear();
+    const std::int64_t cut = WindowCut(plan, t, *agg.window);
+    auto it = std::lower_bound(tiles.begin(), tiles.end(), cut, [&](const Tile& x, std::int64_t c) {
+      return x.index * *plan.tile < c;
+    });
+    for (; it != tiles.end(); ++it)
+      sums[a]->Combine(*it->states[a]);
+    sums[a]->Finalize(row, out[a]);
+  }
+}
+
 base::Status CheckReadTime(const EntityState& state, std::int64_t t) {
-  if (!state.events.ts.empty() && t < state.newest_event) {
+  if ((!state.events.ts.empty() || !state.tiles.empty()) && t < state.newest_event) {
     return base::InvalidArgument("the online state already holds events after " +
                                  base::FormatTimestampMicros(t) +
                                  ": online reads answer as of its newest event or later");
@@ -206,7 +284,11 @@ base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state
   for (const auto& s : state.lifetime)
     lifetime.push_back(s ? s->Clone() : nullptr);
   agg.RestoreExchange(0, state.events.ts.size(), lifetime);
+  LifetimeStates sums;
   EmitRestored(plan, state.newest_event, agg, t, row, out);
+  if (IsTiled(plan) && !(plan.ttl && state.newest_event <= t - *plan.ttl)) {
+    EmitTiles(plan, state.tiles, t, row, sums, out);
+  }
   return base::Status::Ok();
 }
 
@@ -222,6 +304,7 @@ base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std
     SLUICE_RETURN_IF_ERROR(DecodeStateInto(plan_, *bytes, state_));
   } else {
     ResetState(plan_, state_);
+    state_.tiles.clear();
     if (plan_.ttl) {
       // No event is within any TTL; not evaluated, as OnlineView reads never did.
       for (auto& v : values_)
@@ -234,6 +317,9 @@ base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std
   // back to be decoded into next time: no copy, no allocation.
   aggregator_.RestoreExchange(0, state_.events.ts.size(), state_.lifetime);
   EmitRestored(plan_, state_.newest_event, aggregator_, t, 0, values_);
+  if (IsTiled(plan_) && !(plan_.ttl && state_.newest_event <= t - *plan_.ttl)) {
+    EmitTiles(plan_, state_.tiles, t, 0, tile_sums_, values_);
+  }
   return base::Status::Ok();
 }
 

@@ -19,11 +19,27 @@ namespace sluice::engine {
 // (counted back from its newest event) and the lifetime accumulators after all its events.
 // From it, the aggregations as of any instant t >= newest_event are exactly what a replay
 // computes at t (docs/features.md), which is what the online store holds.
+//
+// A view with a tile keeps no events: window edges fall on tile boundaries only, so it keeps
+// per tile the partial states of its windowed aggregations, for the tiles a read at or after
+// the newest event can still see. Its size is bounded by (longest window / tile), however many
+// events the entity has.
+struct Tile {
+  std::int64_t index = 0;  // the tile (index * tile, (index + 1) * tile]
+  LifetimeStates states;   // per aggregation: MakeTileState for windowed ones, else nullptr
+};
+
 struct EntityState {
   std::int64_t newest_event = 0;  // microseconds
-  EventLog events;                // this entity's events, oldest first
+  EventLog events;                // this entity's events, oldest first (untiled views)
+  std::vector<Tile> tiles;        // tiled views: oldest first
   LifetimeStates lifetime;        // per aggregation (nullptr for windowed ones)
 };
+
+// Tiled views: adds the events log[begin, end) (oldest first, none before the newest tile) to
+// `tiles`, then drops the tiles that no read at or after log.ts[end - 1] can see.
+void AddToTiles(const FeatureViewPlan& plan, const EventLog& log, size_t begin, size_t end,
+                std::vector<Tile>& tiles);
 
 // Versioned binary encoding (docs/online.md): byte 0 is kStateEncoding, then little-endian
 // fields (StateWriter). Decoding checks every length and fails with kCorruption instead of
@@ -47,10 +63,13 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
     const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts);
 
 // The first of an entity's events log.ts[begin, end) (oldest first) that its stored state
-// keeps: those inside the view's longest window counted back from the newest event (with a
-// tile, from the tile boundary at or before that), the only ones a read then or later can see (none
-// when every aggregation is lifetime). Replays and incremental updates both cut here, so they store
-// the same bytes.
+// keeps: those inside the view's longest window counted back from the newest event, the only
+// ones a read then or later can see (none when every aggregation is lifetime). Replays and
+// incremental updates both cut here, so they store the same bytes. A tiled view keeps no events
+// (end); FirstWindowEvent is the same cut for any view (for a tiled one, counted from the tile
+// boundary at or before newest - longest window): the first event its tiles hold.
+size_t FirstWindowEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                        size_t begin, size_t end);
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end);
 
@@ -80,6 +99,7 @@ class StateEvaluator {
   const FeatureViewPlan& plan_;
   EntityState state_;
   EntityAggregator aggregator_;  // over state_.events
+  LifetimeStates tile_sums_;     // tiled views: each window's tiles combined
   std::vector<FeatureValues> values_;
 };
 

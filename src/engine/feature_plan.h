@@ -65,6 +65,10 @@ base::Result<FeatureViewPlan> PlanFeatureView(
 
 InputKind KindOf(types::LogicalType type);
 
+inline bool IsTiled(const FeatureViewPlan& plan) {
+  return plan.tile && *plan.tile > 0;
+}
+
 // The old edge of window `w` as of t: events at or before it are out of the window. t - w, or
 // with a tile, t - w rounded down to a multiple of the tile (docs/features.md).
 inline std::int64_t WindowCut(const FeatureViewPlan& plan, std::int64_t t, std::int64_t w) {

@@ -523,6 +523,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       agg.Reset(begin, end);
       agg.AdvanceTo(state.newest_event);
       state.lifetime.swap(agg.lifetime());
+      AddToTiles(plan, g.log, FirstWindowEvent(plan, g.log.ts, begin, end), end, state.tiles);
       const auto lo = static_cast<std::uint32_t>(FirstKeptEvent(plan, g.log.ts, begin, end));
       std::vector<std::uint32_t> rows;
       for (std::uint32_t e = lo; e < end; ++e)

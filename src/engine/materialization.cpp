@@ -227,6 +227,8 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       next.newest_event = log.ts[end - 1];
       agg.AdvanceTo(next.newest_event);
       next.lifetime.swap(agg.lifetime());
+      next.tiles = std::move(state.tiles);
+      AddToTiles(plan, log, old_count, end, next.tiles);
       const size_t lo = FirstKeptEvent(plan, log.ts, 0, end);
       next.events.ts.assign(log.ts.begin() + static_cast<std::ptrdiff_t>(lo), log.ts.end());
       for (const auto& col : log.inputs) {

@@ -601,6 +601,24 @@ base::Result<TrainingSetResult> BuildTrainingSet(const config::ProjectSpec& proj
   return std::move(result).status().WithContext("training set '" + spec.name + "'");
 }
 
+std::optional<std::string> SemanticsChangeNote(const lake::Manifest& m) {
+  int built_with = 1;  // training sets from before the version was recorded
+  for (const auto& in : m.inputs) {
+    if (in.path.rfind(kSemanticsInput, 0) != 0) continue;
+    const std::string& v = in.sha256;
+    if (std::from_chars(v.data(), v.data() + v.size(), built_with).ec != std::errc()) {
+      built_with = 0;  // unreadable: reported as a different version
+    }
+  }
+  if (built_with == kSemanticsVersion) return std::nullopt;
+  return "built by an engine with semantics version " + std::to_string(built_with) +
+         ", this sluice computes version " + std::to_string(kSemanticsVersion) +
+         ": the arithmetic changed (" +
+         (built_with < 2 ? "sums, means and variances are now exact, rounded once"
+                         : "see docs/features.md") +
+         "), so values and output hashes may differ; rebuild it to get this version's values";
+}
+
 base::Result<ReproduceResult> ReproduceTrainingSet(const config::ProjectSpec& project,
                                                    const std::string& version, lake::Lake& lake,
                                                    registry::Registry& registry, base::Clock& clock,
@@ -643,22 +661,8 @@ base::Result<ReproduceResult> ReproduceTrainingSet(const config::ProjectSpec& pr
                                 it->sha256);
     }
   }
-  int built_with = 1;
-  for (const auto& in : m.inputs) {
-    if (in.path.rfind(kSemanticsInput, 0) != 0) continue;
-    const std::string& v = in.sha256;
-    if (std::from_chars(v.data(), v.data() + v.size(), built_with).ec != std::errc()) {
-      built_with = 0;  // unreadable: reported as a different version
-    }
-  }
-  if (!out.identical && built_with != kSemanticsVersion) {
-    out.differences.push_back(
-        "built by an engine with semantics version " + std::to_string(built_with) +
-        ", this sluice computes version " + std::to_string(kSemanticsVersion) +
-        ": the arithmetic changed (" +
-        (built_with < 2 ? "sums, means and variances are now exact, rounded once"
-                        : "see docs/features.md") +
-        "), so values and output hashes may differ; rebuild it to get this version's values");
+  if (!out.identical) {
+    if (auto note = SemanticsChangeNote(m)) out.differences.push_back(*note);
   }
   if (rebuilt.manifest.definition_hash != m.definition_hash) {
     out.differences.push_back("the definitions changed since (definition hash " +

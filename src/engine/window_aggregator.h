@@ -27,7 +27,7 @@ using LifetimeStates = std::vector<std::unique_ptr<StoredState>>;
 //   lifetime   aggregates every event with event time <= t
 //
 // It is one sweep: each window is a sliding set of events (they join when t reaches them and
-// leave when they fall out of it), each aggregation an AggregateState updated as they do, so a
+// leave when they fall out of it), each aggregation a SlidingState updated as they do, so a
 // step costs the events it moves past, not the events in the window. A window's state depends
 // only on the events in it (sums are exact, extremes and edges kept by event index), never on
 // the order of reads or where the sweep started: a sweep starting at any t, or an online read

@@ -53,6 +53,8 @@ class StagedCopy {
 //   <root>/staging/<pid>-<n>/         work in progress of one run; swept once the pid is gone
 //   <root>/versions/<dataset>/HISTORY     ids in publish order; its atomic rewrite is the
 //                                          commit point of a publish
+//   <root>/versions/<dataset>/<id>.profile.json   the version's statistical profile (derived
+//                                          data written by src/quality; see SidecarPath)
 //
 // A crash at any point leaves either the previous HISTORY or the new one: objects and manifests
 // written before the commit are unreferenced leftovers that the next publish of the same content

@@ -530,8 +530,8 @@ TEST(OnlineStateTest, EqualsReplayWithTile) {
 
 // A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
 // state behind: re-encoding what it decoded gives back exactly the bytes, state after state.
-TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+void CheckDecodingIntoAUsedState(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(5);
   EntityState reused;
   int decoded = 0;
@@ -554,8 +554,15 @@ TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
   EXPECT_GT(decoded, 100);
 }
 
-TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingIntoAUsedTiledStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(10 * kMinute);
+}
+
+void CheckDecodingRejectsDamagedBytes(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(3);
   Case c = RandomCase(rng);
   while (c.events.size() < 5)
@@ -573,6 +580,13 @@ TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
     EXPECT_FALSE(DecodeState(plan, good.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(DecodeState(plan, good + "x").ok());
+}
+
+TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
+  CheckDecodingRejectsDamagedBytes(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingRejectsDamagedTiledBytes) {
+  CheckDecodingRejectsDamagedBytes(10 * kMinute);
 }
 
 // Incremental materialization: states built from the old events, then updated with the new
@@ -760,9 +774,9 @@ TEST(ReplayReferenceTest, HeavyEntitiesMatchBruteForceAtEveryThreadCount) {
 // A stream of small batches (1 to 10 events) applied one after another to the stored states:
 // after every batch the states are the bytes a full replay of the events so far builds, and
 // reading them gives the replay's values.
-TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
+void CheckManySmallBatches(std::optional<std::int64_t> tile) {
   std::mt19937_64 rng(41);
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   Case all;
   std::int64_t clock = 0;
   for (int i = 0; i < 600; ++i) {
@@ -826,6 +840,74 @@ TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
   EXPECT_GT(batches, 80);
 }
 
+TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
+  CheckManySmallBatches(std::nullopt);
+}
+TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplayWithTile) {
+  CheckManySmallBatches(10 * kMinute);
+}
+
+// The bytes an update hands to the store: with a tile, one new event for an entity holding 100k
+// events in its 7-day window writes a state bounded by (7 days / tile), not by the events.
+TEST(IncrementalStateTest, OneEventUpdateOfAHeavyEntityWritesBoundedBytesWithATile) {
+  auto plan_with = [](std::optional<std::int64_t> tile) {
+    FeatureViewPlan p;
+    p.view = "v";
+    p.entity_keys = {"user_id"};
+    p.key_types = {LogicalType::kInt64};
+    p.tile = tile;
+    p.inputs = {{"amount", "amount", LogicalType::kDouble, InputKind::kNumber},
+                {"qty", "qty", LogicalType::kInt64, InputKind::kInteger},
+                {"merchant", "merchant", LogicalType::kString, InputKind::kText}};
+    for (std::int64_t w : {60 * kMinute, 24 * 60 * kMinute, 7 * 24 * 60 * kMinute}) {
+      p.aggregations.push_back({"n", AggregationFunction::kCount, -1, w, 0, LogicalType::kInt64});
+      p.aggregations.push_back({"s", AggregationFunction::kSum, 0, w, 0, LogicalType::kDouble});
+      p.max_window = std::max(p.max_window, w);
+    }
+    p.aggregations.push_back(
+        {"all", AggregationFunction::kCount, -1, std::nullopt, 0, LogicalType::kInt64});
+    return p;
+  };
+  std::mt19937_64 rng(5);
+  Case heavy;
+  const std::int64_t week = 7 * 24 * 60 * kMinute;
+  for (int i = 0; i < 100'000; ++i) {
+    heavy.events.push_back({9, static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(week)),
+                            static_cast<double>(rng() % 100000) / 100.0, 1, "m", 0});
+  }
+  Case one;
+  one.events.push_back({9, week, 12.5, 1, "m", 0});
+  std::vector<size_t> written;
+  for (auto tile : {std::optional<std::int64_t>(60 * kMinute), std::optional<std::int64_t>()}) {
+    const FeatureViewPlan plan = plan_with(tile);
+    auto stored = BuildEntityStates(plan, EventBatch(heavy), 1, nullptr);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    auto changed = UpdateEntityStates(plan, EventBatch(one), LookupIn(*stored), nullptr, nullptr);
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    size_t bytes = 0;
+    for (const auto& [key, value] : *changed)
+      bytes += key.size() + value.size();
+    written.push_back(bytes);
+    // And it reads as the replay does.
+    Case all = heavy;
+    all.events.push_back(one.events[0]);
+    all.spine.push_back({9, week + 30 * kMinute});
+    auto replayed = ReplayAsOf(plan, EventBatch(all), SpineBatch(all), 1, nullptr);
+    ASSERT_TRUE(replayed.ok());
+    StateEvaluator evaluator(plan);
+    ASSERT_TRUE(evaluator.Evaluate((*changed)[0].second, week + 30 * kMinute).ok());
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      EXPECT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
+                Rendered((*replayed)[a].ToColumn(), 0))
+          << plan.aggregations[a].name;
+    }
+  }
+  // 169 hourly tiles of 6 partial states each: a few kilobytes. Without a tile, every event of
+  // the week is rewritten (about 2 MB).
+  EXPECT_LT(written[0], 24u << 10) << "tiled";
+  EXPECT_GT(written[1], 1u << 20) << "untiled";
+}
+
 // The stored bytes of a small state, pinned: every field little-endian, exact sums canonical.
 TEST(OnlineStateTest, StateEncodingIsLittleEndian) {
   FeatureViewPlan plan;
@@ -855,13 +937,14 @@ TEST(OnlineStateTest, StateEncodingIsLittleEndian) {
       "\x01\x00\x00\x00"                      // one event kept
       "\x08\x07\x06\x05\x04\x03\x02\x01"      // its time
       "\x01\x00\x00\x00\x00\x00\x00\xf0\x3f"  // amount 1.0
+      "\x00\x00\x00\x00"                      // no tiles (the view has no tile)
       "\x02\x00\x00\x00"                      // two lifetime states
       "\x00\x00\x00\x00"                      // aggregation 0: count
       "\x01\x00\x00\x00\x00\x00\x00\x00"      //   n = 1
       "\x01\x00\x00\x00"                      // aggregation 1: sum
       "\x01\x00\x00\x00\x00\x00\x00\x00"      //   n = 1
       "\x00\x01\x21\x00\x00\x04\x00",         //   exact sum 1.0: 2^18 in digit 33
-      65);
+      69);
   EXPECT_EQ((*states)[0].second, want);
 }
 
