@@ -95,6 +95,13 @@ struct ServeOptions {
 };
 int RunServe(const ServeOptions& options);
 
+struct UiOptions {
+  std::string project = ".";
+  std::string address = "127.0.0.1:8090";  // HOST:PORT; loopback; port 0 picks a free one
+  std::string token_env;                   // as for serve: the variable holding the token
+};
+int RunUi(const UiOptions& options);
+
 struct BuildOptions {
   std::string project = ".";
   std::vector<std::string> models;  // "name" or "+name" (with its upstream); empty: all

@@ -179,6 +179,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   serve_cmd->footer(kFooter);
 
+  UiOptions ui;
+  auto* ui_cmd = app.add_subcommand(
+      "ui", "Read-only web console: datasets, versions, lineage, feature views, runs");
+  AddProjectOption(ui_cmd, ui.project);
+  ui_cmd->add_option("--address", ui.address, "HOST:PORT to listen on (port 0: any free)")
+      ->capture_default_str();
+  ui_cmd->add_option("--token-env", ui.token_env,
+                     "Require this environment variable's value as a token (header or cookie)");
+  ui_cmd->footer(kFooter);
+
   BuildOptions build;
   auto* build_cmd = app.add_subcommand(
       "build", "Build SQL models in the warehouse, run their tests, publish tables to the lake");
@@ -417,6 +427,7 @@ int main(int argc, char** argv) {
   if (*get_cmd) return RunGet(get);
   if (*serve_cmd) return RunServe(serve);
   if (*stream_cmd) return RunStream(stream);
+  if (*ui_cmd) return RunUi(ui);
   if (*profile_cmd) return RunProfile(profile);
   if (*drift_cmd) return RunDrift(drift);
   if (*monitor_cmd) return RunMonitor(monitor);

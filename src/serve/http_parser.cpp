@@ -225,6 +225,9 @@ HeadParse ParseRequestHead(std::string_view data, const HttpLimits& limits) {
       if (p.head.has_authorization) return Malformed(p, "more than one Authorization header");
       p.head.has_authorization = true;
       p.head.authorization = value;
+    } else if (EqualsIgnoreCase(name, "cookie")) {
+      if (!p.head.cookie.empty()) return Malformed(p, "more than one Cookie header");
+      p.head.cookie = value;
     }
   }
 

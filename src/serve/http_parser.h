@@ -25,6 +25,7 @@ struct RequestHead {
   bool expect_continue = false;
   bool has_authorization = false;
   std::string_view authorization;
+  std::string_view cookie;  // the Cookie header (the console's token in a browser), if any
 };
 
 enum class HeadState { kIncomplete, kComplete, kError };

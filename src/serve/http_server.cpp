@@ -19,6 +19,7 @@
 #include <exception>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -138,10 +139,33 @@ struct HttpServer::Impl {
     metrics.CountError(kind);
   }
 
-  // Refuses an unauthenticated request; true when it may proceed.
-  bool CheckAuth(const RequestHead& head, Response& res) {
+  // The token in a "sluice_token=<token>" cookie: how a browser (the console) sends it.
+  bool CookieHasToken(std::string_view cookie) const {
+    constexpr std::string_view kName = "sluice_token=";
+    while (!cookie.empty()) {
+      const auto semi = cookie.find(';');
+      std::string_view pair = cookie.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ')
+        pair.remove_prefix(1);
+      if (pair.starts_with(kName) &&
+          ConstantTimeEquals(pair.substr(kName.size()), *options.token)) {
+        return true;
+      }
+      if (semi == std::string_view::npos) break;
+      cookie.remove_prefix(semi + 1);
+    }
+    return false;
+  }
+
+  bool Authorized(const RequestHead& head) const {
     if (!options.token) return true;
     if (head.has_authorization && ConstantTimeEquals(head.authorization, bearer)) return true;
+    return !head.cookie.empty() && CookieHasToken(head.cookie);
+  }
+
+  // Refuses an unauthenticated request; true when it may proceed.
+  bool CheckAuth(const RequestHead& head, Response& res) {
+    if (Authorized(head)) return true;
     res.www_authenticate = true;
     SetError(res, 401, "unauthorized",
              head.has_authorization
@@ -182,6 +206,13 @@ struct HttpServer::Impl {
         res.body = metrics.Render() + backend.GaugesText();
         res.content_type = kPromText;
       }
+    } else if (std::optional<Reply> page;
+               get && (page = backend.Get(head.target, Authorized(head)))) {
+      res.status = page->http_status;
+      res.body = std::move(page->body);
+      if (!page->content_type.empty()) res.content_type = page->content_type;
+      if (res.status == 401) res.www_authenticate = true;
+      if (!page->error_kind.empty()) metrics.CountError(page->error_kind);
     } else {
       std::string message = "no route ";
       message += head.method;

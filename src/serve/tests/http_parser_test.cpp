@@ -38,6 +38,18 @@ TEST(ParseRequestHead, PostWithBody) {
   EXPECT_TRUE(p.head.expect_continue);
   ASSERT_TRUE(p.head.has_authorization);
   EXPECT_EQ(p.head.authorization, "Bearer abc");
+  EXPECT_TRUE(p.head.cookie.empty());
+}
+
+TEST(ParseRequestHead, CookieHeader) {
+  HttpLimits limits;
+  auto p = ParseRequestHead("GET / HTTP/1.1\r\nCookie: a=1; sluice_token=t\r\n\r\n", limits);
+  ASSERT_EQ(p.state, HeadState::kComplete) << p.message;
+  EXPECT_EQ(p.head.cookie, "a=1; sluice_token=t");
+  p = ParseRequestHead("GET / HTTP/1.1\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n", limits);
+  EXPECT_EQ(p.state, HeadState::kError);
+  EXPECT_EQ(p.status, 400);
+  EXPECT_NE(p.message.find("Cookie"), std::string::npos);
 }
 
 TEST(ParseRequestHead, EveryPrefixIsIncomplete) {

@@ -31,13 +31,21 @@ class FakeBackend final : public Backend {
       entered_ = true;
       cv_.notify_all();
       cv_.wait(lock, [this] { return released_; });
-      return Reply{200, "{\"released\":true}", ""};
+      return Reply{200, "{\"released\":true}", "", {}};
     }
-    if (body == "bad") return Reply{400, "{\"error\":{}}", "invalid_request"};
-    return Reply{200, "{\"echo\":\"" + std::string(body) + "\"}", ""};
+    if (body == "bad") return Reply{400, "{\"error\":{}}", "invalid_request", {}};
+    return Reply{200, "{\"echo\":\"" + std::string(body) + "\"}", "", {}};
   }
-  Reply Ready() override { return Reply{503, "{\"ready\":false}", "not_ready"}; }
+  Reply Ready() override { return Reply{503, "{\"ready\":false}", "not_ready", {}}; }
   std::string GaugesText() const override { return "sluice_serve_view_ready{view=\"v\"} 0\n"; }
+  // Pages: "/page..." answers HTML echoing the target and whether the request was authorized;
+  // anything else is not a route.
+  std::optional<Reply> Get(std::string_view target, bool authorized) override {
+    if (!target.starts_with("/page")) return std::nullopt;
+    Reply r{200, "<p>" + std::string(target) + (authorized ? " yes" : " no") + "</p>", "",
+            "text/html; charset=utf-8"};
+    return r;
+  }
 
   void WaitEntered() {
     std::unique_lock lock(mu_);
@@ -331,6 +339,40 @@ TEST_F(HttpServerTest, BearerToken) {
   r = c.Request("GET", "/metrics", "", "Authorization: Bearer s3cret\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(HttpServerTest, OtherGetRoutesGoToTheBackendWithTheirAuthorization) {
+  HttpServerOptions o;
+  o.token = "s3cret";
+  Start(o);
+  RawClient c(port_);
+  auto r = c.Request("GET", "/page/a?x=1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r->body, "<p>/page/a?x=1 no</p>");
+  r = c.Request("GET", "/page", "", "Authorization: Bearer s3cret\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "<p>/page yes</p>");
+  // A browser's cookie carries the token too, among other cookies; a wrong one does not.
+  r = c.Request("GET", "/page", "", "Cookie: a=b; sluice_token=s3cret; c=d\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "<p>/page yes</p>");
+  r = c.Request("GET", "/page", "", "Cookie: sluice_token=s3cre\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "<p>/page no</p>");
+  r = c.Request("POST", "/v1/features", "x", "Cookie: sluice_token=s3cret\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // Not a page of the backend: the JSON 404; and pages are GET-only.
+  r = c.Request("GET", "/other");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->body.find("\"kind\":\"not_found\""), std::string::npos);
+  RawClient c2(port_);
+  r = c2.Request("POST", "/page", "x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
 }
 
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
