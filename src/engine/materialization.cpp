@@ -87,8 +87,7 @@ base::Result<OpenedView> OpenView(const config::ProjectSpec& project,
   }
   warehouse::DuckDb::Options options;
   options.threads = threads;
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", options));
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::OpenFeatureSqlDb(options));
   SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project, view, lake, *source, db));
   return OpenedView{std::move(db), std::move(*source), std::move(plan)};
 }

@@ -559,8 +559,7 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   }
   warehouse::DuckDb::Options db_options;
   db_options.threads = 1;  // micro-batches are small; one thread keeps row order trivially
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
-  SLUICE_RETURN_IF_ERROR(db.Execute("SET TimeZone = 'UTC'"));
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::OpenFeatureSqlDb(db_options));
   auto s = std::make_unique<State>(source, std::move(db));
   s->project = &project;
   s->source = &source;
