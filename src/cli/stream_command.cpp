@@ -26,7 +26,7 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void OnStopSignal(int) {
+void OnStreamStopSignal(int) {
   g_stop.store(true);
 }
 
@@ -189,7 +189,7 @@ int RunStream(const StreamCommandOptions& options) {
     return ReportFailure(runtime.status().WithContext("stream '" + source.name + "'"));
 
   struct sigaction action {};
-  action.sa_handler = OnStopSignal;
+  action.sa_handler = OnStreamStopSignal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
