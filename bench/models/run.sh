@@ -31,6 +31,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 if [ ! -f "$work/.ready" ]; then
   rm -rf "$work"
   "$sluice" init "$work" >/dev/null
+  # Profiles of published versions are benchmarked apart (bench/quality_bench.sh).
+  printf '\nmonitoring: {profile_on_publish: false}\n' >>"$work/sluice.yaml"
   echo "generating $rows transactions..." >&2
   "$sluice" demo-data -p "$work" --transactions "$rows" --formats csv >/dev/null
   echo "ingesting..." >&2

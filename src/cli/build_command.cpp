@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/project_context.h"
+#include "cli/publish_profile.h"
 #include "models/runner.h"
 #include "warehouse/warehouse.h"
 
@@ -158,6 +159,12 @@ int RunBuild(const BuildOptions& options) {
     RecordFailedRun(*opened->project->registry, "build", RunTarget(options.models),
                     report.status());
     return ReportFailure(report.status());
+  }
+  for (const auto& o : report->models) {
+    if (!o.new_version) continue;
+    if (auto m = opened->project->lake->FindVersion(o.version); m.ok()) {
+      ProfilePublishedVersion(*opened->project, *m);
+    }
   }
   return Summarize("build", *report, std::chrono::duration<double>(clock.Now() - started).count());
 }

@@ -118,5 +118,120 @@ struct GcOptions {
   bool dry_run = false;
 };
 int RunGc(const GcOptions& options);
+struct ProfileOptions {
+  std::string project = ".";
+  std::string target;  // dataset name (its current version) or version id / prefix
+  bool json = false;
+  bool recompute = false;  // compute again even if a profile is stored
+  std::string html;        // also write a self-contained HTML report here
+  int threads = 0;
+};
+int RunProfile(const ProfileOptions& options);
+
+struct DriftOptions {
+  std::string project = ".";
+  std::string reference;  // dataset, version, DATASET@-DURATION or DATASET[FROM,TO)
+  std::string current;
+  std::vector<std::string> columns;  // empty: every column
+  std::string method;                // empty: monitoring.drift.method (default auto)
+  bool json = false;
+  bool fail_on_drift = false;  // exit 1 on dataset drift
+  std::string html;            // write a self-contained HTML report here
+  std::string label;           // concept drift: label rate per feature bin
+  int threads = 0;
+};
+int RunDrift(const DriftOptions& options);
+
+struct MonitorOptions {
+  std::string project = ".";
+  std::vector<std::string> monitors;  // empty: every declared monitor
+  bool fail_on_alert = false;         // exit 1 when any monitor raised an alert
+  bool json = false;
+  int threads = 0;
+};
+int RunMonitor(const MonitorOptions& options);
+// --- pipelines (src/orchestrate) ---------------------------------------------------------------
+
+struct RunOptions {
+  std::string project = ".";
+  std::string pipeline;
+  std::vector<std::string> steps;  // only these steps; empty: all
+  std::vector<std::string> vars;   // "k=v"
+  bool resume = false;
+  std::string resume_run;  // empty with resume: the pipeline's latest run
+  int concurrency = 0;     // 0: the pipeline's
+  std::string trigger = "manual";
+  std::string scheduled_at;  // the fire time, for runs started by `sluice scheduler`
+  bool no_retry = false;
+};
+int RunRun(const RunOptions& options);
+
+struct SchedulerCommandOptions {
+  std::string project = ".";
+  bool once = false;  // start what is due now, wait for it, exit
+  double poll_s = 5;  // how often source versions are looked at
+};
+int RunScheduler(const SchedulerCommandOptions& options);
+
+struct BackfillOptions {
+  std::string project = ".";
+  std::string pipeline;
+  std::string from;
+  std::string to;
+  int concurrency = 4;
+  std::vector<std::string> vars;
+};
+int RunBackfill(const BackfillOptions& options);
+
+struct ExportOptions {
+  std::string project = ".";
+  std::string tool;  // "airflow" or "dagster"
+  std::string pipeline;
+  std::string out;                // file; empty: stdout
+  std::string sluice = "sluice";  // how the DAG's tasks call sluice
+};
+int RunExport(const ExportOptions& options);
+
+struct LineageOptions {
+  std::string project = ".";
+  std::string node;  // a dataset name, version id (prefix), model:NAME or raw node
+  bool upstream = false;
+  bool downstream = false;
+  bool dot = false;
+  int depth = 50;
+};
+int RunLineage(const LineageOptions& options);
+
+struct ModelOptions {
+  std::string project = ".";
+  std::string action;  // register, list, show, rollback
+  std::string name;
+  std::string training_set;          // register: a training-set version id or prefix
+  std::string artifact;              // register: the model file
+  std::vector<std::string> metrics;  // register: "k=v"
+};
+int RunModel(const ModelOptions& options);
+
+struct RunsOptions {
+  std::string project = ".";
+  std::string pipeline;  // empty: all
+  bool json = false;
+  int limit = 20;
+};
+int RunRuns(const RunsOptions& options);
+
+struct RunShowOptions {
+  std::string project = ".";
+  std::string run;
+  bool json = false;
+};
+int RunRunShow(const RunShowOptions& options);
+
+struct LogsOptions {
+  std::string project = ".";
+  std::string run;
+  std::string step;  // empty: every step's last attempt
+};
+int RunLogs(const LogsOptions& options);
 
 }  // namespace sluice::cli

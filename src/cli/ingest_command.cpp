@@ -5,6 +5,7 @@
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
 #include "cli/project_context.h"
+#include "cli/publish_profile.h"
 #include "connectors/ingest.h"
 
 namespace sluice::cli {
@@ -85,6 +86,7 @@ int RunIngest(const IngestOptions& options) {
       continue;
     }
     PrintReport(*report);
+    ProfilePublishedVersion(*project, report->manifest);
   }
   return failures == 0 ? kExitOk : kExitRuntimeFailure;
 }

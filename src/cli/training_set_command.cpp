@@ -5,6 +5,7 @@
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
 #include "cli/project_context.h"
+#include "cli/publish_profile.h"
 #include "engine/training_set.h"
 
 namespace sluice::cli {
@@ -31,6 +32,7 @@ int RunTrainingSet(const TrainingSetCommandOptions& options) {
   meter.Finish();
   if (!result.ok()) return ReportFailure(result.status());
   const auto& m = result->manifest;
+  ProfilePublishedVersion(*project, m);
   std::printf("training set %s: %s version %s, %lld rows, %zu columns, in %.1fs (%d pass%s)\n",
               spec->name.c_str(), result->created ? "new" : "unchanged", m.id.substr(0, 12).c_str(),
               static_cast<long long>(m.rows.loaded), m.schema.size(), result->seconds,

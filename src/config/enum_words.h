@@ -78,5 +78,20 @@ inline constexpr EnumWords<StepKind, 8> kStepKindWords{{{"ingest", StepKind::kIn
                                                         {"profile", StepKind::kProfile},
                                                         {"drift", StepKind::kDrift},
                                                         {"command", StepKind::kCommand}}};
+inline constexpr EnumWords<DriftMethod, 7> kDriftMethodWords{
+    {{"auto", DriftMethod::kAuto},
+     {"ks", DriftMethod::kKs},
+     {"wasserstein", DriftMethod::kWasserstein},
+     {"psi", DriftMethod::kPsi},
+     {"jensenshannon", DriftMethod::kJensenShannon},
+     {"chisquare", DriftMethod::kChiSquare},
+     {"ztest", DriftMethod::kZTest}}};
+inline constexpr EnumWords<AlertSinkType, 2> kAlertSinkTypeWords{
+    {{"webhook", AlertSinkType::kWebhook}, {"log", AlertSinkType::kLog}}};
+inline constexpr EnumWords<MonitorType, 2> kMonitorTypeWords{
+    {{"drift", MonitorType::kDrift}, {"metric", MonitorType::kMetric}}};
+inline constexpr EnumWords<Severity, 3> kSeverityWords{{{"info", Severity::kInfo},
+                                                        {"warning", Severity::kWarning},
+                                                        {"critical", Severity::kCritical}}};
 
 }  // namespace sluice::config

@@ -112,5 +112,17 @@ std::string_view Name(OnlineStoreType v) {
 std::string_view Name(StepKind v) {
   return WordOf(kStepKindWords, v);
 }
+std::string_view Name(DriftMethod v) {
+  return WordOf(kDriftMethodWords, v);
+}
+std::string_view Name(AlertSinkType v) {
+  return WordOf(kAlertSinkTypeWords, v);
+}
+std::string_view Name(MonitorType v) {
+  return WordOf(kMonitorTypeWords, v);
+}
+std::string_view Name(Severity v) {
+  return WordOf(kSeverityWords, v);
+}
 
 }  // namespace sluice::config

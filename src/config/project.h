@@ -33,6 +33,12 @@ struct LakeSpec {
 // The metadata registry (definitions, dataset versions, runs, lineage).
 struct RegistrySpec {
   std::string path = ".sluice/registry.sqlite";  // relative to the project dir unless absolute
+
+  // OpenLineage RunEvents of pipeline runs and steps (src/orchestrate): POSTed to a URL
+  // (http://host:port/api/v1/lineage) and/or appended to a file as JSON lines.
+  std::optional<std::string> openlineage_url;
+  std::optional<std::string> openlineage_file;       // relative to the project dir unless absolute
+  std::optional<std::string> openlineage_namespace;  // default: "sluice/<project name>"
   Origin origin;
 };
 
@@ -292,6 +298,9 @@ struct StepSpec {
   std::vector<std::string> depends_on;      // steps of the same pipeline
   std::optional<std::int64_t> retries;      // overrides the pipeline's
   std::optional<base::Duration> timeout;    // overrides the pipeline's
+
+  // Orchestration (src/orchestrate).
+  std::optional<base::Duration> retry_backoff;  // overrides the pipeline's
   Origin origin;
 };
 
@@ -304,6 +313,76 @@ struct PipelineSpec {
   std::optional<base::Duration> timeout;                    // per step
   std::vector<StepSpec> steps;                              // required, non-empty
   std::optional<std::string> description;
+
+  // Orchestration (src/orchestrate).
+  base::Duration retry_backoff_max = std::chrono::minutes(10);  // cap of the doubling delay
+  std::int64_t concurrency = 4;                                 // steps running at once, >= 1
+  std::optional<std::string> timezone;      // IANA name the schedule is read in; UTC if unset
+  std::string catchup = "none";             // missed fires: "none", "latest" or "all"
+  std::int64_t max_active_runs = 1;         // scheduled runs of this pipeline at once
+  std::vector<std::string> on_new_version;  // sources whose new versions trigger a run
+  std::optional<std::string> partition;     // "hour" or "day": runs get an interval
+  Origin origin;
+};
+
+// --- monitoring -------------------------------------------------------------------------------
+
+// Drift tests (docs/monitoring.md). kAuto is Evidently's default choice by column type and size.
+enum class DriftMethod { kAuto, kKs, kWasserstein, kPsi, kJensenShannon, kChiSquare, kZTest };
+enum class AlertSinkType { kWebhook, kLog };
+enum class MonitorType { kDrift, kMetric };
+enum class Severity { kInfo, kWarning, kCritical };
+
+// monitoring.drift: the default method and thresholds; unset values take the documented defaults.
+struct DriftSettingsSpec {
+  DriftMethod method = DriftMethod::kAuto;
+  std::optional<std::int64_t> small_reference_rows;  // default 1000: p-value tests up to here
+  std::optional<double> drift_share;                 // default 0.5: dataset drift at this share
+  std::optional<double> ks;                          // p-value thresholds, default 0.05
+  std::optional<double> chisquare;
+  std::optional<double> ztest;
+  std::optional<double> wasserstein;  // distance thresholds, default 0.1
+  std::optional<double> jensenshannon;
+  std::optional<double> psi;
+};
+
+// Where alerts go.
+struct AlertSinkSpec {
+  std::string name;
+  AlertSinkType type = AlertSinkType::kLog;
+  std::optional<std::string> url;                     // webhook: required, http://host:port/path
+  base::Duration timeout = std::chrono::seconds(10);  // webhook: whole delivery, retries included
+  std::int64_t retries = 3;                           // webhook: attempts after the first
+  Origin origin;
+};
+
+// A declared watch: drift of a dataset against a reference, or a rule on one profile metric
+// tracked across the dataset's versions.
+struct MonitorSpec {
+  std::string name;
+  MonitorType type = MonitorType::kDrift;
+  std::string dataset;                   // a source, model or training set; required
+  std::optional<std::string> reference;  // drift: required (dataset, version or time range)
+  std::optional<std::string> current;    // drift: default the dataset's current version
+  std::vector<std::string> columns;      // drift: default every shared column
+  std::optional<DriftMethod> method;     // drift: overrides monitoring.drift.method
+  std::optional<std::string> column;     // metric: required unless the metric is rows
+  std::optional<std::string> metric;     // metric: required (see docs/monitoring.md)
+  std::optional<double> min;             // metric: absolute bounds
+  std::optional<double> max;
+  std::optional<double> max_change;  // metric: |relative change| vs the previous version
+  std::optional<double> max_zscore;  // metric: |z| against the previous `window` versions
+  std::int64_t window = 10;          // metric: versions for max_zscore, >= 2
+  Severity severity = Severity::kWarning;
+  std::vector<std::string> sinks;  // alert sink names; empty: every sink
+  Origin origin;
+};
+
+struct MonitoringSpec {
+  DriftSettingsSpec drift;
+  bool profile_on_publish = true;  // profile every version ingest, build and training-set publish
+  std::vector<AlertSinkSpec> sinks;
+  std::vector<MonitorSpec> monitors;
   Origin origin;
 };
 
@@ -326,7 +405,8 @@ struct ProjectSpec {
   std::vector<OnlineStoreSpec> online_stores;
   std::vector<FeatureServiceSpec> feature_services;
   std::vector<PipelineSpec> pipelines;
-  Origin origin;  // fields: top-level keys ("lake", "warehouse", ...) that were set
+  MonitoringSpec monitoring;  // sluice.yaml only
+  Origin origin;              // fields: top-level keys ("lake", "warehouse", ...) that were set
 
   // Look-ups by name; nullptr when absent.
   const SourceSpec* FindSource(std::string_view name) const;
@@ -354,5 +434,9 @@ std::string_view Name(ImputeStrategy v);
 std::string_view Name(DatasetFormat v);
 std::string_view Name(OnlineStoreType v);
 std::string_view Name(StepKind v);
+std::string_view Name(DriftMethod v);
+std::string_view Name(AlertSinkType v);
+std::string_view Name(MonitorType v);
+std::string_view Name(Severity v);
 
 }  // namespace sluice::config

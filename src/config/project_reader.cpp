@@ -199,6 +199,7 @@ void ReadStep(MapReader& r, StepSpec& s) {
   r.Read("depends_on", kOpt, &s.depends_on);
   r.Read("retries", kOpt, &s.retries);
   r.Read("timeout", kOpt, &s.timeout);
+  r.Read("retry_backoff", kOpt, &s.retry_backoff);
 }
 
 void ReadPipeline(MapReader& r, PipelineSpec& p) {
@@ -208,7 +209,59 @@ void ReadPipeline(MapReader& r, PipelineSpec& p) {
   r.Read("retries", kOpt, &p.retries);
   r.Read("retry_backoff", kOpt, &p.retry_backoff);
   r.Read("timeout", kOpt, &p.timeout);
+  r.Read("retry_backoff_max", kOpt, &p.retry_backoff_max);
+  r.Read("concurrency", kOpt, &p.concurrency);
+  r.Read("timezone", kOpt, &p.timezone);
+  r.Read("catchup", kOpt, &p.catchup);
+  r.Read("max_active_runs", kOpt, &p.max_active_runs);
+  r.Read("on_new_version", kOpt, &p.on_new_version);
+  r.Read("partition", kOpt, &p.partition);
   r.ReadList<StepSpec>("steps", kReq, &p.steps, ReadStep);
+}
+
+void ReadAlertSink(MapReader& r, AlertSinkSpec& s) {
+  r.Read("name", kReq, &s.name);
+  r.ReadEnum("type", kReq, kAlertSinkTypeWords, &s.type);
+  r.Read("url", kOpt, &s.url);
+  r.Read("timeout", kOpt, &s.timeout);
+  r.Read("retries", kOpt, &s.retries);
+}
+
+void ReadMonitor(MapReader& r, MonitorSpec& m) {
+  r.Read("name", kReq, &m.name);
+  r.ReadEnum("type", kReq, kMonitorTypeWords, &m.type);
+  r.Read("dataset", kReq, &m.dataset);
+  r.Read("reference", kOpt, &m.reference);
+  r.Read("current", kOpt, &m.current);
+  r.Read("columns", kOpt, &m.columns);
+  r.ReadEnum("method", kOpt, kDriftMethodWords, &m.method);
+  r.Read("column", kOpt, &m.column);
+  r.Read("metric", kOpt, &m.metric);
+  r.Read("min", kOpt, &m.min);
+  r.Read("max", kOpt, &m.max);
+  r.Read("max_change", kOpt, &m.max_change);
+  r.Read("max_zscore", kOpt, &m.max_zscore);
+  r.Read("window", kOpt, &m.window);
+  r.ReadEnum("severity", kOpt, kSeverityWords, &m.severity);
+  r.Read("sinks", kOpt, &m.sinks);
+}
+
+void ReadMonitoring(MapReader& r, MonitoringSpec& m) {
+  r.ReadMap("drift", kOpt, [&](MapReader& d) {
+    DriftSettingsSpec& s = m.drift;
+    d.ReadEnum("method", kOpt, kDriftMethodWords, &s.method);
+    d.Read("small_reference_rows", kOpt, &s.small_reference_rows);
+    d.Read("drift_share", kOpt, &s.drift_share);
+    d.Read("ks", kOpt, &s.ks);
+    d.Read("chisquare", kOpt, &s.chisquare);
+    d.Read("ztest", kOpt, &s.ztest);
+    d.Read("wasserstein", kOpt, &s.wasserstein);
+    d.Read("jensenshannon", kOpt, &s.jensenshannon);
+    d.Read("psi", kOpt, &s.psi);
+  });
+  r.Read("profile_on_publish", kOpt, &m.profile_on_publish);
+  r.ReadList<AlertSinkSpec>("sinks", kOpt, &m.sinks, ReadAlertSink);
+  r.ReadList<MonitorSpec>("monitors", kOpt, &m.monitors, ReadMonitor);
 }
 
 }  // namespace
@@ -237,8 +290,12 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
     r.Read("include", kOpt, &spec.includes);
     section("lake", &spec.lake.origin,
             [&](MapReader& s) { s.Read("path", kOpt, &spec.lake.path); });
-    section("registry", &spec.registry.origin,
-            [&](MapReader& s) { s.Read("path", kOpt, &spec.registry.path); });
+    section("registry", &spec.registry.origin, [&](MapReader& s) {
+      s.Read("path", kOpt, &spec.registry.path);
+      s.Read("openlineage_url", kOpt, &spec.registry.openlineage_url);
+      s.Read("openlineage_file", kOpt, &spec.registry.openlineage_file);
+      s.Read("openlineage_namespace", kOpt, &spec.registry.openlineage_namespace);
+    });
     section("warehouse", &spec.warehouse.origin, [&](MapReader& s) {
       WarehouseSpec& w = spec.warehouse;
       s.ReadEnum("type", kOpt, kWarehouseTypeWords, &w.type);
@@ -247,9 +304,12 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
       ReadConnection(s, &w.connection);
       s.Read("schema", kOpt, &w.schema);
     });
+    section("monitoring", &spec.monitoring.origin,
+            [&](MapReader& s) { ReadMonitoring(s, spec.monitoring); });
   } else {
     // Declared so they are not "unknown", but they belong to sluice.yaml alone.
-    for (std::string_view key : {"name", "version", "lake", "registry", "warehouse"}) {
+    for (std::string_view key :
+         {"name", "version", "lake", "registry", "warehouse", "monitoring"}) {
       if (r.Value(key, kOpt))
         r.Error(key, "'" + std::string(key) + "' may only be set in sluice.yaml");
     }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "base/cron.h"
 #include "base/scalar_text.h"
 #include "config/enum_words.h"
 #include "config/map_reader.h"
@@ -81,9 +82,15 @@ class Validator {
     for (const auto& s : spec_.feature_services)
       FeatureService(s);
     Unique(spec_.feature_services, "feature service");
+    if (spec_.registry.openlineage_url &&
+        spec_.registry.openlineage_url->rfind("http://", 0) != 0) {
+      Report(spec_.registry.origin, "openlineage_url",
+             "expected an http:// URL (https is not supported; put a TLS proxy on loopback)");
+    }
     for (const auto& p : spec_.pipelines)
       Pipeline(p);
     Unique(spec_.pipelines, "pipeline");
+    Monitoring(spec_.monitoring);
   }
 
  private:
@@ -678,12 +685,43 @@ class Validator {
     }
     if (p.retries < 0) Report(o, "retries", "must not be negative");
     if (p.retry_backoff.count() < 0) Report(o, "retry_backoff", "must not be negative");
+    if (p.retry_backoff_max.count() < 0) Report(o, "retry_backoff_max", "must not be negative");
+    if (p.concurrency < 1 || p.concurrency > 256) Report(o, "concurrency", "must be 1 to 256");
+    OneOf(o, "catchup", p.catchup, {"none", "latest", "all"});
+    if (p.partition) OneOf(o, "partition", *p.partition, {"hour", "day"});
+    if (p.max_active_runs < 1) Report(o, "max_active_runs", "must be at least 1");
+    if (p.timezone && !IsTimeZoneName(*p.timezone)) {
+      Report(o, "timezone",
+             "invalid time zone name " + Q(*p.timezone) +
+                 " (expected an IANA name such as "
+                 "'Europe/Berlin' or 'UTC')");
+    }
+    if (p.timezone && !p.schedule) Report(o, "timezone", "a timezone needs a schedule");
+    for (size_t i = 0; i < p.on_new_version.size(); ++i) {
+      Ref(o, Indexed("on_new_version", i), p.on_new_version[i], source_names_, "source");
+    }
     Positive(o, "timeout", p.timeout);
     if (o.Has("steps") && p.steps.empty()) Report(o, "steps", "a pipeline needs at least one step");
     for (const auto& s : p.steps)
       Step(s);
     Unique(p.steps, "step");
     StepGraph(p);
+  }
+
+  void OneOf(const Origin& o, std::string_view key, const std::string& value,
+             const std::vector<std::string>& words) {
+    if (Contains(words, value)) return;
+    Report(o, key, "expected one of " + JoinWords(words) + ", got " + Q(value),
+           SuggestWord(value, words));
+  }
+
+  // Syntax only (no I/O here): the zone itself is looked up when the scheduler starts.
+  static bool IsTimeZoneName(const std::string& name) {
+    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '/' || c == '_' || c == '-' || c == '+';
+    });
   }
 
   // Required and inapplicable keys of a step, by its kind.
@@ -754,6 +792,9 @@ class Validator {
       }
     }
     if (s.retries && *s.retries < 0) Report(o, "retries", "must not be negative");
+    if (s.retry_backoff && s.retry_backoff->count() < 0) {
+      Report(o, "retry_backoff", "must not be negative");
+    }
     Positive(o, "timeout", s.timeout);
   }
 
@@ -837,69 +878,87 @@ class Validator {
       if (d->count() <= 0) return Error{"the interval must be positive", std::nullopt};
       return std::nullopt;
     }
-    return CronError(schedule);
+    auto cron = base::ParseCronSchedule(schedule);
+    if (!cron.ok()) return Error{cron.status().message(), std::nullopt};
+    return std::nullopt;
   }
 
-  static std::optional<std::pair<std::string, std::optional<std::string>>> CronError(
-      const std::string& line) {
-    using Error = std::pair<std::string, std::optional<std::string>>;
-    struct Field {
-      const char* name;
-      int min, max;
+  // monitoring: thresholds in range, sinks complete, monitors' references and per-type keys.
+  void Monitoring(const MonitoringSpec& m) {
+    const Origin& o = m.origin;
+    const DriftSettingsSpec& d = m.drift;
+    auto in_open_unit = [&](std::string_view key, const std::optional<double>& v) {
+      if (v && !(*v > 0 && *v < 1))
+        Report(o, "drift." + std::string(key), "must be between 0 and 1");
     };
-    static constexpr Field kFields[] = {{"minute", 0, 59},
-                                        {"hour", 0, 23},
-                                        {"day of month", 1, 31},
-                                        {"month", 1, 12},
-                                        {"day of week", 0, 7}};
-    std::vector<std::string> parts;
-    size_t pos = 0;
-    while (pos < line.size()) {
-      const size_t start = line.find_first_not_of(' ', pos);
-      if (start == std::string::npos) break;
-      const size_t end = std::min(line.find(' ', start), line.size());
-      parts.push_back(line.substr(start, end - start));
-      pos = end;
-    }
-    if (parts.size() != 5) {
-      return Error{"a cron line has 5 fields (minute hour day-of-month month day-of-week), got " +
-                       std::to_string(parts.size()),
-                   std::nullopt};
-    }
-    auto number = [](std::string_view s) -> std::optional<int> {
-      int v = 0;
-      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-      return v;
+    auto positive = [&](std::string_view key, const std::optional<double>& v) {
+      if (v && !(*v > 0)) Report(o, "drift." + std::string(key), "must be greater than 0");
     };
-    for (size_t f = 0; f < 5; ++f) {
-      const Field& field = kFields[f];
-      std::string_view rest = parts[f];
-      while (true) {
-        const size_t comma = rest.find(',');
-        std::string_view item = rest.substr(0, comma);
-        std::string_view range = item.substr(0, item.find('/'));
-        bool ok = !item.empty();
-        if (item.find('/') != std::string_view::npos) {
-          auto step = number(item.substr(item.find('/') + 1));
-          ok = ok && step && *step > 0;
+    in_open_unit("ks", d.ks);
+    in_open_unit("chisquare", d.chisquare);
+    in_open_unit("ztest", d.ztest);
+    positive("wasserstein", d.wasserstein);
+    positive("jensenshannon", d.jensenshannon);
+    positive("psi", d.psi);
+    if (d.drift_share && !(*d.drift_share > 0 && *d.drift_share <= 1)) {
+      Report(o, "drift.drift_share", "must be greater than 0 and at most 1");
+    }
+    if (d.small_reference_rows && *d.small_reference_rows < 0) {
+      Report(o, "drift.small_reference_rows", "must not be negative");
+    }
+    for (const auto& s : m.sinks) {
+      Name(s.origin, "name", s.name);
+      if (s.type == AlertSinkType::kWebhook) {
+        Required(s.origin, "url", s.url.has_value(), "webhook sinks");
+        if (s.url && s.url->rfind("http://", 0) != 0) {
+          Report(s.origin, "url", "a webhook url must start with http:// (got " + Q(*s.url) + ")");
         }
-        if (range != "*") {
-          const size_t dash = range.find('-');
-          auto lo = number(range.substr(0, dash));
-          auto hi = dash == std::string_view::npos ? lo : number(range.substr(dash + 1));
-          ok = ok && lo && hi && *lo >= field.min && *hi <= field.max && *lo <= *hi;
-        }
-        if (!ok) {
-          return Error{"bad " + std::string(field.name) + " field " + Q(parts[f]) + " (values " +
-                           std::to_string(field.min) + "-" + std::to_string(field.max) + ")",
-                       std::nullopt};
-        }
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
+        if (s.timeout.count() <= 0) Report(s.origin, "timeout", "must be a positive duration");
+        if (s.retries < 0 || s.retries > 20) Report(s.origin, "retries", "must be 0..20");
+      } else {
+        NotApplicable(s.origin, {"url", "timeout", "retries"}, "log sinks");
       }
     }
-    return std::nullopt;
+    Unique(m.sinks, "alert sink");
+    std::vector<std::string> datasets = sources_and_models_;
+    for (const auto& t : spec_.training_sets)
+      datasets.push_back(t.name);
+    static const std::vector<std::string> kMetrics = {
+        "rows", "count", "nulls", "null_share", "distinct", "mean", "stddev", "min",
+        "max",  "p1",    "p5",    "p25",        "p50",      "p75",  "p95",    "p99"};
+    for (const auto& mon : m.monitors) {
+      const Origin& mo = mon.origin;
+      Name(mo, "name", mon.name);
+      Ref(mo, "dataset", mon.dataset, datasets, "dataset");
+      for (size_t i = 0; i < mon.sinks.size(); ++i) {
+        Ref(mo, Indexed("sinks", i), mon.sinks[i], NamesOf(m.sinks), "alert sink");
+      }
+      if (mon.type == MonitorType::kDrift) {
+        Required(mo, "reference", mon.reference.has_value(), "drift monitors");
+        NotApplicable(mo, {"column", "metric", "min", "max", "max_change", "max_zscore", "window"},
+                      "drift monitors");
+        UniqueStrings(mo, "columns", mon.columns);
+      } else {
+        NotApplicable(mo, {"reference", "current", "columns", "method"}, "metric monitors");
+        Required(mo, "metric", mon.metric.has_value(), "metric monitors");
+        if (mon.metric && !Contains(kMetrics, *mon.metric)) {
+          Report(mo, "metric",
+                 "unknown metric " + Q(*mon.metric) + " (one of " + JoinWords(kMetrics) + ")",
+                 SuggestWord(*mon.metric, kMetrics));
+        }
+        if (mon.metric && *mon.metric != "rows") {
+          Required(mo, "column", mon.column.has_value(), "metric " + Q(*mon.metric));
+        }
+        if (!mon.min && !mon.max && !mon.max_change && !mon.max_zscore) {
+          Report(mo, "metric", "a metric monitor needs a rule: min, max, max_change or max_zscore");
+        }
+        if (mon.min && mon.max && *mon.min > *mon.max) Report(mo, "max", "must be at least min");
+        if (mon.max_change && !(*mon.max_change > 0)) Report(mo, "max_change", "must be > 0");
+        if (mon.max_zscore && !(*mon.max_zscore > 0)) Report(mo, "max_zscore", "must be > 0");
+        if (mon.window < 2) Report(mo, "window", "must be at least 2");
+      }
+    }
+    Unique(m.monitors, "monitor");
   }
 
   const ProjectSpec& spec_;

@@ -413,3 +413,19 @@ base::Result<Manifest> Lake::FindVersion(const std::string& id_or_prefix) const 
 }
 
 }  // namespace sluice::lake
+
+namespace sluice::lake {
+
+std::vector<std::filesystem::path> Lake::DataFiles(const Manifest& manifest) const {
+  std::vector<std::filesystem::path> files;
+  for (const auto& out : manifest.outputs) {
+    if (out.name == "data" || out.name == "data.parquet") files.push_back(ObjectPath(out.sha256));
+  }
+  return files;
+}
+
+std::filesystem::path Lake::SidecarPath(const Manifest& manifest, std::string_view suffix) const {
+  return VersionsDir(manifest.dataset) / (manifest.id + std::string(suffix));
+}
+
+}  // namespace sluice::lake

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -54,6 +55,8 @@ class StagedCopy {
 //   <root>/versions/<dataset>/.lock       flock(2) held while HISTORY is read and rewritten
 //   <root>/versions/<dataset>/HISTORY     ids in publish order; its atomic rewrite is the
 //                                          commit point of a publish
+//   <root>/versions/<dataset>/<id>.profile.json   the version's statistical profile (derived
+//                                          data written by src/quality; see SidecarPath)
 //
 // A crash at any point leaves either the previous HISTORY or the new one: objects and manifests
 // written before the commit are unreferenced leftovers that the next publish of the same content
@@ -98,6 +101,13 @@ class Lake {
   base::Result<std::vector<std::string>> Datasets() const;
   // A version by id or unique id prefix (at least 6 characters), across datasets.
   base::Result<Manifest> FindVersion(const std::string& id_or_prefix) const;
+
+  // The stored Parquet files holding a version's rows: outputs "data" (sources, models) or
+  // "data.parquet" (training sets), in manifest order.
+  std::vector<std::filesystem::path> DataFiles(const Manifest& manifest) const;
+  // A file kept beside a version's manifest, <versions>/<dataset>/<id><suffix> (its profile:
+  // ".profile.json"). Derived from the version, so not part of its id; written atomically.
+  std::filesystem::path SidecarPath(const Manifest& manifest, std::string_view suffix) const;
 
  private:
   // Puts `file`, whose content hash is `sha`, into the store (see PutObject).

@@ -37,6 +37,25 @@ CREATE TABLE lineage (
 );
 CREATE INDEX lineage_dst ON lineage(dst);
 )sql",
+    // Alerts raised by monitors (src/quality): one row per distinct alert (fingerprint); a repeat
+    // counts up instead of raising it again.
+    R"sql(
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  fingerprint TEXT NOT NULL UNIQUE,
+  monitor TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  version TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  message TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '',
+  first_raised_at TEXT NOT NULL,
+  last_raised_at TEXT NOT NULL,
+  occurrences INTEGER NOT NULL DEFAULT 1,
+  delivery TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_monitor ON alerts(monitor, id);
+)sql",
 };
 
 bool IsBusy(int code) {
@@ -312,6 +331,65 @@ base::Result<std::optional<RunRecord>> Registry::Run(std::int64_t id) {
   s.Bind(1, id);
   if (s.Step() != SQLITE_ROW) return std::optional<RunRecord>();
   return std::optional<RunRecord>(ReadRun(s));
+}
+
+base::Result<bool> Registry::RecordAlert(const AlertRecord& a) {
+  Statement s(handle_->db,
+              "INSERT INTO alerts (fingerprint, monitor, dataset, version, severity, message, "
+              "details, first_raised_at, last_raised_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+              "?8) ON CONFLICT(fingerprint) DO UPDATE SET occurrences = occurrences + 1, "
+              "last_raised_at = excluded.last_raised_at RETURNING occurrences");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot record alert");
+  s.Bind(1, a.fingerprint);
+  s.Bind(2, a.monitor);
+  s.Bind(3, a.dataset);
+  s.Bind(4, a.version);
+  s.Bind(5, a.severity);
+  s.Bind(6, a.message);
+  s.Bind(7, a.details);
+  s.Bind(8, a.last_raised_at);
+  if (s.Step() != SQLITE_ROW) return SqliteError(handle_->db, "cannot record alert");
+  const bool first = s.Int(0) == 1;
+  if (s.Step() != SQLITE_DONE) return SqliteError(handle_->db, "cannot record alert");
+  return first;
+}
+
+base::Status Registry::SetAlertDelivery(const std::string& fingerprint,
+                                        const std::string& delivery) {
+  Statement s(handle_->db, "UPDATE alerts SET delivery = ?2 WHERE fingerprint = ?1");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot update alert");
+  s.Bind(1, fingerprint);
+  s.Bind(2, delivery);
+  if (s.Step() != SQLITE_DONE) return SqliteError(handle_->db, "cannot update alert");
+  return base::Status();
+}
+
+base::Result<std::vector<AlertRecord>> Registry::Alerts(const std::string& monitor, int limit) {
+  Statement s(handle_->db,
+              "SELECT id, fingerprint, monitor, dataset, version, severity, message, details, "
+              "first_raised_at, last_raised_at, occurrences, delivery FROM alerts "
+              "WHERE (?1 = '' OR monitor = ?1) ORDER BY id DESC LIMIT ?2");
+  if (!s.ok()) return SqliteError(handle_->db, "cannot list alerts");
+  s.Bind(1, monitor);
+  s.Bind(2, static_cast<std::int64_t>(limit));
+  std::vector<AlertRecord> out;
+  while (s.Step() == SQLITE_ROW) {
+    AlertRecord a;
+    a.id = s.Int(0);
+    a.fingerprint = s.Text(1);
+    a.monitor = s.Text(2);
+    a.dataset = s.Text(3);
+    a.version = s.Text(4);
+    a.severity = s.Text(5);
+    a.message = s.Text(6);
+    a.details = s.Text(7);
+    a.first_raised_at = s.Text(8);
+    a.last_raised_at = s.Text(9);
+    a.occurrences = s.Int(10);
+    a.delivery = s.Text(11);
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 base::Result<std::vector<LineageEdge>> Registry::Lineage(const std::string& node) {

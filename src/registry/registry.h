@@ -37,6 +37,23 @@ struct LineageEdge {
   std::int64_t run_id = 0;
 };
 
+// An alert raised by a monitor (src/quality). Alerts with the same fingerprint (monitor, rule and
+// the data it looked at) are one alert seen several times.
+struct AlertRecord {
+  std::int64_t id = 0;
+  std::string fingerprint;
+  std::string monitor;
+  std::string dataset;
+  std::string version;   // the dataset version that raised it
+  std::string severity;  // "info", "warning", "critical"
+  std::string message;
+  std::string details;  // JSON
+  std::string first_raised_at;
+  std::string last_raised_at;
+  std::int64_t occurrences = 1;
+  std::string delivery;  // what the sinks answered, e.g. "webhook ops: 200 after 1 attempt"
+};
+
 // The metadata registry: runs and lineage in an embedded SQLite database. Safe for several
 // processes (SQLite's locking, WAL); each Registry object is for one thread.
 class Registry {
@@ -61,6 +78,13 @@ class Registry {
   // Newest first; `target` empty = all.
   base::Result<std::vector<RunRecord>> Runs(const std::string& target = "", int limit = 100);
   base::Result<std::optional<RunRecord>> Run(std::int64_t id);
+  // Records an alert at `last_raised_at`. Returns true when its fingerprint is new (send it),
+  // false when it repeats a recorded one (its occurrences and last time are updated instead).
+  base::Result<bool> RecordAlert(const AlertRecord& alert);
+  base::Status SetAlertDelivery(const std::string& fingerprint, const std::string& delivery);
+  // Newest first; `monitor` empty = all.
+  base::Result<std::vector<AlertRecord>> Alerts(const std::string& monitor = "", int limit = 100);
+
   // Edges into or out of `node`.
   base::Result<std::vector<LineageEdge>> Lineage(const std::string& node);
 

@@ -7,10 +7,9 @@
 #include "warehouse/warehouse.h"
 
 namespace sluice::warehouse {
-namespace {
 
 // The SELECT a dataset version's view runs: its Parquet parts with the declared columns.
-std::string SelectParquetSql(const std::vector<std::filesystem::path>& files,
+std::string ParquetSelectSql(const std::vector<std::filesystem::path>& files,
                              const types::Schema& schema) {
   std::string columns;
   for (const auto& f : schema.fields()) {
@@ -26,6 +25,8 @@ std::string SelectParquetSql(const std::vector<std::filesystem::path>& files,
     list += (list.empty() ? "" : ", ") + QuoteLiteral(file.string());
   return "SELECT " + columns + " FROM read_parquet([" + list + "])";
 }
+
+namespace {
 
 class DuckDbWarehouse final : public Warehouse {
  public:
@@ -105,7 +106,7 @@ class DuckDbWarehouse final : public Warehouse {
                                    const std::filesystem::path& /*scratch_dir*/) override {
     // Replaced every time: the view costs nothing and the lake may have moved with the project.
     SLUICE_RETURN_IF_ERROR(db_.Execute("CREATE OR REPLACE VIEW " + RelationSql(name) + " AS " +
-                                       SelectParquetSql(files, schema)));
+                                       ParquetSelectSql(files, schema)));
     return false;
   }
 

@@ -112,6 +112,12 @@ base::Result<std::unique_ptr<Warehouse>> OpenDuckDbWarehouse(const std::string& 
 base::Result<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(
     const config::ConnectionSpec& connection, const std::string& schema);
 
+// The SELECT that reads a dataset version's Parquet parts (`files`, all with `schema`) in DuckDB:
+// every declared column cast to its declared type; no files gives no rows but the columns.
+// AttachParquet's DuckDB view and every scan of a lake version (profiles, drift) use it.
+std::string ParquetSelectSql(const std::vector<std::filesystem::path>& files,
+                             const types::Schema& schema);
+
 // 1-based (line, column in characters) of byte `offset` in `text`; for mapping positions.
 SqlPosition PositionOfOffset(std::string_view text, std::size_t offset);
 // The byte offset of `position` in `text` (clamped to the text); the inverse of the above.

@@ -584,7 +584,7 @@ TEST(ProjectLoaderTest, Schedules) {
                   "\"\n    steps: [{name: a, run: build}]\n");
   };
   for (auto ok : {"@hourly", "@daily", "@every 15m", "90s", "*/5 * * * *", "0 2 1,15 1-6 0-5",
-                  "30 2 * * 1-5/2"}) {
+                  "30 2 * * 1-5/2", "0 9 * jan-mar MON-fri", "5/15 * * * *"}) {
     EXPECT_THAT(errors(ok), IsEmpty()) << ok;
   }
   EXPECT_THAT(errors("@hourli"),
@@ -598,9 +598,60 @@ TEST(ProjectLoaderTest, Schedules) {
               ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '* * *': a "
                           "cron line has 5 fields (minute hour day-of-month month day-of-week), "
                           "got 3"));
+  EXPECT_THAT(errors("0 0 * foo *"),
+              ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '0 0 * foo "
+                          "*': bad month field 'foo' (values 1-12, or names)"));
+  EXPECT_THAT(errors("*/0 * * * *"),
+              ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '*/0 * * * "
+                          "*': bad minute field '*/0' (values 0-59)"));
   EXPECT_THAT(errors("soon"),
               ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule 'soon': "
                           "expected a duration, '@hourly'-style macro or 5-field cron line"));
+}
+
+TEST(ProjectLoaderTest, PipelineOrchestrationKeys) {
+  EXPECT_THAT(Errors("name: p\n"
+                     "sources: [{name: tx, type: file, path: a.csv, format: csv, columns: [{name: "
+                     "a, type: string}]}]\n"
+                     "pipelines:\n"
+                     "  - name: d\n"
+                     "    schedule: '@daily'\n"
+                     "    timezone: Europe/Berlin\n"
+                     "    catchup: all\n"
+                     "    max_active_runs: 2\n"
+                     "    concurrency: 8\n"
+                     "    retry_backoff_max: 1h\n"
+                     "    partition: day\n"
+                     "    on_new_version: [tx]\n"
+                     "    steps: [{name: a, run: command, command: 'true', retry_backoff: 5s}]\n"),
+              IsEmpty());
+  EXPECT_THAT(
+      Errors("name: p\n"
+             "sources: [{name: tx, type: file, path: a.csv, format: csv, columns: [{name: a, type: "
+             "string}]}]\n"
+             "pipelines:\n"
+             "  - name: d\n"
+             "    timezone: ../etc/passwd\n"
+             "    catchup: lates\n"
+             "    max_active_runs: 0\n"
+             "    concurrency: 0\n"
+             "    partition: week\n"
+             "    on_new_version: [txx]\n"
+             "    steps: [{name: a, run: command, command: 'true', retry_backoff: -5s}]\n"),
+      ElementsAre(
+          "sluice.yaml:5:15: pipelines[0].timezone: invalid time zone name '../etc/passwd' "
+          "(expected an IANA name such as 'Europe/Berlin' or 'UTC')",
+          "sluice.yaml:5:15: pipelines[0].timezone: a timezone needs a schedule",
+          "sluice.yaml:6:14: pipelines[0].catchup: expected one of none, latest, all, got "
+          "'lates' (did you mean 'latest'?)",
+          "sluice.yaml:7:22: pipelines[0].max_active_runs: must be at least 1",
+          "sluice.yaml:8:18: pipelines[0].concurrency: must be 1 to 256",
+          "sluice.yaml:9:16: pipelines[0].partition: expected one of hour, day, got 'week'",
+          "sluice.yaml:10:22: pipelines[0].on_new_version[0]: unknown source 'txx' (did you "
+          "mean 'tx'?)",
+          "sluice.yaml:11:69: pipelines[0].steps[0].retry_backoff: invalid duration '-5s': "
+          "negative durations are not allowed (expected e.g. 250ms, 30s, 15m, 1h, 7d; units "
+          "us, ms, s, m, h, d, w)"));
 }
 
 TEST(ProjectLoaderTest, IncludedFilesAreMergedAndChecked) {
@@ -675,6 +726,67 @@ TEST(ProjectLoaderTest, StringLoadRecordsIncludesWithoutReadingThem) {
   const ProjectSpec spec = Load("name: p\ninclude: [a.yaml]\n");
   EXPECT_THAT(spec.includes, ElementsAre("a.yaml"));
   EXPECT_THAT(spec.files, ElementsAre("sluice.yaml"));
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ProjectLoaderTest, MonitoringSectionIsRead) {
+  const ProjectSpec spec = Load(std::string(kBase) + R"yaml(monitoring:
+  drift: {method: psi, small_reference_rows: 500, drift_share: 0.3, ks: 0.01, wasserstein: 0.2}
+  profile_on_publish: false
+  sinks:
+    - {name: hook, type: webhook, url: "http://127.0.0.1:9/x", retries: 2, timeout: 3s}
+    - {name: logged, type: log}
+  monitors:
+    - {name: d, type: drift, dataset: txns, reference: "txns[2026-01-01,2026-01-02)", method: ks}
+    - {name: m, type: metric, dataset: txns, column: amount, metric: mean, max_zscore: 3,
+       window: 5, severity: critical, sinks: [hook]}
+)yaml");
+  const MonitoringSpec& m = spec.monitoring;
+  EXPECT_EQ(m.drift.method, DriftMethod::kPsi);
+  EXPECT_EQ(*m.drift.small_reference_rows, 500);
+  EXPECT_EQ(*m.drift.drift_share, 0.3);
+  EXPECT_EQ(*m.drift.ks, 0.01);
+  EXPECT_FALSE(m.drift.chisquare.has_value());
+  EXPECT_FALSE(m.profile_on_publish);
+  ASSERT_EQ(m.sinks.size(), 2u);
+  EXPECT_EQ(m.sinks[0].type, AlertSinkType::kWebhook);
+  EXPECT_EQ(m.sinks[0].retries, 2);
+  EXPECT_EQ(m.sinks[0].timeout, std::chrono::seconds(3));
+  ASSERT_EQ(m.monitors.size(), 2u);
+  EXPECT_EQ(*m.monitors[0].method, DriftMethod::kKs);
+  EXPECT_EQ(m.monitors[1].type, MonitorType::kMetric);
+  EXPECT_EQ(m.monitors[1].window, 5);
+  EXPECT_EQ(m.monitors[1].severity, Severity::kCritical);
+}
+
+TEST(ProjectLoaderTest, MonitoringErrorsNameTheKey) {
+  EXPECT_THAT(ErrorsWithBase("monitoring:\n  drift: {ks: 1.5, methd: ks}\n"),
+              ElementsAre("sluice.yaml:17:15: monitoring.drift.ks: must be between 0 and 1",
+                          "sluice.yaml:17:20: monitoring.drift.methd: unknown key 'methd' (did "
+                          "you mean 'method'?)"));
+  EXPECT_THAT(
+      ErrorsWithBase("monitoring:\n  sinks:\n    - {name: h, type: webhook}\n  monitors:\n"
+                     "    - {name: a, type: metric, dataset: txn, metric: mena, column: amount, "
+                     "max: 1, sinks: [hh]}\n"
+                     "    - {name: b, type: drift, dataset: txns, metric: mean}\n"),
+      ElementsAre(
+          "sluice.yaml:18:7: monitoring.sinks[0].url: missing required key 'url' for webhook sinks",
+          "sluice.yaml:20:40: monitoring.monitors[0].dataset: unknown dataset 'txn' (did you mean "
+          "'txns'?)",
+          "sluice.yaml:20:53: monitoring.monitors[0].metric: unknown metric 'mena' (one of rows, "
+          "count, nulls, null_share, distinct, mean, stddev, min, max, p1, p5, p25, p50, p75, "
+          "p95, p99) (did you mean 'mean'?)",
+          "sluice.yaml:20:91: monitoring.monitors[0].sinks[0]: unknown alert sink 'hh' (did you "
+          "mean 'h'?)",
+          "sluice.yaml:21:7: monitoring.monitors[1].reference: missing required key 'reference' "
+          "for drift monitors",
+          "sluice.yaml:21:53: monitoring.monitors[1].metric: key 'metric' does not apply to drift "
+          "monitors"));
 }
 
 }  // namespace

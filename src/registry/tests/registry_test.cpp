@@ -149,5 +149,37 @@ TEST_F(RegistryTest, RejectsAFileThatIsNotADatabase) {
   EXPECT_NE(reg.status().message().find(path_.string()), std::string::npos);
 }
 
+TEST_F(RegistryTest, AlertsAreRecordedOnceAndCountedWhenRepeated) {
+  auto reg = Registry::Open(path_);
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  AlertRecord a;
+  a.fingerprint = "amount_mean:abc:max";
+  a.monitor = "amount_mean";
+  a.dataset = "transactions";
+  a.version = "abc";
+  a.severity = "warning";
+  a.message = "mean of amount 120 above max 100";
+  a.last_raised_at = "2026-01-01T00:00:00Z";
+  auto first = reg->RecordAlert(a);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(*first);
+  a.last_raised_at = "2026-01-01T01:00:00Z";
+  auto again = reg->RecordAlert(a);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  ASSERT_TRUE(reg->SetAlertDelivery(a.fingerprint, "log").ok());
+  a.fingerprint = "other";
+  EXPECT_TRUE(*reg->RecordAlert(a));
+  auto all = reg->Alerts("amount_mean");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  const AlertRecord& older = (*all)[1];
+  EXPECT_EQ(older.occurrences, 2);
+  EXPECT_EQ(older.first_raised_at, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(older.last_raised_at, "2026-01-01T01:00:00Z");
+  EXPECT_EQ(older.delivery, "log");
+  EXPECT_EQ(reg->Alerts("nobody")->size(), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::registry

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Profile and drift of ROWS x 20 columns (10 numeric, 10 categorical): `sluice profile` and
+# `sluice drift` against pandas + SciPy computing the same statistics on the same data, in the same
+# run. See bench/README.md.
+#
+#   bench/quality_bench.sh BUILD_DIR        (BENCH_ROWS, default 10000000; BENCH_DIR work folder)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(cd "${1:?usage: quality_bench.sh BUILD_DIR}" && pwd)
+sluice=${BENCH_SLUICE:-$build/bin/sluice}
+duckdb_sql=$build/bin/duckdb_sql
+rows=${BENCH_ROWS:-10000000}
+work=${BENCH_DIR:-$build/bench-work}/quality-$rows
+timer=/usr/bin/time
+mkdir -p "$work/p/data"
+
+gen() {  # gen FILE SEED SHIFT: x0..x9 normal-ish doubles, c0..c9 categories
+  [ -s "$1" ] && return
+  local cols="" i shift
+  for i in 0 1 2 3 4 5 6 7 8 9; do  # odd columns of the current data are shifted
+    shift=0; [ $((i % 2)) -eq 1 ] && shift=$3
+    cols+="round((random() + random() + random() - 1.5) * 10 + $i + $shift, 6) AS x$i, "
+  done
+  for i in 0 1 2 3 4 5 6 7 8 9; do
+    shift=0; [ $((i % 2)) -eq 1 ] && shift=$3
+    cols+="'v' || CAST(floor(pow(random(), 1 + $shift) * (5 + $i * 10)) AS INT) AS c$i, "
+  done
+  "$duckdb_sql" "SELECT setseed($2)" "COPY (SELECT ${cols%, } FROM range($rows) r(i)) TO '$1' (HEADER true)" >/dev/null
+}
+gen "$work/p/data/ref.csv" 0.1 0
+gen "$work/p/data/cur.csv" 0.2 0.3
+
+{
+  echo "name: qbench"
+  echo "sources:"
+  for s in ref cur; do
+    printf '  - name: %s\n    type: file\n    format: csv\n    path: data/%s.csv\n    columns:\n' "$s" "$s"
+    for i in 0 1 2 3 4 5 6 7 8 9; do echo "      - {name: x$i, type: double}"; done
+    for i in 0 1 2 3 4 5 6 7 8 9; do echo "      - {name: c$i, type: string}"; done
+  done
+  echo "monitoring: {profile_on_publish: false}"
+} >"$work/p/sluice.yaml"
+"$sluice" ingest -p "$work/p" >/dev/null
+
+measure() {  # measure NAME CMD...: wall and CPU seconds, peak MB
+  local name=$1
+  shift
+  "$timer" -f '%e %U %S %M' -o "$work/time" "$@" >"$work/$name.out"
+  read -r wall user sys rss <"$work/time"
+  printf '%s %s %s\n' "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
+}
+read -r p_wall p_cpu p_mb < <(measure profile "$sluice" profile -p "$work/p" ref --recompute --json)
+read -r d_wall d_cpu d_mb < <(measure drift "$sluice" drift -p "$work/p" --reference ref --current cur --json)
+py=$(/usr/bin/python3 "$here/quality/pandas_scipy.py" "$work/p/data/ref.csv" "$work/p/data/cur.csv" "$work/drift.out")
+read -r pd_read pd_profile pd_drift diff < <(/usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['read_s'], d['profile_s'], d['drift_s'], d['max_relative_difference'])" "$py")
+
+{
+  echo "| $rows rows x 20 columns | sluice wall (CPU) | pandas + SciPy (compute only) | ratio |"
+  echo "|---|---|---|---|"
+  printf '| profile of ref | %.2f s (%.2f s), %s MB | %.2f s | %.1fx |\n' "$p_wall" "$p_cpu" "$p_mb" "$pd_profile" "$(echo "$pd_profile / $p_wall" | bc -l)"
+  printf '| drift ref -> cur | %.2f s (%.2f s), %s MB | %.2f s | %.1fx |\n' "$d_wall" "$d_cpu" "$d_mb" "$pd_drift" "$(echo "$pd_drift / $d_wall" | bc -l)"
+  printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s\n' "$pd_read" "$diff"
+} | tee "$work/results.md"
