@@ -10,6 +10,7 @@
 #include "cli/exit_code.h"
 #include "cli/project_context.h"
 #include "lake/gc.h"
+#include "registry/model_registry.h"
 #include "store/online_store.h"
 
 namespace sluice::cli {
@@ -42,12 +43,33 @@ base::Result<Pinned> OnlineStoreRoots(const ProjectContext& project) {
   return out;
 }
 
-// Where gc learns which versions are needed outside the lake. Registered models (the versions
-// they were trained on) and running streams (the version a stream appends to) add a provider
-// here; each returns the version ids to keep and why.
+// The training-set version behind every registered model version (not only the current one:
+// `sluice model rollback` restores an earlier one, and its data must still be there).
+base::Result<Pinned> ModelRoots(const ProjectContext& project) {
+  Pinned out;
+  SLUICE_ASSIGN_OR_RETURN(
+      registry::ModelRegistry models,
+      registry::ModelRegistry::Open(ResolvePath(project.spec, project.spec.registry.path)));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<registry::ModelVersion> current, models.Current());
+  for (const auto& m : current) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<registry::ModelVersion> versions, models.Versions(m.name));
+    for (const auto& v : versions) {
+      if (v.training_set_version.empty()) continue;
+      out.emplace_back(
+          v.training_set_version,
+          "model '" + v.name + "' version " + std::to_string(v.version) + " was trained on it");
+    }
+  }
+  return out;
+}
+
+// Where gc learns which versions are needed outside the lake: the online stores' and the
+// registered models'. Running streams (the version a stream appends to) add a provider here;
+// each returns the version ids to keep and why.
 const std::vector<std::function<base::Result<Pinned>(const ProjectContext&)>>& RootProviders() {
   static const std::vector<std::function<base::Result<Pinned>(const ProjectContext&)>> providers = {
       OnlineStoreRoots,
+      ModelRoots,
   };
   return providers;
 }
@@ -121,12 +143,16 @@ int RunGc(const GcOptions& options) {
     std::printf("  kept    %-24s %s: %s\n", k.dataset.c_str(), k.id.substr(0, 12).c_str(),
                 k.reason.c_str());
   }
-  std::printf("gc%s: %s %zu version%s, %lld object%s and %lld manifest%s; %s %s\n",
+  const std::string sidecars = report->sidecars == 0 ? ""
+                                                     : " (and " + std::to_string(report->sidecars) +
+                                                           " profile or sidecar file" +
+                                                           (report->sidecars == 1 ? "" : "s") + ")";
+  std::printf("gc%s: %s %zu version%s, %lld object%s and %lld manifest%s%s; %s %s\n",
               options.dry_run ? " (dry run)" : "", verb, report->versions.size(),
               report->versions.size() == 1 ? "" : "s", static_cast<long long>(report->objects),
               report->objects == 1 ? "" : "s", static_cast<long long>(report->manifests),
-              report->manifests == 1 ? "" : "s", options.dry_run ? "would free" : "freed",
-              Bytes(report->bytes).c_str());
+              report->manifests == 1 ? "" : "s", sidecars.c_str(),
+              options.dry_run ? "would free" : "freed", Bytes(report->bytes).c_str());
   return kExitOk;
 }
 

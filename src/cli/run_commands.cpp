@@ -17,6 +17,7 @@
 #include "cli/project_context.h"
 #include "cli/version.h"
 #include "config/project_validator.h"
+#include "lake/atomic_file.h"
 #include "orchestrate/airflow_export.h"
 #include "orchestrate/backfill.h"
 #include "orchestrate/dagster_export.h"
@@ -522,10 +523,9 @@ int RunExport(const ExportOptions& options) {
     std::fwrite(dag.data(), 1, dag.size(), stdout);
     return kExitOk;
   }
-  std::ofstream out(options.out, std::ios::binary | std::ios::trunc);
-  out << dag;
-  out.close();
-  if (!out) return ReportFailure(base::IoError("cannot write '" + options.out + "'"));
+  // Whole or not at all, like every file sluice writes for a user: an orchestrator watching its
+  // DAG folder never loads half a DAG.
+  if (base::Status s = lake::WriteFileAtomic(options.out, dag); !s.ok()) return ReportFailure(s);
   std::printf("wrote %s (%s sluice_%s, %zu %s)\n", options.out.c_str(),
               airflow ? "Airflow DAG" : "Dagster job", (*pipeline)->name.c_str(),
               (*pipeline)->steps.size(), airflow ? "tasks" : "ops");

@@ -127,14 +127,19 @@ base::Result<GcReport> CollectGarbage(Lake& lake, const GcPolicy& policy) {
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
+      // "<id>.json" is a manifest; "<id><suffix>" a sidecar derived from it (a profile).
       const fs::path p = it->path();
-      if (p.extension() != ".json" || !IsHexName(p.stem().string())) continue;
-      const std::string id = p.stem().string();
+      const std::string name = p.filename().string();
+      const size_t dot = name.find('.');
+      if (dot == std::string::npos || !IsHexName(name.substr(0, dot))) continue;
+      const std::string id = name.substr(0, dot);
+      const bool is_manifest = name.substr(dot) == ".json";
       const bool listed = versions.count(id) && !(removing.count(d) && removing[d].count(id));
       if (listed) continue;
       const bool removed_now = removing.count(d) && removing[d].count(id);
       if (!removed_now && !OlderThanGrace(p, policy)) {
         // A publish in progress, perhaps: what it names stays too.
+        if (!is_manifest) continue;
         auto text = ReadFile(p);
         auto m = text.ok() ? ParseManifest(*text) : base::Result<Manifest>(text.status());
         if (m.ok()) reference(*m);
@@ -142,7 +147,7 @@ base::Result<GcReport> CollectGarbage(Lake& lake, const GcPolicy& policy) {
       }
       std::error_code size_ec;
       const auto bytes = fs::file_size(p, size_ec);
-      ++report.manifests;
+      ++(is_manifest ? report.manifests : report.sidecars);
       report.bytes += size_ec ? 0 : bytes;
       if (policy.dry_run) continue;
       if (!first_manifest) base::KillPoint("gc.mid_manifest_delete");

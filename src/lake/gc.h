@@ -43,12 +43,14 @@ struct GcReport {
   std::vector<Kept> kept;
   std::int64_t objects = 0;  // object files removed
   std::int64_t manifests = 0;
-  std::uint64_t bytes = 0;  // freed by objects and manifests
+  std::int64_t sidecars = 0;  // files kept beside a removed manifest (Lake::SidecarPath)
+  std::uint64_t bytes = 0;    // freed by objects and manifests
 };
 
-// Removes dataset versions by `policy` and then every object and manifest no remaining version
-// names. Never removes a dataset's current version, a version a pinned or remaining version was
-// derived from (its parents, transitively), or a file of a version that stays.
+// Removes dataset versions by `policy` and then every object, manifest and sidecar (a profile)
+// no remaining version names. Never removes a dataset's current version, a version a pinned or
+// remaining version was derived from (its parents, transitively), or a file of a version that
+// stays.
 //
 // Crash-safe in the order it works: (1) each dataset's HISTORY is rewritten atomically under the
 // dataset's lock, (2) the removed versions' manifests are deleted, (3) objects no manifest left

@@ -103,6 +103,9 @@ TEST_F(GcTest, KeepsTheNewestAndWhatIsDerivedFromOrPinned) {
   EXPECT_EQ(Ids("t").size(), 5u) << "a dry run removes nothing";
   EXPECT_TRUE(lake_->HasObject(a.outputs[0].sha256));
 
+  // A profile beside a version's manifest goes with it.
+  std::ofstream(dir_ / "lake/versions/t" / (a.id + ".profile.json")) << "{}";
+  std::ofstream(dir_ / "lake/versions/t" / (b.id + ".profile.json")) << "{}";
   policy_.dry_run = false;
   auto r = Gc();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -122,6 +125,9 @@ TEST_F(GcTest, KeepsTheNewestAndWhatIsDerivedFromOrPinned) {
   EXPECT_FALSE(lake_->HasObject(d.outputs[0].sha256));
   EXPECT_TRUE(lake_->HasObject(b.outputs[0].sha256));
   EXPECT_FALSE(fs::exists(dir_ / "lake/versions/t" / (a.id + ".json")));
+  EXPECT_EQ(r->sidecars, 1);
+  EXPECT_FALSE(fs::exists(dir_ / "lake/versions/t" / (a.id + ".profile.json")));
+  EXPECT_TRUE(fs::exists(dir_ / "lake/versions/t" / (b.id + ".profile.json")));
   const auto ids = Ids("t");  // every listed version still reads whole
   EXPECT_EQ(ids, (std::vector<std::string>{b.id, c.id, Ids("t").back()}));
   EXPECT_TRUE(lake_->Current("ts").ok());
