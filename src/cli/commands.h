@@ -141,5 +141,88 @@ struct MonitorOptions {
   int threads = 0;
 };
 int RunMonitor(const MonitorOptions& options);
+// --- pipelines (src/orchestrate) ---------------------------------------------------------------
+
+struct RunOptions {
+  std::string project = ".";
+  std::string pipeline;
+  std::vector<std::string> steps;  // only these steps; empty: all
+  std::vector<std::string> vars;   // "k=v"
+  bool resume = false;
+  std::string resume_run;  // empty with resume: the pipeline's latest run
+  int concurrency = 0;     // 0: the pipeline's
+  std::string trigger = "manual";
+  std::string scheduled_at;  // the fire time, for runs started by `sluice scheduler`
+  bool no_retry = false;
+};
+int RunRun(const RunOptions& options);
+
+struct SchedulerCommandOptions {
+  std::string project = ".";
+  bool once = false;  // start what is due now, wait for it, exit
+  double poll_s = 5;  // how often source versions are looked at
+};
+int RunScheduler(const SchedulerCommandOptions& options);
+
+struct BackfillOptions {
+  std::string project = ".";
+  std::string pipeline;
+  std::string from;
+  std::string to;
+  int concurrency = 4;
+  std::vector<std::string> vars;
+};
+int RunBackfill(const BackfillOptions& options);
+
+struct ExportOptions {
+  std::string project = ".";
+  std::string tool;  // "airflow" or "dagster"
+  std::string pipeline;
+  std::string out;                // file; empty: stdout
+  std::string sluice = "sluice";  // how the DAG's tasks call sluice
+};
+int RunExport(const ExportOptions& options);
+
+struct LineageOptions {
+  std::string project = ".";
+  std::string node;  // a dataset name, version id (prefix), model:NAME or raw node
+  bool upstream = false;
+  bool downstream = false;
+  bool dot = false;
+  int depth = 50;
+};
+int RunLineage(const LineageOptions& options);
+
+struct ModelOptions {
+  std::string project = ".";
+  std::string action;  // register, list, show, rollback
+  std::string name;
+  std::string training_set;          // register: a training-set version id or prefix
+  std::string artifact;              // register: the model file
+  std::vector<std::string> metrics;  // register: "k=v"
+};
+int RunModel(const ModelOptions& options);
+
+struct RunsOptions {
+  std::string project = ".";
+  std::string pipeline;  // empty: all
+  bool json = false;
+  int limit = 20;
+};
+int RunRuns(const RunsOptions& options);
+
+struct RunShowOptions {
+  std::string project = ".";
+  std::string run;
+  bool json = false;
+};
+int RunRunShow(const RunShowOptions& options);
+
+struct LogsOptions {
+  std::string project = ".";
+  std::string run;
+  std::string step;  // empty: every step's last attempt
+};
+int RunLogs(const LogsOptions& options);
 
 }  // namespace sluice::cli

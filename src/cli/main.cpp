@@ -226,6 +226,137 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option("--threads", monitor.threads, "DuckDB threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   monitor_cmd->footer(kFooter);
+  // Pipelines (src/orchestrate).
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run a pipeline's steps as a DAG: retries, timeouts, parallel branches, resume");
+  AddProjectOption(run_cmd, run.project);
+  run_cmd->add_option("PIPELINE", run.pipeline, "Pipeline name")->required();
+  run_cmd->add_option("--step", run.steps, "Run only these steps (repeatable)");
+  run_cmd->add_option("--var", run.vars, "NAME=VALUE given to steps as SLUICE_VAR_NAME");
+  auto* resume_opt = run_cmd
+                         ->add_option("--resume", run.resume_run,
+                                      "Resume RUN (default: the latest run): steps that "
+                                      "succeeded are not run again")
+                         ->expected(0, 1);
+  run_cmd->add_option("--concurrency", run.concurrency, "Steps at once (0 = the pipeline's)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  run_cmd->add_option("--trigger", run.trigger, "Recorded as what started the run")
+      ->capture_default_str();
+  run_cmd->add_option("--scheduled-at", run.scheduled_at,
+                      "The schedule's fire time this run is for (set by sluice scheduler)");
+  run_cmd->add_flag("--no-retry", run.no_retry,
+                    "One attempt per step (for an outer orchestrator that retries itself)");
+  run_cmd->footer(kFooter);
+
+  SchedulerCommandOptions scheduler;
+  auto* scheduler_cmd = app.add_subcommand(
+      "scheduler", "Run pipelines on their schedules and on new source versions (long-running)");
+  AddProjectOption(scheduler_cmd, scheduler.project);
+  scheduler_cmd->add_flag("--once", scheduler.once, "Start what is due now, wait for it, exit");
+  scheduler_cmd->add_option("--poll", scheduler.poll_s, "Seconds between looks at source versions")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  scheduler_cmd->footer(kFooter);
+
+  BackfillOptions backfill;
+  auto* backfill_cmd = app.add_subcommand(
+      "backfill", "Run a partitioned pipeline for every partition in [--from, --to), resumable");
+  AddProjectOption(backfill_cmd, backfill.project);
+  backfill_cmd->add_option("PIPELINE", backfill.pipeline, "Pipeline (declares partition)")
+      ->required();
+  backfill_cmd->add_option("--from", backfill.from, "First partition's start (ISO-8601)")
+      ->required();
+  backfill_cmd->add_option("--to", backfill.to, "End, exclusive (ISO-8601)")->required();
+  backfill_cmd->add_option("--concurrency", backfill.concurrency, "Partitions at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  backfill_cmd->add_option("--var", backfill.vars, "NAME=VALUE given to steps as SLUICE_VAR_NAME");
+  backfill_cmd->footer(kFooter);
+
+  ExportOptions export_opts;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a pipeline as another orchestrator's DAG (airflow, dagster)");
+  AddProjectOption(export_cmd, export_opts.project);
+  export_cmd->add_option("TOOL", export_opts.tool, "airflow or dagster")
+      ->required()
+      ->check(CLI::IsMember({"airflow", "dagster"}));
+  export_cmd->add_option("PIPELINE", export_opts.pipeline, "Pipeline")->required();
+  export_cmd->add_option("-o,--out", export_opts.out, "Output file (default: stdout)");
+  export_cmd->add_option("--sluice", export_opts.sluice, "The sluice command the tasks run")
+      ->capture_default_str();
+  export_cmd->footer(kFooter);
+
+  LineageOptions lineage;
+  auto* lineage_cmd = app.add_subcommand(
+      "lineage", "What a dataset version was derived from, and what was derived from it");
+  AddProjectOption(lineage_cmd, lineage.project);
+  lineage_cmd
+      ->add_option("NODE", lineage.node,
+                   "Dataset name (its current version), version id or prefix, model:NAME, or a "
+                   "raw node such as file:PATH@SHA")
+      ->required();
+  auto* up_flag = lineage_cmd->add_flag("--upstream", lineage.upstream, "Only what it came from");
+  lineage_cmd->add_flag("--downstream", lineage.downstream, "Only what came from it")
+      ->excludes(up_flag);
+  lineage_cmd->add_flag("--dot", lineage.dot, "Graphviz DOT instead of text");
+  lineage_cmd->add_option("--depth", lineage.depth, "Edges to follow from NODE")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  lineage_cmd->footer(kFooter);
+
+  ModelOptions model;
+  auto* model_cmd =
+      app.add_subcommand("model", "Registered models and the exact data they were trained on");
+  model_cmd->require_subcommand(1);
+  auto* model_register = model_cmd->add_subcommand(
+      "register", "Record a model version: artifact hash, training-set version, metrics");
+  AddProjectOption(model_register, model.project);
+  model_register->add_option("NAME", model.name, "Model name")->required();
+  model_register
+      ->add_option("--training-set", model.training_set, "Training-set version id or prefix")
+      ->required();
+  model_register->add_option("--artifact", model.artifact, "The model file")->required();
+  model_register->add_option("--metric", model.metrics, "NAME=VALUE (repeatable)");
+  model_register->footer(kFooter);
+  auto* model_list = model_cmd->add_subcommand("list", "Each model's current version");
+  AddProjectOption(model_list, model.project);
+  model_list->footer(kFooter);
+  auto* model_show =
+      model_cmd->add_subcommand("show", "A model's versions and the data its current one needs");
+  AddProjectOption(model_show, model.project);
+  model_show->add_option("NAME", model.name, "Model name")->required();
+  model_show->footer(kFooter);
+  auto* model_rollback = model_cmd->add_subcommand(
+      "rollback", "Make the previous version current; print the data and definitions it needs");
+  AddProjectOption(model_rollback, model.project);
+  model_rollback->add_option("NAME", model.name, "Model name")->required();
+  model_rollback->footer(kFooter);
+
+  RunsOptions runs;
+  auto* runs_cmd = app.add_subcommand("runs", "List pipeline runs, newest first");
+  AddProjectOption(runs_cmd, runs.project);
+  runs_cmd->add_option("PIPELINE", runs.pipeline, "Only this pipeline");
+  runs_cmd->add_flag("--json", runs.json, "JSON instead of a table");
+  runs_cmd->add_option("-n,--limit", runs.limit, "Runs to list")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  runs_cmd->footer(kFooter);
+  RunShowOptions run_show;
+  auto* run_show_cmd =
+      runs_cmd->add_subcommand("show", "A run's steps and attempts: status, exit code, log");
+  AddProjectOption(run_show_cmd, run_show.project);
+  run_show_cmd->add_option("RUN", run_show.run, "Run id")->required();
+  run_show_cmd->add_flag("--json", run_show.json, "JSON instead of text");
+  run_show_cmd->footer(kFooter);
+
+  LogsOptions logs;
+  auto* logs_cmd = app.add_subcommand("logs", "Print the logs of a run's step attempts");
+  AddProjectOption(logs_cmd, logs.project);
+  logs_cmd->add_option("RUN", logs.run, "Run id")->required();
+  logs_cmd->add_option("STEP", logs.step, "Only this step (default: all)");
+  logs_cmd->footer(kFooter);
 
   try {
     app.parse(argc, argv);
@@ -255,5 +386,23 @@ int main(int argc, char** argv) {
   if (*profile_cmd) return RunProfile(profile);
   if (*drift_cmd) return RunDrift(drift);
   if (*monitor_cmd) return RunMonitor(monitor);
+  if (*run_cmd) {
+    run.resume = resume_opt->count() > 0;
+    return RunRun(run);
+  }
+  if (*run_show_cmd) return RunRunShow(run_show);
+  if (*runs_cmd) return RunRuns(runs);
+  if (*logs_cmd) return RunLogs(logs);
+  if (*scheduler_cmd) return RunScheduler(scheduler);
+  if (*backfill_cmd) return RunBackfill(backfill);
+  if (*export_cmd) return RunExport(export_opts);
+  if (*lineage_cmd) return RunLineage(lineage);
+  if (*model_cmd) {
+    model.action = *model_register ? "register"
+                   : *model_list   ? "list"
+                   : *model_show   ? "show"
+                                   : "rollback";
+    return RunModel(model);
+  }
   return kExitUsageError;
 }

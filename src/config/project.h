@@ -33,6 +33,12 @@ struct LakeSpec {
 // The metadata registry (definitions, dataset versions, runs, lineage).
 struct RegistrySpec {
   std::string path = ".sluice/registry.sqlite";  // relative to the project dir unless absolute
+
+  // OpenLineage RunEvents of pipeline runs and steps (src/orchestrate): POSTed to a URL
+  // (http://host:port/api/v1/lineage) and/or appended to a file as JSON lines.
+  std::optional<std::string> openlineage_url;
+  std::optional<std::string> openlineage_file;       // relative to the project dir unless absolute
+  std::optional<std::string> openlineage_namespace;  // default: "sluice/<project name>"
   Origin origin;
 };
 
@@ -292,6 +298,9 @@ struct StepSpec {
   std::vector<std::string> depends_on;      // steps of the same pipeline
   std::optional<std::int64_t> retries;      // overrides the pipeline's
   std::optional<base::Duration> timeout;    // overrides the pipeline's
+
+  // Orchestration (src/orchestrate).
+  std::optional<base::Duration> retry_backoff;  // overrides the pipeline's
   Origin origin;
 };
 
@@ -304,6 +313,15 @@ struct PipelineSpec {
   std::optional<base::Duration> timeout;                    // per step
   std::vector<StepSpec> steps;                              // required, non-empty
   std::optional<std::string> description;
+
+  // Orchestration (src/orchestrate).
+  base::Duration retry_backoff_max = std::chrono::minutes(10);  // cap of the doubling delay
+  std::int64_t concurrency = 4;                                 // steps running at once, >= 1
+  std::optional<std::string> timezone;      // IANA name the schedule is read in; UTC if unset
+  std::string catchup = "none";             // missed fires: "none", "latest" or "all"
+  std::int64_t max_active_runs = 1;         // scheduled runs of this pipeline at once
+  std::vector<std::string> on_new_version;  // sources whose new versions trigger a run
+  std::optional<std::string> partition;     // "hour" or "day": runs get an interval
   Origin origin;
 };
 

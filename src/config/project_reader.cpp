@@ -199,6 +199,7 @@ void ReadStep(MapReader& r, StepSpec& s) {
   r.Read("depends_on", kOpt, &s.depends_on);
   r.Read("retries", kOpt, &s.retries);
   r.Read("timeout", kOpt, &s.timeout);
+  r.Read("retry_backoff", kOpt, &s.retry_backoff);
 }
 
 void ReadPipeline(MapReader& r, PipelineSpec& p) {
@@ -208,6 +209,13 @@ void ReadPipeline(MapReader& r, PipelineSpec& p) {
   r.Read("retries", kOpt, &p.retries);
   r.Read("retry_backoff", kOpt, &p.retry_backoff);
   r.Read("timeout", kOpt, &p.timeout);
+  r.Read("retry_backoff_max", kOpt, &p.retry_backoff_max);
+  r.Read("concurrency", kOpt, &p.concurrency);
+  r.Read("timezone", kOpt, &p.timezone);
+  r.Read("catchup", kOpt, &p.catchup);
+  r.Read("max_active_runs", kOpt, &p.max_active_runs);
+  r.Read("on_new_version", kOpt, &p.on_new_version);
+  r.Read("partition", kOpt, &p.partition);
   r.ReadList<StepSpec>("steps", kReq, &p.steps, ReadStep);
 }
 
@@ -283,8 +291,12 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
     r.Read("include", kOpt, &spec.includes);
     section("lake", &spec.lake.origin,
             [&](MapReader& s) { s.Read("path", kOpt, &spec.lake.path); });
-    section("registry", &spec.registry.origin,
-            [&](MapReader& s) { s.Read("path", kOpt, &spec.registry.path); });
+    section("registry", &spec.registry.origin, [&](MapReader& s) {
+      s.Read("path", kOpt, &spec.registry.path);
+      s.Read("openlineage_url", kOpt, &spec.registry.openlineage_url);
+      s.Read("openlineage_file", kOpt, &spec.registry.openlineage_file);
+      s.Read("openlineage_namespace", kOpt, &spec.registry.openlineage_namespace);
+    });
     section("warehouse", &spec.warehouse.origin, [&](MapReader& s) {
       WarehouseSpec& w = spec.warehouse;
       s.ReadEnum("type", kOpt, kWarehouseTypeWords, &w.type);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "base/cron.h"
 #include "config/enum_words.h"
 #include "config/map_reader.h"
 
@@ -80,6 +81,11 @@ class Validator {
     for (const auto& s : spec_.feature_services)
       FeatureService(s);
     Unique(spec_.feature_services, "feature service");
+    if (spec_.registry.openlineage_url &&
+        spec_.registry.openlineage_url->rfind("http://", 0) != 0) {
+      Report(spec_.registry.origin, "openlineage_url",
+             "expected an http:// URL (https is not supported; put a TLS proxy on loopback)");
+    }
     for (const auto& p : spec_.pipelines)
       Pipeline(p);
     Unique(spec_.pipelines, "pipeline");
@@ -616,12 +622,43 @@ class Validator {
     }
     if (p.retries < 0) Report(o, "retries", "must not be negative");
     if (p.retry_backoff.count() < 0) Report(o, "retry_backoff", "must not be negative");
+    if (p.retry_backoff_max.count() < 0) Report(o, "retry_backoff_max", "must not be negative");
+    if (p.concurrency < 1 || p.concurrency > 256) Report(o, "concurrency", "must be 1 to 256");
+    OneOf(o, "catchup", p.catchup, {"none", "latest", "all"});
+    if (p.partition) OneOf(o, "partition", *p.partition, {"hour", "day"});
+    if (p.max_active_runs < 1) Report(o, "max_active_runs", "must be at least 1");
+    if (p.timezone && !IsTimeZoneName(*p.timezone)) {
+      Report(o, "timezone",
+             "invalid time zone name " + Q(*p.timezone) +
+                 " (expected an IANA name such as "
+                 "'Europe/Berlin' or 'UTC')");
+    }
+    if (p.timezone && !p.schedule) Report(o, "timezone", "a timezone needs a schedule");
+    for (size_t i = 0; i < p.on_new_version.size(); ++i) {
+      Ref(o, Indexed("on_new_version", i), p.on_new_version[i], source_names_, "source");
+    }
     Positive(o, "timeout", p.timeout);
     if (o.Has("steps") && p.steps.empty()) Report(o, "steps", "a pipeline needs at least one step");
     for (const auto& s : p.steps)
       Step(s);
     Unique(p.steps, "step");
     StepGraph(p);
+  }
+
+  void OneOf(const Origin& o, std::string_view key, const std::string& value,
+             const std::vector<std::string>& words) {
+    if (Contains(words, value)) return;
+    Report(o, key, "expected one of " + JoinWords(words) + ", got " + Q(value),
+           SuggestWord(value, words));
+  }
+
+  // Syntax only (no I/O here): the zone itself is looked up when the scheduler starts.
+  static bool IsTimeZoneName(const std::string& name) {
+    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '/' || c == '_' || c == '-' || c == '+';
+    });
   }
 
   // Required and inapplicable keys of a step, by its kind.
@@ -692,6 +729,9 @@ class Validator {
       }
     }
     if (s.retries && *s.retries < 0) Report(o, "retries", "must not be negative");
+    if (s.retry_backoff && s.retry_backoff->count() < 0) {
+      Report(o, "retry_backoff", "must not be negative");
+    }
     Positive(o, "timeout", s.timeout);
   }
 
@@ -775,68 +815,8 @@ class Validator {
       if (d->count() <= 0) return Error{"the interval must be positive", std::nullopt};
       return std::nullopt;
     }
-    return CronError(schedule);
-  }
-
-  static std::optional<std::pair<std::string, std::optional<std::string>>> CronError(
-      const std::string& line) {
-    using Error = std::pair<std::string, std::optional<std::string>>;
-    struct Field {
-      const char* name;
-      int min, max;
-    };
-    static constexpr Field kFields[] = {{"minute", 0, 59},
-                                        {"hour", 0, 23},
-                                        {"day of month", 1, 31},
-                                        {"month", 1, 12},
-                                        {"day of week", 0, 7}};
-    std::vector<std::string> parts;
-    size_t pos = 0;
-    while (pos < line.size()) {
-      const size_t start = line.find_first_not_of(' ', pos);
-      if (start == std::string::npos) break;
-      const size_t end = std::min(line.find(' ', start), line.size());
-      parts.push_back(line.substr(start, end - start));
-      pos = end;
-    }
-    if (parts.size() != 5) {
-      return Error{"a cron line has 5 fields (minute hour day-of-month month day-of-week), got " +
-                       std::to_string(parts.size()),
-                   std::nullopt};
-    }
-    auto number = [](std::string_view s) -> std::optional<int> {
-      int v = 0;
-      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-      return v;
-    };
-    for (size_t f = 0; f < 5; ++f) {
-      const Field& field = kFields[f];
-      std::string_view rest = parts[f];
-      while (true) {
-        const size_t comma = rest.find(',');
-        std::string_view item = rest.substr(0, comma);
-        std::string_view range = item.substr(0, item.find('/'));
-        bool ok = !item.empty();
-        if (item.find('/') != std::string_view::npos) {
-          auto step = number(item.substr(item.find('/') + 1));
-          ok = ok && step && *step > 0;
-        }
-        if (range != "*") {
-          const size_t dash = range.find('-');
-          auto lo = number(range.substr(0, dash));
-          auto hi = dash == std::string_view::npos ? lo : number(range.substr(dash + 1));
-          ok = ok && lo && hi && *lo >= field.min && *hi <= field.max && *lo <= *hi;
-        }
-        if (!ok) {
-          return Error{"bad " + std::string(field.name) + " field " + Q(parts[f]) + " (values " +
-                           std::to_string(field.min) + "-" + std::to_string(field.max) + ")",
-                       std::nullopt};
-        }
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    }
+    auto cron = base::ParseCronSchedule(schedule);
+    if (!cron.ok()) return Error{cron.status().message(), std::nullopt};
     return std::nullopt;
   }
 

@@ -10,85 +10,7 @@ using types::LogicalType;
 
 namespace {
 
-class Writer {
- public:
-  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void I64(std::int64_t v) { Raw(&v, 8); }
-  void U32(std::uint32_t v) { Raw(&v, 4); }
-  void F64(double v) { Raw(&v, 8); }
-  void Str(std::string_view s) {
-    U32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  void Raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ == in_.size(); }
-  std::uint8_t U8() {
-    std::uint8_t v = 0;
-    Raw(&v, 1);
-    return v;
-  }
-  std::int64_t I64() {
-    std::int64_t v = 0;
-    Raw(&v, 8);
-    return v;
-  }
-  std::uint32_t U32() {
-    std::uint32_t v = 0;
-    Raw(&v, 4);
-    return v;
-  }
-  double F64() {
-    double v = 0;
-    Raw(&v, 8);
-    return v;
-  }
-  std::string Str() { return std::string(View()); }
-  // Str into an existing string, which keeps its buffer.
-  void StrInto(std::string& s) { s.assign(View()); }
-  // A str's bytes, viewed in the input.
-  std::string_view View() {
-    const std::uint32_t n = U32();
-    if (!ok_ || n > in_.size() - pos_) {
-      ok_ = false;
-      return {};
-    }
-    const std::string_view s = in_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  // A count of items that each take at least `min_bytes`: rejects counts the input cannot hold.
-  std::uint32_t Count(size_t min_bytes) {
-    const std::uint32_t n = U32();
-    if (!ok_ || static_cast<std::uint64_t>(n) * min_bytes > in_.size() - pos_) ok_ = false;
-    return ok_ ? n : 0;
-  }
-  void Raw(void* p, size_t n) {
-    if (!ok_ || n > in_.size() - pos_) {
-      ok_ = false;
-      std::memset(p, 0, n);
-      return;
-    }
-    std::memcpy(p, in_.data() + pos_, n);
-    pos_ += n;
-  }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-void WriteColumnValue(Writer& w, const types::Column& c, size_t row) {
+void WriteColumnValue(StateWriter& w, const types::Column& c, size_t row) {
   w.U8(c.IsValid(row) ? 1 : 0);
   if (!c.IsValid(row)) return;
   switch (c.type()) {
@@ -110,7 +32,7 @@ void WriteColumnValue(Writer& w, const types::Column& c, size_t row) {
   }
 }
 
-void ReadColumnValue(Reader& r, types::Column& c) {
+void ReadColumnValue(StateReader& r, types::Column& c) {
   if (r.U8() == 0) {
     c.AppendNull();
     return;
@@ -149,26 +71,23 @@ void ResetState(const FeatureViewPlan& plan, EntityState& state) {
   }
   for (auto& c : state.events.inputs)
     c.Clear();
+  // Tiles are not cleared: a decode resizes them and overwrites each, keeping their buffers.
   state.lifetime.resize(plan.aggregations.size());
-  for (LifetimeState& s : state.lifetime) {
-    // Field by field, not `s = LifetimeState{}`: a new deque allocates. Every field is listed
-    // (DecodingIntoAUsedStateForgetsThePreviousOne would see a stale one).
-    s.count = s.int_sum = 0;
-    s.sum = s.mean = s.m2 = 0;
-    s.has_value = false;
-    s.int_min = s.int_max = s.int_first = s.int_last = 0;
-    s.min = s.max = s.first = s.last = 0;
-    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      v->clear();
-    s.last_k.clear();
-    s.hll.clear();
+  for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+    if (plan.aggregations[a].window) {
+      state.lifetime[a].reset();
+    } else if (state.lifetime[a]) {
+      state.lifetime[a]->Clear();
+    } else {
+      state.lifetime[a] = MakeStoredState(plan, plan.aggregations[a]);
+    }
   }
 }
 
 }  // namespace
 
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
-  Writer w;
+  StateWriter w;
   w.U8(kStateEncoding);
   w.I64(state.newest_event);
   const size_t n = state.events.ts.size();
@@ -178,30 +97,21 @@ std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
     for (size_t i = 0; i < plan.inputs.size(); ++i)
       WriteColumnValue(w, state.events.inputs[i], e);
   }
+  w.U32(static_cast<std::uint32_t>(state.tiles.size()));
+  for (const Tile& tile : state.tiles) {
+    w.I64(tile.index);
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      if (plan.aggregations[a].window) tile.states[a]->Encode(w);
+    }
+  }
   std::uint32_t lifetime_count = 0;
   for (const auto& a : plan.aggregations)
     lifetime_count += a.window ? 0 : 1;
   w.U32(lifetime_count);
   for (size_t a = 0; a < plan.aggregations.size(); ++a) {
     if (plan.aggregations[a].window) continue;
-    const LifetimeState& s = state.lifetime[a];
     w.U32(static_cast<std::uint32_t>(a));
-    w.I64(s.count);
-    w.I64(s.int_sum);
-    w.F64(s.sum);
-    w.F64(s.mean);
-    w.F64(s.m2);
-    w.U8(s.has_value ? 1 : 0);
-    for (auto v : {s.int_min, s.int_max, s.int_first, s.int_last})
-      w.I64(v);
-    for (auto v : {s.min, s.max, s.first, s.last})
-      w.F64(v);
-    for (const auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      w.Str(*v);
-    w.U32(static_cast<std::uint32_t>(s.last_k.size()));
-    for (const auto& v : s.last_k)
-      w.Str(v);
-    w.Str(std::string_view(reinterpret_cast<const char*>(s.hll.data()), s.hll.size()));
+    state.lifetime[a]->Encode(w);
   }
   return w.Take();
 }
@@ -214,7 +124,7 @@ base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_v
 
 base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes,
                              EntityState& state) {
-  Reader r(bytes);
+  StateReader r(bytes);
   const std::uint8_t version = r.U8();
   if (!r.ok()) return base::Corruption("online state: empty");
   if (version != kStateEncoding) {
@@ -231,6 +141,24 @@ base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes
     for (auto& c : state.events.inputs)
       ReadColumnValue(r, c);
   }
+  const std::uint32_t tiles = r.Count(8);
+  if (tiles > 0 && !IsTiled(plan)) {
+    return base::Corruption("online state: tiles in the state of a view without a tile");
+  }
+  state.tiles.resize(tiles);
+  for (std::uint32_t i = 0; i < tiles && r.ok(); ++i) {
+    Tile& tile = state.tiles[i];
+    tile.index = r.I64();
+    if (i > 0 && tile.index <= state.tiles[i - 1].index) {
+      return base::Corruption("online state: tiles out of order");
+    }
+    tile.states.resize(plan.aggregations.size());
+    for (size_t a = 0; a < plan.aggregations.size() && r.ok(); ++a) {
+      if (!plan.aggregations[a].window) continue;
+      if (!tile.states[a]) tile.states[a] = MakeTileState(plan, plan.aggregations[a]);
+      tile.states[a]->Decode(r);
+    }
+  }
   const std::uint32_t lifetime_count = r.Count(4);
   for (std::uint32_t i = 0; i < lifetime_count && r.ok(); ++i) {
     const std::uint32_t a = r.U32();
@@ -238,24 +166,7 @@ base::Status DecodeStateInto(const FeatureViewPlan& plan, std::string_view bytes
       return base::Corruption("online state: lifetime accumulator for aggregation " +
                               std::to_string(a) + " does not fit the view's definition");
     }
-    LifetimeState& s = state.lifetime[a];
-    s.count = r.I64();
-    s.int_sum = r.I64();
-    s.sum = r.F64();
-    s.mean = r.F64();
-    s.m2 = r.F64();
-    s.has_value = r.U8() != 0;
-    for (auto* v : {&s.int_min, &s.int_max, &s.int_first, &s.int_last})
-      *v = r.I64();
-    for (auto* v : {&s.min, &s.max, &s.first, &s.last})
-      *v = r.F64();
-    for (auto* v : {&s.text_min, &s.text_max, &s.text_first, &s.text_last})
-      r.StrInto(*v);
-    const std::uint32_t k = r.Count(4);
-    for (std::uint32_t j = 0; j < k && r.ok(); ++j)
-      s.last_k.push_back(r.Str());
-    const std::string_view hll = r.View();
-    s.hll.assign(hll.begin(), hll.end());
+    state.lifetime[a]->Decode(r);
   }
   if (!r.ok()) return base::Corruption("online state: truncated or malformed");
   if (!r.done()) return base::Corruption("online state: unexpected bytes after the end");
@@ -278,18 +189,70 @@ std::string EntityKeyBytes(const std::vector<std::string>& key_values) {
 
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end) {
+  return IsTiled(plan) ? end : FirstWindowEvent(plan, ts, begin, end);
+}
+
+size_t FirstWindowEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                        size_t begin, size_t end) {
   if (plan.max_window <= 0 || begin == end) return end;
-  const std::int64_t newest = ts[end - 1];
+  const std::int64_t cut = WindowCut(plan, ts[end - 1], plan.max_window);
   size_t lo = begin;
-  while (lo < end && ts[lo] <= newest - plan.max_window)
+  while (lo < end && ts[lo] <= cut)
     ++lo;
   return lo;
 }
 
+void AddToTiles(const FeatureViewPlan& plan, const EventLog& log, size_t begin, size_t end,
+                std::vector<Tile>& tiles) {
+  if (begin == end || plan.max_window <= 0 || !IsTiled(plan)) return;
+  const std::int64_t tile = *plan.tile;
+  for (size_t e = begin; e < end; ++e) {
+    // Tile k is (k tile, (k + 1) tile]: floor((ts - 1) / tile).
+    const std::int64_t x = log.ts[e] - 1;
+    const std::int64_t k = x / tile - (x % tile < 0 ? 1 : 0);
+    if (tiles.empty() || tiles.back().index != k) {
+      Tile& t = tiles.emplace_back();
+      t.index = k;
+      t.states.resize(plan.aggregations.size());
+      for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+        if (plan.aggregations[a].window) t.states[a] = MakeTileState(plan, plan.aggregations[a]);
+      }
+    }
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      if (plan.aggregations[a].window) tiles.back().states[a]->Update(log, e);
+    }
+  }
+  // A read at t >= newest sees tiles from WindowCut(t, longest window) on (a tile boundary).
+  const std::int64_t cut = WindowCut(plan, log.ts[end - 1], plan.max_window);
+  size_t drop = 0;
+  while (drop < tiles.size() && tiles[drop].index * tile < cut)
+    ++drop;
+  tiles.erase(tiles.begin(), tiles.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
 namespace {
 
+// Tiled views: each windowed aggregation as of t from the tiles in its window, at `row`.
+void EmitTiles(const FeatureViewPlan& plan, const std::vector<Tile>& tiles, std::int64_t t,
+               size_t row, LifetimeStates& sums, std::vector<FeatureValues>& out) {
+  sums.resize(plan.aggregations.size());
+  for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+    const AggregationPlan& agg = plan.aggregations[a];
+    if (!agg.window) continue;
+    if (!sums[a]) sums[a] = MakeTileState(plan, agg);
+    sums[a]->Clear();
+    const std::int64_t cut = WindowCut(plan, t, *agg.window);
+    auto it = std::lower_bound(tiles.begin(), tiles.end(), cut, [&](const Tile& x, std::int64_t c) {
+      return x.index * *plan.tile < c;
+    });
+    for (; it != tiles.end(); ++it)
+      sums[a]->Combine(*it->states[a]);
+    sums[a]->Finalize(row, out[a]);
+  }
+}
+
 base::Status CheckReadTime(const EntityState& state, std::int64_t t) {
-  if (!state.events.ts.empty() && t < state.newest_event) {
+  if ((!state.events.ts.empty() || !state.tiles.empty()) && t < state.newest_event) {
     return base::InvalidArgument("the online state already holds events after " +
                                  base::FormatTimestampMicros(t) +
                                  ": online reads answer as of its newest event or later");
@@ -317,8 +280,15 @@ base::Status EvaluateState(const FeatureViewPlan& plan, const EntityState& state
                            size_t row, std::vector<FeatureValues>& out) {
   SLUICE_RETURN_IF_ERROR(CheckReadTime(state, t));
   EntityAggregator agg(plan, state.events);
-  agg.Restore(0, state.events.ts.size(), state.lifetime);
+  LifetimeStates lifetime;
+  for (const auto& s : state.lifetime)
+    lifetime.push_back(s ? s->Clone() : nullptr);
+  agg.RestoreExchange(0, state.events.ts.size(), lifetime);
+  LifetimeStates sums;
   EmitRestored(plan, state.newest_event, agg, t, row, out);
+  if (IsTiled(plan) && !(plan.ttl && state.newest_event <= t - *plan.ttl)) {
+    EmitTiles(plan, state.tiles, t, row, sums, out);
+  }
   return base::Status::Ok();
 }
 
@@ -334,6 +304,7 @@ base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std
     SLUICE_RETURN_IF_ERROR(DecodeStateInto(plan_, *bytes, state_));
   } else {
     ResetState(plan_, state_);
+    state_.tiles.clear();
     if (plan_.ttl) {
       // No event is within any TTL; not evaluated, as OnlineView reads never did.
       for (auto& v : values_)
@@ -346,6 +317,9 @@ base::Status StateEvaluator::Evaluate(std::optional<std::string_view> bytes, std
   // back to be decoded into next time: no copy, no allocation.
   aggregator_.RestoreExchange(0, state_.events.ts.size(), state_.lifetime);
   EmitRestored(plan_, state_.newest_event, aggregator_, t, 0, values_);
+  if (IsTiled(plan_) && !(plan_.ttl && state_.newest_event <= t - *plan_.ttl)) {
+    EmitTiles(plan_, state_.tiles, t, 0, tile_sums_, values_);
+  }
   return base::Status::Ok();
 }
 

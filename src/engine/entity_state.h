@@ -19,16 +19,33 @@ namespace sluice::engine {
 // (counted back from its newest event) and the lifetime accumulators after all its events.
 // From it, the aggregations as of any instant t >= newest_event are exactly what a replay
 // computes at t (docs/features.md), which is what the online store holds.
-struct EntityState {
-  std::int64_t newest_event = 0;        // microseconds
-  EventLog events;                      // this entity's events, oldest first
-  std::vector<LifetimeState> lifetime;  // per aggregation (empty for windowed ones)
+//
+// A view with a tile keeps no events: window edges fall on tile boundaries only, so it keeps
+// per tile the partial states of its windowed aggregations, for the tiles a read at or after
+// the newest event can still see. Its size is bounded by (longest window / tile), however many
+// events the entity has.
+struct Tile {
+  std::int64_t index = 0;  // the tile (index * tile, (index + 1) * tile]
+  LifetimeStates states;   // per aggregation: MakeTileState for windowed ones, else nullptr
 };
 
+struct EntityState {
+  std::int64_t newest_event = 0;  // microseconds
+  EventLog events;                // this entity's events, oldest first (untiled views)
+  std::vector<Tile> tiles;        // tiled views: oldest first
+  LifetimeStates lifetime;        // per aggregation (nullptr for windowed ones)
+};
+
+// Tiled views: adds the events log[begin, end) (oldest first, none before the newest tile) to
+// `tiles`, then drops the tiles that no read at or after log.ts[end - 1] can see.
+void AddToTiles(const FeatureViewPlan& plan, const EventLog& log, size_t begin, size_t end,
+                std::vector<Tile>& tiles);
+
 // Versioned binary encoding (docs/online.md): byte 0 is kStateEncoding, then little-endian
-// fields. Decoding checks every length and fails with kCorruption instead of reading past the
-// end, whatever the bytes.
-inline constexpr std::uint8_t kStateEncoding = 1;
+// fields (StateWriter). Decoding checks every length and fails with kCorruption instead of
+// reading past the end, whatever the bytes. Encoding 2: exact sums (ExactSum) in the lifetime
+// states, one state type per aggregation.
+inline constexpr std::uint8_t kStateEncoding = 2;
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state);
 base::Result<EntityState> DecodeState(const FeatureViewPlan& plan, std::string_view bytes);
 // DecodeState into `state`, reusing its buffers: a reader decoding state after state keeps
@@ -47,8 +64,12 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
 
 // The first of an entity's events log.ts[begin, end) (oldest first) that its stored state
 // keeps: those inside the view's longest window counted back from the newest event, the only
-// ones a read at that instant or later can still see (none when every aggregation is lifetime).
-// Replays and incremental updates both cut here, so they store the same bytes.
+// ones a read then or later can see (none when every aggregation is lifetime). Replays and
+// incremental updates both cut here, so they store the same bytes. A tiled view keeps no events
+// (end); FirstWindowEvent is the same cut for any view (for a tiled one, counted from the tile
+// boundary at or before newest - longest window): the first event its tiles hold.
+size_t FirstWindowEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
+                        size_t begin, size_t end);
 size_t FirstKeptEvent(const FeatureViewPlan& plan, const std::vector<std::int64_t>& ts,
                       size_t begin, size_t end);
 
@@ -78,6 +99,7 @@ class StateEvaluator {
   const FeatureViewPlan& plan_;
   EntityState state_;
   EntityAggregator aggregator_;  // over state_.events
+  LifetimeStates tile_sums_;     // tiled views: each window's tiles combined
   std::vector<FeatureValues> values_;
 };
 

@@ -70,6 +70,7 @@ base::Result<FeatureViewPlan> PlanFeatureView(
   plan.filter = view.filter;
   plan.derived = view.derived;
   if (view.ttl) plan.ttl = view.ttl->count();
+  if (view.tile) plan.tile = view.tile->count();
   const config::EntitySpec* entity = project.FindEntity(view.entity);
   if (entity == nullptr) {
     return base::InvalidArgument("feature view '" + view.name + "': unknown entity '" +
@@ -170,6 +171,8 @@ base::Result<FeatureViewPlan> PlanFeatureView(
   std::string text = "view=" + plan.view + ";source=" + plan.source + ";ts=" + plan.event_time +
                      ";filter=" + plan.filter.value_or("") +
                      ";ttl=" + std::to_string(plan.ttl.value_or(-1));
+  // Only with a tile, so views without one keep their hash (and their stored state).
+  if (plan.tile) text += ";tile=" + std::to_string(*plan.tile);
   for (const auto& k : plan.entity_keys)
     text += ";key=" + k;
   for (const auto& in : plan.inputs) {

@@ -46,8 +46,11 @@ struct FeatureViewPlan {
   std::vector<AggregationPlan> aggregations;
   std::vector<config::ComputedColumnSpec> derived;
   std::optional<std::int64_t> ttl;  // microseconds
-  std::int64_t max_window = 0;      // longest finite window, microseconds
-  std::string definition_hash;      // everything above that changes feature values
+  // The declared tile, microseconds: a window's old edge t - w is rounded down to a multiple of
+  // it (WindowCut), so the window holds whole tiles plus the newest, partial one.
+  std::optional<std::int64_t> tile;
+  std::int64_t max_window = 0;  // longest finite window, microseconds
+  std::string definition_hash;  // everything above that changes feature values
 
   int FindAggregation(const std::string& name) const;
 };
@@ -61,5 +64,19 @@ base::Result<FeatureViewPlan> PlanFeatureView(
     const std::vector<std::pair<std::string, types::LogicalType>>& expression_types);
 
 InputKind KindOf(types::LogicalType type);
+
+inline bool IsTiled(const FeatureViewPlan& plan) {
+  return plan.tile && *plan.tile > 0;
+}
+
+// The old edge of window `w` as of t: events at or before it are out of the window. t - w, or
+// with a tile, t - w rounded down to a multiple of the tile (docs/features.md).
+inline std::int64_t WindowCut(const FeatureViewPlan& plan, std::int64_t t, std::int64_t w) {
+  const std::int64_t cut = t - w;
+  if (!plan.tile || *plan.tile <= 0) return cut;
+  const std::int64_t tile = *plan.tile;
+  const std::int64_t q = cut / tile - (cut % tile < 0 ? 1 : 0);  // floor division
+  return q * tile;
+}
 
 }  // namespace sluice::engine

@@ -20,6 +20,9 @@ using types::LogicalType;
 constexpr std::uint32_t kNoKey = 0xFFFFFFFFu;
 // Below this many rows per thread, starting a thread costs more than it saves.
 constexpr size_t kMinRowsPerWorker = size_t{1} << 16;
+// An entity's spine rows are cut into pieces of at least this many (each piece sweeps the
+// entity's events up to its first row again).
+constexpr size_t kMinPieceRows = 512;
 
 int ResolveThreads(int threads) {
   if (threads > 0) return threads;
@@ -406,16 +409,41 @@ base::Result<std::vector<FeatureValues>> Replay(const FeatureViewPlan& plan,
   std::vector<FeatureValues> by_key;
   for (const auto& a : plan.aggregations)
     by_key.emplace_back(a.output_type, spine_order.size());
-  const int workers = WorkersFor(threads, log.ts.size() + spine_order.size());
+  // Work pieces: an entity's spine rows, cut into up to `threads` pieces when the entity holds
+  // more than a thread's share, so a hot entity keeps every thread busy. A piece starts its own
+  // sweep at its first spine row; window states depend only on the events in the window and
+  // lifetime states see the same events in the same order, so every value is the same bits
+  // however the rows are cut, hence at any thread count.
+  struct Piece {
+    std::uint32_t key, from, to;  // spine rows [from, to) of entity `key` (in spine_ts order)
+    std::uint64_t weight;         // rows plus an estimate of the events swept
+  };
+  const std::uint32_t piece_rows = static_cast<std::uint32_t>(std::max<size_t>(
+      kMinPieceRows, (spine_order.size() + static_cast<size_t>(threads) - 1) / threads));
+  std::vector<Piece> pieces;
+  for (std::uint32_t k = 0; k < keys; ++k) {
+    const std::uint32_t rows = spine_begin[k + 1] - spine_begin[k];
+    const std::uint64_t events_of_key = event_begin[k + 1] - event_begin[k];
+    for (std::uint32_t j = spine_begin[k]; j < spine_begin[k + 1]; j += piece_rows) {
+      const std::uint32_t to = std::min(spine_begin[k + 1], j + piece_rows);
+      pieces.push_back({k, j, to, (to - j) + events_of_key * (to - j) / rows});
+    }
+  }
+  std::vector<std::uint64_t> weight_before(pieces.size() + 1, 0);
+  for (size_t i = 0; i < pieces.size(); ++i)
+    weight_before[i + 1] = weight_before[i] + pieces[i].weight;
+  const int workers =
+      std::max(1, std::min<int>(WorkersFor(threads, log.ts.size() + spine_order.size()),
+                                static_cast<int>(pieces.size())));
   RunWorkers(workers, [&](int w) {
-    const auto [from, to] = KeyRange(keys, w, workers, [&](std::uint32_t k) -> std::uint64_t {
-      return std::uint64_t{event_begin[k]} + spine_begin[k];
-    });
+    const auto [from, to] =
+        KeyRange(static_cast<std::uint32_t>(pieces.size()), w, workers,
+                 [&](std::uint32_t p) -> std::uint64_t { return weight_before[p]; });
     EntityAggregator agg(plan, log);
-    for (std::uint32_t k = from; k < to; ++k) {
-      if (spine_begin[k] == spine_begin[k + 1]) continue;
-      agg.Reset(event_begin[k], event_begin[k + 1]);
-      for (std::uint32_t j = spine_begin[k]; j < spine_begin[k + 1]; ++j) {
+    for (std::uint32_t p = from; p < to; ++p) {
+      const Piece& piece = pieces[p];
+      agg.Reset(event_begin[piece.key], event_begin[piece.key + 1]);
+      for (std::uint32_t j = piece.from; j < piece.to; ++j) {
         const std::int64_t t = spine_ts[j];
         agg.AdvanceTo(t);
         agg.Emit(t, j, by_key);
@@ -494,7 +522,8 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       state.newest_event = g.log.ts[end - 1];
       agg.Reset(begin, end);
       agg.AdvanceTo(state.newest_event);
-      state.lifetime = agg.lifetime();
+      state.lifetime.swap(agg.lifetime());
+      AddToTiles(plan, g.log, FirstWindowEvent(plan, g.log.ts, begin, end), end, state.tiles);
       const auto lo = static_cast<std::uint32_t>(FirstKeptEvent(plan, g.log.ts, begin, end));
       std::vector<std::uint32_t> rows;
       for (std::uint32_t e = lo; e < end; ++e)

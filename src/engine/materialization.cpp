@@ -218,7 +218,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       const size_t end = log.ts.size();
       EntityAggregator agg(plan, log);
       if (stored[i]) {
-        agg.Restore(0, old_count, std::move(state.lifetime));
+        agg.RestoreExchange(0, old_count, state.lifetime);
         agg.Extend(end);
       } else {
         agg.Reset(0, end);
@@ -226,7 +226,9 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       EntityState next;
       next.newest_event = log.ts[end - 1];
       agg.AdvanceTo(next.newest_event);
-      next.lifetime = agg.lifetime();
+      next.lifetime.swap(agg.lifetime());
+      next.tiles = std::move(state.tiles);
+      AddToTiles(plan, log, old_count, end, next.tiles);
       const size_t lo = FirstKeptEvent(plan, log.ts, 0, end);
       next.events.ts.assign(log.ts.begin() + static_cast<std::ptrdiff_t>(lo), log.ts.end());
       for (const auto& col : log.inputs) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -31,6 +32,9 @@ namespace {
 constexpr const char* kSluiceVersion = "0.1.0";
 constexpr const char* kDatasetInput = "dataset:";
 constexpr const char* kFileInput = "file:";
+// The engine's semantics version (kSemanticsVersion): "engine:semantics@N". Training sets
+// built before it was recorded were computed with version 1.
+constexpr const char* kSemanticsInput = "engine:semantics@";
 constexpr const char* kTransformInput = "transform:";
 // Every connection the build reads through (the events scan opens more than one).
 constexpr const char* kSessionSql = "SET TimeZone = 'UTC'; SET preserve_insertion_order = true";
@@ -428,6 +432,8 @@ base::Result<TrainingSetResult> Builder::Run() {
   manifest_.dataset = spec_.name;
   manifest_.kind = "training_set";
   manifest_.sluice_version = kSluiceVersion;
+  manifest_.inputs.push_back(
+      {kSemanticsInput + std::to_string(kSemanticsVersion), std::to_string(kSemanticsVersion), 0});
   SLUICE_ASSIGN_OR_RETURN(std::vector<ViewRequest> requests, SelectFeatures(project_, spec_));
   warehouse::DuckDb::Options db_options;
   db_options.threads = options_.threads;
@@ -595,6 +601,24 @@ base::Result<TrainingSetResult> BuildTrainingSet(const config::ProjectSpec& proj
   return std::move(result).status().WithContext("training set '" + spec.name + "'");
 }
 
+std::optional<std::string> SemanticsChangeNote(const lake::Manifest& m) {
+  int built_with = 1;  // training sets from before the version was recorded
+  for (const auto& in : m.inputs) {
+    if (in.path.rfind(kSemanticsInput, 0) != 0) continue;
+    const std::string& v = in.sha256;
+    if (std::from_chars(v.data(), v.data() + v.size(), built_with).ec != std::errc()) {
+      built_with = 0;  // unreadable: reported as a different version
+    }
+  }
+  if (built_with == kSemanticsVersion) return std::nullopt;
+  return "built by an engine with semantics version " + std::to_string(built_with) +
+         ", this sluice computes version " + std::to_string(kSemanticsVersion) +
+         ": the arithmetic changed (" +
+         (built_with < 2 ? "sums, means and variances are now exact, rounded once"
+                         : "see docs/features.md") +
+         "), so values and output hashes may differ; rebuild it to get this version's values";
+}
+
 base::Result<ReproduceResult> ReproduceTrainingSet(const config::ProjectSpec& project,
                                                    const std::string& version, lake::Lake& lake,
                                                    registry::Registry& registry, base::Clock& clock,
@@ -636,6 +660,9 @@ base::Result<ReproduceResult> ReproduceTrainingSet(const config::ProjectSpec& pr
       out.differences.push_back(expected.name + ": expected " + expected.sha256 + ", rebuilt " +
                                 it->sha256);
     }
+  }
+  if (!out.identical) {
+    if (auto note = SemanticsChangeNote(m)) out.differences.push_back(*note);
   }
   if (rebuilt.manifest.definition_hash != m.definition_hash) {
     out.differences.push_back("the definitions changed since (definition hash " +

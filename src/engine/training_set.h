@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct ReproduceResult {
   bool identical = false;
   std::vector<std::string> differences;  // per output: expected vs rebuilt hash
 };
+
+// Why a training set's values may differ from this sluice's: set when its manifest records an
+// engine semantics version (kSemanticsVersion; none recorded = 1) other than this one.
+std::optional<std::string> SemanticsChangeNote(const lake::Manifest& manifest);
 
 // Rebuilds the training set of `version` from the input versions and artifacts its manifest
 // names, and compares the output hashes.

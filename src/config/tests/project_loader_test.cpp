@@ -550,7 +550,7 @@ TEST(ProjectLoaderTest, Schedules) {
                   "\"\n    steps: [{name: a, run: build}]\n");
   };
   for (auto ok : {"@hourly", "@daily", "@every 15m", "90s", "*/5 * * * *", "0 2 1,15 1-6 0-5",
-                  "30 2 * * 1-5/2"}) {
+                  "30 2 * * 1-5/2", "0 9 * jan-mar MON-fri", "5/15 * * * *"}) {
     EXPECT_THAT(errors(ok), IsEmpty()) << ok;
   }
   EXPECT_THAT(errors("@hourli"),
@@ -564,9 +564,60 @@ TEST(ProjectLoaderTest, Schedules) {
               ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '* * *': a "
                           "cron line has 5 fields (minute hour day-of-month month day-of-week), "
                           "got 3"));
+  EXPECT_THAT(errors("0 0 * foo *"),
+              ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '0 0 * foo "
+                          "*': bad month field 'foo' (values 1-12, or names)"));
+  EXPECT_THAT(errors("*/0 * * * *"),
+              ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule '*/0 * * * "
+                          "*': bad minute field '*/0' (values 0-59)"));
   EXPECT_THAT(errors("soon"),
               ElementsAre("sluice.yaml:4:15: pipelines[0].schedule: invalid schedule 'soon': "
                           "expected a duration, '@hourly'-style macro or 5-field cron line"));
+}
+
+TEST(ProjectLoaderTest, PipelineOrchestrationKeys) {
+  EXPECT_THAT(Errors("name: p\n"
+                     "sources: [{name: tx, type: file, path: a.csv, format: csv, columns: [{name: "
+                     "a, type: string}]}]\n"
+                     "pipelines:\n"
+                     "  - name: d\n"
+                     "    schedule: '@daily'\n"
+                     "    timezone: Europe/Berlin\n"
+                     "    catchup: all\n"
+                     "    max_active_runs: 2\n"
+                     "    concurrency: 8\n"
+                     "    retry_backoff_max: 1h\n"
+                     "    partition: day\n"
+                     "    on_new_version: [tx]\n"
+                     "    steps: [{name: a, run: command, command: 'true', retry_backoff: 5s}]\n"),
+              IsEmpty());
+  EXPECT_THAT(
+      Errors("name: p\n"
+             "sources: [{name: tx, type: file, path: a.csv, format: csv, columns: [{name: a, type: "
+             "string}]}]\n"
+             "pipelines:\n"
+             "  - name: d\n"
+             "    timezone: ../etc/passwd\n"
+             "    catchup: lates\n"
+             "    max_active_runs: 0\n"
+             "    concurrency: 0\n"
+             "    partition: week\n"
+             "    on_new_version: [txx]\n"
+             "    steps: [{name: a, run: command, command: 'true', retry_backoff: -5s}]\n"),
+      ElementsAre(
+          "sluice.yaml:5:15: pipelines[0].timezone: invalid time zone name '../etc/passwd' "
+          "(expected an IANA name such as 'Europe/Berlin' or 'UTC')",
+          "sluice.yaml:5:15: pipelines[0].timezone: a timezone needs a schedule",
+          "sluice.yaml:6:14: pipelines[0].catchup: expected one of none, latest, all, got "
+          "'lates' (did you mean 'latest'?)",
+          "sluice.yaml:7:22: pipelines[0].max_active_runs: must be at least 1",
+          "sluice.yaml:8:18: pipelines[0].concurrency: must be 1 to 256",
+          "sluice.yaml:9:16: pipelines[0].partition: expected one of hour, day, got 'week'",
+          "sluice.yaml:10:22: pipelines[0].on_new_version[0]: unknown source 'txx' (did you "
+          "mean 'tx'?)",
+          "sluice.yaml:11:69: pipelines[0].steps[0].retry_backoff: invalid duration '-5s': "
+          "negative durations are not allowed (expected e.g. 250ms, 30s, 15m, 1h, 7d; units "
+          "us, ms, s, m, h, d, w)"));
 }
 
 TEST(ProjectLoaderTest, IncludedFilesAreMergedAndChecked) {

@@ -33,8 +33,10 @@ struct Case {
 
 constexpr std::int64_t kMinute = 60'000'000;
 
-FeatureViewPlan MakePlan(std::optional<std::int64_t> ttl) {
+FeatureViewPlan MakePlan(std::optional<std::int64_t> ttl,
+                         std::optional<std::int64_t> tile = std::nullopt) {
   FeatureViewPlan p;
+  p.tile = tile;
   p.view = "v";
   p.entity_keys = {"user_id"};
   p.key_types = {LogicalType::kInt64};
@@ -142,12 +144,53 @@ types::Batch SpineBatch(const Case& c) {
   return b;
 }
 
+// A correctly rounded sum, independently of the engine's superaccumulator: Shewchuk's exact
+// partials and the final rounding with its half-way correction, as Python's math.fsum does.
+double Fsum(std::vector<double> xs) {
+  std::vector<double> partials;
+  for (double x : xs) {
+    size_t i = 0;
+    for (size_t j = 0; j < partials.size(); ++j) {
+      double y = partials[j];
+      if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
+      const double hi = x + y;
+      const double lo = y - (hi - x);
+      if (lo != 0) partials[i++] = lo;
+      x = hi;
+    }
+    partials.resize(i);
+    partials.push_back(x);
+  }
+  double hi = 0;
+  size_t n = partials.size();
+  if (n > 0) {
+    hi = partials[--n];
+    double lo = 0;
+    while (n > 0) {
+      const double x = hi;
+      const double y = partials[--n];
+      hi = x + y;
+      lo = y - (hi - x);
+      if (lo != 0) break;
+    }
+    if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+      const double y = lo * 2;
+      const double x = hi + y;
+      if (y == x - hi) hi = x;
+    }
+  }
+  return hi == 0 ? 0.0 : hi;
+}
+
 // The reference: the expected value rendered as text ("NULL" for null).
 std::string Reference(const FeatureViewPlan& plan, const AggregationPlan& a, const Case& c,
                       std::int64_t key, std::int64_t t) {
+  // The window's old edge: t - w, with a tile moved back to the tile boundary at or before it.
+  std::int64_t cut = a.window ? t - *a.window : 0;
+  if (a.window && plan.tile) cut -= ((cut % *plan.tile) + *plan.tile) % *plan.tile;
   std::vector<Event> in;
   for (const auto& e : c.events) {
-    if (e.key == key && e.ts <= t && (!a.window || e.ts > t - *a.window)) in.push_back(e);
+    if (e.key == key && e.ts <= t && (!a.window || e.ts > cut)) in.push_back(e);
   }
   std::vector<Event> all;
   for (const auto& e : c.events) {
@@ -187,40 +230,39 @@ std::string Reference(const FeatureViewPlan& plan, const AggregationPlan& a, con
           s += v.i;
         return std::to_string(s);
       }
-      double s = 0;
+      std::vector<double> xs;
       for (auto& v : vals)
-        s += v.num;
-      return fmt(s);
+        xs.push_back(v.num);
+      return fmt(Fsum(xs));
     }
     case AggregationFunction::kMean: {
       if (vals.empty()) return "NULL";
-      double s = 0;
+      std::vector<double> xs;
       for (auto& v : vals)
-        s += v.num;
-      return fmt(s / static_cast<double>(vals.size()));
+        xs.push_back(v.num);
+      return fmt(Fsum(xs) / static_cast<double>(vals.size()));
     }
     case AggregationFunction::kStddev:
     case AggregationFunction::kVariance: {
       if (vals.size() < 2) return "NULL";
-      if (!a.window) {
-        // Lifetime uses Welford in event order; compare numerically in the caller.
-        double mean = 0, m2 = 0;
-        for (size_t i = 0; i < vals.size(); ++i) {
-          const double d = vals[i].num - mean;
-          mean += d / static_cast<double>(i + 1);
-          m2 += d * (vals[i].num - mean);
+      // m = round(sum x) / n, then sum((x - m)^2) exactly: x - m as two doubles (TwoSum), its
+      // square as six exact products, all summed by Fsum.
+      std::vector<double> xs, terms;
+      for (auto& v : vals)
+        xs.push_back(v.num);
+      const double n = static_cast<double>(vals.size());
+      const double m = Fsum(xs) / n;
+      for (double x : xs) {
+        const double hi = x - m;
+        const double z = hi - x;
+        const double lo = (x - (hi - z)) + (-m - z);
+        for (auto [p, q] : {std::pair{hi, hi}, {hi, lo}, {hi, lo}, {lo, lo}}) {
+          const double prod = p * q;
+          terms.push_back(prod);
+          terms.push_back(std::fma(p, q, -prod));
         }
-        const double var = m2 / static_cast<double>(vals.size() - 1);
-        return fmt(a.function == AggregationFunction::kVariance ? var : std::sqrt(var));
       }
-      double s = 0;
-      for (auto& v : vals)
-        s += v.num;
-      const double mean = s / static_cast<double>(vals.size());
-      double ss = 0;
-      for (auto& v : vals)
-        ss += (v.num - mean) * (v.num - mean);
-      const double var = ss / static_cast<double>(vals.size() - 1);
+      const double var = std::max(0.0, Fsum(terms)) / (n - 1);
       return fmt(a.function == AggregationFunction::kVariance ? var : std::sqrt(var));
     }
     case AggregationFunction::kMin:
@@ -276,9 +318,10 @@ std::string Rendered(const types::Column& col, size_t row) {
   return col.ValueToString(row);
 }
 
-void CheckCases(std::optional<std::int64_t> ttl, std::uint64_t seed) {
+void CheckCases(std::optional<std::int64_t> ttl, std::uint64_t seed,
+                std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   for (int trial = 0; trial < 400; ++trial) {
     const Case c = RandomCase(rng);
     for (int threads : {1, 3}) {
@@ -391,6 +434,11 @@ TEST(ReplayReferenceTest, MatchesBruteForceWithoutTtl) {
 TEST(ReplayReferenceTest, MatchesBruteForceWithTtl) {
   CheckCases(30 * kMinute, 2);
 }
+// Tiles of 10 minutes (the windows are 10 and 60 minutes), event times on a 5-minute grid, spine
+// times too: edges exactly on, and between, tile boundaries.
+TEST(ReplayReferenceTest, MatchesBruteForceWithTile) {
+  CheckCases(std::nullopt, 3, 10 * kMinute);
+}
 
 }  // namespace
 }  // namespace sluice::engine
@@ -401,9 +449,10 @@ namespace {
 // Zero skew at the operator level: the state an entity is materialized into, encoded and
 // decoded, answers every aggregation at any later instant with exactly the bits the replay
 // computes for the same (entity, instant).
-void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed) {
+void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed,
+                             std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   StateEvaluator evaluator(plan);  // one for every trial, as a server thread keeps one
   int compared = 0;
   for (int trial = 0; trial < 300; ++trial) {
@@ -475,11 +524,14 @@ TEST(OnlineStateTest, EqualsReplayBitForBit) {
 TEST(OnlineStateTest, EqualsReplayWithTtl) {
   CheckOnlineEqualsReplay(20 * kMinute, 12);
 }
+TEST(OnlineStateTest, EqualsReplayWithTile) {
+  CheckOnlineEqualsReplay(std::nullopt, 13, 10 * kMinute);
+}
 
 // A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
 // state behind: re-encoding what it decoded gives back exactly the bytes, state after state.
-TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+void CheckDecodingIntoAUsedState(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(5);
   EntityState reused;
   int decoded = 0;
@@ -502,8 +554,15 @@ TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
   EXPECT_GT(decoded, 100);
 }
 
-TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
-  const FeatureViewPlan plan = MakePlan(std::nullopt);
+TEST(OnlineStateTest, DecodingIntoAUsedStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingIntoAUsedTiledStateForgetsThePreviousOne) {
+  CheckDecodingIntoAUsedState(10 * kMinute);
+}
+
+void CheckDecodingRejectsDamagedBytes(std::optional<std::int64_t> tile) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   std::mt19937_64 rng(3);
   Case c = RandomCase(rng);
   while (c.events.size() < 5)
@@ -523,6 +582,13 @@ TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
   EXPECT_FALSE(DecodeState(plan, good + "x").ok());
 }
 
+TEST(OnlineStateTest, DecodingRejectsDamagedBytes) {
+  CheckDecodingRejectsDamagedBytes(std::nullopt);
+}
+TEST(OnlineStateTest, DecodingRejectsDamagedTiledBytes) {
+  CheckDecodingRejectsDamagedBytes(10 * kMinute);
+}
+
 // Incremental materialization: states built from the old events, then updated with the new
 // ones, must be byte for byte the states a full replay of all of them builds. The split puts
 // ties on both sides of the cut (old first, as a source that appends files replays them).
@@ -540,9 +606,10 @@ StateLookup LookupIn(const std::vector<std::pair<std::string, std::string>>& sta
   };
 }
 
-void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed) {
+void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed,
+                                 std::optional<std::int64_t> tile = std::nullopt) {
   std::mt19937_64 rng(seed);
-  const FeatureViewPlan plan = MakePlan(ttl);
+  const FeatureViewPlan plan = MakePlan(ttl, tile);
   int compared = 0, updated_existing = 0, created = 0;
   for (int trial = 0; trial < 300; ++trial) {
     Case c = RandomCase(rng);
@@ -603,6 +670,9 @@ TEST(IncrementalStateTest, UpdateEqualsFullReplayBitForBit) {
 TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTtl) {
   CheckUpdateEqualsFullReplay(20 * kMinute, 22);
 }
+TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTile) {
+  CheckUpdateEqualsFullReplay(std::nullopt, 23, 10 * kMinute);
+}
 
 TEST(IncrementalStateTest, LateEventIsRefusedNamingTheEntity) {
   const FeatureViewPlan plan = MakePlan(std::nullopt);
@@ -629,6 +699,253 @@ TEST(IncrementalStateTest, DamagedStoredStateIsReportedNotOverwritten) {
   EXPECT_EQ(changed.status().code(), base::StatusCode::kCorruption);
   EXPECT_NE(changed.status().ToString().find("entity '7'"), std::string::npos)
       << changed.status().ToString();
+}
+
+}  // namespace
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+namespace {
+
+// Heavy and skewed entities: one entity with thousands of events and most spine rows (many at
+// the same instant), a few medium ones, many small ones, rows in shuffled order. The sweep cuts
+// the hot entity's spine rows into pieces at more than one thread; every thread count must give
+// the same bits, equal to the brute-force reference.
+TEST(ReplayReferenceTest, HeavyEntitiesMatchBruteForceAtEveryThreadCount) {
+  std::mt19937_64 rng(31);
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  Case c;
+  auto add_events = [&](std::int64_t key, int n, int time_slots) {
+    for (int i = 0; i < n; ++i) {
+      Event e;
+      e.key = key;
+      e.ts = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(time_slots)) * kMinute;
+      if (rng() % 5) e.amount = static_cast<double>(rng() % 100000) / 1000.0 - 30;
+      if (rng() % 4) e.qty = static_cast<std::int64_t>(rng() % 9) - 3;
+      if (rng() % 3) e.merchant = "m" + std::to_string(rng() % 12);
+      c.events.push_back(e);
+    }
+  };
+  add_events(1, 2500, 900);  // hot: ~3 events per minute, ties everywhere
+  add_events(2, 800, 900);
+  add_events(3, 800, 300);
+  for (int k = 10; k < 40; ++k)
+    add_events(k, 15, 900);
+  std::shuffle(c.events.begin(), c.events.end(), rng);
+  for (size_t i = 0; i < c.events.size(); ++i)
+    c.events[i].input_order = i;
+  for (int i = 0; i < 2400; ++i) {
+    // Coarse instants: dozens of spine rows share each one.
+    c.spine.push_back({1, static_cast<std::int64_t>(rng() % 60) * 15 * kMinute});
+  }
+  for (int i = 0; i < 600; ++i) {
+    c.spine.push_back({1 + static_cast<std::int64_t>(rng() % 40),
+                       static_cast<std::int64_t>(rng() % 950) * kMinute});
+  }
+  const types::Batch events = EventBatch(c), spine = SpineBatch(c);
+  std::vector<std::vector<std::string>> first;
+  for (int threads : {1, 2, 3}) {
+    auto out = ReplayAsOf(plan, events, spine, threads, nullptr);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    std::vector<std::vector<std::string>> rendered(plan.aggregations.size());
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      const types::Column col = (*out)[a].ToColumn();
+      for (size_t r = 0; r < c.spine.size(); ++r)
+        rendered[a].push_back(Rendered(col, r));
+    }
+    if (first.empty()) {
+      first = std::move(rendered);
+    } else {
+      ASSERT_EQ(rendered, first) << "threads " << threads;
+    }
+  }
+  std::map<std::int64_t, Case> by_key;
+  for (const auto& e : c.events)
+    by_key[e.key].events.push_back(e);
+  for (size_t r = 0; r < c.spine.size(); r += 29) {
+    const auto [key, t] = c.spine[r];
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      ASSERT_EQ(first[a][r], Reference(plan, plan.aggregations[a], by_key[key], key, t))
+          << "feature " << plan.aggregations[a].name << " spine row " << r;
+    }
+  }
+}
+
+// A stream of small batches (1 to 10 events) applied one after another to the stored states:
+// after every batch the states are the bytes a full replay of the events so far builds, and
+// reading them gives the replay's values.
+void CheckManySmallBatches(std::optional<std::int64_t> tile) {
+  std::mt19937_64 rng(41);
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
+  Case all;
+  std::int64_t clock = 0;
+  for (int i = 0; i < 600; ++i) {
+    Event e;
+    e.key = 1 + static_cast<std::int64_t>(rng() % 3 == 0 ? rng() % 4 : 0);  // one heavy key
+    clock += static_cast<std::int64_t>(rng() % 3) * kMinute;                // ties
+    e.ts = clock;
+    if (rng() % 5) e.amount = static_cast<double>(rng() % 100000) / 1000.0 - 30;
+    if (rng() % 4) e.qty = static_cast<std::int64_t>(rng() % 9) - 3;
+    if (rng() % 3) e.merchant = "m" + std::to_string(rng() % 12);
+    e.input_order = static_cast<size_t>(i);
+    all.events.push_back(e);
+  }
+  std::vector<std::pair<std::string, std::string>> stored;
+  StateEvaluator evaluator(plan);
+  size_t at = 0;
+  int batches = 0;
+  while (at < all.events.size()) {
+    const size_t n = 1 + rng() % 10;
+    Case batch;
+    batch.events.assign(
+        all.events.begin() + static_cast<std::ptrdiff_t>(at),
+        all.events.begin() + static_cast<std::ptrdiff_t>(std::min(all.events.size(), at + n)));
+    at += batch.events.size();
+    auto changed = UpdateEntityStates(plan, EventBatch(batch), LookupIn(stored), nullptr, nullptr);
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    for (auto& [key, bytes] : *changed) {
+      auto it = std::lower_bound(stored.begin(), stored.end(), key,
+                                 [](const auto& p, const std::string& k) { return p.first < k; });
+      if (it != stored.end() && it->first == key) {
+        it->second = bytes;
+      } else {
+        stored.insert(it, {key, bytes});
+      }
+    }
+    ++batches;
+    if (batches % 7 != 0 && at < all.events.size()) continue;
+    Case so_far;
+    so_far.events.assign(all.events.begin(), all.events.begin() + static_cast<std::ptrdiff_t>(at));
+    auto full = BuildEntityStates(plan, EventBatch(so_far), 1, nullptr);
+    ASSERT_TRUE(full.ok());
+    ASSERT_EQ(stored, *full) << "after batch " << batches;
+    // Reads as of the newest event and later equal the replay's values.
+    Case reads = so_far;
+    for (const auto& [key, bytes] : stored) {
+      reads.spine.push_back({std::stoll(key), clock});
+      reads.spine.push_back({std::stoll(key), clock + 45 * kMinute});
+    }
+    auto replayed = ReplayAsOf(plan, EventBatch(reads), SpineBatch(reads), 1, nullptr);
+    ASSERT_TRUE(replayed.ok());
+    for (size_t r = 0; r < reads.spine.size(); ++r) {
+      ASSERT_TRUE(evaluator.Evaluate(stored[r / 2].second, reads.spine[r].second).ok());
+      for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+        if (plan.aggregations[a].function == AggregationFunction::kApproxCountDistinct) continue;
+        ASSERT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
+                  Rendered((*replayed)[a].ToColumn(), r))
+            << "batch " << batches << " feature " << plan.aggregations[a].name;
+      }
+    }
+  }
+  EXPECT_GT(batches, 80);
+}
+
+TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
+  CheckManySmallBatches(std::nullopt);
+}
+TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplayWithTile) {
+  CheckManySmallBatches(10 * kMinute);
+}
+
+// The bytes an update hands to the store: with a tile, one new event for an entity holding 100k
+// events in its 7-day window writes a state bounded by (7 days / tile), not by the events.
+TEST(IncrementalStateTest, OneEventUpdateOfAHeavyEntityWritesBoundedBytesWithATile) {
+  auto plan_with = [](std::optional<std::int64_t> tile) {
+    FeatureViewPlan p;
+    p.view = "v";
+    p.entity_keys = {"user_id"};
+    p.key_types = {LogicalType::kInt64};
+    p.tile = tile;
+    p.inputs = {{"amount", "amount", LogicalType::kDouble, InputKind::kNumber},
+                {"qty", "qty", LogicalType::kInt64, InputKind::kInteger},
+                {"merchant", "merchant", LogicalType::kString, InputKind::kText}};
+    for (std::int64_t w : {60 * kMinute, 24 * 60 * kMinute, 7 * 24 * 60 * kMinute}) {
+      p.aggregations.push_back({"n", AggregationFunction::kCount, -1, w, 0, LogicalType::kInt64});
+      p.aggregations.push_back({"s", AggregationFunction::kSum, 0, w, 0, LogicalType::kDouble});
+      p.max_window = std::max(p.max_window, w);
+    }
+    p.aggregations.push_back(
+        {"all", AggregationFunction::kCount, -1, std::nullopt, 0, LogicalType::kInt64});
+    return p;
+  };
+  std::mt19937_64 rng(5);
+  Case heavy;
+  const std::int64_t week = 7 * 24 * 60 * kMinute;
+  for (int i = 0; i < 100'000; ++i) {
+    heavy.events.push_back({9, static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(week)),
+                            static_cast<double>(rng() % 100000) / 100.0, 1, "m", 0});
+  }
+  Case one;
+  one.events.push_back({9, week, 12.5, 1, "m", 0});
+  std::vector<size_t> written;
+  for (auto tile : {std::optional<std::int64_t>(60 * kMinute), std::optional<std::int64_t>()}) {
+    const FeatureViewPlan plan = plan_with(tile);
+    auto stored = BuildEntityStates(plan, EventBatch(heavy), 1, nullptr);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    auto changed = UpdateEntityStates(plan, EventBatch(one), LookupIn(*stored), nullptr, nullptr);
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    size_t bytes = 0;
+    for (const auto& [key, value] : *changed)
+      bytes += key.size() + value.size();
+    written.push_back(bytes);
+    // And it reads as the replay does.
+    Case all = heavy;
+    all.events.push_back(one.events[0]);
+    all.spine.push_back({9, week + 30 * kMinute});
+    auto replayed = ReplayAsOf(plan, EventBatch(all), SpineBatch(all), 1, nullptr);
+    ASSERT_TRUE(replayed.ok());
+    StateEvaluator evaluator(plan);
+    ASSERT_TRUE(evaluator.Evaluate((*changed)[0].second, week + 30 * kMinute).ok());
+    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+      EXPECT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
+                Rendered((*replayed)[a].ToColumn(), 0))
+          << plan.aggregations[a].name;
+    }
+  }
+  // 169 hourly tiles of 6 partial states each: a few kilobytes. Without a tile, every event of
+  // the week is rewritten (about 2 MB).
+  EXPECT_LT(written[0], 24u << 10) << "tiled";
+  EXPECT_GT(written[1], 1u << 20) << "untiled";
+}
+
+// The stored bytes of a small state, pinned: every field little-endian, exact sums canonical.
+TEST(OnlineStateTest, StateEncodingIsLittleEndian) {
+  FeatureViewPlan plan;
+  plan.view = "v";
+  plan.entity_keys = {"user_id"};
+  plan.key_types = {LogicalType::kInt64};
+  plan.inputs = {{"amount", "amount", LogicalType::kDouble, InputKind::kNumber}};
+  AggregationPlan n{"n", AggregationFunction::kCount, -1, std::nullopt, 0, LogicalType::kInt64};
+  AggregationPlan s{"s", AggregationFunction::kSum, 0, std::nullopt, 0, LogicalType::kDouble};
+  AggregationPlan w{"w", AggregationFunction::kCount, 0, 60 * kMinute, 0, LogicalType::kInt64};
+  plan.aggregations = {n, s, w};
+  plan.max_window = 60 * kMinute;
+  Case c;
+  c.events.push_back({7, 0x0102030405060708, 1.0, std::nullopt, std::nullopt, 0});
+  types::Batch b(*types::Schema::Make({{"user_id", LogicalType::kInt64, true},
+                                       {"ts", LogicalType::kTimestamp, true},
+                                       {"amount", LogicalType::kDouble, true}}));
+  b.column(0).AppendInt64(7);
+  b.column(1).AppendTimestamp(0x0102030405060708);
+  b.column(2).AppendDouble(1.0);
+  auto states = BuildEntityStates(plan, b, 1, nullptr);
+  ASSERT_TRUE(states.ok()) << states.status().ToString();
+  ASSERT_EQ(states->size(), 1u);
+  const std::string want(
+      "\x02"                                  // encoding 2
+      "\x08\x07\x06\x05\x04\x03\x02\x01"      // newest event
+      "\x01\x00\x00\x00"                      // one event kept
+      "\x08\x07\x06\x05\x04\x03\x02\x01"      // its time
+      "\x01\x00\x00\x00\x00\x00\x00\xf0\x3f"  // amount 1.0
+      "\x00\x00\x00\x00"                      // no tiles (the view has no tile)
+      "\x02\x00\x00\x00"                      // two lifetime states
+      "\x00\x00\x00\x00"                      // aggregation 0: count
+      "\x01\x00\x00\x00\x00\x00\x00\x00"      //   n = 1
+      "\x01\x00\x00\x00"                      // aggregation 1: sum
+      "\x01\x00\x00\x00\x00\x00\x00\x00"      //   n = 1
+      "\x00\x01\x21\x00\x00\x04\x00",         //   exact sum 1.0: 2^18 in digit 33
+      69);
+  EXPECT_EQ((*states)[0].second, want);
 }
 
 }  // namespace

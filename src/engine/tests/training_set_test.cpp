@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 
 #include "config/project_loader.h"
 #include "connectors/ingest.h"
 #include "engine/transform.h"
+#include "engine/window_aggregator.h"
 #include "lake/atomic_file.h"
 #include "warehouse/duckdb_database.h"
 
@@ -198,6 +200,26 @@ TEST_F(TrainingSetTest, MatchesWindowSqlAndIsReproducible) {
   ASSERT_TRUE(reproduced.ok()) << reproduced.status().ToString();
   EXPECT_TRUE(reproduced->identical);
   EXPECT_TRUE(reproduced->differences.empty());
+}
+
+// A training set records the engine's semantics version; one from an engine whose arithmetic
+// differs (older ones recorded none) is explained, not just reported as a hash mismatch.
+TEST_F(TrainingSetTest, ADifferentEngineSemanticsVersionIsExplained) {
+  auto built = Build(1);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  lake::Manifest m = built->manifest;
+  const auto recorded = std::find_if(m.inputs.begin(), m.inputs.end(), [](const auto& in) {
+    return in.path == "engine:semantics@" + std::to_string(kSemanticsVersion);
+  });
+  ASSERT_NE(recorded, m.inputs.end());
+  EXPECT_FALSE(SemanticsChangeNote(m).has_value());
+  m.inputs.erase(recorded);
+  const auto note = SemanticsChangeNote(m);
+  ASSERT_TRUE(note.has_value());
+  EXPECT_NE(note->find("semantics version 1"), std::string::npos) << *note;
+  EXPECT_NE(note->find("the arithmetic changed"), std::string::npos) << *note;
+  m.inputs.push_back({"engine:semantics@x", "x", 0});
+  ASSERT_TRUE(SemanticsChangeNote(m).has_value());
 }
 
 TEST_F(TrainingSetTest, FittedTransformEqualsTheServingPathRowByRow) {

@@ -1,0 +1,22 @@
+-- wrk script for the hot-entity read (bench/serve/hot.sh): `wrk -s hot.lua URL -- VIEW AT`.
+-- Every request reads user 1 (the one entity with all the events) from VIEW as of AT.
+local body
+
+function init(args)
+  body = '{"view":"' .. args[1] .. '","at":"' .. args[2] .. '","entities":[{"user_id":1}]}'
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  return wrk.format(nil, "/v1/features", nil, body)
+end
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format("RESULT rps=%.0f p50_us=%d p99_us=%d max_us=%d socket_errors=%d " ..
+                         "non2xx=%d requests=%d\n", summary.requests / seconds,
+                         latency:percentile(50), latency:percentile(99), latency.max,
+                         e.connect + e.read + e.write + e.timeout, e.status, summary.requests))
+end
