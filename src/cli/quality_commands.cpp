@@ -93,11 +93,32 @@ void PrintDrift(const quality::DriftReport& r) {
 }  // namespace
 
 void ProfilePublishedVersion(const ProjectContext& project, const lake::Manifest& manifest) {
-  if (!project.spec.monitoring.profile_on_publish) return;
-  auto p = quality::EnsureProfile(*project.lake, manifest);
-  if (!p.ok()) {
-    std::fprintf(stderr, "warning: no profile for %s version %s: %s\n", manifest.dataset.c_str(),
-                 manifest.id.substr(0, 12).c_str(), p.status().ToString().c_str());
+  const auto& monitoring = project.spec.monitoring;
+  if (monitoring.profile_on_publish) {
+    auto p = quality::EnsureProfile(*project.lake, manifest);
+    if (!p.ok()) {
+      std::fprintf(stderr, "warning: no profile for %s version %s: %s\n", manifest.dataset.c_str(),
+                   manifest.id.substr(0, 12).c_str(), p.status().ToString().c_str());
+    }
+  }
+  if (!monitoring.monitor_on_publish) return;
+  quality::MonitorRunOptions run;
+  for (const auto& m : monitoring.monitors) {
+    if (m.dataset == manifest.dataset) run.names.push_back(m.name);
+  }
+  if (run.names.empty()) return;
+  auto results = quality::RunMonitors(project.spec, *project.lake, *project.registry,
+                                      base::SystemClock::Instance(), run);
+  if (!results.ok()) {
+    std::fprintf(stderr, "warning: monitors of %s not run: %s\n", manifest.dataset.c_str(),
+                 results.status().ToString().c_str());
+    return;
+  }
+  for (const auto& r : *results) {
+    if (r.status == "ok") continue;
+    std::fprintf(stderr, "%s: monitor %s: %s%s\n", r.status == "alert" ? "alert" : "warning",
+                 r.monitor.c_str(), r.summary.c_str(),
+                 r.repeated ? " (already raised, not sent again)" : "");
   }
 }
 

@@ -394,7 +394,8 @@ struct MonitorSpec {
 
 struct MonitoringSpec {
   DriftSettingsSpec drift;
-  bool profile_on_publish = true;  // profile every version ingest, build and training-set publish
+  bool profile_on_publish = true;   // profile every version ingest, build and training-set publish
+  bool monitor_on_publish = false;  // and then run the monitors of the published dataset
   std::vector<AlertSinkSpec> sinks;
   std::vector<MonitorSpec> monitors;
   Origin origin;

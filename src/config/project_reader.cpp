@@ -264,6 +264,7 @@ void ReadMonitoring(MapReader& r, MonitoringSpec& m) {
     d.Read("psi", kOpt, &s.psi);
   });
   r.Read("profile_on_publish", kOpt, &m.profile_on_publish);
+  r.Read("monitor_on_publish", kOpt, &m.monitor_on_publish);
   r.ReadList<AlertSinkSpec>("sinks", kOpt, &m.sinks, ReadAlertSink);
   r.ReadList<MonitorSpec>("monitors", kOpt, &m.monitors, ReadMonitor);
 }

@@ -8,6 +8,7 @@
 
 #include "base/time.h"
 #include "quality/drift_statistics.h"
+#include "quality/profile.h"
 #include "warehouse/duckdb_database.h"
 #include "warehouse/warehouse.h"
 
@@ -404,6 +405,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
                                        const DriftSide& current, const DriftSettings& settings) {
   warehouse::DuckDb::Options db_options;
   db_options.threads = settings.threads;
+  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, reference.manifest));
+  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, current.manifest));
   SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
   const std::string ref_sql = SideSql(lake, reference);
   const std::string cur_sql = SideSql(lake, current);

@@ -189,6 +189,14 @@ const ColumnProfile* Profile::Find(std::string_view column) const {
   return nullptr;
 }
 
+base::Status CheckScannable(const lake::Lake& lake, const lake::Manifest& manifest) {
+  if (lake.DataFiles(manifest).empty() && manifest.rows.loaded > 0) {
+    return base::FailedPrecondition(manifest.dataset + " version " + manifest.id.substr(0, 12) +
+                                    " has no Parquet data to read (a CSV-only training set?)");
+  }
+  return base::Status();
+}
+
 bool IsNumeric(types::LogicalType type) {
   return type == types::LogicalType::kInt64 || type == types::LogicalType::kDouble ||
          type == types::LogicalType::kBool;
@@ -198,6 +206,7 @@ base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifes
                                      const ProfileOptions& options) {
   warehouse::DuckDb::Options db_options;
   db_options.threads = options.threads;
+  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, manifest));
   SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
   const std::string from = warehouse::ParquetSelectSql(lake.DataFiles(manifest), manifest.schema);
   Profile p;

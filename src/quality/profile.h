@@ -71,6 +71,10 @@ struct ProfileOptions {
 // Whether values of this type get moments, quantiles and a histogram.
 bool IsNumeric(types::LogicalType type);
 
+// Whether the version's rows can be scanned: its Parquet data files are in the lake (a training
+// set written only as CSV has none). FailedPrecondition naming the version otherwise.
+base::Status CheckScannable(const lake::Lake& lake, const lake::Manifest& manifest);
+
 // Scans the version's rows and computes its profile (no lake writes).
 base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifest& manifest,
                                      const ProfileOptions& options = {});

@@ -119,6 +119,14 @@ run "$sluice" monitor -p "$p" amount_bounds
 expect_code 0 "a dead webhook does not fail the run"
 expect_out "webhook hook: not delivered after" "the failed delivery is reported"
 
+# Monitors run by the publishing command itself.
+sed -i 's/^monitoring:$/monitoring:\n  monitor_on_publish: true/' "$p/sluice.yaml"
+write_data "$p/data/t.csv" 400 7
+run "$sluice" ingest -p "$p" t
+expect_code 0 "an alert does not fail the ingest"
+expect_err "alert: monitor amount_bounds: p50 of amount" "the ingest ran the dataset's monitors"
+case "$err" in *"monitor t_drift"*) pass ;; *) fail "drift monitor of t ran at ingest" ;; esac
+
 # Configuration errors name the place.
 run "$sluice" monitor -p "$p" nosuch
 expect_code 2 "unknown monitor"
