@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
@@ -110,6 +111,12 @@ int RunMaterialize(const MaterializeOptions& options) {
       ReportFailure(written.WithContext("materialize '" + view->name + "'"));
       ++failures;
       continue;
+    }
+    // Lineage (sluice lineage): the source version -> this view in this online store.
+    if (run.ok()) {
+      const std::string node = "online_store:" + (*store_spec)->name + "/" + view->name;
+      if (base::Status l = project->registry->AddLineage({{r.source.id, node, *run}}); !l.ok())
+        base::LogWarn("could not record the lineage of '" + view->name + "': " + l.ToString());
     }
     const double secs = std::chrono::duration<double>(clock.Now() - started).count();
     const auto rate = [&](std::size_t n) { return secs > 0 ? static_cast<double>(n) / secs : 0.0; };
