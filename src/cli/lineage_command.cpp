@@ -16,7 +16,8 @@ int RunLineage(const LineageOptions& options) {
   lake::Lake& lake = *ctx->lake;
   // NODE: a version id or prefix, a dataset name (its current version), or a raw node.
   std::string root = options.node;
-  const bool is_raw = root.rfind("file:", 0) == 0 || root.rfind("model:", 0) == 0;
+  const bool is_raw = root.rfind("file:", 0) == 0 || root.rfind("model:", 0) == 0 ||
+                      root.rfind("online_store:", 0) == 0;
   if (!is_raw) {
     if (auto v = lake.FindVersion(root); v.ok()) {
       root = v->id;
@@ -25,8 +26,8 @@ int RunLineage(const LineageOptions& options) {
     } else {
       return ReportFailure(base::NotFound("'" + options.node +
                                           "' is neither a dataset with versions nor a version id "
-                                          "(see `sluice versions`), nor a model:NAME or "
-                                          "file:PATH@SHA node"));
+                                          "(see `sluice versions`), nor a model:NAME@vN, "
+                                          "online_store:STORE/VIEW or file:PATH@SHA node"));
     }
   }
   const auto direction = options.upstream     ? orchestrate::LineageDirection::kUpstream
@@ -40,7 +41,8 @@ int RunLineage(const LineageOptions& options) {
   auto label = [&](const std::string& node) -> std::string {
     if (auto it = labels.find(node); it != labels.end()) return it->second;
     std::string text = node;
-    if (node.rfind("file:", 0) != 0 && node.rfind("model:", 0) != 0) {
+    if (node.rfind("file:", 0) != 0 && node.rfind("model:", 0) != 0 &&
+        node.rfind("online_store:", 0) != 0) {
       if (auto m = lake.FindVersion(node); m.ok()) {
         text = m->dataset + "@" + m->id.substr(0, 12) + " (" + m->kind + ")";
       }

@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "base/kill_point.h"
 #include "base/scalar_text.h"
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
@@ -140,6 +141,12 @@ int RunMaterialize(const MaterializeOptions& options) {
       continue;
     }
     base::KillPoint("materialize.before_run_record");
+    // Lineage (sluice lineage): the source version -> this view in this online store.
+    if (run.ok()) {
+      const std::string node = "online_store:" + (*store_spec)->name + "/" + view->name;
+      if (base::Status l = project->registry->AddLineage({{r.source.id, node, *run}}); !l.ok())
+        base::LogWarn("could not record the lineage of '" + view->name + "': " + l.ToString());
+    }
     const double secs = std::chrono::duration<double>(clock.Now() - started).count();
     const auto rate = [&](std::size_t n) { return secs > 0 ? static_cast<double>(n) / secs : 0.0; };
     if (m->mode == engine::MaterializeMode::kIncremental) {
