@@ -1,6 +1,7 @@
 #include "console/console.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -251,6 +252,18 @@ base::Result<std::unique_ptr<Console>> Console::Open(const config::ProjectSpec& 
   db_options.threads = 1;  // quarantine samples are small reads
   SLUICE_ASSIGN_OR_RETURN(auto db, warehouse::DuckDb::Open(":memory:", db_options));
   std::unique_ptr<Console> c(new Console(project, lake, clock, std::move(registry), std::move(db)));
+  auto pipelines = registry::PipelineHistory::Open(registry_path);
+  if (pipelines.ok()) {
+    c->pipelines_.emplace(std::move(pipelines).value());
+  } else {
+    c->pipelines_problem_ = pipelines.status().ToString();
+  }
+  auto models = registry::ModelRegistry::Open(registry_path);
+  if (models.ok()) {
+    c->models_.emplace(std::move(models).value());
+  } else {
+    c->models_problem_ = models.status().ToString();
+  }
   if (project.online_stores.empty()) {
     c->features_problem_ = "the project declares no online store";
   } else {
@@ -366,6 +379,11 @@ std::optional<serve::Reply> Console::Get(std::string_view target, bool authorize
                 RunsPage(target_name));
   }
   if (path == "/monitoring") return page("monitoring", "Monitoring", MonitoringPage());
+  if (path == "/logs") {
+    auto body = LogPage(query);
+    if (!body) return not_found("no such step attempt");
+    return page("pipelines", "Step log", *body);
+  }
   return std::nullopt;
 }
 
@@ -410,6 +428,27 @@ std::string Console::OverviewPage() {
     for (const auto& m : models) {
       out += "<tr><td>" + Link("/datasets/" + UrlEncode(m), m) + "</td>" + current_cells(m) +
              last_run(m) + "</tr>";
+    }
+    out += "</tbody></table>";
+  }
+  out += "</section>\n";
+
+  out += "<section><h2>Registered models</h2>";
+  if (!models_) {
+    out += "<p class=\"error\">" + EscapeHtml(models_problem_) + "</p>";
+  } else if (auto current = models_->Current(); !current.ok()) {
+    out += ErrorBox(current.status());
+  } else if (current->empty()) {
+    out += Empty("Nothing recorded yet: no model is registered (sluice model register).");
+  } else {
+    out +=
+        "<table><thead><tr><th>model</th><th>version</th><th>trained on</th><th>training set "
+        "version</th><th>artifact</th><th>registered</th></tr></thead><tbody>";
+    for (const auto& m : *current) {
+      out += "<tr>" + Td(m.name) + Num(m.version) + "<td>" +
+             Link("/datasets/" + UrlEncode(m.training_set), m.training_set) + "</td><td>" +
+             VersionLink(m.training_set_version) + "</td>" + Td(m.artifact_path) +
+             Td(Age(m.created_at, now)) + "</tr>";
     }
     out += "</tbody></table>";
   }
@@ -460,9 +499,19 @@ std::string Console::OverviewPage() {
         "<table><thead><tr><th>pipeline</th><th>schedule</th><th>steps</th><th>last run</th>"
         "</tr></thead><tbody>";
     for (const auto& p : project_.pipelines) {
+      std::string last = "<td class=\"empty\">none</td>";
+      if (pipelines_) {
+        auto runs = pipelines_->Runs(p.name, 1);
+        if (!runs.ok()) {
+          last = "<td class=\"error\">" + EscapeHtml(runs.status().ToString()) + "</td>";
+        } else if (!runs->empty()) {
+          last = "<td>" + Badge(runs->front().status) + " " +
+                 EscapeHtml(Age(runs->front().started_at, now)) + "</td>";
+        }
+      }
       out += "<tr><td>" + Link("/pipelines#" + UrlEncode(p.name), p.name) + "</td>" +
              Td(p.schedule.value_or("manual")) + Num(static_cast<std::int64_t>(p.steps.size())) +
-             last_run(p.name) + "</tr>";
+             last + "</tr>";
     }
     out += "</tbody></table>";
   }
@@ -803,56 +852,133 @@ std::optional<std::string> Console::ViewPage(const std::string& name) {
 
 std::string Console::PipelinesPage() {
   std::string out;
-  auto latest_status = [&](const std::string& target, const std::string& kind) -> std::string {
-    auto runs = registry_.Runs(target, 20);
-    if (!runs.ok()) return "";
-    for (const auto& r : *runs) {
-      if (kind.empty() || r.kind == kind) return r.status;
-    }
-    return "";
+  auto latest_status = [&](const std::string& target) -> std::string {
+    auto runs = registry_.Runs(target, 1);
+    return runs.ok() && !runs->empty() ? runs->front().status : "";
   };
-  if (project_.pipelines.empty()) {
-    out += Empty("The project declares no pipeline.");
-  }
+  auto duration = [](const std::string& from, const std::string& to) -> std::string {
+    auto a = base::ParseTimestampMicros(from);
+    auto b = base::ParseTimestampMicros(to);
+    if (!a.ok() || !b.ok()) return "";
+    return Seconds(static_cast<double>(*b - *a) / 1e6);
+  };
+  if (project_.pipelines.empty()) out += Empty("The project declares no pipeline.");
+  if (!pipelines_) out += "<p class=\"error\">" + EscapeHtml(pipelines_problem_) + "</p>";
   for (const auto& p : project_.pipelines) {
     out += "<section id=\"" + EscapeHtml(p.name) + "\"><h2>Pipeline " + EscapeHtml(p.name) +
            "</h2><p>schedule " + EscapeHtml(p.schedule.value_or("manual")) + ", retries " +
            std::to_string(p.retries) + "</p>";
-    // Each step coloured by the newest run of what it runs (the pipeline runner's own records,
-    // when present, name the step as target).
+    std::vector<registry::PipelineRun> runs;
+    std::vector<registry::StepAttempt> attempts;  // of the newest run
+    if (pipelines_) {
+      auto r = pipelines_->Runs(p.name, 20);
+      if (r.ok()) runs = std::move(r).value();
+      if (!runs.empty()) {
+        auto a = pipelines_->Attempts(runs.front().id);
+        if (a.ok()) attempts = std::move(a).value();
+      }
+    }
+    // Each step coloured by its newest attempt in the newest pipeline run; without pipeline
+    // runs, by the newest run of what the step runs (sluice ingest/build/... by hand).
     LineageGraph g;
     for (const auto& s : p.steps) {
-      std::string status = latest_status(p.name + "." + s.name, "");
-      std::vector<std::string> targets;
-      std::string kind(config::Name(s.run));
-      for (const auto& x : s.sources)
-        targets.push_back(x);
-      if (s.training_set) targets.push_back(*s.training_set);
-      for (const auto& x : s.feature_views)
-        targets.push_back(x);
-      if (s.run == config::StepKind::kBuild || s.run == config::StepKind::kTest) {
-        targets = s.models.empty() ? ModelNames(project_) : s.models;
+      std::string status;
+      for (const auto& a : attempts) {
+        if (a.step == s.name) status = a.status;  // attempts are in recorded order
       }
-      if (status.empty()) {
+      if (status.empty() && runs.empty()) {
+        std::vector<std::string> targets = s.sources;
+        if (s.training_set) targets.push_back(*s.training_set);
+        targets.insert(targets.end(), s.feature_views.begin(), s.feature_views.end());
+        if (s.run == config::StepKind::kBuild || s.run == config::StepKind::kTest) {
+          targets = s.models.empty() ? ModelNames(project_) : s.models;
+        }
         for (const auto& t : targets) {
-          const std::string st = latest_status(t, "");
+          const std::string st = latest_status(t);
           if (st.empty()) continue;
           if (status.empty() || st == "failed" || (st == "running" && status != "failed")) {
             status = st;
           }
         }
       }
-      g.AddNode(
-          {"step:" + s.name, s.name, kind, "step", "/runs", status.empty() ? "none" : status});
+      g.AddNode({"step:" + s.name, s.name, std::string(config::Name(s.run)), "step",
+                 "#" + UrlEncode(p.name) + "-attempts", status.empty() ? "none" : status});
     }
     for (const auto& s : p.steps) {
       for (const auto& d : s.depends_on)
         g.AddEdge("step:" + d, "step:" + s.name);
     }
-    out += "<div class=\"graph\">" + g.RenderSvg() + "</div></section>\n";
+    out += "<div class=\"graph\">" + g.RenderSvg() + "</div>";
+    if (runs.empty()) {
+      out += Empty("Nothing recorded yet: no run of this pipeline (sluice run " + p.name + ").");
+      out += "</section>\n";
+      continue;
+    }
+    out +=
+        "<h3>Runs</h3><table class=\"runs\"><thead><tr><th>run</th><th>status</th><th>trigger"
+        "</th><th>started</th><th>duration</th><th>interval</th><th>error</th></tr></thead>"
+        "<tbody>";
+    for (const auto& r : runs) {
+      out += "<tr>" + Num(r.id) + "<td>" + Badge(r.status) + "</td>" + Td(r.trigger) +
+             Td(r.started_at) + Td(duration(r.started_at, r.finished_at), "num") +
+             Td(r.interval_start.empty() ? "" : r.interval_start + " .. " + r.interval_end) +
+             Td(r.error, "error-text") + "</tr>";
+    }
+    out += "</tbody></table><h3 id=\"" + EscapeHtml(p.name) + "-attempts\">Attempts of run " +
+           std::to_string(runs.front().id) +
+           "</h3><table><thead><tr><th>step</th><th>attempt</th><th>status</th><th>started</th>"
+           "<th>duration</th><th>exit code</th><th>log</th><th>error</th></tr></thead><tbody>";
+    for (const auto& a : attempts) {
+      const std::string log = a.log_path.empty() ? ""
+                                                 : Link("/logs?run=" + std::to_string(a.run_id) +
+                                                            "&step=" + UrlEncode(a.step) +
+                                                            "&attempt=" + std::to_string(a.attempt),
+                                                        "log");
+      out += "<tr>" + Td(a.step) + Num(a.attempt) + "<td>" + Badge(a.status) + "</td>" +
+             Td(a.started_at) + Td(duration(a.started_at, a.finished_at), "num") +
+             Td(a.exit_code ? std::to_string(*a.exit_code) : "", "num") + "<td>" + log + "</td>" +
+             Td(a.error, "error-text") + "</tr>";
+    }
+    out += "</tbody></table></section>\n";
   }
   out += "<section><h2>Recent runs</h2>" + RunsPage("") + "</section>\n";
   return out;
+}
+
+std::optional<std::string> Console::LogPage(const std::map<std::string, std::string>& query) {
+  if (!pipelines_) return std::nullopt;
+  auto get = [&](const char* k) {
+    auto it = query.find(k);
+    return it == query.end() ? std::string() : it->second;
+  };
+  std::int64_t run_id = 0;
+  const std::string run_text = get("run");
+  const auto [end_ptr, ec] =
+      std::from_chars(run_text.data(), run_text.data() + run_text.size(), run_id);
+  if (ec != std::errc() || end_ptr != run_text.data() + run_text.size()) return std::nullopt;
+  auto attempts = pipelines_->Attempts(run_id);
+  if (!attempts.ok()) return ErrorBox(attempts.status());
+  for (const auto& a : *attempts) {
+    if (a.step != get("step") || std::to_string(a.attempt) != get("attempt")) continue;
+    // Only the log file the registry names for this attempt is read, and only its end.
+    constexpr std::uintmax_t kTail = 64 * 1024;
+    std::string text;
+    std::error_code size_error;
+    const std::uintmax_t size = std::filesystem::file_size(a.log_path, size_error);
+    if (size_error) return Empty("The log file " + a.log_path + " is gone.");
+    std::FILE* f = std::fopen(a.log_path.c_str(), "rb");
+    if (f == nullptr) return Empty("The log file " + a.log_path + " cannot be read.");
+    const std::uintmax_t from = size > kTail ? size - kTail : 0;
+    std::fseek(f, static_cast<long>(from), SEEK_SET);
+    text.resize(static_cast<size_t>(size - from));
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    return "<p>run " + std::to_string(run_id) + ", step " + EscapeHtml(a.step) + ", attempt " +
+           std::to_string(a.attempt) + " " + Badge(a.status) + " \u00b7 " + EscapeHtml(a.log_path) +
+           (from > 0 ? " (last 64 KiB)" : "") + "</p><pre class=\"manifest\">" + EscapeHtml(text) +
+           "</pre>\n";
+  }
+  return std::nullopt;
 }
 
 std::string Console::RunsPage(const std::string& target) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,8 @@
 #include "base/result.h"
 #include "config/project.h"
 #include "lake/lake.h"
+#include "registry/model_registry.h"
+#include "registry/pipeline_history.h"
 #include "registry/registry.h"
 #include "serve/backend.h"
 #include "serve/feature_server.h"
@@ -55,6 +58,7 @@ class Console final : public serve::Backend {
   std::string PipelinesPage();
   std::string RunsPage(const std::string& target);
   std::string MonitoringPage();
+  std::optional<std::string> LogPage(const std::map<std::string, std::string>& query);
 
   const config::ProjectSpec& project_;
   const lake::Lake& lake_;
@@ -62,9 +66,15 @@ class Console final : public serve::Backend {
   std::unique_ptr<serve::FeatureServer> features_;  // null: no online store could be served
   std::string features_problem_;                    // why features_ is null
 
-  std::mutex mu_;  // guards registry_ and db_
+  std::mutex mu_;  // guards registry_, db_, pipelines_ and models_
   registry::Registry registry_;
   warehouse::DuckDb db_;  // in-memory, for reading quarantine and profile files
+  // Pipeline runs and attempts, registered models (src/orchestrate writes them); a problem
+  // opening them is shown on the pages that need them.
+  std::optional<registry::PipelineHistory> pipelines_;
+  std::string pipelines_problem_;
+  std::optional<registry::ModelRegistry> models_;
+  std::string models_problem_;
 };
 
 }  // namespace sluice::console

@@ -84,16 +84,27 @@ txn_version=$(awk 'NR == 2 {print $2}' <<<"$out")
 run "$sluice" versions -p "$p" fraud_train
 ts_version=$(awk 'NR == 2 {print $2}' <<<"$out")
 [ -n "$txn_version" ] && [ -n "$ts_version" ] || { fail "no versions listed"; finish; exit 1; }
+# The declared pipeline run once by the orchestrator (runs, attempts, logs in the registry), and
+# a model registered on the training set.
+run "$sluice" run -p "$p" daily
+expect_code 0 "sluice run daily"
+echo "model bytes" >"$tmp_root/model.bin"
+run "$sluice" model register -p "$p" fraud_lr --training-set "$ts_version" --artifact "$tmp_root/model.bin"
+expect_code 0 "sluice model register"
 user=$(awk -F, 'NR == 2 {print $2}' "$p/data/transactions.csv")
 newest=$(awk -F, 'NR > 1 && $9 > m {m = $9} END {print m}' "$p/data/transactions.csv")
 
 start_ui
+# The log of the first attempt the pipelines page links to.
+log_link=$(curl -s "$base/pipelines" | grep -o 'href="/logs?[^"]*"' | head -1 | sed 's/^href="//; s/"$//; s/&amp;/\&/g')
+[ -n "$log_link" ] || { fail "the pipelines page links no step log"; }
 # The pages, what each must show, and the look-up form driven on the view's page.
 cat >"$tmp_root/pages.json" <<JSON
 [
  {"name": "overview", "url": "$base/",
   "expect": ["transactions", "users", "labels", "daily_spend", "fraud_train", "user_spend",
-             "$txn_version", "$ts_version", "entities, newest event", "succeeded", "daily"]},
+             "$txn_version", "$ts_version", "entities, newest event", "succeeded", "daily",
+             "Registered models", "fraud_lr"]},
  {"name": "datasets", "url": "$base/datasets",
   "expect": ["transactions", "users", "labels", "daily_spend", "user_summary", "fraud_train",
              "$txn_version"]},
@@ -114,7 +125,8 @@ cat >"$tmp_root/pages.json" <<JSON
   "wait_for": "#lookup-result table"},
  {"name": "pipelines", "url": "$base/pipelines",
   "expect": ["Pipeline daily", "train_set", "Recent runs", "materialize", "training_set",
-             "succeeded", "$ts_version"]},
+             "succeeded", "$ts_version", "Attempts of run", "manual"]},
+ {"name": "log", "url": "$base$log_link", "expect": ["Step log", "attempt", "succeeded"]},
  {"name": "runs", "url": "$base/runs?target=transactions",
   "expect": ["Runs of transactions", "ingest", "succeeded"], "absent": ["fraud_train"]},
  {"name": "monitoring", "url": "$base/monitoring",
@@ -131,7 +143,7 @@ out=$(cat "$tmp_root/browser.out")
 err=""
 echo "$out"
 expect_code 0 "every page loads in chromium without errors and shows the project"
-for name in overview datasets dataset version lineage views view pipelines runs monitoring; do
+for name in overview datasets dataset version lineage views view pipelines log runs monitoring; do
   expect_file "$shots/$name.png" "screenshot of $name"
 done
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "config/project_loader.h"
@@ -196,6 +197,55 @@ TEST_F(ConsoleTest, RunsAreListedAndTheirErrorsEscaped) {
   EXPECT_NE(monitoring.find("drift in &lt;i&gt;amount&lt;/i&gt;"), std::string::npos);
   EXPECT_NE(monitoring.find("status-critical"), std::string::npos);
   EXPECT_NE(monitoring.find("{&quot;drift_share&quot;:1}"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, PipelineRunsColourTheStepsAndLinkTheirLogs) {
+  const fs::path log = dir_ / "load-1.log";
+  {
+    std::FILE* f = std::fopen(log.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("loading <b>txns</b>\n", f);
+    std::fclose(f);
+    auto history = registry::PipelineHistory::Open(dir_ / "registry.sqlite");
+    ASSERT_TRUE(history.ok()) << history.status().ToString();
+    registry::PipelineRun run;
+    run.pipeline = "nightly";
+    run.status = "running";
+    run.trigger = "manual";
+    run.started_at = "2026-01-01T00:00:00Z";
+    auto id = history->BeginRun(run, "nightly");
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    registry::StepAttempt a;
+    a.run_id = *id;
+    a.step = "load";
+    a.attempt = 1;
+    a.status = "running";
+    a.started_at = "2026-01-01T00:00:00Z";
+    a.log_path = log.string();
+    auto attempt = history->BeginAttempt(a);
+    ASSERT_TRUE(attempt.ok());
+    a.id = *attempt;
+    a.status = "failed";
+    a.finished_at = "2026-01-01T00:00:02Z";
+    a.exit_code = 1;
+    a.error = "exit <1>";
+    ASSERT_TRUE(history->FinishAttempt(a).ok());
+    ASSERT_TRUE(history->FinishRun(*id, "failed", "2026-01-01T00:00:03Z", "step load failed").ok());
+  }
+  OpenConsole();
+  const std::string page = Page("/pipelines");
+  EXPECT_NE(page.find("Attempts of run 1"), std::string::npos);
+  EXPECT_NE(page.find("status-failed"), std::string::npos);
+  EXPECT_NE(page.find("exit &lt;1&gt;"), std::string::npos);
+  EXPECT_NE(page.find("2.00s"), std::string::npos);  // the attempt's duration
+  EXPECT_NE(page.find("href=\"/logs?run=1&amp;step=load&amp;attempt=1\""), std::string::npos);
+  const std::string log_page = Page("/logs?run=1&step=load&attempt=1");
+  EXPECT_NE(log_page.find("loading &lt;b&gt;txns&lt;/b&gt;"), std::string::npos);
+  Page("/logs?run=1&step=load&attempt=2", 404);
+  Page("/logs?run=x", 404);
+  const std::string home = Page("/");
+  EXPECT_NE(home.find("status-failed"), std::string::npos);  // the pipeline's last run
+  EXPECT_NE(home.find("no model is registered"), std::string::npos);
 }
 
 TEST_F(ConsoleTest, WithoutTheTokenOnlyTheLogInPageAndAssetsAreServed) {
