@@ -104,10 +104,12 @@ class StreamMetrics final : public serve::Backend {
   }
 
   serve::Reply Features(std::string_view) override {
-    return {404, R"({"error":"not_found","message":"sluice stream serves /metrics only"})",
-            "not_found"};
+    return {404,
+            R"({"error":"not_found","message":"sluice stream serves /metrics only"})",
+            "not_found",
+            {}};
   }
-  serve::Reply Ready() override { return {200, R"({"status":"ready"})", ""}; }
+  serve::Reply Ready() override { return {200, R"({"status":"ready"})", "", {}}; }
   std::string GaugesText() const override {
     engine::StreamStatus st;
     {
