@@ -7,6 +7,7 @@
 #include <optional>
 #include <tuple>
 
+#include "base/kill_point.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "connectors/ingest.h"
@@ -406,6 +407,7 @@ struct StreamRuntime::State {
     SLUICE_RETURN_IF_ERROR(
         store->WriteWithSide(v.spec->name, states, v.meta,
                              {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}}));
+    base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
     *written += static_cast<std::int64_t>(states.size());
@@ -490,7 +492,9 @@ struct StreamRuntime::State {
     }
     m.cursor = lake::Cursor{"kafka", EncodeStreamCursor(cursor)};
     m.created_at = base::FormatTime(clock->Now());
+    base::KillPoint("stream.before_segment_publish");
     SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, lake->Publish(m));
+    base::KillPoint("stream.after_segment_publish");
     lake_version = std::move(published.manifest);
     lake_sink.cursor = cursor;
     lake_version_counts = cursor.counts;

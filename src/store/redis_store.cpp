@@ -122,8 +122,10 @@ class RedisStore final : public OnlineStore {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     SLUICE_RETURN_IF_ERROR(ValidateSideName(name));
     const std::string what = "reading '" + name + "' of view '" + view + "' from " + Describe();
+    // Args keeps views of its arguments: the key must outlive the pipeline call.
+    const std::string key = Key(SideKey(view, name));
     std::vector<Args> commands(1);
-    commands[0].Add("GET").Add(Key(SideKey(view, name)));
+    commands[0].Add("GET").Add(key);
     SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
     const redisReply& r = *replies[0];
     if (r.type == REDIS_REPLY_NIL) return std::optional<std::string>();
@@ -146,6 +148,10 @@ class RedisStore final : public OnlineStore {
       keys.push_back(Key(ValueKey(view, ev.first)));
     const std::string meta_key = Key(MetaKey(view));
     const std::string meta_value = EncodeViewMeta(meta);
+    std::vector<std::string> side_keys;  // Args keeps views: the keys must outlive the pipeline
+    side_keys.reserve(side.size());
+    for (const SideEntry& e : side)
+      side_keys.push_back(Key(SideKey(view, e.name)));
 
     // MULTI, the MSETs, EXEC, sent in one go: the server applies the whole batch and the meta
     // as one transaction that no reader can see half of, and MSETs of bounded size keep any one
@@ -161,8 +167,8 @@ class RedisStore final : public OnlineStore {
         mset.Add(keys[j]).Add(entity_values[j].second);
     }
     commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
-    for (const SideEntry& e : side)
-      commands.emplace_back().Add("SET").Add(Key(SideKey(view, e.name))).Add(e.value);
+    for (std::size_t i = 0; i < side.size(); ++i)
+      commands.emplace_back().Add("SET").Add(side_keys[i]).Add(side[i].value);
     commands.emplace_back().Add("EXEC");
 
     SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));

@@ -65,7 +65,18 @@ expect_code 0 "the clean run"
 expect_out "consumed $total messages" "the clean run consumes every message"
 clean_summary=$out
 
-# Each run is killed at a random moment of its life; a run that finished first is not counted.
+# Named kill points first (docs/crash-testing.md): each run dies at the first time it reaches
+# its point, whatever the machine's speed, so every step between the store write and the lake
+# segment is crossed by a crash.
+for point in stream.after_store_write stream.before_segment_publish stream.after_segment_publish; do
+  status=0
+  SLUICE_KILL_AT=$point "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100 \
+    >/dev/null 2>&1 || status=$?
+  expect_eq "$status" 86 "the run armed at $point dies there"
+done
+
+# Then runs killed at a random moment of their life; one that finished first is not counted
+# (how many are killed depends on the machine's speed, so it is reported, not asserted).
 killed=0
 for i in $(seq 1 "$kills"); do
   "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100 >/dev/null 2>&1 &
@@ -77,7 +88,6 @@ for i in $(seq 1 "$kills"); do
   if [ "$status" -eq 137 ]; then killed=$((killed + 1)); fi
 done
 echo "stream_crash_test: $killed of $kills runs killed mid-stream"
-if [ "$killed" -ge 2 ]; then pass; else fail "at least 2 runs killed mid-stream (got $killed)"; fi
 run "$sluice" stream -p "$crashed" --stop-at-end --segment-rows 100
 expect_code 0 "the last run after $kills kills"
 
