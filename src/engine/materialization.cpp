@@ -18,33 +18,6 @@ using types::LogicalType;
 // bounded request sizes for Redis.
 constexpr size_t kLookupBatch = 10000;
 
-void AppendValue(types::Column& dst, const types::Column& src, size_t row) {
-  if (!src.IsValid(row)) {
-    dst.AppendNull();
-    return;
-  }
-  switch (src.type()) {
-    case LogicalType::kBool:
-      dst.AppendBool(src.GetBool(row));
-      break;
-    case LogicalType::kInt64:
-      dst.AppendInt64(src.GetInt64(row));
-      break;
-    case LogicalType::kDouble:
-      dst.AppendDouble(src.GetDouble(row));
-      break;
-    case LogicalType::kString:
-      dst.AppendString(src.GetString(row));
-      break;
-    case LogicalType::kTimestamp:
-      dst.AppendTimestamp(src.GetTimestamp(row));
-      break;
-    case LogicalType::kDate:
-      dst.AppendDate(src.GetDate(row));
-      break;
-  }
-}
-
 // The part of `current` that `previous` does not hold, when `current` only appends data files
 // to it (an incremental source, or a glob that gained files sorting after the old ones). Keeping
 // the old files first is what makes old-then-new the order a full replay gives tied events.
@@ -212,7 +185,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       for (size_t e : list) {
         log.ts.push_back(ets.GetTimestamp(e));
         for (size_t in = 0; in < plan.inputs.size(); ++in)
-          AppendValue(log.inputs[in], events.column(nkeys + 1 + in), e);
+          log.inputs[in].AppendRowOf(events.column(nkeys + 1 + in), e);
       }
       const size_t end = log.ts.size();
       EntityAggregator agg(plan, log);
@@ -233,7 +206,7 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
       for (const auto& col : log.inputs) {
         types::Column kept(col.type());
         for (size_t e = lo; e < end; ++e)
-          AppendValue(kept, col, e);
+          kept.AppendRowOf(col, e);
         next.events.inputs.push_back(std::move(kept));
       }
       out.emplace_back(batch_keys[i], EncodeState(plan, next));

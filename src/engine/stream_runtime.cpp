@@ -30,37 +30,10 @@ constexpr std::chrono::milliseconds kMetadataTimeout{10000};
 constexpr std::string_view kPartitionColumn = "_kafka_partition";
 constexpr std::string_view kOffsetColumn = "_kafka_offset";
 
-void CopyValue(types::Column& dst, const types::Column& src, size_t row) {
-  if (!src.IsValid(row)) {
-    dst.AppendNull();
-    return;
-  }
-  switch (src.type()) {
-    case LogicalType::kBool:
-      dst.AppendBool(src.GetBool(row));
-      break;
-    case LogicalType::kInt64:
-      dst.AppendInt64(src.GetInt64(row));
-      break;
-    case LogicalType::kDouble:
-      dst.AppendDouble(src.GetDouble(row));
-      break;
-    case LogicalType::kString:
-      dst.AppendString(src.GetString(row));
-      break;
-    case LogicalType::kTimestamp:
-      dst.AppendTimestamp(src.GetTimestamp(row));
-      break;
-    case LogicalType::kDate:
-      dst.AppendDate(src.GetDate(row));
-      break;
-  }
-}
-
 // Appends row `row` of `src` to the first src.num_columns() columns of `dst`.
 void CopyRow(types::Batch& dst, const types::Batch& src, size_t row) {
   for (size_t c = 0; c < src.num_columns(); ++c)
-    CopyValue(dst.column(c), src.column(c), row);
+    dst.column(c).AppendRowOf(src.column(c), row);
 }
 
 bool ValidUtf8WithoutNul(std::string_view s) {

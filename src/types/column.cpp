@@ -77,6 +77,34 @@ std::uint8_t* Column::AppendFixedSlots(const std::uint64_t* mask, size_t n) {
   return data_.data() + at;
 }
 
+void Column::AppendRowOf(const Column& other, size_t row) {
+  assert(other.type_ == type_);
+  if (!other.IsValid(row)) {
+    AppendNull();
+    return;
+  }
+  switch (type_) {
+    case LogicalType::kBool:
+      AppendBool(other.GetBool(row));
+      break;
+    case LogicalType::kInt64:
+      AppendInt64(other.GetInt64(row));
+      break;
+    case LogicalType::kDouble:
+      AppendDouble(other.GetDouble(row));
+      break;
+    case LogicalType::kString:
+      AppendString(other.GetString(row));
+      break;
+    case LogicalType::kTimestamp:
+      AppendTimestamp(other.GetTimestamp(row));
+      break;
+    case LogicalType::kDate:
+      AppendDate(other.GetDate(row));
+      break;
+  }
+}
+
 void Column::AppendColumn(const Column& other) {
   assert(other.type_ == type_);
   const size_t n = other.size_;

@@ -68,6 +68,8 @@ class Column {
   // converted on several threads. Precondition: the same type; for strings, the bytes of both
   // together stay below 4 GiB (offsets are 32-bit).
   void AppendColumn(const Column& other);
+  // Appends row `row` of `other` (its value or NULL). Precondition: the same type.
+  void AppendRowOf(const Column& other, size_t row);
   // True when no value is NULL (checked word by word).
   bool AllValid() const;
 

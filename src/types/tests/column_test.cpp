@@ -29,6 +29,53 @@ TEST(ColumnTest, FixedWidthValuesAndNulls) {
   EXPECT_EQ(c.ValueToString(1), "1000");
 }
 
+// Row by row in reverse order, every type: each row's value and NULL-ness arrive as written.
+TEST(ColumnTest, AppendRowOfCopiesOneValueOrNullOfEveryType) {
+  std::vector<Column> sources;
+  for (LogicalType t : {LogicalType::kBool, LogicalType::kInt64, LogicalType::kDouble,
+                        LogicalType::kString, LogicalType::kTimestamp, LogicalType::kDate}) {
+    Column c(t);
+    for (int i = 0; i < 5; ++i) {
+      if (i == 2) {
+        c.AppendNull();
+        continue;
+      }
+      switch (t) {
+        case LogicalType::kBool:
+          c.AppendBool(i % 2 == 1);
+          break;
+        case LogicalType::kInt64:
+          c.AppendInt64(-7 * i);
+          break;
+        case LogicalType::kDouble:
+          c.AppendDouble(0.1 * i);
+          break;
+        case LogicalType::kString:
+          c.AppendString(std::string(i, 'x') + "y");
+          break;
+        case LogicalType::kTimestamp:
+          c.AppendTimestamp(1'700'000'000'000'000 + i);
+          break;
+        case LogicalType::kDate:
+          c.AppendDate(19000 + i);
+          break;
+      }
+    }
+    sources.push_back(std::move(c));
+  }
+  for (const Column& src : sources) {
+    Column dst(src.type());
+    for (size_t r = src.size(); r-- > 0;)
+      dst.AppendRowOf(src, r);
+    ASSERT_EQ(dst.size(), src.size());
+    for (size_t r = 0; r < src.size(); ++r) {
+      const size_t from = src.size() - 1 - r;
+      EXPECT_EQ(dst.IsValid(r), src.IsValid(from)) << r;
+      EXPECT_EQ(dst.ValueToString(r), src.ValueToString(from)) << r;
+    }
+  }
+}
+
 TEST(ColumnTest, DataIsContiguousLikeADuckDbVector) {
   Column c(LogicalType::kDouble);
   c.AppendDouble(1.5);
