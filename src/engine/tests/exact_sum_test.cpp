@@ -3,15 +3,18 @@
 #include "engine/exact_sum.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <random>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace sluice::engine {
@@ -30,8 +33,13 @@ std::string Hex(double d) {
 // fsum of each case by Python; "overflow" where fsum gives up on an intermediate overflow,
 // "error" where it refuses inf + -inf.
 std::vector<std::string> PythonFsum(const std::vector<std::vector<double>>& cases) {
-  const std::string dir = testing::TempDir();
-  const std::string in = dir + "/exact_sum_cases.txt", out = dir + "/exact_sum_fsum.txt";
+  // Named by process and call: ctest runs each test as its own process at once, and build trees
+  // share the temp folder, so fixed names let one run read another's half-written oracle.
+  static int calls = 0;
+  const std::string dir = testing::TempDir() + "/exact_sum_" + std::to_string(::getpid()) + "_" +
+                          std::to_string(calls++);
+  std::filesystem::create_directories(dir);
+  const std::string in = dir + "/cases.txt", out = dir + "/fsum.txt";
   {
     std::ofstream f(in);
     for (const auto& c : cases) {
@@ -55,6 +63,8 @@ std::vector<std::string> PythonFsum(const std::vector<std::vector<double>>& case
   std::ifstream f(out);
   for (std::string line; std::getline(f, line);)
     lines.push_back(line);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
   return lines;
 }
 
