@@ -4,8 +4,8 @@
 
 #include "base/clock.h"
 #include "base/kill_point.h"
-#include "base/scalar_text.h"
 #include "base/log.h"
+#include "base/scalar_text.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"

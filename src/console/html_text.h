@@ -5,11 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/html_text.h"
+
 namespace sluice::console {
 
-// `text` with &, <, >, " and ' replaced by character references: safe inside element content
-// and inside quoted attribute values. Every value the console renders goes through it.
-std::string EscapeHtml(std::string_view text);
+// Every value the console renders goes through base::EscapeHtml.
+using base::EscapeHtml;
 
 // Percent-encodes everything but unreserved characters (RFC 3986), for a path segment or a
 // query value in a link.

@@ -4,36 +4,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/html_text.h"
 #include "lake/atomic_file.h"
 
 namespace sluice::quality {
 namespace {
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Num(std::optional<double> v, const char* format = "%.4g") {
   if (!v || !std::isfinite(*v)) return "&ndash;";
@@ -80,7 +55,7 @@ std::string Histogram(const ColumnDrift& c) {
   std::string svg =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"190\" "
       "role=\"img\" aria-label=\"" +
-      Escape(c.name) + " histogram\">";
+      base::EscapeHtml(c.name) + " histogram\">";
   char buf[256];
   for (size_t i = 0; i < bins; ++i) {
     const double x = kPad + bw * static_cast<double>(i);
@@ -105,7 +80,7 @@ std::string Histogram(const ColumnDrift& c) {
                   "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#57606a\" "
                   "text-anchor=\"%s\">",
                   x, kH + 16, anchor);
-    svg += buf + Escape(text) + "</text>";
+    svg += buf + base::EscapeHtml(text) + "</text>";
   };
   if (!c.edges.empty()) {
     label(kPad, Num(c.edges.front()), "start");
@@ -124,12 +99,13 @@ std::string DriftHtml(const DriftReport& r) {
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>sluice drift: " +
-      Escape(r.current) + " vs " + Escape(r.reference) + "</title><style>" + kStyle +
-      "</style></head><body>\n";
-  h += "<h1>Data drift: " + Escape(r.current) + " against " + Escape(r.reference) + "</h1>\n";
-  h += "<p class=\"sub\">reference " + Escape(r.reference_version.substr(0, 12)) + " (" +
+      base::EscapeHtml(r.current) + " vs " + base::EscapeHtml(r.reference) + "</title><style>" +
+      kStyle + "</style></head><body>\n";
+  h += "<h1>Data drift: " + base::EscapeHtml(r.current) + " against " +
+       base::EscapeHtml(r.reference) + "</h1>\n";
+  h += "<p class=\"sub\">reference " + base::EscapeHtml(r.reference_version.substr(0, 12)) + " (" +
        std::to_string(r.reference_rows) + " rows), current " +
-       Escape(r.current_version.substr(0, 12)) + " (" + std::to_string(r.current_rows) +
+       base::EscapeHtml(r.current_version.substr(0, 12)) + " (" + std::to_string(r.current_rows) +
        " rows)</p>\n";
   char buf[200];
   std::snprintf(buf, sizeof buf, "%d of %d compared columns drifted (share %.3g, threshold %.3g)",
@@ -142,16 +118,16 @@ std::string DriftHtml(const DriftReport& r) {
        "<th>current values</th><th>drift</th></tr></thead><tbody>\n";
   for (const auto& c : r.columns) {
     const char* cls = !c.compared ? "skipped" : (c.drifted ? "drifted" : "ok");
-    h += std::string("<tr class=\"") + cls + "\" data-column=\"" + Escape(c.name) + "\">";
-    h += "<td>" + Escape(c.name) + "</td><td class=\"text\">" + Escape(c.type) +
-         "</td><td class=\"text\">" + Escape(c.method) + "</td>";
+    h += std::string("<tr class=\"") + cls + "\" data-column=\"" + base::EscapeHtml(c.name) + "\">";
+    h += "<td>" + base::EscapeHtml(c.name) + "</td><td class=\"text\">" + base::EscapeHtml(c.type) +
+         "</td><td class=\"text\">" + base::EscapeHtml(c.method) + "</td>";
     h += "<td>" + Num(c.statistic) + "</td><td>" + Num(c.p_value) + "</td><td>" +
          (c.compared ? Num(c.threshold) : std::string("&ndash;")) + "</td>";
     h += "<td>" + std::to_string(c.reference_values) + "</td><td>" +
          std::to_string(c.current_values) + "</td>";
     h += "<td class=\"flag text\">" +
          (c.compared ? std::string(c.drifted ? "drift" : "no drift")
-                     : "not compared: " + Escape(c.note)) +
+                     : "not compared: " + base::EscapeHtml(c.note)) +
          "</td></tr>\n";
   }
   h += "</tbody></table>\n<div class=\"legend\"><span style=\"background:#0969da;opacity:.5\">"
@@ -159,9 +135,9 @@ std::string DriftHtml(const DriftReport& r) {
        "(share of each side's values per bin)</div>\n<div class=\"charts\">\n";
   for (const auto& c : r.columns) {
     if (c.reference_counts.empty()) continue;
-    h += "<div class=\"chart\" data-chart=\"" + Escape(c.name) + "\"><h2>" + Escape(c.name) +
-         " &middot; " + Escape(c.method) + (c.drifted ? " &middot; drift" : "") + "</h2>" +
-         Histogram(c) + "</div>\n";
+    h += "<div class=\"chart\" data-chart=\"" + base::EscapeHtml(c.name) + "\"><h2>" +
+         base::EscapeHtml(c.name) + " &middot; " + base::EscapeHtml(c.method) +
+         (c.drifted ? " &middot; drift" : "") + "</h2>" + Histogram(c) + "</div>\n";
   }
   h += "</div>\n</body></html>\n";
   return h;
@@ -171,23 +147,24 @@ std::string ProfileHtml(const Profile& p) {
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>sluice profile: " +
-      Escape(p.dataset) + "</title><style>" + kStyle + "</style></head><body>\n";
-  h += "<h1>Profile: " + Escape(p.dataset) + "</h1>\n<p class=\"sub\">version " +
-       Escape(p.version.substr(0, 12)) + ", " + std::to_string(p.rows) + " rows, " +
+      base::EscapeHtml(p.dataset) + "</title><style>" + kStyle + "</style></head><body>\n";
+  h += "<h1>Profile: " + base::EscapeHtml(p.dataset) + "</h1>\n<p class=\"sub\">version " +
+       base::EscapeHtml(p.version.substr(0, 12)) + ", " + std::to_string(p.rows) + " rows, " +
        std::to_string(p.columns.size()) + " columns</p>\n";
   h += "<table id=\"profile-table\"><thead><tr><th>column</th><th>type</th><th>count</th>"
        "<th>nulls</th><th>distinct</th><th>mean</th><th>stddev</th><th>min</th><th>p50</th>"
        "<th>max</th></tr></thead><tbody>\n";
   for (const auto& c : p.columns) {
     const bool numeric = IsNumeric(c.type);
-    h += "<tr data-column=\"" + Escape(c.name) + "\"><td>" + Escape(c.name) +
-         "</td><td class=\"text\">" + Escape(types::LogicalTypeName(c.type)) + "</td><td>" +
-         std::to_string(c.count) + "</td><td>" + std::to_string(c.nulls) + "</td><td>" +
-         std::to_string(c.distinct) + "</td><td>" + Num(c.mean) + "</td><td>" + Num(c.stddev) +
-         "</td><td class=\"text\">" + (numeric ? Num(c.min) : Escape(c.min_text.value_or(""))) +
-         "</td><td>" + (c.quantiles.size() == 7 ? Num(c.quantiles[3]) : std::string("&ndash;")) +
-         "</td><td class=\"text\">" + (numeric ? Num(c.max) : Escape(c.max_text.value_or(""))) +
-         "</td></tr>\n";
+    h += "<tr data-column=\"" + base::EscapeHtml(c.name) + "\"><td>" + base::EscapeHtml(c.name) +
+         "</td><td class=\"text\">" + base::EscapeHtml(types::LogicalTypeName(c.type)) +
+         "</td><td>" + std::to_string(c.count) + "</td><td>" + std::to_string(c.nulls) +
+         "</td><td>" + std::to_string(c.distinct) + "</td><td>" + Num(c.mean) + "</td><td>" +
+         Num(c.stddev) + "</td><td class=\"text\">" +
+         (numeric ? Num(c.min) : base::EscapeHtml(c.min_text.value_or(""))) + "</td><td>" +
+         (c.quantiles.size() == 7 ? Num(c.quantiles[3]) : std::string("&ndash;")) +
+         "</td><td class=\"text\">" +
+         (numeric ? Num(c.max) : base::EscapeHtml(c.max_text.value_or(""))) + "</td></tr>\n";
   }
   h += "</tbody></table>\n<div class=\"charts\">\n";
   for (const auto& c : p.columns) {
@@ -210,7 +187,8 @@ std::string ProfileHtml(const Profile& p) {
     } else {
       continue;
     }
-    h += "<div class=\"chart\" data-chart=\"" + Escape(c.name) + "\"><h2>" + Escape(c.name) +
+    h += "<div class=\"chart\" data-chart=\"" + base::EscapeHtml(c.name) + "\"><h2>" +
+         base::EscapeHtml(c.name) +
          (c.histogram.empty() ? " &middot; top values" : " &middot; histogram") + "</h2>" +
          Histogram(chart) + "</div>\n";
   }
