@@ -12,6 +12,7 @@
 
 #include "config/project_loader.h"
 #include "connectors/ingest.h"
+#include "engine/materialization.h"
 #include "engine/transform.h"
 #include "engine/window_aggregator.h"
 #include "lake/atomic_file.h"
@@ -294,6 +295,43 @@ TEST_F(TrainingSetTest, MissingInputsAreExplained) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("has no aggregation or derived feature 'nope'"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+namespace {
+
+// A store written by an older sluice (state encoding 2: one value per entity holding every
+// event of its window) is rewritten by a full replay that says why, never read as encoding 3 or
+// updated in place.
+TEST_F(TrainingSetTest, AStoreInAnOlderStateEncodingIsRewrittenByAFullReplay) {
+  auto current = lake_->Current("tx");
+  ASSERT_TRUE(current.ok() && current->has_value());
+  const StoredView stored{(*current)->id, "whatever the old definition hash was", 0, 40, 2};
+  bool looked_up = false;
+  const StateLookup lookup = [&](const std::vector<std::string>& keys) {
+    looked_up = true;
+    return base::Result<std::vector<std::optional<std::string>>>(
+        std::vector<std::optional<std::string>>(keys.size(), std::string("\x02old", 4)));
+  };
+  const PartLookup parts = [&](const std::vector<store::PartKey>& keys) {
+    looked_up = true;
+    return base::Result<std::vector<std::optional<std::string>>>(
+        std::vector<std::optional<std::string>>(keys.size()));
+  };
+  auto m = Materialize(*project_, project_->feature_views[0], *lake_, 1, stored, lookup, parts,
+                       /*force=*/false);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->mode, MaterializeMode::kFull);
+  EXPECT_NE(m->why.find("state encoding 2, this sluice writes 3"), std::string::npos) << m->why;
+  EXPECT_FALSE(looked_up);
+  EXPECT_GT(m->result.states.heads.size(), 30u);
+  for (const auto& [entity, head] : m->result.states.heads) {
+    ASSERT_FALSE(head.empty());
+    EXPECT_EQ(static_cast<std::uint8_t>(head[0]), kStateEncoding) << entity;
+  }
 }
 
 }  // namespace
