@@ -614,7 +614,10 @@ base::Status StateEvaluator::EvaluateChunked(const EntityState& state, std::int6
     if (got.size() != keys.size()) return base::Internal("online state: parts read short");
     for (size_t i = 0; i < keys.size(); ++i) {
       if (!got[i]) {
-        return base::Corruption("online state: a part the state names is not stored");
+        // Parts are read after the head: an update in between may have deleted an expired one.
+        return base::Unavailable(
+            "online state: a part the state names is not stored (removed by an update since "
+            "the state was read, or lost): read the entity again");
       }
       SLUICE_RETURN_IF_ERROR(take(i, std::move(*got[i])));
     }
@@ -635,7 +638,16 @@ base::Status StateEvaluator::EvaluateChunked(const EntityState& state, std::int6
     auto it =
         std::upper_bound(e.entries.begin(), e.entries.end(), e.cut,
                          [](std::int64_t cut, const ChunkEntry& c) { return cut < c.last_ts; });
-    if (it == e.entries.end() || e.entries.size() != state.groups[e.group].chunks) {
+    // A group part only grows: entries past the head's count were sealed by an update after
+    // the head was read, and are not part of the state it describes.
+    const size_t known = state.groups[e.group].chunks;
+    if (e.entries.size() < known) {
+      return base::Corruption("online state: a chunk group part does not match the state");
+    }
+    e.entries.resize(known);
+    it = std::upper_bound(e.entries.begin(), e.entries.end(), e.cut,
+                          [](std::int64_t cut, const ChunkEntry& c) { return cut < c.last_ts; });
+    if (it == e.entries.end()) {
       return base::Corruption("online state: a chunk group part does not match the state");
     }
     e.entry = static_cast<size_t>(it - e.entries.begin());

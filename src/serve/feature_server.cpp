@@ -352,10 +352,21 @@ Reply FeatureServer::Features(std::string_view body) {
       auto parts = [&](const std::vector<store::PartKey>& keys) {
         return handle->MultiGetParts(lookup.view, keys);
       };
+      const auto& wanted = lookup.all_features ? kAllFeatures : lookup.features;
       auto features =
           served.online->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
-                              lookup.all_features ? kAllFeatures : lookup.features, lease.db(),
-                              lookup.entity_keys[e], parts);
+                              wanted, lease.db(), lookup.entity_keys[e], parts);
+      if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state) {
+        // A part named by the head was removed by an update since the head was read: read
+        // this entity's head again, once.
+        auto again = handle->MultiGet(lookup.view, {lookup.entity_keys[e]});
+        if (again.ok() && again->size() == 1) {
+          const auto& fresh = (*again)[0];
+          features =
+              served.online->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt, t,
+                                  wanted, lease.db(), lookup.entity_keys[e], parts);
+        }
+      }
       if (!features.ok()) {
         return Error(features.status().WithContext("entity " + std::to_string(e) + " " +
                                                    request->entity_json[e] + ", view '" +
