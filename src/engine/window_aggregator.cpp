@@ -30,7 +30,6 @@ void EntityAggregator::Reset(size_t begin, size_t end) {
   begin_ = begin;
   end_ = end;
   hi_ = begin;
-  lifetime_from_ = begin;
   for (Window& w : windows_) {
     w.lo = begin;
     for (size_t a : w.aggs)
@@ -46,22 +45,12 @@ void EntityAggregator::Reset(size_t begin, size_t end) {
   }
 }
 
-void EntityAggregator::RestoreExchange(size_t begin, size_t end, LifetimeStates& lifetime) {
-  Reset(begin, end);
-  lifetime_from_ = end;
-  lifetime_.swap(lifetime);
-  lifetime_.resize(plan_.aggregations.size());
-  for (size_t a : lifetime_aggs_) {
-    if (!lifetime_[a]) lifetime_[a] = MakeStoredState(plan_, plan_.aggregations[a]);
-  }
-}
-
 void EntityAggregator::AdvanceTo(std::int64_t t) {
   const std::vector<std::int64_t>& ts = log_.ts;
   size_t hi = hi_;
   while (hi < end_ && ts[hi] <= t)
     ++hi;
-  for (size_t e = std::max(hi_, lifetime_from_); e < hi; ++e) {
+  for (size_t e = hi_; e < hi; ++e) {
     for (size_t a : lifetime_aggs_)
       lifetime_[a]->Update(log_, e);
   }
@@ -93,11 +82,6 @@ void EntityAggregator::Emit(std::int64_t t, size_t row, std::vector<FeatureValue
       out[a].SetNull(row);
     return;
   }
-  EmitIgnoringTtl(t, row, out);
-}
-
-void EntityAggregator::EmitIgnoringTtl(std::int64_t, size_t row,
-                                       std::vector<FeatureValues>& out) const {
   for (size_t a = 0; a < plan_.aggregations.size(); ++a) {
     if (sliding_[a]) {
       sliding_[a]->Finalize(log_, row, out[a]);

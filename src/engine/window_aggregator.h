@@ -30,8 +30,8 @@ using LifetimeStates = std::vector<std::unique_ptr<StoredState>>;
 // leave when they fall out of it), each aggregation a SlidingState updated as they do, so a
 // step costs the events it moves past, not the events in the window. A window's state depends
 // only on the events in it (sums are exact, extremes and edges kept by event index), never on
-// the order of reads or where the sweep started: a sweep starting at any t, or an online read
-// from a stored window of events, gets the same bits as a replay.
+// the order of reads or where the sweep started: a sweep starting at any t gets the same bits
+// as a replay, and so do online reads, which combine the same states' partials (entity_state.h).
 class EntityAggregator {
  public:
   EntityAggregator(const FeatureViewPlan& plan, const EventLog& log);
@@ -43,22 +43,6 @@ class EntityAggregator {
   // Writes every aggregation as of t (after AdvanceTo(t)) into out[i] at `row`. With a TTL, an
   // entity whose newest event is older than t - ttl (or that has none) gets NULL everywhere.
   void Emit(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const;
-  // Emit without the TTL rule, for callers that decide it themselves (online state).
-  void EmitIgnoringTtl(std::int64_t t, size_t row, std::vector<FeatureValues>& out) const;
-
-  // Events consumed so far (the entity's history up to t).
-  size_t consumed() const { return hi_ - begin_; }
-
-  // Online state: the lifetime states after the events consumed so far (the caller may take
-  // them; the next Reset makes new ones), and a restart from stored state whose events
-  // log[begin, end) were all consumed already (their lifetime contribution is in `lifetime`),
-  // so only windows take them on AdvanceTo. The states are exchanged with `lifetime`, so a
-  // caller restoring many states in turn (online reads) keeps reusing the same buffers.
-  LifetimeStates& lifetime() { return lifetime_; }
-  void RestoreExchange(size_t begin, size_t end, LifetimeStates& lifetime);
-  // After a restore: events appended to the log since, log[end, new_end), are new and are
-  // consumed (lifetime included) by the next AdvanceTo, as a stream delivers them.
-  void Extend(size_t new_end) { end_ = new_end; }
 
  private:
   struct Window {
@@ -70,7 +54,6 @@ class EntityAggregator {
   const FeatureViewPlan& plan_;
   const EventLog& log_;
   size_t begin_ = 0, end_ = 0, hi_ = 0;
-  size_t lifetime_from_ = 0;  // events before this one are in the lifetime states already
   std::vector<Window> windows_;
   std::vector<size_t> lifetime_aggs_;
   std::vector<std::unique_ptr<SlidingState>> sliding_;  // per aggregation, windowed ones
