@@ -249,6 +249,14 @@ int RunGet(const GetOptions& options) {
   };
   auto features = (*online)->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
                                   options.features, *db, entity, parts);
+  if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state) {
+    // A part the head names was removed by a writer since the head was read: read it again.
+    values = (*store)->MultiGet(view->name, {entity});
+    if (!values.ok()) return ReportFailure(values.status());
+    const auto& fresh = (*values)[0];
+    features = (*online)->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt, t,
+                               options.features, *db, entity, parts);
+  }
   if (!features.ok()) return ReportFailure(features.status());
   std::printf("{\"view\":\"%s\",\"key\":\"%s\",\"at\":\"%s\",\"features\":{",
               JsonEscape(view->name).c_str(), JsonEscape(options.key).c_str(),
