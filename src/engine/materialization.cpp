@@ -152,6 +152,7 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
   out.heads.reserve(keys.size());
   std::int64_t created = 0;
   std::map<std::string, std::optional<std::string>> entity_parts;
+  EntityState state;
   EventLog log;
   for (const auto& in : plan.inputs)
     log.inputs.emplace_back(in.type);
@@ -167,13 +168,13 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
     for (size_t i = 0; i < batch_keys.size(); ++i) {
       const std::string& key = batch_keys[i];
       const std::vector<size_t>& list = rows[from + i];
-      EntityState state;
       if (stored[i]) {
-        auto decoded = DecodeState(plan, *stored[i]);
+        // Decoded into the previous entity's state, whose buffers (partial states, columns)
+        // are kept: a stream batch updates a few entities over and over.
+        base::Status decoded = DecodeStateInto(plan, *stored[i], state);
         if (!decoded.ok()) {
-          return std::move(decoded).status().WithContext("stored state of entity '" + key + "'");
+          return decoded.WithContext("stored state of entity '" + key + "'");
         }
-        state = std::move(*decoded);
         const std::int64_t first_new = ets.GetTimestamp(list.front());
         if (first_new < state.newest_event) {
           return base::FailedPrecondition("entity '" + key + "' has a new event at " +
@@ -182,6 +183,7 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
                                           base::FormatTimestampMicros(state.newest_event) + ")");
         }
       } else {
+        state = EntityState();
         ++created;
       }
       log.ts.clear();
