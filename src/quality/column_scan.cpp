@@ -15,7 +15,7 @@ namespace sluice::quality {
 namespace {
 
 constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
-constexpr int kDigitBits = 11;
+constexpr int kDigitBits = 8;  // 256 buckets: the scatter stays in L1 (faster than 11 bits here)
 constexpr int kDigits = (64 + kDigitBits - 1) / kDigitBits;
 constexpr size_t kBuckets = size_t{1} << kDigitBits;
 
