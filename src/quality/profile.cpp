@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "base/time.h"
 #include "lake/atomic_file.h"
 #include "quality/column_scan.h"
 #include "warehouse/duckdb_database.h"
@@ -18,6 +19,7 @@ namespace {
 using warehouse::QuoteIdentifier;
 
 constexpr std::string_view kProfileSuffix = ".profile.json";
+constexpr std::string_view kSegmentProfileSuffix = ".segment.profile.json";
 constexpr const char* kQuantileNames[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
 
 // A sum with Neumaier's compensation: within an ulp or two of the exact sum for any order of
@@ -245,13 +247,16 @@ bool IsNumeric(types::LogicalType type) {
          type == types::LogicalType::kBool;
 }
 
-base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifest& manifest,
+namespace {
+
+// The profile of the rows in `files` (Parquet, with the columns of `manifest.schema`).
+base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& files,
+                                     std::int64_t expected_rows, const lake::Manifest& manifest,
                                      const ProfileOptions& options) {
   warehouse::DuckDb::Options db_options;
   db_options.threads = options.threads;
-  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, manifest));
   SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
-  const std::string from = warehouse::ParquetSelectSql(lake.DataFiles(manifest), manifest.schema);
+  const std::string from = warehouse::ParquetSelectSql(files, manifest.schema);
   const std::string context =
       "profiling " + manifest.dataset + " version " + manifest.id.substr(0, 12);
   // Numbers are sorted in memory (exact quantiles and distinct counts from one sort), strings
@@ -259,7 +264,7 @@ base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifes
   ScanSpec spec;
   spec.from = from;
   spec.threads = options.threads;
-  spec.expected_rows = static_cast<size_t>(std::max<std::int64_t>(manifest.rows.loaded, 0));
+  spec.expected_rows = static_cast<size_t>(std::max<std::int64_t>(expected_rows, 0));
   std::vector<std::string> temporal;
   enum class Kind { kNumeric, kText, kTemporal };
   std::vector<std::pair<Kind, size_t>> slot;  // per schema column: where its values are
@@ -315,6 +320,14 @@ base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifes
     p.columns.push_back(std::move(c));
   }
   return p;
+}
+
+}  // namespace
+
+base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifest& manifest,
+                                     const ProfileOptions& options) {
+  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, manifest));
+  return ProfileOfFiles(lake.DataFiles(manifest), manifest.rows.loaded, manifest, options);
 }
 
 std::string ProfileToJson(const Profile& p) {
@@ -515,6 +528,78 @@ Profile MergeProfiles(const Profile& a, const Profile& b) {
     c.nulls += a.rows;
     out.columns.push_back(std::move(c));
   }
+  return out;
+}
+
+std::optional<std::vector<std::filesystem::path>> AddedDataFiles(const lake::Lake& lake,
+                                                                 const lake::Manifest& version,
+                                                                 const lake::Manifest* parent) {
+  std::vector<std::filesystem::path> files = lake.DataFiles(version);
+  if (parent == nullptr) return files;
+  const std::vector<std::filesystem::path> before = lake.DataFiles(*parent);
+  // A stream version lists its parent's files first, then its own.
+  if (before.size() > files.size() || !std::equal(before.begin(), before.end(), files.begin())) {
+    return std::nullopt;
+  }
+  files.erase(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(before.size()));
+  return files;
+}
+
+base::Result<std::vector<PeriodProfile>> ProfilesByPeriod(const lake::Lake& lake,
+                                                          const std::string& dataset,
+                                                          ProfilePeriod period,
+                                                          const ProfileOptions& options) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<lake::Manifest> history, lake.History(dataset));
+  if (history.empty()) return base::NotFound("dataset '" + dataset + "' has no versions");
+  const std::int64_t unit =
+      period == ProfilePeriod::kHour ? std::int64_t{3600} * 1000000 : std::int64_t{86400} * 1000000;
+  std::map<std::string, PeriodProfile> periods;  // by start; the text sorts as the time
+  for (size_t i = 0; i < history.size(); ++i) {
+    const lake::Manifest& m = history[i];
+    const lake::Manifest* parent = i == 0 ? nullptr : &history[i - 1];
+    auto added = AddedDataFiles(lake, m, parent);
+    if (!added) {
+      return base::FailedPrecondition(
+          dataset + " version " + m.id.substr(0, 12) + " replaces the data of version " +
+          parent->id.substr(0, 12) +
+          " instead of adding to it; profiles per period need an append-only dataset (a stream)");
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::int64_t landed, base::ParseTimestampMicros(m.created_at));
+    const std::int64_t start = (landed >= 0 ? landed : landed - unit + 1) / unit * unit;
+    const std::string key = base::FormatTimestampMicros(start);
+    // The segment's own profile: stored once, then read (derived data, so recomputed if damaged).
+    const auto path = lake.SidecarPath(m, kSegmentProfileSuffix);
+    std::optional<Profile> segment;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      auto text = lake::ReadFile(path);
+      if (text.ok()) {
+        auto parsed = ParseProfile(*text);
+        if (parsed.ok() && parsed->version == m.id) segment = std::move(*parsed);
+      }
+    }
+    if (!segment) {
+      auto data_rows = [](const lake::Manifest& v) {
+        std::int64_t n = 0;
+        for (const auto& o : v.outputs)
+          if (o.name == "data") n += o.rows;
+        return n;
+      };
+      const std::int64_t rows = data_rows(m) - (parent != nullptr ? data_rows(*parent) : 0);
+      SLUICE_ASSIGN_OR_RETURN(Profile p, ProfileOfFiles(*added, rows, m, options));
+      SLUICE_RETURN_IF_ERROR(lake::WriteFileAtomic(path, ProfileToJson(p) + "\n"));
+      segment = std::move(p);
+    }
+    auto [it, first] = periods.try_emplace(key);
+    PeriodProfile& into = it->second;
+    into.profile = first ? std::move(*segment) : MergeProfiles(into.profile, *segment);
+    into.period = key;
+    into.versions.push_back(m.id);
+    into.profile.version = m.id;
+  }
+  std::vector<PeriodProfile> out;
+  for (auto& [key, p] : periods)
+    out.push_back(std::move(p));
   return out;
 }
 
