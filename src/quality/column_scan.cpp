@@ -34,22 +34,59 @@ std::int64_t KeyInt(std::uint64_t key) {
   return static_cast<std::int64_t>(key ^ kSignBit);
 }
 
+using DigitCounts = std::vector<std::array<size_t, kBuckets>>;
+
+// LSD radix sort of `keys` given every digit's histogram: one scatter per digit that the keys do
+// not all share.
+void SortByDigits(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch,
+                  DigitCounts& counts) {
+  const size_t n = keys.size();
+  if (n < 2) return;
+  if (n < 256) {
+    std::sort(keys.begin(), keys.end());
+    return;
+  }
+  scratch.resize(n);
+  for (int d = 0; d < kDigits; ++d) {
+    auto& c = counts[d];
+    if (std::any_of(c.begin(), c.end(), [n](size_t x) { return x == n; })) continue;
+    size_t sum = 0;
+    for (auto& x : c) {
+      const size_t here = x;
+      x = sum;
+      sum += here;
+    }
+    const int shift = d * kDigitBits;
+    for (const std::uint64_t k : keys)
+      scratch[c[(k >> shift) & (kBuckets - 1)]++] = k;
+    keys.swap(scratch);
+  }
+}
+
 // Sorts one column's valid values. NaN (any sign) is set apart and appended last, where DuckDB
 // orders it; the distinct count treats every NaN as one value, as count(DISTINCT) does.
 SortedNumbers SortColumn(const types::Column& column) {
   const size_t n = column.size();
   const bool all_valid = column.AllValid();
   const bool is_int = column.type() == types::LogicalType::kInt64;
-  std::vector<std::uint64_t> keys;
-  keys.reserve(n);
-  size_t nans = 0;
+  std::vector<std::uint64_t> keys(n);
+  DigitCounts counts(kDigits);
+  for (auto& c : counts)
+    c.fill(0);
+  size_t kept = 0, nans = 0;
   const std::uint8_t* data = column.data();
+  // The keys and every digit's histogram in one pass over the column.
+  auto keep = [&](std::uint64_t k) {
+    keys[kept++] = k;
+    for (int d = 0; d < kDigits; ++d)
+      ++counts[d][(k >> (d * kDigitBits)) & (kBuckets - 1)];
+  };
   for (size_t r = 0; r < n; ++r) {
     if (!all_valid && !column.IsValid(r)) continue;
     if (is_int) {
       std::int64_t v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
-      keys.push_back(IntKey(v));
+      keep(IntKey(v));
     } else {
       double v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
@@ -57,11 +94,12 @@ SortedNumbers SortColumn(const types::Column& column) {
         ++nans;
         continue;
       }
-      keys.push_back(DoubleKey(v));
+      keep(DoubleKey(v));
     }
   }
+  keys.resize(kept);
   std::vector<std::uint64_t> scratch;
-  RadixSort(keys, scratch);
+  SortByDigits(keys, scratch, counts);
   scratch = {};
   SortedNumbers out;
   out.values.resize(keys.size() + nans);
@@ -109,35 +147,14 @@ std::int64_t ValueCounts::total() const {
 }
 
 void RadixSort(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch) {
-  const size_t n = keys.size();
-  if (n < 2) return;
-  if (n < 256) {
-    std::sort(keys.begin(), keys.end());
-    return;
-  }
-  // Every digit's histogram in one pass; then one scatter per digit the keys do not all share.
-  std::vector<std::array<size_t, kBuckets>> counts(kDigits);
+  DigitCounts counts(kDigits);
   for (auto& c : counts)
     c.fill(0);
   for (const std::uint64_t k : keys) {
     for (int d = 0; d < kDigits; ++d)
       ++counts[d][(k >> (d * kDigitBits)) & (kBuckets - 1)];
   }
-  scratch.resize(n);
-  for (int d = 0; d < kDigits; ++d) {
-    auto& c = counts[d];
-    if (std::any_of(c.begin(), c.end(), [n](size_t x) { return x == n; })) continue;
-    size_t sum = 0;
-    for (auto& x : c) {
-      const size_t here = x;
-      x = sum;
-      sum += here;
-    }
-    const int shift = d * kDigitBits;
-    for (const std::uint64_t k : keys)
-      scratch[c[(k >> shift) & (kBuckets - 1)]++] = k;
-    keys.swap(scratch);
-  }
+  SortByDigits(keys, scratch, counts);
 }
 
 NumericSample ToSample(const SortedNumbers& sorted) {
