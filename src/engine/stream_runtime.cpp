@@ -217,8 +217,9 @@ struct StreamRuntime::State {
     }
   }
 
-  // Checks, classifies and buffers one message.
-  void Consume(const connectors::KafkaMessage& m, types::Batch& one) {
+  // Checks, classifies and buffers one message: read straight into the waiting rows (or the
+  // late segment), no row built on the side.
+  void Consume(const connectors::KafkaMessage& m) {
     PartitionState& ps = partitions[m.partition];
     if (m.offset < ps.next) return;  // a redelivery after a seek: already consumed
     ps.next = m.offset + 1;
@@ -227,20 +228,17 @@ struct StreamRuntime::State {
       if (v.sink.Counts(m.partition, m.offset)) ++v.sink.cursor.counts.consumed;
     }
     if (lake_sink.Counts(m.partition, m.offset)) ++lake_sink.cursor.counts.consumed;
-    for (size_t c = 0; c < one.num_columns(); ++c)
-      one.column(c) = types::Column(one.column(c).type());
-    if (auto why = reader.Append(m.payload, one)) {
+    if (auto why = reader.Parse(m.payload)) {
       Quarantine(m, *why);
       return;
     }
-    const types::Column& ts_col = one.column(static_cast<size_t>(event_time_column));
-    if (!ts_col.IsValid(0)) {
+    const std::optional<std::int64_t> event_ts =
+        reader.TimeMicros(static_cast<size_t>(event_time_column));
+    if (!event_ts) {
       Quarantine(m, "event time '" + *source->event_time + "' is null");
       return;
     }
-    std::int64_t ts = ts_col.type() == LogicalType::kDate
-                          ? std::int64_t{ts_col.GetDate(0)} * 86400 * 1000000
-                          : ts_col.GetTimestamp(0);
+    const std::int64_t ts = *event_ts;
     // Inside the range the resumed run consumed, only the partition's own watermark decides,
     // exactly as it did then; past it, also what was applied already (after an end-of-input
     // flush, or from a partition seen for the first time).
@@ -253,14 +251,15 @@ struct StreamRuntime::State {
       }
       if (lake_sink.Counts(m.partition, m.offset)) {
         ++lake_sink.cursor.counts.late;
-        CopyRow(segment_late, one, 0);
-        segment_late.column(one.num_columns()).AppendInt64(m.partition);
-        segment_late.column(one.num_columns() + 1).AppendInt64(m.offset);
+        const size_t ncols = waiting_rows.num_columns();
+        reader.AppendParsed(segment_late);
+        segment_late.column(ncols).AppendInt64(m.partition);
+        segment_late.column(ncols + 1).AppendInt64(m.offset);
       }
       return;
     }
     waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
-    CopyRow(waiting_rows, one, 0);
+    reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
   }
 
@@ -665,7 +664,6 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
                                 const std::function<void(const StreamStatus&)>& report) {
   State& s = *s_;
   connectors::KafkaPoll poll;
-  types::Batch one = s.reader.NewBatch();
   auto at_end = [&] {
     for (const auto& [p, ps] : s.partitions) {
       if (ps.next < ps.end) return false;
@@ -686,7 +684,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
     SLUICE_RETURN_IF_ERROR(
         s.consumer->Poll(s.options.max_poll_messages, s.options.poll_timeout, &poll));
     for (const connectors::KafkaMessage& m : poll.messages)
-      s.Consume(m, one);
+      s.Consume(m);
     if (!poll.messages.empty()) {
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
       std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
