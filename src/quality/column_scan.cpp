@@ -160,6 +160,8 @@ void RadixSort(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scr
 
 NumericSample ToSample(const SortedNumbers& sorted) {
   NumericSample s;
+  s.values.reserve(static_cast<size_t>(sorted.distinct));
+  s.counts.reserve(static_cast<size_t>(sorted.distinct));
   for (const double v : sorted.values) {
     if (!std::isfinite(v)) continue;
     if (!s.values.empty() && s.values.back() == v) {

@@ -1,12 +1,15 @@
 #include "quality/drift.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/time.h"
+#include "base/workers.h"
 #include "quality/column_scan.h"
 #include "quality/drift_statistics.h"
 #include "quality/profile.h"
@@ -452,144 +455,165 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
   report.reference_rows = ref_scan->rows;
   report.current_rows = cur_scan->rows;
 
-  for (const auto& name : names) {
-    ColumnDrift c;
-    c.name = name;
-    const auto ri = reference.manifest.schema.IndexOf(name);
-    const auto ci = current.manifest.schema.IndexOf(name);
-    if (!ri || !ci) {
-      NotCompared(
-          c, std::string("missing in the ") + (!ri && !ci ? "reference and the current data"
-                                                          : (!ri ? "reference" : "current data")));
-      report.columns.push_back(std::move(c));
-      continue;
-    }
-    const auto [numeric, at] = slot.at(name);
-    c.type = numeric ? "numeric" : "categorical";
-    std::optional<NumericSample> nr, nc;
-    CategoricalSample cr, cc;
-    if (numeric) {
-      nr = ToSample(ref_scan->numeric[at]);
-      nc = ToSample(cur_scan->numeric[at]);
-      c.reference_values = nr->size();
-      c.current_values = nc->size();
-    } else {
-      // A copy, not a move: --columns may name a column twice.
-      cr = AsSample(ValueCounts(ref_scan->categorical[at]));
-      cc = AsSample(ValueCounts(cur_scan->categorical[at]));
-      c.reference_values = cr.size();
-      c.current_values = cc.size();
-    }
-    if (c.reference_values == 0 || c.current_values == 0) {
-      NotCompared(c, std::string("no non-null values in the ") +
-                         (c.reference_values == 0 && c.current_values == 0
-                              ? "reference and the current data"
-                              : (c.reference_values == 0 ? "reference" : "current data")));
-      report.columns.push_back(std::move(c));
-      continue;
-    }
-    ReportHistogram(c, nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc,
-                    settings.max_histogram_bins);
-    // Numbers as categories (text keys) only for the tests that need them: building them for
-    // millions of distinct values costs more than every statistic together.
-    std::optional<KeyedCounts> keyed;
-    auto keys = [&]() -> const KeyedCounts& {
-      if (!keyed) {
-        if (numeric && cr.values.empty()) {
-          cr = AsCategories(*nr);
-          cc = AsCategories(*nc);
-        }
-        keyed = UnionCounts(cr, cc);
+  // Columns are compared on `threads` workers (each statistic reads only its own column's
+  // samples); the report keeps the requested order.
+  std::vector<ColumnDrift> results(names.size());
+  std::map<std::string, int> uses;
+  for (const auto& name : names)
+    ++uses[name];
+  int workers = settings.threads > 0
+                    ? settings.threads
+                    : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  workers = std::max(1, std::min<int>(workers, static_cast<int>(names.size())));
+  std::atomic<size_t> next{0};
+  base::RunWorkers(workers, [&](int) {
+    for (size_t k = next++; k < names.size(); k = next++) {
+      const std::string& name = names[k];
+      ColumnDrift c;
+      c.name = name;
+      const auto ri = reference.manifest.schema.IndexOf(name);
+      const auto ci = current.manifest.schema.IndexOf(name);
+      if (!ri || !ci) {
+        NotCompared(c, std::string("missing in the ") +
+                           (!ri && !ci ? "reference and the current data"
+                                       : (!ri ? "reference" : "current data")));
+        results[k] = std::move(c);
+        continue;
       }
-      return *keyed;
-    };
-    const size_t n_values = numeric ? UnionSize(*nr, *nc) : keys().keys.size();
-    DriftMethod method = settings.method;
-    if (method == DriftMethod::kAuto) {
-      if (c.reference_values <= settings.small_reference_rows) {
-        if (numeric && n_values > 5) {
-          method = DriftMethod::kKs;
-        } else {
-          method = n_values > 2 ? DriftMethod::kChiSquare : DriftMethod::kZTest;
+      const auto [numeric, at] = slot.at(name);
+      c.type = numeric ? "numeric" : "categorical";
+      std::optional<NumericSample> nr, nc;
+      CategoricalSample cr, cc;
+      if (numeric) {
+        nr = ToSample(ref_scan->numeric[at]);
+        nc = ToSample(cur_scan->numeric[at]);
+        if (uses.at(name) == 1) {  // nobody reads them again: free the sorted copies now
+          ref_scan->numeric[at] = {};
+          cur_scan->numeric[at] = {};
         }
+        c.reference_values = nr->size();
+        c.current_values = nc->size();
       } else {
-        method = numeric && n_values > 5 ? DriftMethod::kWasserstein : DriftMethod::kJensenShannon;
+        // A copy, not a move: --columns may name a column twice.
+        cr = AsSample(ValueCounts(ref_scan->categorical[at]));
+        cc = AsSample(ValueCounts(cur_scan->categorical[at]));
+        c.reference_values = cr.size();
+        c.current_values = cc.size();
       }
-    }
-    c.method = std::string(config::Name(method));
-    c.compared = true;
-    switch (method) {
-      case DriftMethod::kKs:
-      case DriftMethod::kWasserstein: {
-        if (!numeric) {
-          NotCompared(c, c.method + " compares numeric columns; this one is categorical");
+      if (c.reference_values == 0 || c.current_values == 0) {
+        NotCompared(c, std::string("no non-null values in the ") +
+                           (c.reference_values == 0 && c.current_values == 0
+                                ? "reference and the current data"
+                                : (c.reference_values == 0 ? "reference" : "current data")));
+        results[k] = std::move(c);
+        continue;
+      }
+      ReportHistogram(c, nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc,
+                      settings.max_histogram_bins);
+      // Numbers as categories (text keys) only for the tests that need them: building them for
+      // millions of distinct values costs more than every statistic together.
+      std::optional<KeyedCounts> keyed;
+      auto keys = [&]() -> const KeyedCounts& {
+        if (!keyed) {
+          if (numeric && cr.values.empty()) {
+            cr = AsCategories(*nr);
+            cc = AsCategories(*nc);
+          }
+          keyed = UnionCounts(cr, cc);
+        }
+        return *keyed;
+      };
+      const size_t n_values = numeric ? UnionSize(*nr, *nc) : keys().keys.size();
+      DriftMethod method = settings.method;
+      if (method == DriftMethod::kAuto) {
+        if (c.reference_values <= settings.small_reference_rows) {
+          if (numeric && n_values > 5) {
+            method = DriftMethod::kKs;
+          } else {
+            method = n_values > 2 ? DriftMethod::kChiSquare : DriftMethod::kZTest;
+          }
+        } else {
+          method =
+              numeric && n_values > 5 ? DriftMethod::kWasserstein : DriftMethod::kJensenShannon;
+        }
+      }
+      c.method = std::string(config::Name(method));
+      c.compared = true;
+      switch (method) {
+        case DriftMethod::kKs:
+        case DriftMethod::kWasserstein: {
+          if (!numeric) {
+            NotCompared(c, c.method + " compares numeric columns; this one is categorical");
+            break;
+          }
+          if (method == DriftMethod::kKs) {
+            const TestResult r = KsTwoSample(*nr, *nc);
+            c.statistic = r.statistic;
+            c.p_value = r.p_value;
+            c.threshold = settings.ks;
+            c.drifted = *r.p_value < settings.ks;
+          } else {
+            // Evidently: the distance in units of the reference's standard deviation (at least
+            // 0.001, so a constant reference still gives a finite number).
+            const double norm = std::max(PopulationStddev(*nr), 0.001);
+            c.statistic = WassersteinDistance(*nr, *nc) / norm;
+            c.threshold = settings.wasserstein;
+            c.drifted = *c.statistic >= settings.wasserstein;
+          }
           break;
         }
-        if (method == DriftMethod::kKs) {
-          const TestResult r = KsTwoSample(*nr, *nc);
+        case DriftMethod::kChiSquare: {
+          const double k_norm =
+              static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
+          std::vector<double> expected(keys().reference.size());
+          for (size_t i = 0; i < expected.size(); ++i)
+            expected[i] = keys().reference[i] * k_norm;
+          const TestResult r = ChiSquare(keys().current, expected);
           c.statistic = r.statistic;
           c.p_value = r.p_value;
-          c.threshold = settings.ks;
-          c.drifted = *r.p_value < settings.ks;
-        } else {
-          // Evidently: the distance in units of the reference's standard deviation (at least
-          // 0.001, so a constant reference still gives a finite number).
-          const double norm = std::max(PopulationStddev(*nr), 0.001);
-          c.statistic = WassersteinDistance(*nr, *nc) / norm;
-          c.threshold = settings.wasserstein;
-          c.drifted = *c.statistic >= settings.wasserstein;
-        }
-        break;
-      }
-      case DriftMethod::kChiSquare: {
-        const double k_norm =
-            static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
-        std::vector<double> expected(keys().reference.size());
-        for (size_t i = 0; i < expected.size(); ++i)
-          expected[i] = keys().reference[i] * k_norm;
-        const TestResult r = ChiSquare(keys().current, expected);
-        c.statistic = r.statistic;
-        c.p_value = r.p_value;
-        c.threshold = settings.chisquare;
-        c.drifted = *r.p_value < settings.chisquare;
-        break;
-      }
-      case DriftMethod::kZTest: {
-        if (n_values > 2) {
-          NotCompared(c, "ztest compares columns with at most two values; this one has " +
-                             std::to_string(n_values));
+          c.threshold = settings.chisquare;
+          c.drifted = *r.p_value < settings.chisquare;
           break;
         }
-        const TestResult r =
-            ProportionZTest(static_cast<std::int64_t>(keys().reference[0]), c.reference_values,
-                            static_cast<std::int64_t>(keys().current[0]), c.current_values);
-        c.statistic = r.statistic;
-        c.p_value = r.p_value;
-        c.threshold = settings.ztest;
-        c.drifted = *r.p_value < settings.ztest;
-        break;
-      }
-      case DriftMethod::kJensenShannon:
-      case DriftMethod::kPsi: {
-        std::vector<double> ref, cur;
-        if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
-        BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
-        if (method == DriftMethod::kJensenShannon) {
-          c.statistic = JensenShannonDistance(ref, cur);
-          c.threshold = settings.jensenshannon;
-          c.drifted = *c.statistic >= settings.jensenshannon;
-        } else {
-          c.statistic = PopulationStabilityIndex(FillZeroShares(ref), FillZeroShares(cur));
-          c.threshold = settings.psi;
-          c.drifted = *c.statistic >= settings.psi;
+        case DriftMethod::kZTest: {
+          if (n_values > 2) {
+            NotCompared(c, "ztest compares columns with at most two values; this one has " +
+                               std::to_string(n_values));
+            break;
+          }
+          const TestResult r =
+              ProportionZTest(static_cast<std::int64_t>(keys().reference[0]), c.reference_values,
+                              static_cast<std::int64_t>(keys().current[0]), c.current_values);
+          c.statistic = r.statistic;
+          c.p_value = r.p_value;
+          c.threshold = settings.ztest;
+          c.drifted = *r.p_value < settings.ztest;
+          break;
         }
-        break;
+        case DriftMethod::kJensenShannon:
+        case DriftMethod::kPsi: {
+          std::vector<double> ref, cur;
+          if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
+          BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
+          if (method == DriftMethod::kJensenShannon) {
+            c.statistic = JensenShannonDistance(ref, cur);
+            c.threshold = settings.jensenshannon;
+            c.drifted = *c.statistic >= settings.jensenshannon;
+          } else {
+            c.statistic = PopulationStabilityIndex(FillZeroShares(ref), FillZeroShares(cur));
+            c.threshold = settings.psi;
+            c.drifted = *c.statistic >= settings.psi;
+          }
+          break;
+        }
+        case DriftMethod::kAuto:
+          break;
       }
-      case DriftMethod::kAuto:
-        break;
+      results[k] = std::move(c);
     }
+  });
+  for (auto& c : results)
     report.columns.push_back(std::move(c));
-  }
   if (settings.label) {
     const std::string& label = *settings.label;
     const auto rl = reference.manifest.schema.IndexOf(label);

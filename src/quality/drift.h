@@ -40,7 +40,7 @@ struct DriftSettings {
   double ks = 0.05, chisquare = 0.05, ztest = 0.05;
   double wasserstein = 0.1, jensenshannon = 0.1, psi = 0.1;
   std::vector<std::string> columns;  // empty: every column both sides have
-  int threads = 0;                   // DuckDB threads; 0 = all cores
+  int threads = 0;                   // DuckDB, sorting and comparing threads; 0 = all cores
   int max_histogram_bins = 60;       // per column in reports
   // Concept drift: the label column whose rate per feature bin is compared, and how far apart
   // the rates of one bin may be; bins with fewer than `concept_min_rows` on a side are skipped.

@@ -118,7 +118,8 @@ void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
       squares.Add((x - mean) * (x - mean));
     c.stddev = finite(std::sqrt(squares.Value() / (n - 1)));
   }
-  c.histogram = NumpyHistogram(v, *c.min, *c.max, *c.max > *c.min ? options.histogram_bins : 1);
+  c.histogram =
+      NumpyHistogram(v, *c.min, *c.max, *c.max > *c.min ? std::max(options.histogram_bins, 1) : 1);
 }
 
 // Count, distinct, extremes and top values of a text column from its value counts.

@@ -64,7 +64,7 @@ struct Profile {
 };
 
 struct ProfileOptions {
-  int threads = 0;  // DuckDB threads; 0 = all cores
+  int threads = 0;  // DuckDB threads and sorting threads; 0 = all cores
   int histogram_bins = 20;
   int top_values = 10;
 };
