@@ -55,6 +55,7 @@ struct TrainingSetCommandOptions {
   std::string out;     // default: <project>/output
   int threads = 0;     // 0 = all cores
   int partitions = 0;  // 0 = from the data size
+  std::int64_t memory_budget_mib = 2048;
   bool refit = false;
 };
 int RunTrainingSet(const TrainingSetCommandOptions& options);

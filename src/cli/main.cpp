@@ -103,6 +103,11 @@ int main(int argc, char** argv) {
                    "Key-partitioned passes (0 = from the data size and memory budget)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
+  training_cmd
+      ->add_option("--memory-budget", training.memory_budget_mib,
+                   "MiB one pass may hold (events, spine rows); an entity needing more is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 24));
   training_cmd->add_flag("--refit", training.refit,
                          "Fit this training set's transforms again (a new artifact version)");
   training_cmd->footer(kFooter);
