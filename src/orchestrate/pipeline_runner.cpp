@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "base/process_identity.h"
 #include "orchestrate/child_process.h"
 #include "orchestrate/interrupted_runs.h"
 #include "orchestrate/retry_policy.h"
@@ -305,7 +306,7 @@ class Runner {
     // Recorded once the process exists, with its pid: one registry write per start.
     if (child.ok()) {
       s.record.pid = child->pid();
-      s.record.process_start = ProcessStartId(child->pid()).value_or("");
+      s.record.process_start = base::ProcessStartId(child->pid()).value_or("");
     }
     SLUICE_ASSIGN_OR_RETURN(s.record.id, history_.BeginAttempt(s.record));
     if (!child.ok()) {
