@@ -46,6 +46,11 @@ base::Result<BackfillProgress> RunBackfill(
   progress.done_before = progress.total - static_cast<std::int64_t>(todo.size());
   if (on_progress) on_progress(progress);
 
+  // Partitions run at once, but their build, test and materialize steps take turns: the
+  // embedded warehouse and a RocksDB store admit one process at a time.
+  StepGate gate;
+  RunnerOptions shared = options;
+  if (shared.store_gate == nullptr) shared.store_gate = &gate;
   std::atomic<size_t> next{0};
   std::mutex mu;
   base::Status first_error;
@@ -69,7 +74,7 @@ base::Result<BackfillProgress> RunBackfill(
       r.trigger = "backfill";
       r.interval = todo[i];
       r.recover_interrupted = false;
-      RunnerOptions o = options;
+      RunnerOptions o = shared;
       o.on_event = nullptr;  // per-step lines of thousands of runs would drown the progress
       o.on_run_started = nullptr;
       auto out = RunPipeline(r, o, base::SystemClock::Instance(), *history);

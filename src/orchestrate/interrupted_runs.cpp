@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/process_identity.h"
 #include "orchestrate/child_process.h"
 
 namespace sluice::orchestrate {
@@ -66,7 +67,7 @@ std::string KillLeftovers(const registry::StepAttempt& a) {
   if (pid == ::getpid()) return "";
   // The group leader, still the process the run started (alive, or a zombie nobody reaped): its
   // group is the step's, since the kernel keeps a pid from reuse while its group exists.
-  if (ProcessStartId(pid) == a.process_start && GroupOf(pid) == pid) {
+  if (base::ProcessStartId(pid) == a.process_start && GroupOf(pid) == pid) {
     if (::kill(-pid, SIGKILL) == 0) return "process group " + std::to_string(pid);
     return "";
   }
@@ -78,7 +79,7 @@ std::string KillLeftovers(const registry::StepAttempt& a) {
                                         "SLUICE_STEP=" + a.step};
   std::string killed;
   for (pid_t member : ProcessesInGroup(pid)) {
-    auto id = ProcessStartId(member);
+    auto id = base::ProcessStartId(member);
     if (!id || id->substr(0, id->find('/')) != boot) continue;
     if (!HasEnvironment(member, env)) continue;
     if (::kill(member, SIGKILL) == 0)

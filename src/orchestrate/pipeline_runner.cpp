@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "base/process_identity.h"
 #include "orchestrate/child_process.h"
 #include "orchestrate/interrupted_runs.h"
 #include "orchestrate/retry_policy.h"
@@ -23,6 +24,8 @@ using Clock = base::Clock;
 constexpr std::chrono::milliseconds kManualClockSlice{50};
 // Without pidfds (old kernels), how often running children are checked.
 constexpr std::chrono::milliseconds kFallbackPoll{10};
+// How often a step waiting for a StepGate held by another run looks again.
+constexpr std::chrono::milliseconds kGatePoll{20};
 
 enum class State { kPending, kRunning, kSucceeded, kFailed, kSkipped, kReused };
 
@@ -37,6 +40,7 @@ struct StepRun {
   std::optional<ProcessingTime> deadline;    // timeout of the running attempt
   std::optional<ChildProcess> child;
   bool child_started = false;  // this attempt's process was started (observers saw it start)
+  bool holds_gate = false;     // this attempt went through the store gate
   registry::StepAttempt record;
   std::vector<size_t> deps;  // indices of selected steps this one waits for
 };
@@ -90,6 +94,13 @@ class Runner {
         real_time_(dynamic_cast<base::SystemClock*>(&clock) != nullptr),
         project_dir_(AbsolutePath(request.project->dir)),
         log_dir_(AbsolutePath(options.log_dir)) {}
+  // A run that ends early (a registry error) must not keep other runs out of the gate.
+  ~Runner() {
+    for (auto& s : steps_)
+      LeaveGate(s);
+  }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
 
   base::Result<RunOutcome> Run() {
     SLUICE_RETURN_IF_ERROR(Plan());
@@ -208,7 +219,7 @@ class Runner {
       const bool waiting = std::any_of(steps_.begin(), steps_.end(), [](const StepRun& s) {
         return s.state == State::kPending && s.not_before.has_value();
       });
-      if (!running && !waiting) break;  // everything left is terminal or blocked for good
+      if (!running && !waiting && !gate_blocked_) break;  // the rest is terminal or blocked
       Wait();
       SLUICE_RETURN_IF_ERROR(Reap());
     }
@@ -224,6 +235,7 @@ class Runner {
 
   base::Status StartReady() {
     const ProcessingTime now = clock_.Now();
+    gate_blocked_ = false;
     for (auto& s : steps_) {
       if (Running() >= concurrency_) break;
       if (s.state != State::kPending) continue;
@@ -231,9 +243,22 @@ class Runner {
       const bool ready = std::all_of(s.deps.begin(), s.deps.end(),
                                      [&](size_t d) { return Done(steps_[d].state); });
       if (!ready) continue;
+      if (opt_.store_gate && NeedsStoreGate(s.spec->run)) {
+        if (!opt_.store_gate->TryEnter()) {
+          gate_blocked_ = true;
+          continue;
+        }
+        s.holds_gate = true;
+      }
       SLUICE_RETURN_IF_ERROR(StartAttempt(s));
     }
     return base::Status::Ok();
+  }
+
+  void LeaveGate(StepRun& s) {
+    if (!s.holds_gate) return;
+    s.holds_gate = false;
+    opt_.store_gate->Leave();
   }
 
   std::vector<std::string> StepEnv(const StepRun& s) const {
@@ -281,7 +306,7 @@ class Runner {
     // Recorded once the process exists, with its pid: one registry write per start.
     if (child.ok()) {
       s.record.pid = child->pid();
-      s.record.process_start = ProcessStartId(child->pid()).value_or("");
+      s.record.process_start = base::ProcessStartId(child->pid()).value_or("");
     }
     SLUICE_ASSIGN_OR_RETURN(s.record.id, history_.BeginAttempt(s.record));
     if (!child.ok()) {
@@ -329,6 +354,11 @@ class Runner {
     if (!have_all_fds && (timeout_ms < 0 || timeout_ms > kFallbackPoll.count())) {
       timeout_ms = static_cast<int>(kFallbackPoll.count());
     }
+    // Another run holds the gate: look again soon (real time, whatever the clock).
+    if (gate_blocked_ &&
+        (timeout_ms < 0 || timeout_ms > kGatePoll.count() || (timeout_ms == 0 && fds.empty()))) {
+      timeout_ms = static_cast<int>(kGatePoll.count());
+    }
     int ready = 0;
     if (!fds.empty() || timeout_ms > 0) {
       ready = ::poll(fds.empty() ? nullptr : fds.data(), fds.size(), timeout_ms);
@@ -361,6 +391,7 @@ class Runner {
   }
 
   base::Status AttemptSucceeded(StepRun& s) {
+    LeaveGate(s);
     s.state = State::kSucceeded;
     s.record.status = "succeeded";
     s.record.finished_at = Now(clock_);
@@ -371,6 +402,7 @@ class Runner {
   }
 
   base::Status AttemptFailed(StepRun& s, bool timed_out) {
+    LeaveGate(s);
     s.record.status = timed_out ? "timed_out" : "failed";
     s.record.timed_out = timed_out;
     s.record.finished_at = Now(clock_);
@@ -427,6 +459,7 @@ class Runner {
       if (s.state != State::kRunning) continue;
       s.child->KillGroupAndReap();
       s.child.reset();
+      LeaveGate(s);
       s.state = State::kFailed;
       s.record.status = "interrupted";
       s.record.error = "stopped: sluice run was interrupted";
@@ -462,9 +495,27 @@ class Runner {
   std::int64_t run_id_ = 0;
   std::mt19937_64 rng_;
   bool stopped_ = false;
+  bool gate_blocked_ = false;  // a ready step waits for the store gate
 };
 
 }  // namespace
+
+bool StepGate::TryEnter() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (busy_) return false;
+  busy_ = true;
+  return true;
+}
+
+void StepGate::Leave() {
+  std::lock_guard<std::mutex> lock(mu_);
+  busy_ = false;
+}
+
+bool NeedsStoreGate(config::StepKind kind) {
+  return kind == config::StepKind::kBuild || kind == config::StepKind::kTest ||
+         kind == config::StepKind::kMaterialize;
+}
 
 std::string LockKey(const RunRequest& request) {
   std::string key = request.pipeline->name;

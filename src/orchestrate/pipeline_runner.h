@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,6 +61,23 @@ class RunObserver {
                          const std::string& error) = 0;
 };
 
+// Lets one step at a time through, across the runs that share it (a backfill's partitions, each
+// its own run on its own thread): the steps that open a single-writer store, the embedded DuckDB
+// warehouse file (build, test) or a RocksDB online store (materialize), which one process at a
+// time may hold. Other steps of those runs go on in parallel.
+class StepGate {
+ public:
+  bool TryEnter();
+  void Leave();
+
+ private:
+  std::mutex mu_;
+  bool busy_ = false;
+};
+
+// Whether a step of this kind goes through a StepGate.
+bool NeedsStoreGate(config::StepKind kind);
+
 struct RunnerOptions {
   std::filesystem::path sluice_binary;  // runs the verb steps
   std::filesystem::path log_dir;        // <log_dir>/<run id>/<step>.<attempt>.log
@@ -68,6 +86,7 @@ struct RunnerOptions {
   const std::atomic<bool>* stop = nullptr;   // set (e.g. by SIGINT): kill steps, run interrupted
   std::optional<std::uint64_t> jitter_seed;  // default: the run id
   RunObserver* observer = nullptr;
+  StepGate* store_gate = nullptr;  // shared by concurrent runs; none: steps start when ready
 };
 
 struct RunOutcome {

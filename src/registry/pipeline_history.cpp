@@ -8,6 +8,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "base/process_identity.h"
 #include "registry/sqlite_access.h"
 
 namespace sluice::registry {
@@ -66,10 +67,18 @@ CREATE TABLE pipeline_locks (
     // Which process the pid was when the attempt started ("<boot id>/<start ticks>"), so a later
     // start can kill a dead run's steps without hitting a process that reused the pid.
     "ALTER TABLE step_attempts ADD COLUMN process_start TEXT NOT NULL DEFAULT '';",
+    // The same for the `sluice run` process itself: a dead run whose pid went to another
+    // process must still be found dead (or its lock would be held for ever).
+    "ALTER TABLE pipeline_runs ADD COLUMN process_start TEXT NOT NULL DEFAULT '';",
 };
 
-// A process that no longer exists, or a zombie (it exited; its parent has not reaped it yet).
-bool ProcessGone(std::int64_t pid) {
+// A process that no longer exists, a zombie (it exited; its parent has not reaped it yet), or
+// another process than the one recorded (`process_start`, when recorded) under a reused pid.
+bool ProcessGone(std::int64_t pid, const std::string& process_start) {
+  if (!process_start.empty()) {
+    const auto now = base::ProcessStartId(static_cast<long>(pid));
+    if (!now || *now != process_start) return true;
+  }
   if (pid == ::getpid()) return false;
   if (::kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -172,10 +181,11 @@ base::Result<std::vector<std::int64_t>> PipelineHistory::RecoverInterrupted(
   return InTransaction(db, "recovering interrupted runs", [&]() -> Ids {
     std::vector<std::int64_t> dead;
     SqliteStatement s(db,
-                      "SELECT id, pid FROM pipeline_runs WHERE status = 'running' AND host = ?1");
+                      "SELECT id, pid, process_start FROM pipeline_runs WHERE status = "
+                      "'running' AND host = ?1");
     s.Bind(1, handle_->host);
     while (s.Row()) {
-      if (ProcessGone(s.Int(1))) dead.push_back(s.Int(0));
+      if (ProcessGone(s.Int(1), s.Text(2))) dead.push_back(s.Int(0));
     }
     for (auto id : dead)
       SLUICE_RETURN_IF_ERROR(MarkInterrupted(db, id, now));
@@ -188,14 +198,16 @@ base::Result<std::int64_t> PipelineHistory::BeginRun(const PipelineRun& run,
   sqlite3* db = handle_->db;
   using Id = base::Result<std::int64_t>;
   return InTransaction(db, "starting a pipeline run", [&]() -> Id {
-    SqliteStatement held(
-        db, "SELECT run_id, pid, host, acquired_at FROM pipeline_locks WHERE key = ?1");
+    SqliteStatement held(db,
+                         "SELECT l.run_id, l.pid, l.host, l.acquired_at, coalesce(r.process_start, "
+                         "'') FROM pipeline_locks AS l LEFT JOIN pipeline_runs AS r ON r.id = "
+                         "l.run_id WHERE l.key = ?1");
     held.Bind(1, lock_key);
     if (held.Row()) {
       const std::int64_t holder_run = held.Int(0);
       const std::int64_t pid = held.Int(1);
       const std::string host = held.Text(2);
-      if (host != handle_->host || !ProcessGone(pid)) {
+      if (host != handle_->host || !ProcessGone(pid, held.Text(4))) {
         return base::FailedPrecondition(
             "pipeline '" + lock_key + "' is already running: run " + std::to_string(holder_run) +
             " by pid " + std::to_string(pid) + " on " + host + " since " + held.Text(3));
@@ -204,8 +216,8 @@ base::Result<std::int64_t> PipelineHistory::BeginRun(const PipelineRun& run,
     }
     SqliteStatement ins(db,
                         "INSERT INTO pipeline_runs(pipeline, status, pid, host, started_at, "
-                        "resumed_from, trigger, interval_start, interval_end) VALUES (?1, "
-                        "'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                        "resumed_from, trigger, interval_start, interval_end, process_start) "
+                        "VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ins.Bind(1, run.pipeline);
     ins.Bind(2, static_cast<std::int64_t>(::getpid()));
     ins.Bind(3, handle_->host);
@@ -214,6 +226,7 @@ base::Result<std::int64_t> PipelineHistory::BeginRun(const PipelineRun& run,
     ins.Bind(6, run.trigger.empty() ? std::string("manual") : run.trigger);
     ins.Bind(7, run.interval_start);
     ins.Bind(8, run.interval_end);
+    ins.Bind(9, base::ProcessStartId(static_cast<long>(::getpid())).value_or(""));
     if (!ins.Done()) return SqliteError(db, "cannot record a pipeline run");
     const std::int64_t id = SqliteLastInsertId(db);
     for (size_t i = 0; i < run.params.size(); ++i) {

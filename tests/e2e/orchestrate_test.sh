@@ -211,4 +211,44 @@ PY
 expect_eq "$verdict" "['parts:START', 'parts.mark:START', 'parts.mark:COMPLETE', 'parts:COMPLETE'] []" \
   "OpenLineage events with the spec's required fields"
 
+# --- OpenLineage over https: TLS is spoken and the certificate verified --------------------------
+# A receiver with a self-signed certificate (not in the system's CA store): the handshake must
+# fail on verification, logged, and the run still succeeds (a collector never fails a run).
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$tmp_root/tls.key" -out "$tmp_root/tls.crt" >/dev/null 2>&1
+$py - "$tmp_root/tls.port" "$tmp_root/tls.events" "$tmp_root/tls.crt" "$tmp_root/tls.key" <<'PY' &
+import http.server, ssl, sys
+port_file, events, crt, key = sys.argv[1:5]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        open(events, "ab").write(b"event\n")
+        self.send_response(201)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(crt, key)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+open(port_file, "w").write(str(s.server_address[1]))
+while True:
+    try:
+        s.handle_request()
+    except Exception:
+        pass
+PY
+tls_receiver=$!
+for _ in $(seq 1 100); do [ -s "$tmp_root/tls.port" ] && break; sleep 0.05; done
+sed -i "s|^  openlineage_url: .*|  openlineage_url: https://127.0.0.1:$(cat "$tmp_root/tls.port")/api/v1/lineage|" "$p/sluice.yaml"
+run "$sluice" check -p "$p"
+expect_code 0 "an https OpenLineage URL is valid"
+run "$sluice" run parts -p "$p"
+expect_code 0 "a run whose https collector cannot be verified still succeeds"
+expect_err "openlineage: " "the failed delivery is logged"
+expect_err "https://127.0.0.1:$(cat "$tmp_root/tls.port")/api/v1/lineage: SSL certificate problem" \
+  "it failed on certificate verification, so TLS was spoken"
+[ ! -e "$tmp_root/tls.events" ] && pass || fail "no event may reach an unverified receiver"
+kill "$tls_receiver"; wait "$tls_receiver" 2>/dev/null || true
+
 finish

@@ -63,7 +63,6 @@ TEST(TemplateTest, ExcerptPointsAtTheColumn) {
   EXPECT_EQ(Excerpt("SELECT\n  amountx\nFROM t", {2, 3}), "  2 |   amountx\n    |   ^");
 }
 
-
 TEST(TemplateValuesTest, IntervalAndVarsParseWithTheirPositions) {
   auto t = ParseTemplate(
       "SELECT * FROM x\nWHERE ts >= {{ interval_start }} AND ts < {{interval_end}}\n"

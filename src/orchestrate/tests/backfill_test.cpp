@@ -123,5 +123,50 @@ TEST_F(BackfillTest, BadRequests) {
   EXPECT_NE(backwards.status().message().find("must be after"), std::string::npos);
 }
 
+TEST_F(BackfillTest, StoreStepsOfPartitionsTakeTurns) {
+  // A stand-in for the sluice binary: its `build` holds a directory for a while; a second
+  // `build` finding it taken notes an overlap. It records its interval flags too.
+  const fs::path fake = dir_ / "fake_sluice";
+  std::ofstream(fake) << "#!/bin/sh\n"
+                         "if [ \"$1\" = build ]; then\n"
+                         "  mkdir \"$SLUICE_PROJECT_DIR/busy\" 2>/dev/null || echo overlap >> "
+                         "\"$SLUICE_PROJECT_DIR/overlaps\"\n"
+                         "  echo \"$4 $5\" >> \"$SLUICE_PROJECT_DIR/builds\"\n"
+                         "  sleep 0.2\n"
+                         "  rmdir \"$SLUICE_PROJECT_DIR/busy\"\n"
+                         "fi\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  auto spec = config::LoadProjectFromString(
+      "name: t\npipelines:\n  - name: p\n    partition: day\n    steps:\n"
+      "      - {name: b, run: build}\n"
+      "      - {name: c, run: command, command: 'echo $SLUICE_INTERVAL_START >> commands', "
+      "depends_on: [b]}\n",
+      "sluice.yaml", nullptr);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  spec_ = std::move(spec).value();
+  spec_.dir = dir_;
+  BackfillRequest r;
+  r.project = &spec_;
+  r.pipeline = &spec_.pipelines[0];
+  r.from = T("2026-01-01T00:00:00Z");
+  r.to = T("2026-01-04T00:00:00Z");
+  r.concurrency = 3;
+  RunnerOptions o;
+  o.sluice_binary = fake;
+  o.log_dir = dir_ / "runs";
+  auto out = RunBackfill(r, o, dir_ / "registry.sqlite", nullptr);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->succeeded, 3);
+  EXPECT_FALSE(fs::exists(dir_ / "overlaps")) << "two partitions' build steps ran at once";
+  EXPECT_EQ(Lines(dir_ / "builds"),
+            (std::vector<std::string>{"--interval-start=2026-01-01T00:00:00Z "
+                                      "--interval-end=2026-01-02T00:00:00Z",
+                                      "--interval-start=2026-01-02T00:00:00Z "
+                                      "--interval-end=2026-01-03T00:00:00Z",
+                                      "--interval-start=2026-01-03T00:00:00Z "
+                                      "--interval-end=2026-01-04T00:00:00Z"}));
+  EXPECT_EQ(Lines(dir_ / "commands").size(), 3u);
+}
+
 }  // namespace
 }  // namespace sluice::orchestrate

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/process_identity.h"
 #include "orchestrate/child_process.h"
 
 namespace sluice::orchestrate {
@@ -89,7 +90,7 @@ class InterruptedRunsTest : public ::testing::Test {
       a.status = "running";
       a.pid = child->pid();
       a.process_start =
-          process_start.empty() ? ProcessStartId(child->pid()).value_or("") : process_start;
+          process_start.empty() ? base::ProcessStartId(child->pid()).value_or("") : process_start;
       if (!history->BeginAttempt(a).ok()) ::_exit(6);
       child->Detach();
       ::_exit(0);
@@ -115,13 +116,26 @@ class InterruptedRunsTest : public ::testing::Test {
 };
 
 TEST_F(InterruptedRunsTest, ProcessStartIdTellsProcessesApart) {
-  const auto self = ProcessStartId(::getpid());
+  const auto self = base::ProcessStartId(::getpid());
   ASSERT_TRUE(self.has_value());
-  EXPECT_EQ(ProcessStartId(::getpid()), self);
+  EXPECT_EQ(base::ProcessStartId(::getpid()), self);
   EXPECT_NE(self->find('/'), std::string::npos);
-  EXPECT_NE(ProcessStartId(::getppid()), self);
-  EXPECT_EQ(ProcessStartId(0), std::nullopt);
-  EXPECT_EQ(ProcessStartId(-1), std::nullopt);
+  // A process started later (by more than a clock tick, the start time's resolution) differs;
+  // once gone it has none.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const auto other = base::ProcessStartId(child);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_NE(other, self);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_EQ(base::ProcessStartId(child), std::nullopt);
+  EXPECT_EQ(base::ProcessStartId(0), std::nullopt);
+  EXPECT_EQ(base::ProcessStartId(-1), std::nullopt);
 }
 
 TEST_F(InterruptedRunsTest, TheDeadRunsStepGroupIsKilled) {

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include "registry/pipeline_history.h"
+
 namespace sluice::registry {
 namespace {
 namespace fs = std::filesystem;
@@ -179,6 +181,34 @@ TEST_F(RegistryTest, AlertsAreRecordedOnceAndCountedWhenRepeated) {
   EXPECT_EQ(older.last_raised_at, "2026-01-01T01:00:00Z");
   EXPECT_EQ(older.delivery, "log");
   EXPECT_EQ(reg->Alerts("nobody")->size(), 0u);
+}
+
+// A pipeline run whose recorded pid is alive but is another process now (the pid was reused
+// after the run's process died): the run is interrupted and its lock can be taken.
+TEST_F(RegistryTest, APipelineRunWhosePidWasReusedIsInterrupted) {
+  auto history = PipelineHistory::Open(path_);
+  ASSERT_TRUE(history.ok());
+  PipelineRun run;
+  run.pipeline = "p";
+  run.started_at = "2026-01-01T00:00:00Z";
+  auto id = history->BeginRun(run, "p");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  // This process, as recorded: alive and itself, so the run stays running and holds the lock.
+  ASSERT_TRUE(history->RecoverInterrupted("2026-01-01T00:01:00Z").ok());
+  EXPECT_EQ((*history->Run(*id))->status, "running");
+  EXPECT_FALSE(history->BeginRun(run, "p").ok());
+  // As if the pid had been another process's at the time.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE pipeline_runs SET process_start = 'another-boot/1'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto recovered = history->RecoverInterrupted("2026-01-01T00:02:00Z");
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_EQ(*recovered, (std::vector<std::int64_t>{*id}));
+  EXPECT_EQ((*history->Run(*id))->status, "interrupted");
+  EXPECT_TRUE(history->BeginRun(run, "p").ok());
 }
 
 }  // namespace
