@@ -125,6 +125,7 @@ struct StreamCommandOptions {
   std::int64_t segment_rows = 1'000'000;  // lake segments roll at this many rows...
   int segment_seconds = 60;               // ...or this age
   std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
+  int idle_seconds = 30;                  // a silent partition stops holding back (0: never)
 };
 int RunStream(const StreamCommandOptions& options);
 

@@ -185,6 +185,11 @@ int RunStream(const StreamCommandOptions& options) {
   stream_options.stop_at_end = options.stop_at_end;
   stream_options.segment_rows = options.segment_rows;
   stream_options.segment_age = std::chrono::seconds(options.segment_seconds);
+  stream_options.idle_timeout = std::chrono::seconds(options.idle_seconds);
+  // A shared store lets the workers of the source's consumer group share the partitions; RocksDB
+  // has one writer per store (a second `sluice stream` on it fails to open it), so one worker
+  // takes every partition.
+  stream_options.consumer_group = (*store_spec)->type == config::OnlineStoreType::kRedis;
   auto runtime = engine::StreamRuntime::Open(project->spec, source, *views, *project->lake, **store,
                                              std::move(*consumer), clock, stream_options);
   if (!runtime.ok())
