@@ -264,6 +264,12 @@ int RunStream(const StreamCommandOptions& options) {
       static_cast<long long>(last.counts.applied), static_cast<long long>(last.counts.quarantined),
       static_cast<long long>(last.counts.late), static_cast<long long>(last.buffered),
       views->size(), (*store)->Describe().c_str(), static_cast<long long>(last.segments), secs);
+  for (const std::string& view : last.rebuilt) {
+    std::printf(
+        "  feature view %s: changed definition rebuilt into a new generation (%lld archived "
+        "events replayed, then the topic's tail) and switched to\n",
+        view.c_str(), static_cast<long long>(last.rebuilt_from_archive));
+  }
   if (!freshness.empty()) {
     std::sort(freshness.begin(), freshness.end());
     auto pct = [&](double q) {

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/kill_point.h"
 #include "base/log.h"
@@ -169,7 +170,29 @@ struct ViewSink {
   std::string events_sql;
   Sink sink;
   store::ViewMeta meta;
+  // A changed definition being rebuilt into a new generation (docs/streaming.md,
+  // "Reprocessing"): its states stay here, built from the archive and then the topic's tail,
+  // until it has caught up and replaces the old generation in one store write. Readers keep
+  // the old generation until then; nothing of the new one is stored before.
+  bool rebuilding = false;
+  bool archive_replayed = false;
+  std::unordered_map<std::string, std::string> next_states;
 };
+
+// The states of a generation being rebuilt, for UpdateEntityStates.
+StateLookup NextStateLookup(const ViewSink& v) {
+  return [&v](const std::vector<std::string>& keys)
+             -> base::Result<std::vector<std::optional<std::string>>> {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const std::string& k : keys) {
+      auto it = v.next_states.find(k);
+      out.push_back(it == v.next_states.end() ? std::nullopt
+                                              : std::optional<std::string>(it->second));
+    }
+    return out;
+  };
+}
 
 // Written beside every streamed view's states: says its cursors are kept per partition.
 constexpr std::string_view kCursorMarker = R"({"format":2,"cursors":"per partition"})";
@@ -443,9 +466,11 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       ReplayCounts counts;
       std::int64_t created = 0;
       const std::string view_name = v.spec->name;
-      StateLookup lookup = [this, view_name](const std::vector<std::string>& keys) {
-        return store->MultiGet(view_name, keys);
-      };
+      StateLookup lookup =
+          v.rebuilding ? NextStateLookup(v)
+                       : StateLookup([this, view_name](const std::vector<std::string>& keys) {
+                           return store->MultiGet(view_name, keys);
+                         });
       SLUICE_ASSIGN_OR_RETURN(states,
                               UpdateEntityStates(v.plan, *events, lookup, &counts, &created));
       v.meta.entities += created;
@@ -459,6 +484,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       }
     }
     const StreamCursor cursor = CursorFor(v.sink);
+    if (v.rebuilding) {
+      for (auto& [entity, state] : states)
+        v.next_states[entity] = std::move(state);
+      v.sink.cursor = cursor;
+      return base::Status::Ok();
+    }
     if (states.empty() && cursor == v.sink.cursor && !v.sink.changed) return base::Status::Ok();
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
@@ -605,6 +636,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     const auto store_started = clock->Now();
     for (ViewSink& v : views)
       SLUICE_RETURN_IF_ERROR(ApplyToView(v, take, &written));
+    for (ViewSink& v : views) {
+      if (v.rebuilding && CaughtUp()) SLUICE_RETURN_IF_ERROR(SwitchGeneration(v));
+    }
     const auto stored = clock->Now();
     status.store_write_seconds = std::chrono::duration<double>(stored - store_started).count();
     status.freshness_micros.clear();
@@ -619,6 +653,69 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     status.buffered = static_cast<std::int64_t>(waiting.size());
     status.last_batch_seconds = std::chrono::duration<double>(clock->Now() - started).count();
     ++status.batches;
+    return base::Status::Ok();
+  }
+
+  // Every owned partition consumed through the end offset it had when this run started.
+  bool CaughtUp() const {
+    if (partitions.empty()) return false;
+    for (const auto& [p, ps] : partitions) {
+      auto it = marks_at_start.find(p);
+      if (it != marks_at_start.end() && ps.next < it->second.second) return false;
+    }
+    return true;
+  }
+
+  // Replays the archive (the lake's current version: every event the online path applied, in
+  // the order it applied them) into a rebuilding view's new generation, with the SQL a replay
+  // uses; the view then goes on from the archive's cursor like any sink.
+  base::Status ReplayArchive(ViewSink& v) {
+    v.archive_replayed = true;
+    if (lake->DataFiles(lake_version).empty()) return base::Status::Ok();
+    auto events = db.Query(EventsSql(v.plan, *lake, lake_version, 0, 1));
+    if (!events.ok()) {
+      return base::InvalidArgument("feature view '" + v.spec->name +
+                                   "', replaying the archive: " + events.status().message());
+    }
+    ReplayCounts counts;
+    std::int64_t created = 0;
+    SLUICE_ASSIGN_OR_RETURN(
+        auto states, UpdateEntityStates(v.plan, *events, NextStateLookup(v), &counts, &created));
+    for (auto& [entity, state] : states)
+      v.next_states[entity] = std::move(state);
+    v.meta.entities += created;
+    const types::Column& ts = events->column(v.plan.entity_keys.size());
+    for (size_t r = 0; r < ts.size(); ++r) {
+      if (ts.IsValid(r))
+        v.meta.newest_event_micros = std::max(v.meta.newest_event_micros, ts.GetTimestamp(r));
+    }
+    status.rebuilt_from_archive += static_cast<std::int64_t>(events->num_rows());
+    return base::Status::Ok();
+  }
+
+  // Replaces the old generation of a rebuilt view with the new one, its meta and its cursors,
+  // in one store write: readers go from the old generation to the new one at once.
+  base::Status SwitchGeneration(ViewSink& v) {
+    std::vector<std::pair<std::string, std::string>> states;
+    states.reserve(v.next_states.size());
+    for (auto& [entity, state] : v.next_states)
+      states.emplace_back(entity, std::move(state));
+    std::sort(states.begin(), states.end());
+    const StreamCursor cursor = CursorFor(v.sink);
+    v.meta.source_version = lake_version.id;
+    v.meta.materialized_at = base::FormatTime(clock->Now());
+    base::KillPoint("stream.before_generation_switch");
+    SLUICE_RETURN_IF_ERROR(
+        store->ReplaceWithSide(v.spec->name, states, v.meta, CursorEntries(cursor)));
+    base::KillPoint("stream.after_generation_switch");
+    v.sink.cursor = cursor;
+    v.sink.changed = false;
+    v.rebuilding = false;
+    v.next_states.clear();
+    status.rebuilt.push_back(v.spec->name);
+    base::LogInfo("stream " + source->name + ": feature view '" + v.spec->name +
+                  "' switched to its rebuilt generation (" + std::to_string(states.size()) +
+                  " entities)");
     return base::Status::Ok();
   }
 
@@ -668,6 +765,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
         }
       }
     }
+    for (ViewSink& v : views) {
+      if (v.rebuilding && !v.archive_replayed) SLUICE_RETURN_IF_ERROR(ReplayArchive(v));
+    }
     std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>> starts;
     for (std::int32_t p : ids) {
       if (partitions.count(p)) continue;
@@ -682,7 +782,13 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
         earliest = lake_entry->second;
       }
       for (ViewSink& v : views) {
-        SLUICE_ASSIGN_OR_RETURN(std::optional<StreamPartitionCursor> stored, StoredCursor(v, p));
+        // A rebuilding view holds what the archive holds: it goes on from the lake's cursor.
+        std::optional<StreamPartitionCursor> stored;
+        if (v.rebuilding) {
+          if (lake_entry != lake_cursor.partitions.end()) stored = lake_entry->second;
+        } else {
+          SLUICE_ASSIGN_OR_RETURN(stored, StoredCursor(v, p));
+        }
         v.sink.Arrive(p, stored);
         if (!stored) {
           fresh = true;
@@ -857,13 +963,26 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
       }
       if (meta->definition_hash != v.plan.definition_hash ||
           meta->encoding_version != kStateEncoding) {
-        return base::FailedPrecondition(
-            "feature view '" + spec->name +
-            "' changed since its online state was streamed (definition or state encoding); "
-            "rebuilding it into a new generation is not implemented yet: give the changed view "
-            "a new name, or remove its online state and stream again");
+        if (options.consumer_group) {
+          return base::FailedPrecondition(
+              "feature view '" + spec->name +
+              "' changed since its online state was streamed (definition or state encoding); "
+              "rebuilding it into a new generation takes one worker with every partition, and "
+              "a worker on a shared store shares them: give the changed view a new name, or "
+              "remove its online state and stream again");
+        }
+        // Rebuilt from the archive and the topic's tail; the old generation stays readable
+        // until the new one replaces it.
+        v.rebuilding = true;
+        v.meta = store::ViewMeta{};
+        v.meta.definition_hash = v.plan.definition_hash;
+        v.meta.encoding_version = kStateEncoding;
+        v.sink.changed = true;
+        base::LogInfo("stream " + source.name + ": feature view '" + spec->name +
+                      "' changed: rebuilding it into a new generation");
+      } else {
+        v.meta = *meta;
       }
-      v.meta = *meta;
     } else {
       v.meta.definition_hash = v.plan.definition_hash;
       v.meta.encoding_version = kStateEncoding;

@@ -48,6 +48,10 @@ struct StreamStatus {
   // (processing time minus event time, microseconds); meaningful for live streams only.
   std::vector<std::int64_t> freshness_micros;
   double store_write_seconds = 0;  // the last batch's store writes
+  // Views whose changed definition was rebuilt and switched to (this run), and the archived
+  // events replayed into them.
+  std::vector<std::string> rebuilt;
+  std::int64_t rebuilt_from_archive = 0;
 };
 
 // `sluice stream` for one Kafka source and the streaming views over it (docs/streaming.md).

@@ -86,6 +86,14 @@ class OnlineStore {
       const std::vector<std::pair<std::string, std::string>>& entity_values,
       const ViewMeta& meta) = 0;
 
+  // Replace, and `side` entries of `view` in the same write as the values and meta (a stream
+  // switching a view to its rebuilt generation together with its cursors). RocksDB: one atomic
+  // batch. Redis: values, meta and side entries in one MULTI/EXEC, then the removal as Replace.
+  virtual base::Status ReplaceWithSide(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values, const ViewMeta& meta,
+      const std::vector<SideEntry>& side) = 0;
+
   // The values of `entities` in `view`, in order, std::nullopt where there is none. One round
   // trip, one point in time: all values come from the same consistent state of the store.
   virtual base::Result<std::vector<std::optional<std::string>>> MultiGet(

@@ -189,7 +189,14 @@ class RedisStore final : public OnlineStore {
   base::Status Replace(const std::string& view,
                        const std::vector<std::pair<std::string, std::string>>& entity_values,
                        const ViewMeta& meta) override {
-    SLUICE_RETURN_IF_ERROR(Write(view, entity_values, meta));
+    return ReplaceWithSide(view, entity_values, meta, {});
+  }
+
+  base::Status ReplaceWithSide(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values, const ViewMeta& meta,
+      const std::vector<SideEntry>& side) override {
+    SLUICE_RETURN_IF_ERROR(WriteWithSide(view, entity_values, meta, side));
     std::unordered_set<std::string> kept;
     kept.reserve(entity_values.size());
     for (const auto& ev : entity_values)

@@ -214,6 +214,13 @@ class RocksDbStore final : public OnlineStore {
     return WriteBatch(view, entity_values, meta, /*replace=*/true);
   }
 
+  base::Status ReplaceWithSide(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values, const ViewMeta& meta,
+      const std::vector<SideEntry>& side) override {
+    return WriteBatch(view, entity_values, meta, /*replace=*/true, &side);
+  }
+
   base::Status WriteBatch(const std::string& view,
                           const std::vector<std::pair<std::string, std::string>>& entity_values,
                           const ViewMeta& meta, bool replace,
