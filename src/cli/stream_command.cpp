@@ -189,7 +189,8 @@ int RunStream(const StreamCommandOptions& options) {
   // A shared store lets the workers of the source's consumer group share the partitions; RocksDB
   // has one writer per store (a second `sluice stream` on it fails to open it), so one worker
   // takes every partition.
-  stream_options.consumer_group = (*store_spec)->type == config::OnlineStoreType::kRedis;
+  stream_options.consumer_group =
+      (*store_spec)->type == config::OnlineStoreType::kRedis && !options.no_group;
   auto runtime = engine::StreamRuntime::Open(project->spec, source, *views, *project->lake, **store,
                                              std::move(*consumer), clock, stream_options);
   if (!runtime.ok())

@@ -968,8 +968,9 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
               "feature view '" + spec->name +
               "' changed since its online state was streamed (definition or state encoding); "
               "rebuilding it into a new generation takes one worker with every partition, and "
-              "a worker on a shared store shares them: give the changed view a new name, or "
-              "remove its online state and stream again");
+              "this worker shares them with its consumer group: stop the other workers and run "
+              "one `sluice stream --no-group` until it has switched, or give the changed view a "
+              "new name");
         }
         // Rebuilt from the archive and the topic's tail; the old generation stays readable
         // until the new one replaces it.
