@@ -32,9 +32,9 @@ text = open(path).read()
 text = text.replace("online_stores:\n", "online_stores:\n  - {name: shared, type: redis, url: %s}\n" % url, 1)
 text = text.replace("    topic: %s\n" % topic, """    topic: %s
     properties:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "300"
-      max.poll.interval.ms: "6000"
+      session.timeout.ms: "3000"
+      heartbeat.interval.ms: "200"
+      max.poll.interval.ms: "3000"
 """ % topic, 1)
 open(path, "w").write(text)
 PY
@@ -141,7 +141,7 @@ expect_code 0 "the clean run"
 expect_out "consumed $total messages" "the clean run consumes every message"
 
 at="2031-01-01T00:00:00Z"
-users=$(seq 1 40)
+users=$(seq 1 24)
 features_of "$clean" spend_stream "$at" $users >"$tmp_root/online_clean"
 features_of "$group" spend_stream "$at" $users >"$tmp_root/online_group"
 if grep -q "no value" "$tmp_root/online_clean"; then fail "every user has online values"; else pass; fi
