@@ -117,6 +117,12 @@ struct KafkaConsumer::Handles {
           }
         }
       }
+      // A handler that could not say where to start gets nothing to read: the consumer is
+      // stopping (Poll returns the error), and reading from any other offset would be wrong.
+      if (!failed.ok()) {
+        if (!cooperative) rd_kafka_assign(rk, nullptr);
+        return;
+      }
       const rd_kafka_resp_err_t e = cooperative ? ErrorCode(rd_kafka_incremental_assign(rk, parts))
                                                 : rd_kafka_assign(rk, parts);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR && failed.ok()) {
@@ -344,7 +350,11 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
     rd_kafka_message_destroy(m);
   }
   got.clear();
-  if (!h_->failed.ok()) return h_->failed;
+  if (!h_->failed.ok()) {
+    out->messages.clear();  // a rebalance went wrong: nothing from this poll may be used
+    out->reached_end.clear();
+    return h_->failed;
+  }
   return fatal;
 }
 
