@@ -109,7 +109,16 @@ worker_a=$!
 worker_b=$!
 if wait_seen a; then pass; else fail "two workers consume the first half: $(tail -3 "$tmp_root/a.err" "$tmp_root/b.err")"; fi
 # Both got partitions: each logged what the group gave it (the first to join may have had all
-# four until the second joined, then gave them back).
+# four until the second joined, then gave them back). The second's join may finish after the
+# first half was consumed: wait for it (20 s at most).
+shared() {
+  grep -q "the group gave this worker [1-3] partition" "$tmp_root/a.err" &&
+    grep -q "the group gave this worker [1-3] partition" "$tmp_root/b.err"
+}
+for _ in $(seq 1 200); do
+  shared && break
+  sleep 0.1
+done
 if grep -q "the group gave this worker [1-3] partition" "$tmp_root/a.err" &&
   grep -q "the group gave this worker [1-3] partition" "$tmp_root/b.err"; then
   pass
