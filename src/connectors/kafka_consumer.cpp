@@ -84,6 +84,7 @@ struct KafkaConsumer::Handles {
     handler = nullptr;  // closing revokes what is assigned; nobody is listening any more
     for (rd_kafka_message_t* m : got)
       rd_kafka_message_destroy(m);
+    got.clear();  // closing below runs the rebalance callback, which looks at `got`
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
     if (topic != nullptr) rd_kafka_topic_destroy(topic);
     if (rk != nullptr) {
