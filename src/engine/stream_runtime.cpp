@@ -1,6 +1,7 @@
 #include "engine/stream_runtime.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <numeric>
@@ -31,10 +32,46 @@ constexpr std::chrono::milliseconds kMetadataTimeout{10000};
 constexpr std::string_view kPartitionColumn = "_kafka_partition";
 constexpr std::string_view kOffsetColumn = "_kafka_offset";
 
-// Appends row `row` of `src` to the first src.num_columns() columns of `dst`.
-void CopyRow(types::Batch& dst, const types::Batch& src, size_t row) {
-  for (size_t c = 0; c < src.num_columns(); ++c)
-    dst.column(c).AppendRowOf(src.column(c), row);
+// Appends rows row_of(0), ..., row_of(n - 1) of `src` to the first src.num_columns() columns
+// of `dst`, a column at a time (one type switch per column, fixed-width values copied into
+// slots appended at once).
+template <typename RowOf>
+void GatherRows(types::Batch& dst, const types::Batch& src, size_t n, RowOf row_of) {
+  std::vector<std::uint64_t> mask;
+  for (size_t c = 0; c < src.num_columns(); ++c) {
+    const types::Column& from = src.column(c);
+    types::Column& to = dst.column(c);
+    if (from.type() == LogicalType::kString) {
+      for (size_t i = 0; i < n; ++i) {
+        const size_t r = row_of(i);
+        if (from.IsValid(r)) {
+          to.AppendString(from.GetString(r));
+        } else {
+          to.AppendNull();
+        }
+      }
+      continue;
+    }
+    const bool all_valid = from.AllValid();
+    if (!all_valid) {
+      mask.assign((n + 63) / 64, 0);
+      for (size_t i = 0; i < n; ++i) {
+        if (from.IsValid(row_of(i))) mask[i / 64] |= std::uint64_t{1} << (i % 64);
+      }
+    }
+    const size_t width = types::FixedWidth(from.type());
+    std::uint8_t* out = to.AppendFixedSlots(all_valid ? nullptr : mask.data(), n);
+    const std::uint8_t* in = from.data();
+    // A NULL's slot is zeroed in `from`, as a new slot must be.
+    for (size_t i = 0; i < n; ++i)
+      std::memcpy(out + i * width, in + row_of(i) * width, width);
+  }
+}
+
+// Empties every column of `b`, keeping the buffers for the next micro-batch.
+void ClearRows(types::Batch& b) {
+  for (size_t c = 0; c < b.num_columns(); ++c)
+    b.column(c).Clear();
 }
 
 bool ValidUtf8WithoutNul(std::string_view s) {
@@ -176,7 +213,22 @@ struct ViewSink {
   // the old generation until then; nothing of the new one is stored before.
   bool rebuilding = false;
   bool archive_replayed = false;
-  std::unordered_map<std::string, std::string> next_states;
+  std::unordered_map<std::string, std::string> next_states;               // entity -> head
+  std::map<std::pair<std::string, std::string>, std::string> next_parts;  // (entity, part)
+
+  // Takes a batch's writes into the generation being rebuilt.
+  void KeepNext(StateWrites&& writes) {
+    for (auto& [entity, head] : writes.heads)
+      next_states[entity] = std::move(head);
+    for (store::PartWrite& w : writes.parts) {
+      auto key = std::make_pair(std::move(w.entity), std::move(w.part));
+      if (w.value) {
+        next_parts[std::move(key)] = std::move(*w.value);
+      } else {
+        next_parts.erase(key);
+      }
+    }
+  }
 };
 
 // The states of a generation being rebuilt, for UpdateEntityStates.
@@ -189,6 +241,20 @@ StateLookup NextStateLookup(const ViewSink& v) {
       auto it = v.next_states.find(k);
       out.push_back(it == v.next_states.end() ? std::nullopt
                                               : std::optional<std::string>(it->second));
+    }
+    return out;
+  };
+}
+
+PartLookup NextPartLookup(const ViewSink& v) {
+  return [&v](const std::vector<store::PartKey>& keys)
+             -> base::Result<std::vector<std::optional<std::string>>> {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const store::PartKey& k : keys) {
+      auto it = v.next_parts.find({k.entity, k.part});
+      out.push_back(it == v.next_parts.end() ? std::nullopt
+                                             : std::optional<std::string>(it->second));
     }
     return out;
   };
@@ -233,9 +299,11 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   base::ProcessingTime group_checked{};
 
   types::Batch waiting_rows;
+  types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
-  types::Batch apply_rows;  // registered in DuckDB as stream_apply()
-  types::Batch view_rows;   // registered as stream_view(): apply_rows a view has not seen
+  std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
+  types::Batch apply_rows;     // registered in DuckDB as stream_apply()
+  types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
   // The lake segment being built: applied events (in application order), late events and
   // quarantined messages, each with where it came from.
   types::Batch segment_data, segment_late, segment_quarantine;
@@ -248,6 +316,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       : db(std::move(d)),
         reader(s),
         waiting_rows(reader.NewBatch()),
+        waiting_spare(reader.NewBatch()),
         apply_rows(reader.NewBatch()),
         view_rows(reader.NewBatch()),
         segment_data(WithOrigin(reader.NewBatch().schema())),
@@ -295,8 +364,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
   }
 
-  // Checks, classifies and buffers one message.
-  void Consume(const connectors::KafkaMessage& m, types::Batch& one) {
+  // Checks, classifies and buffers one message: read straight into the waiting rows (or the
+  // late segment), no row built on the side.
+  void Consume(const connectors::KafkaMessage& m) {
     auto owned = partitions.find(m.partition);
     if (owned == partitions.end()) return;  // not ours (any more)
     PartitionState& ps = owned->second;
@@ -305,20 +375,17 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     ps.last_message = poll_time;
     ++status.counts.consumed;
     (void)CountFor(m, &StreamCounts::consumed);
-    for (size_t c = 0; c < one.num_columns(); ++c)
-      one.column(c) = types::Column(one.column(c).type());
-    if (auto why = reader.Append(m.payload, one)) {
+    if (auto why = reader.Parse(m.payload)) {
       Quarantine(m, *why);
       return;
     }
-    const types::Column& ts_col = one.column(static_cast<size_t>(event_time_column));
-    if (!ts_col.IsValid(0)) {
+    const std::optional<std::int64_t> event_ts =
+        reader.TimeMicros(static_cast<size_t>(event_time_column));
+    if (!event_ts) {
       Quarantine(m, "event time '" + *source->event_time + "' is null");
       return;
     }
-    std::int64_t ts = ts_col.type() == LogicalType::kDate
-                          ? std::int64_t{ts_col.GetDate(0)} * 86400 * 1000000
-                          : ts_col.GetTimestamp(0);
+    const std::int64_t ts = *event_ts;
     // Inside the range the resumed run consumed, only the partition's own watermark decides,
     // exactly as it did then; past it, also what was applied already (after an end-of-input
     // flush, an idle spell, or from a partition seen for the first time).
@@ -327,22 +394,24 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     if (late) {
       ++status.counts.late;
       if (CountFor(m, &StreamCounts::late)) {
-        CopyRow(segment_late, one, 0);
-        segment_late.column(one.num_columns()).AppendInt64(m.partition);
-        segment_late.column(one.num_columns() + 1).AppendInt64(m.offset);
+        const size_t ncols = waiting_rows.num_columns();
+        reader.AppendParsed(segment_late);
+        segment_late.column(ncols).AppendInt64(m.partition);
+        segment_late.column(ncols + 1).AppendInt64(m.offset);
       }
       return;
     }
     waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
-    CopyRow(waiting_rows, one, 0);
+    reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
   }
 
   // The events the watermarks have passed (all of them when `flush`), in (event time,
-  // partition, offset) order, into apply_rows and `order`; the others stay waiting. The
+  // partition, offset) order, into `taken` and apply_rows; the others stay waiting (buffers are
+  // reused from batch to batch: a catch-up moves millions of rows through them). The
   // frontier is the oldest watermark of the owned partitions that are not idle; with every
   // partition idle, the newest watermark (nothing else can hold events back).
-  std::vector<Waiting> TakeApplicable(bool flush) {
+  const std::vector<Waiting>& TakeApplicable(bool flush) {
     std::int64_t frontier = std::numeric_limits<std::int64_t>::max();
     if (!flush) {
       const base::ProcessingTime now = clock->Now();
@@ -363,37 +432,42 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       }
       if (!active && idle_frontier != kNoTime) frontier = idle_frontier;
     }
-    std::vector<Waiting> take, keep;
-    for (const Waiting& w : waiting)
-      (w.ts < frontier ? take : keep).push_back(w);
-    std::sort(take.begin(), take.end(), [](const Waiting& a, const Waiting& b) {
+    taken.clear();
+    size_t kept = 0;
+    for (const Waiting& w : waiting) {
+      if (w.ts < frontier) {
+        taken.push_back(w);
+      } else {
+        waiting[kept++] = w;
+      }
+    }
+    waiting.resize(kept);
+    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
       return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
     });
-    apply_rows = reader.NewBatch();
-    for (const Waiting& w : take)
-      CopyRow(apply_rows, waiting_rows, w.row);
-    if (!take.empty()) KeepWaiting(std::move(keep));
+    ClearRows(apply_rows);
+    GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
+    if (!taken.empty()) CompactWaiting();
     std::int64_t applied_before = kNoTime;
     if (flush) {
-      if (!take.empty()) applied_before = take.back().ts + 1;
+      if (!taken.empty()) applied_before = taken.back().ts + 1;
     } else if (frontier != std::numeric_limits<std::int64_t>::max()) {
       applied_before = frontier;
     }
     for (auto& [p, ps] : partitions)
       ps.applied_before = std::max(ps.applied_before, applied_before);
-    return take;
+    return taken;
   }
 
-  // Makes `keep` (a subset of `waiting`) the events waiting, their rows moved to the front.
-  void KeepWaiting(std::vector<Waiting> keep) {
-    types::Batch rest = reader.NewBatch();
-    for (Waiting& w : keep) {
-      const size_t row = rest.num_rows();
-      CopyRow(rest, waiting_rows, w.row);
-      w.row = row;
-    }
-    waiting_rows = std::move(rest);
-    waiting = std::move(keep);
+  // Moves the rows of the events still waiting (`waiting`, a subset of what waited) to the
+  // front of waiting_rows.
+  void CompactWaiting() {
+    ClearRows(waiting_spare);
+    GatherRows(waiting_spare, waiting_rows, waiting.size(),
+               [&](size_t i) { return waiting[i].row; });
+    for (size_t i = 0; i < waiting.size(); ++i)
+      waiting[i].row = i;
+    std::swap(waiting_rows, waiting_spare);
   }
 
   // The cursor of every owned partition as `sink` would commit it now.
@@ -432,10 +506,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // false when that is all of them (then apply_rows serves as is).
   bool SelectUnseen(const Sink& sink, const std::vector<Waiting>& take) {
     if (take.empty() || take.front().ts >= sink.AppliedBound()) return false;
-    view_rows = reader.NewBatch();
+    std::vector<size_t> rows;
     for (size_t i = 0; i < take.size(); ++i) {
-      if (!sink.Applied(take[i].partition, take[i].ts)) CopyRow(view_rows, apply_rows, i);
+      if (!sink.Applied(take[i].partition, take[i].ts)) rows.push_back(i);
     }
+    ClearRows(view_rows);
+    GatherRows(view_rows, apply_rows, rows.size(), [&](size_t i) { return rows[i]; });
     return true;
   }
 
@@ -455,7 +531,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   base::Status ApplyToView(ViewSink& v, const std::vector<Waiting>& take, std::int64_t* written) {
     const bool subset = SelectUnseen(v.sink, take);
     const types::Batch& rows = subset ? view_rows : apply_rows;
-    std::vector<std::pair<std::string, std::string>> states;
+    StateWrites states;
     if (rows.num_rows() > 0) {
       auto events = db.Query(EventsSqlOver(
           v.plan, subset ? "SELECT * FROM stream_view()" : "SELECT * FROM stream_apply()"));
@@ -471,8 +547,13 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
                        : StateLookup([this, view_name](const std::vector<std::string>& keys) {
                            return store->MultiGet(view_name, keys);
                          });
-      SLUICE_ASSIGN_OR_RETURN(states,
-                              UpdateEntityStates(v.plan, *events, lookup, &counts, &created));
+      PartLookup parts =
+          v.rebuilding ? NextPartLookup(v)
+                       : PartLookup([this, view_name](const std::vector<store::PartKey>& keys) {
+                           return store->MultiGetParts(view_name, keys);
+                         });
+      SLUICE_ASSIGN_OR_RETURN(
+          states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
       v.meta.entities += created;
       for (const Waiting& w : take) {
         if (!subset || !v.sink.Applied(w.partition, w.ts)) ++v.sink.counts[w.partition].applied;
@@ -485,32 +566,34 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     const StreamCursor cursor = CursorFor(v.sink);
     if (v.rebuilding) {
-      for (auto& [entity, state] : states)
-        v.next_states[entity] = std::move(state);
+      v.KeepNext(std::move(states));
       v.sink.cursor = cursor;
       return base::Status::Ok();
     }
-    if (states.empty() && cursor == v.sink.cursor && !v.sink.changed) return base::Status::Ok();
+    if (states.heads.empty() && cursor == v.sink.cursor && !v.sink.changed) {
+      return base::Status::Ok();
+    }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    SLUICE_RETURN_IF_ERROR(
-        store->WriteWithSide(v.spec->name, states, v.meta, CursorEntries(cursor)));
+    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                             CursorEntries(cursor), /*replace=*/false));
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
-    *written += static_cast<std::int64_t>(states.size());
+    *written += static_cast<std::int64_t>(states.heads.size());
     return base::Status::Ok();
   }
 
   void AddToSegment(const std::vector<Waiting>& take) {
     const bool subset = SelectUnseen(lake_sink, take);
     const size_t ncols = apply_rows.num_columns();
-    for (size_t i = 0; i < take.size(); ++i) {
-      if (subset && lake_sink.Applied(take[i].partition, take[i].ts)) continue;
-      CopyRow(segment_data, apply_rows, i);
-      segment_data.column(ncols).AppendInt64(take[i].partition);
-      segment_data.column(ncols + 1).AppendInt64(take[i].offset);
-      ++lake_sink.counts[take[i].partition].applied;
+    for (size_t c = 0; c < ncols; ++c)
+      segment_data.column(c).AppendColumn((subset ? view_rows : apply_rows).column(c));
+    for (const Waiting& w : take) {
+      if (subset && lake_sink.Applied(w.partition, w.ts)) continue;
+      segment_data.column(ncols).AppendInt64(w.partition);
+      segment_data.column(ncols + 1).AppendInt64(w.offset);
+      ++lake_sink.counts[w.partition].applied;
     }
   }
 
@@ -519,13 +602,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
                                      segment_quarantine.num_rows());
   }
 
-  // Writes `rows` to a Parquet file in the staging folder and stores it in the lake.
+  // Writes `rows` to a Parquet file in the staging folder and stores it in the lake (zstd at
+  // level 1, as the file ingest writes the lake: as cheap as snappy, smaller than level 3).
   base::Result<lake::OutputFile> StoreSegmentFile(const std::string& name, types::Batch& rows,
                                                   const std::string& function) {
     const fs::path file = staging->path() / (name + "-" + std::to_string(segments) + ".parquet");
     SLUICE_RETURN_IF_ERROR(db.Execute("COPY (SELECT * FROM " + function + "()) TO " +
                                       warehouse::QuoteLiteral(file.string()) +
-                                      " (FORMAT parquet, COMPRESSION zstd)"));
+                                      " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
     std::error_code ec;
     const auto bytes = fs::file_size(file, ec);
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake->PutObject(file, /*move=*/true));
@@ -631,7 +715,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // due (or `land`), lands the lake segment.
   base::Status Step(bool flush, bool land) {
     const auto started = clock->Now();
-    std::vector<Waiting> take = TakeApplicable(flush);
+    const std::vector<Waiting>& take = TakeApplicable(flush);
     std::int64_t written = 0;
     const auto store_started = clock->Now();
     for (ViewSink& v : views)
@@ -679,10 +763,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     ReplayCounts counts;
     std::int64_t created = 0;
-    SLUICE_ASSIGN_OR_RETURN(
-        auto states, UpdateEntityStates(v.plan, *events, NextStateLookup(v), &counts, &created));
-    for (auto& [entity, state] : states)
-      v.next_states[entity] = std::move(state);
+    SLUICE_ASSIGN_OR_RETURN(auto states, UpdateEntityStates(v.plan, *events, NextStateLookup(v),
+                                                            NextPartLookup(v), &counts, &created));
+    v.KeepNext(std::move(states));
     v.meta.entities += created;
     const types::Column& ts = events->column(v.plan.entity_keys.size());
     for (size_t r = 0; r < ts.size(); ++r) {
@@ -701,17 +784,23 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (auto& [entity, state] : v.next_states)
       states.emplace_back(entity, std::move(state));
     std::sort(states.begin(), states.end());
+    std::vector<store::PartWrite> parts;
+    parts.reserve(v.next_parts.size());
+    for (auto& [key, value] : v.next_parts)
+      parts.push_back({key.first, key.second, std::move(value)});
     const StreamCursor cursor = CursorFor(v.sink);
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
     base::KillPoint("stream.before_generation_switch");
-    SLUICE_RETURN_IF_ERROR(
-        store->ReplaceWithSide(v.spec->name, states, v.meta, CursorEntries(cursor)));
+    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states, parts, v.meta,
+                                             CursorEntries(cursor),
+                                             /*replace=*/true));
     base::KillPoint("stream.after_generation_switch");
     v.sink.cursor = cursor;
     v.sink.changed = false;
     v.rebuilding = false;
     v.next_states.clear();
+    v.next_parts.clear();
     status.rebuilt.push_back(v.spec->name);
     base::LogInfo("stream " + source->name + ": feature view '" + v.spec->name +
                   "' switched to its rebuilt generation (" + std::to_string(states.size()) +
@@ -833,11 +922,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   base::Status GiveUp(const std::vector<std::int32_t>& ids) {
     SLUICE_RETURN_IF_ERROR(Step(/*flush=*/false, /*land=*/true));
     auto gone = [&](std::int32_t p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); };
-    std::vector<Waiting> keep;
-    for (const Waiting& w : waiting) {
-      if (!gone(w.partition)) keep.push_back(w);
-    }
-    if (keep.size() != waiting.size()) KeepWaiting(std::move(keep));
+    const size_t before = waiting.size();
+    std::erase_if(waiting, [&](const Waiting& w) { return gone(w.partition); });
+    if (waiting.size() != before) CompactWaiting();
     for (std::int32_t p : ids) {
       partitions.erase(p);
       lake_sink.Leave(p);
@@ -1013,7 +1100,6 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
                                 const std::function<void(const StreamStatus&)>& report) {
   State& s = *s_;
   connectors::KafkaPoll poll;
-  types::Batch one = s.reader.NewBatch();
   auto at_end = [&] {
     for (const auto& [p, ps] : s.partitions) {
       if (ps.next < ps.end) return false;
@@ -1046,7 +1132,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
         s.consumer->Poll(s.options.max_poll_messages, s.options.poll_timeout, &poll));
     s.poll_time = s.clock->Now();
     for (const connectors::KafkaMessage& m : poll.messages)
-      s.Consume(m, one);
+      s.Consume(m);
     if (!poll.messages.empty()) {
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
       std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
