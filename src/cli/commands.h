@@ -133,6 +133,8 @@ struct StreamCommandOptions {
   std::int64_t segment_rows = 1'000'000;  // lake segments roll at this many rows...
   int segment_seconds = 60;               // ...or this age
   std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
+  int idle_seconds = 30;                  // a silent partition stops holding back (0: never)
+  bool no_group = false;                  // shared store: take every partition, no group
 };
 int RunStream(const StreamCommandOptions& options);
 

@@ -150,6 +150,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   stream_cmd->add_option("--metrics", stream.metrics,
                          "Serve Prometheus metrics on HOST:PORT (GET /metrics)");
+  stream_cmd
+      ->add_option("--idle-timeout", stream.idle_seconds,
+                   "Seconds after which a silent partition stops holding events back (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  stream_cmd->add_flag("--no-group", stream.no_group,
+                       "On a shared store, take every partition instead of joining the group "
+                       "(one worker; rebuilds a changed view)");
   stream_cmd->footer(kFooter);
 
   GetOptions get;

@@ -185,6 +185,12 @@ int RunStream(const StreamCommandOptions& options) {
   stream_options.stop_at_end = options.stop_at_end;
   stream_options.segment_rows = options.segment_rows;
   stream_options.segment_age = std::chrono::seconds(options.segment_seconds);
+  stream_options.idle_timeout = std::chrono::seconds(options.idle_seconds);
+  // A shared store lets the workers of the source's consumer group share the partitions; RocksDB
+  // has one writer per store (a second `sluice stream` on it fails to open it), so one worker
+  // takes every partition.
+  stream_options.consumer_group =
+      (*store_spec)->type == config::OnlineStoreType::kRedis && !options.no_group;
   auto runtime = engine::StreamRuntime::Open(project->spec, source, *views, *project->lake, **store,
                                              std::move(*consumer), clock, stream_options);
   if (!runtime.ok())
@@ -259,6 +265,12 @@ int RunStream(const StreamCommandOptions& options) {
       static_cast<long long>(last.counts.applied), static_cast<long long>(last.counts.quarantined),
       static_cast<long long>(last.counts.late), static_cast<long long>(last.buffered),
       views->size(), (*store)->Describe().c_str(), static_cast<long long>(last.segments), secs);
+  for (const std::string& view : last.rebuilt) {
+    std::printf(
+        "  feature view %s: changed definition rebuilt into a new generation (%lld archived "
+        "events replayed, then the topic's tail) and switched to\n",
+        view.c_str(), static_cast<long long>(last.rebuilt_from_archive));
+  }
   if (!freshness.empty()) {
     std::sort(freshness.begin(), freshness.end());
     auto pct = [&](double q) {

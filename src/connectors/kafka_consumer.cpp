@@ -2,7 +2,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 #include "base/log.h"
 
@@ -74,14 +76,87 @@ struct KafkaConsumer::Handles {
   rd_kafka_topic_t* topic = nullptr;  // for metadata requests
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue, read in batches
   Options options;
+  KafkaRebalanceHandler* handler = nullptr;  // set while subscribed
+  base::Status failed = base::Status::Ok();  // sticky: a rebalance the handler could not follow
+  std::vector<rd_kafka_message_t*> got;      // the batch Poll is gathering
 
   ~Handles() {
+    handler = nullptr;  // closing revokes what is assigned; nobody is listening any more
+    for (rd_kafka_message_t* m : got)
+      rd_kafka_message_destroy(m);
+    got.clear();  // closing below runs the rebalance callback, which looks at `got`
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
     if (topic != nullptr) rd_kafka_topic_destroy(topic);
     if (rk != nullptr) {
       rd_kafka_consumer_close(rk);
       rd_kafka_destroy(rk);
     }
+  }
+
+  // librdkafka's rebalance callback, on the polling thread inside Poll. librdkafka's assignment
+  // follows the group's only through the calls below, so they happen whatever the handler says.
+  void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < parts->cnt; ++i)
+      ids.push_back(parts->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      for (int i = 0; i < parts->cnt; ++i) {
+        parts->elems[i].offset = options.start == config::KafkaStart::kLatest
+                                     ? RD_KAFKA_OFFSET_END
+                                     : RD_KAFKA_OFFSET_BEGINNING;
+      }
+      if (handler != nullptr && failed.ok()) {
+        auto starts = handler->OnAssigned(ids);
+        if (!starts.ok()) {
+          failed = starts.status();
+        } else {
+          for (const auto& [p, offset] : *starts) {
+            for (int i = 0; i < parts->cnt; ++i) {
+              if (parts->elems[i].partition == p && offset) parts->elems[i].offset = *offset;
+            }
+          }
+        }
+      }
+      // A handler that could not say where to start gets nothing to read: the consumer is
+      // stopping (Poll returns the error), and reading from any other offset would be wrong.
+      if (!failed.ok()) {
+        if (!cooperative) rd_kafka_assign(rk, nullptr);
+        return;
+      }
+      const rd_kafka_resp_err_t e = cooperative ? ErrorCode(rd_kafka_incremental_assign(rk, parts))
+                                                : rd_kafka_assign(rk, parts);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && failed.ok()) {
+        failed = KafkaError(e, "taking the partitions the group gave of '" + options.topic + "'");
+      }
+      return;
+    }
+    // Revoked (or the assignment was lost): what was gathered from those partitions and not yet
+    // returned goes; their next owner reads it again from the offsets stored with the state.
+    std::erase_if(got, [&](rd_kafka_message_t* m) {
+      if (std::find(ids.begin(), ids.end(), m->partition) == ids.end()) return false;
+      rd_kafka_message_destroy(m);
+      return true;
+    });
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && failed.ok()) {
+      failed = KafkaError(err, "rebalancing the group of '" + options.topic + "'");
+    }
+    if (handler != nullptr && failed.ok()) {
+      base::Status st = handler->OnRevoked(ids);
+      if (!st.ok()) failed = st;
+    }
+    if (cooperative) {
+      (void)ErrorCode(rd_kafka_incremental_unassign(rk, parts));
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  static rd_kafka_resp_err_t ErrorCode(rd_kafka_error_t* error) {
+    if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    return code;
   }
 };
 
@@ -129,6 +204,10 @@ base::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const Options& 
     }
   }
   rd_kafka_conf_set_log_cb(conf, LogLine);
+  rd_kafka_conf_set_opaque(conf, h.get());
+  rd_kafka_conf_set_rebalance_cb(
+      conf, [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+               void* opaque) { static_cast<Handles*>(opaque)->Rebalance(err, parts); });
   h->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (h->rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -211,13 +290,36 @@ base::Status KafkaConsumer::Assign(
   return base::Status::Ok();
 }
 
+base::Status KafkaConsumer::Subscribe(KafkaRebalanceHandler* handler) {
+  h_->handler = handler;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, h_->options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t e = rd_kafka_subscribe(h_->rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    h_->handler = nullptr;
+    return KafkaError(e,
+                      "joining group '" + h_->options.group + "' on '" + h_->options.topic + "'");
+  }
+  return base::Status::Ok();
+}
+
+void KafkaConsumer::Unsubscribe() {
+  if (h_->handler == nullptr) return;
+  h_->handler = nullptr;
+  rd_kafka_unsubscribe(h_->rk);
+}
+
 base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds timeout,
                                  KafkaPoll* out) {
   out->messages.clear();
   out->reached_end.clear();
+  if (!h_->failed.ok()) return h_->failed;
   // Waits for the first message only, then takes what has arrived (consume_batch_queue would
   // wait for a full batch or the whole timeout, which idles a stream that is catching up).
-  std::vector<rd_kafka_message_t*> got;
+  // Rebalance callbacks run inside rd_kafka_consume_queue and may drop gathered messages.
+  std::vector<rd_kafka_message_t*>& got = h_->got;
+  got.clear();
   got.reserve(std::min<size_t>(max_messages, 4096));
   int wait_ms = static_cast<int>(timeout.count());
   while (got.size() < std::max<size_t>(1, max_messages)) {
@@ -247,6 +349,12 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
       base::LogWarn("kafka: " + h_->options.topic + ": " + ErrText(m->err) + " (retrying)");
     }
     rd_kafka_message_destroy(m);
+  }
+  got.clear();
+  if (!h_->failed.ok()) {
+    out->messages.clear();  // a rebalance went wrong: nothing from this poll may be used
+    out->reached_end.clear();
+    return h_->failed;
   }
   return fatal;
 }

@@ -37,9 +37,24 @@ struct KafkaPoll {
   std::vector<std::int32_t> reached_end;  // partitions that hit their end while polling
 };
 
-// A consumer of one topic (librdkafka stays inside kafka_consumer.cpp). Partitions are
-// assigned explicitly, at offsets the caller chose (sluice keeps the position with the state it
-// produced); the group only receives informational commits, for lag tools. Not thread-safe.
+// Told by a consumer in a group when the group moves partitions, from inside Poll (on the
+// polling thread, between two batches the caller has fully handled).
+class KafkaRebalanceHandler {
+ public:
+  virtual ~KafkaRebalanceHandler() = default;
+  // `partitions` arrive: where to start each (nullopt: the topic's beginning or end as
+  // Options::start says). An error stops the consumer: Poll returns it.
+  virtual base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>>
+  OnAssigned(const std::vector<std::int32_t>& partitions) = 0;
+  // `partitions` are about to be taken away: commit what was consumed from them now. Messages
+  // of them not yet returned by Poll are dropped. An error stops the consumer: Poll returns it.
+  virtual base::Status OnRevoked(const std::vector<std::int32_t>& partitions) = 0;
+};
+
+// A consumer of one topic (librdkafka stays inside kafka_consumer.cpp). Partitions are assigned
+// explicitly (Assign) or by the consumer group (Subscribe), always at offsets the caller chose:
+// sluice keeps the position with the state it produced, and the group only receives
+// informational commits, for lag tools. Not thread-safe.
 class KafkaConsumer {
  public:
   struct Options {
@@ -72,6 +87,11 @@ class KafkaConsumer {
   // or end as Options::start says.
   base::Status Assign(
       const std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>& partitions);
+  // Joins the consumer group: the group's members share the topic's partitions and `handler`
+  // (which must outlive the subscription, see Unsubscribe) is told what arrives and what goes.
+  base::Status Subscribe(KafkaRebalanceHandler* handler);
+  // Leaves the group (the handler is told of no further change); a no-op when not subscribed.
+  void Unsubscribe();
   // Waits up to `timeout` for messages and returns at most `max_messages`. Transient broker
   // errors are logged by librdkafka and retried; a fatal one is returned.
   base::Status Poll(size_t max_messages, std::chrono::milliseconds timeout, KafkaPoll* out);

@@ -6,6 +6,14 @@ namespace sluice::engine {
 
 using json = nlohmann::json;
 
+StreamCounts& StreamCounts::operator+=(const StreamCounts& o) {
+  consumed += o.consumed;
+  applied += o.applied;
+  quarantined += o.quarantined;
+  late += o.late;
+  return *this;
+}
+
 std::int64_t StreamCursor::SeenTotal() const {
   std::int64_t total = 0;
   for (const auto& [p, c] : partitions)
@@ -13,21 +21,28 @@ std::int64_t StreamCursor::SeenTotal() const {
   return total;
 }
 
+StreamCounts StreamCursor::Counts() const {
+  StreamCounts total;
+  for (const auto& [p, c] : partitions)
+    total += c.counts;
+  return total;
+}
+
 std::string EncodeStreamCursor(const StreamCursor& cursor) {
   json parts = json::array();
   for (const auto& [p, c] : cursor.partitions) {
-    json j = {{"partition", p}, {"resume", c.resume}, {"seen_through", c.seen_through}};
+    json j = {{"partition", p},
+              {"resume", c.resume},
+              {"seen_through", c.seen_through},
+              {"applied_before", c.applied_before},
+              {"consumed", c.counts.consumed},
+              {"applied", c.counts.applied},
+              {"quarantined", c.counts.quarantined},
+              {"late", c.counts.late}};
     j["newest_before_resume"] = c.newest_before_resume ? json(*c.newest_before_resume) : json();
     parts.push_back(std::move(j));
   }
-  json out = {{"format", 1},
-              {"partitions", std::move(parts)},
-              {"applied_before", cursor.applied_before},
-              {"consumed", cursor.counts.consumed},
-              {"applied", cursor.counts.applied},
-              {"quarantined", cursor.counts.quarantined},
-              {"late", cursor.counts.late}};
-  return out.dump();
+  return json{{"format", 2}, {"partitions", std::move(parts)}}.dump();
 }
 
 base::Result<StreamCursor> DecodeStreamCursor(std::string_view text, std::string_view what) {
@@ -43,13 +58,8 @@ base::Result<StreamCursor> DecodeStreamCursor(std::string_view text, std::string
     return true;
   };
   std::int64_t format = 0;
-  if (!int_at(j, "format", &format) || format != 1) return bad("unknown format");
+  if (!int_at(j, "format", &format) || format != 2) return bad("unknown format");
   StreamCursor c;
-  if (!int_at(j, "applied_before", &c.applied_before) ||
-      !int_at(j, "consumed", &c.counts.consumed) || !int_at(j, "applied", &c.counts.applied) ||
-      !int_at(j, "quarantined", &c.counts.quarantined) || !int_at(j, "late", &c.counts.late)) {
-    return bad("missing counts");
-  }
   auto parts = j.find("partitions");
   if (parts == j.end() || !parts->is_array()) return bad("missing partitions");
   for (const json& p : *parts) {
@@ -60,6 +70,11 @@ base::Result<StreamCursor> DecodeStreamCursor(std::string_view text, std::string
         !int_at(p, "seen_through", &pc.seen_through) || id < 0 || id > INT32_MAX || pc.resume < 0 ||
         pc.resume > pc.seen_through) {
       return bad("a partition's offsets are missing or out of order");
+    }
+    if (!int_at(p, "applied_before", &pc.applied_before) ||
+        !int_at(p, "consumed", &pc.counts.consumed) || !int_at(p, "applied", &pc.counts.applied) ||
+        !int_at(p, "quarantined", &pc.counts.quarantined) || !int_at(p, "late", &pc.counts.late)) {
+      return bad("a partition's counts are missing");
     }
     auto newest = p.find("newest_before_resume");
     if (newest != p.end() && !newest->is_null()) {

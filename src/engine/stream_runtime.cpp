@@ -7,6 +7,7 @@
 #include <numeric>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/kill_point.h"
 #include "base/log.h"
@@ -145,7 +146,7 @@ struct Waiting {
   size_t row = 0;                             // in State::waiting_rows
 };
 
-// Where one partition stands in this run.
+// Where one partition this worker owns stands in this run.
 struct PartitionState {
   std::int64_t next = 0;               // the next offset to consume
   std::optional<std::int64_t> newest;  // newest event time consumed
@@ -153,20 +154,50 @@ struct PartitionState {
   std::int64_t end = 0;                // the high watermark at start (stop_at_end)
   std::int64_t start = 0;              // where this run started reading
   std::int64_t high = 0;               // the newest high watermark known
+  // Every non-late event of this partition older than it is applied; stored with the cursors,
+  // so a restart and the partition's next owner carry it on.
+  std::int64_t applied_before = kNoTime;
+  base::ProcessingTime last_message{};  // when it last delivered a message (idleness)
 };
 
-// Something the stream writes to, with the cursor it was at when this run started: messages
-// below `seen_at_start` were counted for it before, events older than `applied_at_start` were
-// applied to it before.
+// Something the stream writes to (a view's states, the lake archive), partition by partition:
+// the cursor it committed for each partition this worker owns, and what it held when the
+// partition arrived here: messages below `seen_at_start` were counted for it before, events
+// older than `applied_at_start` were applied to it before.
 struct Sink {
-  StreamCursor cursor;
+  StreamCursor cursor;                          // committed; owned partitions only
+  std::map<std::int32_t, StreamCounts> counts;  // counted so far; owned partitions
   std::map<std::int32_t, std::int64_t> seen_at_start;
-  std::int64_t applied_at_start = kNoTime;
+  std::map<std::int32_t, std::int64_t> applied_at_start;
   bool changed = false;
 
   bool Counts(std::int32_t partition, std::int64_t offset) const {
     auto it = seen_at_start.find(partition);
     return it == seen_at_start.end() || offset >= it->second;
+  }
+  bool Applied(std::int32_t partition, std::int64_t ts) const {
+    auto it = applied_at_start.find(partition);
+    return it != applied_at_start.end() && ts < it->second;
+  }
+  // The newest applied_at_start: events at or after it are new to this sink in every partition.
+  std::int64_t AppliedBound() const {
+    std::int64_t bound = kNoTime;
+    for (const auto& [p, t] : applied_at_start)
+      bound = std::max(bound, t);
+    return bound;
+  }
+  void Arrive(std::int32_t p, const std::optional<StreamPartitionCursor>& stored) {
+    counts[p] = stored ? stored->counts : StreamCounts{};
+    if (!stored) return;
+    cursor.partitions[p] = *stored;
+    seen_at_start[p] = stored->seen_through;
+    applied_at_start[p] = stored->applied_before;
+  }
+  void Leave(std::int32_t p) {
+    cursor.partitions.erase(p);
+    counts.erase(p);
+    seen_at_start.erase(p);
+    applied_at_start.erase(p);
   }
 };
 
@@ -176,7 +207,61 @@ struct ViewSink {
   std::string events_sql;
   Sink sink;
   store::ViewMeta meta;
+  // A changed definition being rebuilt into a new generation (docs/streaming.md,
+  // "Reprocessing"): its states stay here, built from the archive and then the topic's tail,
+  // until it has caught up and replaces the old generation in one store write. Readers keep
+  // the old generation until then; nothing of the new one is stored before.
+  bool rebuilding = false;
+  bool archive_replayed = false;
+  std::unordered_map<std::string, std::string> next_states;               // entity -> head
+  std::map<std::pair<std::string, std::string>, std::string> next_parts;  // (entity, part)
+
+  // Takes a batch's writes into the generation being rebuilt.
+  void KeepNext(StateWrites&& writes) {
+    for (auto& [entity, head] : writes.heads)
+      next_states[entity] = std::move(head);
+    for (store::PartWrite& w : writes.parts) {
+      auto key = std::make_pair(std::move(w.entity), std::move(w.part));
+      if (w.value) {
+        next_parts[std::move(key)] = std::move(*w.value);
+      } else {
+        next_parts.erase(key);
+      }
+    }
+  }
 };
+
+// The states of a generation being rebuilt, for UpdateEntityStates.
+StateLookup NextStateLookup(const ViewSink& v) {
+  return [&v](const std::vector<std::string>& keys)
+             -> base::Result<std::vector<std::optional<std::string>>> {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const std::string& k : keys) {
+      auto it = v.next_states.find(k);
+      out.push_back(it == v.next_states.end() ? std::nullopt
+                                              : std::optional<std::string>(it->second));
+    }
+    return out;
+  };
+}
+
+PartLookup NextPartLookup(const ViewSink& v) {
+  return [&v](const std::vector<store::PartKey>& keys)
+             -> base::Result<std::vector<std::optional<std::string>>> {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const store::PartKey& k : keys) {
+      auto it = v.next_parts.find({k.entity, k.part});
+      out.push_back(it == v.next_parts.end() ? std::nullopt
+                                             : std::optional<std::string>(it->second));
+    }
+    return out;
+  };
+}
+
+// Written beside every streamed view's states: says its cursors are kept per partition.
+constexpr std::string_view kCursorMarker = R"({"format":2,"cursors":"per partition"})";
 
 }  // namespace
 
@@ -184,7 +269,11 @@ std::string StreamCursorEntry(const std::string& source) {
   return "stream." + source;
 }
 
-struct StreamRuntime::State {
+std::string StreamPartitionEntry(const std::string& source, std::int32_t partition) {
+  return "stream." + source + "." + std::to_string(partition);
+}
+
+struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   const config::ProjectSpec* project = nullptr;
   const config::SourceSpec* source = nullptr;
   lake::Lake* lake = nullptr;
@@ -199,11 +288,15 @@ struct StreamRuntime::State {
 
   std::vector<ViewSink> views;
   Sink lake_sink;
-  lake::Manifest lake_version;  // the source's current version in the lake
+  lake::Manifest lake_version;  // the source's version in the lake this worker last saw
   std::optional<lake::StagingDir> staging;
 
-  std::map<std::int32_t, PartitionState> partitions;
-  std::int64_t applied_before = kNoTime;  // A: every non-late event older than it is applied
+  // Every partition of the topic: its offsets when this run started (stop_at_end, and whether
+  // the group as a whole is done).
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> marks_at_start;
+  std::map<std::int32_t, PartitionState> partitions;  // the partitions this worker owns
+  base::ProcessingTime poll_time{};                   // when the messages being consumed came
+  base::ProcessingTime group_checked{};
 
   types::Batch waiting_rows;
   types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
@@ -239,13 +332,27 @@ struct StreamRuntime::State {
     return ps.newest ? *ps.newest - lateness : kNoTime;
   }
 
+  // Idle: caught up with its high watermark and silent for options.idle_timeout; it then stops
+  // holding the other partitions' events back (docs/streaming.md, "Idle partitions").
+  bool Idle(const PartitionState& ps, base::ProcessingTime now) const {
+    return options.idle_timeout.count() > 0 && ps.newest && ps.next >= ps.high &&
+           now - ps.last_message >= options.idle_timeout;
+  }
+
+  // Counts one message's outcome for every sink that has not counted it; true when the lake
+  // sink counted it (so it lands in the archive).
+  bool CountFor(const connectors::KafkaMessage& m, std::int64_t StreamCounts::*field) {
+    for (ViewSink& v : views) {
+      if (v.sink.Counts(m.partition, m.offset)) ++(v.sink.counts[m.partition].*field);
+    }
+    if (!lake_sink.Counts(m.partition, m.offset)) return false;
+    ++(lake_sink.counts[m.partition].*field);
+    return true;
+  }
+
   void Quarantine(const connectors::KafkaMessage& m, const std::string& reason) {
     ++status.counts.quarantined;
-    for (ViewSink& v : views) {
-      if (v.sink.Counts(m.partition, m.offset)) ++v.sink.cursor.counts.quarantined;
-    }
-    if (lake_sink.Counts(m.partition, m.offset)) {
-      ++lake_sink.cursor.counts.quarantined;
+    if (CountFor(m, &StreamCounts::quarantined)) {
       segment_quarantine.column(0).AppendString(Where(m.partition, m.offset));
       segment_quarantine.column(1).AppendNull();
       segment_quarantine.column(2).AppendNull();
@@ -260,14 +367,14 @@ struct StreamRuntime::State {
   // Checks, classifies and buffers one message: read straight into the waiting rows (or the
   // late segment), no row built on the side.
   void Consume(const connectors::KafkaMessage& m) {
-    PartitionState& ps = partitions[m.partition];
+    auto owned = partitions.find(m.partition);
+    if (owned == partitions.end()) return;  // not ours (any more)
+    PartitionState& ps = owned->second;
     if (m.offset < ps.next) return;  // a redelivery after a seek: already consumed
     ps.next = m.offset + 1;
+    ps.last_message = poll_time;
     ++status.counts.consumed;
-    for (ViewSink& v : views) {
-      if (v.sink.Counts(m.partition, m.offset)) ++v.sink.cursor.counts.consumed;
-    }
-    if (lake_sink.Counts(m.partition, m.offset)) ++lake_sink.cursor.counts.consumed;
+    (void)CountFor(m, &StreamCounts::consumed);
     if (auto why = reader.Parse(m.payload)) {
       Quarantine(m, *why);
       return;
@@ -281,16 +388,12 @@ struct StreamRuntime::State {
     const std::int64_t ts = *event_ts;
     // Inside the range the resumed run consumed, only the partition's own watermark decides,
     // exactly as it did then; past it, also what was applied already (after an end-of-input
-    // flush, or from a partition seen for the first time).
+    // flush, an idle spell, or from a partition seen for the first time).
     const std::int64_t wm = Watermark(ps);
-    const bool late = ts < wm || (m.offset >= ps.replay_until && ts < applied_before);
+    const bool late = ts < wm || (m.offset >= ps.replay_until && ts < ps.applied_before);
     if (late) {
       ++status.counts.late;
-      for (ViewSink& v : views) {
-        if (v.sink.Counts(m.partition, m.offset)) ++v.sink.cursor.counts.late;
-      }
-      if (lake_sink.Counts(m.partition, m.offset)) {
-        ++lake_sink.cursor.counts.late;
+      if (CountFor(m, &StreamCounts::late)) {
         const size_t ncols = waiting_rows.num_columns();
         reader.AppendParsed(segment_late);
         segment_late.column(ncols).AppendInt64(m.partition);
@@ -304,20 +407,30 @@ struct StreamRuntime::State {
   }
 
   // The events the watermarks have passed (all of them when `flush`), in (event time,
-  // partition, offset) order, into `taken` and apply_rows; the others stay waiting. Buffers are
-  // reused from batch to batch (a catch-up moves millions of rows through them).
+  // partition, offset) order, into `taken` and apply_rows; the others stay waiting (buffers are
+  // reused from batch to batch: a catch-up moves millions of rows through them). The
+  // frontier is the oldest watermark of the owned partitions that are not idle; with every
+  // partition idle, the newest watermark (nothing else can hold events back).
   const std::vector<Waiting>& TakeApplicable(bool flush) {
     std::int64_t frontier = std::numeric_limits<std::int64_t>::max();
     if (!flush) {
+      const base::ProcessingTime now = clock->Now();
+      std::int64_t idle_frontier = kNoTime;
+      bool active = false;
       for (const auto& [p, ps] : partitions) {
-        if (ps.newest) {
+        if (Idle(ps, now)) {
+          idle_frontier = std::max(idle_frontier, Watermark(ps));
+        } else if (ps.newest) {
           frontier = std::min(frontier, Watermark(ps));
+          active = true;
         } else if (ps.next < ps.high) {
           // Messages not read yet, none with an event time so far: they may be older than
           // anything seen elsewhere. Only a partition with nothing to read is left out.
           frontier = kNoTime;
+          active = true;
         }
       }
+      if (!active && idle_frontier != kNoTime) frontier = idle_frontier;
     }
     taken.clear();
     size_t kept = 0;
@@ -334,31 +447,41 @@ struct StreamRuntime::State {
     });
     ClearRows(apply_rows);
     GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
-    if (!taken.empty()) {
-      ClearRows(waiting_spare);
-      GatherRows(waiting_spare, waiting_rows, waiting.size(),
-                 [&](size_t i) { return waiting[i].row; });
-      for (size_t i = 0; i < waiting.size(); ++i)
-        waiting[i].row = i;
-      std::swap(waiting_rows, waiting_spare);
-    }
+    if (!taken.empty()) CompactWaiting();
+    std::int64_t applied_before = kNoTime;
     if (flush) {
-      if (!taken.empty()) applied_before = std::max(applied_before, taken.back().ts + 1);
+      if (!taken.empty()) applied_before = taken.back().ts + 1;
     } else if (frontier != std::numeric_limits<std::int64_t>::max()) {
-      applied_before = std::max(applied_before, frontier);
+      applied_before = frontier;
     }
+    for (auto& [p, ps] : partitions)
+      ps.applied_before = std::max(ps.applied_before, applied_before);
     return taken;
   }
 
+  // Moves the rows of the events still waiting (`waiting`, a subset of what waited) to the
+  // front of waiting_rows.
+  void CompactWaiting() {
+    ClearRows(waiting_spare);
+    GatherRows(waiting_spare, waiting_rows, waiting.size(),
+               [&](size_t i) { return waiting[i].row; });
+    for (size_t i = 0; i < waiting.size(); ++i)
+      waiting[i].row = i;
+    std::swap(waiting_rows, waiting_spare);
+  }
+
+  // The cursor of every owned partition as `sink` would commit it now.
   StreamCursor CursorFor(const Sink& sink) const {
     StreamCursor c;
-    c.applied_before = std::max(applied_before, sink.applied_at_start);
-    c.counts = sink.cursor.counts;
     for (const auto& [p, ps] : partitions) {
       StreamPartitionCursor pc;
       pc.seen_through = ps.next;
       pc.resume = ps.next;
       pc.newest_before_resume = ps.newest;
+      auto at_start = sink.applied_at_start.find(p);
+      pc.applied_before = std::max(
+          ps.applied_before, at_start != sink.applied_at_start.end() ? at_start->second : kNoTime);
+      if (auto n = sink.counts.find(p); n != sink.counts.end()) pc.counts = n->second;
       c.partitions[p] = pc;
     }
     for (const Waiting& w : waiting) {
@@ -382,14 +505,27 @@ struct StreamRuntime::State {
   // The rows of `take` (apply_rows) that `sink` has not been given before, into view_rows;
   // false when that is all of them (then apply_rows serves as is).
   bool SelectUnseen(const Sink& sink, const std::vector<Waiting>& take) {
-    if (take.empty() || take.front().ts >= sink.applied_at_start) return false;
+    if (take.empty() || take.front().ts >= sink.AppliedBound()) return false;
     std::vector<size_t> rows;
     for (size_t i = 0; i < take.size(); ++i) {
-      if (take[i].ts >= sink.applied_at_start) rows.push_back(i);
+      if (!sink.Applied(take[i].partition, take[i].ts)) rows.push_back(i);
     }
     ClearRows(view_rows);
     GatherRows(view_rows, apply_rows, rows.size(), [&](size_t i) { return rows[i]; });
     return true;
+  }
+
+  // The side entries committed with a view's states: the marker and each owned partition's
+  // cursor.
+  std::vector<store::SideEntry> CursorEntries(const StreamCursor& cursor) const {
+    std::vector<store::SideEntry> side;
+    side.push_back({StreamCursorEntry(source->name), std::string(kCursorMarker)});
+    for (const auto& [p, pc] : cursor.partitions) {
+      StreamCursor one;
+      one.partitions[p] = pc;
+      side.push_back({StreamPartitionEntry(source->name, p), EncodeStreamCursor(one)});
+    }
+    return side;
   }
 
   base::Status ApplyToView(ViewSink& v, const std::vector<Waiting>& take, std::int64_t* written) {
@@ -406,16 +542,22 @@ struct StreamRuntime::State {
       ReplayCounts counts;
       std::int64_t created = 0;
       const std::string view_name = v.spec->name;
-      StateLookup lookup = [this, view_name](const std::vector<std::string>& keys) {
-        return store->MultiGet(view_name, keys);
-      };
-      PartLookup parts = [this, view_name](const std::vector<store::PartKey>& keys) {
-        return store->MultiGetParts(view_name, keys);
-      };
+      StateLookup lookup =
+          v.rebuilding ? NextStateLookup(v)
+                       : StateLookup([this, view_name](const std::vector<std::string>& keys) {
+                           return store->MultiGet(view_name, keys);
+                         });
+      PartLookup parts =
+          v.rebuilding ? NextPartLookup(v)
+                       : PartLookup([this, view_name](const std::vector<store::PartKey>& keys) {
+                           return store->MultiGetParts(view_name, keys);
+                         });
       SLUICE_ASSIGN_OR_RETURN(
           states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
       v.meta.entities += created;
-      v.sink.cursor.counts.applied += static_cast<std::int64_t>(rows.num_rows());
+      for (const Waiting& w : take) {
+        if (!subset || !v.sink.Applied(w.partition, w.ts)) ++v.sink.counts[w.partition].applied;
+      }
       const types::Column& ts = events->column(v.plan.entity_keys.size());
       for (size_t r = 0; r < ts.size(); ++r) {
         if (ts.IsValid(r))
@@ -423,15 +565,18 @@ struct StreamRuntime::State {
       }
     }
     const StreamCursor cursor = CursorFor(v.sink);
+    if (v.rebuilding) {
+      v.KeepNext(std::move(states));
+      v.sink.cursor = cursor;
+      return base::Status::Ok();
+    }
     if (states.heads.empty() && cursor == v.sink.cursor && !v.sink.changed) {
       return base::Status::Ok();
     }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    SLUICE_RETURN_IF_ERROR(
-        store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
-                          {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}},
-                          /*replace=*/false));
+    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                             CursorEntries(cursor), /*replace=*/false));
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
@@ -442,18 +587,13 @@ struct StreamRuntime::State {
   void AddToSegment(const std::vector<Waiting>& take) {
     const bool subset = SelectUnseen(lake_sink, take);
     const size_t ncols = apply_rows.num_columns();
-    if (subset) {
-      for (size_t c = 0; c < ncols; ++c)
-        segment_data.column(c).AppendColumn(view_rows.column(c));
-    } else {
-      for (size_t c = 0; c < ncols; ++c)
-        segment_data.column(c).AppendColumn(apply_rows.column(c));
-    }
+    for (size_t c = 0; c < ncols; ++c)
+      segment_data.column(c).AppendColumn((subset ? view_rows : apply_rows).column(c));
     for (const Waiting& w : take) {
-      if (subset && w.ts < lake_sink.applied_at_start) continue;
+      if (subset && lake_sink.Applied(w.partition, w.ts)) continue;
       segment_data.column(ncols).AppendInt64(w.partition);
       segment_data.column(ncols + 1).AppendInt64(w.offset);
-      ++lake_sink.cursor.counts.applied;
+      ++lake_sink.counts[w.partition].applied;
     }
   }
 
@@ -477,15 +617,14 @@ struct StreamRuntime::State {
   }
 
   // Lands the segment being built (if it holds anything or the cursor moved) as a new version
-  // of the source's dataset: the previous version's files plus this segment's.
+  // of the source's dataset: the current version's files plus this segment's, and the current
+  // cursor with this worker's partitions moved on. Read and published under the dataset's lock
+  // (Lake::PublishOnto), so workers of one group each add their segments and never drop
+  // another's; a partition archived by another worker since it arrived here stops this one.
   base::Status LandSegment() {
     const StreamCursor cursor = CursorFor(lake_sink);
     if (SegmentRows() == 0 && cursor == lake_sink.cursor) return base::Status::Ok();
-    lake::Manifest m = lake_version;
-    m.id.clear();
-    m.checksum.clear();
-    m.parents = {lake_version.id};
-    std::string first_sha;
+    std::vector<lake::OutputFile> outputs;
     struct Part {
       const char* name;
       types::Batch* rows;
@@ -498,38 +637,72 @@ struct StreamRuntime::State {
       if (part.rows->num_rows() == 0) continue;
       SLUICE_ASSIGN_OR_RETURN(lake::OutputFile out,
                               StoreSegmentFile(part.name, *part.rows, part.function));
-      if (first_sha.empty()) first_sha = out.sha256;
-      m.outputs.push_back(std::move(out));
+      outputs.push_back(std::move(out));
     }
-    const StreamCounts& before = lake_version_counts;
-    const std::int64_t quarantined =
-        cursor.counts.quarantined + cursor.counts.late - before.quarantined - before.late;
-    m.rows.loaded += cursor.counts.applied - before.applied;
-    m.rows.quarantined += quarantined;
-    m.rows.read += cursor.counts.applied - before.applied + quarantined;
+    const std::string first_sha = outputs.empty() ? std::string() : outputs.front().sha256;
     // The offsets this segment covers, partition by partition: each range starts where the
     // previous segment's ended, so the archive has no gap and no overlap. (Events of a range
     // still waiting for the watermark land with a later segment.)
+    std::vector<lake::InputFile> inputs;
+    StreamCounts delta;
     for (const auto& [p, pc] : cursor.partitions) {
       std::int64_t from = 0;
+      StreamCounts landed;
       if (auto it = lake_sink.cursor.partitions.find(p); it != lake_sink.cursor.partitions.end()) {
         from = it->second.seen_through;
+        landed = it->second.counts;
       } else if (auto st = partitions.find(p); st != partitions.end()) {
         from = st->second.start;
       }
+      delta.applied += pc.counts.applied - landed.applied;
+      delta.quarantined += pc.counts.quarantined - landed.quarantined;
+      delta.late += pc.counts.late - landed.late;
       if (pc.seen_through <= from) continue;
-      m.inputs.push_back({"kafka:" + source->topic + "[" + std::to_string(p) + "]@" +
-                              std::to_string(from) + ".." + std::to_string(pc.seen_through - 1),
-                          first_sha, 0});
+      inputs.push_back({"kafka:" + source->topic + "[" + std::to_string(p) + "]@" +
+                            std::to_string(from) + ".." + std::to_string(pc.seen_through - 1),
+                        first_sha, 0});
     }
-    m.cursor = lake::Cursor{"kafka", EncodeStreamCursor(cursor)};
-    m.created_at = base::FormatTime(clock->Now());
+    auto build = [&](const std::optional<lake::Manifest>& current) -> base::Result<lake::Manifest> {
+      if (!current) return base::Internal("dataset '" + source->name + "' vanished from the lake");
+      SLUICE_ASSIGN_OR_RETURN(StreamCursor merged,
+                              DecodeStreamCursor(current->cursor ? current->cursor->value : "",
+                                                 "lake version " + current->id));
+      for (const auto& [p, pc] : cursor.partitions) {
+        auto now = merged.partitions.find(p);
+        auto mine = lake_sink.cursor.partitions.find(p);
+        const bool same =
+            (now == merged.partitions.end()) == (mine == lake_sink.cursor.partitions.end()) &&
+            (now == merged.partitions.end() || now->second == mine->second);
+        if (!same) {
+          return base::FailedPrecondition(
+              "partition " + std::to_string(p) + " of topic '" + source->topic +
+              "' was archived by another worker since this one took it (lake version " +
+              current->id.substr(0, 12) +
+              "): the group gave it to someone else; this worker stops");
+        }
+        merged.partitions[p] = pc;
+      }
+      lake::Manifest m = *current;
+      m.id.clear();
+      m.checksum.clear();
+      m.parents = {current->id};
+      for (lake::OutputFile& out : outputs)
+        m.outputs.push_back(out);
+      for (lake::InputFile& in : inputs)
+        m.inputs.push_back(in);
+      m.rows.loaded += delta.applied;
+      m.rows.quarantined += delta.quarantined + delta.late;
+      m.rows.read += delta.applied + delta.quarantined + delta.late;
+      m.cursor = lake::Cursor{"kafka", EncodeStreamCursor(merged)};
+      m.created_at = base::FormatTime(clock->Now());
+      return m;
+    };
     base::KillPoint("stream.before_segment_publish");
-    SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, lake->Publish(m));
+    SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published,
+                            lake->PublishOnto(source->name, build));
     base::KillPoint("stream.after_segment_publish");
     lake_version = std::move(published.manifest);
     lake_sink.cursor = cursor;
-    lake_version_counts = cursor.counts;
     for (types::Batch* b : {&segment_data, &segment_late, &segment_quarantine})
       *b = types::Batch(b->schema());
     segment_started = clock->Now();
@@ -537,8 +710,6 @@ struct StreamRuntime::State {
     ++status.segments;
     return base::Status::Ok();
   }
-
-  StreamCounts lake_version_counts;
 
   // Applies what the watermarks allow (everything when `flush`), commits every view and, when
   // due (or `land`), lands the lake segment.
@@ -549,6 +720,9 @@ struct StreamRuntime::State {
     const auto store_started = clock->Now();
     for (ViewSink& v : views)
       SLUICE_RETURN_IF_ERROR(ApplyToView(v, take, &written));
+    for (ViewSink& v : views) {
+      if (v.rebuilding && CaughtUp()) SLUICE_RETURN_IF_ERROR(SwitchGeneration(v));
+    }
     const auto stored = clock->Now();
     status.store_write_seconds = std::chrono::duration<double>(stored - store_started).count();
     status.freshness_micros.clear();
@@ -565,23 +739,237 @@ struct StreamRuntime::State {
     ++status.batches;
     return base::Status::Ok();
   }
+
+  // Every owned partition consumed through the end offset it had when this run started.
+  bool CaughtUp() const {
+    if (partitions.empty()) return false;
+    for (const auto& [p, ps] : partitions) {
+      auto it = marks_at_start.find(p);
+      if (it != marks_at_start.end() && ps.next < it->second.second) return false;
+    }
+    return true;
+  }
+
+  // Replays the archive (the lake's current version: every event the online path applied, in
+  // the order it applied them) into a rebuilding view's new generation, with the SQL a replay
+  // uses; the view then goes on from the archive's cursor like any sink.
+  base::Status ReplayArchive(ViewSink& v) {
+    v.archive_replayed = true;
+    if (lake->DataFiles(lake_version).empty()) return base::Status::Ok();
+    auto events = db.Query(EventsSql(v.plan, *lake, lake_version, 0, 1));
+    if (!events.ok()) {
+      return base::InvalidArgument("feature view '" + v.spec->name +
+                                   "', replaying the archive: " + events.status().message());
+    }
+    ReplayCounts counts;
+    std::int64_t created = 0;
+    SLUICE_ASSIGN_OR_RETURN(auto states, UpdateEntityStates(v.plan, *events, NextStateLookup(v),
+                                                            NextPartLookup(v), &counts, &created));
+    v.KeepNext(std::move(states));
+    v.meta.entities += created;
+    const types::Column& ts = events->column(v.plan.entity_keys.size());
+    for (size_t r = 0; r < ts.size(); ++r) {
+      if (ts.IsValid(r))
+        v.meta.newest_event_micros = std::max(v.meta.newest_event_micros, ts.GetTimestamp(r));
+    }
+    status.rebuilt_from_archive += static_cast<std::int64_t>(events->num_rows());
+    return base::Status::Ok();
+  }
+
+  // Replaces the old generation of a rebuilt view with the new one, its meta and its cursors,
+  // in one store write: readers go from the old generation to the new one at once.
+  base::Status SwitchGeneration(ViewSink& v) {
+    std::vector<std::pair<std::string, std::string>> states;
+    states.reserve(v.next_states.size());
+    for (auto& [entity, state] : v.next_states)
+      states.emplace_back(entity, std::move(state));
+    std::sort(states.begin(), states.end());
+    std::vector<store::PartWrite> parts;
+    parts.reserve(v.next_parts.size());
+    for (auto& [key, value] : v.next_parts)
+      parts.push_back({key.first, key.second, std::move(value)});
+    const StreamCursor cursor = CursorFor(v.sink);
+    v.meta.source_version = lake_version.id;
+    v.meta.materialized_at = base::FormatTime(clock->Now());
+    base::KillPoint("stream.before_generation_switch");
+    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states, parts, v.meta,
+                                             CursorEntries(cursor),
+                                             /*replace=*/true));
+    base::KillPoint("stream.after_generation_switch");
+    v.sink.cursor = cursor;
+    v.sink.changed = false;
+    v.rebuilding = false;
+    v.next_states.clear();
+    v.next_parts.clear();
+    status.rebuilt.push_back(v.spec->name);
+    base::LogInfo("stream " + source->name + ": feature view '" + v.spec->name +
+                  "' switched to its rebuilt generation (" + std::to_string(states.size()) +
+                  " entities)");
+    return base::Status::Ok();
+  }
+
+  // The stored cursor of partition `p` for view `v` (nullopt: none).
+  base::Result<std::optional<StreamPartitionCursor>> StoredCursor(const ViewSink& v,
+                                                                  std::int32_t p) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                            store->ReadSide(v.spec->name, StreamPartitionEntry(source->name, p)));
+    if (!text) return std::optional<StreamPartitionCursor>();
+    SLUICE_ASSIGN_OR_RETURN(StreamCursor c,
+                            DecodeStreamCursor(*text, "stream cursor of view '" + v.spec->name +
+                                                          "', partition " + std::to_string(p)));
+    auto it = c.partitions.find(p);
+    if (it == c.partitions.end()) return std::optional<StreamPartitionCursor>();
+    return std::optional<StreamPartitionCursor>(it->second);
+  }
+
+  // The lake's current version of the source and its cursor (every partition).
+  base::Result<StreamCursor> CurrentLakeCursor() {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, lake->Current(source->name));
+    if (!current) return base::Internal("dataset '" + source->name + "' vanished from the lake");
+    if (!current->cursor || current->cursor->column != "kafka") {
+      return base::FailedPrecondition("dataset '" + source->name +
+                                      "' in the lake was not written by `sluice stream` (" +
+                                      "version " + current->id.substr(0, 12) +
+                                      "); a kafka source's dataset is its stream archive");
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        StreamCursor c, DecodeStreamCursor(current->cursor->value, "lake version " + current->id));
+    lake_version = std::move(*current);
+    return c;
+  }
+
+  // Takes `ids` over: each sink's stored cursor for them, and where to start reading each (the
+  // earliest sink's resume offset; the topic's start when a sink has none).
+  base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>> Take(
+      const std::vector<std::int32_t>& ids) {
+    SLUICE_ASSIGN_OR_RETURN(StreamCursor lake_cursor, CurrentLakeCursor());
+    if (options.consumer_group) {
+      // Other workers wrote the views since: start from their meta, not this worker's copy.
+      for (ViewSink& v : views) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<store::ViewMeta> meta, store->Meta(v.spec->name));
+        if (meta && meta->definition_hash == v.meta.definition_hash) {
+          v.meta.entities = std::max(v.meta.entities, meta->entities);
+          v.meta.newest_event_micros =
+              std::max(v.meta.newest_event_micros, meta->newest_event_micros);
+        }
+      }
+    }
+    for (ViewSink& v : views) {
+      if (v.rebuilding && !v.archive_replayed) SLUICE_RETURN_IF_ERROR(ReplayArchive(v));
+    }
+    std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>> starts;
+    for (std::int32_t p : ids) {
+      if (partitions.count(p)) continue;
+      std::optional<StreamPartitionCursor> earliest;
+      bool fresh = false;
+      auto lake_entry = lake_cursor.partitions.find(p);
+      if (lake_entry == lake_cursor.partitions.end()) {
+        lake_sink.Arrive(p, std::nullopt);
+        fresh = true;
+      } else {
+        lake_sink.Arrive(p, lake_entry->second);
+        earliest = lake_entry->second;
+      }
+      for (ViewSink& v : views) {
+        // A rebuilding view holds what the archive holds: it goes on from the lake's cursor.
+        std::optional<StreamPartitionCursor> stored;
+        if (v.rebuilding) {
+          if (lake_entry != lake_cursor.partitions.end()) stored = lake_entry->second;
+        } else {
+          SLUICE_ASSIGN_OR_RETURN(stored, StoredCursor(v, p));
+        }
+        v.sink.Arrive(p, stored);
+        if (!stored) {
+          fresh = true;
+        } else if (!earliest || stored->seen_through < earliest->seen_through) {
+          earliest = stored;
+        }
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto marks, consumer->QueryWatermarks(p, kMetadataTimeout));
+      PartitionState ps;
+      ps.high = marks.second;
+      auto at_start = marks_at_start.find(p);
+      ps.end = options.stop_at_end && at_start != marks_at_start.end() ? at_start->second.second
+                                                                       : marks.second;
+      if (fresh) {
+        // A sink with nothing stored starts from the topic's start; the others skip what they
+        // hold (they counted and applied it before).
+        ps.next =
+            source->start == config::KafkaStart::kLatest && !earliest ? marks.second : marks.first;
+      } else {
+        ps.next = earliest->resume;
+        ps.newest = earliest->newest_before_resume;
+        ps.replay_until = earliest->seen_through;
+        ps.applied_before = earliest->applied_before;
+      }
+      if (ps.next < marks.first) {
+        return base::FailedPrecondition(
+            "partition " + std::to_string(p) + " of topic '" + source->topic +
+            "' starts at offset " + std::to_string(marks.first) +
+            " but the stream must resume at " + std::to_string(ps.next) +
+            ": the messages in between were deleted by retention");
+      }
+      ps.start = ps.next;
+      ps.last_message = clock->Now();
+      partitions[p] = ps;
+      starts.emplace_back(p, ps.next);
+    }
+    return starts;
+  }
+
+  // Gives `ids` up: commits everything (views and the lake segment), then forgets them and the
+  // events of them still waiting; their next owner reads those again from the cursors.
+  base::Status GiveUp(const std::vector<std::int32_t>& ids) {
+    SLUICE_RETURN_IF_ERROR(Step(/*flush=*/false, /*land=*/true));
+    auto gone = [&](std::int32_t p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); };
+    const size_t before = waiting.size();
+    std::erase_if(waiting, [&](const Waiting& w) { return gone(w.partition); });
+    if (waiting.size() != before) CompactWaiting();
+    for (std::int32_t p : ids) {
+      partitions.erase(p);
+      lake_sink.Leave(p);
+      for (ViewSink& v : views)
+        v.sink.Leave(p);
+      status.lag.erase(p);
+    }
+    status.buffered = static_cast<std::int64_t>(waiting.size());
+    return base::Status::Ok();
+  }
+
+  base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>> OnAssigned(
+      const std::vector<std::int32_t>& ids) override {
+    base::LogInfo("stream " + source->name + ": the group gave this worker " +
+                  std::to_string(ids.size()) + " partition(s) of '" + source->topic + "'");
+    return Take(ids);
+  }
+
+  base::Status OnRevoked(const std::vector<std::int32_t>& ids) override {
+    base::LogInfo("stream " + source->name + ": giving " + std::to_string(ids.size()) +
+                  " partition(s) of '" + source->topic + "' back to the group");
+    return GiveUp(ids);
+  }
+
+  // Whether every partition this worker does not own was consumed, by whoever owns it, through
+  // the end offset it had when this run started, in every sink (stop_at_end in a group).
+  base::Result<bool> OthersDone() {
+    SLUICE_ASSIGN_OR_RETURN(StreamCursor lake_cursor, CurrentLakeCursor());
+    for (const auto& [p, marks] : marks_at_start) {
+      if (partitions.count(p) || marks.second <= marks.first) continue;
+      auto it = lake_cursor.partitions.find(p);
+      if (it == lake_cursor.partitions.end() || it->second.resume < marks.second) return false;
+      for (const ViewSink& v : views) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<StreamPartitionCursor> stored, StoredCursor(v, p));
+        if (!stored || stored->resume < marks.second) return false;
+      }
+    }
+    return true;
+  }
 };
 
 StreamRuntime::StreamRuntime(std::unique_ptr<State> state) : s_(std::move(state)) {}
-StreamRuntime::~StreamRuntime() = default;
-
-namespace {
-
-// Reads a sink's stored cursor into `sink`.
-void StartSink(Sink& sink, std::optional<StreamCursor> cursor) {
-  if (!cursor) return;
-  sink.cursor = *cursor;
-  sink.applied_at_start = cursor->applied_before;
-  for (const auto& [p, pc] : cursor->partitions)
-    sink.seen_at_start[p] = pc.seen_through;
+StreamRuntime::~StreamRuntime() {
+  if (s_ && s_->consumer) s_->consumer->Unsubscribe();
 }
-
-}  // namespace
 
 base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
     const config::ProjectSpec& project, const config::SourceSpec& source,
@@ -615,108 +1003,96 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_late", &s->segment_late));
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_quarantine", &s->segment_quarantine));
 
-  // The lake: the source's dataset, with an empty first version so views can name it.
-  SLUICE_ASSIGN_OR_RETURN(std::optional<lake::Manifest> current, lake.Current(source.name));
-  std::optional<StreamCursor> lake_cursor;
-  if (current) {
-    if (!current->cursor || current->cursor->column != "kafka") {
-      return base::FailedPrecondition("dataset '" + source.name +
-                                      "' in the lake was not written by `sluice stream` (" +
-                                      "version " + current->id.substr(0, 12) +
-                                      "); a kafka source's dataset is its stream "
-                                      "archive");
-    }
-    SLUICE_ASSIGN_OR_RETURN(
-        StreamCursor c, DecodeStreamCursor(current->cursor->value, "lake version " + current->id));
-    lake_cursor = c;
-    s->lake_version = *current;
-    s->lake_version_counts = c.counts;
-  } else {
-    lake::Manifest m;
-    m.dataset = source.name;
-    m.kind = "source";
-    SLUICE_ASSIGN_OR_RETURN(m.schema, source.Schema());
-    m.definition_hash = "stream:" + source.topic;
-    m.cursor = lake::Cursor{"kafka", EncodeStreamCursor(StreamCursor{})};
-    m.created_at = base::FormatTime(clock.Now());
-    SLUICE_ASSIGN_OR_RETURN(lake::Lake::PublishResult published, lake.Publish(m));
-    s->lake_version = std::move(published.manifest);
-  }
-  StartSink(s->lake_sink, lake_cursor);
+  // The lake: the source's dataset, with an empty first version so views can name it (under
+  // the dataset's lock: workers of a group may start at once).
+  SLUICE_ASSIGN_OR_RETURN(
+      lake::Lake::PublishResult first,
+      lake.PublishOnto(
+          source.name,
+          [&](const std::optional<lake::Manifest>& current) -> base::Result<lake::Manifest> {
+            if (current) return *current;  // the same id: nothing is published
+            lake::Manifest m;
+            m.dataset = source.name;
+            m.kind = "source";
+            SLUICE_ASSIGN_OR_RETURN(m.schema, source.Schema());
+            m.definition_hash = "stream:" + source.topic;
+            m.cursor = lake::Cursor{"kafka", EncodeStreamCursor(StreamCursor{})};
+            m.created_at = base::FormatTime(clock.Now());
+            return m;
+          }));
+  (void)first;
+  SLUICE_RETURN_IF_ERROR(s->CurrentLakeCursor().status());
   SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(lake.root()));
   s->staging.emplace(std::move(staging));
   s->segment_started = clock.Now();
 
   // The views: planned against the declared schema (the same plan as over any version of the
-  // archive, whose schema it is), with the cursor stored beside their states.
-  std::optional<StreamCursor> earliest = lake_cursor;
-  bool fresh_sink = !lake_cursor;
+  // archive, whose schema it is); their cursors are read as partitions arrive.
   for (const config::FeatureViewSpec* spec : views) {
     ViewSink v;
     v.spec = spec;
     SLUICE_ASSIGN_OR_RETURN(v.plan, LoadPlan(project, *spec, lake, s->lake_version, s->db));
     SLUICE_ASSIGN_OR_RETURN(std::optional<store::ViewMeta> meta, store.Meta(spec->name));
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
                             store.ReadSide(spec->name, StreamCursorEntry(source.name)));
-    std::optional<StreamCursor> cursor;
     if (meta) {
-      if (!stored) {
+      if (!marker) {
         return base::FailedPrecondition(
             "feature view '" + spec->name + "' in " + store.Describe() +
             " holds states that `sluice stream` did not write (no stream cursor); remove them "
             "before streaming into it");
       }
+      if (*marker != kCursorMarker) {
+        return base::FailedPrecondition(
+            "feature view '" + spec->name + "' in " + store.Describe() +
+            " was streamed by an earlier sluice (one cursor for the whole stream); remove its "
+            "online state and stream again");
+      }
       if (meta->definition_hash != v.plan.definition_hash ||
           meta->encoding_version != kStateEncoding) {
-        return base::FailedPrecondition(
-            "feature view '" + spec->name +
-            "' changed since its online state was streamed (definition or state encoding); "
-            "rebuilding it into a new generation is not implemented yet: give the changed view "
-            "a new name, or remove its online state and stream again");
+        if (options.consumer_group) {
+          return base::FailedPrecondition(
+              "feature view '" + spec->name +
+              "' changed since its online state was streamed (definition or state encoding); "
+              "rebuilding it into a new generation takes one worker with every partition, and "
+              "this worker shares them with its consumer group: stop the other workers and run "
+              "one `sluice stream --no-group` until it has switched, or give the changed view a "
+              "new name");
+        }
+        // Rebuilt from the archive and the topic's tail; the old generation stays readable
+        // until the new one replaces it.
+        v.rebuilding = true;
+        v.meta = store::ViewMeta{};
+        v.meta.definition_hash = v.plan.definition_hash;
+        v.meta.encoding_version = kStateEncoding;
+        v.sink.changed = true;
+        base::LogInfo("stream " + source.name + ": feature view '" + spec->name +
+                      "' changed: rebuilding it into a new generation");
+      } else {
+        v.meta = *meta;
       }
-      SLUICE_ASSIGN_OR_RETURN(
-          cursor, DecodeStreamCursor(*stored, "stream cursor of view '" + spec->name + "'"));
-      v.meta = *meta;
     } else {
       v.meta.definition_hash = v.plan.definition_hash;
       v.meta.encoding_version = kStateEncoding;
       v.sink.changed = true;  // written at the first step, so `get` finds the view
-      fresh_sink = true;
     }
-    StartSink(v.sink, cursor);
-    if (cursor && (!earliest || cursor->SeenTotal() < earliest->SeenTotal())) earliest = cursor;
     s->views.push_back(std::move(v));
   }
-  if (fresh_sink) earliest.reset();  // a sink with no cursor starts from the beginning
 
-  // Partitions and where to start each.
+  // Every partition's offsets now; then the partitions: all of them, or those the group gives.
   SLUICE_ASSIGN_OR_RETURN(int partition_count, s->consumer->PartitionCount(kMetadataTimeout));
-  std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>> assignment;
+  std::vector<std::int32_t> all;
   for (std::int32_t p = 0; p < partition_count; ++p) {
     SLUICE_ASSIGN_OR_RETURN(auto marks, s->consumer->QueryWatermarks(p, kMetadataTimeout));
-    PartitionState ps;
-    ps.end = marks.second;
-    ps.high = marks.second;
-    ps.next = source.start == config::KafkaStart::kLatest && !earliest ? marks.second : marks.first;
-    if (earliest) {
-      if (auto it = earliest->partitions.find(p); it != earliest->partitions.end()) {
-        ps.next = it->second.resume;
-        ps.newest = it->second.newest_before_resume;
-        ps.replay_until = it->second.seen_through;
-      }
-      s->applied_before = earliest->applied_before;
-    }
-    if (ps.next < marks.first) {
-      return base::FailedPrecondition(
-          "partition " + std::to_string(p) + " of topic '" + source.topic + "' starts at offset " +
-          std::to_string(marks.first) + " but the stream must resume at " +
-          std::to_string(ps.next) + ": the messages in between were deleted by retention");
-    }
-    ps.start = ps.next;
-    assignment.emplace_back(p, ps.next);
-    s->partitions[p] = ps;
+    s->marks_at_start[p] = marks;
+    all.push_back(p);
   }
-  SLUICE_RETURN_IF_ERROR(s->consumer->Assign(assignment));
+  if (options.consumer_group) {
+    SLUICE_RETURN_IF_ERROR(s->consumer->Subscribe(s.get()));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(auto starts, s->Take(all));
+    SLUICE_RETURN_IF_ERROR(s->consumer->Assign(starts));
+  }
   return std::unique_ptr<StreamRuntime>(new StreamRuntime(std::move(s)));
 }
 
@@ -730,12 +1106,23 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
     }
     return true;
   };
+  // In a group, how often a worker done with its own partitions looks whether the others are.
+  constexpr auto kGroupCheckEvery = std::chrono::milliseconds(250);
   // Views written for the first time at once, so `get` finds them even before any event.
   SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
   while (true) {
     if (s.options.stop_at_end && at_end()) {
+      // The input of the partitions owned is over: apply what waits and land the archive. A
+      // worker of a group then stops once every other partition is done too (its owner may
+      // have died: the group gives it here after the session timeout).
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/true, /*land=*/true));
-      break;
+      if (!s.options.consumer_group) break;
+      const auto now = s.clock->Now();
+      if (now - s.group_checked >= kGroupCheckEvery) {
+        s.group_checked = now;
+        SLUICE_ASSIGN_OR_RETURN(bool done, s.OthersDone());
+        if (done) break;
+      }
     }
     if (stop.load()) {
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/true));
@@ -743,6 +1130,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
     }
     SLUICE_RETURN_IF_ERROR(
         s.consumer->Poll(s.options.max_poll_messages, s.options.poll_timeout, &poll));
+    s.poll_time = s.clock->Now();
     for (const connectors::KafkaMessage& m : poll.messages)
       s.Consume(m);
     if (!poll.messages.empty()) {
@@ -751,6 +1139,9 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       for (const auto& [p, ps] : s.partitions)
         offsets.emplace_back(p, ps.next);
       s.consumer->CommitInformational(offsets);
+    } else if (!s.waiting.empty() && s.options.idle_timeout.count() > 0) {
+      // A partition may have gone idle and stopped holding events back.
+      SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
     } else if (s.SegmentRows() > 0 && s.clock->Now() - s.segment_started >= s.options.segment_age) {
       SLUICE_RETURN_IF_ERROR(s.LandSegment());
     }

@@ -26,7 +26,14 @@ struct StreamOptions {
   base::Duration segment_age = std::chrono::minutes(1);  // ...or this old, whichever first
   // Stop once every partition reached the end offset it had at start, after applying every
   // event still waiting for the watermark (the input is over: the watermark moves to its end).
+  // In a group (stop_at_end): once the owned partitions are done, wait for the others too.
   bool stop_at_end = false;
+  // Share the topic's partitions with the other workers of the source's consumer group (a
+  // shared store: Redis) instead of taking every partition (docs/streaming.md, "Scale-out").
+  bool consumer_group = false;
+  // A partition caught up and silent this long stops holding back the other partitions'
+  // events (zero: never); its events older than what was applied meanwhile are late.
+  base::Duration idle_timeout = std::chrono::seconds(30);
 };
 
 // What `sluice stream` shows and exports, for this run.
@@ -41,6 +48,10 @@ struct StreamStatus {
   // (processing time minus event time, microseconds); meaningful for live streams only.
   std::vector<std::int64_t> freshness_micros;
   double store_write_seconds = 0;  // the last batch's store writes
+  // Views whose changed definition was rebuilt and switched to (this run), and the archived
+  // events replayed into them.
+  std::vector<std::string> rebuilt;
+  std::int64_t rebuilt_from_archive = 0;
 };
 
 // `sluice stream` for one Kafka source and the streaming views over it (docs/streaming.md).
@@ -51,7 +62,9 @@ struct StreamStatus {
 // UpdateEntityStates, each view's states written together with the stream's cursor in one
 // store write, and every event (late and quarantined ones marked apart) landed in the lake as
 // segments of the source's dataset. A restart resumes from the stored cursors and repeats the
-// stopped run's decisions, so kills at any moment change nothing in the end.
+// stopped run's decisions, so kills at any moment change nothing in the end. Cursors are kept
+// per partition, so with consumer_group several workers share a topic and a partition moves
+// between them as a restart would.
 class StreamRuntime {
  public:
   static base::Result<std::unique_ptr<StreamRuntime>> Open(
@@ -72,7 +85,10 @@ class StreamRuntime {
   std::unique_ptr<State> s_;
 };
 
-// The store side entry holding a view's stream cursor.
+// The store side entry marking a view as streamed from `source` (its cursors are per partition).
 std::string StreamCursorEntry(const std::string& source);
+// The store side entry holding a view's stream cursor for one partition: written with the states
+// that partition's events produced, and read by whichever worker owns the partition next.
+std::string StreamPartitionEntry(const std::string& source, std::int32_t partition);
 
 }  // namespace sluice::engine

@@ -289,6 +289,41 @@ base::Result<Manifest> Lake::ReadVersion(const std::string& dataset, const std::
 
 base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
   if (manifest.dataset.empty()) return base::InvalidArgument("a manifest needs a dataset name");
+  const fs::path dir = VersionsDir(manifest.dataset);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return FsError("cannot create", dir, ec);
+  // Read-modify-write of HISTORY under the dataset's lock: of two runs publishing the same
+  // content at once, the second finds it current and reports it unchanged.
+  SLUICE_ASSIGN_OR_RETURN(DatasetLock lock, DatasetLock::Take(dir));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(manifest.dataset));
+  return PublishLocked(std::move(manifest), history);
+}
+
+base::Result<Lake::PublishResult> Lake::PublishOnto(const std::string& dataset,
+                                                    const BuildOnto& build) {
+  if (dataset.empty()) return base::InvalidArgument("a manifest needs a dataset name");
+  const fs::path dir = VersionsDir(dataset);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return FsError("cannot create", dir, ec);
+  SLUICE_ASSIGN_OR_RETURN(DatasetLock lock, DatasetLock::Take(dir));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(dataset));
+  std::optional<Manifest> current;
+  if (!history.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(Manifest m, ReadVersion(dataset, history.back()));
+    current = std::move(m);
+  }
+  SLUICE_ASSIGN_OR_RETURN(Manifest manifest, build(current));
+  if (manifest.dataset != dataset) {
+    return base::Internal("publishing '" + dataset + "': the manifest names dataset '" +
+                          manifest.dataset + "'");
+  }
+  return PublishLocked(std::move(manifest), history);
+}
+
+base::Result<Lake::PublishResult> Lake::PublishLocked(Manifest manifest,
+                                                      const std::vector<std::string>& history) {
   for (const auto& out : manifest.outputs) {
     if (!HasObject(out.sha256)) {
       return base::Internal("publishing '" + manifest.dataset + "': output '" + out.name +
@@ -300,12 +335,6 @@ base::Result<Lake::PublishResult> Lake::Publish(Manifest manifest) {
   manifest.checksum = ComputeManifestChecksum(manifest);
   const fs::path dir = VersionsDir(manifest.dataset);
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return FsError("cannot create", dir, ec);
-  // Read-modify-write of HISTORY under the dataset's lock: of two runs publishing the same
-  // content at once, the second finds it current and reports it unchanged.
-  SLUICE_ASSIGN_OR_RETURN(DatasetLock lock, DatasetLock::Take(dir));
-  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> history, ReadHistory(manifest.dataset));
   if (!history.empty() && history.back() == manifest.id) {
     SLUICE_ASSIGN_OR_RETURN(Manifest current, ReadVersion(manifest.dataset, manifest.id));
     return PublishResult{std::move(current), false};

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,6 +87,12 @@ class Lake {
   // Fills in the manifest's id and publishes it as the dataset's current version, unless the
   // current version already has that id. Every object the manifest names must be stored.
   base::Result<PublishResult> Publish(Manifest manifest);
+  // Publish of the manifest `build` makes from the dataset's current version (nullopt: none),
+  // read and published under the dataset's lock: writers that each add to the current version
+  // (the workers of one stream) never drop each other's additions. An error from `build`
+  // publishes nothing and is returned.
+  using BuildOnto = std::function<base::Result<Manifest>(const std::optional<Manifest>& current)>;
+  base::Result<PublishResult> PublishOnto(const std::string& dataset, const BuildOnto& build);
 
   // Drops every occurrence of `ids` from the dataset's HISTORY in one atomic rewrite, except the
   // current (last) version, which always stays; returns how many lines went. The manifests and
@@ -116,6 +123,9 @@ class Lake {
   std::filesystem::path VersionsDir(const std::string& dataset) const;
   base::Result<std::vector<std::string>> ReadHistory(const std::string& dataset) const;
   base::Result<Manifest> ReadVersion(const std::string& dataset, const std::string& id) const;
+  // Publish's work once the dataset's lock is held and its HISTORY read.
+  base::Result<PublishResult> PublishLocked(Manifest manifest,
+                                            const std::vector<std::string>& history);
 
   std::filesystem::path root_;
 };

@@ -95,6 +95,112 @@ TEST(KafkaConsumerTest, ReadsAssignedPartitionsFromChosenOffsetsToTheirEnd) {
   (*consumer)->CommitInformational({{0, 5}, {1, 5}, {2, 5}});
 }
 
+// Records what the group gives and takes; starts every partition it gets at `start`.
+struct Recorder final : KafkaRebalanceHandler {
+  std::set<std::int32_t> owned;
+  int revoked = 0;
+  std::int64_t start = 1;
+  base::Status fail_with = base::Status::Ok();
+
+  base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>> OnAssigned(
+      const std::vector<std::int32_t>& partitions) override {
+    if (!fail_with.ok()) return fail_with;
+    std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>> starts;
+    for (std::int32_t p : partitions) {
+      owned.insert(p);
+      starts.emplace_back(p, start);
+    }
+    return starts;
+  }
+  base::Status OnRevoked(const std::vector<std::int32_t>& partitions) override {
+    ++revoked;
+    for (std::int32_t p : partitions)
+      owned.erase(p);
+    return base::Status::Ok();
+  }
+};
+
+KafkaConsumer::Options GroupOptions(const std::string& group) {
+  KafkaConsumer::Options options;
+  options.brokers = Brokers();
+  options.topic = "kafka_group";
+  options.group = group;
+  options.properties = {{"session.timeout.ms", "3000"},
+                        {"heartbeat.interval.ms", "200"},
+                        {"max.poll.interval.ms", "3000"}};
+  return options;
+}
+
+// Two consumers of one group share the partitions; the first gives them back when the second
+// joins (told before they go) and gets them all again when it leaves; every partition starts
+// where the handler said, not at the group's committed offsets.
+TEST(KafkaConsumerTest, GroupMembersShareThePartitionsAndStartWhereTheHandlerSays) {
+  ASSERT_FALSE(Brokers().empty()) << "run under ctest with the kafka fixture";
+  std::vector<std::pair<int, std::string>> sent;
+  for (int p = 0; p < 4; ++p) {
+    for (int i = 0; i < 3; ++i)
+      sent.emplace_back(p, "p" + std::to_string(p) + "-m" + std::to_string(i));
+  }
+  Produce(Brokers(), "kafka_group", sent);
+  auto a = KafkaConsumer::Open(GroupOptions("kafka_group_test"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Recorder ra;
+  ASSERT_TRUE((*a)->Subscribe(&ra).ok());
+  KafkaPoll poll;
+  std::map<int, std::int64_t> first_offset;
+  for (int i = 0; i < 300 && (ra.owned.size() < 4 || first_offset.size() < 4); ++i) {
+    ASSERT_TRUE((*a)->Poll(100, std::chrono::milliseconds(100), &poll).ok());
+    for (const auto& m : poll.messages)
+      first_offset.emplace(m.partition, m.offset);
+  }
+  EXPECT_EQ(ra.owned, (std::set<std::int32_t>{0, 1, 2, 3}));
+  ASSERT_EQ(first_offset.size(), 4U);
+  for (const auto& [p, offset] : first_offset)
+    EXPECT_EQ(offset, 1) << "partition " << p;
+  (*a)->CommitInformational({{0, 3}, {1, 3}, {2, 3}, {3, 3}});
+
+  auto b = KafkaConsumer::Open(GroupOptions("kafka_group_test"));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Recorder rb;
+  ASSERT_TRUE((*b)->Subscribe(&rb).ok());
+  for (int i = 0;
+       i < 300 && (ra.owned.size() + rb.owned.size() != 4 || rb.owned.empty() || ra.owned.empty());
+       ++i) {
+    ASSERT_TRUE((*a)->Poll(100, std::chrono::milliseconds(50), &poll).ok());
+    ASSERT_TRUE((*b)->Poll(100, std::chrono::milliseconds(50), &poll).ok());
+  }
+  EXPECT_GE(ra.revoked, 1);
+  EXPECT_FALSE(ra.owned.empty());
+  EXPECT_FALSE(rb.owned.empty());
+  std::set<std::int32_t> all = ra.owned;
+  all.insert(rb.owned.begin(), rb.owned.end());
+  EXPECT_EQ(all, (std::set<std::int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ra.owned.size() + rb.owned.size(), 4U);
+
+  b->reset();  // leaves the group
+  for (int i = 0; i < 300 && ra.owned.size() < 4; ++i)
+    ASSERT_TRUE((*a)->Poll(100, std::chrono::milliseconds(100), &poll).ok());
+  EXPECT_EQ(ra.owned.size(), 4U);
+  (*a)->Unsubscribe();
+}
+
+// A handler that cannot take its partitions stops the consumer: Poll returns its error.
+TEST(KafkaConsumerTest, AHandlerErrorIsReturnedByPoll) {
+  ASSERT_FALSE(Brokers().empty()) << "run under ctest with the kafka fixture";
+  auto c = KafkaConsumer::Open(GroupOptions("kafka_group_failing"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  Recorder r;
+  r.fail_with = base::FailedPrecondition("no cursor for you");
+  ASSERT_TRUE((*c)->Subscribe(&r).ok());
+  KafkaPoll poll;
+  base::Status st = base::Status::Ok();
+  for (int i = 0; i < 300 && st.ok(); ++i)
+    st = (*c)->Poll(100, std::chrono::milliseconds(100), &poll);
+  EXPECT_EQ(st.code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st.message(), "no cursor for you");
+  EXPECT_TRUE(poll.messages.empty());
+}
+
 TEST(KafkaConsumerTest, AnUnreachableClusterIsARetryableError) {
   KafkaConsumer::Options options;
   options.brokers = "127.0.0.1:1";  // nothing listens on port 1

@@ -139,6 +139,52 @@ TEST_F(LakeTest, PublishingUnchangedContentCreatesNoVersion) {
   EXPECT_EQ(*lake_->Datasets(), std::vector<std::string>{"transactions"});
 }
 
+// Two writers each adding an output to the current version (the workers of one stream): each
+// build sees the other's publish, so no addition is lost; a failing build publishes nothing.
+TEST_F(LakeTest, PublishOntoBuildsOnTheCurrentVersionUnderTheLock) {
+  auto add = [&](const std::string& data) {
+    return [&, data](const std::optional<Manifest>& current) -> base::Result<Manifest> {
+      Manifest m = current ? *current : MakeManifest(data);
+      if (current) {
+        Manifest extra = MakeManifest(data);
+        m.parents = {current->id};
+        m.outputs.push_back(extra.outputs.front());
+        m.inputs.push_back(extra.inputs.front());
+      }
+      return m;
+    };
+  };
+  auto first = lake_->PublishOnto("transactions", add("a"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  auto second = lake_->PublishOnto("transactions", add("b"));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto third = lake_->PublishOnto("transactions", add("c"));
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->manifest.outputs.size(), 3U);
+  EXPECT_EQ(third->manifest.parents, std::vector<std::string>{second->manifest.id});
+
+  auto refused = lake_->PublishOnto("transactions",
+                                    [](const std::optional<Manifest>&) -> base::Result<Manifest> {
+                                      return base::FailedPrecondition("someone else's partition");
+                                    });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "someone else's partition");
+  auto current = lake_->Current("transactions");
+  ASSERT_TRUE(current.ok() && *current);
+  EXPECT_EQ((*current)->id, third->manifest.id);
+
+  // Handing the current version back unchanged publishes nothing.
+  auto same = lake_->PublishOnto(
+      "transactions",
+      [](const std::optional<Manifest>& c) -> base::Result<Manifest> { return *c; });
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_FALSE(same->created);
+  auto history = lake_->History("transactions");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 3U);
+}
+
 TEST_F(LakeTest, FindsVersionsByPrefix) {
   auto v = lake_->Publish(MakeManifest("v1"));
   ASSERT_TRUE(v.ok());

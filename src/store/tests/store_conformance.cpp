@@ -265,6 +265,31 @@ TEST_P(StoreConformanceTest, ReplaceRemovesEntitiesNotInTheBatch) {
   EXPECT_TRUE(store->Meta(view)->has_value());
 }
 
+// A view switched to a rebuilt generation: the new values, meta and side entries (the stream's
+// cursors) together, and the old generation's other entities gone.
+TEST_P(StoreConformanceTest, ReplacingWithSideEntriesWritesThemWithTheValues) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("replace_side");
+  ViewMeta old_meta;
+  old_meta.definition_hash = "old";
+  ASSERT_TRUE(
+      store->WriteWithSide(view, {{"a", "1"}, {"b", "1"}}, old_meta, {{"cursor", "old"}}).ok());
+  ViewMeta new_meta;
+  new_meta.definition_hash = "new";
+  auto replaced =
+      store->WriteState(view, {{"b", "2"}}, {}, new_meta, {{"cursor", "new"}}, /*replace=*/true);
+  ASSERT_TRUE(replaced.ok()) << replaced.ToString();
+  auto got = store->MultiGet(view, {"a", "b"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ((*got)[0], std::nullopt);
+  EXPECT_EQ((*got)[1], std::optional<std::string>("2"));
+  EXPECT_EQ((*store->Meta(view))->definition_hash, "new");
+  EXPECT_EQ(*store->ReadSide(view, "cursor"), std::optional<std::string>("new"));
+  EXPECT_EQ(store->WriteState(view, {}, {}, new_meta, {{"bad/name", "x"}}, /*replace=*/true).code(),
+            base::StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
   auto writer = OpenOrDie(false);
   ASSERT_NE(writer, nullptr);
