@@ -398,8 +398,8 @@ struct ServingLogSpec {
   bool enabled = false;
   double sample_rate = 1.0;             // share of requests logged, 0..1
   std::string dataset = "serving_log";  // the lake dataset the log is published as
-  std::int64_t queue = 65536;           // requests waiting for the writer; more are dropped
-  std::int64_t flush_rows = 100000;     // a lake version at most this many rows...
+  std::int64_t queue = 200000;          // rows sampled, not yet published; more are dropped
+  std::int64_t flush_rows = 50000;      // a lake version at this many rows...
   base::Duration flush_interval = std::chrono::seconds(10);  // ...or this old, whichever first
 };
 

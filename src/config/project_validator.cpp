@@ -1008,7 +1008,13 @@ class Validator {
       }
     }
     if (l.queue < 1 || l.queue > 10'000'000) Report(o, "serving_log.queue", "must be 1..10000000");
-    if (l.flush_rows < 1) Report(o, "serving_log.flush_rows", "must be at least 1");
+    if (l.flush_rows < 1) {
+      Report(o, "serving_log.flush_rows", "must be at least 1");
+    } else if (l.queue >= 1 && l.flush_rows > l.queue) {
+      Report(o, "serving_log.flush_rows",
+             "must not exceed serving_log.queue (" + std::to_string(l.queue) +
+                 " rows): the pending rows could never reach it");
+    }
     if (l.flush_interval.count() <= 0) {
       Report(o, "serving_log.flush_interval", "must be a positive duration");
     }

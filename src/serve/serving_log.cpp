@@ -23,9 +23,6 @@ constexpr const char* kRowsFunction = "serving_log_rows";
 // How often the writer looks at the clock when nothing wakes it: the interval is measured on
 // the injected clock, the poll only bounds how late a due flush is noticed.
 constexpr auto kPoll = std::chrono::milliseconds(50);
-// Rows kept for another attempt after failed flushes, in multiples of flush_rows; past it they
-// are given up (counted), so a lake that stays unwritable cannot grow the server's memory.
-constexpr std::uint64_t kRetainedFlushes = 4;
 
 types::Schema MakeSchema() {
   using types::LogicalType;
@@ -97,8 +94,8 @@ base::Result<std::unique_ptr<ServingLog>> ServingLog::Open(const fs::path& lake_
       ServingLogWriterState{std::move(db), std::move(staging)});
   SLUICE_RETURN_IF_ERROR(writer->db.RegisterBatch(kRowsFunction, &log->batch_));
   log->writer_state_ = std::move(writer);
-  log->queue_.reserve(static_cast<size_t>(std::min<std::int64_t>(spec.queue, 4096)));
-  log->spare_.reserve(log->queue_.capacity());
+  log->queue_.reserve(4096);
+  log->spare_.reserve(4096);
   log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   return log;
 }
@@ -124,14 +121,14 @@ void ServingLog::Submit(LoggedRequest request) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (stop_ || queue_.size() >= static_cast<size_t>(spec_.queue)) {
+    if (stop_ || pending_rows_ + rows > static_cast<std::uint64_t>(spec_.queue)) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (queue_.empty()) oldest_queued_ = clock_.Now();
+    if (pending_rows_ == 0) oldest_pending_ = clock_.Now();
     queue_.push_back(std::move(request));
-    queued_rows_ += rows;
-    wake = queued_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows);
+    pending_rows_ += rows;
+    wake = pending_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows);
   }
   if (wake) wake_.notify_one();
 }
@@ -161,54 +158,47 @@ base::Status ServingLog::Close() {
 
 void ServingLog::WriterLoop() {
   std::unique_lock lock(mu_);
-  // Since when rows kept after a failed flush wait: the next attempt comes an interval later.
-  bool retained = false;
-  base::ProcessingTime retained_since{};
   while (true) {
     wake_.wait_for(lock, kPoll, [&] {
       return stop_ || flush_asked_ > flush_done_ ||
-             queued_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows);
+             pending_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows);
     });
-    bool due = false;
-    if (!queue_.empty() || retained) {
-      // The interval is measured on the injected clock from the oldest waiting row.
-      base::ProcessingTime since = queue_.empty() ? retained_since : oldest_queued_;
-      if (retained) since = std::min(since, retained_since);
-      due = clock_.Now() - since >= spec_.flush_interval;
-    }
+    // Due at flush_rows pending rows, or when the oldest pending row is flush_interval old on
+    // the injected clock (after a failed attempt: an interval after it).
+    const bool due =
+        pending_rows_ > 0 && (pending_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows) ||
+                              clock_.Now() - oldest_pending_ >= spec_.flush_interval);
     const bool stopping = stop_;
     const std::uint64_t asked = flush_asked_;
-    if (!(due || stopping || asked > flush_done_ ||
-          queued_rows_ >= static_cast<std::uint64_t>(spec_.flush_rows))) {
-      continue;
-    }
+    const bool forced = stopping || asked > flush_done_;
+    // Rendering as requests come keeps the writer's work spread out; the rows stay pending
+    // (and count against the queue bound) until published.
     spare_.swap(queue_);
-    queued_rows_ = 0;
     lock.unlock();
 
     Render(spare_);
     spare_.clear();
     const std::uint64_t rows = batch_.num_rows();
     base::Status status = base::Status::Ok();
-    if (rows > 0) {
-      status = Publish();
+    const bool publish = rows > 0 && (due || forced);
+    if (publish) status = Publish();
+
+    lock.lock();
+    if (publish) {
+      last_error_ = status;
       if (status.ok()) {
-        retained = false;
+        pending_rows_ -= rows;
+        if (pending_rows_ > 0) oldest_pending_ = clock_.Now();
       } else {
         failed_flushes_.fetch_add(1, std::memory_order_relaxed);
-        if (rows > kRetainedFlushes * static_cast<std::uint64_t>(spec_.flush_rows) || stopping) {
+        if (stopping) {
           lost_rows_.fetch_add(rows, std::memory_order_relaxed);
-          batch_ = types::Batch(ServingLogSchema());
-          retained = false;
+          pending_rows_ -= rows;
         } else {
-          retained = true;
-          retained_since = clock_.Now();
+          oldest_pending_ = clock_.Now();  // the next attempt one interval later
         }
       }
     }
-
-    lock.lock();
-    if (rows > 0) last_error_ = status;
     flush_done_ = asked;
     done_.notify_all();
     if (stopping) return;
@@ -292,7 +282,7 @@ ServingLogCounts ServingLog::Counts() const {
   c.failed_flushes = failed_flushes_.load(std::memory_order_relaxed);
   c.lost_rows = lost_rows_.load(std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  c.queued = queue_.size();
+  c.pending_rows = pending_rows_;
   return c;
 }
 
@@ -312,10 +302,12 @@ std::string ServingLog::MetricsText() const {
   series("sluice_serve_log_versions_total", "counter",
          "Serving log versions published to the lake.", c.versions);
   series("sluice_serve_log_failed_flushes_total", "counter",
-         "Serving log flushes that failed (kept for the next attempt).", c.failed_flushes);
+         "Serving log flushes that failed (rows kept for the next attempt).", c.failed_flushes);
   series("sluice_serve_log_lost_rows_total", "counter",
-         "Serving log rows given up after failed flushes.", c.lost_rows);
-  series("sluice_serve_log_queued", "gauge", "Sampled requests waiting for the writer.", c.queued);
+         "Serving log rows given up: the last flush at shutdown failed.", c.lost_rows);
+  series("sluice_serve_log_pending_rows", "gauge",
+         "Serving log rows sampled and not yet published (bounded by the queue setting).",
+         c.pending_rows);
   return out;
 }
 

@@ -52,19 +52,21 @@ struct ServingLogCounts {
   std::uint64_t rows = 0;      // rows published to the lake
   std::uint64_t versions = 0;  // lake versions published
   std::uint64_t failed_flushes = 0;
-  std::uint64_t lost_rows = 0;  // rows given up after failed flushes (the buffer limit)
-  std::uint64_t queued = 0;     // requests waiting now
+  std::uint64_t lost_rows = 0;     // rows given up: the last flush at shutdown failed
+  std::uint64_t pending_rows = 0;  // sampled, not yet published (queued or rendered)
 };
 
 // `sluice serve`'s log of what it served (docs/monitoring.md#serving-logs). Request threads call
-// Sample() and, when it says so, Submit(): a pointer-sized push under a mutex held for nothing
-// else (never I/O, never a wait for the writer), dropping and counting when `queue` requests
-// already wait. One writer thread renders the rows and publishes them to the lake as new versions
-// of the log dataset, each adding one Parquet part ("data") to the previous version, at
-// `flush_rows` rows or `flush_interval` of the injected clock, and on Close. A part is written
-// in the lake's staging folder and enters the dataset only by the lake's atomic publish, so a
-// crash loses at most the rows not yet published, never damages the dataset. One serving
-// process per log dataset: two would each publish on top of their own last version.
+// Sample() and, when it says so, Submit(): a push under a mutex held for nothing else (never
+// I/O, never a wait for the writer), dropping and counting the request when its rows would make
+// more than `queue` rows pending (submitted or rendered, not yet published). One writer thread
+// renders the rows as they come and publishes them to the lake as new versions of the log
+// dataset, each adding one Parquet part ("data") to the previous version, at `flush_rows`
+// pending rows or when the oldest is `flush_interval` old on the injected clock, and on Close;
+// after a failed attempt the rows stay pending and are tried again an interval later. A part is
+// written in the lake's staging folder and enters the dataset only by the lake's atomic publish, so
+// a crash loses at most the rows not yet published, never damages the dataset. One serving process
+// per log dataset: two would each publish on top of their own last version.
 class ServingLog {
  public:
   static base::Result<std::unique_ptr<ServingLog>> Open(const std::filesystem::path& lake_root,
@@ -104,11 +106,11 @@ class ServingLog {
   base::Clock& clock_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;  // the writer: rows to flush, a flush asked for, or stop
-  std::condition_variable done_;  // Flush(): a flush finished
-  std::vector<LoggedRequest> queue_;
-  std::uint64_t queued_rows_ = 0;
-  base::ProcessingTime oldest_queued_;  // when the oldest queued request came
+  std::condition_variable wake_;         // the writer: rows to flush, a flush asked for, or stop
+  std::condition_variable done_;         // Flush(): a flush finished
+  std::vector<LoggedRequest> queue_;     // submitted, not yet taken by the writer
+  std::uint64_t pending_rows_ = 0;       // rows in queue_ and rendered but unpublished
+  base::ProcessingTime oldest_pending_;  // when the oldest pending row came (or the last try)
   bool stop_ = false;
   std::uint64_t flush_asked_ = 0;  // Flush() calls so far...
   std::uint64_t flush_done_ = 0;   // ...and those the writer has finished
@@ -124,8 +126,9 @@ class ServingLog {
 
   // Writer thread only.
   std::vector<LoggedRequest> spare_;  // swapped with queue_, so both keep their capacity
+  types::Batch batch_;                // rendered rows not yet published
+  // Declared after batch_, so its DuckDB connection (which reads batch_) closes first.
   std::shared_ptr<ServingLogWriterState> writer_state_;
-  types::Batch batch_;  // rendered rows not yet published
   std::uint64_t next_request_ = 0;
   std::optional<lake::Manifest> last_version_;
   std::uint64_t parts_ = 0;

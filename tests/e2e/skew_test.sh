@@ -66,6 +66,8 @@ monitoring:
   serving_log:
     sample_rate: 1.5
     flush_every: 10s
+    queue: 5
+    flush_rows: 10
   freshness:
     - {view: user_spendd, max_event_age: 1h}
     - {view: user_spend}
@@ -76,6 +78,7 @@ expect_err "sluice.yaml:14" "errors name the file and line"
 expect_err "serving_log.sample_rate" "sample rate out of range named"
 expect_err "must be between 0 and 1" "sample rate message"
 expect_err "flush_every" "unknown key named"
+expect_err "must not exceed serving_log.queue (5 rows)" "flush_rows above the queue bound"
 expect_err "unknown feature view 'user_spendd'" "unknown view named"
 expect_err "needs max_event_age or max_ingest_latency" "an SLO without a limit"
 line=$(grep -n "sample_rate: 1.5" "$p/sluice.yaml" | cut -d: -f1)

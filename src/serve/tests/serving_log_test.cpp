@@ -127,22 +127,27 @@ TEST_F(ServingLogTest, FlushPublishesOneRowPerViewAndEntity) {
 }
 
 TEST_F(ServingLogTest, FullQueueDropsAndCounts) {
-  spec_.queue = 2;
+  spec_.queue = 3;
   auto log = ServingLog::Open(lake_->root(), spec_, clock_);
   ASSERT_TRUE(log.ok());
-  // The manual clock does not move and no size limit is reached: the writer leaves the queue.
+  // The manual clock does not move and no size limit is reached: nothing is published, so
+  // rows stay pending (queued or rendered) and count against the bound.
   for (int i = 0; i < 5; ++i)
     (*log)->Submit(Request(1000 + i, 1));
+  (*log)->Submit(Request(2000, 2));  // 2 rows: over the bound with 2 pending
   EXPECT_EQ((*log)->Counts().dropped, 3U);
-  EXPECT_EQ((*log)->Counts().queued, 2U);
+  (*log)->Submit(Request(2000, 2));
+  EXPECT_EQ((*log)->Counts().dropped, 4U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 3U);
   const std::string metrics = (*log)->MetricsText();
-  EXPECT_NE(metrics.find("sluice_serve_log_dropped_total 3\n"), std::string::npos);
+  EXPECT_NE(metrics.find("sluice_serve_log_dropped_total 4\n"), std::string::npos);
   EXPECT_NE(metrics.find("# TYPE sluice_serve_log_dropped_total counter"), std::string::npos);
   ASSERT_TRUE((*log)->Close().ok());
-  EXPECT_EQ(Rows().size(), 2U);
+  EXPECT_EQ(Rows().size(), 3U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 0U);
   // After Close nothing is queued any more.
   (*log)->Submit(Request(9000, 1));
-  EXPECT_EQ((*log)->Counts().dropped, 4U);
+  EXPECT_EQ((*log)->Counts().dropped, 5U);
 }
 
 TEST_F(ServingLogTest, FlushesWhenTheIntervalPassesOnTheInjectedClock) {
@@ -152,7 +157,7 @@ TEST_F(ServingLogTest, FlushesWhenTheIntervalPassesOnTheInjectedClock) {
   clock_.Advance(std::chrono::minutes(59));
   std::this_thread::sleep_for(std::chrono::milliseconds(120));  // the writer polls: not due
   EXPECT_EQ((*log)->Counts().versions, 0U);
-  EXPECT_EQ((*log)->Counts().queued, 1U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 1U);
   clock_.Advance(std::chrono::minutes(1));
   for (int i = 0; i < 2000 && (*log)->Counts().versions == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
