@@ -1,6 +1,7 @@
 #include "engine/stream_runtime.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <numeric>
@@ -30,10 +31,46 @@ constexpr std::chrono::milliseconds kMetadataTimeout{10000};
 constexpr std::string_view kPartitionColumn = "_kafka_partition";
 constexpr std::string_view kOffsetColumn = "_kafka_offset";
 
-// Appends row `row` of `src` to the first src.num_columns() columns of `dst`.
-void CopyRow(types::Batch& dst, const types::Batch& src, size_t row) {
-  for (size_t c = 0; c < src.num_columns(); ++c)
-    dst.column(c).AppendRowOf(src.column(c), row);
+// Appends rows row_of(0), ..., row_of(n - 1) of `src` to the first src.num_columns() columns
+// of `dst`, a column at a time (one type switch per column, fixed-width values copied into
+// slots appended at once).
+template <typename RowOf>
+void GatherRows(types::Batch& dst, const types::Batch& src, size_t n, RowOf row_of) {
+  std::vector<std::uint64_t> mask;
+  for (size_t c = 0; c < src.num_columns(); ++c) {
+    const types::Column& from = src.column(c);
+    types::Column& to = dst.column(c);
+    if (from.type() == LogicalType::kString) {
+      for (size_t i = 0; i < n; ++i) {
+        const size_t r = row_of(i);
+        if (from.IsValid(r)) {
+          to.AppendString(from.GetString(r));
+        } else {
+          to.AppendNull();
+        }
+      }
+      continue;
+    }
+    const bool all_valid = from.AllValid();
+    if (!all_valid) {
+      mask.assign((n + 63) / 64, 0);
+      for (size_t i = 0; i < n; ++i) {
+        if (from.IsValid(row_of(i))) mask[i / 64] |= std::uint64_t{1} << (i % 64);
+      }
+    }
+    const size_t width = types::FixedWidth(from.type());
+    std::uint8_t* out = to.AppendFixedSlots(all_valid ? nullptr : mask.data(), n);
+    const std::uint8_t* in = from.data();
+    // A NULL's slot is zeroed in `from`, as a new slot must be.
+    for (size_t i = 0; i < n; ++i)
+      std::memcpy(out + i * width, in + row_of(i) * width, width);
+  }
+}
+
+// Empties every column of `b`, keeping the buffers for the next micro-batch.
+void ClearRows(types::Batch& b) {
+  for (size_t c = 0; c < b.num_columns(); ++c)
+    b.column(c).Clear();
 }
 
 bool ValidUtf8WithoutNul(std::string_view s) {
@@ -169,9 +206,11 @@ struct StreamRuntime::State {
   std::int64_t applied_before = kNoTime;  // A: every non-late event older than it is applied
 
   types::Batch waiting_rows;
+  types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
-  types::Batch apply_rows;  // registered in DuckDB as stream_apply()
-  types::Batch view_rows;   // registered as stream_view(): apply_rows a view has not seen
+  std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
+  types::Batch apply_rows;     // registered in DuckDB as stream_apply()
+  types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
   // The lake segment being built: applied events (in application order), late events and
   // quarantined messages, each with where it came from.
   types::Batch segment_data, segment_late, segment_quarantine;
@@ -184,6 +223,7 @@ struct StreamRuntime::State {
       : db(std::move(d)),
         reader(s),
         waiting_rows(reader.NewBatch()),
+        waiting_spare(reader.NewBatch()),
         apply_rows(reader.NewBatch()),
         view_rows(reader.NewBatch()),
         segment_data(WithOrigin(reader.NewBatch().schema())),
@@ -217,8 +257,9 @@ struct StreamRuntime::State {
     }
   }
 
-  // Checks, classifies and buffers one message.
-  void Consume(const connectors::KafkaMessage& m, types::Batch& one) {
+  // Checks, classifies and buffers one message: read straight into the waiting rows (or the
+  // late segment), no row built on the side.
+  void Consume(const connectors::KafkaMessage& m) {
     PartitionState& ps = partitions[m.partition];
     if (m.offset < ps.next) return;  // a redelivery after a seek: already consumed
     ps.next = m.offset + 1;
@@ -227,20 +268,17 @@ struct StreamRuntime::State {
       if (v.sink.Counts(m.partition, m.offset)) ++v.sink.cursor.counts.consumed;
     }
     if (lake_sink.Counts(m.partition, m.offset)) ++lake_sink.cursor.counts.consumed;
-    for (size_t c = 0; c < one.num_columns(); ++c)
-      one.column(c) = types::Column(one.column(c).type());
-    if (auto why = reader.Append(m.payload, one)) {
+    if (auto why = reader.Parse(m.payload)) {
       Quarantine(m, *why);
       return;
     }
-    const types::Column& ts_col = one.column(static_cast<size_t>(event_time_column));
-    if (!ts_col.IsValid(0)) {
+    const std::optional<std::int64_t> event_ts =
+        reader.TimeMicros(static_cast<size_t>(event_time_column));
+    if (!event_ts) {
       Quarantine(m, "event time '" + *source->event_time + "' is null");
       return;
     }
-    std::int64_t ts = ts_col.type() == LogicalType::kDate
-                          ? std::int64_t{ts_col.GetDate(0)} * 86400 * 1000000
-                          : ts_col.GetTimestamp(0);
+    const std::int64_t ts = *event_ts;
     // Inside the range the resumed run consumed, only the partition's own watermark decides,
     // exactly as it did then; past it, also what was applied already (after an end-of-input
     // flush, or from a partition seen for the first time).
@@ -253,20 +291,22 @@ struct StreamRuntime::State {
       }
       if (lake_sink.Counts(m.partition, m.offset)) {
         ++lake_sink.cursor.counts.late;
-        CopyRow(segment_late, one, 0);
-        segment_late.column(one.num_columns()).AppendInt64(m.partition);
-        segment_late.column(one.num_columns() + 1).AppendInt64(m.offset);
+        const size_t ncols = waiting_rows.num_columns();
+        reader.AppendParsed(segment_late);
+        segment_late.column(ncols).AppendInt64(m.partition);
+        segment_late.column(ncols + 1).AppendInt64(m.offset);
       }
       return;
     }
     waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
-    CopyRow(waiting_rows, one, 0);
+    reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
   }
 
   // The events the watermarks have passed (all of them when `flush`), in (event time,
-  // partition, offset) order, into apply_rows and `order`; the others stay waiting.
-  std::vector<Waiting> TakeApplicable(bool flush) {
+  // partition, offset) order, into `taken` and apply_rows; the others stay waiting. Buffers are
+  // reused from batch to batch (a catch-up moves millions of rows through them).
+  const std::vector<Waiting>& TakeApplicable(bool flush) {
     std::int64_t frontier = std::numeric_limits<std::int64_t>::max();
     if (!flush) {
       for (const auto& [p, ps] : partitions) {
@@ -279,31 +319,35 @@ struct StreamRuntime::State {
         }
       }
     }
-    std::vector<Waiting> take, keep;
-    for (const Waiting& w : waiting)
-      (w.ts < frontier ? take : keep).push_back(w);
-    std::sort(take.begin(), take.end(), [](const Waiting& a, const Waiting& b) {
+    taken.clear();
+    size_t kept = 0;
+    for (const Waiting& w : waiting) {
+      if (w.ts < frontier) {
+        taken.push_back(w);
+      } else {
+        waiting[kept++] = w;
+      }
+    }
+    waiting.resize(kept);
+    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
       return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
     });
-    apply_rows = reader.NewBatch();
-    for (const Waiting& w : take)
-      CopyRow(apply_rows, waiting_rows, w.row);
-    if (!take.empty()) {
-      types::Batch rest = reader.NewBatch();
-      for (Waiting& w : keep) {
-        const size_t row = rest.num_rows();
-        CopyRow(rest, waiting_rows, w.row);
-        w.row = row;
-      }
-      waiting_rows = std::move(rest);
-      waiting = std::move(keep);
+    ClearRows(apply_rows);
+    GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
+    if (!taken.empty()) {
+      ClearRows(waiting_spare);
+      GatherRows(waiting_spare, waiting_rows, waiting.size(),
+                 [&](size_t i) { return waiting[i].row; });
+      for (size_t i = 0; i < waiting.size(); ++i)
+        waiting[i].row = i;
+      std::swap(waiting_rows, waiting_spare);
     }
     if (flush) {
-      if (!take.empty()) applied_before = std::max(applied_before, take.back().ts + 1);
+      if (!taken.empty()) applied_before = std::max(applied_before, taken.back().ts + 1);
     } else if (frontier != std::numeric_limits<std::int64_t>::max()) {
       applied_before = std::max(applied_before, frontier);
     }
-    return take;
+    return taken;
   }
 
   StreamCursor CursorFor(const Sink& sink) const {
@@ -339,17 +383,19 @@ struct StreamRuntime::State {
   // false when that is all of them (then apply_rows serves as is).
   bool SelectUnseen(const Sink& sink, const std::vector<Waiting>& take) {
     if (take.empty() || take.front().ts >= sink.applied_at_start) return false;
-    view_rows = reader.NewBatch();
+    std::vector<size_t> rows;
     for (size_t i = 0; i < take.size(); ++i) {
-      if (take[i].ts >= sink.applied_at_start) CopyRow(view_rows, apply_rows, i);
+      if (take[i].ts >= sink.applied_at_start) rows.push_back(i);
     }
+    ClearRows(view_rows);
+    GatherRows(view_rows, apply_rows, rows.size(), [&](size_t i) { return rows[i]; });
     return true;
   }
 
   base::Status ApplyToView(ViewSink& v, const std::vector<Waiting>& take, std::int64_t* written) {
     const bool subset = SelectUnseen(v.sink, take);
     const types::Batch& rows = subset ? view_rows : apply_rows;
-    std::vector<std::pair<std::string, std::string>> states;
+    StateWrites states;
     if (rows.num_rows() > 0) {
       auto events = db.Query(EventsSqlOver(
           v.plan, subset ? "SELECT * FROM stream_view()" : "SELECT * FROM stream_apply()"));
@@ -363,8 +409,11 @@ struct StreamRuntime::State {
       StateLookup lookup = [this, view_name](const std::vector<std::string>& keys) {
         return store->MultiGet(view_name, keys);
       };
-      SLUICE_ASSIGN_OR_RETURN(states,
-                              UpdateEntityStates(v.plan, *events, lookup, &counts, &created));
+      PartLookup parts = [this, view_name](const std::vector<store::PartKey>& keys) {
+        return store->MultiGetParts(view_name, keys);
+      };
+      SLUICE_ASSIGN_OR_RETURN(
+          states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
       v.meta.entities += created;
       v.sink.cursor.counts.applied += static_cast<std::int64_t>(rows.num_rows());
       const types::Column& ts = events->column(v.plan.entity_keys.size());
@@ -374,27 +423,36 @@ struct StreamRuntime::State {
       }
     }
     const StreamCursor cursor = CursorFor(v.sink);
-    if (states.empty() && cursor == v.sink.cursor && !v.sink.changed) return base::Status::Ok();
+    if (states.heads.empty() && cursor == v.sink.cursor && !v.sink.changed) {
+      return base::Status::Ok();
+    }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
     SLUICE_RETURN_IF_ERROR(
-        store->WriteWithSide(v.spec->name, states, v.meta,
-                             {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}}));
+        store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                          {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}},
+                          /*replace=*/false));
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
-    *written += static_cast<std::int64_t>(states.size());
+    *written += static_cast<std::int64_t>(states.heads.size());
     return base::Status::Ok();
   }
 
   void AddToSegment(const std::vector<Waiting>& take) {
     const bool subset = SelectUnseen(lake_sink, take);
     const size_t ncols = apply_rows.num_columns();
-    for (size_t i = 0; i < take.size(); ++i) {
-      if (subset && take[i].ts < lake_sink.applied_at_start) continue;
-      CopyRow(segment_data, apply_rows, i);
-      segment_data.column(ncols).AppendInt64(take[i].partition);
-      segment_data.column(ncols + 1).AppendInt64(take[i].offset);
+    if (subset) {
+      for (size_t c = 0; c < ncols; ++c)
+        segment_data.column(c).AppendColumn(view_rows.column(c));
+    } else {
+      for (size_t c = 0; c < ncols; ++c)
+        segment_data.column(c).AppendColumn(apply_rows.column(c));
+    }
+    for (const Waiting& w : take) {
+      if (subset && w.ts < lake_sink.applied_at_start) continue;
+      segment_data.column(ncols).AppendInt64(w.partition);
+      segment_data.column(ncols + 1).AppendInt64(w.offset);
       ++lake_sink.cursor.counts.applied;
     }
   }
@@ -404,13 +462,14 @@ struct StreamRuntime::State {
                                      segment_quarantine.num_rows());
   }
 
-  // Writes `rows` to a Parquet file in the staging folder and stores it in the lake.
+  // Writes `rows` to a Parquet file in the staging folder and stores it in the lake (zstd at
+  // level 1, as the file ingest writes the lake: as cheap as snappy, smaller than level 3).
   base::Result<lake::OutputFile> StoreSegmentFile(const std::string& name, types::Batch& rows,
                                                   const std::string& function) {
     const fs::path file = staging->path() / (name + "-" + std::to_string(segments) + ".parquet");
     SLUICE_RETURN_IF_ERROR(db.Execute("COPY (SELECT * FROM " + function + "()) TO " +
                                       warehouse::QuoteLiteral(file.string()) +
-                                      " (FORMAT parquet, COMPRESSION zstd)"));
+                                      " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
     std::error_code ec;
     const auto bytes = fs::file_size(file, ec);
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake->PutObject(file, /*move=*/true));
@@ -485,7 +544,7 @@ struct StreamRuntime::State {
   // due (or `land`), lands the lake segment.
   base::Status Step(bool flush, bool land) {
     const auto started = clock->Now();
-    std::vector<Waiting> take = TakeApplicable(flush);
+    const std::vector<Waiting>& take = TakeApplicable(flush);
     std::int64_t written = 0;
     const auto store_started = clock->Now();
     for (ViewSink& v : views)
@@ -665,7 +724,6 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
                                 const std::function<void(const StreamStatus&)>& report) {
   State& s = *s_;
   connectors::KafkaPoll poll;
-  types::Batch one = s.reader.NewBatch();
   auto at_end = [&] {
     for (const auto& [p, ps] : s.partitions) {
       if (ps.next < ps.end) return false;
@@ -686,7 +744,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
     SLUICE_RETURN_IF_ERROR(
         s.consumer->Poll(s.options.max_poll_messages, s.options.poll_timeout, &poll));
     for (const connectors::KafkaMessage& m : poll.messages)
-      s.Consume(m, one);
+      s.Consume(m);
     if (!poll.messages.empty()) {
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
       std::vector<std::pair<std::int32_t, std::int64_t>> offsets;

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "connectors/kafka_consumer.h"
 
@@ -82,6 +86,100 @@ TEST(KafkaMessageReaderTest, ExtraFieldsAllowedUnlessFail) {
   types::Batch rows = reader.NewBatch();
   EXPECT_EQ(reader.Append(R"({"user_id":"u","ts":"2024-03-01","extra":1})", rows), std::nullopt);
   EXPECT_EQ(rows.num_rows(), 1U);
+}
+
+TEST(KafkaMessageReaderTest, EscapesRepeatedKeysAndNumberEdges) {
+  KafkaMessageReader reader(Source());
+  types::Batch rows = reader.NewBatch();
+  // Escaped keys match declared names; escapes and surrogate pairs decode to UTF-8; a repeated
+  // key's last value counts, even when an earlier one had the wrong type.
+  EXPECT_EQ(reader.Append("\xEF\xBB\xBF {\"\\u0075ser_id\":\"a\\u00e9\\ud83d\\ude00\\n\\\"\","
+                          "\"ts\":\"2024-03-01\",\"n\":\"x\",\"n\":-9223372036854775808,"
+                          "\"amount\":-0,\"ok\":1,\"ok\":false}\r\n",
+                          rows),
+            std::nullopt);
+  EXPECT_EQ(reader.Append(R"({"user_id":"b","ts":"2024-03-01","amount":100000000000000000000,)"
+                          R"("n":9223372036854775807})",
+                          rows),
+            std::nullopt);
+  ASSERT_EQ(rows.num_rows(), 2U);
+  EXPECT_EQ(rows.column(0).GetString(0), "a\xC3\xA9\xF0\x9F\x98\x80\n\"");
+  EXPECT_EQ(rows.column(3).GetInt64(0), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(rows.column(3).GetInt64(1), std::numeric_limits<std::int64_t>::max());
+  EXPECT_FALSE(std::signbit(rows.column(2).GetDouble(0)));  // -0 is the integer 0
+  EXPECT_EQ(rows.column(2).GetDouble(1), 1e20);
+  EXPECT_FALSE(rows.column(4).GetBool(0));
+}
+
+TEST(KafkaMessageReaderTest, StrictJsonGrammar) {
+  config::SourceSpec s = Source();
+  s.extra_columns = config::ExtraColumns::kWarn;
+  KafkaMessageReader reader(s);
+  types::Batch rows = reader.NewBatch();
+  const std::string ok = R"("user_id":"u","ts":"2024-03-01")";
+  for (const std::string& bad :
+       std::vector<std::string>{"",
+                                "   ",
+                                "{" + ok + ",}",
+                                "{" + ok + "} x",
+                                "{" + ok + "}{}",
+                                "{" + ok,
+                                "{" + ok + ",\"n\":01}",
+                                "{" + ok + ",\"n\":1.}",
+                                "{" + ok + ",\"n\":-}",
+                                "{" + ok + ",\"amount\":1e400}",
+                                "{" + ok + ",\"amount\":NaN}",
+                                "{" + ok + ",\"e\":tru}",
+                                "{" + ok + ",\"e\":[1,]}",
+                                "{" + ok + ",\"e\":{\"a\"}}",
+                                "{" + ok + ",'e':1}",
+                                "{" + ok + ",\"e\":\"\\x\"}",
+                                "{" + ok + ",\"e\":\"\\ud800\"}",
+                                "{" + ok + ",\"e\":\"\\udc00\"}",
+                                "{" + ok + ",\"e\":\"\xC0\xAF\"}",
+                                "{" + ok + ",\"e\":\"\xED\xA0\x80\"}",
+                                "{" + ok + ",\"e\":\"tab\there\"}",
+                                "{" + ok + std::string("}\0", 2),
+                                "\xEF\xBB{" + ok + "}",
+                                "{" + ok + ",\"e\":" + std::string(100000, '[') + "}"}) {
+    auto why = reader.Append(bad, rows);
+    ASSERT_TRUE(why.has_value()) << bad.substr(0, 80);
+    EXPECT_EQ(*why, "not JSON") << bad.substr(0, 80);
+  }
+  EXPECT_EQ(rows.num_rows(), 0U);
+  // Deep nesting inside a field that is not declared is read without recursion.
+  EXPECT_EQ(
+      reader.Append(
+          "{" + ok + ",\"e\":" + std::string(100000, '[') + std::string(100000, ']') + "}", rows),
+      std::nullopt);
+  auto wrong = reader.Append("{" + ok + ",\"amount\":[[{\"a\":[true,null,\"]\"]}]]}", rows);
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_EQ(*wrong, "field 'amount': expected a number, got a list");
+  EXPECT_EQ(rows.num_rows(), 1U);
+}
+
+TEST(KafkaMessageReaderTest, TheSmallestUndeclaredKeyIsNamed) {
+  KafkaMessageReader reader(Source());
+  auto why = reader.Parse(R"({"zeta":1,"user_id":"u","beta":2,"ts":"2024-03-01","gamma":3})");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(*why, "undeclared field 'beta'");
+}
+
+TEST(KafkaMessageReaderTest, ParseHoldsTheRowForTimeAndAppend) {
+  KafkaMessageReader reader(Source());
+  types::Batch rows = reader.NewBatch();
+  ASSERT_EQ(reader.Parse(R"({"user_id":"u","ts":"2024-03-01T00:00:01Z","day":"2024-03-02"})"),
+            std::nullopt);
+  EXPECT_EQ(reader.TimeMicros(1), 1709251201000000);
+  EXPECT_EQ(reader.TimeMicros(5), 1709337600000000);  // a date as its midnight
+  reader.AppendParsed(rows);
+  ASSERT_EQ(reader.Parse(R"({"user_id":"v","ts":"2024-03-01"})"), std::nullopt);
+  EXPECT_EQ(reader.TimeMicros(5), std::nullopt);
+  reader.AppendParsed(rows);
+  ASSERT_EQ(rows.num_rows(), 2U);
+  EXPECT_EQ(rows.column(0).GetString(0), "u");
+  EXPECT_EQ(rows.column(0).GetString(1), "v");
+  EXPECT_FALSE(rows.column(5).IsValid(1));
 }
 
 TEST(KafkaPropertiesTest, EnvironmentReferencesExpandAndNeverLeakValues) {
