@@ -175,6 +175,11 @@ assert v["view"] == "user_spend" and v["definition_changed"] is False, v
 print("zero skew", r["rows"], r["values"])
 PY
 cat "$tmp_root/cmp"
+run "$sluice" skew -p "$p" --since 1h --view user_spend --json
+expect_code 0 "--since and --view"
+expect_out "\"rows\": $logged_rows," "everything was served within the hour"
+run "$sluice" skew -p "$p" --since 0s
+expect_code 2 "--since needs a positive duration"
 run "$sluice" skew -p "$p"
 expect_code 0 "table output"
 expect_out "no skew: every served value equals its recomputation" "the table says no skew"
