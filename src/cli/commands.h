@@ -93,6 +93,8 @@ struct ServeOptions {
   int threads = 0;        // HTTP event-loop threads (each serves many connections); 0 = cores
   std::string store;      // the store view requests read; empty = the first
   int refresh_ms = 1000;  // how often store metadata is re-read (new materializations)
+  // Ignore monitoring.serving_log for this run.
+  bool no_serving_log = false;
 };
 int RunServe(const ServeOptions& options);
 
@@ -170,6 +172,18 @@ struct MonitorOptions {
   int threads = 0;
 };
 int RunMonitor(const MonitorOptions& options);
+
+struct SkewCommandOptions {
+  std::string project = ".";
+  std::string log;                 // serving log dataset or version; empty: the configured one
+  std::vector<std::string> views;  // empty: every logged view
+  std::string since;               // a duration: only rows served within it
+  bool json = false;
+  bool fail_on_skew = false;  // exit 1 on any difference
+  int threads = 0;
+};
+int RunSkew(const SkewCommandOptions& options);
+
 // --- pipelines (src/orchestrate) ---------------------------------------------------------------
 
 struct RunOptions {

@@ -190,6 +190,8 @@ int main(int argc, char** argv) {
                    "How often to look for new materializations, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(10, 3'600'000));
+  serve_cmd->add_flag("--no-serving-log", serve.no_serving_log,
+                      "Do not log served values even when monitoring.serving_log is set");
   serve_cmd->footer(kFooter);
 
   UiOptions ui;
@@ -277,6 +279,21 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option("--threads", monitor.threads, "DuckDB threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   monitor_cmd->footer(kFooter);
+
+  SkewCommandOptions skew;
+  auto* skew_cmd = app.add_subcommand(
+      "skew", "Recompute logged served values from the lake and report every difference");
+  AddProjectOption(skew_cmd, skew.project);
+  skew_cmd->add_option("--log", skew.log,
+                       "Serving log dataset or version (default: monitoring.serving_log.dataset)");
+  skew_cmd->add_option("--view", skew.views, "Only these views (repeatable)");
+  skew_cmd->add_option("--since", skew.since, "Only values served within this duration (1h)");
+  skew_cmd->add_flag("--json", skew.json, "Print JSON");
+  skew_cmd->add_flag("--fail-on-skew", skew.fail_on_skew,
+                     "Exit 1 when any served value differs from its recomputation");
+  skew_cmd->add_option("--threads", skew.threads, "Training-set threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  skew_cmd->footer(kFooter);
   // Pipelines (src/orchestrate).
   RunOptions run;
   auto* run_cmd = app.add_subcommand(
@@ -454,6 +471,7 @@ int main(int argc, char** argv) {
   if (*profile_cmd) return RunProfile(profile);
   if (*drift_cmd) return RunDrift(drift);
   if (*monitor_cmd) return RunMonitor(monitor);
+  if (*skew_cmd) return RunSkew(skew);
   if (*run_cmd) {
     run.resume = resume_opt->count() > 0;
     return RunRun(run);

@@ -200,9 +200,11 @@ int RunMonitor(const MonitorOptions& options) {
   int code = kExitOk;
   auto project = OpenProject(options.project, &code);
   if (!project) return code;
-  if (project->spec.monitoring.monitors.empty()) {
-    std::printf("project '%s' declares no monitors (monitoring.monitors in sluice.yaml)\n",
-                project->spec.name.c_str());
+  if (project->spec.monitoring.monitors.empty() && project->spec.monitoring.freshness.empty()) {
+    std::printf(
+        "project '%s' declares no monitors (monitoring.monitors or monitoring.freshness "
+        "in sluice.yaml)\n",
+        project->spec.name.c_str());
     return kExitOk;
   }
   quality::MonitorRunOptions run;

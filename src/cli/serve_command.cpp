@@ -17,6 +17,7 @@
 #include "serve/feature_server.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
+#include "serve/serving_log.h"
 
 namespace sluice::cli {
 
@@ -59,6 +60,14 @@ int RunServe(const ServeOptions& options) {
   serve::Metrics metrics;
   serve::FeatureServerOptions server_options;
   server_options.default_store = options.store;
+  std::unique_ptr<serve::ServingLog> log;
+  const config::ServingLogSpec& log_spec = project->spec.monitoring.serving_log;
+  if (log_spec.enabled && !options.no_serving_log) {
+    auto opened = serve::ServingLog::Open(project->lake->root(), log_spec, clock);
+    if (!opened.ok()) return ReportFailure(opened.status());
+    log = std::move(*opened);
+    server_options.log = log.get();
+  }
   auto server =
       serve::FeatureServer::Open(project->spec, *project->lake, server_options, clock, metrics);
   if (!server.ok()) return ReportFailure(server.status());
@@ -96,6 +105,20 @@ int RunServe(const ServeOptions& options) {
   }
   signal_waiter.join();
   (*server)->StopRefresher();
+  if (log) {
+    // Every request is answered by now: what was sampled is published before the exit.
+    base::Status closed = log->Close();
+    const serve::ServingLogCounts counts = log->Counts();
+    if (!closed.ok()) {
+      std::fprintf(stderr, "sluice serve: serving log: %s\n", closed.ToString().c_str());
+    }
+    std::printf(
+        "sluice serve: serving log '%s': %llu rows in %llu versions, %llu requests "
+        "dropped (queue full)\n",
+        log->dataset().c_str(), static_cast<unsigned long long>(counts.rows),
+        static_cast<unsigned long long>(counts.versions),
+        static_cast<unsigned long long>(counts.dropped));
+  }
   if (!ran.ok()) return ReportFailure(ran);
   std::printf("sluice serve: stopped (%s); in-flight requests were answered\n",
               received == SIGINT ? "SIGINT" : "SIGTERM");

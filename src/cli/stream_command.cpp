@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -91,7 +92,19 @@ class StreamMetrics final : public serve::Backend {
  public:
   explicit StreamMetrics(std::string source) : source_(std::move(source)) {}
 
+  // The streamed views' ingestion-to-servable SLOs (monitoring.freshness max_ingest_latency):
+  // every event whose freshness exceeds one is counted as a violation of that view's SLO.
+  void AddIngestLatencySlo(const std::string& view, base::Duration limit) {
+    slos_.push_back({view, limit, std::make_unique<std::atomic<std::uint64_t>>(0)});
+  }
+
   void Observe(const engine::StreamStatus& st) {
+    for (auto& slo : slos_) {
+      std::uint64_t late = 0;
+      for (std::int64_t f : st.freshness_micros)
+        late += f > slo.limit.count() ? 1 : 0;
+      slo.violations->fetch_add(late, std::memory_order_relaxed);
+    }
     batch_.Observe(std::chrono::duration_cast<base::Duration>(
         std::chrono::duration<double>(st.last_batch_seconds)));
     store_.Observe(std::chrono::duration_cast<base::Duration>(
@@ -151,10 +164,36 @@ class StreamMetrics final : public serve::Backend {
         "event servable.\n";
     out += "# TYPE sluice_stream_freshness_seconds histogram\n";
     freshness_.Render(out, "sluice_stream_freshness_seconds", src);
+    if (!slos_.empty()) {
+      out +=
+          "# HELP sluice_stream_freshness_slo_seconds Declared ingestion-to-servable SLO "
+          "(monitoring.freshness max_ingest_latency) of a streamed view.\n"
+          "# TYPE sluice_stream_freshness_slo_seconds gauge\n";
+      for (const auto& slo : slos_) {
+        out += "sluice_stream_freshness_slo_seconds{" + src + ",view=\"" + slo.view +
+               "\",slo=\"ingest_latency\"} " +
+               std::to_string(std::chrono::duration<double>(slo.limit).count()) + "\n";
+      }
+      out +=
+          "# HELP sluice_stream_freshness_slo_violations_total Events that became servable "
+          "later than their view's SLO allows (this run).\n"
+          "# TYPE sluice_stream_freshness_slo_violations_total counter\n";
+      for (const auto& slo : slos_) {
+        out += "sluice_stream_freshness_slo_violations_total{" + src + ",view=\"" + slo.view +
+               "\",slo=\"ingest_latency\"} " +
+               std::to_string(slo.violations->load(std::memory_order_relaxed)) + "\n";
+      }
+    }
     return out;
   }
 
  private:
+  struct IngestLatencySlo {
+    std::string view;
+    base::Duration limit;
+    std::unique_ptr<std::atomic<std::uint64_t>> violations;
+  };
+  std::vector<IngestLatencySlo> slos_;  // set before the server starts, then only counted
   std::string source_;
   mutable std::mutex mu_;
   engine::StreamStatus last_;
@@ -204,6 +243,13 @@ int RunStream(const StreamCommandOptions& options) {
 
   // --metrics: Prometheus text on GET /metrics, from a server thread of its own.
   StreamMetrics stream_metrics(source.name);
+  for (const auto& slo : project->spec.monitoring.freshness) {
+    for (const config::FeatureViewSpec* v : *views) {
+      if (v->name == slo.view && slo.max_ingest_latency) {
+        stream_metrics.AddIngestLatencySlo(slo.view, *slo.max_ingest_latency);
+      }
+    }
+  }
   serve::Metrics http_metrics;
   std::unique_ptr<serve::HttpServer> http;
   std::thread http_thread;

@@ -395,8 +395,32 @@ struct MonitorSpec {
   Origin origin;
 };
 
+// monitoring.serving_log: `sluice serve` logs a sample of what it served to the lake
+// (docs/monitoring.md#serving-logs). Present = on.
+struct ServingLogSpec {
+  bool enabled = false;
+  double sample_rate = 1.0;             // share of requests logged, 0..1
+  std::string dataset = "serving_log";  // the lake dataset the log is published as
+  std::int64_t queue = 200000;          // rows sampled, not yet published; more are dropped
+  std::int64_t flush_rows = 50000;      // a lake version at this many rows...
+  base::Duration flush_interval = std::chrono::seconds(10);  // ...or this old, whichever first
+};
+
+// monitoring.freshness[]: a feature view's freshness SLO, checked by `sluice monitor` and
+// exported in /metrics by `sluice serve` and `sluice stream`.
+struct FreshnessSloSpec {
+  std::string view;                                  // a feature view; required
+  std::optional<base::Duration> max_event_age;       // now - newest event behind the served values
+  std::optional<base::Duration> max_ingest_latency;  // ingestion (or event) -> servable
+  Severity severity = Severity::kWarning;
+  std::vector<std::string> sinks;  // alert sink names; empty: every sink
+  Origin origin;
+};
+
 struct MonitoringSpec {
   DriftSettingsSpec drift;
+  ServingLogSpec serving_log;
+  std::vector<FreshnessSloSpec> freshness;
   bool profile_on_publish = true;   // profile every version ingest, build and training-set publish
   bool monitor_on_publish = false;  // and then run the monitors of the published dataset
   std::vector<AlertSinkSpec> sinks;

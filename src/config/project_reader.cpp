@@ -252,6 +252,14 @@ void ReadMonitor(MapReader& r, MonitorSpec& m) {
   r.Read("sinks", kOpt, &m.sinks);
 }
 
+void ReadFreshnessSlo(MapReader& r, FreshnessSloSpec& f) {
+  r.Read("view", kReq, &f.view);
+  r.Read("max_event_age", kOpt, &f.max_event_age);
+  r.Read("max_ingest_latency", kOpt, &f.max_ingest_latency);
+  r.ReadEnum("severity", kOpt, kSeverityWords, &f.severity);
+  r.Read("sinks", kOpt, &f.sinks);
+}
+
 void ReadMonitoring(MapReader& r, MonitoringSpec& m) {
   r.ReadMap("drift", kOpt, [&](MapReader& d) {
     DriftSettingsSpec& s = m.drift;
@@ -269,6 +277,19 @@ void ReadMonitoring(MapReader& r, MonitoringSpec& m) {
   r.Read("monitor_on_publish", kOpt, &m.monitor_on_publish);
   r.ReadList<AlertSinkSpec>("sinks", kOpt, &m.sinks, ReadAlertSink);
   r.ReadList<MonitorSpec>("monitors", kOpt, &m.monitors, ReadMonitor);
+  r.ReadMap("serving_log", kOpt, [&](MapReader& l) {
+    ServingLogSpec& s = m.serving_log;
+    s.enabled = true;
+    l.Read("enabled", kOpt, &s.enabled);
+    std::optional<double> rate;
+    l.Read("sample_rate", kOpt, &rate);
+    if (rate) s.sample_rate = *rate;
+    l.Read("dataset", kOpt, &s.dataset);
+    l.Read("queue", kOpt, &s.queue);
+    l.Read("flush_rows", kOpt, &s.flush_rows);
+    l.Read("flush_interval", kOpt, &s.flush_interval);
+  });
+  r.ReadList<FreshnessSloSpec>("freshness", kOpt, &m.freshness, ReadFreshnessSlo);
 }
 
 }  // namespace

@@ -1006,6 +1006,55 @@ class Validator {
       }
     }
     Unique(m.monitors, "monitor");
+
+    const ServingLogSpec& l = m.serving_log;
+    if (o.Valid("serving_log.sample_rate") && !(l.sample_rate >= 0 && l.sample_rate <= 1)) {
+      Report(o, "serving_log.sample_rate", "must be between 0 and 1");
+    }
+    if (o.Valid("serving_log.dataset")) {
+      Name(o, "serving_log.dataset", l.dataset);
+      if (Contains(sources_and_models_, l.dataset) ||
+          Contains(NamesOf(spec_.training_sets), l.dataset)) {
+        Report(o, "serving_log.dataset",
+               "the serving log's dataset " + Q(l.dataset) +
+                   " is already a source, model or training set; name a dataset of its own");
+      }
+    }
+    if (l.queue < 1 || l.queue > 10'000'000) Report(o, "serving_log.queue", "must be 1..10000000");
+    if (l.flush_rows < 1) {
+      Report(o, "serving_log.flush_rows", "must be at least 1");
+    } else if (l.queue >= 1 && l.flush_rows > l.queue) {
+      Report(o, "serving_log.flush_rows",
+             "must not exceed serving_log.queue (" + std::to_string(l.queue) +
+                 " rows): the pending rows could never reach it");
+    }
+    if (l.flush_interval.count() <= 0) {
+      Report(o, "serving_log.flush_interval", "must be a positive duration");
+    }
+
+    const std::vector<std::string> view_names = NamesOf(spec_.feature_views);
+    std::map<std::string, const Origin*> slo_views;
+    for (const auto& f : m.freshness) {
+      const Origin& fo = f.origin;
+      Ref(fo, "view", f.view, view_names, "feature view");
+      if (!f.view.empty()) {
+        auto [it, inserted] = slo_views.emplace(f.view, &fo);
+        if (!inserted) {
+          Report(fo, "view",
+                 "a second freshness SLO for view " + Q(f.view) + " (first at " +
+                     it->second->Of("view").Where() + ")");
+        }
+      }
+      if (!f.max_event_age && !f.max_ingest_latency && !fo.Has("max_event_age") &&
+          !fo.Has("max_ingest_latency")) {
+        Report(fo, "view", "a freshness SLO needs max_event_age or max_ingest_latency");
+      }
+      Positive(fo, "max_event_age", f.max_event_age);
+      Positive(fo, "max_ingest_latency", f.max_ingest_latency);
+      for (size_t i = 0; i < f.sinks.size(); ++i) {
+        Ref(fo, Indexed("sinks", i), f.sinks[i], NamesOf(m.sinks), "alert sink");
+      }
+    }
   }
 
   const ProjectSpec& spec_;

@@ -613,6 +613,22 @@ base::Result<TrainingSetResult> Builder::Run() {
   } else {
     result_.manifest = manifest_;
     result_.manifest.id = lake::ComputeManifestId(manifest_);
+    // Unpublished outputs are only read by the caller (`sluice skew` compares them with
+    // served values): copied from the scratch folder, which goes with the builder.
+    if (!options_.output_dir.empty()) {
+      std::error_code ec;
+      fs::create_directories(options_.output_dir, ec);
+      if (ec) {
+        return base::IoError("cannot create '" + options_.output_dir.string() +
+                             "': " + ec.message());
+      }
+      for (const auto& [name, file] : written) {
+        const fs::path dest =
+            options_.output_dir / (spec_.name + fs::path(name).extension().string());
+        SLUICE_RETURN_IF_ERROR(lake::CopyFileAtomic(file, dest, ""));
+        result_.files.push_back(dest);
+      }
+    }
   }
   result_.seconds = std::chrono::duration<double>(clock_.Now() - started).count();
   return result_;

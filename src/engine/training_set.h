@@ -22,7 +22,7 @@ struct TrainingSetOptions {
   int partitions = 0;  // key-partitioned passes; 0 = chosen from the data size
   std::int64_t memory_budget_bytes = std::int64_t{2} << 30;  // per pass, for choosing partitions
   bool refit = false;                // fit transforms fitted on this training set again
-  std::filesystem::path output_dir;  // copies of the outputs for people; empty = none
+  std::filesystem::path output_dir;  // copies of the outputs (also unpublished); empty = none
   // Reproduction: dataset versions and transform artifacts to use instead of the current ones,
   // and no publishing (the rebuilt files are compared with the manifest instead).
   std::map<std::string, std::string> pinned_versions;   // dataset -> version id

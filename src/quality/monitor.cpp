@@ -6,9 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "base/time.h"
+#include "engine/view_freshness.h"
 #include "quality/alert_sink.h"
 #include "quality/drift.h"
 #include "quality/profile.h"
+#include "store/online_store.h"
 
 namespace sluice::quality {
 namespace {
@@ -151,6 +154,83 @@ base::Status EvaluateDrift(const config::MonitorSpec& m, const config::ProjectSp
   return base::Status();
 }
 
+std::string Ago(std::int64_t micros) {
+  return base::FormatDuration(base::Duration(micros < 0 ? 0 : micros));
+}
+
+// A freshness SLO (monitoring.freshness) against every online store holding the view: the
+// worst store counts. The fingerprint's rule names the store write, so a view that stays stale
+// raises one alert, and a later write that is still late raises another.
+base::Status EvaluateFreshness(const config::FreshnessSloSpec& slo,
+                               const config::ProjectSpec& project, const lake::Lake& lake,
+                               base::Clock& clock, MonitorResult* r,
+                               std::optional<Firing>* firing) {
+  const config::FeatureViewSpec* view = project.FindFeatureView(slo.view);
+  if (view == nullptr) return base::NotFound("no feature view '" + slo.view + "'");
+  const std::int64_t now = clock.Now().time_since_epoch().count();
+  std::string problems;
+  bool found = false;
+  for (const auto& store_spec : project.online_stores) {
+    auto opened = store::OpenOnlineStore(store_spec, project.dir, /*read_only=*/true, {});
+    if (!opened.ok()) {
+      problems += "; online store '" + store_spec.name + "': " + opened.status().ToString();
+      continue;
+    }
+    auto meta = (*opened)->Meta(slo.view);
+    if (!meta.ok()) {
+      problems += "; online store '" + store_spec.name + "': " + meta.status().ToString();
+      continue;
+    }
+    if (!*meta) continue;
+    found = true;
+    const engine::ViewFreshness f = engine::MeasureFreshness(
+        project, *view, **meta, engine::SourceCreatedAt(lake, **meta), now);
+    std::string summary = "store " + store_spec.name + ": event age " + Ago(f.event_age_micros);
+    if (slo.max_event_age) summary += " (max " + base::FormatDuration(*slo.max_event_age) + ")";
+    if (f.ingest_latency_micros) {
+      summary += ", ingest-to-servable " + Ago(*f.ingest_latency_micros);
+      if (slo.max_ingest_latency) {
+        summary += " (max " + base::FormatDuration(*slo.max_ingest_latency) + ")";
+      }
+    }
+    r->summary += (r->summary.empty() ? "" : "; ") + summary;
+    if (r->version.empty()) r->version = (*meta)->source_version;
+    nlohmann::json details = {
+        {"view", slo.view},
+        {"store", store_spec.name},
+        {"event_age_seconds", f.event_age_micros / 1e6},
+        {"newest_event", base::FormatTimestampMicros((*meta)->newest_event_micros)},
+        {"materialized_at", (*meta)->materialized_at}};
+    if (f.ingest_latency_micros) details["ingest_latency_seconds"] = *f.ingest_latency_micros / 1e6;
+    if (*firing) continue;
+    if (slo.max_event_age && f.event_age_micros > slo.max_event_age->count()) {
+      details["max_event_age_seconds"] = slo.max_event_age->count() / 1e6;
+      *firing =
+          Firing{"max_event_age@" + store_spec.name + "@" + (*meta)->materialized_at,
+                 "view " + slo.view + " in store " + store_spec.name +
+                     ": the newest event behind the served values is " + Ago(f.event_age_micros) +
+                     " old (SLO " + base::FormatDuration(*slo.max_event_age) + ")",
+                 details};
+      r->version = (*meta)->source_version;
+    } else if (slo.max_ingest_latency && f.ingest_latency_micros &&
+               *f.ingest_latency_micros > slo.max_ingest_latency->count()) {
+      details["max_ingest_latency_seconds"] = slo.max_ingest_latency->count() / 1e6;
+      *firing =
+          Firing{"max_ingest_latency@" + store_spec.name + "@" + (*meta)->materialized_at,
+                 "view " + slo.view + " in store " + store_spec.name + ": data became servable " +
+                     Ago(*f.ingest_latency_micros) + " after ingestion (SLO " +
+                     base::FormatDuration(*slo.max_ingest_latency) + ")",
+                 details};
+      r->version = (*meta)->source_version;
+    }
+  }
+  if (!found) {
+    return base::NotFound("view '" + slo.view + "' is not materialized in any online store" +
+                          problems);
+  }
+  return base::Status();
+}
+
 }  // namespace
 
 std::optional<double> ProfileMetric(const Profile& p, const std::string& column,
@@ -183,29 +263,48 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
                                                      registry::Registry& registry,
                                                      base::Clock& clock,
                                                      const MonitorRunOptions& options) {
-  std::vector<const config::MonitorSpec*> selected;
+  // Declared monitors, then freshness SLOs (named "freshness:<view>").
+  struct Check {
+    std::string name;
+    std::string dataset;
+    config::Severity severity;
+    const std::vector<std::string>* sinks;
+    const config::MonitorSpec* monitor = nullptr;
+    const config::FreshnessSloSpec* slo = nullptr;
+  };
+  std::vector<Check> all;
+  for (const auto& m : project.monitoring.monitors)
+    all.push_back({m.name, m.dataset, m.severity, &m.sinks, &m, nullptr});
+  for (const auto& f : project.monitoring.freshness)
+    all.push_back({"freshness:" + f.view, f.view, f.severity, &f.sinks, nullptr, &f});
+  std::vector<const Check*> selected;
   for (const auto& name : options.names) {
-    auto it = std::find_if(project.monitoring.monitors.begin(), project.monitoring.monitors.end(),
-                           [&](const auto& m) { return m.name == name; });
-    if (it == project.monitoring.monitors.end()) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.name == name; });
+    if (it == all.end()) {
       return base::InvalidArgument("no monitor '" + name + "' in project '" + project.name + "'");
     }
     selected.push_back(&*it);
   }
   if (options.names.empty()) {
-    for (const auto& m : project.monitoring.monitors)
-      selected.push_back(&m);
+    for (const auto& c : all)
+      selected.push_back(&c);
   }
   std::vector<MonitorResult> results;
-  for (const auto* m : selected) {
+  for (const Check* c : selected) {
     MonitorResult r;
-    r.monitor = m->name;
-    r.dataset = m->dataset;
-    r.severity = std::string(config::Name(m->severity));
+    r.monitor = c->name;
+    r.dataset = c->dataset;
+    r.severity = std::string(config::Name(c->severity));
     std::optional<Firing> firing;
-    base::Status s = m->type == config::MonitorType::kMetric
-                         ? EvaluateMetric(*m, lake, options, &r, &firing)
-                         : EvaluateDrift(*m, project, lake, clock, options, &r, &firing);
+    base::Status s;
+    if (c->slo != nullptr) {
+      s = EvaluateFreshness(*c->slo, project, lake, clock, &r, &firing);
+    } else if (c->monitor->type == config::MonitorType::kMetric) {
+      s = EvaluateMetric(*c->monitor, lake, options, &r, &firing);
+    } else {
+      s = EvaluateDrift(*c->monitor, project, lake, clock, options, &r, &firing);
+    }
+    const Check* m = c;
     if (!s.ok()) {
       r.status = "error";
       r.summary = s.ToString();
@@ -243,8 +342,8 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
     const std::string body = payload.dump();
     std::string delivery;
     for (const auto& sink : project.monitoring.sinks) {
-      if (!m->sinks.empty() &&
-          std::find(m->sinks.begin(), m->sinks.end(), sink.name) == m->sinks.end()) {
+      if (!m->sinks->empty() &&
+          std::find(m->sinks->begin(), m->sinks->end(), sink.name) == m->sinks->end()) {
         continue;
       }
       std::string line;

@@ -6,6 +6,7 @@
 
 #include "base/time.h"
 #include "engine/entity_state.h"
+#include "engine/view_freshness.h"
 #include "serve/json_writer.h"
 #include "serve/request.h"
 #include "serve/response.h"
@@ -25,6 +26,12 @@ base::Result<warehouse::DuckDb> OpenDuckDb() {
 // as_of-based expressions agree.
 base::Result<warehouse::DuckDb> Connect(const warehouse::DuckDb& root) {
   return warehouse::ConnectFeatureSql(root);
+}
+
+std::string Seconds(std::int64_t micros) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%.6f", static_cast<double>(micros) / 1e6);
+  return buf;
 }
 
 std::string ProblemFor(const engine::OnlineView& online, const std::optional<store::ViewMeta>& meta,
@@ -184,6 +191,13 @@ base::Status FeatureServer::RefreshLocked() {
         store_problem = "online store '" + store_name + "': " + meta.status().ToString();
         next->store_problems[store_name] = store_problem;
         if (prev) served.meta = prev->meta;
+      }
+    }
+    if (served.meta) {
+      if (prev && prev->meta && prev->meta->source_version == served.meta->source_version) {
+        served.source_created_at = prev->source_created_at;
+      } else {
+        served.source_created_at = engine::SourceCreatedAt(lake_, *served.meta);
       }
     }
     // Plan against the source version the values were computed from; before the first
@@ -383,6 +397,21 @@ Reply FeatureServer::Features(std::string_view body) {
   }
   Reply reply;
   reply.body = RenderFeatureResponse(*request, t, results);
+  if (options_.log != nullptr && options_.log->Sample()) {
+    // After rendering, so the values move to the log instead of being copied or rendered here.
+    LoggedRequest logged;
+    logged.served_at = NowMicros();
+    logged.at = t;
+    logged.entity_json = std::move(request->entity_json);
+    logged.lookups.reserve(results.size());
+    for (std::size_t l = 0; l < results.size(); ++l) {
+      const ServedView& served = *served_views[l];
+      logged.lookups.push_back(LoggedLookup{results[l].view, served.planned_source,
+                                            served.online->plan().definition_hash,
+                                            std::move(results[l].entities)});
+    }
+    options_.log->Submit(std::move(logged));
+  }
   return reply;
 }
 
@@ -444,10 +473,63 @@ std::string FeatureServer::GaugesText() const {
       "# TYPE sluice_serve_view_freshness_seconds gauge\n";
   for (const auto& v : snapshot->views) {
     if (!v.meta) continue;
-    char buf[48];
-    std::snprintf(buf, sizeof(buf), "%.6f",
-                  static_cast<double>(now - v.meta->newest_event_micros) / 1e6);
-    out += "sluice_serve_view_freshness_seconds" + labels(v) + " " + buf + "\n";
+    out += "sluice_serve_view_freshness_seconds" + labels(v) + " " +
+           Seconds(now - v.meta->newest_event_micros) + "\n";
+  }
+  out +=
+      "# HELP sluice_serve_view_ingest_latency_seconds Ingestion-to-servable latency of the "
+      "newest data behind the served values (store write - source version created, or - newest "
+      "event for streamed views), by view.\n"
+      "# TYPE sluice_serve_view_ingest_latency_seconds gauge\n";
+  struct SloLine {
+    const ServedView* view;
+    const char* slo;
+    double limit;
+    double value;
+  };
+  std::vector<SloLine> slo_lines;
+  for (const auto& v : snapshot->views) {
+    if (!v.meta) continue;
+    const config::FeatureViewSpec* spec = project_.FindFeatureView(v.view);
+    if (spec == nullptr) continue;
+    const engine::ViewFreshness f =
+        engine::MeasureFreshness(project_, *spec, *v.meta, v.source_created_at, now);
+    if (f.ingest_latency_micros) {
+      out += "sluice_serve_view_ingest_latency_seconds" + labels(v) + " " +
+             Seconds(*f.ingest_latency_micros) + "\n";
+    }
+    for (const auto& slo : project_.monitoring.freshness) {
+      if (slo.view != v.view) continue;
+      if (slo.max_event_age) {
+        slo_lines.push_back({&v, "event_age", static_cast<double>(slo.max_event_age->count()),
+                             static_cast<double>(f.event_age_micros)});
+      }
+      if (slo.max_ingest_latency && f.ingest_latency_micros) {
+        slo_lines.push_back({&v, "ingest_latency",
+                             static_cast<double>(slo.max_ingest_latency->count()),
+                             static_cast<double>(*f.ingest_latency_micros)});
+      }
+    }
+  }
+  auto slo_labels = [](const SloLine& l) {
+    return "{view=\"" + PromLabelValue(l.view->view) + "\",store=\"" +
+           PromLabelValue(l.view->store) + "\",slo=\"" + l.slo + "\"}";
+  };
+  out +=
+      "# HELP sluice_serve_view_freshness_slo_seconds Declared freshness SLO "
+      "(monitoring.freshness): the maximum event age or ingestion-to-servable latency.\n"
+      "# TYPE sluice_serve_view_freshness_slo_seconds gauge\n";
+  for (const auto& l : slo_lines) {
+    out += "sluice_serve_view_freshness_slo_seconds" + slo_labels(l) + " " +
+           Seconds(static_cast<std::int64_t>(l.limit)) + "\n";
+  }
+  out +=
+      "# HELP sluice_serve_view_freshness_slo_violated 1 while the view's measured freshness "
+      "exceeds its SLO, else 0.\n"
+      "# TYPE sluice_serve_view_freshness_slo_violated gauge\n";
+  for (const auto& l : slo_lines) {
+    out += "sluice_serve_view_freshness_slo_violated" + slo_labels(l) +
+           (l.value > l.limit ? " 1\n" : " 0\n");
   }
   out +=
       "# HELP sluice_serve_view_entities Entities the store holds for the view.\n"
@@ -463,6 +545,7 @@ std::string FeatureServer::GaugesText() const {
   for (const auto& v : snapshot->views) {
     out += "sluice_serve_view_ready" + labels(v) + " " + (v.problem.empty() ? "1" : "0") + "\n";
   }
+  if (options_.log != nullptr) out += options_.log->MetricsText();
   return out;
 }
 

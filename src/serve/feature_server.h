@@ -20,6 +20,7 @@
 #include "serve/backend.h"
 #include "serve/catalog.h"
 #include "serve/metrics.h"
+#include "serve/serving_log.h"
 #include "store/online_store.h"
 #include "warehouse/duckdb_database.h"
 
@@ -29,6 +30,9 @@ struct FeatureServerOptions {
   std::string default_store;  // the store view requests read; empty = the project's first
   std::size_t max_entities = kDefaultMaxEntities;
   store::StoreOptions store_options;
+  // Where served values are logged (a sample of requests); null = not logged. Must outlive
+  // the server.
+  ServingLog* log = nullptr;
 };
 
 // The serving core, without HTTP: answers feature requests from the online stores with the
@@ -70,7 +74,8 @@ class FeatureServer final : public Backend {
   Reply Ready() override;
 
   // Per-view gauges in Prometheus text format: freshness (now - newest event time behind the
-  // stored values), entities held, readiness.
+  // stored values), ingestion-to-servable latency, the declared freshness SLOs
+  // (monitoring.freshness) and whether each is violated, entities held, readiness.
   std::string GaugesText() const override;
 
   // Re-opens stores that could not be opened, catches read-only stores up with their writer,
@@ -94,7 +99,8 @@ class FeatureServer final : public Backend {
     std::shared_ptr<const engine::OnlineView> online;
     std::shared_ptr<const std::map<std::string, std::string>> versions;  // feature -> version
     std::optional<store::ViewMeta> meta;
-    std::string problem;  // empty = ready
+    std::string source_created_at;  // meta's source version's created_at ("" = unknown)
+    std::string problem;            // empty = ready
   };
   struct Snapshot {
     Catalog catalog;

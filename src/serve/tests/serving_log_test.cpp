@@ -1,0 +1,238 @@
+#include "serve/serving_log.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/time.h"
+#include "warehouse/duckdb_database.h"
+
+namespace sluice::serve {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ServingLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("sluice_serving_log_test_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    lake_ = std::make_unique<lake::Lake>(dir_ / "lake");
+    ASSERT_TRUE(lake_->Open().ok());
+    spec_.enabled = true;
+    spec_.queue = 1000;
+    spec_.flush_rows = 1'000'000;
+    spec_.flush_interval = std::chrono::hours(1);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    for (auto& p : fs::recursive_directory_iterator(dir_, ec)) {
+      fs::permissions(p.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+    fs::remove_all(dir_, ec);
+  }
+
+  // A request for `entities` entities of view "v" with features a (int64) and b (double,
+  // missing).
+  static LoggedRequest Request(std::int64_t at, int entities) {
+    LoggedRequest r;
+    r.served_at = at + 5;
+    r.at = at;
+    LoggedLookup l;
+    l.view = "v";
+    l.source_version = "src1";
+    l.definition_hash = "def1";
+    for (int e = 0; e < entities; ++e) {
+      r.entity_json.push_back("{\"user_id\":" + std::to_string(e) + "}");
+      std::vector<engine::OnlineFeature> features;
+      engine::OnlineFeature a(types::LogicalType::kInt64);
+      a.name = "a";
+      a.status = engine::FeatureStatus::kPresent;
+      a.value.AppendInt64(e * 10);
+      engine::OnlineFeature b(types::LogicalType::kDouble);
+      b.name = "b";
+      b.status = engine::FeatureStatus::kMissing;
+      b.value.AppendNull();
+      features.push_back(std::move(a));
+      features.push_back(std::move(b));
+      l.entities.push_back(std::move(features));
+    }
+    r.lookups.push_back(std::move(l));
+    return r;
+  }
+
+  // The rows of the dataset's current version, ordered, as text.
+  std::vector<std::string> Rows() {
+    auto current = lake_->Current("serving_log");
+    EXPECT_TRUE(current.ok());
+    if (!current.ok() || !*current) return {};
+    std::string files;
+    for (const auto& f : lake_->DataFiles(**current)) {
+      files += (files.empty() ? "" : ", ") + warehouse::QuoteLiteral(f.string());
+    }
+    auto db = warehouse::DuckDb::Open(":memory:");
+    EXPECT_TRUE(db.ok());
+    auto batch = db->Query(
+        "SELECT concat_ws('|', epoch_us(served_at), epoch_us(as_of), request, view, "
+        "source_version, definition, entity, features) FROM read_parquet([" +
+        files + "]) ORDER BY request, entity");
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    std::vector<std::string> rows;
+    if (!batch.ok()) return rows;
+    for (size_t r = 0; r < batch->num_rows(); ++r)
+      rows.emplace_back(batch->column(0).GetString(r));
+    return rows;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<lake::Lake> lake_;
+  config::ServingLogSpec spec_;
+  base::ManualClock clock_{base::ProcessingTime(std::chrono::seconds(1'700'000'000))};
+};
+
+TEST_F(ServingLogTest, FlushPublishesOneRowPerViewAndEntity) {
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_TRUE((*log)->Sample());  // rate 1
+  (*log)->Submit(Request(1000, 2));
+  (*log)->Submit(Request(2000, 1));
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> rows = Rows();
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(rows[0],
+            "1005|1000|0|v|src1|def1|{\"user_id\":0}|"
+            "{\"a\":{\"value\":0,\"status\":\"present\"},\"b\":{\"value\":null,\"status\":"
+            "\"missing\"}}");
+  EXPECT_EQ(rows[1].substr(0, 30), "1005|1000|0|v|src1|def1|{\"user");
+  EXPECT_NE(rows[1].find("\"a\":{\"value\":10,"), std::string::npos);
+  EXPECT_EQ(rows[2].substr(0, 12), "2005|2000|1|");
+  const ServingLogCounts c = (*log)->Counts();
+  EXPECT_EQ(c.rows, 3U);
+  EXPECT_EQ(c.versions, 1U);
+  EXPECT_EQ(c.dropped, 0U);
+  auto current = lake_->Current("serving_log");
+  ASSERT_TRUE(current.ok() && *current);
+  EXPECT_EQ((*current)->kind, "serving_log");
+  EXPECT_EQ((*current)->rows.loaded, 3);
+  // Nothing queued: no empty version.
+  ASSERT_TRUE((*log)->Flush().ok());
+  EXPECT_EQ((*log)->Counts().versions, 1U);
+}
+
+TEST_F(ServingLogTest, FullQueueDropsAndCounts) {
+  spec_.queue = 3;
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  // The manual clock does not move and no size limit is reached: nothing is published, so
+  // rows stay pending (queued or rendered) and count against the bound.
+  for (int i = 0; i < 5; ++i)
+    (*log)->Submit(Request(1000 + i, 1));
+  (*log)->Submit(Request(2000, 2));  // 2 rows: over the bound with 2 pending
+  EXPECT_EQ((*log)->Counts().dropped, 3U);
+  (*log)->Submit(Request(2000, 2));
+  EXPECT_EQ((*log)->Counts().dropped, 4U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 3U);
+  const std::string metrics = (*log)->MetricsText();
+  EXPECT_NE(metrics.find("sluice_serve_log_dropped_total 4\n"), std::string::npos);
+  EXPECT_NE(metrics.find("# TYPE sluice_serve_log_dropped_total counter"), std::string::npos);
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_EQ(Rows().size(), 3U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 0U);
+  // After Close nothing is queued any more.
+  (*log)->Submit(Request(9000, 1));
+  EXPECT_EQ((*log)->Counts().dropped, 5U);
+}
+
+TEST_F(ServingLogTest, FlushesWhenTheIntervalPassesOnTheInjectedClock) {
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  (*log)->Submit(Request(1000, 1));
+  clock_.Advance(std::chrono::minutes(59));
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // the writer polls: not due
+  EXPECT_EQ((*log)->Counts().versions, 0U);
+  EXPECT_EQ((*log)->Counts().pending_rows, 1U);
+  clock_.Advance(std::chrono::minutes(1));
+  for (int i = 0; i < 2000 && (*log)->Counts().versions == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ((*log)->Counts().versions, 1U);
+  EXPECT_EQ(Rows().size(), 1U);
+}
+
+TEST_F(ServingLogTest, SizeLimitWakesTheWriter) {
+  spec_.flush_rows = 4;
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  (*log)->Submit(Request(1000, 4));
+  for (int i = 0; i < 2000 && (*log)->Counts().versions == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ((*log)->Counts().versions, 1U);
+  EXPECT_EQ((*log)->Counts().rows, 4U);
+}
+
+TEST_F(ServingLogTest, ANewProcessAppendsToThePreviousVersion) {
+  {
+    auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+    ASSERT_TRUE(log.ok());
+    (*log)->Submit(Request(1000, 2));
+  }  // destruction closes: the rows are published
+  {
+    auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+    ASSERT_TRUE(log.ok());
+    (*log)->Submit(Request(2000, 1));
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  auto history = lake_->History("serving_log");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2U);
+  EXPECT_EQ(history->back().outputs.size(), 2U);
+  EXPECT_EQ(history->back().parents, std::vector<std::string>{history->front().id});
+  EXPECT_EQ(history->back().rows.loaded, 3);
+  EXPECT_EQ(Rows().size(), 3U);
+}
+
+TEST_F(ServingLogTest, RefusesADatasetThatIsNotAServingLog) {
+  lake::Manifest m;
+  m.dataset = "serving_log";
+  m.kind = "source";
+  m.created_at = "2026-01-01T00:00:00Z";
+  ASSERT_TRUE(lake_->Publish(m).ok());
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.status().message().find("not a serving log"), std::string::npos)
+      << log.status().ToString();
+  // Nothing stored was touched.
+  auto history = lake_->History("serving_log");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 1U);
+}
+
+TEST_F(ServingLogTest, SampleRateZeroAndBetween) {
+  spec_.sample_rate = 0;
+  auto none = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(none.ok());
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_FALSE((*none)->Sample());
+  EXPECT_EQ((*none)->Counts().sampled, 0U);
+  ASSERT_TRUE((*none)->Close().ok());
+
+  spec_.sample_rate = 0.25;
+  auto some = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(some.ok());
+  int taken = 0;
+  for (int i = 0; i < 20000; ++i)
+    taken += (*some)->Sample() ? 1 : 0;
+  // Binomial(20000, 0.25): mean 5000, sd 61; 10 sd either side.
+  EXPECT_GT(taken, 4390);
+  EXPECT_LT(taken, 5610);
+  EXPECT_EQ((*some)->Counts().sampled, static_cast<std::uint64_t>(taken));
+}
+
+}  // namespace
+}  // namespace sluice::serve

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Live monitoring end to end: `sluice serve` logs what it served to the lake (sampled, flushed on
+# SIGTERM), `sluice skew` recomputes every logged value with the training-set path and finds
+# zero skew, then a real skew (the view's definition changed without re-materializing and
+# restarting the server) reported with entity, feature, online and offline value; freshness
+# SLOs in /metrics and as alerts of `sluice monitor`; config errors of the new keys.
+set -euo pipefail
+sluice=$1
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/assert.sh"
+py=/usr/bin/python3
+command -v curl >/dev/null || { echo "curl is required"; exit 1; }
+
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp_root"
+}
+trap cleanup EXIT
+
+start_server() {
+  "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 "$@" \
+    >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
+  server_pid=$!
+  for _ in $(seq 1 400); do
+    if grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null; then break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
+  if [ -z "$port" ]; then
+    out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err")
+    fail "sluice serve did not start"
+    finish
+    exit 1
+  fi
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  set +e
+  wait "$server_pid"
+  code=$?
+  set -e
+  server_pid=""
+  out=$(cat "$tmp_root/serve.out")
+  err=$(cat "$tmp_root/serve.err")
+}
+
+# --- a served project with a serving log and freshness SLOs ---------------------------------
+p="$tmp_root/fraud"
+run "$sluice" init "$p"
+run "$sluice" demo-data -p "$p" --transactions 4000 --formats csv
+expect_code 0 "demo-data"
+run "$sluice" ingest -p "$p"
+expect_code 0 "ingest"
+run "$sluice" training-set -p "$p" fraud_train
+expect_code 0 "training set (fits the served transform)"
+run "$sluice" materialize -p "$p"
+expect_code 0 "materialize"
+cp "$p/sluice.yaml" "$tmp_root/sluice.yaml.orig"
+
+# Bad config first: each new key is checked with its place in the file.
+cat "$tmp_root/sluice.yaml.orig" >"$p/sluice.yaml"
+cat >>"$p/sluice.yaml" <<'YAML'
+monitoring:
+  serving_log:
+    sample_rate: 1.5
+    flush_every: 10s
+    queue: 5
+    flush_rows: 10
+  freshness:
+    - {view: user_spendd, max_event_age: 1h}
+    - {view: user_spend}
+YAML
+run "$sluice" check -p "$p"
+expect_code 2 "check refuses the bad monitoring keys"
+expect_err "sluice.yaml:14" "errors name the file and line"
+expect_err "serving_log.sample_rate" "sample rate out of range named"
+expect_err "must be between 0 and 1" "sample rate message"
+expect_err "flush_every" "unknown key named"
+expect_err "must not exceed serving_log.queue (5 rows)" "flush_rows above the queue bound"
+expect_err "unknown feature view 'user_spendd'" "unknown view named"
+expect_err "needs max_event_age or max_ingest_latency" "an SLO without a limit"
+line=$(grep -n "sample_rate: 1.5" "$p/sluice.yaml" | cut -d: -f1)
+expect_err "sluice.yaml:$line:18" "the sample rate's error points at its value (line $line, column 18)"
+
+cat "$tmp_root/sluice.yaml.orig" >"$p/sluice.yaml"
+cat >>"$p/sluice.yaml" <<'YAML'
+monitoring:
+  sinks:
+    - {name: logged, type: log}
+  serving_log:
+    sample_rate: 1.0
+    flush_rows: 50
+    flush_interval: 1h
+  freshness:
+    - {view: user_spend, max_event_age: 1h, max_ingest_latency: 1h, severity: critical}
+YAML
+run "$sluice" check -p "$p"
+expect_code 0 "check accepts the serving log and SLO"
+
+start_server
+# Requests at instants after each user's last event (online reads are "now"), as a model would
+# send them, for known and unknown users, by view and by feature service.
+cat >"$tmp_root/requests.py" <<'PY'
+import csv, datetime, http.client, json, random, sys
+port, src = int(sys.argv[1]), sys.argv[2]
+last = {}
+for row in csv.DictReader(open(src)):
+    t = datetime.datetime.strptime(row["ts"], "%Y-%m-%dT%H:%M:%SZ")
+    u = int(row["user_id"])
+    last[u] = max(last.get(u, t), t)
+rng = random.Random(16)
+users = sorted(last)
+conn = http.client.HTTPConnection("127.0.0.1", port)
+sent = entities = 0
+for i in range(120):
+    if i % 40 == 39:
+        keys, t = [{"user_id": 500000 + i}], max(last.values())
+    else:
+        chosen = rng.sample(users, 1 + i % 3)
+        t = max(last[u] for u in chosen) + datetime.timedelta(
+            seconds=rng.choice([0, 1, 59, 3600, 86400 * 3, 86400 * 31]))
+        keys = [{"user_id": u} for u in chosen]
+    body = {"entities": keys, "at": t.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if i % 5 == 0:
+        body["service"] = "fraud_model"
+    else:
+        body["view"] = "user_spend"
+    conn.request("POST", "/v1/features", json.dumps(body), {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    assert r.status == 200, (r.status, data)
+    sent += 1
+    entities += len(keys)
+print(f"sent {sent} requests, {entities} entities")
+PY
+run "$py" "$tmp_root/requests.py" "$port" "$p/data/transactions.csv"
+expect_code 0 "requests answered"
+expect_out "sent 120 requests" "every request sent"
+logged_rows=$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) entities/\1/p')
+
+run curl -s "http://127.0.0.1:$port/metrics"
+expect_out "sluice_serve_log_sampled_total 120" "every request sampled at rate 1"
+expect_out "sluice_serve_log_dropped_total 0" "nothing dropped"
+expect_out '# TYPE sluice_serve_log_rows_total counter' "rows counter exported"
+# The demo data ends in 2024: the newest event is far older than an hour; materialized right
+# after ingestion, well within an hour of it.
+expect_out 'sluice_serve_view_freshness_slo_seconds{view="user_spend",store="default",slo="event_age"} 3600.000000' "event-age SLO exported"
+expect_out 'sluice_serve_view_freshness_slo_violated{view="user_spend",store="default",slo="event_age"} 1' "event-age SLO violated"
+expect_out 'sluice_serve_view_freshness_slo_violated{view="user_spend",store="default",slo="ingest_latency"} 0' "ingest-latency SLO met"
+expect_out 'sluice_serve_view_ingest_latency_seconds{view="user_spend",store="default"}' "ingest latency exported"
+
+stop_server
+expect_code 0 "serve stops on SIGTERM"
+expect_out "serving log 'serving_log': $logged_rows rows" "the log is flushed on shutdown, one row per entity"
+run "$sluice" versions -p "$p" serving_log
+expect_code 0 "the serving log is a dataset of the lake"
+
+# --- zero skew -------------------------------------------------------------------------------
+run "$sluice" skew -p "$p" --json --fail-on-skew
+expect_code 0 "no skew on what was served"
+echo "$out" >"$tmp_root/skew0.json"
+"$py" - "$tmp_root/skew0.json" "$logged_rows" >"$tmp_root/cmp" 2>&1 <<'PY' && pass || { out=$(cat "$tmp_root/cmp"); fail "zero-skew report"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = int(sys.argv[2])
+assert r["skew"] is False and r["skewed_values"] == 0, r
+assert r["rows"] == rows, (r["rows"], rows)
+# 4 of 5 requests ask for the view's 10 features, 1 of 5 for the service's 3.
+assert r["values"] > 3 * rows and r["values"] < 10 * rows, r["values"]
+assert r["differences"] == [], r["differences"][:3]
+(v,) = r["views"]
+assert v["view"] == "user_spend" and v["definition_changed"] is False, v
+print("zero skew", r["rows"], r["values"])
+PY
+cat "$tmp_root/cmp"
+run "$sluice" skew -p "$p" --since 1h --view user_spend --json
+expect_code 0 "--since and --view"
+expect_out "\"rows\": $logged_rows," "everything was served within the hour"
+run "$sluice" skew -p "$p" --since 0s
+expect_code 2 "--since needs a positive duration"
+run "$sluice" skew -p "$p"
+expect_code 0 "table output"
+expect_out "no skew: every served value equals its recomputation" "the table says no skew"
+
+# --- a real skew: the definition changed, the server kept serving the old one --------------
+sed -i 's/{name: txn_count_7d, function: count, window: 7d}/{name: txn_count_7d, function: count, window: 2d}/' "$p/sluice.yaml"
+grep -q "txn_count_7d, function: count, window: 2d" "$p/sluice.yaml" || { fail "sed changed the view"; }
+run "$sluice" skew -p "$p" --json --fail-on-skew
+expect_code 1 "--fail-on-skew exits 1 on skew"
+echo "$out" >"$tmp_root/skew1.json"
+"$py" - "$tmp_root/skew1.json" >"$tmp_root/cmp" 2>&1 <<'PY' && pass || { out=$(cat "$tmp_root/cmp"); fail "skew report names entity, feature, online and offline value"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["skew"] is True and r["skewed_values"] > 0, r
+assert r["skewed_values"] == len(r["differences"]), r["skewed_values"]
+(v,) = r["views"]
+assert v["definition_changed"] is True, v
+for d in r["differences"]:
+    # Only the changed window differs, and a 2-day count is never above the 7-day one.
+    assert d["view"] == "user_spend" and d["feature"] == "txn_count_7d", d
+    assert set(d["entity"]) == {"user_id"}, d
+    assert d["online_status"] == "present", d
+    assert isinstance(d["online"], int) and isinstance(d["offline"], int), d
+    assert d["offline"] < d["online"], d
+    assert d["at"].endswith("Z") and d["served_at"].endswith("Z"), d
+print(len(r["differences"]), "differences")
+PY
+cat "$tmp_root/cmp"
+run "$sluice" skew -p "$p"
+expect_code 0 "without --fail-on-skew the exit code stays 0"
+expect_out "SKEW: served values differ" "the table says skew"
+expect_out "txn_count_7d" "the table names the feature"
+expect_out "(changed since: now" "the table says the definition changed"
+echo "$out" | head -8
+run "$sluice" skew -p "$p" --log transactions
+expect_code 2 "a dataset that is not a serving log"
+expect_err "not a serving log" "says why"
+run "$sluice" skew -p "$p" --log no_such_log
+expect_code 1 "an unknown log"
+expect_err "no serving log 'no_such_log'" "says which"
+
+# --- freshness SLO alerts ------------------------------------------------------------------
+run "$sluice" monitor -p "$p" freshness:user_spend --fail-on-alert
+expect_code 1 "the event-age SLO fires"
+expect_out "freshness:user_spend" "the SLO is a monitor"
+expect_out "the newest event behind the served values is" "the alert says what"
+expect_err "alert [critical] freshness:user_spend" "the log sink got it"
+run "$sluice" monitor -p "$p" freshness:user_spend
+expect_code 0 "without --fail-on-alert"
+expect_out "already raised for this version" "de-duplicated"
+
+finish
