@@ -400,17 +400,23 @@ struct StreamRuntime::State {
     const types::Batch& rows = subset ? view_rows : apply_rows;
     std::vector<std::pair<std::string, std::string>> states;
     if (rows.num_rows() > 0) {
-      std::optional<warehouse::DuckDb::Prepared>& sql = subset ? v.over_view : v.over_apply;
-      if (!sql) {
-        auto prepared = db.Prepare(EventsSqlOver(
-            v.plan, subset ? "SELECT * FROM stream_view()" : "SELECT * FROM stream_apply()"));
-        if (!prepared.ok()) {
-          return base::InvalidArgument("feature view '" + v.spec->name +
-                                       "': " + prepared.status().message());
+      // A view whose SQL only picks columns skips DuckDB (EventsWithoutSql gives what the SQL
+      // would); any other runs its prepared SQL.
+      auto run_sql = [&]() -> base::Result<types::Batch> {
+        if (std::optional<types::Batch> plain = EventsWithoutSql(v.plan, rows)) {
+          return std::move(*plain);
         }
-        sql.emplace(std::move(*prepared));
-      }
-      auto events = sql->Run();
+        std::optional<warehouse::DuckDb::Prepared>& sql = subset ? v.over_view : v.over_apply;
+        if (!sql) {
+          SLUICE_ASSIGN_OR_RETURN(
+              warehouse::DuckDb::Prepared prepared,
+              db.Prepare(EventsSqlOver(v.plan, subset ? "SELECT * FROM stream_view()"
+                                                      : "SELECT * FROM stream_apply()")));
+          sql.emplace(std::move(prepared));
+        }
+        return sql->Run();
+      };
+      auto events = run_sql();
       if (!events.ok()) {
         return base::InvalidArgument("feature view '" + v.spec->name +
                                      "': " + events.status().message());
