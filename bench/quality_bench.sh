@@ -49,15 +49,16 @@ measure() {  # measure NAME CMD...: wall and CPU seconds, peak MB
   read -r wall user sys rss <"$work/time"
   printf '%s %s %s\n' "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
 }
+load=$(cut -d' ' -f1 /proc/loadavg)
 read -r p_wall p_cpu p_mb < <(measure profile "$sluice" profile -p "$work/p" ref --recompute --json)
 read -r d_wall d_cpu d_mb < <(measure drift "$sluice" drift -p "$work/p" --reference ref --current cur --json)
-py=$(/usr/bin/python3 "$here/quality/pandas_scipy.py" "$work/p/data/ref.csv" "$work/p/data/cur.csv" "$work/drift.out")
-read -r pd_read pd_profile pd_drift diff < <(/usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['read_s'], d['profile_s'], d['drift_s'], d['max_relative_difference'])" "$py")
+py=$(/usr/bin/python3 "$here/quality/pandas_scipy.py" "$work/p/data/ref.csv" "$work/p/data/cur.csv" "$work/drift.out" "$work/profile.out")
+read -r pd_read pd_profile pd_drift diff p_diff p_bad < <(/usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['read_s'], d['profile_s'], d['drift_s'], d['max_relative_difference'], d['profile_max_relative_difference'], d['profile_mismatches'])" "$py")
 
 {
   echo "| $rows rows x 20 columns | sluice wall (CPU) | pandas + SciPy (compute only) | ratio |"
   echo "|---|---|---|---|"
   printf '| profile of ref | %.2f s (%.2f s), %s MB | %.2f s | %.1fx |\n' "$p_wall" "$p_cpu" "$p_mb" "$pd_profile" "$(echo "$pd_profile / $p_wall" | bc -l)"
   printf '| drift ref -> cur | %.2f s (%.2f s), %s MB | %.2f s | %.1fx |\n' "$d_wall" "$d_cpu" "$d_mb" "$pd_drift" "$(echo "$pd_drift / $d_wall" | bc -l)"
-  printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s\n' "$pd_read" "$diff"
+  printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s; of a profile number (mean, stddev, min, max, quantiles) vs numpy: %s; profile counts, distinct counts, histogram bins and top values that differ from pandas: %s. Load average before the run: %s\n' "$pd_read" "$diff" "$p_diff" "$p_bad" "$load"
 } | tee "$work/results.md"

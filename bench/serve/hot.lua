@@ -1,9 +1,10 @@
--- wrk script for the hot-entity read (bench/serve/hot.sh): `wrk -s hot.lua URL -- VIEW AT`.
--- Every request reads user 1 (the one entity with all the events) from VIEW as of AT.
+-- wrk script for the hot-entity read (bench/serve/hot.sh): `wrk -s hot.lua URL -- VIEW AT USER`.
+-- Every request reads USER from VIEW as of AT.
 local body
 
 function init(args)
-  body = '{"view":"' .. args[1] .. '","at":"' .. args[2] .. '","entities":[{"user_id":1}]}'
+  body = '{"view":"' .. args[1] .. '","at":"' .. args[2] .. '","entities":[{"user_id":' ..
+         args[3] .. '}]}'
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end

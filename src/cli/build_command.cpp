@@ -134,9 +134,37 @@ int Summarize(const char* verb, const models::BuildReport& r, double seconds) {
   return r.ok() ? kExitOk : kExitRuntimeFailure;
 }
 
+base::Result<models::TemplateValues> ValuesOf(const std::vector<std::string>& vars,
+                                              const std::string& start, const std::string& end) {
+  models::TemplateValues values;
+  SLUICE_ASSIGN_OR_RETURN(values.vars, models::ParseVarAssignments(vars));
+  if (start.empty() != end.empty()) {
+    return base::InvalidArgument("--interval-start and --interval-end go together");
+  }
+  if (start.empty()) return values;
+  auto a = base::ParseTimestampMicros(start);
+  if (!a.ok())
+    return base::InvalidArgument("--interval-start '" + start + "': " + a.status().message());
+  auto b = base::ParseTimestampMicros(end);
+  if (!b.ok())
+    return base::InvalidArgument("--interval-end '" + end + "': " + b.status().message());
+  if (*b <= *a) {
+    return base::InvalidArgument("--interval-end '" + end + "' is not after --interval-start '" +
+                                 start + "'");
+  }
+  values.interval_start = base::ProcessingTime(base::Duration(*a));
+  values.interval_end = base::ProcessingTime(base::Duration(*b));
+  return values;
+}
+
 }  // namespace
 
 int RunBuild(const BuildOptions& options) {
+  auto values = ValuesOf(options.vars, options.interval_start, options.interval_end);
+  if (!values.ok()) {
+    std::fprintf(stderr, "error: %s\n", values.status().message().c_str());
+    return kExitUsageError;
+  }
   int code = kExitOk;
   auto opened = Open(options.project, "build", options.models, &code);
   if (!opened) return code;
@@ -154,6 +182,7 @@ int RunBuild(const BuildOptions& options) {
   build.jobs = options.jobs;
   build.full_refresh = options.full_refresh;
   build.on_done = PrintBuilt;
+  build.values = *values;
   auto report = models::BuildModels(*opened->graph, ctx, build);
   if (!report.ok()) {
     RecordFailedRun(*opened->project->registry, "build", RunTarget(options.models),
@@ -170,6 +199,11 @@ int RunBuild(const BuildOptions& options) {
 }
 
 int RunTest(const TestOptions& options) {
+  auto values = ValuesOf(options.vars, options.interval_start, options.interval_end);
+  if (!values.ok()) {
+    std::fprintf(stderr, "error: %s\n", values.status().message().c_str());
+    return kExitUsageError;
+  }
   int code = kExitOk;
   auto opened = Open(options.project, "test", options.models, &code);
   if (!opened) return code;
@@ -177,8 +211,9 @@ int RunTest(const TestOptions& options) {
   const auto started = clock.Now();
   models::ModelsContext ctx{opened->project->spec, *opened->project->lake,
                             *opened->project->registry, clock, *opened->warehouse};
-  auto report =
-      models::TestModels(*opened->graph, ctx, options.models, [](const models::ModelOutcome& o) {
+  auto report = models::TestModels(
+      *opened->graph, ctx, options.models,
+      [](const models::ModelOutcome& o) {
         std::printf("%-20s %-6s %zu test%s  %.2fs\n", o.model.c_str(),
                     o.status == models::ModelStatus::kBuilt ? "passed" : "failed", o.tests.size(),
                     o.tests.size() == 1 ? "" : "s", o.seconds);
@@ -187,7 +222,8 @@ int RunTest(const TestOptions& options) {
           std::fprintf(stderr, "error: %s\n", o.error.c_str());
           PrintTests(o);
         }
-      });
+      },
+      *values);
   if (!report.ok()) {
     RecordFailedRun(*opened->project->registry, "test", RunTarget(options.models), report.status());
     return ReportFailure(report.status());

@@ -55,6 +55,7 @@ struct TrainingSetCommandOptions {
   std::string out;     // default: <project>/output
   int threads = 0;     // 0 = all cores
   int partitions = 0;  // 0 = from the data size
+  std::int64_t memory_budget_mib = 2048;
   bool refit = false;
 };
 int RunTrainingSet(const TrainingSetCommandOptions& options);
@@ -107,12 +108,19 @@ struct BuildOptions {
   std::vector<std::string> models;  // "name" or "+name" (with its upstream); empty: all
   int jobs = 0;                     // models built at once; 0: one per core (at most 4)
   bool full_refresh = false;        // rebuild even unchanged models; incremental from scratch
+  // Values of {{ var('k') }}, {{ interval_start }}, {{ interval_end }} in the models' SQL.
+  std::vector<std::string> vars;  // "k=v"
+  std::string interval_start;     // both or neither
+  std::string interval_end;
 };
 int RunBuild(const BuildOptions& options);
 
 struct TestOptions {
   std::string project = ".";
   std::vector<std::string> models;  // "name" or "+name"; empty: all
+  std::vector<std::string> vars;    // as for build
+  std::string interval_start;
+  std::string interval_end;
 };
 int RunTest(const TestOptions& options);
 

@@ -103,6 +103,11 @@ int main(int argc, char** argv) {
                    "Key-partitioned passes (0 = from the data size and memory budget)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
+  training_cmd
+      ->add_option("--memory-budget", training.memory_budget_mib,
+                   "MiB one pass may hold (events, spine rows); an entity needing more is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 24));
   training_cmd->add_flag("--refit", training.refit,
                          "Fit this training set's transforms again (a new artifact version)");
   training_cmd->footer(kFooter);
@@ -201,6 +206,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   build_cmd->add_flag("--full-refresh", build.full_refresh,
                       "Rebuild unchanged models too; incremental models from scratch");
+  build_cmd->add_option("--var", build.vars, "NAME=VALUE for {{ var('NAME') }} in model SQL");
+  build_cmd->add_option("--interval-start", build.interval_start,
+                        "{{ interval_start }} of model SQL (ISO-8601; with --interval-end)");
+  build_cmd->add_option("--interval-end", build.interval_end,
+                        "{{ interval_end }} of model SQL (ISO-8601; with --interval-start)");
   build_cmd->footer(kFooter);
 
   TestOptions test;
@@ -208,6 +218,11 @@ int main(int argc, char** argv) {
   AddProjectOption(test_cmd, test.project);
   test_cmd->add_option("MODEL", test.models,
                        "Models to test; +MODEL adds upstream, MODEL+ downstream (default: all)");
+  test_cmd->add_option("--var", test.vars, "NAME=VALUE for {{ var('NAME') }} in test SQL");
+  test_cmd->add_option("--interval-start", test.interval_start,
+                       "{{ interval_start }} of test SQL (with --interval-end)");
+  test_cmd->add_option("--interval-end", test.interval_end,
+                       "{{ interval_end }} of test SQL (with --interval-start)");
   test_cmd->footer(kFooter);
 
   ProfileOptions profile;

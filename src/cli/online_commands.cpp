@@ -106,8 +106,11 @@ int RunMaterialize(const MaterializeOptions& options) {
     auto lookup = [&](const std::vector<std::string>& entities) {
       return (*store)->MultiGet(view_name, entities);
     };
+    auto parts = [&](const std::vector<store::PartKey>& keys) {
+      return (*store)->MultiGetParts(view_name, keys);
+    };
     auto m = engine::Materialize(project->spec, *view, *project->lake, options.threads, stored,
-                                 lookup, options.force);
+                                 lookup, parts, options.force);
     if (!m.ok()) {
       finish("failed", m.status().ToString(), "", 0);
       ReportFailure(m.status().WithContext("materialize '" + view->name + "'"));
@@ -131,9 +134,9 @@ int RunMaterialize(const MaterializeOptions& options) {
     vm.encoding_version = engine::kStateEncoding;
     // One write per view: a reader sees the previous materialization or this one per entity.
     // A full replay holds every entity the source still has, so the others are removed.
-    base::Status written = m->mode == engine::MaterializeMode::kFull
-                               ? (*store)->Replace(view->name, r.states, vm)
-                               : (*store)->Write(view->name, r.states, vm);
+    base::Status written =
+        (*store)->WriteState(view->name, r.states.heads, r.states.parts, vm, {},
+                             /*replace=*/m->mode == engine::MaterializeMode::kFull);
     if (!written.ok()) {
       finish("failed", written.ToString(), "", 0);
       ReportFailure(written.WithContext("materialize '" + view->name + "'"));
@@ -153,11 +156,11 @@ int RunMaterialize(const MaterializeOptions& options) {
       std::printf(
           "%-16s updated %lld entities (%lld new) with %lld new events from %s (after %s, "
           "newest %s) in %s in %.1fs (%.0f entities/s)\n",
-          view->name.c_str(), static_cast<long long>(r.states.size()),
+          view->name.c_str(), static_cast<long long>(r.states.heads.size()),
           static_cast<long long>(m->new_entities), static_cast<long long>(r.counts.events),
           r.source.id.substr(0, 12).c_str(), m->previous.substr(0, 12).c_str(),
           base::FormatTimestampMicros(r.newest_event).c_str(), (*store)->Describe().c_str(), secs,
-          rate(r.states.size()));
+          rate(r.states.heads.size()));
     } else {
       if (!m->why.empty()) {
         std::printf("%-16s full replay: %s\n", view->name.c_str(), m->why.c_str());
@@ -168,9 +171,9 @@ int RunMaterialize(const MaterializeOptions& options) {
           view->name.c_str(), static_cast<long long>(vm.entities),
           r.source.id.substr(0, 12).c_str(), static_cast<long long>(r.counts.events),
           base::FormatTimestampMicros(r.newest_event).c_str(), (*store)->Describe().c_str(), secs,
-          rate(r.states.size()));
+          rate(r.states.heads.size()));
     }
-    finish("succeeded", "", r.source.id, static_cast<std::int64_t>(r.states.size()));
+    finish("succeeded", "", r.source.id, static_cast<std::int64_t>(r.states.heads.size()));
   }
   return failures == 0 ? kExitOk : kExitRuntimeFailure;
 }
@@ -237,11 +240,15 @@ int RunGet(const GetOptions& options) {
     }
     key_values[i] = std::to_string(*n);
   }
-  auto values = (*store)->MultiGet(view->name, {engine::EntityKeyBytes(key_values)});
+  const std::string entity = engine::EntityKeyBytes(key_values);
+  auto values = (*store)->MultiGet(view->name, {entity});
   if (!values.ok()) return ReportFailure(values.status());
   const auto& state = (*values)[0];
+  auto parts = [&](const std::vector<store::PartKey>& keys) {
+    return (*store)->MultiGetParts(view->name, keys);
+  };
   auto features = (*online)->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
-                                  options.features, *db);
+                                  options.features, *db, entity, parts);
   if (!features.ok()) return ReportFailure(features.status());
   std::printf("{\"view\":\"%s\",\"key\":\"%s\",\"at\":\"%s\",\"features\":{",
               JsonEscape(view->name).c_str(), JsonEscape(options.key).c_str(),

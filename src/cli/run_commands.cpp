@@ -18,9 +18,11 @@
 #include "cli/version.h"
 #include "config/project_validator.h"
 #include "lake/atomic_file.h"
+#include "models/template.h"
 #include "orchestrate/airflow_export.h"
 #include "orchestrate/backfill.h"
 #include "orchestrate/dagster_export.h"
+#include "orchestrate/interrupted_runs.h"
 #include "orchestrate/openlineage.h"
 #include "orchestrate/partition.h"
 #include "orchestrate/pipeline_runner.h"
@@ -67,21 +69,11 @@ base::Result<const config::PipelineSpec*> FindPipeline(const config::ProjectSpec
   return base::InvalidArgument(msg);
 }
 
+// The same rule as `sluice build --var`, which the build steps pass them on to.
 base::Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
     const std::vector<std::string>& vars) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& kv : vars) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return base::InvalidArgument("--var '" + kv + "': expected NAME=VALUE");
-    }
-    const std::string name = kv.substr(0, eq);
-    if (!config::IsValidName(name)) {
-      return base::InvalidArgument("--var '" + kv + "': the name must match [a-z_][a-z0-9_]*");
-    }
-    out.emplace_back(name, kv.substr(eq + 1));
-  }
-  return out;
+  SLUICE_ASSIGN_OR_RETURN(auto parsed, models::ParseVarAssignments(vars));
+  return std::vector<std::pair<std::string, std::string>>(parsed.begin(), parsed.end());
 }
 
 std::filesystem::path SelfBinary() {
@@ -212,8 +204,8 @@ int RunRun(const RunOptions& options) {
         *length, scheduled_at.value_or(base::SystemClock::Instance().Now()));
   }
   if (options.resume) {
-    if (auto rec =
-            history->RecoverInterrupted(base::FormatTime(base::SystemClock::Instance().Now()));
+    if (auto rec = orchestrate::RecoverInterruptedRuns(
+            *history, base::FormatTime(base::SystemClock::Instance().Now()));
         !rec.ok()) {
       return ReportFailure(rec.status());
     }
@@ -310,7 +302,8 @@ int RunRuns(const RunsOptions& options) {
   }
   auto history = OpenHistory(*ctx);
   if (!history.ok()) return ReportFailure(history.status());
-  if (auto rec = history->RecoverInterrupted(base::FormatTime(base::SystemClock::Instance().Now()));
+  if (auto rec = orchestrate::RecoverInterruptedRuns(
+          *history, base::FormatTime(base::SystemClock::Instance().Now()));
       !rec.ok()) {
     return ReportFailure(rec.status());
   }
@@ -346,7 +339,8 @@ int RunRunShow(const RunShowOptions& options) {
   if (!ctx) return code;
   auto history = OpenHistory(*ctx);
   if (!history.ok()) return ReportFailure(history.status());
-  if (auto rec = history->RecoverInterrupted(base::FormatTime(base::SystemClock::Instance().Now()));
+  if (auto rec = orchestrate::RecoverInterruptedRuns(
+          *history, base::FormatTime(base::SystemClock::Instance().Now()));
       !rec.ok()) {
     return ReportFailure(rec.status());
   }

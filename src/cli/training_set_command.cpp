@@ -36,6 +36,7 @@ int RunTrainingSet(const TrainingSetCommandOptions& options) {
   engine::TrainingSetOptions build;
   build.threads = options.threads;
   build.partitions = options.partitions;
+  build.memory_budget_bytes = options.memory_budget_mib << 20;
   build.refit = options.refit;
   build.output_dir =
       options.out.empty() ? project->spec.dir / "output" : std::filesystem::path(options.out);

@@ -72,13 +72,14 @@ inline constexpr EnumWords<DatasetFormat, 2> kDatasetFormatWords{
     {{"parquet", DatasetFormat::kParquet}, {"csv", DatasetFormat::kCsv}}};
 inline constexpr EnumWords<OnlineStoreType, 2> kOnlineStoreTypeWords{
     {{"rocksdb", OnlineStoreType::kRocksdb}, {"redis", OnlineStoreType::kRedis}}};
-inline constexpr EnumWords<StepKind, 8> kStepKindWords{{{"ingest", StepKind::kIngest},
+inline constexpr EnumWords<StepKind, 9> kStepKindWords{{{"ingest", StepKind::kIngest},
                                                         {"build", StepKind::kBuild},
                                                         {"test", StepKind::kTest},
                                                         {"training_set", StepKind::kTrainingSet},
                                                         {"materialize", StepKind::kMaterialize},
                                                         {"profile", StepKind::kProfile},
                                                         {"drift", StepKind::kDrift},
+                                                        {"monitor", StepKind::kMonitor},
                                                         {"command", StepKind::kCommand}}};
 inline constexpr EnumWords<DriftMethod, 7> kDriftMethodWords{
     {{"auto", DriftMethod::kAuto},

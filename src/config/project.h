@@ -297,7 +297,8 @@ enum class StepKind {
   kMaterialize,
   kProfile,
   kDrift,
-  kCommand
+  kCommand,
+  kMonitor
 };
 
 // One node of a pipeline DAG. Which reference fields apply depends on `run` (validated).
@@ -309,6 +310,8 @@ struct StepSpec {
   std::optional<std::string> training_set;  // training_set: required; profile/drift: optional
   std::vector<std::string> feature_views;   // materialize: required; profile/drift: optional
   std::optional<std::string> command;       // command: required, run by /bin/sh in the dir
+  std::vector<std::string> monitors;        // monitor: monitoring.monitors names; empty: all
+  bool fail_on_alert = false;               // monitor: an alert fails the step
   std::vector<std::string> depends_on;      // steps of the same pipeline
   std::optional<std::int64_t> retries;      // overrides the pipeline's
   std::optional<base::Duration> timeout;    // overrides the pipeline's

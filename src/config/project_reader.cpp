@@ -200,6 +200,8 @@ void ReadStep(MapReader& r, StepSpec& s) {
   r.Read("training_set", kOpt, &s.training_set);
   r.Read("feature_views", kOpt, &s.feature_views);
   r.Read("command", kOpt, &s.command);
+  r.Read("monitors", kOpt, &s.monitors);
+  r.Read("fail_on_alert", kOpt, &s.fail_on_alert);
   r.Read("depends_on", kOpt, &s.depends_on);
   r.Read("retries", kOpt, &s.retries);
   r.Read("timeout", kOpt, &s.timeout);

@@ -97,10 +97,9 @@ class Validator {
     for (const auto& s : spec_.feature_services)
       FeatureService(s);
     Unique(spec_.feature_services, "feature service");
-    if (spec_.registry.openlineage_url &&
-        spec_.registry.openlineage_url->rfind("http://", 0) != 0) {
-      Report(spec_.registry.origin, "openlineage_url",
-             "expected an http:// URL (https is not supported; put a TLS proxy on loopback)");
+    if (const auto& url = spec_.registry.openlineage_url;
+        url && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      Report(spec_.registry.origin, "openlineage_url", "expected an http:// or https:// URL");
     }
     for (const auto& p : spec_.pipelines)
       Pipeline(p);
@@ -768,6 +767,7 @@ class Validator {
     if (!takes_training_set) NotApplicable(o, {"training_set"}, kind);
     if (!takes_views) NotApplicable(o, {"feature_views"}, kind);
     if (s.run != StepKind::kCommand) NotApplicable(o, {"command"}, kind);
+    if (s.run != StepKind::kMonitor) NotApplicable(o, {"monitors", "fail_on_alert"}, kind);
     switch (s.run) {
       case StepKind::kIngest:
         Required(o, "sources", !s.sources.empty(), kind);
@@ -785,6 +785,12 @@ class Validator {
       case StepKind::kDrift:
         if (s.sources.empty() && s.feature_views.empty() && !s.training_set) {
           Report(o, "sources", kind + " need sources, feature_views or a training_set");
+        }
+        break;
+      case StepKind::kMonitor:
+        if (spec_.monitoring.monitors.empty()) {
+          Report(o, "run",
+                 kind + " run the project's monitors, and monitoring.monitors declares none");
         }
         break;
       case StepKind::kBuild:
@@ -824,6 +830,13 @@ class Validator {
         Ref(o, Indexed("feature_views", i), s.feature_views[i], NamesOf(spec_.feature_views),
             "feature view");
       }
+    }
+    if (known && s.run == StepKind::kMonitor) {
+      for (size_t i = 0; i < s.monitors.size(); ++i) {
+        Ref(o, Indexed("monitors", i), s.monitors[i], NamesOf(spec_.monitoring.monitors),
+            "monitor");
+      }
+      UniqueStrings(o, "monitors", s.monitors);
     }
     if (s.retries && *s.retries < 0) Report(o, "retries", "must not be negative");
     if (s.retry_backoff && s.retry_backoff->count() < 0) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -481,8 +482,8 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
 
 namespace sluice::engine {
 
-base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates(
-    const FeatureViewPlan& plan, const types::Batch& events, int threads, ReplayCounts* counts) {
+base::Result<StateWrites> BuildEntityStates(const FeatureViewPlan& plan, const types::Batch& events,
+                                            int threads, ReplayCounts* counts) {
   const size_t nkeys = plan.entity_keys.size();
   if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
     return base::Internal("materialize: events do not have the planned columns");
@@ -503,14 +504,13 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
   const std::uint32_t keys = index.size();
   GroupedEvents g;
   GroupEvents(plan, events, ids, keys, threads, g, nullptr);
-  std::vector<bool> input_all_valid;
-  for (const auto& col : g.log.inputs)
-    input_all_valid.push_back(col.AllValid());
 
   std::vector<std::pair<std::string, std::string>> out(keys);
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(keys / 1024) + 1));
-  auto work = [&](std::uint32_t from, std::uint32_t to) {
-    EntityAggregator agg(plan, g.log);
+  std::vector<std::vector<store::PartWrite>> parts(static_cast<size_t>(workers));
+  std::vector<base::Status> failed(static_cast<size_t>(workers));
+  auto work = [&](int w, std::uint32_t from, std::uint32_t to) {
+    std::map<std::string, std::optional<std::string>> entity_parts;
     for (std::uint32_t k = from; k < to; ++k) {
       const std::uint32_t begin = g.begin[k], end = g.begin[k + 1];
       if (begin == end) continue;  // no usable event (or, with direct ids, no such key)
@@ -518,32 +518,36 @@ base::Result<std::vector<std::pair<std::string, std::string>>> BuildEntityStates
       for (size_t i = 0; i < nkeys; ++i) {
         key_values.push_back(events.column(i).ValueToString(g.first_row[k]));
       }
+      std::string key = EntityKeyBytes(key_values);
       EntityState state;
-      state.newest_event = g.log.ts[end - 1];
-      agg.Reset(begin, end);
-      agg.AdvanceTo(state.newest_event);
-      state.lifetime.swap(agg.lifetime());
-      AddToTiles(plan, g.log, FirstWindowEvent(plan, g.log.ts, begin, end), end, state.tiles);
-      const auto lo = static_cast<std::uint32_t>(FirstKeptEvent(plan, g.log.ts, begin, end));
-      std::vector<std::uint32_t> rows;
-      for (std::uint32_t e = lo; e < end; ++e)
-        rows.push_back(e);
-      state.events.ts.assign(g.log.ts.begin() + lo, g.log.ts.begin() + end);
-      for (size_t i = 0; i < g.log.inputs.size(); ++i) {
-        state.events.inputs.push_back(
-            Gather(g.log.inputs[i], input_all_valid[i], rows.data(), rows.size(), 1));
+      entity_parts.clear();
+      // Nothing is stored yet: no group to fetch, no delete to send.
+      base::Status s = ApplyEvents(plan, g.log, begin, end, state, nullptr, entity_parts);
+      if (!s.ok()) {
+        failed[static_cast<size_t>(w)] = s.WithContext("entity '" + key + "'");
+        return;
       }
-      out[k] = {EntityKeyBytes(key_values), EncodeState(plan, state)};
+      for (auto& [name, value] : entity_parts)
+        parts[static_cast<size_t>(w)].push_back({key, name, std::move(value)});
+      out[k] = {std::move(key), EncodeState(plan, state)};
     }
   };
   base::RunWorkers(workers, [&](int w) {
-    work(static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
+    work(w, static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * w / workers),
          static_cast<std::uint32_t>(static_cast<std::uint64_t>(keys) * (w + 1) / workers));
   });
+  for (const base::Status& s : failed)
+    SLUICE_RETURN_IF_ERROR(s);
+  StateWrites writes;
   out.erase(std::remove_if(out.begin(), out.end(), [](const auto& p) { return p.second.empty(); }),
             out.end());
   std::sort(out.begin(), out.end());
-  return out;
+  writes.heads = std::move(out);
+  for (auto& list : parts) {
+    for (auto& p : list)
+      writes.parts.push_back(std::move(p));
+  }
+  return writes;
 }
 
 }  // namespace sluice::engine

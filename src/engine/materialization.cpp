@@ -1,6 +1,7 @@
 #include "engine/materialization.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "base/status.h"
@@ -103,9 +104,10 @@ base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
   return ReplayAll(std::move(v), view.name, lake, threads);
 }
 
-base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityStates(
-    const FeatureViewPlan& plan, const types::Batch& events, const StateLookup& lookup,
-    ReplayCounts* counts, std::int64_t* new_entities) {
+base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
+                                             const types::Batch& events, const StateLookup& lookup,
+                                             const PartLookup& parts, ReplayCounts* counts,
+                                             std::int64_t* new_entities) {
   const size_t nkeys = plan.entity_keys.size();
   if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
     return base::Internal("materialize: events do not have the planned columns");
@@ -146,9 +148,13 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
                      [&](size_t a, size_t b) { return ets.GetTimestamp(a) < ets.GetTimestamp(b); });
   }
 
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(keys.size());
+  StateWrites out;
+  out.heads.reserve(keys.size());
   std::int64_t created = 0;
+  std::map<std::string, std::optional<std::string>> entity_parts;
+  EventLog log;
+  for (const auto& in : plan.inputs)
+    log.inputs.emplace_back(in.type);
   for (size_t from = 0; from < keys.size(); from += kLookupBatch) {
     const size_t to = std::min(keys.size(), from + kLookupBatch);
     const std::vector<std::string> batch_keys(keys.begin() + static_cast<std::ptrdiff_t>(from),
@@ -159,61 +165,53 @@ base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityState
                             " states for " + std::to_string(batch_keys.size()) + " entities");
     }
     for (size_t i = 0; i < batch_keys.size(); ++i) {
+      const std::string& key = batch_keys[i];
       const std::vector<size_t>& list = rows[from + i];
       EntityState state;
       if (stored[i]) {
         auto decoded = DecodeState(plan, *stored[i]);
         if (!decoded.ok()) {
-          return std::move(decoded).status().WithContext("stored state of entity '" +
-                                                         batch_keys[i] + "'");
+          return std::move(decoded).status().WithContext("stored state of entity '" + key + "'");
         }
         state = std::move(*decoded);
         const std::int64_t first_new = ets.GetTimestamp(list.front());
         if (first_new < state.newest_event) {
-          return base::FailedPrecondition("entity '" + batch_keys[i] + "' has a new event at " +
+          return base::FailedPrecondition("entity '" + key + "' has a new event at " +
                                           base::FormatTimestampMicros(first_new) +
                                           ", before its newest stored event (" +
                                           base::FormatTimestampMicros(state.newest_event) + ")");
         }
       } else {
         ++created;
-        for (const auto& in : plan.inputs)
-          state.events.inputs.emplace_back(in.type);
       }
-      EventLog log = std::move(state.events);
-      const size_t old_count = log.ts.size();
+      log.ts.clear();
+      for (auto& c : log.inputs)
+        c.Clear();
       for (size_t e : list) {
         log.ts.push_back(ets.GetTimestamp(e));
         for (size_t in = 0; in < plan.inputs.size(); ++in)
           log.inputs[in].AppendRowOf(events.column(nkeys + 1 + in), e);
       }
-      const size_t end = log.ts.size();
-      EntityAggregator agg(plan, log);
-      if (stored[i]) {
-        agg.RestoreExchange(0, old_count, state.lifetime);
-        agg.Extend(end);
-      } else {
-        agg.Reset(0, end);
-      }
-      EntityState next;
-      next.newest_event = log.ts[end - 1];
-      agg.AdvanceTo(next.newest_event);
-      next.lifetime.swap(agg.lifetime());
-      next.tiles = std::move(state.tiles);
-      AddToTiles(plan, log, old_count, end, next.tiles);
-      const size_t lo = FirstKeptEvent(plan, log.ts, 0, end);
-      next.events.ts.assign(log.ts.begin() + static_cast<std::ptrdiff_t>(lo), log.ts.end());
-      for (const auto& col : log.inputs) {
-        types::Column kept(col.type());
-        for (size_t e = lo; e < end; ++e)
-          kept.AppendRowOf(col, e);
-        next.events.inputs.push_back(std::move(kept));
-      }
-      out.emplace_back(batch_keys[i], EncodeState(plan, next));
+      // A group part is read only when a chunk is sealed into a group already stored: once per
+      // kChunkEvents events of the entity.
+      const GroupFetch fetch =
+          [&](std::uint64_t group) -> base::Result<std::optional<std::string>> {
+        if (!parts) return base::Internal("materialize: no way to read stored parts");
+        SLUICE_ASSIGN_OR_RETURN(auto got, parts({{key, GroupPartName(group)}}));
+        if (got.size() != 1) return base::Internal("materialize: parts read short");
+        return std::move(got[0]);
+      };
+      entity_parts.clear();
+      base::Status applied = ApplyEvents(plan, log, 0, log.ts.size(), state,
+                                         stored[i] ? &fetch : nullptr, entity_parts);
+      if (!applied.ok()) return applied.WithContext("stored state of entity '" + key + "'");
+      for (auto& [name, value] : entity_parts)
+        out.parts.push_back({key, name, std::move(value)});
+      out.heads.emplace_back(key, EncodeState(plan, state));
     }
   }
   if (new_entities) *new_entities = created;
-  std::sort(out.begin(), out.end());
+  std::sort(out.heads.begin(), out.heads.end());
   return out;
 }
 
@@ -221,7 +219,8 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
                                           const config::FeatureViewSpec& view,
                                           const lake::Lake& lake, int threads,
                                           const std::optional<StoredView>& stored,
-                                          const StateLookup& lookup, bool force) {
+                                          const StateLookup& lookup, const PartLookup& parts,
+                                          bool force) {
   // Planned once: the plan decides between the modes, and a full replay reads with it.
   SLUICE_ASSIGN_OR_RETURN(OpenedView v, OpenView(project, view, lake, threads));
   Materialization m;
@@ -229,7 +228,7 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
     m.mode = MaterializeMode::kFull;
     m.why = std::move(why);
     SLUICE_ASSIGN_OR_RETURN(m.result, ReplayAll(std::move(v), view.name, lake, threads));
-    m.entities = static_cast<std::int64_t>(m.result.states.size());
+    m.entities = static_cast<std::int64_t>(m.result.states.heads.size());
     m.new_entities = m.entities;
     return std::move(m);
   };
@@ -269,7 +268,7 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
   }
   ReplayCounts counts;
   std::int64_t created = 0;
-  auto states = UpdateEntityStates(plan, *events, lookup, &counts, &created);
+  auto states = UpdateEntityStates(plan, *events, lookup, parts, &counts, &created);
   if (!states.ok()) {
     if (states.status().code() == base::StatusCode::kFailedPrecondition) {
       return full("a late event: " + states.status().message());

@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "config/project.h"
+#include "engine/entity_state.h"
 #include "engine/feature_plan.h"
 #include "engine/keyed_replay.h"
 #include "lake/lake.h"
@@ -20,8 +21,8 @@ namespace sluice::engine {
 // from.
 struct Materialized {
   FeatureViewPlan plan;
-  lake::Manifest source;                                    // the source version replayed
-  std::vector<std::pair<std::string, std::string>> states;  // entity key bytes -> state
+  lake::Manifest source;  // the source version replayed
+  StateWrites states;     // entity heads (key bytes -> head) and parts
   std::int64_t newest_event = 0;
   ReplayCounts counts;
 };
@@ -70,14 +71,19 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
                                           const config::FeatureViewSpec& view,
                                           const lake::Lake& lake, int threads,
                                           const std::optional<StoredView>& stored,
-                                          const StateLookup& lookup, bool force);
+                                          const StateLookup& lookup, const PartLookup& parts,
+                                          bool force);
 
 // Applies `events` (layout of BuildEntityStates: keys, event time, inputs) to the stored states
-// of their entities, returning the updated states in key-bytes order. Fails with
-// kFailedPrecondition when an event is older than its entity's newest stored event: only a full
-// replay can place it. `new_entities` counts entities with no stored state.
-base::Result<std::vector<std::pair<std::string, std::string>>> UpdateEntityStates(
-    const FeatureViewPlan& plan, const types::Batch& events, const StateLookup& lookup,
-    ReplayCounts* counts, std::int64_t* new_entities);
+// of their entities (heads through `lookup`, parts through `parts`), returning the updated
+// heads in key-bytes order and the parts to put or delete: for k new events of an entity, a
+// head, at most k / kChunkEvents + 1 chunks and group parts, and the deletes of expired ones,
+// however many events its window holds. Fails with kFailedPrecondition when an event is older
+// than its entity's newest stored event: only a full replay can place it. `new_entities` counts
+// entities with no stored state.
+base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
+                                             const types::Batch& events, const StateLookup& lookup,
+                                             const PartLookup& parts, ReplayCounts* counts,
+                                             std::int64_t* new_entities);
 
 }  // namespace sluice::engine

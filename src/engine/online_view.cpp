@@ -229,10 +229,9 @@ base::Result<types::Column> OnlineView::DefaultValue(const std::string& name,
   return parsed;
 }
 
-base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::string_view> state,
-                                                          std::int64_t t,
-                                                          const std::vector<std::string>& names,
-                                                          warehouse::DuckDb& db) const {
+base::Result<std::vector<OnlineFeature>> OnlineView::Read(
+    std::optional<std::string_view> state, std::int64_t t, const std::vector<std::string>& names,
+    warehouse::DuckDb& db, std::string_view entity, const PartLookup& parts) const {
   const std::vector<std::string>& wanted = names.empty() ? feature_names_ : names;
   for (const auto& n : wanted) {
     if (!HasFeature(n)) {
@@ -242,7 +241,7 @@ base::Result<std::vector<OnlineFeature>> OnlineView::Read(std::optional<std::str
   // An entity without history (nullopt) reads like a replay's: counts are 0, other
   // aggregations empty.
   StateEvaluator& evaluator = ThreadEvaluator(id_, plan_);
-  SLUICE_RETURN_IF_ERROR(evaluator.Evaluate(state, t));
+  SLUICE_RETURN_IF_ERROR(evaluator.Evaluate(state, t, entity, parts));
   const std::vector<FeatureValues>& values = evaluator.values();
   const bool known = state.has_value();
   FeatureStatus absent = FeatureStatus::kMissing;

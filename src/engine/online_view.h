@@ -61,12 +61,14 @@ class OnlineView {
   std::string FeatureVersion(std::string_view feature) const;
 
   // Features `names` (empty = all) for one entity as of t (microseconds). `state` is the
-  // stored state, nullopt for an entity the store does not know. t must not be before the
-  // entity's newest event (online reads are "now").
+  // stored state (its head), nullopt for an entity the store does not know; `parts` reads the
+  // parts of `entity` (its key bytes) that a window edge needs (store::OnlineStore::
+  // MultiGetParts). t must not be before the entity's newest event (online reads are "now").
   base::Result<std::vector<OnlineFeature>> Read(std::optional<std::string_view> state,
                                                 std::int64_t t,
                                                 const std::vector<std::string>& names,
-                                                warehouse::DuckDb& db) const;
+                                                warehouse::DuckDb& db, std::string_view entity = {},
+                                                const PartLookup& parts = {}) const;
 
  private:
   OnlineView(config::FeatureViewSpec spec, FeatureViewPlan plan,

@@ -398,7 +398,7 @@ struct StreamRuntime::State {
   base::Status ApplyToView(ViewSink& v, const std::vector<Waiting>& take, std::int64_t* written) {
     const bool subset = SelectUnseen(v.sink, take);
     const types::Batch& rows = subset ? view_rows : apply_rows;
-    std::vector<std::pair<std::string, std::string>> states;
+    StateWrites states;
     if (rows.num_rows() > 0) {
       // A view whose SQL only picks columns skips DuckDB (EventsWithoutSql gives what the SQL
       // would); any other runs its prepared SQL.
@@ -427,8 +427,11 @@ struct StreamRuntime::State {
       StateLookup lookup = [this, view_name](const std::vector<std::string>& keys) {
         return store->MultiGet(view_name, keys);
       };
-      SLUICE_ASSIGN_OR_RETURN(states,
-                              UpdateEntityStates(v.plan, *events, lookup, &counts, &created));
+      PartLookup parts = [this, view_name](const std::vector<store::PartKey>& keys) {
+        return store->MultiGetParts(view_name, keys);
+      };
+      SLUICE_ASSIGN_OR_RETURN(
+          states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
       v.meta.entities += created;
       v.sink.cursor.counts.applied += static_cast<std::int64_t>(rows.num_rows());
       const types::Column& ts = events->column(v.plan.entity_keys.size());
@@ -438,16 +441,19 @@ struct StreamRuntime::State {
       }
     }
     const StreamCursor cursor = CursorFor(v.sink);
-    if (states.empty() && cursor == v.sink.cursor && !v.sink.changed) return base::Status::Ok();
+    if (states.heads.empty() && cursor == v.sink.cursor && !v.sink.changed) {
+      return base::Status::Ok();
+    }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
     SLUICE_RETURN_IF_ERROR(
-        store->WriteWithSide(v.spec->name, states, v.meta,
-                             {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}}));
+        store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                          {{StreamCursorEntry(source->name), EncodeStreamCursor(cursor)}},
+                          /*replace=*/false));
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
-    *written += static_cast<std::int64_t>(states.size());
+    *written += static_cast<std::int64_t>(states.heads.size());
     return base::Status::Ok();
   }
 

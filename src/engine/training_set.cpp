@@ -36,6 +36,10 @@ constexpr const char* kFileInput = "file:";
 // The engine's semantics version (kSemanticsVersion): "engine:semantics@N". Training sets
 // built before it was recorded were computed with version 1.
 constexpr const char* kSemanticsInput = "engine:semantics@";
+// Memory estimates for choosing passes: an event as the replay holds it (keys, time, a few
+// inputs, grouping indices), a spine row (keys, time, row number).
+constexpr std::int64_t kEventBytes = 24 + 8 * 4;
+constexpr std::int64_t kSpineRowBytes = 32;
 constexpr const char* kTransformInput = "transform:";
 // Every connection the build reads through (the events scan opens more than one).
 const std::string kSessionSql =
@@ -141,6 +145,9 @@ class Builder {
   }
   base::Status LoadSpine();
   base::Status BuildView(size_t index, const ViewRequest& request);
+  // How many key-partitioned passes the view's replay takes (see the definition).
+  base::Result<int> PassesFor(const config::FeatureViewSpec& view, const FeatureViewPlan& plan,
+                              const lake::Manifest& source, const std::string& keys_sql);
   base::Result<TransformArtifact> ArtifactFor(const config::FeatureViewSpec& view,
                                               const config::TransformSpec& t,
                                               const types::Column& raw);
@@ -264,6 +271,45 @@ base::Result<TransformArtifact> Builder::ArtifactFor(const config::FeatureViewSp
   return artifact;
 }
 
+base::Result<int> Builder::PassesFor(const config::FeatureViewSpec& view,
+                                     const FeatureViewPlan& plan, const lake::Manifest& source,
+                                     const std::string& keys_sql) {
+  // Passes over key partitions bound memory only if no entity holds more than its share: all
+  // of an entity's events land in one pass, and its sweep holds them all. When more than one
+  // pass is needed, the largest entity is counted first: the pass
+  // holding it gets the other entities spread over enough passes to stay within the budget, and
+  // an entity whose events alone exceed it is refused by name, before anything is loaded.
+  if (options_.partitions > 0 || partitions_ <= 1) return partitions_;
+  const std::int64_t budget = std::max<std::int64_t>(1, options_.memory_budget_bytes);
+  SLUICE_ASSIGN_OR_RETURN(types::Batch largest,
+                          db_->Query("SELECT count(*) AS __n, " + keys_sql + " FROM (" +
+                                     EventsSql(plan, lake_, source, 0, 1) +
+                                     ") GROUP BY ALL ORDER BY __n DESC LIMIT 1"));
+  if (largest.num_rows() == 0) return partitions_;
+  const std::int64_t hot = largest.column(0).GetInt64(0);
+  const std::int64_t hot_bytes = hot * kEventBytes;
+  if (hot_bytes >= budget) {
+    std::string entity;
+    for (size_t k = 0; k < plan.entity_keys.size(); ++k) {
+      entity +=
+          (k ? ", " : "") + plan.entity_keys[k] + "=" + largest.column(k + 1).ValueToString(0);
+    }
+    return base::FailedPrecondition(
+        "feature view '" + view.name + "': entity " + entity + " has " + std::to_string(hot) +
+        " events, about " + std::to_string(hot_bytes >> 20) + " MiB in memory (" +
+        std::to_string(kEventBytes) + " bytes each), more than the memory budget of " +
+        std::to_string(budget >> 20) + " MiB allows for one entity: every event of an entity is " +
+        "held while its spine rows are swept, however the keys are partitioned. Raise the " +
+        "budget (--memory-budget) or filter the source");
+  }
+  const std::int64_t total =
+      std::max<std::int64_t>(0, source.rows.loaded) * kEventBytes + spine_rows_ * kSpineRowBytes;
+  const std::int64_t rest = std::max<std::int64_t>(0, total - hot_bytes);
+  const std::int64_t passes =
+      std::max<std::int64_t>(partitions_, (rest + (budget - hot_bytes) - 1) / (budget - hot_bytes));
+  return static_cast<int>(std::min<std::int64_t>(passes, 1 << 16));
+}
+
 base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
   const config::FeatureViewSpec& view = *request.view;
   SLUICE_ASSIGN_OR_RETURN(lake::Manifest source, ResolveDataset(lake_, view.source, options_));
@@ -289,19 +335,21 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
   std::vector<FeatureValues> values;
   for (const auto& a : plan.aggregations)
     values.emplace_back(a.output_type, spine_rows_);
-  for (int p = 0; p < partitions_; ++p) {
-    Progress("features " + view.name, static_cast<double>(p) / partitions_);
+  SLUICE_ASSIGN_OR_RETURN(const int partitions, PassesFor(view, plan, source, keys_sql));
+  result_.partitions = std::max(result_.partitions, partitions);
+  for (int p = 0; p < partitions; ++p) {
+    Progress("features " + view.name, static_cast<double>(p) / partitions);
     const std::string part =
-        partitions_ > 1
-            ? "hash(" + keys_sql + ") % " + std::to_string(partitions_) + " = " + std::to_string(p)
+        partitions > 1
+            ? "hash(" + keys_sql + ") % " + std::to_string(partitions) + " = " + std::to_string(p)
             : "true";
     // Streamed on all threads into columns sized from the manifest's row count (an estimate
     // under a filter or across partitions: the columns grow if it is short).
     const auto expected = static_cast<size_t>(std::max<std::int64_t>(0, source.rows.loaded)) /
-                          static_cast<size_t>(partitions_) * (partitions_ > 1 ? 11 : 10) / 10;
+                          static_cast<size_t>(partitions) * (partitions > 1 ? 11 : 10) / 10;
     std::optional<base::StageTimer> timer(std::in_place, "training set",
                                           "scanning events of " + view.name);
-    auto events = ScanEvents(*db_, kSessionSql, plan, lake_, source, p, partitions_, expected,
+    auto events = ScanEvents(*db_, kSessionSql, plan, lake_, source, p, partitions, expected,
                              options_.threads);
     if (!events.ok()) {
       return base::InvalidArgument("feature view '" + view.name +
@@ -323,7 +371,7 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
       result_.counts.spine_rows += counts.spine_rows;
       result_.counts.spine_null_key_or_time += counts.spine_null_key_or_time;
     }
-    if (partitions_ == 1) {
+    if (partitions == 1) {
       values = std::move(part_values);
     } else {
       const types::Column& rows = spine.column(spine.num_columns() - 1);
@@ -450,10 +498,10 @@ base::Result<TrainingSetResult> Builder::Run() {
   // Passes over key partitions keep memory bounded by the budget, whatever the data size.
   partitions_ = options_.partitions;
   if (partitions_ <= 0) {
-    std::int64_t estimate = spine_rows_ * 32;
+    std::int64_t estimate = spine_rows_ * kSpineRowBytes;
     for (const auto& r : requests) {
       auto source = ResolveDataset(lake_, r.view->source, options_);
-      if (source.ok()) estimate += source->rows.loaded * (24 + 8 * 4);
+      if (source.ok()) estimate += source->rows.loaded * kEventBytes;
     }
     partitions_ = static_cast<int>(
         std::max<std::int64_t>(1, (estimate + options_.memory_budget_bytes - 1) /

@@ -89,6 +89,7 @@ base::Result<ModelGraph> ModelGraph::FromSql(const config::ProjectSpec& project,
     }
     m.sql = std::move(t).value();
     for (const auto& ref : m.sql.refs) {
+      if (IsValue(ref.kind)) continue;  // checked against the run's values when building
       const std::string where = At(m.file, ref.position);
       if (ref.kind == RefKind::kSource) {
         if (project.FindSource(ref.name) == nullptr) {
@@ -217,6 +218,39 @@ base::Result<ModelGraph> ModelGraph::FromSql(const config::ProjectSpec& project,
     }
   }
   return g;
+}
+
+std::vector<std::string> IntervalsPipelinesCannotGive(const ModelGraph& graph,
+                                                      const config::ProjectSpec& project) {
+  std::vector<std::string> out;
+  for (const auto& p : project.pipelines) {
+    if (p.partition) continue;
+    for (const auto& s : p.steps) {
+      if (s.run != config::StepKind::kBuild && s.run != config::StepKind::kTest) continue;
+      auto selected = graph.Select(s.models);
+      if (!selected.ok()) continue;  // unknown names are the validator's to report
+      for (const auto& name : *selected) {
+        const Model& m = *graph.Find(name);
+        std::vector<const Template*> templates;
+        if (s.run == config::StepKind::kBuild) templates.push_back(&m.sql);
+        for (const auto& t : m.test_sql)
+          templates.push_back(&t);
+        for (const Template* t : templates) {
+          for (const auto& ref : t->refs) {
+            if (ref.kind != RefKind::kIntervalStart && ref.kind != RefKind::kIntervalEnd) continue;
+            const std::string& key = s.origin.at.key_path;
+            out.push_back(s.origin.at.Where() + ": " + (key.empty() ? "" : key + ": ") + "model '" +
+                          name + "' uses " +
+                          (ref.kind == RefKind::kIntervalStart ? "{{ interval_start }}"
+                                                               : "{{ interval_end }}") +
+                          " (" + At(t->file, ref.position) + "), but pipeline '" + p.name +
+                          "' has no partition, so its runs give no interval");
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 base::Result<std::vector<std::string>> ModelGraph::Select(

@@ -52,4 +52,12 @@ class ModelGraph {
   std::map<std::string, std::size_t> index_;
 };
 
+// For `sluice check`: every use of {{ interval_start }} / {{ interval_end }} in a model that a
+// `build` or `test` step of a pipeline without `partition` selects (its runs have no interval to
+// give, so the step would always fail), one line each: "sluice.yaml:30:9:
+// pipelines[0].steps[1]: model 'x' uses {{ interval_start }} (models/x.sql:3:13), but pipeline
+// 'p' has no partition, so its runs give no interval".
+std::vector<std::string> IntervalsPipelinesCannotGive(const ModelGraph& graph,
+                                                      const config::ProjectSpec& project);
+
 }  // namespace sluice::models

@@ -65,7 +65,8 @@ struct ModelState {
 // The run of one command over a set of models.
 class Run {
  public:
-  Run(const ModelGraph& graph, const ModelsContext& ctx) : graph_(graph), ctx_(ctx) {}
+  Run(const ModelGraph& graph, const ModelsContext& ctx, const TemplateValues& values)
+      : graph_(graph), ctx_(ctx), values_(values) {}
 
   base::Status Prepare(const std::vector<std::string>& selected, bool for_tests);
   base::Result<BuildReport> Build(const std::vector<std::string>& selected,
@@ -80,6 +81,7 @@ class Run {
     std::string definition_hash;
     std::string last_view_key;
     bool full_refresh = false;
+    bool uses_values = false;
   };
 
   std::vector<std::string> ParentsOf(const Model& m) const;
@@ -95,6 +97,7 @@ class Run {
 
   const ModelGraph& graph_;
   const ModelsContext& ctx_;
+  const TemplateValues& values_;
   std::optional<lake::StagingDir> scratch_;
   std::map<std::string, lake::Manifest> source_versions_;
   std::map<std::string, std::string> source_relations_;
@@ -113,6 +116,20 @@ std::optional<std::string> Run::LastViewKey(const std::string& model) const {
 }
 
 base::Status Run::Prepare(const std::vector<std::string>& selected, bool for_tests) {
+  // Every value a selected model or its tests use must be given, before anything is touched.
+  std::string missing;
+  for (const auto& name : selected) {
+    const Model& m = *graph_.Find(name);
+    std::vector<const Template*> templates;
+    if (!for_tests) templates.push_back(&m.sql);
+    for (const auto& t : m.test_sql)
+      templates.push_back(&t);
+    for (const Template* t : templates) {
+      for (const auto& line : MissingValues(*t, values_))
+        missing += (missing.empty() ? "" : "\n") + line;
+    }
+  }
+  if (!missing.empty()) return base::InvalidArgument(missing);
   SLUICE_ASSIGN_OR_RETURN(lake::StagingDir scratch, lake::StagingDir::Create(ctx_.lake.root()));
   scratch_.emplace(std::move(scratch));
   const std::set<std::string> chosen(selected.begin(), selected.end());
@@ -239,6 +256,11 @@ Resolver Run::MakeResolver(warehouse::Warehouse& session, const Model& m) const 
         return graph_.Find(ref.name) == nullptr ? "" : session.RelationSql(ref.name);
       case RefKind::kThis:
         return session.RelationSql(m.name);
+      case RefKind::kIntervalStart:
+      case RefKind::kIntervalEnd:
+      case RefKind::kVar:
+        // Prepare() checked that every value used is given.
+        return ValueLiteral(ref, values_, session.Kind()).value_or("NULL");
     }
     return "";
   };
@@ -342,7 +364,11 @@ ModelOutcome Run::BuildOne(warehouse::Warehouse& session, const Task& task) cons
       out.version = view_key;
       return finish(ModelStatus::kUnchanged);
     }
-    if (!is_view && *existing == RelationKind::kTable && current &&
+    // An incremental model using run values runs its increment for every value: its
+    // definition hash leaves them out (see DefinitionHash).
+    const bool may_skip =
+        !(m.config.materialized == Materialization::kIncremental && task.uses_values);
+    if (!is_view && may_skip && *existing == RelationKind::kTable && current &&
         current->definition_hash == task.definition_hash && current->parents == task.parents) {
       out.version = current->id;
       out.rows = current->rows.loaded;
@@ -595,7 +621,8 @@ base::Result<BuildReport> Run::Build(const std::vector<std::string>& selected,
         Task task;
         task.model = &m;
         task.parents = ParentsOf(m);
-        task.definition_hash = DefinitionHash(graph_, m);
+        task.definition_hash = DefinitionHash(graph_, m, values_);
+        task.uses_values = UsesValues(graph_, m);
         task.full_refresh = options.full_refresh;
         if (m.config.materialized == Materialization::kView) {
           task.last_view_key = LastViewKey(name).value_or("");
@@ -702,31 +729,61 @@ std::string SourceRelationName(const lake::Manifest& v) {
   return SourceRelationPrefix(v.dataset) + v.id.substr(0, 12);
 }
 
-std::string DefinitionHash(const ModelGraph& graph, const Model& m) {
+namespace {
+
+std::string DefinitionHashWith(const ModelGraph& graph, const Model& m,
+                               const TemplateValues* values) {
   std::string text = "materialized=" + std::string(config::Name(m.config.materialized)) +
                      "\nunique_key=" + Join(m.config.unique_key, ",") +
                      "\ncursor=" + m.config.cursor.value_or("") + "\nsql=\n" + m.sql.text;
+  // Only when used: models without values keep the hashes they had before values existed.
+  if (values != nullptr) {
+    const std::string used = UsedValues(m.sql, *values);
+    if (!used.empty()) text += "\nvalues=\n" + used;
+  }
   for (const auto& r : m.refs) {
     const Model* upstream = graph.Find(r);
     if (upstream != nullptr && upstream->config.materialized == Materialization::kView) {
-      text += "\nview " + r + "=" + DefinitionHash(graph, *upstream);
+      text += "\nview " + r + "=" + DefinitionHashWith(graph, *upstream, values);
     }
   }
   return lake::Sha256Hex(text);
 }
 
+}  // namespace
+
+std::string DefinitionHash(const ModelGraph& graph, const Model& m, const TemplateValues& values) {
+  const bool with_values = m.config.materialized != Materialization::kIncremental;
+  return DefinitionHashWith(graph, m, with_values ? &values : nullptr);
+}
+
+bool UsesValues(const ModelGraph& graph, const Model& m) {
+  for (const auto& ref : m.sql.refs) {
+    if (IsValue(ref.kind)) return true;
+  }
+  for (const auto& r : m.refs) {
+    const Model* upstream = graph.Find(r);
+    if (upstream != nullptr && upstream->config.materialized == Materialization::kView &&
+        UsesValues(graph, *upstream)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 base::Result<BuildReport> BuildModels(const ModelGraph& graph, const ModelsContext& context,
                                       const BuildOptions& options) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> selected, graph.Select(options.selectors));
-  Run run(graph, context);
+  Run run(graph, context, options.values);
   return run.Build(selected, options);
 }
 
 base::Result<BuildReport> TestModels(const ModelGraph& graph, const ModelsContext& context,
                                      const std::vector<std::string>& selectors,
-                                     const std::function<void(const ModelOutcome&)>& on_done) {
+                                     const std::function<void(const ModelOutcome&)>& on_done,
+                                     const TemplateValues& values) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> selected, graph.Select(selectors));
-  Run run(graph, context);
+  Run run(graph, context, values);
   return run.Test(selected, on_done);
 }
 

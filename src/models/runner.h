@@ -66,6 +66,9 @@ struct BuildOptions {
   std::vector<std::string> selectors;  // "name" or "+name" (with upstream); empty: every model
   int jobs = 0;                        // models built at once; 0: one per core, at most 4
   bool full_refresh = false;           // rebuild everything; incremental models from scratch
+  // {{ interval_start }}, {{ interval_end }} and {{ var('k') }} of the models' SQL and tests. A
+  // selected model using one that is missing fails the whole build before anything runs.
+  TemplateValues values;
   // Called on the calling thread as each model finishes, in completion order.
   std::function<void(const ModelOutcome&)> on_done;
 };
@@ -95,7 +98,8 @@ base::Result<BuildReport> BuildModels(const ModelGraph& graph, const ModelsConte
 // A model that was never built fails with a message saying so.
 base::Result<BuildReport> TestModels(const ModelGraph& graph, const ModelsContext& context,
                                      const std::vector<std::string>& selectors,
-                                     const std::function<void(const ModelOutcome&)>& on_done);
+                                     const std::function<void(const ModelOutcome&)>& on_done,
+                                     const TemplateValues& values = {});
 
 // The relation a source's dataset version is exposed as in the warehouse:
 // "sluice_src_<source>_<first 12 hex digits of the version id>".
@@ -104,7 +108,14 @@ std::string SourceRelationName(const lake::Manifest& source_version);
 std::string SourceRelationPrefix(const std::string& dataset);
 
 // The hash a model's lake versions carry as definition_hash: its SQL text, materialization,
-// unique_key and cursor, and the definitions of the views it reads through.
-std::string DefinitionHash(const ModelGraph& graph, const Model& model);
+// unique_key and cursor, and the definitions of the views it reads through. For tables and views
+// also the values of {{ interval_start }}, {{ var('k') }}... they use, so a version built for one
+// interval is never taken for another's. Not for incremental models: their table accumulates
+// across intervals, and a different value must extend it, not rebuild it (they are never
+// skipped as unchanged when they use values).
+std::string DefinitionHash(const ModelGraph& graph, const Model& model,
+                           const TemplateValues& values = {});
+// Whether the model's SQL, or that of a view it reads through, uses a run value.
+bool UsesValues(const ModelGraph& graph, const Model& model);
 
 }  // namespace sluice::models

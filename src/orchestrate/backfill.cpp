@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/workers.h"
+#include "orchestrate/interrupted_runs.h"
 #include "orchestrate/partition.h"
 
 namespace sluice::orchestrate {
@@ -32,7 +33,8 @@ base::Result<BackfillProgress> RunBackfill(
     SLUICE_ASSIGN_OR_RETURN(auto history, registry::PipelineHistory::Open(registry_path));
     // Once here rather than once per partition: runs would contend for the write lock.
     SLUICE_RETURN_IF_ERROR(
-        history.RecoverInterrupted(base::FormatTime(base::SystemClock::Instance().Now())).status());
+        RecoverInterruptedRuns(history, base::FormatTime(base::SystemClock::Instance().Now()))
+            .status());
     SLUICE_ASSIGN_OR_RETURN(done, history.SucceededIntervals(req.pipeline->name));
   }
   std::vector<Interval> todo;

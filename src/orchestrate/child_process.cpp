@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 extern char** environ;
 
@@ -49,6 +51,26 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+std::optional<std::string> ProcessStartId(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  std::getline(boot, boot_id);
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  // Fields after the command name (which may hold spaces and parentheses): state is field 3,
+  // starttime field 22.
+  const size_t paren = stat.rfind(')');
+  if (boot_id.empty() || paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    if (!(fields >> field)) return std::nullopt;
+  }
+  return boot_id + "/" + field;
+}
 
 base::Result<ChildProcess> ChildProcess::Start(const ProcessSpec& spec) {
   if (spec.argv.empty()) return base::InvalidArgument("a process needs a program");

@@ -25,6 +25,11 @@ struct ExitInfo {
   int signal = 0;
 };
 
+// Which process `pid` is: "<boot id>/<start time in clock ticks since boot>" from /proc, stable
+// for the process's life (exec keeps it) and different for any later process given the same
+// pid. nullopt when there is no such process (or no /proc).
+std::optional<std::string> ProcessStartId(pid_t pid);
+
 // A child process in its own process group, so a timeout or a stop kills everything it started
 // (a shell's children too). The destructor kills and reaps a child still running: no zombies,
 // no orphans left behind by an early return.

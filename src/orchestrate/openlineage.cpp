@@ -1,5 +1,6 @@
 #include "orchestrate/openlineage.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -77,6 +78,13 @@ std::vector<std::string> OpenLineageEmitter::Inputs(const config::StepSpec& s) c
       break;
     case StepKind::kMaterialize:
       in.insert(s.feature_views.begin(), s.feature_views.end());
+      break;
+    case StepKind::kMonitor:
+      for (const auto& m : project_.monitoring.monitors) {
+        if (s.monitors.empty() ||
+            std::find(s.monitors.begin(), s.monitors.end(), m.name) != s.monitors.end())
+          in.insert(m.dataset);
+      }
       break;
     case StepKind::kProfile:
     case StepKind::kDrift:

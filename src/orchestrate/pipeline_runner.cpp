@@ -8,6 +8,7 @@
 #include <set>
 
 #include "orchestrate/child_process.h"
+#include "orchestrate/interrupted_runs.h"
 #include "orchestrate/retry_policy.h"
 #include "orchestrate/step_command.h"
 
@@ -93,7 +94,7 @@ class Runner {
   base::Result<RunOutcome> Run() {
     SLUICE_RETURN_IF_ERROR(Plan());
     if (req_.recover_interrupted) {
-      SLUICE_RETURN_IF_ERROR(history_.RecoverInterrupted(Now(clock_)).status());
+      SLUICE_RETURN_IF_ERROR(RecoverInterruptedRuns(history_, Now(clock_)).status());
     }
     registry::PipelineRun run;
     run.pipeline = req_.pipeline->name;
@@ -266,13 +267,22 @@ class Runner {
                          (s.spec->name + "." + std::to_string(s.attempts) + ".log"))
                             .string();
     ProcessSpec ps;
-    ps.argv = StepArgv(*s.spec, project_dir_, opt_.sluice_binary);
+    StepValues values;
+    if (req_.interval) {
+      values.interval.emplace(base::FormatTime(req_.interval->start),
+                              base::FormatTime(req_.interval->end));
+    }
+    values.vars = req_.vars;
+    ps.argv = StepArgv(*s.spec, project_dir_, opt_.sluice_binary, values);
     ps.cwd = project_dir_;
     ps.log_path = s.record.log_path;
     ps.env = StepEnv(s);
     auto child = ChildProcess::Start(ps);
     // Recorded once the process exists, with its pid: one registry write per start.
-    if (child.ok()) s.record.pid = child->pid();
+    if (child.ok()) {
+      s.record.pid = child->pid();
+      s.record.process_start = ProcessStartId(child->pid()).value_or("");
+    }
     SLUICE_ASSIGN_OR_RETURN(s.record.id, history_.BeginAttempt(s.record));
     if (!child.ok()) {
       s.record.error = child.status().ToString();

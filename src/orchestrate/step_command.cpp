@@ -15,7 +15,8 @@ std::string ShellQuoted(const std::string& text) {
 
 std::vector<std::string> StepArgv(const config::StepSpec& step,
                                   const std::filesystem::path& project_dir,
-                                  const std::filesystem::path& sluice_binary) {
+                                  const std::filesystem::path& sluice_binary,
+                                  const StepValues& values) {
   using config::StepKind;
   if (step.run == StepKind::kCommand) return {"/bin/sh", "-c", step.command.value_or("")};
   std::vector<std::string> argv = {sluice_binary.string()};
@@ -60,16 +61,30 @@ std::vector<std::string> StepArgv(const config::StepSpec& step,
     }
     return chain(commands);
   }
+  // After the model names: "--var k=v" is one argument each, so a value cannot become a flag.
+  std::vector<std::string> model_args = step.models;
+  if (values.interval) {
+    model_args.push_back("--interval-start=" + values.interval->first);
+    model_args.push_back("--interval-end=" + values.interval->second);
+  }
+  for (const auto& [k, v] : values.vars)
+    model_args.push_back("--var=" + k + "=" + v);
   switch (step.run) {
     case StepKind::kIngest:
       verb("ingest", step.sources);
       break;
     case StepKind::kBuild:
-      verb("build", step.models);
+      verb("build", model_args);
       break;
     case StepKind::kTest:
-      verb("test", step.models);
+      verb("test", model_args);
       break;
+    case StepKind::kMonitor: {
+      std::vector<std::string> args = step.monitors;
+      if (step.fail_on_alert) args.push_back("--fail-on-alert");
+      verb("monitor", args);
+      break;
+    }
     case StepKind::kTrainingSet:
       verb("training-set", {step.training_set.value_or("")});
       break;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
+#include "quality/column_scan.h"
 #include "quality/drift_statistics.h"
 #include "quality/profile.h"
 #include "warehouse/duckdb_database.h"
@@ -69,35 +70,27 @@ std::string AsDouble(const std::string& c, types::LogicalType t) {
   return "CAST(" + c + " AS DOUBLE)";
 }
 
-base::Result<NumericSample> FetchNumeric(warehouse::DuckDb& db, const std::string& from,
-                                         const std::string& column, types::LogicalType type) {
-  const std::string c = QuoteIdentifier(column);
-  SLUICE_ASSIGN_OR_RETURN(
-      types::Batch b, db.Query("SELECT v, count(*)::BIGINT AS n FROM (SELECT " + AsDouble(c, type) +
-                               " AS v FROM (" + from + ") AS t WHERE " + c +
-                               " IS NOT NULL) AS u WHERE isfinite(v) GROUP BY v ORDER BY v"));
-  NumericSample s;
-  s.values.reserve(b.num_rows());
-  s.counts.reserve(b.num_rows());
-  for (size_t r = 0; r < b.num_rows(); ++r) {
-    s.values.push_back(b.column(0).GetDouble(r));
-    s.counts.push_back(b.column(1).GetInt64(r));
+// The number of distinct values of two samples together.
+size_t UnionSize(const NumericSample& a, const NumericSample& b) {
+  size_t n = 0, i = 0, j = 0;
+  while (i < a.values.size() || j < b.values.size()) {
+    ++n;
+    if (j >= b.values.size() || (i < a.values.size() && a.values[i] < b.values[j])) {
+      ++i;
+    } else if (i >= a.values.size() || b.values[j] < a.values[i]) {
+      ++j;
+    } else {
+      ++i;
+      ++j;
+    }
   }
-  return s;
+  return n;
 }
 
-base::Result<CategoricalSample> FetchCategorical(warehouse::DuckDb& db, const std::string& from,
-                                                 const std::string& column) {
-  const std::string c = QuoteIdentifier(column);
-  SLUICE_ASSIGN_OR_RETURN(
-      types::Batch b,
-      db.Query("SELECT CAST(" + c + " AS VARCHAR) AS v, count(*)::BIGINT AS n FROM (" + from +
-               ") AS t WHERE " + c + " IS NOT NULL GROUP BY v ORDER BY v"));
+CategoricalSample AsSample(ValueCounts&& counts) {
   CategoricalSample s;
-  for (size_t r = 0; r < b.num_rows(); ++r) {
-    s.values.emplace_back(b.column(0).GetString(r));
-    s.counts.push_back(b.column(1).GetInt64(r));
-  }
+  s.values = std::move(counts.values);
+  s.counts = std::move(counts.counts);
   return s;
 }
 
@@ -416,11 +409,6 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
   report.reference_version = reference.manifest.id;
   report.current_version = current.manifest.id;
   report.share_threshold = settings.drift_share;
-  SLUICE_ASSIGN_OR_RETURN(report.reference_rows,
-                          db.QueryScalarInt64("SELECT count(*) FROM (" + ref_sql + ") AS t"));
-  SLUICE_ASSIGN_OR_RETURN(report.current_rows,
-                          db.QueryScalarInt64("SELECT count(*) FROM (" + cur_sql + ") AS t"));
-
   std::vector<std::string> names = settings.columns;
   if (names.empty()) {
     for (const auto& f : reference.manifest.schema.fields())
@@ -429,6 +417,41 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
       if (!reference.manifest.schema.IndexOf(f.name)) names.push_back(f.name);
     }
   }
+  // Every compared column of a side is read in one scan (numbers sorted in memory, text counted
+  // per value), before any statistic is computed.
+  ScanSpec ref_spec, cur_spec;
+  ref_spec.from = ref_sql;
+  cur_spec.from = cur_sql;
+  ref_spec.threads = cur_spec.threads = settings.threads;
+  ref_spec.expected_rows =
+      static_cast<size_t>(std::max<std::int64_t>(reference.manifest.rows.loaded, 0));
+  cur_spec.expected_rows =
+      static_cast<size_t>(std::max<std::int64_t>(current.manifest.rows.loaded, 0));
+  std::map<std::string, std::pair<bool, size_t>> slot;  // name -> (numeric, index in its list)
+  for (const auto& name : names) {
+    const auto ri = reference.manifest.schema.IndexOf(name);
+    const auto ci = current.manifest.schema.IndexOf(name);
+    if (!ri || !ci || slot.count(name) > 0) continue;
+    const auto rtype = reference.manifest.schema.fields()[*ri].type;
+    const auto ctype = current.manifest.schema.fields()[*ci].type;
+    const std::string q = QuoteIdentifier(name);
+    if (IsNumericType(rtype) && IsNumericType(ctype)) {
+      slot[name] = {true, ref_spec.numeric.size()};
+      ref_spec.numeric.push_back(AsDouble(q, rtype));
+      cur_spec.numeric.push_back(AsDouble(q, ctype));
+    } else {
+      slot[name] = {false, ref_spec.categorical.size()};
+      ref_spec.categorical.push_back("CAST(" + q + " AS VARCHAR)");
+      cur_spec.categorical.push_back("CAST(" + q + " AS VARCHAR)");
+    }
+  }
+  auto ref_scan = ScanColumns(db, ref_spec);
+  if (!ref_scan.ok()) return ref_scan.status().WithContext("reading " + reference.label);
+  auto cur_scan = ScanColumns(db, cur_spec);
+  if (!cur_scan.ok()) return cur_scan.status().WithContext("reading " + current.label);
+  report.reference_rows = ref_scan->rows;
+  report.current_rows = cur_scan->rows;
+
   for (const auto& name : names) {
     ColumnDrift c;
     c.name = name;
@@ -441,23 +464,22 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
       report.columns.push_back(std::move(c));
       continue;
     }
-    const auto rtype = reference.manifest.schema.fields()[*ri].type;
-    const auto ctype = current.manifest.schema.fields()[*ci].type;
-    const bool numeric = IsNumericType(rtype) && IsNumericType(ctype);
+    const auto [numeric, at] = slot.at(name);
     c.type = numeric ? "numeric" : "categorical";
     std::optional<NumericSample> nr, nc;
     CategoricalSample cr, cc;
     if (numeric) {
-      SLUICE_ASSIGN_OR_RETURN(nr, FetchNumeric(db, ref_sql, name, rtype));
-      SLUICE_ASSIGN_OR_RETURN(nc, FetchNumeric(db, cur_sql, name, ctype));
-      cr = AsCategories(*nr);
-      cc = AsCategories(*nc);
+      nr = ToSample(ref_scan->numeric[at]);
+      nc = ToSample(cur_scan->numeric[at]);
+      c.reference_values = nr->size();
+      c.current_values = nc->size();
     } else {
-      SLUICE_ASSIGN_OR_RETURN(cr, FetchCategorical(db, ref_sql, name));
-      SLUICE_ASSIGN_OR_RETURN(cc, FetchCategorical(db, cur_sql, name));
+      // A copy, not a move: --columns may name a column twice.
+      cr = AsSample(ValueCounts(ref_scan->categorical[at]));
+      cc = AsSample(ValueCounts(cur_scan->categorical[at]));
+      c.reference_values = cr.size();
+      c.current_values = cc.size();
     }
-    c.reference_values = cr.size();
-    c.current_values = cc.size();
     if (c.reference_values == 0 || c.current_values == 0) {
       NotCompared(c, std::string("no non-null values in the ") +
                          (c.reference_values == 0 && c.current_values == 0
@@ -468,8 +490,20 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
     }
     ReportHistogram(c, nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc,
                     settings.max_histogram_bins);
-    const KeyedCounts keys = UnionCounts(cr, cc);
-    const size_t n_values = keys.keys.size();
+    // Numbers as categories (text keys) only for the tests that need them: building them for
+    // millions of distinct values costs more than every statistic together.
+    std::optional<KeyedCounts> keyed;
+    auto keys = [&]() -> const KeyedCounts& {
+      if (!keyed) {
+        if (numeric && cr.values.empty()) {
+          cr = AsCategories(*nr);
+          cc = AsCategories(*nc);
+        }
+        keyed = UnionCounts(cr, cc);
+      }
+      return *keyed;
+    };
+    const size_t n_values = numeric ? UnionSize(*nr, *nc) : keys().keys.size();
     DriftMethod method = settings.method;
     if (method == DriftMethod::kAuto) {
       if (c.reference_values <= settings.small_reference_rows) {
@@ -510,10 +544,10 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
       case DriftMethod::kChiSquare: {
         const double k_norm =
             static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
-        std::vector<double> expected(keys.reference.size());
+        std::vector<double> expected(keys().reference.size());
         for (size_t i = 0; i < expected.size(); ++i)
-          expected[i] = keys.reference[i] * k_norm;
-        const TestResult r = ChiSquare(keys.current, expected);
+          expected[i] = keys().reference[i] * k_norm;
+        const TestResult r = ChiSquare(keys().current, expected);
         c.statistic = r.statistic;
         c.p_value = r.p_value;
         c.threshold = settings.chisquare;
@@ -527,8 +561,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           break;
         }
         const TestResult r =
-            ProportionZTest(static_cast<std::int64_t>(keys.reference[0]), c.reference_values,
-                            static_cast<std::int64_t>(keys.current[0]), c.current_values);
+            ProportionZTest(static_cast<std::int64_t>(keys().reference[0]), c.reference_values,
+                            static_cast<std::int64_t>(keys().current[0]), c.current_values);
         c.statistic = r.statistic;
         c.p_value = r.p_value;
         c.threshold = settings.ztest;
@@ -538,6 +572,7 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
       case DriftMethod::kJensenShannon:
       case DriftMethod::kPsi: {
         std::vector<double> ref, cur;
+        if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
         BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
         if (method == DriftMethod::kJensenShannon) {
           c.statistic = JensenShannonDistance(ref, cur);

@@ -461,14 +461,16 @@ std::vector<std::int64_t> HistogramCounts(const NumericSample& s,
                                           const std::vector<double>& edges) {
   if (edges.size() < 2) return {};
   std::vector<std::int64_t> counts(edges.size() - 1, 0);
+  // Values ascend, so the bin only moves forward: bin k holds edges[k] <= v < edges[k+1], the
+  // last one also v == edges.back() (numpy's searchsorted rule, without a search per value).
+  const size_t last = counts.size() - 1;
+  size_t bin = 0;
   for (size_t i = 0; i < s.values.size(); ++i) {
     const double v = s.values[i];
-    if (v < edges.front() || v > edges.back()) continue;
-    // Bin k holds edges[k] <= v < edges[k+1]; the last one also v == edges.back().
-    auto it = std::upper_bound(edges.begin(), edges.end(), v);
-    size_t bin = static_cast<size_t>(it - edges.begin());
-    bin = bin == 0 ? 0 : bin - 1;
-    if (bin >= counts.size()) bin = counts.size() - 1;
+    if (v < edges.front()) continue;
+    if (v > edges.back()) break;
+    while (bin < last && v >= edges[bin + 1])
+      ++bin;
     counts[bin] += s.counts[i];
   }
   return counts;

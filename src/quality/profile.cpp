@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
+#include "base/time.h"
 #include "lake/atomic_file.h"
+#include "quality/column_scan.h"
 #include "warehouse/duckdb_database.h"
 #include "warehouse/warehouse.h"
 
@@ -14,100 +17,142 @@ namespace sluice::quality {
 namespace {
 
 using warehouse::QuoteIdentifier;
-using warehouse::QuoteLiteral;
 
 constexpr std::string_view kProfileSuffix = ".profile.json";
+constexpr std::string_view kSegmentProfileSuffix = ".segment.profile.json";
 constexpr const char* kQuantileNames[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
 
-std::string Num(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string Alias(size_t column, std::string_view what) {
-  return "c" + std::to_string(column) + "_" + std::string(what);
-}
-
-std::optional<double> FiniteOrNone(const types::Column& c, size_t row) {
-  if (!c.IsValid(row)) return std::nullopt;
-  const double v = c.GetDouble(row);
-  if (!std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-// Pass 1: every per-column aggregate in one scan of the version's rows.
-std::string AggregateSql(const std::string& from, const lake::Manifest& m) {
-  std::string inner = "count(*)::BIGINT AS total_rows";
-  std::string outer = "total_rows";
-  std::string levels;
-  for (double q : kQuantileLevels)
-    levels += (levels.empty() ? "" : ", ") + Num(q);
-  for (size_t i = 0; i < m.schema.size(); ++i) {
-    const auto& f = m.schema.fields()[i];
-    const std::string c = QuoteIdentifier(f.name);
-    auto add = [&](std::string_view what, const std::string& expr) {
-      inner += ", " + expr + " AS " + Alias(i, what);
-      outer += ", " + Alias(i, what);
-    };
-    add("count", "count(" + c + ")::BIGINT");
-    add("distinct", "count(DISTINCT " + c + ")::BIGINT");
-    if (IsNumeric(f.type)) {
-      const std::string d = "CAST(" + c + " AS DOUBLE)";
-      add("mean", "avg(" + d + ")");
-      add("stddev", "stddev_samp(" + d + ")");
-      add("min", "min(" + d + ")");
-      add("max", "max(" + d + ")");
-      inner += ", quantile_cont(" + d + ", [" + levels + "]) AS " + Alias(i, "q");
-      for (size_t k = 0; k < kQuantileLevels.size(); ++k) {
-        outer += ", " + Alias(i, "q") + "[" + std::to_string(k + 1) + "] AS " +
-                 Alias(i, "q" + std::to_string(k));
-      }
-    } else {
-      add("min", "CAST(min(" + c + ") AS VARCHAR)");
-      add("max", "CAST(max(" + c + ") AS VARCHAR)");
-    }
+// A sum with Neumaier's compensation: within an ulp or two of the exact sum for any order of
+// terms, so a mean matches numpy's pairwise sum to the last digits or so.
+class CompensatedSum {
+ public:
+  void Add(double v) {
+    const double t = sum_ + v;
+    comp_ += std::abs(sum_) >= std::abs(v) ? (sum_ - t) + v : (v - t) + sum_;
+    sum_ = t;
   }
-  return "SELECT " + outer + " FROM (SELECT " + inner + " FROM (" + from + ") AS t) AS a";
+  double Value() const { return sum_ + comp_; }
+
+ private:
+  double sum_ = 0;
+  double comp_ = 0;
+};
+
+// numpy.percentile(x, 100 * q) of sorted values (method "linear"): the virtual index
+// (n - 1) * q, and numpy's _lerp between its neighbours.
+double SortedQuantile(const std::vector<double>& sorted, double q) {
+  const double index = static_cast<double>(sorted.size() - 1) * q;
+  const double below = std::floor(index);
+  const auto lo = static_cast<size_t>(below);
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  const double t = index - below;
+  const double a = sorted[lo], b = sorted[hi];
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-// Pass 2: histogram bins of numeric columns and top values of text columns, one grouped
-// subquery per column (each reads one Parquet column).
-std::string GroupedSql(const std::string& from, const lake::Manifest& m, const Profile& p,
-                       const ProfileOptions& options) {
-  std::string sql;
-  for (size_t i = 0; i < m.schema.size(); ++i) {
-    const auto& f = m.schema.fields()[i];
-    const ColumnProfile& cp = p.columns[i];
-    const std::string c = QuoteIdentifier(f.name);
-    std::string part;
-    if (IsNumeric(f.type) && cp.min && cp.max) {
-      // numpy.histogram's uniform-bin rule, to the last bit: index (v - lo) * (bins / (hi - lo)),
-      // then moved by one where it disagrees with the linspace edges k * step + lo.
-      const double lo = *cp.min, hi = *cp.max;
-      const int bins = hi > lo ? options.histogram_bins : 1;
-      const double norm = hi > lo ? bins / (hi - lo) : 0.0;
-      const double step = hi > lo ? (hi - lo) / bins : 0.0;
-      const std::string d = "CAST(" + c + " AS DOUBLE)";
-      const std::string last = std::to_string(bins - 1);
-      part = "SELECT " + std::to_string(i) + "::BIGINT AS col, bin, NULL::VARCHAR AS value, " +
-             "count(*)::BIGINT AS n FROM (SELECT CASE WHEN v < b * " + Num(step) + " + " + Num(lo) +
-             " THEN b - 1 WHEN b <> " + last + " AND v >= (b + 1) * " + Num(step) + " + " +
-             Num(lo) + " THEN b + 1 ELSE b END AS bin FROM (SELECT v, LEAST(CAST(trunc((v - " +
-             Num(lo) + ") * " + Num(norm) + ") AS BIGINT), " + last + ") AS b FROM (SELECT " + d +
-             " AS v FROM (" + from + ") AS t) AS u WHERE isfinite(v)) AS w) AS x GROUP BY bin";
-    } else if ((f.type == types::LogicalType::kString || f.type == types::LogicalType::kBool) &&
-               cp.count > 0) {
-      part = "SELECT * FROM (SELECT " + std::to_string(i) +
-             "::BIGINT AS col, NULL::BIGINT AS bin, CAST(" + c +
-             " AS VARCHAR) AS value, count(*)::BIGINT AS n FROM (" + from + ") AS t WHERE " + c +
-             " IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT " +
-             std::to_string(options.top_values) + ")";
-    }
-    if (part.empty()) continue;
-    sql += (sql.empty() ? "" : " UNION ALL ") + part;
+// numpy.histogram(x, bins, range=(lo, hi)) counts for lo < hi: numpy's uniform-bin index,
+// moved by one where it disagrees with the linspace edges k * step + lo.
+std::vector<HistogramBin> NumpyHistogram(const std::vector<double>& values, double lo, double hi,
+                                         int bins) {
+  std::vector<HistogramBin> out;
+  if (!(hi > lo)) {
+    out.push_back({lo, hi, static_cast<std::int64_t>(values.size())});
+    return out;
   }
-  return sql;
+  const double step = (hi - lo) / bins;
+  std::vector<double> edges(static_cast<size_t>(bins) + 1);
+  for (int k = 0; k <= bins; ++k)
+    edges[static_cast<size_t>(k)] = k * step + lo;
+  edges.back() = hi;
+  std::vector<std::int64_t> counts(static_cast<size_t>(bins), 0);
+  const double span = hi - lo;
+  for (const double v : values) {
+    auto b = static_cast<std::int64_t>((v - lo) / span * bins);
+    b = std::clamp<std::int64_t>(b, 0, bins - 1);
+    if (v < edges[static_cast<size_t>(b)]) {
+      --b;
+    } else if (b != bins - 1 && v >= edges[static_cast<size_t>(b) + 1]) {
+      ++b;
+    }
+    ++counts[static_cast<size_t>(b)];
+  }
+  for (int k = 0; k < bins; ++k) {
+    out.push_back({edges[static_cast<size_t>(k)], edges[static_cast<size_t>(k) + 1],
+                   counts[static_cast<size_t>(k)]});
+  }
+  return out;
+}
+
+// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column.
+void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
+                 const ProfileOptions& options) {
+  const auto& v = s.values;
+  c.count = static_cast<std::int64_t>(v.size());
+  c.nulls = rows - c.count;
+  c.distinct = s.distinct;
+  if (v.empty()) return;
+  auto finite = [](double x) { return std::isfinite(x) ? std::optional<double>(x) : std::nullopt; };
+  // NaN sorts last and infinities at the ends, so the extremes say whether all values are
+  // finite; DuckDB's min/max/avg/stddev_samp gave no finite number otherwise either.
+  c.min = finite(v.front());
+  c.max = finite(v.back());
+  for (double q : kQuantileLevels) {
+    const double x = SortedQuantile(v, q);
+    if (!std::isfinite(x)) {
+      c.quantiles.clear();
+      break;
+    }
+    c.quantiles.push_back(x);
+  }
+  if (!c.min || !c.max) return;
+  CompensatedSum sum;
+  for (const double x : v)
+    sum.Add(x);
+  const double n = static_cast<double>(v.size());
+  const double mean = sum.Value() / n;
+  c.mean = finite(mean);
+  if (v.size() > 1) {
+    CompensatedSum squares;
+    for (const double x : v)
+      squares.Add((x - mean) * (x - mean));
+    c.stddev = finite(std::sqrt(squares.Value() / (n - 1)));
+  }
+  c.histogram = NumpyHistogram(v, *c.min, *c.max, *c.max > *c.min ? options.histogram_bins : 1);
+}
+
+// Count, distinct, extremes and top values of a text column from its value counts.
+void FillText(ColumnProfile& c, const ValueCounts& vc, std::int64_t rows,
+              const ProfileOptions& options) {
+  c.count = vc.total();
+  c.nulls = rows - c.count;
+  c.distinct = static_cast<std::int64_t>(vc.values.size());
+  if (vc.values.empty()) return;
+  c.min_text = vc.values.front();
+  c.max_text = vc.values.back();
+  if (c.type != types::LogicalType::kString) return;
+  std::vector<size_t> order(vc.values.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  auto before = [&](size_t x, size_t y) {
+    return vc.counts[x] != vc.counts[y] ? vc.counts[x] > vc.counts[y] : x < y;  // values ascend
+  };
+  const size_t keep = std::min(order.size(), static_cast<size_t>(std::max(options.top_values, 0)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    before);
+  for (size_t i = 0; i < keep; ++i)
+    c.top.push_back({vc.values[order[i]], vc.counts[order[i]]});
+}
+
+// Timestamp and date columns: count, distinct and the extremes as DuckDB renders them.
+std::string TemporalSql(const std::string& from, const std::vector<std::string>& columns) {
+  std::string select;
+  for (const auto& name : columns) {
+    const std::string c = QuoteIdentifier(name);
+    select += std::string(select.empty() ? "" : ", ") + "count(" + c +
+              ")::BIGINT, count(DISTINCT " + c + ")::BIGINT, CAST(min(" + c +
+              ") AS VARCHAR), CAST(max(" + c + ") AS VARCHAR)";
+  }
+  return "SELECT " + select + " FROM (" + from + ") AS t";
 }
 
 nlohmann::json NumberOrNull(const std::optional<double>& v) {
@@ -202,92 +247,87 @@ bool IsNumeric(types::LogicalType type) {
          type == types::LogicalType::kBool;
 }
 
-base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifest& manifest,
+namespace {
+
+// The profile of the rows in `files` (Parquet, with the columns of `manifest.schema`).
+base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& files,
+                                     std::int64_t expected_rows, const lake::Manifest& manifest,
                                      const ProfileOptions& options) {
   warehouse::DuckDb::Options db_options;
   db_options.threads = options.threads;
-  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, manifest));
   SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
-  const std::string from = warehouse::ParquetSelectSql(lake.DataFiles(manifest), manifest.schema);
+  const std::string from = warehouse::ParquetSelectSql(files, manifest.schema);
+  const std::string context =
+      "profiling " + manifest.dataset + " version " + manifest.id.substr(0, 12);
+  // Numbers are sorted in memory (exact quantiles and distinct counts from one sort), strings
+  // and bools counted per value; timestamps and dates keep a small SQL aggregate.
+  ScanSpec spec;
+  spec.from = from;
+  spec.threads = options.threads;
+  spec.expected_rows = static_cast<size_t>(std::max<std::int64_t>(expected_rows, 0));
+  std::vector<std::string> temporal;
+  enum class Kind { kNumeric, kText, kTemporal };
+  std::vector<std::pair<Kind, size_t>> slot;  // per schema column: where its values are
+  for (const auto& f : manifest.schema.fields()) {
+    const std::string c = QuoteIdentifier(f.name);
+    if (f.type == types::LogicalType::kInt64 || f.type == types::LogicalType::kDouble) {
+      slot.emplace_back(Kind::kNumeric, spec.numeric.size());
+      spec.numeric.push_back(c);
+    } else if (f.type == types::LogicalType::kBool) {
+      slot.emplace_back(Kind::kNumeric, spec.numeric.size());
+      spec.numeric.push_back("CAST(" + c + " AS BIGINT)");
+    } else if (f.type == types::LogicalType::kString) {
+      slot.emplace_back(Kind::kText, spec.categorical.size());
+      spec.categorical.push_back(c);
+    } else {
+      slot.emplace_back(Kind::kTemporal, temporal.size());
+      temporal.push_back(f.name);
+    }
+  }
+  auto scan = ScanColumns(db, spec);
+  if (!scan.ok()) return scan.status().WithContext(context);
+  std::optional<types::Batch> temporal_stats;
+  if (!temporal.empty()) {
+    auto t = db.Query(TemporalSql(from, temporal));
+    if (!t.ok()) return t.status().WithContext(context);
+    temporal_stats = std::move(*t);
+  }
   Profile p;
   p.dataset = manifest.dataset;
   p.version = manifest.id;
-  auto agg = db.Query(AggregateSql(from, manifest));
-  if (!agg.ok()) {
-    return agg.status().WithContext("profiling " + manifest.dataset + " version " +
-                                    manifest.id.substr(0, 12));
-  }
-  const types::Batch& a = *agg;
-  auto col = [&](const std::string& name) -> const types::Column& {
-    return a.column(*a.schema().IndexOf(name));
-  };
-  p.rows = col("total_rows").GetInt64(0);
+  p.rows = scan->rows;
   for (size_t i = 0; i < manifest.schema.size(); ++i) {
     const auto& f = manifest.schema.fields()[i];
     ColumnProfile c;
     c.name = f.name;
     c.type = f.type;
-    c.count = col(Alias(i, "count")).GetInt64(0);
-    c.nulls = p.rows - c.count;
-    c.distinct = col(Alias(i, "distinct")).GetInt64(0);
-    if (IsNumeric(f.type)) {
-      c.mean = FiniteOrNone(col(Alias(i, "mean")), 0);
-      c.stddev = FiniteOrNone(col(Alias(i, "stddev")), 0);
-      c.min = FiniteOrNone(col(Alias(i, "min")), 0);
-      c.max = FiniteOrNone(col(Alias(i, "max")), 0);
-      for (size_t k = 0; k < kQuantileLevels.size(); ++k) {
-        auto q = FiniteOrNone(col(Alias(i, "q" + std::to_string(k))), 0);
-        if (!q) {
-          c.quantiles.clear();
-          break;
-        }
-        c.quantiles.push_back(*q);
-      }
+    const auto [kind, at] = slot[i];
+    if (kind == Kind::kNumeric) {
+      FillNumeric(c, scan->numeric[at], p.rows, options);
+      scan->numeric[at] = {};  // done with it: free as we go
+    } else if (kind == Kind::kText) {
+      FillText(c, scan->categorical[at], p.rows, options);
     } else {
-      const auto& mn = col(Alias(i, "min"));
-      const auto& mx = col(Alias(i, "max"));
-      if (mn.IsValid(0)) c.min_text = std::string(mn.GetString(0));
-      if (mx.IsValid(0)) c.max_text = std::string(mx.GetString(0));
+      const types::Batch& t = *temporal_stats;
+      c.count = t.column(4 * at).GetInt64(0);
+      c.nulls = p.rows - c.count;
+      c.distinct = t.column(4 * at + 1).GetInt64(0);
+      if (t.column(4 * at + 2).IsValid(0))
+        c.min_text = std::string(t.column(4 * at + 2).GetString(0));
+      if (t.column(4 * at + 3).IsValid(0))
+        c.max_text = std::string(t.column(4 * at + 3).GetString(0));
     }
     p.columns.push_back(std::move(c));
   }
-  const std::string grouped = GroupedSql(from, manifest, p, options);
-  if (grouped.empty()) return p;
-  auto g = db.Query(grouped);
-  if (!g.ok()) {
-    return g.status().WithContext("profiling " + manifest.dataset + " version " +
-                                  manifest.id.substr(0, 12));
-  }
-  for (size_t i = 0; i < p.columns.size(); ++i) {
-    ColumnProfile& c = p.columns[i];
-    if (IsNumeric(c.type) && c.min && c.max) {
-      const int bins = *c.max > *c.min ? options.histogram_bins : 1;
-      const double step = *c.max > *c.min ? (*c.max - *c.min) / bins : 0.0;
-      for (int k = 0; k < bins; ++k) {
-        c.histogram.push_back(
-            {k * step + *c.min, k == bins - 1 ? *c.max : (k + 1) * step + *c.min, 0});
-      }
-    }
-  }
-  const auto& gc = g->column(0);
-  const auto& gb = g->column(1);
-  const auto& gv = g->column(2);
-  const auto& gn = g->column(3);
-  for (size_t r = 0; r < g->num_rows(); ++r) {
-    ColumnProfile& c = p.columns[static_cast<size_t>(gc.GetInt64(r))];
-    if (gb.IsValid(r)) {
-      const auto bin = static_cast<size_t>(gb.GetInt64(r));
-      if (bin < c.histogram.size()) c.histogram[bin].count += gn.GetInt64(r);
-    } else {
-      c.top.push_back({std::string(gv.GetString(r)), gn.GetInt64(r)});
-    }
-  }
-  for (auto& c : p.columns) {
-    std::stable_sort(c.top.begin(), c.top.end(), [](const TopValue& x, const TopValue& y) {
-      return x.count != y.count ? x.count > y.count : x.value < y.value;
-    });
-  }
   return p;
+}
+
+}  // namespace
+
+base::Result<Profile> ComputeProfile(const lake::Lake& lake, const lake::Manifest& manifest,
+                                     const ProfileOptions& options) {
+  SLUICE_RETURN_IF_ERROR(CheckScannable(lake, manifest));
+  return ProfileOfFiles(lake.DataFiles(manifest), manifest.rows.loaded, manifest, options);
 }
 
 std::string ProfileToJson(const Profile& p) {
@@ -488,6 +528,78 @@ Profile MergeProfiles(const Profile& a, const Profile& b) {
     c.nulls += a.rows;
     out.columns.push_back(std::move(c));
   }
+  return out;
+}
+
+std::optional<std::vector<std::filesystem::path>> AddedDataFiles(const lake::Lake& lake,
+                                                                 const lake::Manifest& version,
+                                                                 const lake::Manifest* parent) {
+  std::vector<std::filesystem::path> files = lake.DataFiles(version);
+  if (parent == nullptr) return files;
+  const std::vector<std::filesystem::path> before = lake.DataFiles(*parent);
+  // A stream version lists its parent's files first, then its own.
+  if (before.size() > files.size() || !std::equal(before.begin(), before.end(), files.begin())) {
+    return std::nullopt;
+  }
+  files.erase(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(before.size()));
+  return files;
+}
+
+base::Result<std::vector<PeriodProfile>> ProfilesByPeriod(const lake::Lake& lake,
+                                                          const std::string& dataset,
+                                                          ProfilePeriod period,
+                                                          const ProfileOptions& options) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<lake::Manifest> history, lake.History(dataset));
+  if (history.empty()) return base::NotFound("dataset '" + dataset + "' has no versions");
+  const std::int64_t unit =
+      period == ProfilePeriod::kHour ? std::int64_t{3600} * 1000000 : std::int64_t{86400} * 1000000;
+  std::map<std::string, PeriodProfile> periods;  // by start; the text sorts as the time
+  for (size_t i = 0; i < history.size(); ++i) {
+    const lake::Manifest& m = history[i];
+    const lake::Manifest* parent = i == 0 ? nullptr : &history[i - 1];
+    auto added = AddedDataFiles(lake, m, parent);
+    if (!added) {
+      return base::FailedPrecondition(
+          dataset + " version " + m.id.substr(0, 12) + " replaces the data of version " +
+          parent->id.substr(0, 12) +
+          " instead of adding to it; profiles per period need an append-only dataset (a stream)");
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::int64_t landed, base::ParseTimestampMicros(m.created_at));
+    const std::int64_t start = (landed >= 0 ? landed : landed - unit + 1) / unit * unit;
+    const std::string key = base::FormatTimestampMicros(start);
+    // The segment's own profile: stored once, then read (derived data, so recomputed if damaged).
+    const auto path = lake.SidecarPath(m, kSegmentProfileSuffix);
+    std::optional<Profile> segment;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      auto text = lake::ReadFile(path);
+      if (text.ok()) {
+        auto parsed = ParseProfile(*text);
+        if (parsed.ok() && parsed->version == m.id) segment = std::move(*parsed);
+      }
+    }
+    if (!segment) {
+      auto data_rows = [](const lake::Manifest& v) {
+        std::int64_t n = 0;
+        for (const auto& o : v.outputs)
+          if (o.name == "data") n += o.rows;
+        return n;
+      };
+      const std::int64_t rows = data_rows(m) - (parent != nullptr ? data_rows(*parent) : 0);
+      SLUICE_ASSIGN_OR_RETURN(Profile p, ProfileOfFiles(*added, rows, m, options));
+      SLUICE_RETURN_IF_ERROR(lake::WriteFileAtomic(path, ProfileToJson(p) + "\n"));
+      segment = std::move(p);
+    }
+    auto [it, first] = periods.try_emplace(key);
+    PeriodProfile& into = it->second;
+    into.profile = first ? std::move(*segment) : MergeProfiles(into.profile, *segment);
+    into.period = key;
+    into.versions.push_back(m.id);
+    into.profile.version = m.id;
+  }
+  std::vector<PeriodProfile> out;
+  for (auto& [key, p] : periods)
+    out.push_back(std::move(p));
   return out;
 }
 

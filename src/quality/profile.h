@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,8 +13,8 @@
 #include "types/logical_type.h"
 
 // Statistical profiles of dataset versions: per column counts, moments, quantiles, a histogram
-// and top values, computed by DuckDB in one aggregate scan plus one grouped scan, stored as JSON
-// beside the version's manifest in the lake.
+// and top values, computed from one read of the version's columns (quality/column_scan.h),
+// stored as JSON beside the version's manifest in the lake.
 namespace sluice::quality {
 
 inline constexpr std::array<double, 7> kQuantileLevels = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
@@ -102,5 +103,30 @@ base::Result<Profile> ParseProfile(std::string_view json);
 // bin's count spread uniformly into the new bins) and top values (counts of values in only one
 // top list are lower bounds). Columns are matched by name.
 Profile MergeProfiles(const Profile& a, const Profile& b);
+
+// The data files `version` adds to `parent`'s (a stream segment's own file), when it keeps every
+// one of the parent's files; nullopt when it replaces them (a new snapshot). Without a parent,
+// all of the version's files.
+std::optional<std::vector<std::filesystem::path>> AddedDataFiles(const lake::Lake& lake,
+                                                                 const lake::Manifest& version,
+                                                                 const lake::Manifest* parent);
+
+enum class ProfilePeriod { kHour, kDay };
+
+struct PeriodProfile {
+  std::string period;                 // the UTC hour or day it starts, "2026-01-01T10:00:00Z"
+  std::vector<std::string> versions;  // the segments merged into it, oldest first
+  Profile profile;                    // its `version` is the last segment's
+};
+
+// An append-only dataset's (a stream's) profile per hour or day of landing time (each version's
+// created_at), merged from the profiles of each segment's own rows: a segment is scanned once and
+// its profile stored beside its manifest (".segment.profile.json"); later calls read only those.
+// Merged figures are exact or approximate as MergeProfiles says. FailedPrecondition when a
+// version replaces its parent's files (periods of snapshots would count rows twice).
+base::Result<std::vector<PeriodProfile>> ProfilesByPeriod(const lake::Lake& lake,
+                                                          const std::string& dataset,
+                                                          ProfilePeriod period,
+                                                          const ProfileOptions& options = {});
 
 }  // namespace sluice::quality

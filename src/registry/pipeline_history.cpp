@@ -63,6 +63,9 @@ CREATE TABLE pipeline_locks (
   acquired_at TEXT NOT NULL
 );
 )sql",
+    // Which process the pid was when the attempt started ("<boot id>/<start ticks>"), so a later
+    // start can kill a dead run's steps without hitting a process that reused the pid.
+    "ALTER TABLE step_attempts ADD COLUMN process_start TEXT NOT NULL DEFAULT '';",
 };
 
 // A process that no longer exists, or a zombie (it exited; its parent has not reaped it yet).
@@ -261,8 +264,8 @@ base::Result<std::int64_t> PipelineHistory::BeginAttempt(const StepAttempt& a) {
   sqlite3* db = handle_->db;
   SqliteStatement s(db,
                     "INSERT INTO step_attempts(run_id, step, attempt, status, started_at, "
-                    "finished_at, exit_code, error, timed_out, log_path, pid) VALUES (?1, ?2, ?3, "
-                    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                    "finished_at, exit_code, error, timed_out, log_path, pid, process_start) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   s.Bind(1, a.run_id);
   s.Bind(2, a.step);
   s.Bind(3, static_cast<std::int64_t>(a.attempt));
@@ -278,6 +281,7 @@ base::Result<std::int64_t> PipelineHistory::BeginAttempt(const StepAttempt& a) {
   s.Bind(9, static_cast<std::int64_t>(a.timed_out ? 1 : 0));
   s.Bind(10, a.log_path);
   s.Bind(11, a.pid);
+  s.Bind(12, a.process_start);
   if (!s.Done()) return SqliteError(db, "cannot record a step attempt");
   return SqliteLastInsertId(db);
 }
@@ -351,8 +355,8 @@ base::Result<std::optional<PipelineRun>> PipelineHistory::Run(std::int64_t id) {
 base::Result<std::vector<StepAttempt>> PipelineHistory::Attempts(std::int64_t run_id) {
   SqliteStatement s(handle_->db,
                     "SELECT id, run_id, step, attempt, status, started_at, finished_at, "
-                    "exit_code, error, timed_out, log_path, pid FROM step_attempts WHERE run_id "
-                    "= ?1 ORDER BY id");
+                    "exit_code, error, timed_out, log_path, pid, process_start FROM step_attempts "
+                    "WHERE run_id = ?1 ORDER BY id");
   if (!s.ok()) return SqliteError(handle_->db, "cannot read step attempts");
   s.Bind(1, run_id);
   std::vector<StepAttempt> out;
@@ -370,6 +374,7 @@ base::Result<std::vector<StepAttempt>> PipelineHistory::Attempts(std::int64_t ru
     a.timed_out = s.Int(9) != 0;
     a.log_path = s.Text(10);
     a.pid = s.Int(11);
+    a.process_start = s.Text(12);
     out.push_back(std::move(a));
   }
   return out;

@@ -49,7 +49,8 @@ struct StepAttempt {
   std::string error;
   bool timed_out = false;
   std::string log_path;
-  std::int64_t pid = 0;
+  std::int64_t pid = 0;       // also its process group (steps lead their own)
+  std::string process_start;  // which process `pid` was: "<boot id>/<start time ticks>"
 };
 
 // Who holds a pipeline's run lock.

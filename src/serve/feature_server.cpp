@@ -346,9 +346,16 @@ Reply FeatureServer::Features(std::string_view body) {
     std::uint64_t counts[3] = {0, 0, 0};
     for (std::size_t e = 0; e < lookup.entity_keys.size(); ++e) {
       const auto& state = states[l][e];
+      // A heavy entity's state is a head and parts: the parts a window edge needs are read
+      // here, after the head (docs/online.md).
+      const auto& handle = snapshot->stores.at(lookup.store);
+      auto parts = [&](const std::vector<store::PartKey>& keys) {
+        return handle->MultiGetParts(lookup.view, keys);
+      };
       auto features =
           served.online->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
-                              lookup.all_features ? kAllFeatures : lookup.features, lease.db());
+                              lookup.all_features ? kAllFeatures : lookup.features, lease.db(),
+                              lookup.entity_keys[e], parts);
       if (!features.ok()) {
         return Error(features.status().WithContext("entity " + std::to_string(e) + " " +
                                                    request->entity_json[e] + ", view '" +

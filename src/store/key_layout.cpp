@@ -89,6 +89,22 @@ std::string ValueKey(std::string_view view, std::string_view entity) {
   return key;
 }
 
+std::string PartPrefix(std::string_view view) {
+  std::string key;
+  key.reserve(kPartPrefix.size() + view.size() + 1);
+  key.append(kPartPrefix).append(view).push_back('/');
+  return key;
+}
+
+std::string PartKeyBytes(std::string_view view, std::string_view entity, std::string_view part) {
+  std::string key = PartPrefix(view);
+  const auto n = static_cast<std::uint32_t>(entity.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((n >> shift) & 0xff));
+  key.append(entity).append(part);
+  return key;
+}
+
 std::string MetaKey(std::string_view view) {
   std::string key(kMetaPrefix);
   key.append(view);

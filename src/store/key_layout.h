@@ -16,7 +16,10 @@ namespace sluice::store {
 //   value: "s1/v/" VIEW "/" ENTITY      ENTITY: the raw entity bytes, any byte allowed
 //   meta:  "s1/m/" VIEW                 value: EncodeViewMeta
 //   side:  "s1/x/" VIEW "/" NAME        value: opaque (SideEntry), e.g. a stream's offsets
+//   part:  "s1/p/" VIEW "/" LEN ENTITY PART   LEN: the entity's byte count, 4 bytes big-endian
 //
+// A part key's entity length makes (entity, part) unambiguous whatever bytes either holds, and
+// keeps one entity's parts together in key order.
 // VIEW never contains '/' (ValidateViewName), so the first '/' after "s1/v/" ends it and no two
 // (view, entity) pairs share a key, whatever bytes the entity holds. Keeping values and meta
 // under different second components means a view named like a meta key cannot collide either.
@@ -24,6 +27,7 @@ inline constexpr std::string_view kLayoutPrefix = "s1/";
 inline constexpr std::string_view kValuePrefix = "s1/v/";
 inline constexpr std::string_view kMetaPrefix = "s1/m/";
 inline constexpr std::string_view kSidePrefix = "s1/x/";
+inline constexpr std::string_view kPartPrefix = "s1/p/";
 inline constexpr std::size_t kMaxViewNameBytes = 200;
 
 // OK if `view` is 1..kMaxViewNameBytes of [A-Za-z0-9_.-]. That is wider than project names
@@ -35,6 +39,8 @@ base::Status ValidateViewName(std::string_view view);
 std::string ValueKey(std::string_view view, std::string_view entity);
 std::string ValuePrefix(std::string_view view);  // every value key of `view` starts with this
 std::string MetaKey(std::string_view view);
+std::string PartKeyBytes(std::string_view view, std::string_view entity, std::string_view part);
+std::string PartPrefix(std::string_view view);  // every part key of `view` starts with this
 // Precondition: ValidateViewName(view) and ValidateSideName(name) are OK.
 std::string SideKey(std::string_view view, std::string_view name);
 // OK if `name` is a valid side entry name (the rule of view names).

@@ -45,6 +45,22 @@ struct SideEntry {
   std::string value;
 };
 
+// One part of an entity's stored state, under a key of its own beside the entity's value: the
+// engine splits a heavy entity's state into parts (time-ordered chunks of events and their
+// partial aggregates) so that an update rewrites the few parts that change, not the whole
+// state. `part` is a short opaque name chosen by the engine (any bytes).
+struct PartKey {
+  std::string entity;
+  std::string part;
+};
+
+// A part to store, or (value nullopt) to delete.
+struct PartWrite {
+  std::string entity;
+  std::string part;
+  std::optional<std::string> value;
+};
+
 // A key-value store of per-entity state, one namespace per feature view. Values are opaque bytes
 // (the engine's versioned per-entity state encoding); the store never looks inside them.
 //
@@ -72,6 +88,21 @@ class OnlineStore {
       const std::vector<std::pair<std::string, std::string>>& entity_values, const ViewMeta& meta,
       const std::vector<SideEntry>& side) = 0;
 
+  // Write (or with `replace`, Replace: every value and part of the view not in this write is
+  // removed), with entity parts put or deleted and side entries, all in the same atomic write
+  // (RocksDB: one write batch; Redis: one MULTI/EXEC, then Replace's removal as for Replace).
+  // Write, WriteWithSide and Replace are this with fewer arguments.
+  virtual base::Status WriteState(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values,
+      const std::vector<PartWrite>& parts, const ViewMeta& meta, const std::vector<SideEntry>& side,
+      bool replace) = 0;
+
+  // The parts `keys` of entities of `view`, in order, std::nullopt where there is none; one
+  // round trip, one consistent point in time, as MultiGet.
+  virtual base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
+      const std::string& view, const std::vector<PartKey>& keys) = 0;
+
   // The side entry `name` of `view`, or std::nullopt if none was written.
   virtual base::Result<std::optional<std::string>> ReadSide(const std::string& view,
                                                             const std::string& name) = 0;
@@ -95,8 +126,9 @@ class OnlineStore {
   // written (or was deleted).
   virtual base::Result<std::optional<ViewMeta>> Meta(const std::string& view) = 0;
 
-  // Removes every value of `view` and its meta (for a re-materialization). The meta goes first,
-  // so a reader that finds meta also finds the values it describes. Fails on a read-only store.
+  // Removes every value and part of `view` and its meta (for a re-materialization). The meta goes
+  // first, so a reader that finds meta also finds the values it describes. Fails on a read-only
+  // store.
   virtual base::Status DeleteView(const std::string& view) = 0;
 
   // Brings a read-only handle up to date with what the writer has committed so far. A no-op

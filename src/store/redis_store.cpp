@@ -137,6 +137,32 @@ class RedisStore final : public OnlineStore {
   base::Status WriteWithSide(const std::string& view,
                              const std::vector<std::pair<std::string, std::string>>& entity_values,
                              const ViewMeta& meta, const std::vector<SideEntry>& side) override {
+    return WriteState(view, entity_values, {}, meta, side, /*replace=*/false);
+  }
+
+  base::Status WriteState(const std::string& view,
+                          const std::vector<std::pair<std::string, std::string>>& entity_values,
+                          const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                          const std::vector<SideEntry>& side, bool replace) override {
+    SLUICE_RETURN_IF_ERROR(Apply(view, entity_values, parts, meta, side));
+    if (!replace) return base::Status::Ok();
+    std::unordered_set<std::string> kept;
+    kept.reserve(entity_values.size() + parts.size());
+    for (const auto& ev : entity_values)
+      kept.insert(Key(ValueKey(view, ev.first)));
+    for (const auto& p : parts) {
+      if (p.value) kept.insert(Key(PartKeyBytes(view, p.entity, p.part)));
+    }
+    const std::string what = "replacing view '" + view + "' in " + Describe();
+    auto unkept = [&](std::string_view key) { return kept.count(std::string(key)) == 0; };
+    SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, unkept));
+    return UnlinkMatching(Key(PartPrefix(view)) + "*", what, unkept);
+  }
+
+  base::Status Apply(const std::string& view,
+                     const std::vector<std::pair<std::string, std::string>>& entity_values,
+                     const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                     const std::vector<SideEntry>& side) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     for (const SideEntry& e : side)
@@ -152,6 +178,10 @@ class RedisStore final : public OnlineStore {
     side_keys.reserve(side.size());
     for (const SideEntry& e : side)
       side_keys.push_back(Key(SideKey(view, e.name)));
+    std::vector<std::string> part_keys;
+    part_keys.reserve(parts.size());
+    for (const PartWrite& p : parts)
+      part_keys.push_back(Key(PartKeyBytes(view, p.entity, p.part)));
 
     // MULTI, the MSETs, EXEC, sent in one go: the server applies the whole batch and the meta
     // as one transaction that no reader can see half of, and MSETs of bounded size keep any one
@@ -165,6 +195,13 @@ class RedisStore final : public OnlineStore {
       const std::size_t end = std::min(keys.size(), i + per_command);
       for (std::size_t j = i; j < end; ++j)
         mset.Add(keys[j]).Add(entity_values[j].second);
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].value) {
+        commands.emplace_back().Add("SET").Add(part_keys[i]).Add(*parts[i].value);
+      } else {
+        commands.emplace_back().Add("DEL").Add(part_keys[i]);
+      }
     }
     commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
     for (std::size_t i = 0; i < side.size(); ++i)
@@ -189,25 +226,35 @@ class RedisStore final : public OnlineStore {
   base::Status Replace(const std::string& view,
                        const std::vector<std::pair<std::string, std::string>>& entity_values,
                        const ViewMeta& meta) override {
-    SLUICE_RETURN_IF_ERROR(Write(view, entity_values, meta));
-    std::unordered_set<std::string> kept;
-    kept.reserve(entity_values.size());
-    for (const auto& ev : entity_values)
-      kept.insert(Key(ValueKey(view, ev.first)));
-    return UnlinkValues(view, "replacing view '" + view + "' in " + Describe(),
-                        [&](std::string_view key) { return kept.count(std::string(key)) == 0; });
+    return WriteState(view, entity_values, {}, meta, {}, /*replace=*/true);
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
       const std::string& view, const std::vector<std::string>& entities) override {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
-    std::vector<std::optional<std::string>> out(entities.size());
-    if (entities.empty()) return out;
-    const std::string what = "reading view '" + view + "' from " + Describe();
     std::vector<std::string> keys;
     keys.reserve(entities.size());
     for (const auto& e : entities)
       keys.push_back(Key(ValueKey(view, e)));
+    return GetKeys(view, keys);
+  }
+
+  base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
+      const std::string& view, const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size());
+    for (const auto& p : parts)
+      keys.push_back(Key(PartKeyBytes(view, p.entity, p.part)));
+    return GetKeys(view, keys);
+  }
+
+  // One MGET of `keys` (full Redis keys).
+  base::Result<std::vector<std::optional<std::string>>> GetKeys(
+      const std::string& view, const std::vector<std::string>& keys) {
+    std::vector<std::optional<std::string>> out(keys.size());
+    if (keys.empty()) return out;
+    const std::string what = "reading view '" + view + "' from " + Describe();
     std::vector<Args> commands(1);
     commands[0].Add("MGET");
     for (const auto& k : keys)
@@ -215,7 +262,7 @@ class RedisStore final : public OnlineStore {
     SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
     const redisReply& r = *replies[0];
     if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
-    if (r.type != REDIS_REPLY_ARRAY || r.elements != entities.size()) {
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != keys.size()) {
       return base::Internal(what + ": MGET returned an unexpected reply");
     }
     for (std::size_t i = 0; i < r.elements; ++i) {
@@ -259,15 +306,16 @@ class RedisStore final : public OnlineStore {
       SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
       if (replies[0]->type == REDIS_REPLY_ERROR) return ServerError(*replies[0], what);
     }
-    return UnlinkValues(view, what, [](std::string_view) { return true; });
+    auto all = [](std::string_view) { return true; };
+    SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, all));
+    return UnlinkMatching(Key(PartPrefix(view)) + "*", what, all);
   }
 
-  // Walks every value key of `view` (SCAN) and unlinks those `remove` selects.
-  base::Status UnlinkValues(const std::string& view, const std::string& what,
-                            const std::function<bool(std::string_view)>& remove) {
-    // The view name holds no glob characters (ValidateViewName), so the pattern is literal up to
-    // the final '*'.
-    const std::string pattern = Key(ValuePrefix(view)) + "*";
+  // Walks every key matching `pattern` (SCAN), a view's value or part prefix and "*", and
+  // unlinks those `remove` selects. The view name holds no glob characters (ValidateViewName),
+  // so the pattern is literal up to the final '*'.
+  base::Status UnlinkMatching(const std::string& pattern, const std::string& what,
+                              const std::function<bool(std::string_view)>& remove) {
     std::string cursor = "0";
     do {
       std::vector<Args> scan(1);

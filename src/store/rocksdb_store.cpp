@@ -186,13 +186,20 @@ class RocksDbStore final : public OnlineStore {
   base::Status Write(const std::string& view,
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const ViewMeta& meta) override {
-    return WriteBatch(view, entity_values, meta, /*replace=*/false);
+    return WriteBatch(view, entity_values, {}, meta, /*replace=*/false);
+  }
+
+  base::Status WriteState(const std::string& view,
+                          const std::vector<std::pair<std::string, std::string>>& entity_values,
+                          const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                          const std::vector<SideEntry>& side, bool replace) override {
+    return WriteBatch(view, entity_values, parts, meta, replace, &side);
   }
 
   base::Status WriteWithSide(const std::string& view,
                              const std::vector<std::pair<std::string, std::string>>& entity_values,
                              const ViewMeta& meta, const std::vector<SideEntry>& side) override {
-    return WriteBatch(view, entity_values, meta, /*replace=*/false, &side);
+    return WriteBatch(view, entity_values, {}, meta, /*replace=*/false, &side);
   }
 
   base::Result<std::optional<std::string>> ReadSide(const std::string& view,
@@ -211,12 +218,12 @@ class RocksDbStore final : public OnlineStore {
   base::Status Replace(const std::string& view,
                        const std::vector<std::pair<std::string, std::string>>& entity_values,
                        const ViewMeta& meta) override {
-    return WriteBatch(view, entity_values, meta, /*replace=*/true);
+    return WriteBatch(view, entity_values, {}, meta, /*replace=*/true);
   }
 
   base::Status WriteBatch(const std::string& view,
                           const std::vector<std::pair<std::string, std::string>>& entity_values,
-                          const ViewMeta& meta, bool replace,
+                          const std::vector<PartWrite>& parts, const ViewMeta& meta, bool replace,
                           const std::vector<SideEntry>* side = nullptr) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
@@ -228,12 +235,23 @@ class RocksDbStore final : public OnlineStore {
     const std::string prefix = ValuePrefix(view);
     // A range tombstone under the new values, in the same batch: readers see the old view or
     // the new one, never a mix.
-    if (replace) batch.DeleteRange(prefix, ValueRangeEnd(prefix));
+    const std::string part_prefix = PartPrefix(view);
+    if (replace) {
+      batch.DeleteRange(prefix, ValueRangeEnd(prefix));
+      batch.DeleteRange(part_prefix, ValueRangeEnd(part_prefix));
+    }
     std::string key = prefix;
     for (const auto& [entity, value] : entity_values) {
       key.resize(prefix.size());
       key.append(entity);
       batch.Put(key, value);
+    }
+    for (const PartWrite& p : parts) {
+      if (p.value) {
+        batch.Put(PartKeyBytes(view, p.entity, p.part), *p.value);
+      } else {
+        batch.Delete(PartKeyBytes(view, p.entity, p.part));
+      }
     }
     batch.Put(MetaKey(view), EncodeViewMeta(meta));
     if (side != nullptr) {
@@ -250,17 +268,32 @@ class RocksDbStore final : public OnlineStore {
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
       const std::string& view, const std::vector<std::string>& entities) override {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
-    const std::size_t n = entities.size();
+    std::vector<std::string> keys;
+    keys.reserve(entities.size());
+    for (const auto& e : entities)
+      keys.push_back(ValueKey(view, e));
+    return GetKeys(view, keys);
+  }
+
+  base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
+      const std::string& view, const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size());
+    for (const auto& p : parts)
+      keys.push_back(PartKeyBytes(view, p.entity, p.part));
+    return GetKeys(view, keys);
+  }
+
+  base::Result<std::vector<std::optional<std::string>>> GetKeys(
+      const std::string& view, const std::vector<std::string>& keys) {
+    const std::size_t n = keys.size();
     std::vector<std::optional<std::string>> out(n);
     if (n == 0) return out;
-    std::vector<std::string> keys;
-    keys.reserve(n);
     std::vector<rocksdb::Slice> slices;
     slices.reserve(n);
-    for (const auto& e : entities) {
-      keys.push_back(ValueKey(view, e));
-      slices.emplace_back(keys.back());
-    }
+    for (const auto& k : keys)
+      slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> values(n);
     std::vector<rocksdb::Status> statuses(n);
     // The batched MultiGet reads every key at one sequence number: one consistent state.
@@ -295,6 +328,8 @@ class RocksDbStore final : public OnlineStore {
     batch.Delete(MetaKey(view));
     // One range tombstone instead of a scan: constant cost, and atomic with the meta delete.
     batch.DeleteRange(begin, ValueRangeEnd(begin));
+    const std::string parts = PartPrefix(view);
+    batch.DeleteRange(parts, ValueRangeEnd(parts));
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
     return FromRocks(s, "deleting view '" + view + "' from " + Describe());
   }

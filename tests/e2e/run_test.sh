@@ -96,12 +96,22 @@ expect_file "$p/long.pid" "the long step started"
 run "$sluice" run long -p "$p"
 expect_code 1 "a second run of a running pipeline"
 expect_err "pipeline 'long' is already running: run 4 by pid $runner on $(hostname)" "names the holder"
+step_group=$(cat "$p/long.pid")
+for _ in $(seq 1 500); do pgrep -g "$step_group" -x sleep >/dev/null && break; sleep 0.02; done
+sleeper=$(pgrep -g "$step_group" -x sleep)
 kill -9 "$runner"
 wait "$runner" 2>/dev/null || true
-kill -9 -- "-$(cat "$p/long.pid")" 2>/dev/null || true  # the orphaned step group (docs/orchestration.md)
+sleep 0.2
+alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+alive "$sleeper" && pass || fail "the step's sleeper outlives the killed sluice run"
+# The next sluice start marks the run interrupted and kills what its step left running.
 run "$sluice" runs long -p "$p" --json
 expect_eq "$(printf '%s' "$out" | $py -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["id"], r[0]["status"])')" \
   "4 interrupted" "a run killed with -9 is interrupted"
+expect_err "killed what its step 'wait' left running: process group $step_group" "says what it killed"
+for _ in $(seq 1 100); do alive "$sleeper" || alive "$step_group" || break; sleep 0.02; done
+alive "$sleeper" && fail "the orphaned sleeper of the interrupted run still runs" || pass
+alive "$step_group" && fail "the orphaned step shell still runs" || pass
 run "$sluice" runs show 4 -p "$p"
 expect_out "interrupted" "the attempt too"
 touch "$p/fast"

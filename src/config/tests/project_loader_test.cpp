@@ -841,5 +841,40 @@ TEST(ProjectLoaderTest, MonitoringErrorsNameTheKey) {
           "monitors"));
 }
 
+TEST(ProjectLoaderTest, MonitorSteps) {
+  const ProjectSpec spec = Load(std::string(kBase) + R"yaml(monitoring:
+  monitors:
+    - {name: rows, type: metric, dataset: txns, metric: rows, min: 1}
+pipelines:
+  - name: d
+    steps:
+      - {name: all, run: monitor}
+      - {name: some, run: monitor, monitors: [rows], fail_on_alert: true}
+)yaml");
+  const auto& steps = spec.pipelines[0].steps;
+  EXPECT_EQ(steps[0].run, StepKind::kMonitor);
+  EXPECT_TRUE(steps[0].monitors.empty());
+  EXPECT_FALSE(steps[0].fail_on_alert);
+  EXPECT_EQ(steps[1].monitors, (std::vector<std::string>{"rows"}));
+  EXPECT_TRUE(steps[1].fail_on_alert);
+
+  EXPECT_THAT(
+      ErrorsWithBase("monitoring:\n  monitors:\n"
+                     "    - {name: rows, type: metric, dataset: txns, metric: rows, min: 1}\n"
+                     "pipelines:\n  - name: d\n    steps:\n"
+                     "      - {name: a, run: monitor, monitors: [rowz, rows, rows]}\n"
+                     "      - {name: b, run: ingest, sources: [txns], fail_on_alert: true}\n"),
+      ElementsAre("sluice.yaml:22:44: pipelines[0].steps[0].monitors[0]: unknown monitor 'rowz' "
+                  "(did you mean 'rows'?)",
+                  "sluice.yaml:22:56: pipelines[0].steps[0].monitors[2]: duplicate entry 'rows'",
+                  "sluice.yaml:23:64: pipelines[0].steps[1].fail_on_alert: key 'fail_on_alert' "
+                  "does not apply to steps with run: ingest"));
+  // Without declared monitors a monitor step has nothing to run.
+  EXPECT_THAT(ErrorsWithBase("pipelines:\n  - name: d\n    steps:\n"
+                             "      - {name: a, run: monitor}\n"),
+              ElementsAre("sluice.yaml:19:24: pipelines[0].steps[0].run: steps with run: monitor "
+                          "run the project's monitors, and monitoring.monitors declares none"));
+}
+
 }  // namespace
 }  // namespace sluice::config

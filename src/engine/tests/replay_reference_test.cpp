@@ -118,6 +118,29 @@ Case RandomCase(std::mt19937_64& rng) {
   return c;
 }
 
+// One heavy entity (2k to 34k events, bursts and ties, so its state has sealed chunks and
+// several chunk groups, some expired) beside a few small ones.
+Case HeavyCase(std::mt19937_64& rng) {
+  Case c;
+  const int n = 2000 + static_cast<int>(rng() % 32000);
+  const std::uint64_t span_seconds = 60 * (30 + rng() % 400);
+  for (int i = 0; i < n; ++i) {
+    Event e;
+    e.key = i % 50 == 0 ? 100 + static_cast<std::int64_t>(rng() % 4) : 7;
+    // Every fourth event in a burst at the start, the rest spread: edges land in old groups.
+    const std::uint64_t range = i % 4 == 0 ? span_seconds / 10 : span_seconds;
+    std::uint64_t second = rng() % range;
+    if (rng() % 3 == 0) second -= second % 30;  // ties
+    e.ts = static_cast<std::int64_t>(second) * 1'000'000;
+    if (rng() % 5) e.amount = static_cast<double>(rng() % 10000) / 100.0 - 20;
+    if (rng() % 4) e.qty = static_cast<std::int64_t>(rng() % 7) - 2;
+    if (rng() % 3) e.merchant = "m" + std::to_string(rng() % 40);
+    e.input_order = static_cast<size_t>(i);
+    c.events.push_back(e);
+  }
+  return c;
+}
+
 types::Batch EventBatch(const Case& c) {
   types::Batch b(*types::Schema::Make({{"user_id", LogicalType::kInt64, true},
                                        {"ts", LogicalType::kTimestamp, true},
@@ -446,20 +469,68 @@ TEST(ReplayReferenceTest, MatchesBruteForceWithTile) {
 namespace sluice::engine {
 namespace {
 
+// The heads and parts a store would hold, applied as a store applies StateWrites.
+struct MemoryStates {
+  std::map<std::string, std::string> heads;
+  std::map<std::pair<std::string, std::string>, std::string> parts;
+
+  void Apply(const StateWrites& w) {
+    for (const auto& [key, head] : w.heads)
+      heads[key] = head;
+    for (const auto& p : w.parts) {
+      if (p.value) {
+        parts[{p.entity, p.part}] = *p.value;
+      } else {
+        parts.erase({p.entity, p.part});
+      }
+    }
+  }
+  StateLookup Heads() const {
+    return [this](const std::vector<std::string>& keys) {
+      std::vector<std::optional<std::string>> out;
+      for (const auto& k : keys) {
+        auto it = heads.find(k);
+        out.push_back(it == heads.end() ? std::nullopt : std::optional<std::string>(it->second));
+      }
+      return base::Result<std::vector<std::optional<std::string>>>(std::move(out));
+    };
+  }
+  PartLookup Parts() const {
+    return [this](const std::vector<store::PartKey>& keys) {
+      std::vector<std::optional<std::string>> out;
+      for (const auto& k : keys) {
+        auto it = parts.find({k.entity, k.part});
+        out.push_back(it == parts.end() ? std::nullopt : std::optional<std::string>(it->second));
+      }
+      return base::Result<std::vector<std::optional<std::string>>>(std::move(out));
+    };
+  }
+  bool operator==(const MemoryStates&) const = default;
+};
+
+MemoryStates Stored(const StateWrites& w) {
+  MemoryStates m;
+  m.Apply(w);
+  return m;
+}
+
 // Zero skew at the operator level: the state an entity is materialized into, encoded and
 // decoded, answers every aggregation at any later instant with exactly the bits the replay
 // computes for the same (entity, instant).
 void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed,
-                             std::optional<std::int64_t> tile = std::nullopt) {
+                             std::optional<std::int64_t> tile = std::nullopt, bool heavy = false) {
   std::mt19937_64 rng(seed);
   const FeatureViewPlan plan = MakePlan(ttl, tile);
   StateEvaluator evaluator(plan);  // one for every trial, as a server thread keeps one
   int compared = 0;
-  for (int trial = 0; trial < 300; ++trial) {
-    Case c = RandomCase(rng);
+  const int reads_per_entity = heavy ? 40 : 4;
+  for (int trial = 0; trial < (heavy ? 6 : 300); ++trial) {
+    Case c = heavy ? HeavyCase(rng) : RandomCase(rng);
     if (c.events.empty()) continue;
     auto states = BuildEntityStates(plan, EventBatch(c), 1 + trial % 3, nullptr);
     ASSERT_TRUE(states.ok()) << states.status().ToString();
+    const MemoryStates stored = Stored(*states);
+    const PartLookup parts = stored.Parts();
     std::int64_t newest_overall = 0;
     for (const auto& e : c.events)
       newest_overall = std::max(newest_overall, e.ts);
@@ -467,9 +538,10 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
     // TTL has passed.
     Case reads = c;
     reads.spine.clear();
-    for (const auto& [key_bytes, bytes] : *states) {
-      for (int i = 0; i < 4; ++i) {
-        const std::int64_t t = newest_overall + static_cast<std::int64_t>(rng() % 90) * kMinute;
+    for (const auto& [key_bytes, bytes] : states->heads) {
+      for (int i = 0; i < reads_per_entity; ++i) {
+        const std::int64_t t =
+            newest_overall + static_cast<std::int64_t>(rng() % (90 * 60)) * 1'000'000;
         reads.spine.push_back({std::stoll(key_bytes), t});
       }
     }
@@ -486,17 +558,18 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
       reused.emplace_back(a.output_type, reads.spine.size());
     }
     size_t row = 0;
-    for (const auto& [key_bytes, bytes] : *states) {
+    for (const auto& [key_bytes, bytes] : states->heads) {
       auto state = DecodeState(plan, bytes);
       ASSERT_TRUE(state.ok()) << state.status().ToString();
       EXPECT_EQ(EncodeState(plan, *state), bytes);
-      for (int i = 0; i < 4; ++i, ++row) {
+      for (int i = 0; i < reads_per_entity; ++i, ++row) {
         const std::int64_t t = reads.spine[row].second;
-        ASSERT_TRUE(EvaluateState(plan, *state, t, row, online).ok());
+        ASSERT_TRUE(EvaluateState(plan, *state, t, row, online, key_bytes, parts).ok());
         if (i == 2) {
           ASSERT_TRUE(evaluator.Evaluate(std::nullopt, t).ok());
         }
-        ASSERT_TRUE(evaluator.Evaluate(bytes, t).ok());
+        const base::Status read = evaluator.Evaluate(bytes, t, key_bytes, parts);
+        ASSERT_TRUE(read.ok()) << read.ToString();
         for (size_t a = 0; a < plan.aggregations.size(); ++a)
           reused[a].CopyRow(evaluator.values()[a], 0, row);
       }
@@ -515,7 +588,7 @@ void CheckOnlineEqualsReplay(std::optional<std::int64_t> ttl, std::uint64_t seed
       }
     }
   }
-  EXPECT_GT(compared, 10000);
+  EXPECT_GT(compared, heavy ? 3000 : 10000);
 }
 
 TEST(OnlineStateTest, EqualsReplayBitForBit) {
@@ -526,6 +599,59 @@ TEST(OnlineStateTest, EqualsReplayWithTtl) {
 }
 TEST(OnlineStateTest, EqualsReplayWithTile) {
   CheckOnlineEqualsReplay(std::nullopt, 13, 10 * kMinute);
+}
+// Heavy entities: sealed chunks, several groups, expired ones; reads whose window edges fall
+// in the open chunk, in a sealed chunk (read raw) and between chunks and groups.
+TEST(OnlineStateTest, HeavyEntitiesEqualReplayBitForBit) {
+  CheckOnlineEqualsReplay(std::nullopt, 14, std::nullopt, /*heavy=*/true);
+}
+TEST(OnlineStateTest, HeavyEntitiesEqualReplayWithTtl) {
+  CheckOnlineEqualsReplay(20 * kMinute, 15, std::nullopt, /*heavy=*/true);
+}
+
+// A chunked state whose parts cannot be read says so instead of answering from the head alone.
+TEST(OnlineStateTest, MissingPartsAreReportedNotGuessed) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  std::mt19937_64 rng(16);
+  Case c = HeavyCase(rng);
+  auto states = BuildEntityStates(plan, EventBatch(c), 1, nullptr);
+  ASSERT_TRUE(states.ok());
+  ASSERT_FALSE(states->parts.empty());
+  std::string head;
+  std::int64_t newest = 0;
+  for (const auto& [key, bytes] : states->heads) {
+    if (key == "7") head = bytes;
+  }
+  for (const auto& e : c.events)
+    newest = e.key == 7 ? std::max(newest, e.ts) : newest;
+  StateEvaluator evaluator(plan);
+  MemoryStates stored = Stored(*states);
+  // Reads whose window edges fall in sealed chunk groups need parts: without a way to read
+  // them, and with them gone from the store.
+  int needed = 0;
+  for (int k = 0; k < 90; ++k) {
+    const std::int64_t t = newest + k * kMinute;
+    if (evaluator.Evaluate(head, t, "7", stored.Parts()).ok() &&
+        evaluator.Evaluate(head, t, "7", {}).code() == base::StatusCode::kFailedPrecondition) {
+      ++needed;
+      MemoryStates gone = stored;
+      gone.parts.clear();
+      EXPECT_EQ(evaluator.Evaluate(head, t, "7", gone.Parts()).code(),
+                base::StatusCode::kCorruption);
+    }
+  }
+  EXPECT_GT(needed, 10);
+  // And some edges fall inside a sealed chunk, whose raw events are read.
+  int chunk_reads = 0;
+  const PartLookup all_parts = stored.Parts();
+  const PartLookup counting = [&](const std::vector<store::PartKey>& keys) {
+    for (const auto& k : keys)
+      chunk_reads += k.part[0] == 'c' ? 1 : 0;
+    return all_parts(keys);
+  };
+  for (int k = 0; k < 90; ++k)
+    ASSERT_TRUE(evaluator.Evaluate(head, newest + k * kMinute, "7", counting).ok());
+  EXPECT_GT(chunk_reads, 10);
 }
 
 // A decoder that keeps one EntityState (the serving path's) must leave nothing of a previous
@@ -541,7 +667,7 @@ void CheckDecodingIntoAUsedState(std::optional<std::int64_t> tile) {
     ASSERT_TRUE(states.ok());
     // Longest first, so shorter states land on longer leftovers.
     std::vector<std::string> bytes;
-    for (const auto& kv : *states)
+    for (const auto& kv : states->heads)
       bytes.push_back(kv.second);
     std::sort(bytes.begin(), bytes.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
@@ -569,7 +695,7 @@ void CheckDecodingRejectsDamagedBytes(std::optional<std::int64_t> tile) {
     c = RandomCase(rng);
   auto states = BuildEntityStates(plan, EventBatch(c), 1, nullptr);
   ASSERT_TRUE(states.ok());
-  const std::string good = (*states)[0].second;
+  const std::string good = states->heads[0].second;
   EXPECT_TRUE(DecodeState(plan, good).ok());
   EXPECT_EQ(DecodeState(plan, "").status().code(), base::StatusCode::kCorruption);
   std::string other_version = good;
@@ -592,76 +718,68 @@ TEST(OnlineStateTest, DecodingRejectsDamagedTiledBytes) {
 // Incremental materialization: states built from the old events, then updated with the new
 // ones, must be byte for byte the states a full replay of all of them builds. The split puts
 // ties on both sides of the cut (old first, as a source that appends files replays them).
-StateLookup LookupIn(const std::vector<std::pair<std::string, std::string>>& states) {
-  return [&states](const std::vector<std::string>& keys) {
-    std::vector<std::optional<std::string>> out;
-    for (const auto& k : keys) {
-      auto it =
-          std::lower_bound(states.begin(), states.end(), k,
-                           [](const auto& p, const std::string& key) { return p.first < key; });
-      out.push_back(it != states.end() && it->first == k ? std::optional<std::string>(it->second)
-                                                         : std::nullopt);
-    }
-    return base::Result<std::vector<std::optional<std::string>>>(std::move(out));
-  };
-}
-
 void CheckUpdateEqualsFullReplay(std::optional<std::int64_t> ttl, unsigned seed,
-                                 std::optional<std::int64_t> tile = std::nullopt) {
+                                 std::optional<std::int64_t> tile = std::nullopt,
+                                 bool heavy = false) {
   std::mt19937_64 rng(seed);
   const FeatureViewPlan plan = MakePlan(ttl, tile);
   int compared = 0, updated_existing = 0, created = 0;
-  for (int trial = 0; trial < 300; ++trial) {
-    Case c = RandomCase(rng);
+  for (int trial = 0; trial < (heavy ? 8 : 300); ++trial) {
+    Case c = heavy ? HeavyCase(rng) : RandomCase(rng);
     if (c.events.empty()) continue;
-    const std::int64_t cut = static_cast<std::int64_t>(rng() % 40) * 5 * kMinute;
+    std::int64_t newest = 0;
+    for (const auto& e : c.events)
+      newest = std::max(newest, e.ts);
+    const std::int64_t cut = heavy ? static_cast<std::int64_t>(rng() % 100) * newest / 100
+                                   : static_cast<std::int64_t>(rng() % 40) * 5 * kMinute;
     Case before, after;
     for (const auto& e : c.events) {
       const bool old = e.ts < cut || (e.ts == cut && e.input_order % 2 == 0);
       (old ? before : after).events.push_back(e);
     }
+    // Old first, as a source that appends files replays them.
+    std::stable_sort(before.events.begin(), before.events.end(),
+                     [](const Event& a, const Event& b) { return a.ts < b.ts; });
+    std::stable_sort(after.events.begin(), after.events.end(),
+                     [](const Event& a, const Event& b) { return a.ts < b.ts; });
     Case all = before;
     all.events.insert(all.events.end(), after.events.begin(), after.events.end());
     auto full = BuildEntityStates(plan, EventBatch(all), 1, nullptr);
     ASSERT_TRUE(full.ok()) << full.status().ToString();
-    std::vector<std::pair<std::string, std::string>> stored;
+    MemoryStates stored;
     if (!before.events.empty()) {
       auto built = BuildEntityStates(plan, EventBatch(before), 1, nullptr);
       ASSERT_TRUE(built.ok());
-      stored = std::move(*built);
+      stored.Apply(*built);
     }
-    std::vector<std::pair<std::string, std::string>> merged = stored;
     if (!after.events.empty()) {
       std::int64_t fresh = -1;
       ReplayCounts counts;
-      auto changed = UpdateEntityStates(plan, EventBatch(after), LookupIn(stored), &counts, &fresh);
+      auto changed = UpdateEntityStates(plan, EventBatch(after), stored.Heads(), stored.Parts(),
+                                        &counts, &fresh);
       ASSERT_TRUE(changed.ok()) << changed.status().ToString();
       EXPECT_EQ(counts.events, static_cast<std::int64_t>(after.events.size()));
       created += static_cast<int>(fresh);
-      for (auto& [key, bytes] : *changed) {
-        auto it = std::find_if(merged.begin(), merged.end(),
-                               [&](const auto& p) { return p.first == key; });
-        if (it == merged.end()) {
-          merged.emplace_back(key, bytes);
-        } else {
-          it->second = bytes;
-          ++updated_existing;
-        }
-      }
-      std::sort(merged.begin(), merged.end());
+      for (const auto& [key, bytes] : changed->heads)
+        updated_existing += stored.heads.count(key) ? 1 : 0;
+      stored.Apply(*changed);
     }
-    ASSERT_EQ(merged.size(), full->size()) << "trial " << trial;
-    for (size_t i = 0; i < merged.size(); ++i) {
-      ASSERT_EQ(merged[i].first, (*full)[i].first) << "trial " << trial;
-      ASSERT_EQ(merged[i].second, (*full)[i].second)
-          << "trial " << trial << " entity " << merged[i].first;
-      ++compared;
-    }
+    const MemoryStates want = Stored(*full);
+    ASSERT_EQ(stored.heads.size(), want.heads.size()) << "trial " << trial;
+    ASSERT_TRUE(stored.heads == want.heads) << "trial " << trial;
+    ASSERT_EQ(stored.parts.size(), want.parts.size()) << "trial " << trial;
+    ASSERT_TRUE(stored.parts == want.parts) << "trial " << trial;
+    compared += static_cast<int>(want.heads.size() + want.parts.size());
   }
   // The random cases must exercise both kinds of update, not only one.
-  EXPECT_GT(compared, 500);
-  EXPECT_GT(updated_existing, 100);
-  EXPECT_GT(created, 20);
+  if (heavy) {
+    EXPECT_GT(compared, 100);
+    EXPECT_GT(updated_existing, 5);
+  } else {
+    EXPECT_GT(compared, 500);
+    EXPECT_GT(updated_existing, 100);
+    EXPECT_GT(created, 20);
+  }
 }
 
 TEST(IncrementalStateTest, UpdateEqualsFullReplayBitForBit) {
@@ -673,15 +791,20 @@ TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTtl) {
 TEST(IncrementalStateTest, UpdateEqualsFullReplayWithTile) {
   CheckUpdateEqualsFullReplay(std::nullopt, 23, 10 * kMinute);
 }
+TEST(IncrementalStateTest, HeavyUpdateEqualsFullReplayHeadsAndParts) {
+  CheckUpdateEqualsFullReplay(std::nullopt, 24, std::nullopt, /*heavy=*/true);
+}
 
 TEST(IncrementalStateTest, LateEventIsRefusedNamingTheEntity) {
   const FeatureViewPlan plan = MakePlan(std::nullopt);
   Case old_case, late;
   old_case.events.push_back({7, 100 * kMinute, 1.0, 1, "a", 0});
   late.events.push_back({7, 99 * kMinute, 2.0, 2, "b", 0});
-  auto stored = BuildEntityStates(plan, EventBatch(old_case), 1, nullptr);
-  ASSERT_TRUE(stored.ok());
-  auto changed = UpdateEntityStates(plan, EventBatch(late), LookupIn(*stored), nullptr, nullptr);
+  auto built = BuildEntityStates(plan, EventBatch(old_case), 1, nullptr);
+  ASSERT_TRUE(built.ok());
+  const MemoryStates stored = Stored(*built);
+  auto changed =
+      UpdateEntityStates(plan, EventBatch(late), stored.Heads(), stored.Parts(), nullptr, nullptr);
   ASSERT_FALSE(changed.ok());
   EXPECT_EQ(changed.status().code(), base::StatusCode::kFailedPrecondition);
   EXPECT_NE(changed.status().message().find("entity '7'"), std::string::npos)
@@ -693,8 +816,10 @@ TEST(IncrementalStateTest, DamagedStoredStateIsReportedNotOverwritten) {
   const FeatureViewPlan plan = MakePlan(std::nullopt);
   Case next;
   next.events.push_back({7, 100 * kMinute, 1.0, 1, "a", 0});
-  const std::vector<std::pair<std::string, std::string>> stored = {{"7", "\x01garbage"}};
-  auto changed = UpdateEntityStates(plan, EventBatch(next), LookupIn(stored), nullptr, nullptr);
+  MemoryStates stored;
+  stored.heads["7"] = "\x01garbage";
+  auto changed =
+      UpdateEntityStates(plan, EventBatch(next), stored.Heads(), stored.Parts(), nullptr, nullptr);
   ASSERT_FALSE(changed.ok());
   EXPECT_EQ(changed.status().code(), base::StatusCode::kCorruption);
   EXPECT_NE(changed.status().ToString().find("entity '7'"), std::string::npos)
@@ -774,15 +899,17 @@ TEST(ReplayReferenceTest, HeavyEntitiesMatchBruteForceAtEveryThreadCount) {
 // A stream of small batches (1 to 10 events) applied one after another to the stored states:
 // after every batch the states are the bytes a full replay of the events so far builds, and
 // reading them gives the replay's values.
-void CheckManySmallBatches(std::optional<std::int64_t> tile) {
+void CheckManySmallBatches(std::optional<std::int64_t> tile, int events = 600,
+                           int compare_every = 7) {
   std::mt19937_64 rng(41);
   const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
   Case all;
   std::int64_t clock = 0;
-  for (int i = 0; i < 600; ++i) {
+  for (int i = 0; i < events; ++i) {
     Event e;
     e.key = 1 + static_cast<std::int64_t>(rng() % 3 == 0 ? rng() % 4 : 0);  // one heavy key
-    clock += static_cast<std::int64_t>(rng() % 3) * kMinute;                // ties
+    // Ties, and for long runs seconds apart so the heavy key's windows hold many chunks.
+    clock += static_cast<std::int64_t>(rng() % 3) * (events > 1000 ? 1'000'000 : kMinute);
     e.ts = clock;
     if (rng() % 5) e.amount = static_cast<double>(rng() % 100000) / 1000.0 - 30;
     if (rng() % 4) e.qty = static_cast<std::int64_t>(rng() % 9) - 3;
@@ -790,10 +917,10 @@ void CheckManySmallBatches(std::optional<std::int64_t> tile) {
     e.input_order = static_cast<size_t>(i);
     all.events.push_back(e);
   }
-  std::vector<std::pair<std::string, std::string>> stored;
+  MemoryStates stored;
   StateEvaluator evaluator(plan);
   size_t at = 0;
-  int batches = 0;
+  int batches = 0, compared = 0;
   while (at < all.events.size()) {
     const size_t n = 1 + rng() % 10;
     Case batch;
@@ -801,43 +928,44 @@ void CheckManySmallBatches(std::optional<std::int64_t> tile) {
         all.events.begin() + static_cast<std::ptrdiff_t>(at),
         all.events.begin() + static_cast<std::ptrdiff_t>(std::min(all.events.size(), at + n)));
     at += batch.events.size();
-    auto changed = UpdateEntityStates(plan, EventBatch(batch), LookupIn(stored), nullptr, nullptr);
+    auto changed = UpdateEntityStates(plan, EventBatch(batch), stored.Heads(), stored.Parts(),
+                                      nullptr, nullptr);
     ASSERT_TRUE(changed.ok()) << changed.status().ToString();
-    for (auto& [key, bytes] : *changed) {
-      auto it = std::lower_bound(stored.begin(), stored.end(), key,
-                                 [](const auto& p, const std::string& k) { return p.first < k; });
-      if (it != stored.end() && it->first == key) {
-        it->second = bytes;
-      } else {
-        stored.insert(it, {key, bytes});
-      }
-    }
+    stored.Apply(*changed);
     ++batches;
-    if (batches % 7 != 0 && at < all.events.size()) continue;
+    if (batches % compare_every != 0 && at < all.events.size()) continue;
     Case so_far;
     so_far.events.assign(all.events.begin(), all.events.begin() + static_cast<std::ptrdiff_t>(at));
     auto full = BuildEntityStates(plan, EventBatch(so_far), 1, nullptr);
     ASSERT_TRUE(full.ok());
-    ASSERT_EQ(stored, *full) << "after batch " << batches;
+    ASSERT_TRUE(stored == Stored(*full)) << "after batch " << batches;
     // Reads as of the newest event and later equal the replay's values.
     Case reads = so_far;
-    for (const auto& [key, bytes] : stored) {
+    std::vector<std::pair<std::string, std::string>> heads(stored.heads.begin(),
+                                                           stored.heads.end());
+    for (const auto& [key, bytes] : heads) {
       reads.spine.push_back({std::stoll(key), clock});
       reads.spine.push_back({std::stoll(key), clock + 45 * kMinute});
+      reads.spine.push_back({std::stoll(key), clock + 9 * kMinute + 7'000'000});
     }
     auto replayed = ReplayAsOf(plan, EventBatch(reads), SpineBatch(reads), 1, nullptr);
     ASSERT_TRUE(replayed.ok());
     for (size_t r = 0; r < reads.spine.size(); ++r) {
-      ASSERT_TRUE(evaluator.Evaluate(stored[r / 2].second, reads.spine[r].second).ok());
+      const auto& [key, head] = heads[r / 3];
+      const base::Status read =
+          evaluator.Evaluate(head, reads.spine[r].second, key, stored.Parts());
+      ASSERT_TRUE(read.ok()) << read.ToString();
       for (size_t a = 0; a < plan.aggregations.size(); ++a) {
         if (plan.aggregations[a].function == AggregationFunction::kApproxCountDistinct) continue;
         ASSERT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
                   Rendered((*replayed)[a].ToColumn(), r))
             << "batch " << batches << " feature " << plan.aggregations[a].name;
+        ++compared;
       }
     }
   }
-  EXPECT_GT(batches, 80);
+  EXPECT_GT(batches, events / 8);
+  EXPECT_GT(compared, 1000);
 }
 
 TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
@@ -846,10 +974,17 @@ TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplay) {
 TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplayWithTile) {
   CheckManySmallBatches(10 * kMinute);
 }
+// A heavy entity (about 27k events, about 1 a second) fed 1 to 10 events at a time: chunks are
+// sealed, groups fill and expire, and the stored heads and parts stay those of a full replay.
+TEST(IncrementalStateTest, ManySmallBatchesOfAHeavyEntityEqualAFullReplay) {
+  CheckManySmallBatches(std::nullopt, 40000, 1500);
+}
 
-// The bytes an update hands to the store: with a tile, one new event for an entity holding 100k
-// events in its 7-day window writes a state bounded by (7 days / tile), not by the events.
-TEST(IncrementalStateTest, OneEventUpdateOfAHeavyEntityWritesBoundedBytesWithATile) {
+// The bytes an update hands to the store (heads and parts, keys included): one new event for
+// an entity holding 100k events in its 7-day window writes a bounded number of bytes, with a
+// tile (bounded by 7 days / tile) and without one (the head, the open chunk and at most one
+// sealed chunk and its group), not the 2 MB of its events.
+TEST(IncrementalStateTest, OneEventUpdateOfAHeavyEntityWritesBoundedBytes) {
   auto plan_with = [](std::optional<std::int64_t> tile) {
     FeatureViewPlan p;
     p.view = "v";
@@ -869,43 +1004,69 @@ TEST(IncrementalStateTest, OneEventUpdateOfAHeavyEntityWritesBoundedBytesWithATi
     return p;
   };
   std::mt19937_64 rng(5);
-  Case heavy;
   const std::int64_t week = 7 * 24 * 60 * kMinute;
-  for (int i = 0; i < 100'000; ++i) {
-    heavy.events.push_back({9, static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(week)),
-                            static_cast<double>(rng() % 100000) / 100.0, 1, "m", 0});
-  }
-  Case one;
-  one.events.push_back({9, week, 12.5, 1, "m", 0});
-  std::vector<size_t> written;
+  auto heavy_case = [&](int n) {
+    Case heavy;
+    std::vector<std::int64_t> ts;
+    for (int i = 0; i < n; ++i)
+      ts.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(week)));
+    std::sort(ts.begin(), ts.end());
+    for (std::int64_t t : ts)
+      heavy.events.push_back({9, t, static_cast<double>(rng() % 100000) / 100.0, 1, "m", 0});
+    return heavy;
+  };
+  auto bytes_of = [](const StateWrites& w) {
+    size_t bytes = 0;
+    for (const auto& [key, value] : w.heads)
+      bytes += key.size() + value.size();
+    for (const auto& p : w.parts)
+      bytes += p.entity.size() + p.part.size() + (p.value ? p.value->size() : 0);
+    return bytes;
+  };
   for (auto tile : {std::optional<std::int64_t>(60 * kMinute), std::optional<std::int64_t>()}) {
     const FeatureViewPlan plan = plan_with(tile);
-    auto stored = BuildEntityStates(plan, EventBatch(heavy), 1, nullptr);
-    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
-    auto changed = UpdateEntityStates(plan, EventBatch(one), LookupIn(*stored), nullptr, nullptr);
-    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
-    size_t bytes = 0;
-    for (const auto& [key, value] : *changed)
-      bytes += key.size() + value.size();
-    written.push_back(bytes);
-    // And it reads as the replay does.
-    Case all = heavy;
-    all.events.push_back(one.events[0]);
-    all.spine.push_back({9, week + 30 * kMinute});
-    auto replayed = ReplayAsOf(plan, EventBatch(all), SpineBatch(all), 1, nullptr);
-    ASSERT_TRUE(replayed.ok());
-    StateEvaluator evaluator(plan);
-    ASSERT_TRUE(evaluator.Evaluate((*changed)[0].second, week + 30 * kMinute).ok());
-    for (size_t a = 0; a < plan.aggregations.size(); ++a) {
-      EXPECT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
-                Rendered((*replayed)[a].ToColumn(), 0))
-          << plan.aggregations[a].name;
+    std::vector<size_t> most;
+    for (int n : {100'000, 200'000}) {
+      const Case heavy = heavy_case(n);
+      auto built = BuildEntityStates(plan, EventBatch(heavy), 1, nullptr);
+      ASSERT_TRUE(built.ok()) << built.status().ToString();
+      MemoryStates stored = Stored(*built);
+      size_t largest = 0;
+      // 300 one-event updates: more than a chunk's worth, so one of them seals a chunk.
+      Case all = heavy;
+      std::int64_t t = week;
+      for (int i = 0; i < 300; ++i, t += 1'000'000) {
+        Case one;
+        one.events.push_back({9, t, 12.5 + i, 1, "m", 0});
+        all.events.push_back(one.events[0]);
+        auto changed = UpdateEntityStates(plan, EventBatch(one), stored.Heads(), stored.Parts(),
+                                          nullptr, nullptr);
+        ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+        largest = std::max(largest, bytes_of(*changed));
+        stored.Apply(*changed);
+      }
+      most.push_back(largest);
+      // And it reads as the replay does.
+      all.spine.push_back({9, t + 30 * kMinute});
+      auto replayed = ReplayAsOf(plan, EventBatch(all), SpineBatch(all), 1, nullptr);
+      ASSERT_TRUE(replayed.ok());
+      StateEvaluator evaluator(plan);
+      ASSERT_TRUE(
+          evaluator.Evaluate(stored.heads.at("9"), t + 30 * kMinute, "9", stored.Parts()).ok());
+      for (size_t a = 0; a < plan.aggregations.size(); ++a) {
+        EXPECT_EQ(Rendered(evaluator.values()[a].ToColumn(), 0),
+                  Rendered((*replayed)[a].ToColumn(), 0))
+            << plan.aggregations[a].name;
+      }
     }
+    const char* what = tile ? "tiled" : "untiled";
+    // Tiled: 169 hourly tiles of 6 partial states each. Untiled: a head (the open chunk of at
+    // most 256 events, a partial state per chunk group) and, once per 256 events, a sealed
+    // chunk and its group's part. The events themselves are about 2 and 4 MB.
+    EXPECT_LT(most[0], 48u << 10) << what;
+    // Twice the events do not make an update noticeably dearer.
+    EXPECT_LT(most[1], most[0] + (4u << 10)) << what;
   }
-  // 169 hourly tiles of 6 partial states each: a few kilobytes. Without a tile, every event of
-  // the week is rewritten (about 2 MB).
-  EXPECT_LT(written[0], 24u << 10) << "tiled";
-  EXPECT_GT(written[1], 1u << 20) << "untiled";
 }
 
 // The stored bytes of a small state, pinned: every field little-endian, exact sums canonical.
@@ -930,13 +1091,16 @@ TEST(OnlineStateTest, StateEncodingIsLittleEndian) {
   b.column(2).AppendDouble(1.0);
   auto states = BuildEntityStates(plan, b, 1, nullptr);
   ASSERT_TRUE(states.ok()) << states.status().ToString();
-  ASSERT_EQ(states->size(), 1u);
+  ASSERT_EQ(states->heads.size(), 1u);
+  EXPECT_TRUE(states->parts.empty());
   const std::string want(
-      "\x02"                                  // encoding 2
+      "\x03"                                  // encoding 3
       "\x08\x07\x06\x05\x04\x03\x02\x01"      // newest event
-      "\x01\x00\x00\x00"                      // one event kept
+      "\x01\x00\x00\x00"                      // the open chunk holds one event
       "\x08\x07\x06\x05\x04\x03\x02\x01"      // its time
       "\x01\x00\x00\x00\x00\x00\x00\xf0\x3f"  // amount 1.0
+      "\x00\x00\x00\x00\x00\x00\x00\x00"      // the open chunk is chunk 0
+      "\x00\x00\x00\x00"                      // no chunk groups
       "\x00\x00\x00\x00"                      // no tiles (the view has no tile)
       "\x02\x00\x00\x00"                      // two lifetime states
       "\x00\x00\x00\x00"                      // aggregation 0: count
@@ -944,8 +1108,8 @@ TEST(OnlineStateTest, StateEncodingIsLittleEndian) {
       "\x01\x00\x00\x00"                      // aggregation 1: sum
       "\x01\x00\x00\x00\x00\x00\x00\x00"      //   n = 1
       "\x00\x01\x21\x00\x00\x04\x00",         //   exact sum 1.0: 2^18 in digit 33
-      69);
-  EXPECT_EQ((*states)[0].second, want);
+      81);
+  EXPECT_EQ(states->heads[0].second, want);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "config/project_loader.h"
 #include "connectors/ingest.h"
+#include "engine/materialization.h"
 #include "engine/transform.h"
 #include "engine/window_aggregator.h"
 #include "lake/atomic_file.h"
@@ -294,6 +295,89 @@ TEST_F(TrainingSetTest, MissingInputsAreExplained) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("has no aggregation or derived feature 'nope'"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+namespace {
+
+// A store written by an older sluice (state encoding 2: one value per entity holding every
+// event of its window) is rewritten by a full replay that says why, never read as encoding 3 or
+// updated in place.
+TEST_F(TrainingSetTest, AStoreInAnOlderStateEncodingIsRewrittenByAFullReplay) {
+  auto current = lake_->Current("tx");
+  ASSERT_TRUE(current.ok() && current->has_value());
+  const StoredView stored{(*current)->id, "whatever the old definition hash was", 0, 40, 2};
+  bool looked_up = false;
+  const StateLookup lookup = [&](const std::vector<std::string>& keys) {
+    looked_up = true;
+    return base::Result<std::vector<std::optional<std::string>>>(
+        std::vector<std::optional<std::string>>(keys.size(), std::string("\x02old", 4)));
+  };
+  const PartLookup parts = [&](const std::vector<store::PartKey>& keys) {
+    looked_up = true;
+    return base::Result<std::vector<std::optional<std::string>>>(
+        std::vector<std::optional<std::string>>(keys.size()));
+  };
+  auto m = Materialize(*project_, project_->feature_views[0], *lake_, 1, stored, lookup, parts,
+                       /*force=*/false);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->mode, MaterializeMode::kFull);
+  EXPECT_NE(m->why.find("state encoding 2, this sluice writes 3"), std::string::npos) << m->why;
+  EXPECT_FALSE(looked_up);
+  EXPECT_GT(m->result.states.heads.size(), 30u);
+  for (const auto& [entity, head] : m->result.states.heads) {
+    ASSERT_FALSE(head.empty());
+    EXPECT_EQ(static_cast<std::uint8_t>(head[0]), kStateEncoding) << entity;
+  }
+}
+
+}  // namespace
+}  // namespace sluice::engine
+
+namespace sluice::engine {
+namespace {
+
+// Memory: every event of an entity is held by the pass that sweeps it, so key partitions alone
+// cannot bound a pass holding a hot entity. The largest entity is counted first: the other
+// entities get enough passes that the hot one's pass fits, and an entity that alone exceeds
+// the budget is refused by name before anything is loaded.
+TEST_F(TrainingSetTest, AHotEntityBeyondTheMemoryBudgetIsRefusedByName) {
+  {
+    std::ofstream tx(dir_ / "data/tx.csv", std::ios::app);
+    for (int i = 0; i < 2000; ++i)
+      tx << "7," << i % 97 << ".5,2024-01-02T" << (i / 60 % 24 < 10 ? "0" : "") << i / 60 % 24
+         << ":" << (i % 60 < 10 ? "0" : "") << i % 60 << ":00Z\n";
+  }
+  for (const auto& s : project_->sources) {
+    connectors::IngestContext ctx{*project_, *lake_, *registry_, clock_, 1, {}};
+    ASSERT_TRUE(connectors::Ingest(s, ctx).ok());
+  }
+  auto build = [&](std::int64_t budget) {
+    TrainingSetOptions o;
+    o.threads = 2;
+    o.memory_budget_bytes = budget;
+    return BuildTrainingSet(*project_, project_->training_sets[0], *lake_, *registry_, clock_, o);
+  };
+  // User 7 holds about 2075 of the 5000 events: about 116 KB at 56 bytes an event.
+  auto refused = build(100'000);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("entity user_id=7 has 20"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("memory budget"), std::string::npos);
+
+  auto one_pass = Build(1);
+  ASSERT_TRUE(one_pass.ok()) << one_pass.status().ToString();
+  EXPECT_EQ(one_pass->partitions, 1);
+  // 305 KB in all: by size 2 passes, but user 7's pass would hold 116 + 95 KB. Three keep it
+  // under 200 KB; the bytes are those of one pass.
+  auto fitted = build(200'000);
+  ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
+  EXPECT_EQ(fitted->partitions, 3);
+  EXPECT_EQ(fitted->manifest.id, one_pass->manifest.id);
 }
 
 }  // namespace

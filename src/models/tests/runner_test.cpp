@@ -83,7 +83,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   base::Result<BuildReport> Build(std::vector<std::string> selectors = {}, int jobs = 2,
-                                  bool full_refresh = false) {
+                                  bool full_refresh = false, const TemplateValues& values = {}) {
     auto graph = ModelGraph::Load(*spec_);
     if (!graph.ok()) return graph.status();
     ModelsContext ctx{*spec_, *lake_, *registry_, clock_, *warehouse_};
@@ -91,6 +91,7 @@ class RunnerTest : public ::testing::Test {
     options.selectors = std::move(selectors);
     options.jobs = jobs;
     options.full_refresh = full_refresh;
+    options.values = values;
     return BuildModels(*graph, ctx, options);
   }
 
@@ -418,6 +419,87 @@ TEST_F(RunnerTest, MissingSourceVersionIsAClearError) {
                                       "the lake yet; run `sluice ingest events` first"),
             std::string::npos)
       << r.status().ToString();
+}
+
+// Hours [from, to) of 2024-01-01 and var drop_kind.
+TemplateValues Hours(int from, int to, const std::string& drop_kind) {
+  TemplateValues v;
+  const base::ProcessingTime day(std::chrono::hours(24 * 19'723));
+  v.interval_start = day + std::chrono::hours(from);
+  v.interval_end = day + std::chrono::hours(to);
+  v.vars["drop_kind"] = drop_kind;
+  return v;
+}
+
+TEST_F(RunnerTest, IntervalAndVarsFilterRowsAndNameTheVersion) {
+  Project(R"(models:
+  configs:
+    - {name: hourly, materialized: table}
+    - {name: growing, materialized: incremental, cursor: id}
+)");
+  Write("models/hourly.sql",
+        "SELECT id, kind FROM {{ source('events') }}\n"
+        "WHERE ts >= {{ interval_start }} AND ts < {{ interval_end }} AND kind <> {{ "
+        "var('drop_kind') }}\n");
+  Write("models/growing.sql",
+        "SELECT id FROM {{ source('events') }}\n"
+        "WHERE ts >= {{ interval_start }} AND ts < {{ interval_end }}\n");
+  Load();
+
+  // Without values nothing is built, and every use is named at its place.
+  auto none = Build();
+  ASSERT_FALSE(none.ok());
+  const std::string msg = none.status().message();
+  EXPECT_NE(msg.find("models/hourly.sql:2:13: {{ interval_start }} has no value"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("models/hourly.sql:2:"), std::string::npos);
+  EXPECT_NE(msg.find("{{ var('drop_kind') }} has no value: pass --var drop_kind=VALUE"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("models/growing.sql:2:13:"), std::string::npos) << msg;
+  EXPECT_EQ(warehouse_->Relation("hourly").value_or(warehouse::RelationKind::kTable),
+            warehouse::RelationKind::kNone);
+
+  // Hours 1-3; a value that tries to end the string literal is just a string.
+  auto a = Build({}, 1, false, Hours(1, 4, "x'); DROP TABLE t; --"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(a->ok()) << Outcome(*a, "hourly").error;
+  EXPECT_EQ(Outcome(*a, "hourly").rows, 3);
+  EXPECT_EQ(Count("SELECT min(id) * 100 + max(id) FROM hourly"), 103);
+  const std::string version_a = Outcome(*a, "hourly").version;
+  EXPECT_EQ(Outcome(*a, "growing").rows, 3);
+
+  // Another interval is another version, with another definition hash.
+  auto b = Build({}, 1, false, Hours(4, 6, "b"));
+  ASSERT_TRUE(b.ok() && b->ok()) << (b.ok() ? Outcome(*b, "hourly").error : b.status().ToString());
+  EXPECT_EQ(Outcome(*b, "hourly").status, ModelStatus::kBuilt);
+  EXPECT_EQ(Outcome(*b, "hourly").rows, 1);  // ids 4 (kind b, dropped) and 5
+  EXPECT_EQ(Count("SELECT max(id) FROM hourly"), 5);
+  EXPECT_NE(Outcome(*b, "hourly").version, version_a);
+  auto graph = ModelGraph::Load(*spec_);
+  ASSERT_TRUE(graph.ok());
+  const Model& hourly = *graph->Find("hourly");
+  EXPECT_NE(DefinitionHash(*graph, hourly, Hours(1, 4, "b")),
+            DefinitionHash(*graph, hourly, Hours(4, 6, "b")));
+  EXPECT_NE(DefinitionHash(*graph, hourly, Hours(1, 4, "a")),
+            DefinitionHash(*graph, hourly, Hours(1, 4, "b")));
+  // The incremental model extends its table with the new interval's rows.
+  EXPECT_EQ(Outcome(*b, "growing").new_rows, 2);
+  EXPECT_EQ(Outcome(*b, "growing").rows, 5);
+  EXPECT_EQ(DefinitionHash(*graph, *graph->Find("growing"), Hours(1, 4, "b")),
+            DefinitionHash(*graph, *graph->Find("growing"), Hours(4, 6, "b")));
+
+  // The same values again: nothing to do for the table.
+  auto again = Build({"hourly"}, 1, false, Hours(4, 6, "b"));
+  ASSERT_TRUE(again.ok() && again->ok());
+  EXPECT_EQ(Outcome(*again, "hourly").status, ModelStatus::kUnchanged);
+  // The first interval again: rebuilt, and named as the first time (same rows, same values).
+  auto a2 = Build({"hourly"}, 1, false, Hours(1, 4, "x'); DROP TABLE t; --"));
+  ASSERT_TRUE(a2.ok() && a2->ok());
+  EXPECT_EQ(Outcome(*a2, "hourly").status, ModelStatus::kBuilt);
+  EXPECT_EQ(Outcome(*a2, "hourly").version, version_a);
+  EXPECT_EQ(Count("SELECT count(*) FROM hourly"), 3);
 }
 
 }  // namespace

@@ -116,8 +116,14 @@ TEST_F(OpenLineageTest, DatasetsOfSteps) {
 }
 
 TEST(HttpPostTest, UnreachableAndBadUrlsAreErrors) {
-  EXPECT_EQ(HttpPostJson("https://example.com/x", "{}", std::chrono::seconds(1)).code(),
+  EXPECT_EQ(HttpPostJson("ftp://example.com/x", "{}", std::chrono::seconds(1)).code(),
             base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpPostJson("file:///etc/passwd", "{}", std::chrono::seconds(1)).code(),
+            base::StatusCode::kInvalidArgument);
+  // https is accepted (and fails here only because nothing listens).
+  EXPECT_EQ(
+      HttpPostJson("https://127.0.0.1:1/api/v1/lineage", "{}", std::chrono::seconds(1)).code(),
+      base::StatusCode::kUnavailable);
   // Port 1 on loopback: nothing listens there.
   EXPECT_EQ(HttpPostJson("http://127.0.0.1:1/api/v1/lineage", "{}", std::chrono::seconds(1)).code(),
             base::StatusCode::kUnavailable);

@@ -33,6 +33,39 @@ TEST(StepArgvTest, VerbsAndCommands) {
                "--fail-on-drift"}));
 }
 
+TEST(StepArgvTest, MonitorStepsRunTheirMonitors) {
+  config::StepSpec s;
+  s.run = config::StepKind::kMonitor;
+  EXPECT_EQ(StepArgv(s, "/proj", "/bin/sluice"), (V{"/bin/sluice", "monitor", "-p", "/proj"}));
+  s.monitors = {"rows", "drift_amount"};
+  s.fail_on_alert = true;
+  EXPECT_EQ(StepArgv(s, "/proj", "/bin/sluice"), (V{"/bin/sluice", "monitor", "-p", "/proj", "rows",
+                                                    "drift_amount", "--fail-on-alert"}));
+}
+
+TEST(StepArgvTest, ModelStepsGetTheRunsIntervalAndVars) {
+  StepValues values;
+  values.interval.emplace("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z");
+  values.vars = {{"day", "--full-refresh"}, {"q", "it's"}};
+  config::StepSpec s;
+  s.run = config::StepKind::kBuild;
+  s.models = {"daily"};
+  // Each value is part of one --opt=value argument, so none can pass for a flag.
+  EXPECT_EQ(
+      StepArgv(s, "/proj", "/bin/sluice", values),
+      (V{"/bin/sluice", "build", "-p", "/proj", "daily", "--interval-start=2024-01-01T00:00:00Z",
+         "--interval-end=2024-01-02T00:00:00Z", "--var=day=--full-refresh", "--var=q=it's"}));
+  s.run = config::StepKind::kTest;
+  s.models.clear();
+  EXPECT_EQ(StepArgv(s, "/proj", "/bin/sluice", values)[1], "test");
+  EXPECT_EQ(StepArgv(s, "/proj", "/bin/sluice", values).size(), 8u);
+  // Other verbs do not render model SQL and take no such flags.
+  s.run = config::StepKind::kIngest;
+  s.sources = {"tx"};
+  EXPECT_EQ(StepArgv(s, "/proj", "/bin/sluice", values),
+            (V{"/bin/sluice", "ingest", "-p", "/proj", "tx"}));
+}
+
 TEST(StepArgvTest, SeveralInvocationsBecomeOneQuotedShellLine) {
   config::StepSpec s;
   s.run = config::StepKind::kProfile;

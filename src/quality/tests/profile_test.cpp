@@ -135,5 +135,91 @@ TEST_F(ProfileTest, MergeIsExactForCountsExtremesAndMoments) {
   EXPECT_EQ(ms->top[0].count, pall->Find("s")->top[0].count);
 }
 
+// A stream-like dataset: each version keeps its parent's data files and adds one, landed at
+// `created_at`.
+class SegmentProfileTest : public LakeFixture {
+ protected:
+  lake::Manifest Land(const std::string& sql, const std::string& created_at,
+                      const lake::Manifest* parent) {
+    lake::Manifest m = Publish("s", sql);  // stores the file; its version is then extended
+    lake::Manifest next;
+    next.dataset = "stream";
+    next.kind = "source";
+    next.created_at = created_at;
+    next.schema = m.schema;
+    next.inputs = m.inputs;
+    if (parent != nullptr) {
+      next.outputs = parent->outputs;
+      next.parents = {parent->id};
+      next.rows = parent->rows;
+    }
+    next.outputs.push_back(m.outputs[0]);
+    next.rows.read += m.rows.read;
+    next.rows.loaded += m.rows.loaded;
+    auto published = lake_->Publish(next);
+    EXPECT_TRUE(published.ok()) << published.status().ToString();
+    return published->manifest;
+  }
+};
+
+TEST_F(SegmentProfileTest, MergedPerHourAndDayFromStoredSegmentProfiles) {
+  const std::string rows_a = "SELECT i::DOUBLE AS x, 'a' AS s FROM range(0, 100) r(i)";
+  const std::string rows_b = "SELECT i::DOUBLE AS x, 'b' AS s FROM range(100, 250) r(i)";
+  const std::string rows_c = "SELECT i::DOUBLE AS x, 'a' AS s FROM range(250, 260) r(i)";
+  const auto v1 = Land(rows_a, "2026-01-01T10:05:00Z", nullptr);
+  const auto v2 = Land(rows_b, "2026-01-01T10:40:00Z", &v1);
+  const auto v3 = Land(rows_c, "2026-01-01T11:10:00Z", &v2);
+  auto hours = ProfilesByPeriod(*lake_, "stream", ProfilePeriod::kHour);
+  ASSERT_TRUE(hours.ok()) << hours.status().ToString();
+  ASSERT_EQ(hours->size(), 2u);
+  const PeriodProfile& ten = (*hours)[0];
+  EXPECT_EQ(ten.period, "2026-01-01T10:00:00Z");
+  EXPECT_EQ(ten.versions, (std::vector<std::string>{v1.id, v2.id}));
+  EXPECT_EQ(ten.profile.version, v2.id);
+  // Hour 10 holds exactly the rows of version 2 (segments a and b): compare with its full scan.
+  auto whole = ComputeProfile(*lake_, v2);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(ten.profile.rows, 250);
+  const ColumnProfile* x = ten.profile.Find("x");
+  const ColumnProfile* want = whole->Find("x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->count, want->count);
+  EXPECT_EQ(*x->min, *want->min);
+  EXPECT_EQ(*x->max, *want->max);
+  EXPECT_NEAR(*x->mean, *want->mean, 1e-12 * *want->mean);
+  EXPECT_NEAR(*x->stddev, *want->stddev, 1e-9 * *want->stddev);
+  EXPECT_EQ(ten.profile.Find("s")->top[0].value, "b");
+  EXPECT_EQ(ten.profile.Find("s")->top[0].count, 150);
+  const PeriodProfile& eleven = (*hours)[1];
+  EXPECT_EQ(eleven.period, "2026-01-01T11:00:00Z");
+  EXPECT_EQ(eleven.profile.rows, 10);  // only segment c's rows, not version 3's 260
+  EXPECT_EQ(*eleven.profile.Find("x")->min, 250);
+
+  // No rescan: with a segment's Parquet file gone, the stored segment profiles still answer.
+  const auto files = lake_->DataFiles(v2);
+  std::filesystem::permissions(files[1].parent_path(), std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::add);
+  ASSERT_TRUE(std::filesystem::remove(files[1]));
+  auto days = ProfilesByPeriod(*lake_, "stream", ProfilePeriod::kDay);
+  ASSERT_TRUE(days.ok()) << days.status().ToString();
+  ASSERT_EQ(days->size(), 1u);
+  EXPECT_EQ((*days)[0].period, "2026-01-01T00:00:00Z");
+  EXPECT_EQ((*days)[0].profile.rows, 260);
+  EXPECT_EQ((*days)[0].versions.size(), 3u);
+  EXPECT_EQ((*days)[0].profile.Find("s")->top[0].value, "b");
+}
+
+TEST_F(SegmentProfileTest, SnapshotsThatReplaceTheirParentAreRefused) {
+  const auto v1 = Land("SELECT 1.0::DOUBLE AS x", "2026-01-01T10:00:00Z", nullptr);
+  const auto v2 = Land("SELECT 2.0::DOUBLE AS x", "2026-01-01T10:30:00Z", nullptr);  // no parent
+  (void)v1;
+  auto periods = ProfilesByPeriod(*lake_, "stream", ProfilePeriod::kHour);
+  ASSERT_FALSE(periods.ok());
+  EXPECT_EQ(periods.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(periods.status().message().find(v2.id.substr(0, 12)), std::string::npos);
+  EXPECT_EQ(ProfilesByPeriod(*lake_, "nosuch", ProfilePeriod::kDay).status().code(),
+            base::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace sluice::quality

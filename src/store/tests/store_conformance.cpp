@@ -379,3 +379,89 @@ TEST_P(StoreConformanceTest, SideEntriesTravelWithTheirViewsWrite) {
 }
 
 }  // namespace sluice::store::test_support
+
+namespace sluice::store::test_support {
+namespace {
+
+// Entity parts: any bytes in entity and part name, put and delete in the same atomic write as
+// the values and meta, never colliding with values or another entity's parts (an entity that
+// is a prefix of another, a part name that looks like the rest of a longer entity), removed by
+// Replace when not in its batch and by DeleteView.
+TEST_P(StoreConformanceTest, PartsTravelWithValuesAndGoWithTheirView) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("parts");
+  const std::string other = View("parts2");
+  const std::vector<PartWrite> parts = {
+      {"e", "g" + Binary({0, 0, 0, 0, 0, 0, 0, 1}), "group of e"},
+      {"e", "c" + Binary({0, 0, 0, 0, 0, 0, 0, 1}), "chunk of e"},
+      {"ex", "c", "part c of ex"},
+      {"e", "xc", "part xc of e"},  // ("e", "xc") and ("ex", "c") must not meet
+      {Binary({0, 0xff}), Binary({0}), Binary({0xff, 0})},
+      {"", "", "empty entity, empty part name"},
+  };
+  ASSERT_TRUE(store->WriteState(view, {{"e", "head"}}, parts, SampleMeta("v1"), {}, false).ok());
+  ASSERT_TRUE(store
+                  ->WriteState(other, {{"e", "other head"}}, {{"e", "xc", "other part"}},
+                               SampleMeta("o"), {}, false)
+                  .ok());
+  std::vector<PartKey> keys;
+  for (const auto& p : parts)
+    keys.push_back({p.entity, p.part});
+  keys.push_back({"e", "missing"});
+  auto got = store->MultiGetParts(view, keys);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), keys.size());
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    EXPECT_EQ((*got)[i], parts[i].value) << i;
+  EXPECT_EQ((*got)[parts.size()], std::nullopt);
+  // Parts are not values.
+  auto heads = store->MultiGet(view, {"e", "ex"});
+  ASSERT_TRUE(heads.ok());
+  EXPECT_EQ(*heads, (Got{"head", std::nullopt}));
+
+  // A delete and a put in one write.
+  ASSERT_TRUE(store
+                  ->WriteState(view, {{"e", "head 2"}},
+                               {{"e", "xc", std::nullopt}, {"ex", "c", "part c of ex, 2"}},
+                               SampleMeta("v2"), {}, false)
+                  .ok());
+  got = store->MultiGetParts(view, {{"e", "xc"}, {"ex", "c"}, {"e", parts[0].part}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{std::nullopt, "part c of ex, 2", "group of e"}));
+
+  // Replace keeps only the parts in its batch; DeleteView removes the rest, and leaves the
+  // other view's.
+  ASSERT_TRUE(
+      store->WriteState(view, {{"e", "head 3"}}, {{"e", "c1", "kept"}}, SampleMeta("v3"), {}, true)
+          .ok());
+  got = store->MultiGetParts(view, {{"e", "c1"}, {"ex", "c"}, {"e", parts[0].part}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{"kept", std::nullopt, std::nullopt}));
+  ASSERT_TRUE(store->DeleteView(view).ok());
+  got = store->MultiGetParts(view, {{"e", "c1"}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{std::nullopt}));
+  got = store->MultiGetParts(other, {{"e", "xc"}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{"other part"}));
+  ASSERT_TRUE(store->DeleteView(other).ok());
+
+  // A read-only handle reads parts and refuses to write them.
+  ASSERT_TRUE(
+      store->WriteState(view, {{"e", "h"}}, {{"e", "p", "v"}}, SampleMeta("v4"), {}, false).ok());
+  store.reset();
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->CatchUp().ok());
+  got = reader->MultiGetParts(view, {{"e", "p"}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (Got{"v"}));
+  EXPECT_EQ(reader->WriteState(view, {}, {{"e", "p", "w"}}, SampleMeta("v5"), {}, false).code(),
+            base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reader->MultiGetParts("bad/view", {{"e", "p"}}).status().code(),
+            base::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::store::test_support
