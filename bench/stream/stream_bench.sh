@@ -3,37 +3,52 @@
 #
 #   bench/stream/stream_bench.sh SLUICE MOCK_BROKER [EVENTS] [RATE] [SECONDS]
 #
-# 1. Throughput: EVENTS JSON transactions (the example's columns) in one partition, consumed
-#    spread by user over 16 partitions (the mock broker keeps about 5 MB per partition), consumed
-#    to the end by `sluice stream --stop-at-end` (contract check, DuckDB row SQL, the example
-#    view's 6 aggregations, RocksDB writes, the lake archive) and, in the same run, by kcat
-#    (librdkafka's consumer alone, messages to /dev/null): the input's physical limit. Both
-#    under /usr/bin/time; events/s per core = events / (user + system CPU seconds).
-# 2. Freshness: a producer sends RATE events/s stamped with the time they are sent, for
-#    SECONDS, while `sluice stream` follows live; sluice prints event-to-online p50/p99.
+# MOCK_BROKER's folder (build/tests) also holds live_producer (tests/kafka/live_producer.cpp).
+# 1. Throughput: EVENTS example transactions (JSON, the columns of examples/fraud) spread by
+#    user over 16 partitions (the mock broker keeps about 5 MB per partition, so at most about
+#    400,000 events), consumed to the end by `sluice stream --stop-at-end` (contract check, DuckDB
+#    row SQL, the example view's 6 aggregations, RocksDB writes, the lake archive) and, in the
+#    same run, by kcat (librdkafka's consumer alone, messages to /dev/null): the input's physical
+#    limit. Both under /usr/bin/time; events/s per core = events / (user + system CPU seconds).
+#    A second `sluice stream` with nothing left to consume measures start-up and shutdown.
+# 2. Freshness (skipped when SECONDS is 0): live_producer sends RATE events/s, keyed by user
+#    over 4 partitions, each stamped with the time it is sent, for SECONDS, while `sluice stream`
+#    follows live; on SIGTERM sluice prints event-to-online p50/p99 (event time to the store
+#    write that made the event servable).
 set -euo pipefail
 sluice=$(realpath "$1")
 broker_bin=$(realpath "$2")
+producer=$(dirname "$broker_bin")/live_producer
 events=${3:-200000}
 rate=${4:-50000}
 seconds=${5:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d)
-trap 'bash "$here/../../tests/kafka/kafka_broker.sh" stop "$root/kafka" >/dev/null; rm -rf "$root"' EXIT
+live_pid=
+cleanup() {
+  [[ -n "$live_pid" ]] && kill -TERM "$live_pid" 2>/dev/null
+  bash "$here/../../tests/kafka/kafka_broker.sh" stop "$root/kafka" >/dev/null
+  rm -rf "$root"
+}
+trap cleanup EXIT
 bash "$here/../../tests/kafka/kafka_broker.sh" start "$root/kafka" "$broker_bin" bench_tp:16 \
-  bench_live:1 >/dev/null
+  bench_live:4 >/dev/null
 source "$root/kafka/env"
 source "$here/../../tests/e2e/stream_project.sh"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 p="$root/p"
 make_stream_project "$p" bench_tp "$KAFKA_BROKERS" 0s
 "$sluice" demo-data -p "$p" --transactions "$events" --formats jsonl >/dev/null
 sorted_transactions "$p/data/transactions.jsonl" >"$root/messages.jsonl"
+/usr/bin/python3 - "$root/messages.jsonl" "$root" <<'PY'
+import json, sys
+parts = [open(f"{sys.argv[2]}/part{i}", "w") for i in range(16)]
+for line in open(sys.argv[1]):
+    parts[json.loads(line)["user_id"] % 16].write(line)
+PY
 for part in $(seq 0 15); do
-  /usr/bin/python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    if json.loads(l)["user_id"] % 16 == int(sys.argv[2]): sys.stdout.write(l)' "$root/messages.jsonl" "$part" |
-    kcat -P -b "$KAFKA_BROKERS" -t bench_tp -p "$part"
+  kcat -P -b "$KAFKA_BROKERS" -t bench_tp -p "$part" <"$root/part$part"
 done
 n=$(wc -l <"$root/messages.jsonl")
 
@@ -44,43 +59,33 @@ timed() {  # timed OUT CMD...: "wall cpu" of CMD into OUT
 read -r raw_wall raw_cpu < <(timed "$root/raw" kcat -C -b "$KAFKA_BROKERS" -t bench_tp -o beginning -e -q)
 read -r sl_wall sl_cpu < <(timed "$root/sluice" "$sluice" stream -p "$p" spend_stream --stop-at-end)
 grep -q "consumed $n messages" "$root/sluice.out" || { cat "$root/sluice.out" "$root/sluice.err"; exit 1; }
+read -r idle_wall idle_cpu < <(timed "$root/idle" "$sluice" stream -p "$p" spend_stream --stop-at-end)
+grep -q "consumed 0 messages" "$root/idle.out" || { cat "$root/idle.out" "$root/idle.err"; exit 1; }
 rate_of() { awk -v n="$n" -v s="$1" 'BEGIN{printf "%.0f", (s > 0 ? n / s : 0)}'; }
+work_cpu=$(awk -v a="$sl_cpu" -v b="$idle_cpu" 'BEGIN{printf "%.2f", a - b}')
 echo
 echo "| path ($n events, 16 partitions) | wall s | CPU s | events/s (wall) | events/s per core (CPU) |"
 echo "|---|---|---|---|---|"
 echo "| kcat: librdkafka consume only | $raw_wall | $raw_cpu | $(rate_of "$raw_wall") | $(rate_of "$raw_cpu") |"
 echo "| sluice stream (spend_stream, RocksDB, lake) | $sl_wall | $sl_cpu | $(rate_of "$sl_wall") | $(rate_of "$sl_cpu") |"
+echo "| sluice stream, nothing to consume (start-up, shutdown) | $idle_wall | $idle_cpu | | |"
+echo "| sluice stream less start-up and shutdown | | $work_cpu | | $(rate_of "$work_cpu") |"
 
-# Live: events stamped with the time they are sent, at a steady rate.
+[[ "$seconds" == 0 ]] && exit 0
+# Live: events stamped with the time they are sent, at a steady rate, on a fresh view and archive.
 sed -i "s/topic: bench_tp/topic: bench_live/" "$p/sluice.yaml"
 rm -rf "$p/.sluice/online" "$p/.sluice/lake/versions/tx_stream"
 "$sluice" stream -p "$p" spend_stream >"$root/live.out" 2>"$root/live.err" &
-pid=$!
+live_pid=$!
 sleep 2
-/usr/bin/python3 - "$rate" "$seconds" <<'PY' | kcat -P -b "$KAFKA_BROKERS" -t bench_live -p 0 -X linger.ms=1
-import json, sys, time
-from datetime import datetime, timezone
-rate, seconds = int(sys.argv[1]), float(sys.argv[2])
-tick = 0.01
-per_tick = max(1, int(rate * tick))
-start = time.time()
-n = 0
-while time.time() - start < seconds:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    out = []
-    for i in range(per_tick):
-        n += 1
-        out.append('{"txn_id":"t%d","user_id":%d,"merchant_id":"m%d","merchant_category":"food",'
-                   '"amount":10.5,"currency":"EUR","country":"DE","channel":"web","ts":"%s"}'
-                   % (n, n % 5000, n % 300, now))
-    sys.stdout.write("\n".join(out) + "\n")
-    sys.stdout.flush()
-    next_tick = start + (n / per_tick) * tick
-    time.sleep(max(0, next_tick - time.time()))
-PY
+"$producer" "$KAFKA_BROKERS" bench_live "$rate" "$seconds" >"$root/producer.out"
 sleep 2
-kill -TERM "$pid"
-wait "$pid" || true
+# CPU seconds of sluice while it followed the stream (utime + stime, in clock ticks).
+live_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$live_pid/stat")
+kill -TERM "$live_pid"
+wait "$live_pid" || true
+live_pid=
 echo
-echo "live, $rate events/s for ${seconds}s:"
+echo "live, asked $rate events/s for ${seconds}s: $(cat "$root/producer.out")"
+echo "sluice used $live_cpu CPU s while following; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -E "consumed|freshness" "$root/live.out" || cat "$root/live.err"

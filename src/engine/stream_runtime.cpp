@@ -229,6 +229,9 @@ struct ViewSink {
       }
     }
   }
+  // The view's row SQL over stream_apply() and over stream_view(), planned at first use and
+  // rerun on every micro-batch (planning cost more than running on a small batch).
+  std::optional<warehouse::DuckDb::Prepared> over_apply, over_view;
 };
 
 // The states of a generation being rebuilt, for UpdateEntityStates.
@@ -533,8 +536,23 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     const types::Batch& rows = subset ? view_rows : apply_rows;
     StateWrites states;
     if (rows.num_rows() > 0) {
-      auto events = db.Query(EventsSqlOver(
-          v.plan, subset ? "SELECT * FROM stream_view()" : "SELECT * FROM stream_apply()"));
+      // A view whose SQL only picks columns skips DuckDB (EventsWithoutSql gives what the SQL
+      // would); any other runs its prepared SQL.
+      auto run_sql = [&]() -> base::Result<types::Batch> {
+        if (std::optional<types::Batch> plain = EventsWithoutSql(v.plan, rows)) {
+          return std::move(*plain);
+        }
+        std::optional<warehouse::DuckDb::Prepared>& sql = subset ? v.over_view : v.over_apply;
+        if (!sql) {
+          SLUICE_ASSIGN_OR_RETURN(
+              warehouse::DuckDb::Prepared prepared,
+              db.Prepare(EventsSqlOver(v.plan, subset ? "SELECT * FROM stream_view()"
+                                                      : "SELECT * FROM stream_apply()")));
+          sql.emplace(std::move(prepared));
+        }
+        return sql->Run();
+      };
+      auto events = run_sql();
       if (!events.ok()) {
         return base::InvalidArgument("feature view '" + v.spec->name +
                                      "': " + events.status().message());
@@ -1110,6 +1128,8 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
   constexpr auto kGroupCheckEvery = std::chrono::milliseconds(250);
   // Views written for the first time at once, so `get` finds them even before any event.
   SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
+  size_t gathered = 0;  // messages of the micro-batch being gathered
+  base::ProcessingTime gathering_since{};
   while (true) {
     if (s.options.stop_at_end && at_end()) {
       // The input of the partitions owned is over: apply what waits and land the archive. A
@@ -1128,21 +1148,37 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/true));
       break;
     }
-    SLUICE_RETURN_IF_ERROR(
-        s.consumer->Poll(s.options.max_poll_messages, s.options.poll_timeout, &poll));
+    // While a micro-batch gathers, a poll waits only for what is left of its linger.
+    auto wait = s.options.poll_timeout;
+    if (gathered > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          gathering_since + s.options.batch_linger - s.clock->Now());
+      wait = std::clamp(left, std::chrono::milliseconds(0), wait);
+    }
+    SLUICE_RETURN_IF_ERROR(s.consumer->Poll(
+        std::max<size_t>(
+            1, s.options.max_poll_messages - std::min(gathered, s.options.max_poll_messages)),
+        wait, &poll));
     s.poll_time = s.clock->Now();
     for (const connectors::KafkaMessage& m : poll.messages)
       s.Consume(m);
-    if (!poll.messages.empty()) {
+    if (gathered == 0 && !poll.messages.empty()) gathering_since = s.clock->Now();
+    gathered += poll.messages.size();
+    // Applied when full, when its linger is over, or when the topic went quiet (nothing more
+    // came within the wait: no reason to hold what arrived).
+    if (gathered > 0 && (gathered >= s.options.max_poll_messages || poll.messages.empty() ||
+                         s.clock->Now() - gathering_since >= s.options.batch_linger)) {
+      gathered = 0;
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
       std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
       for (const auto& [p, ps] : s.partitions)
         offsets.emplace_back(p, ps.next);
       s.consumer->CommitInformational(offsets);
-    } else if (!s.waiting.empty() && s.options.idle_timeout.count() > 0) {
+    } else if (gathered == 0 && !s.waiting.empty() && s.options.idle_timeout.count() > 0) {
       // A partition may have gone idle and stopped holding events back.
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
-    } else if (s.SegmentRows() > 0 && s.clock->Now() - s.segment_started >= s.options.segment_age) {
+    } else if (gathered == 0 && s.SegmentRows() > 0 &&
+               s.clock->Now() - s.segment_started >= s.options.segment_age) {
       SLUICE_RETURN_IF_ERROR(s.LandSegment());
     }
     for (auto& [p, ps] : s.partitions) {

@@ -22,7 +22,12 @@ namespace sluice::engine {
 struct StreamOptions {
   size_t max_poll_messages = 20000;            // one micro-batch at most
   std::chrono::milliseconds poll_timeout{50};  // how long a poll waits for messages
-  std::int64_t segment_rows = 1'000'000;       // a lake segment rolls at this many rows...
+  // How long a micro-batch may gather messages (from its first one) before it is applied,
+  // unless it is full or the topic goes quiet first: under a steady stream this bounds the
+  // per-batch costs (the row SQL, the store write with the cursor) to a few hundred batches a
+  // second for at most this much added latency. 0: apply after every poll.
+  std::chrono::milliseconds batch_linger{10};
+  std::int64_t segment_rows = 1'000'000;  // a lake segment rolls at this many rows...
   base::Duration segment_age = std::chrono::minutes(1);  // ...or this old, whichever first
   // Stop once every partition reached the end offset it had at start, after applying every
   // event still waiting for the watermark (the input is over: the watermark moves to its end).

@@ -141,6 +141,49 @@ std::string EventsSqlOver(const FeatureViewPlan& plan, const std::string& from_s
   return EventsSqlFrom(plan, from_sql, 0, 1);
 }
 
+std::optional<types::Batch> EventsWithoutSql(const FeatureViewPlan& plan,
+                                             const types::Batch& rows) {
+  if (plan.filter) return std::nullopt;
+  const types::Schema& schema = rows.schema();
+  // The column of `rows` named `name` when it holds `type` values, read as is.
+  auto plain = [&](const std::string& name,
+                   std::optional<types::LogicalType> type) -> std::optional<size_t> {
+    auto idx = schema.IndexOf(name);
+    if (!idx || (type && schema.field(*idx).type != *type)) return std::nullopt;
+    return *idx;
+  };
+  std::vector<size_t> picked;
+  std::vector<types::Field> fields;
+  for (const std::string& key : plan.entity_keys) {
+    auto idx = plain(key, std::nullopt);
+    if (!idx) return std::nullopt;
+    picked.push_back(*idx);
+    fields.push_back({key, schema.field(*idx).type, true});
+  }
+  auto ts = plain(plan.event_time, types::LogicalType::kTimestamp);
+  if (!ts) return std::nullopt;
+  picked.push_back(*ts);
+  // DuckDB's name for the unaliased cast (it quotes names that need it; nothing reads the
+  // events' columns by name).
+  fields.push_back(
+      {"CAST(" + plan.event_time + " AS TIMESTAMP)", types::LogicalType::kTimestamp, true});
+  for (const InputColumn& in : plan.inputs) {
+    if (in.sql != "\"" + in.name + "\"" || in.name.find('"') != std::string::npos) {
+      return std::nullopt;
+    }
+    auto idx = plain(in.name, in.type);
+    if (!idx) return std::nullopt;
+    picked.push_back(*idx);
+    fields.push_back({in.name, in.type, true});
+  }
+  auto out_schema = types::Schema::Make(std::move(fields));
+  if (!out_schema.ok()) return std::nullopt;  // a name twice: DuckDB's relation decides
+  types::Batch events(std::move(*out_schema));
+  for (size_t c = 0; c < picked.size(); ++c)
+    events.column(c).AppendColumn(rows.column(picked[c]));
+  return events;
+}
+
 base::Result<types::Batch> ScanEvents(warehouse::DuckDb& db, std::string_view session_sql,
                                       const FeatureViewPlan& plan, const lake::Lake& lake,
                                       const lake::Manifest& source, int partition, int partitions,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,14 @@ std::string EventsSql(const FeatureViewPlan& plan, const lake::Lake& lake,
 // EventsSql over `from_sql`, any relation with the source's columns (a stream's micro-batch):
 // the same row-level SQL, evaluated by DuckDB, in replay and live alike.
 std::string EventsSqlOver(const FeatureViewPlan& plan, const std::string& from_sql);
+
+// The events EventsSqlOver(plan, ...) gives over `rows` (a batch with the source's columns),
+// without DuckDB, when that SQL provably only picks columns: no filter, every input a source
+// column read as its own type, the keys source columns, a timestamp event time (no cast that
+// changes a value), and every one of those columns in `rows`. nullopt when the SQL does more:
+// then it must run. Same types, values, NULLs and row order, and the same names (but for the
+// event time's, when DuckDB would quote it: the events are read by position).
+std::optional<types::Batch> EventsWithoutSql(const FeatureViewPlan& plan, const types::Batch& rows);
 
 // The same events as EventsSql's, in the same order, read on up to `threads` DuckDB
 // connections at once (0: one per core): the source's Parquet row groups are cut into

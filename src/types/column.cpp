@@ -1,5 +1,6 @@
 #include "types/column.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <limits>
@@ -116,7 +117,11 @@ void Column::AppendColumn(const Column& other) {
   assert(chars_.size() + other.chars_.size() <= std::numeric_limits<std::uint32_t>::max());
   const auto base = static_cast<std::uint32_t>(chars_.size());
   chars_.append(other.chars_);
-  offsets_.reserve(offsets_.size() + n);
+  // Growing geometrically: a column built from many small pieces must not reallocate (and
+  // copy) all its offsets for every piece.
+  if (offsets_.capacity() < offsets_.size() + n) {
+    offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
+  }
   for (size_t i = 1; i <= n; ++i)
     offsets_.push_back(base + other.offsets_[i]);
   AppendValidity(other.validity_.data(), n);

@@ -714,6 +714,43 @@ base::Result<types::Batch> DuckDb::QueryStreaming(std::string_view sql, size_t e
   return Query(sql);
 }
 
+struct DuckDb::Prepared::Handle {
+  duckdb_prepared_statement statement = nullptr;
+  ~Handle() {
+    if (statement != nullptr) duckdb_destroy_prepare(&statement);
+  }
+};
+
+DuckDb::Prepared::Prepared(std::unique_ptr<Handle> handle) : handle_(std::move(handle)) {}
+DuckDb::Prepared::Prepared(Prepared&&) noexcept = default;
+DuckDb::Prepared& DuckDb::Prepared::operator=(Prepared&&) noexcept = default;
+DuckDb::Prepared::~Prepared() = default;
+
+base::Result<types::Batch> DuckDb::Prepared::Run() {
+  if (handle_ == nullptr) {
+    return base::FailedPrecondition("prepared statement used after being moved from");
+  }
+  ResultGuard result;
+  if (duckdb_execute_prepared(handle_->statement, result.get()) == DuckDBError) {
+    return FromDuckDbError(duckdb_result_error_type(result.get()),
+                           duckdb_result_error(result.get()));
+  }
+  return DrainResult(result.get(), 0);
+}
+
+base::Result<DuckDb::Prepared> DuckDb::Prepare(std::string_view sql) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(sql));
+  auto handle = std::make_unique<Prepared::Handle>();
+  if (duckdb_prepare(handles_->conn, text.c_str(), &handle->statement) == DuckDBSuccess) {
+    return Prepared(std::move(handle));
+  }
+  // A prepared statement's error has no kind: running the text gives the same error with one.
+  SLUICE_RETURN_IF_ERROR(Execute(sql));
+  return base::Internal(std::string("DuckDB could not prepare a statement it runs: ") +
+                        duckdb_prepare_error(handle->statement));
+}
+
 base::Result<std::string> DuckDb::QueryScalarString(std::string_view sql) {
   SLUICE_ASSIGN_OR_RETURN(types::Batch batch, Query(sql));
   if (batch.num_columns() != 1) {

@@ -1,5 +1,5 @@
 // A steady producer for the stream benchmark (bench/stream): sends transactions with the
-// example's columns as JSON to one partition, each stamped with the time it is sent, at a fixed
+// example's columns as JSON, keyed by user, each stamped with the time it is sent, at a fixed
 // rate, so `sluice stream` following the topic can report event-to-online freshness.
 //
 //   live_producer BROKERS TOPIC RATE SECONDS [USERS]
@@ -98,8 +98,12 @@ int main(int argc, char** argv) {
           R"({"txn_id":"t%lld","user_id":%lld,"merchant_id":"m%lld","merchant_category":"food",)"
           R"("amount":%lld.5,"currency":"EUR","country":"DE","channel":"web","ts":"%s"})",
           sent, sent % users, sent % 300, 1 + sent % 200, ts.c_str());
-      while (rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload, static_cast<size_t>(n), nullptr,
-                              0, nullptr) != 0) {
+      // Keyed by user: the topic's partitioner spreads users over its partitions.
+      char key[24];
+      const int key_len = std::snprintf(key, sizeof(key), "%lld", sent % users);
+      while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload,
+                              static_cast<size_t>(n), key, static_cast<size_t>(key_len),
+                              nullptr) != 0) {
         if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           status = Fail(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
           break;

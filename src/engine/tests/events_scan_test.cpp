@@ -132,5 +132,63 @@ TEST_F(EventsScanTest, ErrorsOfAnyRangeAreReported) {
   }
 }
 
+// The stream skips DuckDB for views whose SQL only picks columns: what it builds must be
+// exactly what the SQL gives, and every plan whose SQL does more must run it.
+TEST_F(EventsScanTest, EventsWithoutSqlEqualTheSqlOrAreRefused) {
+  // The source's rows as the stream holds them: a batch with the declared columns.
+  types::Batch batch(source_.schema);
+  for (size_t r = 0; r < 5000; ++r) {
+    batch.column(0).AppendInt64(static_cast<std::int64_t>((r * 7919) % 97));
+    batch.column(1).AppendTimestamp(1704067200000000 +
+                                    static_cast<std::int64_t>(r % 777) * 60000000);
+    if (r % 13 == 0) {
+      batch.column(2).AppendNull();
+    } else {
+      batch.column(2).AppendDouble(static_cast<double>(r) * 0.25 - 3.0);
+    }
+    if (r % 7 == 0) {
+      batch.column(3).AppendNull();
+    } else {
+      batch.column(3).AppendString("tag-" + std::to_string(r % 31) +
+                                   (r % 2 ? " and more text" : ""));
+    }
+  }
+  ASSERT_TRUE(db_->RegisterBatch("stream_rows", &batch).ok());
+  const std::string from = "SELECT * FROM stream_rows()";
+
+  auto want = db_->Query(EventsSqlOver(plan_, from));
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  std::optional<types::Batch> got = EventsWithoutSql(plan_, batch);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->schema().ToString(), want->schema().ToString());
+  ASSERT_EQ(got->num_rows(), want->num_rows());
+  for (size_t c = 0; c < want->num_columns(); ++c) {
+    for (size_t r = 0; r < want->num_rows(); ++r) {
+      ASSERT_EQ(got->column(c).IsValid(r), want->column(c).IsValid(r)) << c << " " << r;
+      ASSERT_EQ(got->column(c).ValueToString(r), want->column(c).ValueToString(r)) << c << " " << r;
+    }
+  }
+
+  // SQL that does more than pick columns is never skipped.
+  FeatureViewPlan filtered = plan_;
+  filtered.filter = "amount > 0";
+  EXPECT_FALSE(EventsWithoutSql(filtered, batch).has_value());
+  FeatureViewPlan computed = plan_;
+  computed.inputs[0] = {"amount", "(amount * 2)", LogicalType::kDouble, InputKind::kNumber};
+  EXPECT_FALSE(EventsWithoutSql(computed, batch).has_value());
+  FeatureViewPlan cast = plan_;
+  cast.inputs[0] = {"k", "\"k\"", LogicalType::kDouble, InputKind::kNumber};  // BIGINT -> DOUBLE
+  EXPECT_FALSE(EventsWithoutSql(cast, batch).has_value());
+  FeatureViewPlan missing = plan_;
+  missing.inputs[0] = {"nope", "\"nope\"", LogicalType::kDouble, InputKind::kNumber};
+  EXPECT_FALSE(EventsWithoutSql(missing, batch).has_value());
+  // A date event time is cast to a timestamp by the SQL.
+  types::Batch dated(*types::Schema::Make({{"k", LogicalType::kInt64, false},
+                                           {"ts", LogicalType::kDate, false},
+                                           {"amount", LogicalType::kDouble, true},
+                                           {"tag", LogicalType::kString, true}}));
+  EXPECT_FALSE(EventsWithoutSql(plan_, dated).has_value());
+}
+
 }  // namespace
 }  // namespace sluice::engine

@@ -254,6 +254,36 @@ TEST(DuckDbTest, RegisteredBatchReadsBackInOrderAndLinesUpPositionally) {
   EXPECT_FALSE(db.RegisterBatch("sluice_rows", &batch).ok());
 }
 
+TEST(DuckDbTest, PreparedQueryRerunsOverARefilledBatch) {
+  DuckDb db = OpenMemory();
+  Batch batch = MakeAllTypesBatch(3000);
+  ASSERT_TRUE(db.RegisterBatch("sluice_refilled", &batch).ok());
+  const std::string sql = "SELECT * FROM sluice_refilled() WHERE i IS NULL OR i % 3 <> 0";
+  auto prepared = db.Prepare(sql);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  // Each run reads the batch as it is then, exactly as the same SQL run afresh.
+  for (size_t rows : {3000U, 10U, 0U, 2500U}) {
+    batch = MakeAllTypesBatch(rows);
+    auto got = prepared->Run();
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto want = db.Query(sql);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ExpectSameBatches(*want, *got);
+  }
+  // Errors keep their kind: an unknown table is a binder error, as from Query.
+  auto bad = db.Prepare("SELECT * FROM no_such_table");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("no_such_table"), std::string::npos);
+  // A run that fails reports DuckDB's error.
+  auto failing = db.Prepare("SELECT s::INTEGER FROM sluice_refilled()");
+  ASSERT_TRUE(failing.ok()) << failing.status().ToString();
+  batch = MakeAllTypesBatch(5);
+  auto run = failing->Run();
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find("'k0'"), std::string::npos) << run.status().message();
+}
+
 TEST(DuckDbTest, QueryConvertsNarrowAndExoticTypes) {
   DuckDb db = OpenMemory();
   auto batch = db.Query(
