@@ -147,6 +147,7 @@ struct ProfileOptions {
   bool recompute = false;  // compute again even if a profile is stored
   std::string html;        // also write a self-contained HTML report here
   int threads = 0;
+  std::string by;  // "hour" or "day": an append-only dataset's profile per period of landing
 };
 int RunProfile(const ProfileOptions& options);
 

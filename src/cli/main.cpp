@@ -244,6 +244,9 @@ int main(int argc, char** argv) {
   profile_cmd->add_flag("--json", profile.json, "Print JSON");
   profile_cmd->add_flag("--recompute", profile.recompute, "Scan again even if one is stored");
   profile_cmd->add_option("--html", profile.html, "Also write a self-contained HTML report");
+  profile_cmd->add_option("--by", profile.by,
+                          "hour|day: a stream's profile per period it landed in, merged from "
+                          "its segments' profiles (no rescan)");
   profile_cmd->add_option("--threads", profile.threads, "DuckDB threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   profile_cmd->footer(kFooter);

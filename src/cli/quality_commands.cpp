@@ -122,10 +122,59 @@ void ProfilePublishedVersion(const ProjectContext& project, const lake::Manifest
   }
 }
 
+// `sluice profile DATASET --by hour|day`: the periods of an append-only dataset, oldest first.
+int RunProfileByPeriod(const ProfileOptions& options, const ProjectContext& project) {
+  quality::ProfilePeriod period;
+  if (options.by == "hour") {
+    period = quality::ProfilePeriod::kHour;
+  } else if (options.by == "day") {
+    period = quality::ProfilePeriod::kDay;
+  } else {
+    return ReportFailure(
+        base::InvalidArgument("unknown --by '" + options.by + "' (one of hour, day)"));
+  }
+  if (options.recompute || !options.html.empty()) {
+    return ReportFailure(base::InvalidArgument(
+        "--by cannot be combined with --recompute or --html (periods are merged from stored "
+        "segment profiles)"));
+  }
+  auto current = project.lake->Current(options.target);
+  if (!current.ok() || !current->has_value()) {
+    return ReportFailure(base::InvalidArgument("--by needs a dataset name with versions; '" +
+                                               options.target + "' is not one"));
+  }
+  quality::ProfileOptions po;
+  po.threads = options.threads;
+  auto periods = quality::ProfilesByPeriod(*project.lake, options.target, period, po);
+  if (!periods.ok()) return ReportFailure(periods.status());
+  if (options.json) {
+    std::string out = "{\"dataset\":" + base::JsonQuoted(options.target) + ",\"by\":\"" +
+                      options.by + "\",\"periods\":[";
+    for (size_t i = 0; i < periods->size(); ++i) {
+      const auto& p = (*periods)[i];
+      out += (i ? "," : "") + std::string("{\"period\":") + base::JsonQuoted(p.period) +
+             ",\"versions\":[";
+      for (size_t v = 0; v < p.versions.size(); ++v)
+        out += (v ? "," : "") + base::JsonQuoted(p.versions[v]);
+      out += "],\"profile\":" + quality::ProfileToJson(p.profile) + "}";
+    }
+    std::printf("%s]}\n", out.c_str());
+    return kExitOk;
+  }
+  for (const auto& p : *periods) {
+    std::printf("%s %s (%zu segments)\n", options.by.c_str(), p.period.c_str(), p.versions.size());
+    PrintProfile(p.profile);
+    std::printf("\n");
+  }
+  if (periods->empty()) std::printf("%s: no segments\n", options.target.c_str());
+  return kExitOk;
+}
+
 int RunProfile(const ProfileOptions& options) {
   int code = kExitOk;
   auto project = OpenProject(options.project, &code);
   if (!project) return code;
+  if (!options.by.empty()) return RunProfileByPeriod(options, *project);
   auto manifest = FindManifest(*project->lake, options.target);
   if (!manifest.ok()) return ReportFailure(manifest.status());
   quality::ProfileOptions po;

@@ -80,6 +80,22 @@ expect_out '"late"' "late events archived apart"
 expect_out '"quarantine"' "quarantined messages archived"
 expect_out "kafka:$topic[0]@0.." "offset ranges in the manifest"
 
+# The archive's profile per hour of landing, merged from its segments' own profiles: every
+# applied event is in exactly one period.
+run "$sluice" profile -p "$p" tx_stream --by hour --json
+expect_code 0 "profile of the archive by hour"
+by_hour_rows=$(printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(p["profile"]["rows"] for p in d["periods"]))')
+expect_eq "$by_hour_rows" "$(wc -l <"$p/data/tx_file.jsonl")" "rows over the hours = applied events"
+run "$sluice" profile -p "$p" tx_stream --by week
+expect_code 2 "--by week refused"
+expect_err "one of hour, day" "--by names its choices"
+run "$sluice" profile -p "$p" "$(latest_version "$p" tx_stream)" --by day
+expect_code 2 "--by on a version id refused"
+expect_err "needs a dataset name" "--by says it wants a dataset"
+
 # Zero skew: stream-fed online values = materialize of the same events from a file.
 run "$sluice" ingest -p "$p" tx_file labels
 expect_code 0 "ingest the file twin and the labels"
