@@ -191,11 +191,17 @@ int RunGet(const GetOptions& options) {
   if (!store.ok()) return ReportFailure(store.status());
   auto meta = (*store)->Meta(view->name);
   if (!meta.ok()) return ReportFailure(meta.status());
+  // `sluice stream` owns a streaming view's state (and rebuilds it after a definition change);
+  // materialize refuses such a view, so the hint must name the verb that helps.
+  const config::SourceSpec* view_source = project->spec.FindSource(view->source);
+  const std::string remedy =
+      view_source != nullptr && view_source->type == config::SourceType::kKafka
+          ? "run `sluice stream` (a streaming view: it rebuilds the view and switches readers "
+            "once caught up)"
+          : "run `sluice materialize " + view->name + "`";
   if (!*meta) {
     return ReportFailure(base::FailedPrecondition("feature view '" + view->name +
-                                                  "' is not materialized: run `sluice "
-                                                  "materialize " +
-                                                  view->name + "`"));
+                                                  "' is not materialized: " + remedy));
   }
   std::int64_t t = base::SystemClock::Instance().Now().time_since_epoch().count();
   if (!options.at.empty()) {
@@ -211,11 +217,8 @@ int RunGet(const GetOptions& options) {
       engine::OnlineView::Load(project->spec, *view, *project->lake, (*meta)->source_version, *db);
   if (!online.ok()) return ReportFailure(online.status());
   if ((*online)->plan().definition_hash != (*meta)->definition_hash) {
-    return ReportFailure(
-        base::FailedPrecondition("feature view '" + view->name +
-                                 "' changed since it was materialized: run `sluice "
-                                 "materialize " +
-                                 view->name + "`"));
+    return ReportFailure(base::FailedPrecondition(
+        "feature view '" + view->name + "' changed since it was materialized: " + remedy));
   }
   // Composite keys are given as "a,b" in key order.
   std::vector<std::string> key_values;

@@ -63,6 +63,7 @@ expect_eq "$status" 86 "the rebuild dies at the switch"
 run "$sluice" get -p "$p" spend_stream 1 --at "$at"
 expect_err "changed since it was materialized" \
   "a reader of the new definition is not served the old generation"
+expect_err "run \`sluice stream\`" "the hint names the verb that rebuilds a streaming view"
 cp "$tmp_root/old.yaml" "$p/sluice.yaml"
 features_of "$p" spend_stream "$at" $users >"$tmp_root/during"
 cp "$tmp_root/new.yaml" "$p/sluice.yaml"
