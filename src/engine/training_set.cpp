@@ -585,6 +585,20 @@ base::Result<TrainingSetResult> Builder::Run() {
   }
   manifest_.created_at = base::FormatTime(clock_.Now());
 
+  // --out copies: each appears whole under its name or not at all (a user never trains on a cut
+  // file); temporaries a killed copy left behind are removed first.
+  auto prepare_output_dir = [&]() -> base::Status {
+    std::error_code ec;
+    fs::create_directories(options_.output_dir, ec);
+    if (ec) {
+      return base::IoError("cannot create '" + options_.output_dir.string() + "': " + ec.message());
+    }
+    lake::RemoveAbandonedTemporaries(options_.output_dir);
+    return base::Status::Ok();
+  };
+  auto output_path = [&](const std::string& name) {
+    return options_.output_dir / (spec_.name + fs::path(name).extension().string());
+  };
   if (options_.publish) {
     base::KillPoint("training_set.after_staging");
     for (const auto& [name, file] : written) {
@@ -594,17 +608,9 @@ base::Result<TrainingSetResult> Builder::Run() {
     result_.manifest = std::move(published.manifest);
     result_.created = published.created;
     if (!options_.output_dir.empty()) {
-      std::error_code ec;
-      fs::create_directories(options_.output_dir, ec);
-      if (ec) {
-        return base::IoError("cannot create '" + options_.output_dir.string() +
-                             "': " + ec.message());
-      }
-      lake::RemoveAbandonedTemporaries(options_.output_dir);
-      // Each copy appears whole under its name or not at all: a user never trains on a cut file.
+      SLUICE_RETURN_IF_ERROR(prepare_output_dir());
       for (const auto& out : result_.manifest.outputs) {
-        const fs::path dest =
-            options_.output_dir / (spec_.name + fs::path(out.name).extension().string());
+        const fs::path dest = output_path(out.name);
         SLUICE_RETURN_IF_ERROR(lake::CopyFileAtomic(lake_.ObjectPath(out.sha256), dest,
                                                     "training_set.mid_output_copy"));
         result_.files.push_back(dest);
@@ -616,15 +622,9 @@ base::Result<TrainingSetResult> Builder::Run() {
     // Unpublished outputs are only read by the caller (`sluice skew` compares them with
     // served values): copied from the scratch folder, which goes with the builder.
     if (!options_.output_dir.empty()) {
-      std::error_code ec;
-      fs::create_directories(options_.output_dir, ec);
-      if (ec) {
-        return base::IoError("cannot create '" + options_.output_dir.string() +
-                             "': " + ec.message());
-      }
+      SLUICE_RETURN_IF_ERROR(prepare_output_dir());
       for (const auto& [name, file] : written) {
-        const fs::path dest =
-            options_.output_dir / (spec_.name + fs::path(name).extension().string());
+        const fs::path dest = output_path(name);
         SLUICE_RETURN_IF_ERROR(lake::CopyFileAtomic(file, dest, ""));
         result_.files.push_back(dest);
       }
