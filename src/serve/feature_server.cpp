@@ -396,22 +396,23 @@ Reply FeatureServer::Features(std::string_view body) {
     results.push_back(std::move(result));
   }
   Reply reply;
-  reply.body = RenderFeatureResponse(*request, t, results);
-  if (options_.log != nullptr && options_.log->Sample()) {
-    // After rendering, so the values move to the log instead of being copied or rendered here.
-    LoggedRequest logged;
-    logged.served_at = NowMicros();
-    logged.at = t;
-    logged.entity_json = std::move(request->entity_json);
-    logged.lookups.reserve(results.size());
-    for (std::size_t l = 0; l < results.size(); ++l) {
-      const ServedView& served = *served_views[l];
-      logged.lookups.push_back(LoggedLookup{results[l].view, served.planned_source,
-                                            served.online->plan().definition_hash,
-                                            std::move(results[l].entities)});
-    }
-    options_.log->Submit(std::move(logged));
+  if (options_.log == nullptr || !options_.log->Sample()) {
+    reply.body = RenderFeatureResponse(*request, t, results);
+    return reply;
   }
+  // The log copies the values' JSON from the response rather than rendering them again.
+  thread_local std::vector<TextSpan> value_spans;
+  thread_local std::vector<ServedLookup> logged;
+  value_spans.clear();
+  logged.clear();
+  reply.body = RenderFeatureResponse(*request, t, results, &value_spans);
+  for (std::size_t l = 0; l < results.size(); ++l) {
+    const ServedView& served = *served_views[l];
+    logged.push_back(ServedLookup{results[l].view, served.planned_source,
+                                  served.online->plan().definition_hash, &results[l].entities});
+  }
+  const RenderedValues values{reply.body, &value_spans};
+  options_.log->Submit(NowMicros(), t, request->entity_json, logged, &values);
   return reply;
 }
 

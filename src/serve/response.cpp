@@ -6,7 +6,8 @@
 namespace sluice::serve {
 
 std::string RenderFeatureResponse(const FeatureRequest& request, std::int64_t at_micros,
-                                  const std::vector<ViewResult>& results) {
+                                  const std::vector<ViewResult>& results,
+                                  std::vector<TextSpan>* value_spans) {
   std::string out;
   // About 100 bytes per feature value: reserving once avoids regrowth on large batches.
   std::size_t features = 0;
@@ -37,7 +38,12 @@ std::string RenderFeatureResponse(const FeatureRequest& request, std::int64_t at
         out += ':';
         AppendJsonEscaped(out, f.name);
         out += "\":{\"value\":";
+        const std::size_t value_start = out.size();
         AppendJsonValue(out, f.value, 0);
+        if (value_spans != nullptr) {
+          value_spans->push_back(TextSpan{static_cast<std::uint32_t>(value_start),
+                                          static_cast<std::uint32_t>(out.size() - value_start)});
+        }
         out += ",\"status\":\"";
         out += engine::StatusName(f.status);
         out += "\",\"version\":";
