@@ -550,6 +550,20 @@ std::string FeatureServer::GaugesText() const {
   return out;
 }
 
+std::vector<ServedViewFreshness> FeatureServer::Freshness() const {
+  const auto snapshot = Current();
+  const std::int64_t now = NowMicros();
+  std::vector<ServedViewFreshness> out;
+  for (const auto& v : snapshot->views) {
+    const config::FeatureViewSpec* spec = project_.FindFeatureView(v.view);
+    if (!v.meta || spec == nullptr) continue;
+    out.push_back(ServedViewFreshness{
+        v.view, v.store, *v.meta,
+        engine::MeasureFreshness(project_, *spec, *v.meta, v.source_created_at, now)});
+  }
+  return out;
+}
+
 void FeatureServer::StartRefresher(std::chrono::milliseconds interval) {
   StopRefresher();
   {
