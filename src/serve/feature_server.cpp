@@ -400,18 +400,19 @@ Reply FeatureServer::Features(std::string_view body) {
     reply.body = RenderFeatureResponse(*request, t, results);
     return reply;
   }
-  // The log copies the values' JSON from the response rather than rendering them again.
-  thread_local std::vector<TextSpan> value_spans;
+  // The log copies the features' names and values from the response rather than rendering
+  // them again.
+  thread_local std::vector<FeatureSpans> feature_spans;
   thread_local std::vector<ServedLookup> logged;
-  value_spans.clear();
+  feature_spans.clear();
   logged.clear();
-  reply.body = RenderFeatureResponse(*request, t, results, &value_spans);
+  reply.body = RenderFeatureResponse(*request, t, results, &feature_spans);
   for (std::size_t l = 0; l < results.size(); ++l) {
     const ServedView& served = *served_views[l];
     logged.push_back(ServedLookup{results[l].view, served.planned_source,
                                   served.online->plan().definition_hash, &results[l].entities});
   }
-  const RenderedValues values{reply.body, &value_spans};
+  const RenderedValues values{reply.body, &feature_spans};
   options_.log->Submit(NowMicros(), t, request->entity_json, logged, &values);
   return reply;
 }

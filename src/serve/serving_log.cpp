@@ -203,7 +203,7 @@ void ServingLog::Submit(std::int64_t served_at, std::int64_t at,
   // Where each (entity, view)'s values start in the rendered spans (rendering order: entity,
   // then view, then feature). Spans that do not add up fall back to rendering the values.
   thread_local std::vector<std::size_t> starts;
-  const std::vector<TextSpan>* spans = values != nullptr ? values->spans : nullptr;
+  const std::vector<FeatureSpans>* spans = values != nullptr ? values->spans : nullptr;
   if (spans != nullptr) {
     starts.assign(entities * lookups.size(), 0);
     std::size_t next = 0;
@@ -252,12 +252,15 @@ void ServingLog::Submit(std::int64_t served_at, std::int64_t at,
         const auto& features = (*lookup.entities)[e];
         for (std::size_t f = 0; f < features.size(); ++f) {
           if (f) out.bytes += ',';
-          AppendJsonString(out.bytes, features[f].name);
-          out.bytes += ":{\"value\":";
           if (spans != nullptr) {
-            const TextSpan& span = (*spans)[starts[e * lookups.size() + l] + f];
-            out.bytes.append(values->text.substr(span.offset, span.length));
+            const FeatureSpans& at = (*spans)[starts[e * lookups.size() + l] + f];
+            out.bytes += '"';
+            out.bytes.append(values->text, at.name.offset, at.name.length);
+            out.bytes += "\":{\"value\":";
+            out.bytes.append(values->text, at.value.offset, at.value.length);
           } else {
+            AppendJsonString(out.bytes, features[f].name);
+            out.bytes += ":{\"value\":";
             AppendJsonValue(out.bytes, features[f].value);
           }
           out.bytes += ",\"status\":\"";

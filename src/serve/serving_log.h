@@ -35,12 +35,12 @@ struct ServedLookup {
   const std::vector<std::vector<engine::OnlineFeature>>* entities = nullptr;  // per entity
 };
 
-// The response the request thread already rendered, and where each feature's value is in it
-// (RenderFeatureResponse's value_spans: entity-major, then view, then feature): the log copies
-// those bytes instead of rendering the values a second time.
+// The response the request thread already rendered, and where each feature's name and value
+// are in it (RenderFeatureResponse's feature_spans: entity-major, then view, then feature): the
+// log copies those bytes instead of escaping and rendering them a second time.
 struct RenderedValues {
   std::string_view text;
-  const std::vector<TextSpan>* spans = nullptr;
+  const std::vector<FeatureSpans>* spans = nullptr;
 };
 
 // An owning request, for callers that have no rendered response (tests, tools).

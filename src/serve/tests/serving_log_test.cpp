@@ -275,10 +275,11 @@ TEST_F(ServingLogTest, ValuesCopiedFromTheResponseEqualRenderedOnes) {
     results.push_back(std::move(v));
     lookups.push_back(ServedLookup{l.view, l.source_version, l.definition_hash, &l.entities});
   }
-  std::vector<TextSpan> spans;
+  std::vector<FeatureSpans> spans;
   const std::string body = RenderFeatureResponse(request, 3, results, &spans);
   ASSERT_EQ(spans.size(), 6U);
-  EXPECT_EQ(body.substr(spans[0].offset, spans[0].length), "0.10000000000000001");
+  EXPECT_EQ(body.substr(spans[0].value.offset, spans[0].value.length), "0.10000000000000001");
+  EXPECT_EQ(body.substr(spans[0].name.offset, spans[0].name.length), "d\\\"q");
 
   auto log = ServingLog::Open(lake_->root(), spec_, clock_);
   ASSERT_TRUE(log.ok());
@@ -302,7 +303,7 @@ TEST_F(ServingLogTest, ValuesCopiedFromTheResponseEqualRenderedOnes) {
       << rendered[3];
 
   // Spans that do not match the lookups are not trusted: the values are rendered.
-  std::vector<TextSpan> short_spans(spans.begin(), spans.begin() + 2);
+  std::vector<FeatureSpans> short_spans(spans.begin(), spans.begin() + 2);
   const RenderedValues wrong{body, &short_spans};
   (*log)->Submit(r.served_at, r.at, r.entity_json, lookups, &wrong);
   ASSERT_TRUE((*log)->Flush().ok());
