@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@ class OneShotReceiver {
     port_ = ntohs(addr.sin_port);
     EXPECT_EQ(::listen(fd_, 1), 0);
     thread_ = std::thread([this] {
+      // Bounded: a client that never connects fails its test instead of hanging it.
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 10000) != 1) return;
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
       char buf[4096];
