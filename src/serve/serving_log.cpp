@@ -123,7 +123,22 @@ struct ServingLogRows {
 struct alignas(64) ServingLogShard {
   std::mutex mu;
   ServingLogRows rows;
+  // Requests its threads sampled: a counter per shard, so sampling touches no line another
+  // request thread writes.
+  std::atomic<std::uint64_t> sampled{0};
 };
+
+namespace {
+
+// The calling thread's shard index: threads are numbered as they first log, so up to kShards
+// threads never share a shard.
+unsigned ThreadShard() {
+  static std::atomic<unsigned> next_thread{0};
+  thread_local const unsigned index = next_thread.fetch_add(1, std::memory_order_relaxed);
+  return index % kShards;
+}
+
+}  // namespace
 
 ServingLog::ServingLog(const fs::path& lake_root, config::ServingLogSpec spec, base::Clock& clock)
     : lake_(lake_root),
@@ -168,7 +183,7 @@ bool ServingLog::Sample() {
     const double u = static_cast<double>(NextRandom() >> 11) * 0x1.0p-53;
     if (u >= spec_.sample_rate) return false;
   }
-  sampled_.fetch_add(1, std::memory_order_relaxed);
+  shards_[ThreadShard()].sampled.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -216,11 +231,7 @@ void ServingLog::Submit(std::int64_t served_at, std::int64_t at,
     if (next != spans->size()) spans = nullptr;
   }
 
-  // Threads are given shards round-robin as they first log, so up to kShards threads never
-  // share one.
-  static std::atomic<unsigned> next_thread{0};
-  thread_local const unsigned thread_index = next_thread.fetch_add(1, std::memory_order_relaxed);
-  ServingLogShard& shard = shards_[thread_index % kShards];
+  ServingLogShard& shard = shards_[ThreadShard()];
   {
     std::lock_guard lock(shard.mu);
     if (!accepting_.load(std::memory_order_relaxed)) {
@@ -429,7 +440,8 @@ base::Status ServingLog::Publish() {
 
 ServingLogCounts ServingLog::Counts() const {
   ServingLogCounts c;
-  c.sampled = sampled_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kShards; ++i)
+    c.sampled += shards_[i].sampled.load(std::memory_order_relaxed);
   c.dropped = dropped_.load(std::memory_order_relaxed);
   c.rows = rows_.load(std::memory_order_relaxed);
   c.versions = versions_.load(std::memory_order_relaxed);

@@ -144,7 +144,6 @@ class ServingLog {
   base::Status last_error_;
   bool closed_ = false;
 
-  std::atomic<std::uint64_t> sampled_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> versions_{0};
