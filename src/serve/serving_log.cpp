@@ -119,7 +119,7 @@ struct ServingLogRows {
   }
 };
 
-// Its own cache line, so threads writing different shards do not share one.
+// Aligned to cache lines, so threads writing different shards share none.
 struct alignas(64) ServingLogShard {
   std::mutex mu;
   ServingLogRows rows;
