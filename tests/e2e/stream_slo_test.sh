@@ -61,9 +61,12 @@ for _ in $(seq 1 300); do
   port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$tmp_root/stream.err")
   if [ -n "$port" ]; then
     metrics=$(curl -s "http://127.0.0.1:$port/metrics" || true)
-    # Every message consumed and every old one applied (and counted late).
+    # Every message consumed, every old one applied (and counted late), and the fresh ones
+    # behind the last applied too.
+    applied=$(sed -n 's/^sluice_stream_freshness_seconds_count{source="tx_stream"} \([0-9]*\)$/\1/p' <<<"$metrics")
     case "$metrics" in
-      *"outcome=\"consumed\"} $total"*"view=\"spend_stream\",slo=\"ingest_latency\"} $old"*) break ;;
+      *"outcome=\"consumed\"} $total"*"view=\"spend_stream\",slo=\"ingest_latency\"} $old"*)
+        [ "${applied:-0}" -ge $((old + fresh)) ] && break ;;
     esac
   fi
   sleep 0.1
