@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 "$py" "$here/webhook_receiver.py" "$tmp_root/port" "$tmp_root/bodies" &
 receiver_pid=$!
-for _ in $(seq 1 100); do [ -f "$tmp_root/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 400); do [ -f "$tmp_root/port" ] && break; sleep 0.05; done
 hook_port=$(cat "$tmp_root/port")
 
 p="$tmp_root/fraud"
@@ -53,7 +53,7 @@ expect_err "--freshness-interval: 'soon' is not a duration" "the error names the
 "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 --freshness-interval 100ms \
   >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
 server_pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 1200); do
   grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 0.05
@@ -61,7 +61,7 @@ done
 port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
 [ -n "$port" ] || { out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err"); fail "serve started"; finish; exit 1; }
 
-for _ in $(seq 1 200); do [ -s "$tmp_root/bodies" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$tmp_root/bodies" ] && break; sleep 0.05; done
 # Requests are answered while the checker runs (it never holds a request thread).
 for _ in $(seq 1 20); do
   run curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/features" \

@@ -39,7 +39,7 @@ expect_err "serving_log" "the error names the dataset"
 
 "$sluice" serve -p "$p" --address 127.0.0.1:0 >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
 server_pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 1200); do
   grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 0.05

@@ -57,7 +57,7 @@ total=$((old + fresh + 1))
 "$sluice" stream -p "$p" --metrics 127.0.0.1:0 >"$tmp_root/stream.out" 2>"$tmp_root/stream.err" &
 stream_pid=$!
 metrics=""
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do
   port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$tmp_root/stream.err")
   if [ -n "$port" ]; then
     metrics=$(curl -s "http://127.0.0.1:$port/metrics" || true)
@@ -108,12 +108,13 @@ expect_eq "$code" 0 "stream drains and stops on SIGTERM"
 "$sluice" serve -p "$p" --address 127.0.0.1:0 --freshness-interval 0s \
   >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
 serve_pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 1200); do
   grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
   kill -0 "$serve_pid" 2>/dev/null || break
   sleep 0.05
 done
 sport=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
+[ -n "$sport" ] || { out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err"); fail "serve started"; finish; exit 1; }
 run curl -s "http://127.0.0.1:$sport/metrics"
 echo "$out" >"$tmp_root/serve_metrics.txt"
 expect_out 'sluice_serve_view_freshness_slo_violated{view="spend_stream",store="default",slo="ingest_latency"} 0' \
