@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -91,19 +92,24 @@ std::int64_t ValueCounts::total() const {
   return std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
 }
 
-void RadixSort(std::uint64_t* keys, std::uint64_t* scratch, size_t n) {
-  if (n < 2) return;
-  if (n < 256) {
-    std::sort(keys, keys + n);
-    return;
-  }
-  std::vector<std::array<size_t, kBuckets>> counts(kDigits);
-  for (auto& c : counts)
-    c.fill(0);
+namespace {
+
+using DigitCounts = std::array<std::array<size_t, kBuckets>, kDigits>;
+
+void CountDigits(const std::uint64_t* keys, size_t n, DigitCounts& counts) {
   for (size_t i = 0; i < n; ++i) {
     const std::uint64_t k = keys[i];
     for (int d = 0; d < kDigits; ++d)
       ++counts[d][(k >> (d * kDigitBits)) & (kBuckets - 1)];
+  }
+}
+
+// The radix sort given every digit's histogram of keys[0, n).
+void SortCounted(std::uint64_t* keys, std::uint64_t* scratch, size_t n, DigitCounts& counts) {
+  if (n < 2) return;
+  if (n < 256) {
+    std::sort(keys, keys + n);
+    return;
   }
   std::uint64_t* from = keys;
   std::uint64_t* to = scratch;
@@ -126,9 +132,22 @@ void RadixSort(std::uint64_t* keys, std::uint64_t* scratch, size_t n) {
   if (from != keys) std::memcpy(keys, from, n * sizeof *keys);
 }
 
+}  // namespace
+
+void RadixSort(std::uint64_t* keys, std::uint64_t* scratch, size_t n) {
+  auto counts = std::make_unique<DigitCounts>();
+  for (auto& c : *counts)
+    c.fill(0);
+  CountDigits(keys, n, *counts);
+  SortCounted(keys, scratch, n, *counts);
+}
+
 void ToSample(std::span<const double> sorted, NumericSample& s) {
   s.values.clear();
   s.counts.clear();
+  // Room for every value at once: growing by doubling would copy and fault in each larger block.
+  s.values.reserve(sorted.size());
+  s.counts.reserve(sorted.size());
   for (const double v : sorted) {
     if (!std::isfinite(v)) continue;
     if (!s.values.empty() && s.values.back() == v) {
@@ -147,12 +166,16 @@ base::Result<ColumnReader> ColumnReader::Open(const warehouse::DuckDb& db) {
   return ColumnReader(std::move(connection));
 }
 
-base::Status ColumnReader::ReadSorted(const std::string& from, const std::string& expr,
-                                      size_t expected_rows, SortedNumbers& out) {
+base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
+                                                     const std::string& expr,
+                                                     size_t expected_rows) {
   keys_.Reserve(std::max<size_t>(expected_rows, 4096));
   size_t kept = 0, nans = 0;
   std::int64_t rows = 0;
   std::optional<bool> is_int;
+  auto counts = std::make_unique<DigitCounts>();  // 16 KiB: not on the stack
+  for (auto& c : *counts)
+    c.fill(0);
   // Keys are written as the chunks arrive: the values are never held in a column of their own.
   SLUICE_RETURN_IF_ERROR(
       connection_.QueryChunks(NumericSql(from, expr), [&](const types::Batch& b) -> base::Status {
@@ -187,13 +210,14 @@ base::Status ColumnReader::ReadSorted(const std::string& from, const std::string
             }
           }
         }
+        // Counted while the chunk's keys are still in cache, not in a pass of their own.
+        CountDigits(keys, m, *counts);
         kept += m;
         return base::Status::Ok();
       }));
   scratch_.Reserve(kept);
-  RadixSort(keys_.words(), scratch_.words(), kept);
-  // The sorted keys become the values in place (NaN appended: rows >= kept + nans fit), and the
-  // buffers trade places: `out`'s old one is the next column's keys.
+  SortCounted(keys_.words(), scratch_.words(), kept, *counts);
+  // The sorted keys become the values in place (NaN appended: rows >= kept + nans fit).
   keys_.Grow(kept + nans, kept);
   std::uint64_t* w = keys_.words();
   std::int64_t distinct = 0;
@@ -219,11 +243,11 @@ base::Status ColumnReader::ReadSorted(const std::string& from, const std::string
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t i = kept; i < kept + nans; ++i)
     std::memcpy(w + i, &nan, sizeof nan);
-  std::swap(keys_, out.buffer_);
-  out.size_ = kept + nans;
+  SortedNumbers out;
+  out.values = std::span<const double>(keys_.doubles(), kept + nans);
   out.rows = rows;
   out.distinct = distinct + (nans > 0 ? 1 : 0);
-  return base::Status::Ok();
+  return out;
 }
 
 base::Result<ValueCounts> ColumnReader::CountValues(const std::string& from,

@@ -45,18 +45,13 @@ class ValueBuffer {
   size_t capacity_ = 0;  // in 8-byte values
 };
 
-// A numeric column's non-null values in ascending order, NaN last (DuckDB's order).
+// A numeric column's non-null values in ascending order, NaN last (DuckDB's order): a view of
+// the reading ColumnReader's buffer, valid until that reader's next ReadSorted.
 struct SortedNumbers {
   std::int64_t rows = 0;      // rows read, NULLs included
   std::int64_t distinct = 0;  // distinct values, compared in the expression's own type (BIGINT
                               // values are distinct as integers, before they become doubles)
-  std::span<const double> values() const { return {buffer_.doubles(), size_}; }
-  size_t size() const { return size_; }
-
- private:
-  friend class ColumnReader;
-  ValueBuffer buffer_;
-  size_t size_ = 0;
+  std::span<const double> values;
 };
 
 // A column's non-null values as text: distinct, ascending by bytes, with how often each occurs.
@@ -73,10 +68,10 @@ class ColumnReader {
  public:
   static base::Result<ColumnReader> Open(const warehouse::DuckDb& db);
 
-  // Reads the values of `expr` (BIGINT or DOUBLE) over the relation `from` and sorts them into
-  // `out`, whose buffer is reused. `expected_rows` is a hint for sizing the buffers.
-  base::Status ReadSorted(const std::string& from, const std::string& expr, size_t expected_rows,
-                          SortedNumbers& out);
+  // Reads the values of `expr` (BIGINT or DOUBLE) over the relation `from` and sorts them in
+  // the reader's buffer. `expected_rows` is a hint for sizing the buffers.
+  base::Result<SortedNumbers> ReadSorted(const std::string& from, const std::string& expr,
+                                         size_t expected_rows);
   // Counts the values of `expr` (VARCHAR) over `from` (one GROUP BY).
   base::Result<ValueCounts> CountValues(const std::string& from, const std::string& expr);
   // count(*) of `from`.

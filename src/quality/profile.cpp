@@ -89,7 +89,7 @@ std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double 
 // Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column.
 void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
                  const ProfileOptions& options) {
-  const std::span<const double> v = s.values();
+  const std::span<const double> v = s.values;
   c.count = static_cast<std::int64_t>(v.size());
   c.nulls = rows - c.count;
   c.distinct = s.distinct;
@@ -300,16 +300,14 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
     if (slot[i].first != Kind::kTemporal) tasks.push_back(i);
   }
   std::atomic<std::int64_t> rows{-1};
-  std::vector<SortedNumbers> sorted(
-      static_cast<size_t>(ScanWorkers(options.threads, tasks.size())));  // one per worker
-  const base::Status scanned = ForEachColumn(
-      db, tasks.size(), options.threads, [&](ColumnReader& reader, int worker, size_t t) {
+  const base::Status scanned =
+      ForEachColumn(db, tasks.size(), options.threads, [&](ColumnReader& reader, int, size_t t) {
         const size_t i = tasks[t];
         const auto [kind, at] = slot[i];
         ColumnProfile& c = columns[i];
         if (kind == Kind::kNumeric) {
-          SortedNumbers& s = sorted[static_cast<size_t>(worker)];
-          SLUICE_RETURN_IF_ERROR(reader.ReadSorted(from, spec.numeric[at], spec.expected_rows, s));
+          SLUICE_ASSIGN_OR_RETURN(SortedNumbers s,
+                                  reader.ReadSorted(from, spec.numeric[at], spec.expected_rows));
           rows = s.rows;
           FillNumeric(c, s, s.rows, options);
         } else {

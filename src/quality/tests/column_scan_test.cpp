@@ -66,10 +66,11 @@ constexpr const char* kRows =
     "(0.0, NULL, 'B'), ('-inf'::DOUBLE, 7::BIGINT, 'b'), (-1.0, 7::BIGINT, 'a')) t(x, i, s)";
 
 TEST_F(ColumnReaderTest, SortsNumbersAndCountsText) {
-  SortedNumbers sorted;
-  ASSERT_TRUE(reader_->ReadSorted(kRows, "x", 0, sorted).ok());
+  auto read = reader_->ReadSorted(kRows, "x", 0);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  SortedNumbers sorted = *read;
   EXPECT_EQ(sorted.rows, 7);
-  const auto x = sorted.values();
+  const auto x = sorted.values;
   ASSERT_EQ(x.size(), 6u);  // one NULL
   EXPECT_EQ(x[0], -std::numeric_limits<double>::infinity());
   EXPECT_EQ(x[1], -1.0);
@@ -80,15 +81,17 @@ TEST_F(ColumnReaderTest, SortsNumbersAndCountsText) {
   EXPECT_EQ(sorted.distinct, 5);  // -0.0 and 0.0 are one value
 
   NumericSample sample;
-  ToSample(sorted.values(), sample);
+  ToSample(sorted.values, sample);
   EXPECT_EQ(sample.values, (std::vector<double>{-1.0, 0.0, 2.5}));  // finite values only
   EXPECT_EQ(sample.counts, (std::vector<std::int64_t>{1, 2, 1}));
 
-  // The same SortedNumbers refilled: its buffer is reused, the old values gone.
-  ASSERT_TRUE(reader_->ReadSorted(kRows, "i", 0, sorted).ok());
-  ASSERT_EQ(sorted.size(), 6u);
-  EXPECT_EQ(sorted.values().front(), -3.0);
-  EXPECT_EQ(sorted.values().back(), 9007199254740992.0);
+  // The reader's buffer reused for the next column.
+  read = reader_->ReadSorted(kRows, "i", 0);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  sorted = *read;
+  ASSERT_EQ(sorted.values.size(), 6u);
+  EXPECT_EQ(sorted.values.front(), -3.0);
+  EXPECT_EQ(sorted.values.back(), 9007199254740992.0);
   // 2^53 and 2^53 + 1 are distinct integers though the same double.
   EXPECT_EQ(sorted.distinct, 4);
 
@@ -101,25 +104,23 @@ TEST_F(ColumnReaderTest, SortsNumbersAndCountsText) {
 }
 
 TEST_F(ColumnReaderTest, ManyRowsGrowTheBuffersPastTheHint) {
-  SortedNumbers sorted;
   // 300k rows read with a hint of 10: the keys buffer grows while the chunks arrive.
-  ASSERT_TRUE(reader_
-                  ->ReadSorted("SELECT (i * 7919) % 300007 AS v FROM range(300000) r(i)",
-                               "CAST(v AS DOUBLE) / 4", 10, sorted)
-                  .ok());
-  ASSERT_EQ(sorted.size(), 300000u);
-  EXPECT_TRUE(std::is_sorted(sorted.values().begin(), sorted.values().end()));
-  EXPECT_EQ(sorted.distinct, 300000);
-  EXPECT_EQ(sorted.values().front(), 0.0);
+  auto sorted = reader_->ReadSorted("SELECT (i * 7919) % 300007 AS v FROM range(300000) r(i)",
+                                    "CAST(v AS DOUBLE) / 4", 10);
+  ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+  ASSERT_EQ(sorted->values.size(), 300000u);
+  EXPECT_TRUE(std::is_sorted(sorted->values.begin(), sorted->values.end()));
+  EXPECT_EQ(sorted->distinct, 300000);
+  EXPECT_EQ(sorted->values.front(), 0.0);
 }
 
 TEST_F(ColumnReaderTest, EmptyRelations) {
   const std::string empty = "SELECT 1.0::DOUBLE AS x, 'a' AS s WHERE false";
-  SortedNumbers sorted;
-  ASSERT_TRUE(reader_->ReadSorted(empty, "x", 0, sorted).ok());
-  EXPECT_EQ(sorted.rows, 0);
-  EXPECT_TRUE(sorted.values().empty());
-  EXPECT_EQ(sorted.distinct, 0);
+  auto sorted = reader_->ReadSorted(empty, "x", 0);
+  ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+  EXPECT_EQ(sorted->rows, 0);
+  EXPECT_TRUE(sorted->values.empty());
+  EXPECT_EQ(sorted->distinct, 0);
   auto s = reader_->CountValues(empty, "s");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE(s->values.empty());
@@ -130,34 +131,36 @@ TEST_F(ColumnReaderTest, EmptyRelations) {
 }
 
 TEST_F(ColumnReaderTest, BadExpressionsAreErrors) {
-  SortedNumbers sorted;
-  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "'text'", 0, sorted).ok());  // not a number
-  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "no_such_column", 0, sorted).ok());
+  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "'text'", 0).ok());  // not a number
+  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "no_such_column", 0).ok());
   EXPECT_FALSE(reader_->CountValues("SELECT 1 AS x", "x").ok());  // not text
 }
 
 TEST_F(ColumnReaderTest, ForEachColumnRunsEveryTaskAndReportsTheFirstError) {
   std::vector<std::int64_t> distinct(6, -1);
-  std::vector<SortedNumbers> per_worker(static_cast<size_t>(ScanWorkers(2, distinct.size())));
+  std::vector<int> workers_seen(distinct.size(), -1);
   auto ok = ForEachColumn(
       *db_, distinct.size(), 2, [&](ColumnReader& reader, int worker, size_t t) -> base::Status {
-        SortedNumbers& s = per_worker[static_cast<size_t>(worker)];
-        SLUICE_RETURN_IF_ERROR(reader.ReadSorted("SELECT * FROM range(1000) r(i)",
-                                                 "i % " + std::to_string(t + 1), 1000, s));
+        SLUICE_ASSIGN_OR_RETURN(SortedNumbers s,
+                                reader.ReadSorted("SELECT * FROM range(1000) r(i)",
+                                                  "i % " + std::to_string(t + 1), 1000));
         distinct[t] = s.distinct;
+        workers_seen[t] = worker;
         return base::Status::Ok();
       });
   ASSERT_TRUE(ok.ok()) << ok.ToString();
-  for (size_t t = 0; t < distinct.size(); ++t)
+  for (size_t t = 0; t < distinct.size(); ++t) {
     EXPECT_EQ(distinct[t], static_cast<std::int64_t>(t + 1));
+    EXPECT_GE(workers_seen[t], 0);
+    EXPECT_LT(workers_seen[t], ScanWorkers(2, distinct.size()));
+  }
   // DuckDB's own thread count is restored afterwards.
   auto threads = db_->QueryScalarInt64("SELECT current_setting('threads')::BIGINT");
   ASSERT_TRUE(threads.ok());
   EXPECT_EQ(*threads, static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency())));
 
   auto failed = ForEachColumn(*db_, 4, 2, [&](ColumnReader& reader, int, size_t t) {
-    SortedNumbers s;
-    return reader.ReadSorted("SELECT 1 AS x", t == 2 ? "no_such_column" : "x", 1, s);
+    return reader.ReadSorted("SELECT 1 AS x", t == 2 ? "no_such_column" : "x", 1).status();
   });
   EXPECT_FALSE(failed.ok());
   EXPECT_NE(failed.message().find("no_such_column"), std::string::npos) << failed.ToString();
