@@ -145,18 +145,30 @@ void RadixSort(std::uint64_t* keys, std::uint64_t* scratch, size_t n) {
 void ToSample(std::span<const double> sorted, NumericSample& s) {
   s.values.clear();
   s.counts.clear();
+  // Sorted: the infinities and NaN sit at the ends, the finite values between.
+  size_t lo = 0, hi = sorted.size();
+  while (lo < hi && !std::isfinite(sorted[lo]))
+    ++lo;
+  while (hi > lo && !std::isfinite(sorted[hi - 1]))
+    --hi;
+  if (lo == hi) return;
   // Room for every value at once: growing by doubling would copy and fault in each larger block.
-  s.values.reserve(sorted.size());
-  s.counts.reserve(sorted.size());
-  for (const double v : sorted) {
-    if (!std::isfinite(v)) continue;
-    if (!s.values.empty() && s.values.back() == v) {
-      ++s.counts.back();
-    } else {
-      s.values.push_back(v);
-      s.counts.push_back(1);
+  s.values.reserve(hi - lo);
+  s.counts.reserve(hi - lo);
+  double current = sorted[lo];
+  std::int64_t run = 0;
+  for (size_t i = lo; i < hi; ++i) {
+    const double v = sorted[i];
+    if (v != current) {
+      s.values.push_back(current);
+      s.counts.push_back(run);
+      current = v;
+      run = 0;
     }
+    ++run;
   }
+  s.values.push_back(current);
+  s.counts.push_back(run);
 }
 
 ColumnReader::ColumnReader(warehouse::DuckDb connection) : connection_(std::move(connection)) {}
@@ -167,9 +179,12 @@ base::Result<ColumnReader> ColumnReader::Open(const warehouse::DuckDb& db) {
 }
 
 base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
-                                                     const std::string& expr,
-                                                     size_t expected_rows) {
-  keys_.Reserve(std::max<size_t>(expected_rows, 4096));
+                                                     const std::string& expr, size_t expected_rows,
+                                                     int slot) {
+  if (slot < 0 || slot >= kSlots)
+    return base::Internal("no sort buffer slot " + std::to_string(slot));
+  ValueBuffer& buffer = keys_[slot];
+  buffer.Reserve(std::max<size_t>(expected_rows, 4096));
   size_t kept = 0, nans = 0;
   std::int64_t rows = 0;
   std::optional<bool> is_int;
@@ -189,8 +204,9 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
         }
         const size_t n = column.size();
         rows += static_cast<std::int64_t>(n);
-        if (kept + n > keys_.capacity()) keys_.Grow(std::max(kept + n, 2 * keys_.capacity()), kept);
-        std::uint64_t* keys = keys_.words() + kept;
+        if (kept + n > buffer.capacity())
+          buffer.Grow(std::max(kept + n, 2 * buffer.capacity()), kept);
+        std::uint64_t* keys = buffer.words() + kept;
         const std::uint8_t* data = column.data();
         const bool all_valid = column.AllValid();
         size_t m = 0;
@@ -216,10 +232,10 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
         return base::Status::Ok();
       }));
   scratch_.Reserve(kept);
-  SortCounted(keys_.words(), scratch_.words(), kept, *counts);
+  SortCounted(buffer.words(), scratch_.words(), kept, *counts);
   // The sorted keys become the values in place (NaN appended: rows >= kept + nans fit).
-  keys_.Grow(kept + nans, kept);
-  std::uint64_t* w = keys_.words();
+  buffer.Grow(kept + nans, kept);
+  std::uint64_t* w = buffer.words();
   std::int64_t distinct = 0;
   std::uint64_t previous_key = 0;
   double previous = 0;
@@ -244,7 +260,7 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
   for (size_t i = kept; i < kept + nans; ++i)
     std::memcpy(w + i, &nan, sizeof nan);
   SortedNumbers out;
-  out.values = std::span<const double>(keys_.doubles(), kept + nans);
+  out.values = std::span<const double>(buffer.doubles(), kept + nans);
   out.rows = rows;
   out.distinct = distinct + (nans > 0 ? 1 : 0);
   return out;

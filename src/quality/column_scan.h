@@ -46,7 +46,7 @@ class ValueBuffer {
 };
 
 // A numeric column's non-null values in ascending order, NaN last (DuckDB's order): a view of
-// the reading ColumnReader's buffer, valid until that reader's next ReadSorted.
+// the reading ColumnReader's buffer, valid until that reader's next ReadSorted into the same slot.
 struct SortedNumbers {
   std::int64_t rows = 0;      // rows read, NULLs included
   std::int64_t distinct = 0;  // distinct values, compared in the expression's own type (BIGINT
@@ -68,10 +68,12 @@ class ColumnReader {
  public:
   static base::Result<ColumnReader> Open(const warehouse::DuckDb& db);
 
+  static constexpr int kSlots = 2;
   // Reads the values of `expr` (BIGINT or DOUBLE) over the relation `from` and sorts them in
-  // the reader's buffer. `expected_rows` is a hint for sizing the buffers.
+  // the reader's buffer `slot` (< kSlots; the previous view of that slot ends, the other slot's
+  // stays valid: two columns side by side). `expected_rows` is a hint for sizing the buffers.
   base::Result<SortedNumbers> ReadSorted(const std::string& from, const std::string& expr,
-                                         size_t expected_rows);
+                                         size_t expected_rows, int slot = 0);
   // Counts the values of `expr` (VARCHAR) over `from` (one GROUP BY).
   base::Result<ValueCounts> CountValues(const std::string& from, const std::string& expr);
   // count(*) of `from`.
@@ -80,7 +82,7 @@ class ColumnReader {
  private:
   explicit ColumnReader(warehouse::DuckDb connection);
   warehouse::DuckDb connection_;
-  ValueBuffer keys_;
+  ValueBuffer keys_[kSlots];
   ValueBuffer scratch_;
 };
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <thread>
 
 #include "base/time.h"
@@ -72,25 +73,6 @@ std::string AsDouble(const std::string& c, types::LogicalType t) {
     return "CAST(date_diff('day', DATE '1970-01-01', " + c + ") AS DOUBLE)";
   }
   return "CAST(" + c + " AS DOUBLE)";
-}
-
-// The number of distinct values of two samples together, counted up to `limit` (the method choice
-// only asks whether there are more than a few: millions of values need not be merged for that).
-size_t UnionSize(const NumericSample& a, const NumericSample& b,
-                 size_t limit = std::numeric_limits<size_t>::max()) {
-  size_t n = 0, i = 0, j = 0;
-  while ((i < a.values.size() || j < b.values.size()) && n < limit) {
-    ++n;
-    if (j >= b.values.size() || (i < a.values.size() && a.values[i] < b.values[j])) {
-      ++i;
-    } else if (i >= a.values.size() || b.values[j] < a.values[i]) {
-      ++j;
-    } else {
-      ++i;
-      ++j;
-    }
-  }
-  return n;
 }
 
 CategoricalSample AsSample(ValueCounts&& counts) {
@@ -167,6 +149,32 @@ void NotCompared(ColumnDrift& c, std::string note) {
   c.method = "none";
   c.compared = false;
   c.note = std::move(note);
+}
+
+// The finite values of a sorted column: infinities and NaN sit at its ends.
+std::span<const double> FiniteValues(std::span<const double> sorted) {
+  size_t lo = 0, hi = sorted.size();
+  while (lo < hi && !std::isfinite(sorted[lo]))
+    ++lo;
+  while (hi > lo && !std::isfinite(sorted[hi - 1]))
+    --hi;
+  return sorted.subspan(lo, hi - lo);
+}
+
+// Sturges bins over both sides (at most max_bins, equal width) and each side's counts.
+void ReportNumericHistogram(ColumnDrift& c, std::span<const double> reference,
+                            std::span<const double> current, int max_bins) {
+  auto edges = SturgesEdges(reference, current);
+  if (static_cast<int>(edges.size()) - 1 > max_bins) {
+    const double lo = edges.front(), hi = edges.back();
+    edges.assign(static_cast<size_t>(max_bins) + 1, 0.0);
+    for (int i = 0; i <= max_bins; ++i)
+      edges[i] = lo + (hi - lo) * i / max_bins;
+    edges.back() = hi;
+  }
+  c.reference_counts = HistogramCounts(reference, edges);
+  c.current_counts = HistogramCounts(current, edges);
+  c.edges = std::move(edges);
 }
 
 void ReportHistogram(ColumnDrift& c, const NumericSample* nr, const NumericSample* nc,
@@ -459,21 +467,19 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
         c.type = numeric ? "numeric" : "categorical";
         const NumericSample* nr = nullptr;
         const NumericSample* nc = nullptr;
+        std::span<const double> rs, cs;  // numbers: the finite values, sorted, with repeats
         CategoricalSample cr, cc;
         if (numeric) {
-          WorkerSamples& w = samples[static_cast<size_t>(worker)];
-          auto sorted = reader.ReadSorted(ref_sql, AsDouble(q, rtype), ref_expected);
+          auto sorted = reader.ReadSorted(ref_sql, AsDouble(q, rtype), ref_expected, 0);
           if (!sorted.ok()) return sorted.status().WithContext("reading " + reference.label);
           ref_rows = sorted->rows;
-          ToSample(sorted->values, w.reference);
-          sorted = reader.ReadSorted(cur_sql, AsDouble(q, ctype), cur_expected);
+          rs = FiniteValues(sorted->values);
+          sorted = reader.ReadSorted(cur_sql, AsDouble(q, ctype), cur_expected, 1);
           if (!sorted.ok()) return sorted.status().WithContext("reading " + current.label);
           cur_rows = sorted->rows;
-          ToSample(sorted->values, w.current);
-          nr = &w.reference;
-          nc = &w.current;
-          c.reference_values = nr->size();
-          c.current_values = nc->size();
+          cs = FiniteValues(sorted->values);
+          c.reference_values = static_cast<std::int64_t>(rs.size());
+          c.current_values = static_cast<std::int64_t>(cs.size());
         } else {
           auto r = reader.CountValues(ref_sql, "CAST(" + q + " AS VARCHAR)");
           if (!r.ok()) return r.status().WithContext("reading " + reference.label);
@@ -494,14 +500,28 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           results[k] = std::move(c);
           return base::Status::Ok();
         }
-        ReportHistogram(c, nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc,
-                        settings.max_histogram_bins);
+        if (numeric) {
+          ReportNumericHistogram(c, rs, cs, settings.max_histogram_bins);
+        } else {
+          ReportHistogram(c, nullptr, nullptr, cr, cc, settings.max_histogram_bins);
+        }
+        // Numbers as distinct values with counts only for the tests that need them (Wasserstein,
+        // the common one, runs on the sorted values themselves).
+        auto need_samples = [&] {
+          if (nr != nullptr) return;
+          WorkerSamples& w = samples[static_cast<size_t>(worker)];
+          ToSample(rs, w.reference);
+          ToSample(cs, w.current);
+          nr = &w.reference;
+          nc = &w.current;
+        };
         // Numbers as categories (text keys) only for the tests that need them: building them for
         // millions of distinct values costs more than every statistic together.
         std::optional<KeyedCounts> keyed;
         auto keys = [&]() -> const KeyedCounts& {
           if (!keyed) {
             if (numeric && cr.values.empty()) {
+              need_samples();
               cr = AsCategories(*nr);
               cc = AsCategories(*nc);
             }
@@ -510,7 +530,7 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           return *keyed;
         };
         // Numbers: counted to 6, all the rule below distinguishes (the ztest note counts all).
-        const size_t n_values = numeric ? UnionSize(*nr, *nc, 6) : keys().keys.size();
+        const size_t n_values = numeric ? UnionSize(rs, cs, 6) : keys().keys.size();
         DriftMethod method = settings.method;
         if (method == DriftMethod::kAuto) {
           if (c.reference_values <= settings.small_reference_rows) {
@@ -534,6 +554,7 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
               break;
             }
             if (method == DriftMethod::kKs) {
+              need_samples();
               const TestResult r = KsTwoSample(*nr, *nc);
               c.statistic = r.statistic;
               c.p_value = r.p_value;
@@ -542,8 +563,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
             } else {
               // Evidently: the distance in units of the reference's standard deviation (at least
               // 0.001, so a constant reference still gives a finite number).
-              const double norm = std::max(PopulationStddev(*nr), 0.001);
-              c.statistic = WassersteinDistance(*nr, *nc) / norm;
+              const double norm = std::max(PopulationStddev(rs), 0.001);
+              c.statistic = WassersteinDistance(rs, cs) / norm;
               c.threshold = settings.wasserstein;
               c.drifted = *c.statistic >= settings.wasserstein;
             }
@@ -565,7 +586,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           case DriftMethod::kZTest: {
             if (n_values > 2) {
               NotCompared(c, "ztest compares columns with at most two values; this one has " +
-                                 std::to_string(numeric ? UnionSize(*nr, *nc) : n_values));
+                                 std::to_string(numeric ? UnionSize(rs, cs, rs.size() + cs.size())
+                                                        : n_values));
               break;
             }
             const TestResult r =
@@ -580,6 +602,7 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           case DriftMethod::kJensenShannon:
           case DriftMethod::kPsi: {
             std::vector<double> ref, cur;
+            if (numeric) need_samples();
             if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
             BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
             if (method == DriftMethod::kJensenShannon) {

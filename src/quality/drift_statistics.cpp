@@ -431,15 +431,11 @@ TestResult ProportionZTest(std::int64_t ref_hits, std::int64_t ref_n, std::int64
   return {z, Clip01(std::erfc(std::abs(z) / std::sqrt(2.0)))};
 }
 
-std::vector<double> SturgesEdges(const NumericSample& a, const NumericSample& b) {
-  const std::int64_t size = a.size() + b.size();
+namespace {
+
+// numpy's Sturges edges for `size` values between lo and hi (lo > hi: no values).
+std::vector<double> SturgesEdgesOf(double lo, double hi, std::int64_t size) {
   if (size == 0) return {0.0, 1.0};
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (const auto* s : {&a, &b}) {
-    if (s->values.empty()) continue;
-    lo = std::min(lo, s->values.front());
-    hi = std::max(hi, s->values.back());
-  }
   std::int64_t bins = 1;
   const double ptp = hi - lo;
   if (ptp > 0) {
@@ -455,6 +451,28 @@ std::vector<double> SturgesEdges(const NumericSample& a, const NumericSample& b)
     edges[i] = static_cast<double>(i) * step + lo;
   edges.back() = hi;
   return edges;
+}
+
+}  // namespace
+
+std::vector<double> SturgesEdges(const NumericSample& a, const NumericSample& b) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto* s : {&a, &b}) {
+    if (s->values.empty()) continue;
+    lo = std::min(lo, s->values.front());
+    hi = std::max(hi, s->values.back());
+  }
+  return SturgesEdgesOf(lo, hi, a.size() + b.size());
+}
+
+std::vector<double> SturgesEdges(std::span<const double> a, std::span<const double> b) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto s : {a, b}) {
+    if (s.empty()) continue;
+    lo = std::min(lo, s.front());
+    hi = std::max(hi, s.back());
+  }
+  return SturgesEdgesOf(lo, hi, static_cast<std::int64_t>(a.size() + b.size()));
 }
 
 std::vector<std::int64_t> HistogramCounts(const NumericSample& s,
@@ -474,6 +492,98 @@ std::vector<std::int64_t> HistogramCounts(const NumericSample& s,
     counts[bin] += s.counts[i];
   }
   return counts;
+}
+
+std::vector<std::int64_t> HistogramCounts(std::span<const double> sorted,
+                                          const std::vector<double>& edges) {
+  if (edges.size() < 2) return {};
+  std::vector<std::int64_t> counts(edges.size() - 1, 0);
+  // As the sample version: bin k holds edges[k] <= v < edges[k+1], the last one closed. Sorted,
+  // so each bin's values are one stretch, found by binary search.
+  const auto begin = std::lower_bound(sorted.begin(), sorted.end(), edges.front());
+  const auto end = std::upper_bound(begin, sorted.end(), edges.back());
+  auto from = begin;
+  for (size_t k = 0; k + 1 < counts.size(); ++k) {
+    const auto to = std::lower_bound(from, end, edges[k + 1]);
+    counts[k] = to - from;
+    from = to;
+  }
+  counts.back() = end - from;
+  return counts;
+}
+
+double WassersteinDistance(std::span<const double> a, std::span<const double> b) {
+  const double n1 = static_cast<double>(a.size());
+  const double n2 = static_cast<double>(b.size());
+  if (n1 == 0 || n2 == 0) return 0.0;
+  // The sample version's sum, term for term: a repeated value adds |F1 - F2| * 0, which leaves
+  // the (non-negative) total unchanged, and the counts grow by one per repeat instead of at once.
+  double total = 0;
+  std::int64_t c1 = 0, c2 = 0;
+  size_t i = 0, j = 0;
+  double prev = std::min(a.front(), b.front());
+  while (i < a.size() && j < b.size()) {
+    const double v = a[i] <= b[j] ? a[i] : b[j];
+    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (v - prev);
+    if (a[i] == v) {
+      ++c1;
+      ++i;
+    } else {
+      ++c2;
+      ++j;
+    }
+    prev = v;
+  }
+  for (; i < a.size(); ++i) {
+    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (a[i] - prev);
+    ++c1;
+    prev = a[i];
+  }
+  for (; j < b.size(); ++j) {
+    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (b[j] - prev);
+    ++c2;
+    prev = b[j];
+  }
+  return total;
+}
+
+double PopulationStddev(std::span<const double> sorted) {
+  const double n = static_cast<double>(sorted.size());
+  if (n == 0) return 0;
+  // Run by run, as the sample version sums value by distinct value (value * count).
+  auto for_each_run = [&](auto&& add) {
+    size_t i = 0;
+    while (i < sorted.size()) {
+      const double v = sorted[i];
+      size_t j = i + 1;
+      while (j < sorted.size() && sorted[j] == v)
+        ++j;
+      add(v, static_cast<double>(j - i));
+      i = j;
+    }
+  };
+  double sum = 0;
+  for_each_run([&](double v, double count) { sum += v * count; });
+  const double mean = sum / n;
+  double ss = 0;
+  for_each_run([&](double v, double count) {
+    const double dev = v - mean;
+    ss += dev * dev * count;
+  });
+  return std::sqrt(ss / n);
+}
+
+size_t UnionSize(std::span<const double> a, std::span<const double> b, size_t limit) {
+  size_t n = 0, i = 0, j = 0;
+  while ((i < a.size() || j < b.size()) && n < limit) {
+    const double v = j >= b.size() || (i < a.size() && a[i] <= b[j]) ? a[i] : b[j];
+    ++n;
+    while (i < a.size() && a[i] == v)
+      ++i;
+    while (j < b.size() && b[j] == v)
+      ++j;
+  }
+  return n;
 }
 
 }  // namespace sluice::quality
