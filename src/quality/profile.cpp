@@ -53,8 +53,8 @@ double SortedQuantile(std::span<const double> sorted, double q) {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-// numpy.histogram(x, bins, range=(lo, hi)) counts for lo < hi: numpy's uniform-bin index,
-// moved by one where it disagrees with the linspace edges k * step + lo.
+// numpy.histogram(x, bins, range=(lo, hi)) counts of sorted values for lo < hi: numpy's
+// uniform-bin index, moved by one where it disagrees with the linspace edges k * step + lo.
 std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double lo, double hi,
                                          int bins) {
   std::vector<HistogramBin> out;
@@ -69,7 +69,7 @@ std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double 
   edges.back() = hi;
   std::vector<std::int64_t> counts(static_cast<size_t>(bins), 0);
   const double span = hi - lo;
-  for (const double v : values) {
+  auto bin_of = [&](double v) {
     auto b = static_cast<std::int64_t>((v - lo) / span * bins);
     b = std::clamp<std::int64_t>(b, 0, bins - 1);
     if (v < edges[static_cast<size_t>(b)]) {
@@ -77,7 +77,17 @@ std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double 
     } else if (b != bins - 1 && v >= edges[static_cast<size_t>(b) + 1]) {
       ++b;
     }
-    ++counts[static_cast<size_t>(b)];
+    return b;
+  };
+  // The values are sorted and bin_of never decreases as v grows (each step of it is monotone, and
+  // a corrected index cannot pass a neighbour's), so each bin is one stretch of the values: its
+  // end is found by binary search with the same per-value rule, not by binning every value.
+  auto from = values.begin();
+  for (int k = 0; k < bins; ++k) {
+    const auto to =
+        std::partition_point(from, values.end(), [&](double v) { return bin_of(v) <= k; });
+    counts[static_cast<size_t>(k)] = to - from;
+    from = to;
   }
   for (int k = 0; k < bins; ++k) {
     out.push_back({edges[static_cast<size_t>(k)], edges[static_cast<size_t>(k) + 1],
@@ -86,7 +96,8 @@ std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double 
   return out;
 }
 
-// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column.
+// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column (its
+// values sorted).
 void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
                  const ProfileOptions& options) {
   const std::span<const double> v = s.values;
