@@ -518,57 +518,77 @@ double WassersteinDistance(std::span<const double> a, std::span<const double> b)
   if (n1 == 0 || n2 == 0) return 0.0;
   // The sample version's sum, term for term: a repeated value adds |F1 - F2| * 0, which leaves
   // the (non-negative) total unchanged, and the counts grow by one per repeat instead of at once.
+  // Each step moves one side, so only that side's ECDF is divided anew (the same quotient the
+  // sample version computes).
   double total = 0;
-  std::int64_t c1 = 0, c2 = 0;
+  double f1 = 0, f2 = 0;  // i / n1 and j / n2
   size_t i = 0, j = 0;
   double prev = std::min(a.front(), b.front());
   while (i < a.size() && j < b.size()) {
-    const double v = a[i] <= b[j] ? a[i] : b[j];
-    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (v - prev);
-    if (a[i] == v) {
-      ++c1;
-      ++i;
+    if (a[i] <= b[j]) {
+      const double v = a[i];
+      total += std::abs(f1 - f2) * (v - prev);
+      prev = v;
+      f1 = static_cast<double>(++i) / n1;
     } else {
-      ++c2;
-      ++j;
+      const double v = b[j];
+      total += std::abs(f1 - f2) * (v - prev);
+      prev = v;
+      f2 = static_cast<double>(++j) / n2;
     }
-    prev = v;
   }
   for (; i < a.size(); ++i) {
-    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (a[i] - prev);
-    ++c1;
+    total += std::abs(static_cast<double>(i) / n1 - f2) * (a[i] - prev);
     prev = a[i];
   }
   for (; j < b.size(); ++j) {
-    total += std::abs(static_cast<double>(c1) / n1 - static_cast<double>(c2) / n2) * (b[j] - prev);
-    ++c2;
+    total += std::abs(f1 - static_cast<double>(j) / n2) * (b[j] - prev);
     prev = b[j];
   }
   return total;
 }
 
-double PopulationStddev(std::span<const double> sorted) {
-  const double n = static_cast<double>(sorted.size());
+namespace {
+
+// numpy's pairwise summation of f(x) over x: blocks of up to 128 values summed in eight
+// interleaved partial sums, halves added recursively. Rounding error grows with log n, not n,
+// and the eight chains keep the adder busy.
+template <typename F>
+double PairwiseSum(const double* x, size_t n, const F& f) {
+  if (n < 8) {
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i)
+      sum += f(x[i]);
+    return sum;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (size_t k = 0; k < 8; ++k)
+      r[k] = f(x[k]);
+    size_t i = 8;
+    for (; i + 8 <= n; i += 8)
+      for (size_t k = 0; k < 8; ++k)
+        r[k] += f(x[i + k]);
+    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i)
+      sum += f(x[i]);
+    return sum;
+  }
+  size_t half = n / 2;
+  half -= half % 8;
+  return PairwiseSum(x, half, f) + PairwiseSum(x + half, n - half, f);
+}
+
+}  // namespace
+
+double PopulationStddev(std::span<const double> values) {
+  const double n = static_cast<double>(values.size());
   if (n == 0) return 0;
-  // Run by run, as the sample version sums value by distinct value (value * count).
-  auto for_each_run = [&](auto&& add) {
-    size_t i = 0;
-    while (i < sorted.size()) {
-      const double v = sorted[i];
-      size_t j = i + 1;
-      while (j < sorted.size() && sorted[j] == v)
-        ++j;
-      add(v, static_cast<double>(j - i));
-      i = j;
-    }
-  };
-  double sum = 0;
-  for_each_run([&](double v, double count) { sum += v * count; });
-  const double mean = sum / n;
-  double ss = 0;
-  for_each_run([&](double v, double count) {
-    const double dev = v - mean;
-    ss += dev * dev * count;
+  // numpy.std's two passes (mean, then squared deviations), each summed pairwise as numpy does.
+  const double mean = PairwiseSum(values.data(), values.size(), [](double x) { return x; }) / n;
+  const double ss = PairwiseSum(values.data(), values.size(), [mean](double x) {
+    const double dev = x - mean;
+    return dev * dev;
   });
   return std::sqrt(ss / n);
 }

@@ -38,11 +38,12 @@ double WassersteinDistance(const NumericSample& a, const NumericSample& b);
 double SampleMean(const NumericSample& s);
 double PopulationStddev(const NumericSample& s);
 
-// The same three over sorted finite values with repeats (each value once per occurrence), with
-// results equal to the sample versions' to the last bit: drift's common path (Wasserstein on
-// millions of numbers) then needs no distinct-value sample.
+// The same over sorted finite values with repeats (each value once per occurrence): drift's
+// common path (Wasserstein on millions of numbers) then needs no distinct-value sample. The
+// distance equals the sample version's to the last bit; the standard deviation sums pairwise, as
+// numpy does (within rounding of the sample version's).
 double WassersteinDistance(std::span<const double> a, std::span<const double> b);
-double PopulationStddev(std::span<const double> sorted);
+double PopulationStddev(std::span<const double> values);
 // The distinct values of two sorted spans together, counted up to `limit`.
 size_t UnionSize(std::span<const double> a, std::span<const double> b, size_t limit);
 
