@@ -39,9 +39,9 @@ double SampleMean(const NumericSample& s);
 double PopulationStddev(const NumericSample& s);
 
 // The same over sorted finite values with repeats (each value once per occurrence): drift's
-// common path (Wasserstein on millions of numbers) then needs no distinct-value sample. The
-// distance equals the sample version's to the last bit; the standard deviation sums pairwise, as
-// numpy does (within rounding of the sample version's).
+// common path (Wasserstein on millions of numbers) then needs no distinct-value sample. Equal to
+// the sample versions within rounding: the distance multiplies by 1/n where SciPy divides by n,
+// the standard deviation sums pairwise as numpy does.
 double WassersteinDistance(std::span<const double> a, std::span<const double> b);
 double PopulationStddev(std::span<const double> values);
 // The distinct values of two sorted spans together, counted up to `limit`.
