@@ -8,10 +8,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
-#include <thread>
 
 #include "base/time.h"
-#include "base/workers.h"
 #include "quality/column_scan.h"
 #include "quality/drift_statistics.h"
 #include "quality/profile.h"
