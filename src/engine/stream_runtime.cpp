@@ -450,7 +450,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     });
     ClearRows(apply_rows);
     GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
-    if (!taken.empty()) CompactWaiting();
+    // The rows taken stay in waiting_rows, dead, until they are at least half of it: a
+    // catch-up that holds most of the topic back (partitions read unevenly) would otherwise
+    // copy every waiting row again on every micro-batch.
+    if (waiting.empty()) {
+      ClearRows(waiting_rows);
+    } else if (!taken.empty() && waiting_rows.num_rows() >= 2 * waiting.size()) {
+      CompactWaiting();
+    }
     std::int64_t applied_before = kNoTime;
     if (flush) {
       if (!taken.empty()) applied_before = taken.back().ts + 1;
