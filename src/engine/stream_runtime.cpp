@@ -15,6 +15,7 @@
 #include "connectors/ingest.h"
 #include "connectors/kafka_message_reader.h"
 #include "engine/entity_state.h"
+#include "engine/entity_state_cache.h"
 #include "engine/materialization.h"
 #include "engine/view_loader.h"
 #include "lake/staging_dir.h"
@@ -232,6 +233,8 @@ struct ViewSink {
   // The view's row SQL over stream_apply() and over stream_view(), planned at first use and
   // rerun on every micro-batch (planning cost more than running on a small batch).
   std::optional<warehouse::DuckDb::Prepared> over_apply, over_view;
+  // The heads this worker wrote last (the stored ones while it owns their partitions).
+  EntityStateCache cache{0};
 };
 
 // The states of a generation being rebuilt, for UpdateEntityStates.
@@ -577,8 +580,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
                        : PartLookup([this, view_name](const std::vector<store::PartKey>& keys) {
                            return store->MultiGetParts(view_name, keys);
                          });
-      SLUICE_ASSIGN_OR_RETURN(
-          states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
+      // The generation being rebuilt keeps its states in memory already (next_states).
+      auto updated = UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created,
+                                        v.rebuilding ? nullptr : &v.cache);
+      if (!updated.ok()) {
+        v.cache.Clear();  // it may hold updates that never reach the store
+        return updated.status();
+      }
+      states = std::move(*updated);
       v.meta.entities += created;
       for (const Waiting& w : take) {
         if (!subset || !v.sink.Applied(w.partition, w.ts)) ++v.sink.counts[w.partition].applied;
@@ -600,8 +609,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
-                                             CursorEntries(cursor), /*replace=*/false));
+    base::Status wrote = store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                           CursorEntries(cursor), /*replace=*/false);
+    if (!wrote.ok()) {
+      v.cache.Clear();  // it holds this batch's states, which the store does not
+      return wrote;
+    }
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
@@ -824,6 +837,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     v.sink.cursor = cursor;
     v.sink.changed = false;
     v.rebuilding = false;
+    v.cache.Clear();
     v.next_states.clear();
     v.next_parts.clear();
     status.rebuilt.push_back(v.spec->name);
@@ -867,6 +881,10 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // earliest sink's resume offset; the topic's start when a sink has none).
   base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>> Take(
       const std::vector<std::int32_t>& ids) {
+    // Partitions arriving may have been written by another worker meanwhile: every cached
+    // state is read again from the store.
+    for (ViewSink& v : views)
+      v.cache.Clear();
     SLUICE_ASSIGN_OR_RETURN(StreamCursor lake_cursor, CurrentLakeCursor());
     if (options.consumer_group) {
       // Other workers wrote the views since: start from their meta, not this worker's copy.
@@ -946,6 +964,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // events of them still waiting; their next owner reads those again from the cursors.
   base::Status GiveUp(const std::vector<std::int32_t>& ids) {
     SLUICE_RETURN_IF_ERROR(Step(/*flush=*/false, /*land=*/true));
+    // Their entities' next writer is another worker.
+    for (ViewSink& v : views)
+      v.cache.Clear();
     auto gone = [&](std::int32_t p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); };
     const size_t before = waiting.size();
     std::erase_if(waiting, [&](const Waiting& w) { return gone(w.partition); });
@@ -1056,6 +1077,7 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   for (const config::FeatureViewSpec* spec : views) {
     ViewSink v;
     v.spec = spec;
+    v.cache = EntityStateCache(options.state_cache_bytes);
     SLUICE_ASSIGN_OR_RETURN(v.plan, LoadPlan(project, *spec, lake, s->lake_version, s->db));
     SLUICE_ASSIGN_OR_RETURN(std::optional<store::ViewMeta> meta, store.Meta(spec->name));
     SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
