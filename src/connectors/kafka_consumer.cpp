@@ -371,6 +371,15 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
   return fatal;
 }
 
+std::optional<std::string> KafkaConsumer::Setting(const std::string& name) const {
+  char value[512];
+  size_t size = sizeof(value);
+  if (rd_kafka_conf_get(rd_kafka_conf(h_->rk), name.c_str(), value, &size) != RD_KAFKA_CONF_OK) {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
 void KafkaConsumer::CommitInformational(
     const std::vector<std::pair<std::int32_t, std::int64_t>>& next_offsets) {
   if (next_offsets.empty()) return;
