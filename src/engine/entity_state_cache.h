@@ -13,7 +13,7 @@ namespace sluice::engine {
 
 // Decoded entity heads kept between micro-batches by the only writer of those entities (the
 // stream runtime for the partitions it owns): a live stream touches each entity about once per
-// micro-batch, and reading its head back from the store and decoding it was a third of the work.
+// micro-batch, and reading its head back from the store and decoding it was a quarter of its CPU.
 //
 // The cache is only correct while it holds exactly what the store holds. Its owner must Clear()
 // it whenever that may stop being true: a store write that failed after the states were updated
