@@ -308,6 +308,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   types::Batch waiting_rows;
   types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
+  std::int64_t oldest_waiting = std::numeric_limits<std::int64_t>::max();  // of `waiting`
   std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
   types::Batch apply_rows;     // registered in DuckDB as stream_apply()
   types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
@@ -429,6 +430,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       return;
     }
     waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
+    oldest_waiting = std::min(oldest_waiting, ts);
     reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
   }
@@ -460,15 +462,37 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       if (!active && idle_frontier != kNoTime) frontier = idle_frontier;
     }
     taken.clear();
-    size_t kept = 0;
-    for (const Waiting& w : waiting) {
-      if (w.ts < frontier) {
-        taken.push_back(w);
-      } else {
-        waiting[kept++] = w;
+    // Nothing to take: a catch-up holding most of the topic back for one slow partition would
+    // otherwise go through every waiting event on every poll.
+    if (frontier <= oldest_waiting) {
+      ClearRows(apply_rows);
+    } else {
+      size_t kept = 0;
+      oldest_waiting = std::numeric_limits<std::int64_t>::max();
+      for (const Waiting& w : waiting) {
+        if (w.ts < frontier) {
+          taken.push_back(w);
+        } else {
+          waiting[kept++] = w;
+          oldest_waiting = std::min(oldest_waiting, w.ts);
+        }
       }
+      waiting.resize(kept);
+      TakeRows();
     }
-    waiting.resize(kept);
+    std::int64_t applied_before = kNoTime;
+    if (flush) {
+      if (!taken.empty()) applied_before = taken.back().ts + 1;
+    } else if (frontier != std::numeric_limits<std::int64_t>::max()) {
+      applied_before = frontier;
+    }
+    for (auto& [p, ps] : partitions)
+      ps.applied_before = std::max(ps.applied_before, applied_before);
+    return taken;
+  }
+
+  // Orders `taken` and gathers its rows into apply_rows.
+  void TakeRows() {
     std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
       return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
     });
@@ -482,15 +506,6 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     } else if (!taken.empty() && waiting_rows.num_rows() >= 2 * waiting.size()) {
       CompactWaiting();
     }
-    std::int64_t applied_before = kNoTime;
-    if (flush) {
-      if (!taken.empty()) applied_before = taken.back().ts + 1;
-    } else if (frontier != std::numeric_limits<std::int64_t>::max()) {
-      applied_before = frontier;
-    }
-    for (auto& [p, ps] : partitions)
-      ps.applied_before = std::max(ps.applied_before, applied_before);
-    return taken;
   }
 
   // Moves the rows of the events still waiting (`waiting`, a subset of what waited) to the
@@ -1034,6 +1049,9 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     auto gone = [&](std::int32_t p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); };
     const size_t before = waiting.size();
     std::erase_if(waiting, [&](const Waiting& w) { return gone(w.partition); });
+    oldest_waiting = std::numeric_limits<std::int64_t>::max();
+    for (const Waiting& w : waiting)
+      oldest_waiting = std::min(oldest_waiting, w.ts);
     if (waiting.size() != before) CompactWaiting();
     for (std::int32_t p : ids) {
       partitions.erase(p);
