@@ -139,6 +139,7 @@ struct StreamCommandOptions {
   int segment_seconds = 60;               // ...or this age
   std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
   int idle_seconds = 30;                  // a silent partition stops holding back (0: never)
+  int state_cache_mb = 256;               // decoded entity states kept per view (0: none)
   bool no_group = false;                  // shared store: take every partition, no group
 };
 int RunStream(const StreamCommandOptions& options);

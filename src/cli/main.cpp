@@ -156,6 +156,11 @@ int main(int argc, char** argv) {
                    "Seconds after which a silent partition stops holding events back (0: never)")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
+  stream_cmd
+      ->add_option("--state-cache-mb", stream.state_cache_mb,
+                   "Entity states kept decoded between micro-batches, per view (MB; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   stream_cmd->add_flag("--no-group", stream.no_group,
                        "On a shared store, take every partition instead of joining the group "
                        "(one worker; rebuilds a changed view)");
