@@ -96,6 +96,8 @@ struct ServeOptions {
   int refresh_ms = 1000;  // how often store metadata is re-read (new materializations)
   // Ignore monitoring.serving_log for this run.
   bool no_serving_log = false;
+  // How often monitoring.freshness SLOs are checked and alerted on ("0s": never).
+  std::string freshness_interval = "10s";
 };
 int RunServe(const ServeOptions& options);
 

@@ -198,6 +198,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   serve_cmd->add_flag("--no-serving-log", serve.no_serving_log,
                       "Do not log served values even when monitoring.serving_log is set");
+  serve_cmd
+      ->add_option("--freshness-interval", serve.freshness_interval,
+                   "How often the monitoring.freshness SLOs of served views are checked and "
+                   "alerted on (0s: never)")
+      ->capture_default_str();
   serve_cmd->footer(kFooter);
 
   UiOptions ui;
