@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # bench/stream: `sluice stream` throughput and freshness on librdkafka's mock broker.
 #
-#   bench/stream/stream_bench.sh SLUICE MOCK_BROKER [EVENTS] [RATE] [SECONDS]
+#   bench/stream/stream_bench.sh SLUICE MOCK_BROKER [EVENTS] [RATE] [SECONDS] [PARTITIONS]
 #
 # MOCK_BROKER's folder (build/tests) also holds live_producer (tests/kafka/live_producer.cpp).
 # 1. Throughput: EVENTS example transactions (JSON, the columns of examples/fraud) spread by
-#    user over 16 partitions (the mock broker keeps about 5 MB per partition, so at most about
-#    400,000 events), consumed to the end by `sluice stream --stop-at-end` (contract check, DuckDB
+#    user over PARTITIONS partitions (default 16; the mock broker keeps about 5 MB per partition,
+#    so at most about 25,000 events per partition), consumed to the end by `sluice stream --stop-at-end` (contract check, DuckDB
 #    row SQL, the example view's 6 aggregations, RocksDB writes, the lake archive) and, in the
 #    same run, by kcat (librdkafka's consumer alone, messages to /dev/null): the input's physical
 #    limit. Both under /usr/bin/time; events/s per core = events / (user + system CPU seconds).
@@ -22,6 +22,7 @@ producer=$(dirname "$broker_bin")/live_producer
 events=${3:-200000}
 rate=${4:-50000}
 seconds=${5:-10}
+partitions=${6:-16}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d)
 live_pid=
@@ -31,7 +32,7 @@ cleanup() {
   rm -rf "$root"
 }
 trap cleanup EXIT
-bash "$here/../../tests/kafka/kafka_broker.sh" start "$root/kafka" "$broker_bin" bench_tp:16 \
+bash "$here/../../tests/kafka/kafka_broker.sh" start "$root/kafka" "$broker_bin" "bench_tp:$partitions" \
   bench_live:4 >/dev/null
 source "$root/kafka/env"
 source "$here/../../tests/e2e/stream_project.sh"
@@ -41,13 +42,14 @@ p="$root/p"
 make_stream_project "$p" bench_tp "$KAFKA_BROKERS" 0s
 "$sluice" demo-data -p "$p" --transactions "$events" --formats jsonl >/dev/null
 sorted_transactions "$p/data/transactions.jsonl" >"$root/messages.jsonl"
-/usr/bin/python3 - "$root/messages.jsonl" "$root" <<'PY'
+/usr/bin/python3 - "$root/messages.jsonl" "$root" "$partitions" <<'PY'
 import json, sys
-parts = [open(f"{sys.argv[2]}/part{i}", "w") for i in range(16)]
+n = int(sys.argv[3])
+parts = [open(f"{sys.argv[2]}/part{i}", "w") for i in range(n)]
 for line in open(sys.argv[1]):
-    parts[json.loads(line)["user_id"] % 16].write(line)
+    parts[json.loads(line)["user_id"] % n].write(line)
 PY
-for part in $(seq 0 15); do
+for part in $(seq 0 $((partitions - 1))); do
   kcat -P -b "$KAFKA_BROKERS" -t bench_tp -p "$part" <"$root/part$part"
 done
 n=$(wc -l <"$root/messages.jsonl")
@@ -64,7 +66,7 @@ grep -q "consumed 0 messages" "$root/idle.out" || { cat "$root/idle.out" "$root/
 rate_of() { awk -v n="$n" -v s="$1" 'BEGIN{printf "%.0f", (s > 0 ? n / s : 0)}'; }
 work_cpu=$(awk -v a="$sl_cpu" -v b="$idle_cpu" 'BEGIN{printf "%.2f", a - b}')
 echo
-echo "| path ($n events, 16 partitions) | wall s | CPU s | events/s (wall) | events/s per core (CPU) |"
+echo "| path ($n events, $partitions partitions) | wall s | CPU s | events/s (wall) | events/s per core (CPU) |"
 echo "|---|---|---|---|---|"
 echo "| kcat: librdkafka consume only | $raw_wall | $raw_cpu | $(rate_of "$raw_wall") | $(rate_of "$raw_cpu") |"
 echo "| sluice stream (spend_stream, RocksDB, lake) | $sl_wall | $sl_cpu | $(rate_of "$sl_wall") | $(rate_of "$sl_cpu") |"

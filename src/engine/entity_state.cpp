@@ -1,6 +1,7 @@
 #include "engine/entity_state.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 
@@ -59,9 +60,75 @@ void ReadColumnValue(StateReader& r, types::Column& c) {
   }
 }
 
+// The bytes WriteColumnValue writes for `row` of `c`.
+size_t ColumnValueBytes(const types::Column& c, size_t row) {
+  if (!c.IsValid(row)) return 1;
+  switch (c.type()) {
+    case LogicalType::kString:
+      return 1 + 4 + c.GetString(row).size();
+    case LogicalType::kBool:
+      return 2;
+    default:
+      return 9;
+  }
+}
+
+// WriteColumnValue at `p`, which has room for ColumnValueBytes (little-endian hosts only).
+char* PutColumnValue(char* p, const types::Column& c, size_t row) {
+  auto put = [&p](auto v) {
+    std::memcpy(p, &v, sizeof(v));
+    p += sizeof(v);
+  };
+  const bool valid = c.IsValid(row);
+  *p++ = valid ? 1 : 0;
+  if (!valid) return p;
+  switch (c.type()) {
+    case LogicalType::kString: {
+      const std::string_view s = c.GetString(row);
+      put(static_cast<std::uint32_t>(s.size()));
+      if (!s.empty()) std::memcpy(p, s.data(), s.size());
+      p += s.size();
+      break;
+    }
+    case LogicalType::kDouble:
+      put(c.GetDouble(row));
+      break;
+    case LogicalType::kBool:
+      *p++ = c.GetBool(row) ? 1 : 0;
+      break;
+    case LogicalType::kDate:
+      put(static_cast<std::int64_t>(c.GetDate(row)));
+      break;
+    default:
+      put(c.GetInt64(row));
+      break;
+  }
+  return p;
+}
+
 void WriteEvents(StateWriter& w, const FeatureViewPlan& plan, const EventLog& log) {
   const size_t n = log.ts.size();
   w.U32(static_cast<std::uint32_t>(n));
+  if constexpr (std::endian::native == std::endian::little) {
+    // Sized once and written in place: a stream rewrites the open chunk's events on every
+    // update of the entity (the same bytes as WriteColumnValue, value by value).
+    size_t bytes = n * 8;
+    for (size_t i = 0; i < plan.inputs.size(); ++i) {
+      for (size_t e = 0; e < n; ++e)
+        bytes += ColumnValueBytes(log.inputs[i], e);
+    }
+    std::string& out = w.out();
+    const size_t at = out.size();
+    out.resize(at + bytes);
+    char* p = out.data() + at;
+    for (size_t e = 0; e < n; ++e) {
+      std::memcpy(p, &log.ts[e], 8);
+      p += 8;
+      for (size_t i = 0; i < plan.inputs.size(); ++i)
+        p = PutColumnValue(p, log.inputs[i], e);
+    }
+    return;
+  }
   for (size_t e = 0; e < n; ++e) {
     w.I64(log.ts[e]);
     for (size_t i = 0; i < plan.inputs.size(); ++i)

@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <system_error>
 #include <tuple>
 #include <unordered_map>
 
@@ -734,26 +735,29 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       ClearRows(*b);
     segment_started = clock->Now();
     const std::int64_t sequence = segments++;
-    job.files = std::async(
-        std::launch::async, [this, sequence]() -> base::Result<std::vector<lake::OutputFile>> {
-          std::vector<lake::OutputFile> outputs;
-          struct Part {
-            const char* name;
-            types::Batch* rows;
-            const char* function;
-          };
-          for (const Part& part :
-               {Part{"data", &landing_data, "stream_segment_data"},
-                Part{"late", &landing_late, "stream_segment_late"},
-                Part{"quarantine", &landing_quarantine, "stream_segment_quarantine"}}) {
-            if (part.rows->num_rows() == 0) continue;
-            SLUICE_ASSIGN_OR_RETURN(
-                lake::OutputFile out,
-                StoreSegmentFile(part.name, *part.rows, part.function, sequence));
-            outputs.push_back(std::move(out));
-          }
-          return outputs;
-        });
+    auto write = [this, sequence]() -> base::Result<std::vector<lake::OutputFile>> {
+      std::vector<lake::OutputFile> outputs;
+      struct Part {
+        const char* name;
+        types::Batch* rows;
+        const char* function;
+      };
+      for (const Part& part :
+           {Part{"data", &landing_data, "stream_segment_data"},
+            Part{"late", &landing_late, "stream_segment_late"},
+            Part{"quarantine", &landing_quarantine, "stream_segment_quarantine"}}) {
+        if (part.rows->num_rows() == 0) continue;
+        SLUICE_ASSIGN_OR_RETURN(lake::OutputFile out,
+                                StoreSegmentFile(part.name, *part.rows, part.function, sequence));
+        outputs.push_back(std::move(out));
+      }
+      return outputs;
+    };
+    try {
+      job.files = std::async(std::launch::async, write);
+    } catch (const std::system_error&) {
+      job.files = std::async(std::launch::deferred, write);  // no thread to be had: here, later
+    }
     landing.emplace(std::move(job));
     if (wait) return FinishLanding(/*block=*/true);
     return base::Status::Ok();

@@ -54,6 +54,9 @@ PY
 cat "$tmp_root/old.jsonl" "$tmp_root/fresh.jsonl" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p 0
 total=$((old + fresh + 1))
 
+# Created here: the background process opens it only once it is scheduled, and the loop below
+# may read it first.
+: >"$tmp_root/stream.err"
 "$sluice" stream -p "$p" --metrics 127.0.0.1:0 >"$tmp_root/stream.out" 2>"$tmp_root/stream.err" &
 stream_pid=$!
 metrics=""

@@ -136,6 +136,9 @@ for l in open(sys.argv[1]):
     kcat -P -b "$KAFKA_BROKERS" -t stream_multi -p "$part"
 done
 live_total=$(wc -l <"$tmp_root/live.jsonl")
+# Created here: the background process opens it only once it is scheduled, and the loop below
+# may read it first (a loaded machine made that a failing `sed`).
+: >"$tmp_root/live.err"
 "$sluice" stream -p "$live" --metrics 127.0.0.1:0 >"$tmp_root/live.out" 2>"$tmp_root/live.err" &
 live_pid=$!
 metrics=""
