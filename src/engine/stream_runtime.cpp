@@ -16,6 +16,7 @@
 #include "connectors/kafka_message_reader.h"
 #include "engine/entity_state.h"
 #include "engine/materialization.h"
+#include "engine/stream_fence.h"
 #include "engine/view_loader.h"
 #include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
@@ -593,8 +594,18 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
-                                             CursorEntries(cursor), /*replace=*/false));
+    if (options.consumer_group) {
+      // Fenced: written only if this worker's partitions are still its own.
+      if (!cursor.partitions.empty()) base::StallPoint("stream.before_group_store_write");
+      SLUICE_RETURN_IF_ERROR(
+          FencedOut(store->WriteStateIf(v.spec->name, states.heads, states.parts, v.meta,
+                                        CursorEntries(cursor),
+                                        CursorExpectations(source->name, v.sink.cursor, cursor)),
+                    v.spec->name, source->topic));
+    } else {
+      SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                               CursorEntries(cursor), /*replace=*/false));
+    }
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;

@@ -159,10 +159,19 @@ class RedisStore final : public OnlineStore {
     return UnlinkMatching(Key(PartPrefix(view)) + "*", what, unkept);
   }
 
+  base::Status WriteStateIf(const std::string& view,
+                            const std::vector<std::pair<std::string, std::string>>& entity_values,
+                            const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                            const std::vector<SideEntry>& side,
+                            const std::vector<SideExpectation>& expect) override {
+    return Apply(view, entity_values, parts, meta, side, &expect);
+  }
+
   base::Status Apply(const std::string& view,
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const std::vector<PartWrite>& parts, const ViewMeta& meta,
-                     const std::vector<SideEntry>& side) {
+                     const std::vector<SideEntry>& side,
+                     const std::vector<SideExpectation>* expect = nullptr) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     for (const SideEntry& e : side)
@@ -208,12 +217,23 @@ class RedisStore final : public OnlineStore {
       commands.emplace_back().Add("SET").Add(side_keys[i]).Add(side[i].value);
     commands.emplace_back().Add("EXEC");
 
-    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    const bool conditional = expect != nullptr && !expect->empty();
+    std::vector<Reply> replies;
+    if (conditional) {
+      SLUICE_ASSIGN_OR_RETURN(replies, RunIf(view, commands, *expect, what));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(replies, Pipeline(commands, what));
+    }
     // A command refused while queueing (wrong arity, OOM) says more than EXEC's EXECABORT.
     for (const auto& r : replies) {
       if (r->type == REDIS_REPLY_ERROR) return ServerError(*r, what);
     }
     const redisReply& exec = *replies.back();
+    if (conditional && exec.type == REDIS_REPLY_NIL) {
+      return base::FailedPrecondition(what +
+                                      ": a side entry this writer expects changed while "
+                                      "it wrote (the server refused the transaction)");
+    }
     if (exec.type != REDIS_REPLY_ARRAY) {
       return base::IoError(what + ": the transaction was not executed (EXEC returned no results)");
     }
@@ -237,6 +257,27 @@ class RedisStore final : public OnlineStore {
     for (const auto& e : entities)
       keys.push_back(Key(ValueKey(view, e)));
     return GetKeys(view, keys);
+  }
+
+  base::Result<ViewValues> MultiGetWithMeta(const std::string& view,
+                                            const std::vector<std::string>& entities) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(entities.size() + 1);
+    for (const auto& e : entities)
+      keys.push_back(Key(ValueKey(view, e)));
+    keys.push_back(Key(MetaKey(view)));
+    // One MGET, atomic on the server: the meta of the same point as the values.
+    SLUICE_ASSIGN_OR_RETURN(auto got, GetKeys(view, keys));
+    ViewValues out;
+    if (got.back()) {
+      SLUICE_ASSIGN_OR_RETURN(ViewMeta meta,
+                              DecodeViewMeta(*got.back(), keys.back() + " in " + Describe()));
+      out.meta = std::move(meta);
+    }
+    got.pop_back();
+    out.values = std::move(got);
+    return out;
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
@@ -444,6 +485,62 @@ class RedisStore final : public OnlineStore {
       // The context is broken now and is dropped with `c`.
       const bool timed_out = replies.status().code() == base::StatusCode::kTimeout;
       if (!reused || timed_out || attempt > 0) return std::move(replies).status();
+    }
+  }
+
+  // Runs the MULTI/EXEC `transaction` on one connection after WATCH of the side entries of
+  // `expect` and a check of their values: the server then refuses the transaction (EXEC
+  // replies nil) if one changed in between. A value that differs already fails here.
+  base::Result<std::vector<Reply>> RunIf(const std::string& view, std::vector<Args>& transaction,
+                                         const std::vector<SideExpectation>& expect,
+                                         const std::string& what) {
+    std::vector<std::string> keys;
+    keys.reserve(expect.size());
+    for (const SideExpectation& e : expect) {
+      SLUICE_RETURN_IF_ERROR(ValidateSideName(e.name));
+      keys.push_back(Key(SideKey(view, e.name)));
+    }
+    std::vector<Args> check(2);
+    check[0].Add("WATCH");
+    check[1].Add("MGET");
+    for (const auto& k : keys) {
+      check[0].Add(k);
+      check[1].Add(k);
+    }
+    for (int attempt = 0;; ++attempt) {
+      Context c = TakeIdle();
+      const bool reused = c != nullptr;
+      if (!reused) {
+        SLUICE_ASSIGN_OR_RETURN(c, Connect());
+      }
+      auto checked = RunOn(c.get(), check, what);
+      if (!checked.ok()) {
+        // As Pipeline: a pooled connection that died while idle is replaced once.
+        const bool timed_out = checked.status().code() == base::StatusCode::kTimeout;
+        if (!reused || timed_out || attempt > 0) return std::move(checked).status();
+        continue;
+      }
+      // On any refusal the connection (maybe still watching) is dropped with `c`.
+      for (const auto& r : *checked) {
+        if (r->type == REDIS_REPLY_ERROR) return ServerError(*r, what);
+      }
+      const redisReply& got = *(*checked)[1];
+      if (got.type != REDIS_REPLY_ARRAY || got.elements != keys.size()) {
+        return base::Internal(what + ": MGET returned an unexpected reply");
+      }
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const redisReply& e = *got.element[i];
+        std::optional<std::string> now;
+        if (e.type == REDIS_REPLY_STRING) now.emplace(e.str, e.len);
+        if (now != expect[i].value) {
+          return base::FailedPrecondition(what + ": '" + expect[i].name +
+                                          "' is not what this writer expects");
+        }
+      }
+      // Not re-run on a broken connection: the transaction may have been applied.
+      auto replies = RunOn(c.get(), transaction, what);
+      if (replies.ok()) Release(std::move(c));
+      return replies;
     }
   }
 

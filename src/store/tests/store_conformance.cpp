@@ -85,6 +85,34 @@ TEST_P(StoreConformanceTest, RoundTripsBinaryKeysAndValues) {
   }
 }
 
+TEST_P(StoreConformanceTest, MultiGetWithMetaReadsValuesAndMeta) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("withmeta");
+  auto none = store->MultiGetWithMeta(view, {"a"});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->meta.has_value());
+  ASSERT_EQ(none->values.size(), 1u);
+  EXPECT_FALSE(none->values[0].has_value());
+  ViewMeta meta;
+  meta.definition_hash = "def-1";
+  meta.entities = 2;
+  ASSERT_TRUE(store->Write(view, {{"a", "1"}, {std::string("b\0", 2), "2"}}, meta).ok());
+  auto got = store->MultiGetWithMeta(view, {std::string("b\0", 2), "zz", "a"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->meta.has_value());
+  EXPECT_EQ(*got->meta, meta);
+  ASSERT_EQ(got->values.size(), 3u);
+  EXPECT_EQ(got->values[0], std::optional<std::string>("2"));
+  EXPECT_FALSE(got->values[1].has_value());
+  EXPECT_EQ(got->values[2], std::optional<std::string>("1"));
+  auto empty = store->MultiGetWithMeta(view, {});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->values.empty());
+  EXPECT_EQ(empty->meta, std::optional<ViewMeta>(meta));
+  EXPECT_FALSE(store->MultiGetWithMeta("bad/view", {"a"}).ok());
+}
+
 TEST_P(StoreConformanceTest, MultiGetOfNothingAndOfUnknownViews) {
   auto store = OpenOrDie(false);
   ASSERT_NE(store, nullptr);
@@ -337,6 +365,19 @@ TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
       }
       if (gen < last) return "generation went back from " + std::to_string(last);
       if (gen < meta_gen) return "values older than the meta read before them";
+      // Values and meta read together come from one write: the meta names their generation.
+      auto with_meta = store->MultiGetWithMeta(view, entities);
+      if (!with_meta.ok()) return "MultiGetWithMeta: " + with_meta.status().ToString();
+      if (!with_meta->meta) return "MultiGetWithMeta: meta missing";
+      if (with_meta->values.size() != entities.size()) return "MultiGetWithMeta: wrong count";
+      for (int i = 0; i < kEntities; ++i) {
+        const auto& v = with_meta->values[i];
+        const std::int64_t g = v ? ParseGenerationValue(*v, entities[i]) : -1;
+        if (std::to_string(g) != with_meta->meta->source_version) {
+          return "MultiGetWithMeta: entity " + std::to_string(i) + " of generation " +
+                 std::to_string(g) + " beside the meta of " + with_meta->meta->source_version;
+        }
+      }
       last = gen;
       reads.fetch_add(1);
       if (writer_done) {
@@ -359,6 +400,50 @@ TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
   EXPECT_EQ(same_handle_problem, "");
   EXPECT_EQ(follower_problem, "");
   EXPECT_GT(reads.load(), 0);
+}
+
+// A conditional write happens only when the side entries hold what it expects; otherwise
+// nothing of it is stored (the fencing of a stream worker that lost its partitions).
+TEST_P(StoreConformanceTest, ConditionalWritesFenceOnSideEntries) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("fence");
+  const std::string c1 = Binary({'c', 0, '1'});
+  // Nothing stored yet: expecting no cursor holds.
+  ASSERT_TRUE(store
+                  ->WriteStateIf(view, {{"k", "v1"}}, {{"k", "p", "part1"}}, SampleMeta("v1"),
+                                 {{"cur.0", c1}, {"cur.1", "b1"}},
+                                 {{"cur.0", std::nullopt}, {"cur.1", std::nullopt}})
+                  .ok());
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>(c1));
+  // A writer still expecting no cursor (it read before the first write) is refused.
+  base::Status stale =
+      store->WriteStateIf(view, {{"k", "stale"}}, {{"k", "p", "stale"}}, SampleMeta("stale"),
+                          {{"cur.0", "c-stale"}}, {{"cur.0", std::nullopt}});
+  EXPECT_EQ(stale.code(), base::StatusCode::kFailedPrecondition) << stale.ToString();
+  EXPECT_NE(stale.message().find("cur.0"), std::string::npos) << stale.ToString();
+  // One of two expectations wrong is enough.
+  stale = store->WriteStateIf(view, {{"k", "stale"}}, {}, SampleMeta("stale"),
+                              {{"cur.1", "b-stale"}}, {{"cur.0", c1}, {"cur.1", "b0"}});
+  EXPECT_EQ(stale.code(), base::StatusCode::kFailedPrecondition) << stale.ToString();
+  // Nothing of the refused writes is stored.
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v1"));
+  EXPECT_EQ((*store->MultiGetParts(view, {{"k", "p"}}))[0], std::optional<std::string>("part1"));
+  EXPECT_EQ((*store->Meta(view))->source_version, "v1");
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>(c1));
+  EXPECT_EQ(*store->ReadSide(view, "cur.1"), std::optional<std::string>("b1"));
+  // The writer that wrote last goes on.
+  ASSERT_TRUE(store
+                  ->WriteStateIf(view, {{"k", "v2"}}, {{"k", "p", std::nullopt}}, SampleMeta("v2"),
+                                 {{"cur.0", "c2"}}, {{"cur.0", c1}, {"cur.1", "b1"}})
+                  .ok());
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v2"));
+  EXPECT_EQ((*store->MultiGetParts(view, {{"k", "p"}}))[0], std::nullopt);
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>("c2"));
+  // A read-only handle refuses, conditions or not.
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_FALSE(reader->WriteStateIf(view, {{"k", "r"}}, {}, SampleMeta("r"), {}, {}).ok());
 }
 
 // Side entries (a stream's offsets) go in with a view's values, per view, and read back as
