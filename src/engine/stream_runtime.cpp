@@ -1084,9 +1084,11 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
               "feature view '" + spec->name +
               "' changed since its online state was streamed (definition or state encoding); "
               "rebuilding it into a new generation takes one worker with every partition, and "
-              "this worker shares them with its consumer group: stop the other workers and run "
-              "one `sluice stream --no-group` until it has switched, or give the changed view a "
-              "new name");
+              "this worker shares them with its consumer group (docs/streaming.md, "
+              "\"Reprocessing\"): stop every worker of the group, run `sluice stream -p " +
+              project.dir.string() +
+              " --no-group --stop-at-end` once (its summary says the view was rebuilt into a new "
+              "generation; readers switch then), and start the group's workers again");
         }
         // Rebuilt from the archive and the topic's tail; the old generation stays readable
         // until the new one replaces it.

@@ -315,7 +315,10 @@ base::Status FeatureServer::RefreshLocked() {
         } else {
           switch_problem = "store '" + store_name + "' holds definition " +
                            served.meta->definition_hash.substr(0, 12) + ", this server planned " +
-                           served.online->plan().definition_hash.substr(0, 12) + " and " + why;
+                           served.online->plan().definition_hash.substr(0, 12) + " and " + why +
+                           "; it is served again once the store holds what the project files "
+                           "define (`sluice stream` switches a rebuilt streaming view, `sluice "
+                           "materialize` rewrites a batch view)";
           failed_switches_[key] = FailedSwitch{served.meta->definition_hash, now, switch_problem};
         }
       }

@@ -136,9 +136,11 @@ class OnlineStore {
 
   // Write, for a batch that is the view's whole content (a full re-materialization): every
   // entity of `view` not in `entity_values` is removed too, so an entity that left the source
-  // stops being served. RocksDB: one atomic batch, as Write. Redis: the batch and meta go in as
-  // Write, then the other entities are removed (SCAN + UNLINK), so a reader may still find a
-  // removed entity until that finishes. Fails on a read-only store.
+  // stops being served. RocksDB: one atomic batch, as Write. Redis: the view's other keys are
+  // found first (SCAN), then removed (UNLINK) in the same MULTI/EXEC as the batch and meta, so a
+  // reader sees the old content or the new one; keys another writer adds to the view between
+  // the SCAN and the EXEC are not removed (a replacing writer is the view's only writer).
+  // Fails on a read-only store.
   virtual base::Status Replace(
       const std::string& view,
       const std::vector<std::pair<std::string, std::string>>& entity_values,

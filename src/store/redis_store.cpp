@@ -144,8 +144,12 @@ class RedisStore final : public OnlineStore {
                           const std::vector<std::pair<std::string, std::string>>& entity_values,
                           const std::vector<PartWrite>& parts, const ViewMeta& meta,
                           const std::vector<SideEntry>& side, bool replace) override {
-    SLUICE_RETURN_IF_ERROR(Apply(view, entity_values, parts, meta, side));
-    if (!replace) return base::Status::Ok();
+    if (!replace) return Apply(view, entity_values, parts, meta, side);
+    SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    // The view's keys the new content lacks are found first (SCAN) and removed inside the same
+    // MULTI/EXEC as the new content, so a reader never finds an old entity beside the new meta
+    // (a rebuilt generation of another definition read with the new plan).
     std::unordered_set<std::string> kept;
     kept.reserve(entity_values.size() + parts.size());
     for (const auto& ev : entity_values)
@@ -155,8 +159,11 @@ class RedisStore final : public OnlineStore {
     }
     const std::string what = "replacing view '" + view + "' in " + Describe();
     auto unkept = [&](std::string_view key) { return kept.count(std::string(key)) == 0; };
-    SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, unkept));
-    return UnlinkMatching(Key(PartPrefix(view)) + "*", what, unkept);
+    std::vector<std::string> stale;
+    SLUICE_RETURN_IF_ERROR(CollectMatching(Key(ValuePrefix(view)) + "*", what, unkept, &stale));
+    SLUICE_RETURN_IF_ERROR(CollectMatching(Key(PartPrefix(view)) + "*", what, unkept, &stale));
+    kept.clear();
+    return Apply(view, entity_values, parts, meta, side, nullptr, &stale);
   }
 
   base::Status WriteStateIf(const std::string& view,
@@ -171,7 +178,8 @@ class RedisStore final : public OnlineStore {
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const std::vector<PartWrite>& parts, const ViewMeta& meta,
                      const std::vector<SideEntry>& side,
-                     const std::vector<SideExpectation>* expect = nullptr) {
+                     const std::vector<SideExpectation>* expect = nullptr,
+                     const std::vector<std::string>* unlink = nullptr) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     for (const SideEntry& e : side)
@@ -215,6 +223,15 @@ class RedisStore final : public OnlineStore {
     commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
     for (std::size_t i = 0; i < side.size(); ++i)
       commands.emplace_back().Add("SET").Add(side_keys[i]).Add(side[i].value);
+    if (unlink != nullptr) {
+      for (std::size_t i = 0; i < unlink->size(); i += per_command) {
+        Args& u = commands.emplace_back();
+        u.Add("UNLINK");
+        const std::size_t end = std::min(unlink->size(), i + per_command);
+        for (std::size_t j = i; j < end; ++j)
+          u.Add((*unlink)[j]);
+      }
+    }
     commands.emplace_back().Add("EXEC");
 
     const bool conditional = expect != nullptr && !expect->empty();
@@ -350,6 +367,31 @@ class RedisStore final : public OnlineStore {
     auto all = [](std::string_view) { return true; };
     SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, all));
     return UnlinkMatching(Key(PartPrefix(view)) + "*", what, all);
+  }
+
+  // Every key matching `pattern` (SCAN) that `select` selects, appended to *keys.
+  base::Status CollectMatching(const std::string& pattern, const std::string& what,
+                               const std::function<bool(std::string_view)>& select,
+                               std::vector<std::string>* keys) {
+    std::string cursor = "0";
+    do {
+      std::vector<Args> scan(1);
+      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
+      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
+      const redisReply& r = *replies[0];
+      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
+          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
+        return base::Internal(what + ": SCAN returned an unexpected reply");
+      }
+      cursor.assign(r.element[0]->str, r.element[0]->len);
+      const redisReply& found = *r.element[1];
+      for (std::size_t i = 0; i < found.elements; ++i) {
+        const std::string_view key(found.element[i]->str, found.element[i]->len);
+        if (select(key)) keys->emplace_back(key);
+      }
+    } while (cursor != "0");
+    return base::Status::Ok();
   }
 
   // Walks every key matching `pattern` (SCAN), a view's value or part prefix and "*", and

@@ -126,6 +126,13 @@ to_partitions "$tmp_root/tail.jsonl"
 sleep 0.5
 expect_eq "$(ready_definition)" "$old_definition" "the old generation is served while the files changed"
 
+if [ ${#stream_flags[@]} -gt 0 ]; then
+  # A worker of the consumer group refuses to rebuild, saying exactly what to run instead.
+  run "$sluice" stream -p "$p" --stop-at-end
+  expect_code 1 "a group worker refuses the changed view"
+  expect_err "stop every worker of the group, run \`sluice stream -p $p --no-group --stop-at-end\` once" \
+    "the refusal names the command that rebuilds"
+fi
 run "$sluice" stream -p "$p" --stop-at-end "${stream_flags[@]}"
 expect_code 0 "the rebuild and switch"
 expect_out "feature view spend_stream: changed definition rebuilt into a new generation" \
