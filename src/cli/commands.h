@@ -39,6 +39,7 @@ int RunIngest(const IngestOptions& options);
 struct VersionsOptions {
   std::string project = ".";
   std::string dataset;  // empty: every dataset
+  bool json = false;
 };
 int RunVersions(const VersionsOptions& options);
 

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("versions", "List dataset versions (id, time, rows, bytes, quarantined)");
   AddProjectOption(versions_cmd, versions.project);
   versions_cmd->add_option("DATASET", versions.dataset, "Only this dataset");
+  versions_cmd->add_flag("--json", versions.json, "JSON instead of a table");
   versions_cmd->footer(kFooter);
 
   ShowOptions show;

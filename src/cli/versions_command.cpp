@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/progress_meter.h"
@@ -34,19 +35,40 @@ int RunVersions(const VersionsOptions& options) {
   } else {
     datasets.push_back(options.dataset);
   }
-  std::printf("%-16s %-12s %-20s %12s %12s %12s\n", "DATASET", "VERSION", "CREATED", "ROWS",
-              "BYTES", "QUARANTINED");
+  // Everything is read before anything is printed, so a failure never leaves half a JSON
+  // document on stdout.
+  std::vector<lake::Manifest> rows;
   for (const auto& d : datasets) {
     auto history = project->lake->History(d);
     if (!history.ok()) return ReportFailure(history.status());
     if (history->empty() && !options.dataset.empty()) {
       return ReportFailure(base::InvalidArgument("dataset '" + d + "' has no versions"));
     }
-    for (auto it = history->rbegin(); it != history->rend(); ++it) {
-      std::printf("%-16s %-12s %-20s %12lld %12s %12lld\n", d.c_str(), it->id.substr(0, 12).c_str(),
-                  it->created_at.c_str(), static_cast<long long>(it->rows.loaded),
-                  HumanBytes(DataBytes(*it)).c_str(), static_cast<long long>(it->rows.quarantined));
+    rows.insert(rows.end(), std::make_move_iterator(history->rbegin()),
+                std::make_move_iterator(history->rend()));
+  }
+  if (options.json) {
+    std::string out = "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& m = rows[i];
+      out += i ? ",\n" : "";
+      out += "{\"dataset\":" + base::JsonQuoted(m.dataset) + ",\"id\":" + base::JsonQuoted(m.id) +
+             ",\"kind\":" + base::JsonQuoted(m.kind) +
+             ",\"created_at\":" + base::JsonQuoted(m.created_at) +
+             ",\"rows\":" + std::to_string(m.rows.loaded) +
+             ",\"quarantined\":" + std::to_string(m.rows.quarantined) +
+             ",\"data_bytes\":" + std::to_string(DataBytes(m)) + "}";
     }
+    std::printf("%s]\n", out.c_str());
+    return kExitOk;
+  }
+  std::printf("%-16s %-12s %-20s %12s %12s %12s\n", "DATASET", "VERSION", "CREATED", "ROWS",
+              "BYTES", "QUARANTINED");
+  for (const auto& m : rows) {
+    std::printf("%-16s %-12s %-20s %12lld %12s %12lld\n", m.dataset.c_str(),
+                m.id.substr(0, 12).c_str(), m.created_at.c_str(),
+                static_cast<long long>(m.rows.loaded), HumanBytes(DataBytes(m)).c_str(),
+                static_cast<long long>(m.rows.quarantined));
   }
   return kExitOk;
 }

@@ -22,6 +22,17 @@ run "$sluice" versions -p "$p" transactions
 expect_code 0 "versions"
 expect_eq "$(grep -c '^transactions ' <<<"$out")" 1 "one version of transactions"
 version=$(awk '$1 == "transactions" {print $2}' <<<"$out")
+run "$sluice" versions -p "$p" transactions --json
+expect_code 0 "versions --json"
+expect_eq "$(/usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(len(v), v[0]["dataset"], v[0]["id"][:12], v[0]["rows"], v[0]["quarantined"], v[0]["kind"],
+      v[0]["data_bytes"] > 0)' <<<"$out")" "1 transactions $version 5000 0 source True" \
+  "versions --json lists the version with its full id and counts"
+run "$sluice" versions -p "$p" nosuchdataset --json
+expect_code 2 "versions --json of an unknown dataset"
+expect_eq "$out" "" "a failed versions --json prints no partial JSON"
 run "$sluice" show -p "$p" "$version"
 expect_code 0 "show"
 expect_out '"dataset": "transactions"' "show prints the manifest"
