@@ -307,9 +307,10 @@ class RocksDbStore final : public OnlineStore {
     SLUICE_ASSIGN_OR_RETURN(auto got, GetKeys(view, keys));
     ViewValues out;
     if (got.back()) {
-      SLUICE_ASSIGN_OR_RETURN(ViewMeta meta,
-                              DecodeViewMeta(*got.back(), meta_key + " in " + Describe()));
-      out.meta = std::move(meta);
+      // On the request path: the store's name is added only to an error.
+      auto meta = DecodeViewMeta(*got.back(), meta_key);
+      if (!meta.ok()) return meta.status().WithContext(Describe());
+      out.meta = std::move(*meta);
     }
     got.pop_back();
     out.values = std::move(got);
