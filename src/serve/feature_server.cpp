@@ -142,7 +142,7 @@ std::shared_ptr<const engine::OnlineView> FeatureServer::PlanChangedDefinition(
     const std::string& view, const store::ViewMeta& meta,
     std::shared_ptr<const config::ProjectSpec>* project, std::string* why) {
   if (!options_.reload_project) {
-    *why = "restart `sluice serve` with the project that defines it";
+    *why = "this server does not read the project files again: restart it";
     return nullptr;
   }
   if (!reload_tried_) {
