@@ -53,6 +53,19 @@ std::string ProblemFor(const engine::OnlineView& online, const std::optional<sto
   return "";
 }
 
+// Whether `meta`, read with some of a view's values, says they were written for `online`'s
+// plan: the same definition, in the encoding it reads. Otherwise the store switched the view
+// to another generation (or deleted it) since the server planned it.
+bool WrittenFor(const engine::OnlineView& online, const std::optional<store::ViewMeta>& meta) {
+  return meta && meta->definition_hash == online.plan().definition_hash &&
+         meta->encoding_version == engine::kStateEncoding;
+}
+
+base::Status SwitchedWhileRead(const std::string& view) {
+  return base::Unavailable("feature view '" + view +
+                           "' switched to another generation while it was read; retry");
+}
+
 }  // namespace
 
 class FeatureServer::DbLease {
@@ -444,10 +457,7 @@ base::Result<bool> FeatureServer::ReadStates(
     // The meta read with the values says which definition wrote them; the plan must be that
     // one (a rebuilt generation switched in since the snapshot was built, or the view was
     // deleted: read again with a refreshed snapshot).
-    if (!values->meta || values->meta->definition_hash != served->online->plan().definition_hash ||
-        values->meta->encoding_version != engine::kStateEncoding) {
-      return false;
-    }
+    if (!WrittenFor(*served->online, values->meta)) return false;
     states.push_back(std::move(values->values));
     served_views.push_back(served);
   }
@@ -479,8 +489,7 @@ Reply FeatureServer::Features(std::string_view body) {
     if (!read.ok()) return Error(read.status());
     if (*read) break;
     if (attempt == kReadTries) {
-      return Error(base::Unavailable(
-          "the online store switched a requested view's generation while it was read; retry"));
+      return Error(SwitchedWhileRead(request->lookups.front().view));
     }
     snapshot = RefreshAfterSwitch(snapshot);
   }
@@ -506,8 +515,14 @@ Reply FeatureServer::Features(std::string_view body) {
       // A heavy entity's state is a head and parts: the parts a window edge needs are read
       // here, after the head (docs/online.md).
       const auto& handle = snapshot->stores.at(lookup.store);
-      auto parts = [&](const std::vector<store::PartKey>& keys) {
-        return handle->MultiGetParts(lookup.view, keys);
+      // Parts are read with the meta too: a head of one generation never meets parts of
+      // another (a switch between the two reads fails the look-up instead).
+      auto parts = [&](const std::vector<store::PartKey>& keys)
+          -> base::Result<std::vector<std::optional<std::string>>> {
+        SLUICE_ASSIGN_OR_RETURN(store::ViewValues got,
+                                handle->MultiGetPartsWithMeta(lookup.view, keys));
+        if (!WrittenFor(*served.online, got.meta)) return SwitchedWhileRead(lookup.view);
+        return std::move(got.values);
       };
       const auto& wanted = lookup.all_features ? kAllFeatures : lookup.features;
       auto features =
@@ -516,9 +531,9 @@ Reply FeatureServer::Features(std::string_view body) {
       if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state) {
         // A part named by the head was removed by an update since the head was read: read
         // this entity's head again, once.
-        auto again = handle->MultiGet(lookup.view, {lookup.entity_keys[e]});
-        if (again.ok() && again->size() == 1) {
-          const auto& fresh = (*again)[0];
+        auto again = handle->MultiGetWithMeta(lookup.view, {lookup.entity_keys[e]});
+        if (again.ok() && again->values.size() == 1 && WrittenFor(*served.online, again->meta)) {
+          const auto& fresh = again->values[0];
           features =
               served.online->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt, t,
                                   wanted, lease.db(), lookup.entity_keys[e], parts);

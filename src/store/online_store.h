@@ -158,6 +158,11 @@ class OnlineStore {
   virtual base::Result<ViewValues> MultiGetWithMeta(const std::string& view,
                                                     const std::vector<std::string>& entities) = 0;
 
+  // MultiGetParts and Meta in one round trip at one consistent point (as MultiGetWithMeta):
+  // parts read after a head belong to the head's generation only if the meta still names it.
+  virtual base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                         const std::vector<PartKey>& keys) = 0;
+
   // The meta recorded by the last Write to `view`, or std::nullopt if the view has never been
   // written (or was deleted).
   virtual base::Result<std::optional<ViewMeta>> Meta(const std::string& view) = 0;

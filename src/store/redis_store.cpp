@@ -283,6 +283,21 @@ class RedisStore final : public OnlineStore {
     keys.reserve(entities.size() + 1);
     for (const auto& e : entities)
       keys.push_back(Key(ValueKey(view, e)));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                 const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size() + 1);
+    for (const auto& p : parts)
+      keys.push_back(Key(PartKeyBytes(view, p.entity, p.part)));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  // `keys` (full Redis keys) and the view's meta in one MGET.
+  base::Result<ViewValues> GetWithMeta(const std::string& view, std::vector<std::string> keys) {
     keys.push_back(Key(MetaKey(view)));
     // One MGET, atomic on the server: the meta of the same point as the values.
     SLUICE_ASSIGN_OR_RETURN(auto got, GetKeys(view, keys));

@@ -301,6 +301,21 @@ class RocksDbStore final : public OnlineStore {
     keys.reserve(entities.size() + 1);
     for (const auto& e : entities)
       keys.push_back(ValueKey(view, e));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                 const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size() + 1);
+    for (const auto& p : parts)
+      keys.push_back(PartKeyBytes(view, p.entity, p.part));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  // `keys` and the view's meta key in one batched MultiGet.
+  base::Result<ViewValues> GetWithMeta(const std::string& view, std::vector<std::string> keys) {
     const std::string meta_key = MetaKey(view);
     keys.push_back(meta_key);
     // One batched MultiGet: the meta at the same sequence number as the values.

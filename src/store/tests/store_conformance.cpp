@@ -111,6 +111,24 @@ TEST_P(StoreConformanceTest, MultiGetWithMetaReadsValuesAndMeta) {
   EXPECT_TRUE(empty->values.empty());
   EXPECT_EQ(empty->meta, std::optional<ViewMeta>(meta));
   EXPECT_FALSE(store->MultiGetWithMeta("bad/view", {"a"}).ok());
+  // Parts, with the meta of the same write.
+  ViewMeta meta2 = meta;
+  meta2.definition_hash = "def-2";
+  ASSERT_TRUE(store
+                  ->WriteState(view, {{"a", "3"}}, {{"a", std::string("p\0", 2), "part"}}, meta2,
+                               {}, /*replace=*/false)
+                  .ok());
+  auto parts = store->MultiGetPartsWithMeta(view, {{"a", std::string("p\0", 2)}, {"a", "q"}});
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  EXPECT_EQ(parts->meta, std::optional<ViewMeta>(meta2));
+  ASSERT_EQ(parts->values.size(), 2u);
+  EXPECT_EQ(parts->values[0], std::optional<std::string>("part"));
+  EXPECT_FALSE(parts->values[1].has_value());
+  auto no_parts = store->MultiGetPartsWithMeta(View("withmeta_none"), {{"a", "p"}});
+  ASSERT_TRUE(no_parts.ok());
+  EXPECT_FALSE(no_parts->meta.has_value());
+  EXPECT_FALSE(no_parts->values[0].has_value());
+  EXPECT_FALSE(store->MultiGetPartsWithMeta("bad/view", {{"a", "p"}}).ok());
 }
 
 TEST_P(StoreConformanceTest, MultiGetOfNothingAndOfUnknownViews) {
