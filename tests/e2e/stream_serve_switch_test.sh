@@ -34,10 +34,12 @@ else
 fi
 
 server_pid=""
+late_pid=""
 poller_pid=""
 cleanup() {
   if [ -n "$poller_pid" ]; then kill "$poller_pid" 2>/dev/null || true; fi
   if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$late_pid" ]; then kill -TERM "$late_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   rm -rf "$tmp_root"
 }
@@ -59,24 +61,28 @@ to_partitions "$tmp_root/head.jsonl"
 run "$sluice" stream -p "$p" --stop-at-end "${stream_flags[@]}"
 expect_code 0 "stream the first two thirds"
 
-"$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 \
-  >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-server_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-if [ -z "$port" ]; then
-  out=$(cat "$tmp_root/serve.out")
-  err=$(cat "$tmp_root/serve.err")
-  fail "sluice serve starts"
-  finish
-fi
+start_serve() {  # start_serve NAME: a server on a free port; sets $started_pid and $port
+  "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 \
+    >"$tmp_root/$1.out" 2>"$tmp_root/$1.err" &
+  started_pid=$!
+  for _ in $(seq 1 200); do
+    grep -q "listening on" "$tmp_root/$1.out" 2>/dev/null && break
+    kill -0 "$started_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/$1.out")
+  if [ -z "$port" ]; then
+    out=$(cat "$tmp_root/$1.out")
+    err=$(cat "$tmp_root/$1.err")
+    fail "sluice serve starts"
+    finish
+  fi
+}
+start_serve serve
+server_pid=$started_pid
 base="http://127.0.0.1:$port"
-ready_definition() {  # the definition /readyz reports for spend_stream
-  curl -s "$base/readyz" | /usr/bin/python3 -c 'import json,sys
+ready_definition() {  # ready_definition [BASE]: the definition /readyz reports for spend_stream
+  curl -s "${1:-$base}/readyz" | /usr/bin/python3 -c 'import json,sys
 d = json.load(sys.stdin)
 print([v.get("definition", "") + ("" if v["ready"] else " not ready") for v in d["views"] if v["view"] == "spend_stream"][0])'
 }
@@ -125,6 +131,13 @@ PY
 to_partitions "$tmp_root/tail.jsonl"
 sleep 0.5
 expect_eq "$(ready_definition)" "$old_definition" "the old generation is served while the files changed"
+# A server started now loads the new definition, which the store does not hold yet: not ready
+# (never the old generation read with the new plan), until the switch.
+start_serve late
+late_pid=$started_pid
+late_base="http://127.0.0.1:$port"
+expect_eq "$(ready_definition "$late_base")" "$old_definition not ready" \
+  "a server started with the new files is not ready before the switch"
 
 if [ ${#stream_flags[@]} -gt 0 ]; then
   # A worker of the consumer group refuses to rebuild, saying exactly what to run instead.
@@ -157,6 +170,11 @@ touch "$tmp_root/stop"
 wait "$poller_pid"
 poller_pid=""
 kill -0 "$server_pid" 2>/dev/null && pass || fail "the server kept running (no restart)"
+expect_eq "$(ready_definition "$late_base")" "$new_definition" \
+  "the server started with the new files is ready after the switch"
+kill -TERM "$late_pid"
+wait "$late_pid" 2>/dev/null || true
+late_pid=""
 
 # What each generation answers: the old from the answers' first line, the new from `sluice get`
 # with the new definition (same "at", same users).
