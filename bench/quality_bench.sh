@@ -52,6 +52,24 @@ measure() {  # measure NAME CMD...: wall and CPU seconds, peak MB
 load=$(cut -d' ' -f1 /proc/loadavg)
 read -r p_wall p_cpu p_mb < <(measure profile "$sluice" profile -p "$work/p" ref --recompute --json)
 read -r d_wall d_cpu d_mb < <(measure drift "$sluice" drift -p "$work/p" --reference ref --current cur --json)
+
+# The floor under any profile of these files: DuckDB alone decoding the same Parquet columns
+# (the lake's data files) on 2 threads and folding them into sums, nothing else.
+parquet() {  # parquet DATASET: the Parquet file of its current version
+  /usr/bin/python3 - "$work/p/.sluice/lake" "$1" <<'PY'
+import glob, json, os, sys
+lake, name = sys.argv[1:3]
+current = open(os.path.join(lake, "versions", name, "HISTORY")).read().split()[-1]
+m = json.load(open(os.path.join(lake, "versions", name, current + ".json")))
+sha = [o for o in m["outputs"] if o["name"] == "data"][0]["sha256"]
+print(os.path.join(lake, "objects", sha[:2], sha))
+PY
+}
+sums=""
+for i in 0 1 2 3 4 5 6 7 8 9; do sums+="sum(x$i), sum(length(c$i)), "; done
+floor_sql() { echo "CREATE TABLE f AS SELECT ${sums%, } FROM read_parquet('$1')"; }
+read -r f1_wall f1_cpu _ < <(measure floor1 "$duckdb_sql" --threads 2 "$(floor_sql "$(parquet ref)")")
+read -r f2_wall f2_cpu _ < <(measure floor2 "$duckdb_sql" --threads 2 "$(floor_sql "$(parquet ref)")" "$(floor_sql "$(parquet cur)" | sed 's/TABLE f /TABLE g /')")
 py=$(/usr/bin/python3 "$here/quality/pandas_scipy.py" "$work/p/data/ref.csv" "$work/p/data/cur.csv" "$work/drift.out" "$work/profile.out")
 read -r pd_read pd_profile pd_drift pd_profile_cpu pd_drift_cpu diff p_diff p_bad < <(/usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['read_s'], d['profile_s'], d['drift_s'], d['profile_cpu_s'], d['drift_cpu_s'], d['max_relative_difference'], d['profile_max_relative_difference'], d['profile_mismatches'])" "$py")
 
@@ -60,5 +78,6 @@ read -r pd_read pd_profile pd_drift pd_profile_cpu pd_drift_cpu diff p_diff p_ba
   echo "|---|---|---|---|"
   printf '| profile of ref | %.2f s (%.2f s), %s MB | %.2f s (%.2f s) | %.1fx (%.1fx) |\n' "$p_wall" "$p_cpu" "$p_mb" "$pd_profile" "$pd_profile_cpu" "$(echo "$pd_profile / $p_wall" | bc -l)" "$(echo "$pd_profile_cpu / $p_cpu" | bc -l)"
   printf '| drift ref -> cur | %.2f s (%.2f s), %s MB | %.2f s (%.2f s) | %.1fx (%.1fx) |\n' "$d_wall" "$d_cpu" "$d_mb" "$pd_drift" "$pd_drift_cpu" "$(echo "$pd_drift / $d_wall" | bc -l)" "$(echo "$pd_drift_cpu / $d_cpu" | bc -l)"
+  printf '| DuckDB alone: decode of the same Parquet columns (ref; ref and cur) | %.2f s (%.2f s); %.2f s (%.2f s) | | |\n' "$f1_wall" "$f1_cpu" "$f2_wall" "$f2_cpu"
   printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s; of a profile number (mean, stddev, min, max, quantiles) vs numpy: %s; profile counts, distinct counts, histogram bins and top values that differ from pandas: %s. Load average before the run: %s\n' "$pd_read" "$diff" "$p_diff" "$p_bad" "$load"
 } | tee "$work/results.md"

@@ -5,19 +5,30 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "base/workers.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace sluice::quality {
 namespace {
 
 constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
-constexpr int kDigitBits = 8;  // 256 buckets: the scatter stays in L1 (faster than 11 bits here)
+constexpr int kDigitBits = 8;  // 256 buckets: the scatter stays in L1 (11 bits measured no faster)
 constexpr int kDigits = (64 + kDigitBits - 1) / kDigitBits;
 constexpr size_t kBuckets = size_t{1} << kDigitBits;
+constexpr size_t kBlock = size_t{2} << 20;  // a huge page
 
 // Order-preserving maps to unsigned keys: the key order is the numeric order (-0.0 before 0.0).
 std::uint64_t DoubleKey(double v) {
@@ -30,23 +41,103 @@ double KeyDouble(std::uint64_t key) {
 std::uint64_t IntKey(std::int64_t v) {
   return static_cast<std::uint64_t>(v) ^ kSignBit;
 }
-std::int64_t KeyInt(std::uint64_t key) {
-  return static_cast<std::int64_t>(key ^ kSignBit);
+
+std::string NumericSql(const std::string& from, const std::string& expr) {
+  return "SELECT " + expr + " AS v FROM (" + from + ") AS t";
 }
 
-using DigitCounts = std::vector<std::array<size_t, kBuckets>>;
+std::string CountSql(const std::string& from, const std::string& expr) {
+  return "SELECT v, count(*)::BIGINT AS n FROM (SELECT " + expr + " AS v FROM (" + from +
+         ") AS t) AS u GROUP BY v";
+}
 
-// LSD radix sort of `keys` given every digit's histogram: one scatter per digit that the keys do
-// not all share.
-void SortByDigits(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch,
-                  DigitCounts& counts) {
-  const size_t n = keys.size();
+}  // namespace
+
+ValueBuffer::ValueBuffer(ValueBuffer&& other) noexcept
+    : block_(std::exchange(other.block_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+ValueBuffer& ValueBuffer::operator=(ValueBuffer&& other) noexcept {
+  if (this != &other) {
+    std::free(block_);
+    block_ = std::exchange(other.block_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+ValueBuffer::~ValueBuffer() {
+  std::free(block_);
+}
+
+void ValueBuffer::Reserve(size_t n) {
+  Grow(n, 0);
+}
+
+void ValueBuffer::Grow(size_t n, size_t keep) {
+  if (n <= capacity_) return;
+  const size_t bytes = (n * sizeof(std::uint64_t) + kBlock - 1) / kBlock * kBlock;
+  void* block = std::aligned_alloc(kBlock, bytes);
+  if (block == nullptr) std::abort();  // as operator new would throw: out of memory
+#if defined(MADV_HUGEPAGE)
+  // Advice only: without transparent huge pages the buffer works the same, with 4 KiB faults.
+  madvise(block, bytes, MADV_HUGEPAGE);
+#endif
+  if (keep > 0) std::memcpy(block, block_, keep * sizeof(std::uint64_t));
+  std::free(block_);
+  block_ = block;
+  capacity_ = bytes / sizeof(std::uint64_t);
+}
+
+std::int64_t ValueCounts::total() const {
+  return std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+}
+
+namespace {
+
+using DigitCounts = std::array<std::array<size_t, kBuckets>, kDigits>;
+
+// Every digit's histogram, in two halves (even and odd keys): the high digits of neighbouring
+// keys are mostly equal, and one table would make each increment wait for the one before.
+struct DigitHistograms {
+  DigitCounts even, odd;
+  DigitHistograms() {
+    for (auto* t : {&even, &odd})
+      for (auto& c : *t)
+        c.fill(0);
+  }
+  // The totals, in `even`.
+  DigitCounts& Merged() {
+    for (int d = 0; d < kDigits; ++d)
+      for (size_t b = 0; b < kBuckets; ++b)
+        even[d][b] += std::exchange(odd[d][b], 0);
+    return even;
+  }
+};
+
+void CountDigits(const std::uint64_t* keys, size_t n, DigitHistograms& h) {
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const std::uint64_t a = keys[i], b = keys[i + 1];
+    for (int d = 0; d < kDigits; ++d) {
+      ++h.even[d][(a >> (d * kDigitBits)) & (kBuckets - 1)];
+      ++h.odd[d][(b >> (d * kDigitBits)) & (kBuckets - 1)];
+    }
+  }
+  for (; i < n; ++i) {
+    for (int d = 0; d < kDigits; ++d)
+      ++h.even[d][(keys[i] >> (d * kDigitBits)) & (kBuckets - 1)];
+  }
+}
+
+// The radix sort given every digit's histogram of keys[0, n).
+void SortCounted(std::uint64_t* keys, std::uint64_t* scratch, size_t n, DigitCounts& counts) {
   if (n < 2) return;
   if (n < 256) {
-    std::sort(keys.begin(), keys.end());
+    std::sort(keys, keys + n);
     return;
   }
-  scratch.resize(n);
+  std::uint64_t* from = keys;
+  std::uint64_t* to = scratch;
   for (int d = 0; d < kDigits; ++d) {
     auto& c = counts[d];
     if (std::any_of(c.begin(), c.end(), [n](size_t x) { return x == n; })) continue;
@@ -57,186 +148,216 @@ void SortByDigits(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& 
       sum += here;
     }
     const int shift = d * kDigitBits;
-    for (const std::uint64_t k : keys)
-      scratch[c[(k >> shift) & (kBuckets - 1)]++] = k;
-    keys.swap(scratch);
-  }
-}
-
-// Sorts one column's valid values. NaN (any sign) is set apart and appended last, where DuckDB
-// orders it; the distinct count treats every NaN as one value, as count(DISTINCT) does.
-// `keys` and `scratch` are a worker's buffers, reused from column to column: fresh ones would cost
-// a page fault per 4 KiB each time.
-SortedNumbers SortColumn(const types::Column& column, std::vector<std::uint64_t>& keys,
-                         std::vector<std::uint64_t>& scratch) {
-  const size_t n = column.size();
-  const bool all_valid = column.AllValid();
-  const bool is_int = column.type() == types::LogicalType::kInt64;
-  keys.resize(n);
-  DigitCounts counts(kDigits);
-  for (auto& c : counts)
-    c.fill(0);
-  size_t kept = 0, nans = 0;
-  const std::uint8_t* data = column.data();
-  // The keys and every digit's histogram in one pass over the column.
-  auto keep = [&](std::uint64_t k) {
-    keys[kept++] = k;
-    for (int d = 0; d < kDigits; ++d)
-      ++counts[d][(k >> (d * kDigitBits)) & (kBuckets - 1)];
-  };
-  for (size_t r = 0; r < n; ++r) {
-    if (!all_valid && !column.IsValid(r)) continue;
-    if (is_int) {
-      std::int64_t v;
-      std::memcpy(&v, data + r * sizeof v, sizeof v);
-      keep(IntKey(v));
-    } else {
-      double v;
-      std::memcpy(&v, data + r * sizeof v, sizeof v);
-      if (std::isnan(v)) {
-        ++nans;
-        continue;
-      }
-      keep(DoubleKey(v));
+    for (size_t i = 0; i < n; ++i) {
+      const std::uint64_t k = from[i];
+      to[c[(k >> shift) & (kBuckets - 1)]++] = k;
     }
+    std::swap(from, to);
   }
-  keys.resize(kept);
-  SortByDigits(keys, scratch, counts);
-  SortedNumbers out;
-  out.values.resize(keys.size() + nans);
-  std::int64_t distinct = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (is_int) {
-      distinct += i == 0 || keys[i] != keys[i - 1];
-      out.values[i] = static_cast<double>(KeyInt(keys[i]));
-    } else {
-      out.values[i] = KeyDouble(keys[i]);
-      // Compared as doubles: -0.0 and 0.0 are one value.
-      distinct += i == 0 || out.values[i] != out.values[i - 1];
-    }
-  }
-  for (size_t i = keys.size(); i < out.values.size(); ++i)
-    out.values[i] = std::numeric_limits<double>::quiet_NaN();
-  out.distinct = distinct + (nans > 0 ? 1 : 0);
-  return out;
-}
-
-std::string NumericSql(const ScanSpec& spec) {
-  std::string select;
-  for (size_t i = 0; i < spec.numeric.size(); ++i) {
-    select += (i == 0 ? "" : ", ") + spec.numeric[i] + " AS n" + std::to_string(i);
-  }
-  return "SELECT " + select + " FROM (" + spec.from + ") AS t";
-}
-
-// One GROUP BY per column, UNION ALL'ed: each part reads only its own Parquet column, so the
-// whole is still one pass over the data, and DuckDB runs the parts in parallel.
-std::string CategoricalSql(const ScanSpec& spec) {
-  std::string sql;
-  for (size_t i = 0; i < spec.categorical.size(); ++i) {
-    sql += (i == 0 ? "" : " UNION ALL ") + std::string("SELECT ") + std::to_string(i) +
-           "::BIGINT AS col, v, count(*)::BIGINT AS n FROM (SELECT " + spec.categorical[i] +
-           " AS v FROM (" + spec.from + ") AS t) AS u GROUP BY v";
-  }
-  return sql;
+  if (from != keys) std::memcpy(keys, from, n * sizeof *keys);
 }
 
 }  // namespace
 
-std::int64_t ValueCounts::total() const {
-  return std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+void RadixSort(std::uint64_t* keys, std::uint64_t* scratch, size_t n) {
+  auto counts = std::make_unique<DigitHistograms>();
+  CountDigits(keys, n, *counts);
+  SortCounted(keys, scratch, n, counts->Merged());
 }
 
-void RadixSort(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch) {
-  DigitCounts counts(kDigits);
-  for (auto& c : counts)
-    c.fill(0);
-  for (const std::uint64_t k : keys) {
-    for (int d = 0; d < kDigits; ++d)
-      ++counts[d][(k >> (d * kDigitBits)) & (kBuckets - 1)];
+void ToSample(std::span<const double> sorted, NumericSample& s) {
+  s.values.clear();
+  s.counts.clear();
+  // Sorted: the infinities and NaN sit at the ends, the finite values between.
+  size_t lo = 0, hi = sorted.size();
+  while (lo < hi && !std::isfinite(sorted[lo]))
+    ++lo;
+  while (hi > lo && !std::isfinite(sorted[hi - 1]))
+    --hi;
+  if (lo == hi) return;
+  // Room for every value at once: growing by doubling would copy and fault in each larger block.
+  s.values.reserve(hi - lo);
+  s.counts.reserve(hi - lo);
+  double current = sorted[lo];
+  std::int64_t run = 0;
+  for (size_t i = lo; i < hi; ++i) {
+    const double v = sorted[i];
+    if (v != current) {
+      s.values.push_back(current);
+      s.counts.push_back(run);
+      current = v;
+      run = 0;
+    }
+    ++run;
   }
-  SortByDigits(keys, scratch, counts);
+  s.values.push_back(current);
+  s.counts.push_back(run);
 }
 
-NumericSample ToSample(const SortedNumbers& sorted) {
-  NumericSample s;
-  s.values.reserve(static_cast<size_t>(sorted.distinct));
-  s.counts.reserve(static_cast<size_t>(sorted.distinct));
-  for (const double v : sorted.values) {
-    if (!std::isfinite(v)) continue;
-    if (!s.values.empty() && s.values.back() == v) {
-      ++s.counts.back();
+ColumnReader::ColumnReader(warehouse::DuckDb connection) : connection_(std::move(connection)) {}
+
+base::Result<ColumnReader> ColumnReader::Open(const warehouse::DuckDb& db) {
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb connection, db.Connect());
+  return ColumnReader(std::move(connection));
+}
+
+base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
+                                                     const std::string& expr, size_t expected_rows,
+                                                     int slot) {
+  if (slot < 0 || slot >= kSlots)
+    return base::Internal("no sort buffer slot " + std::to_string(slot));
+  ValueBuffer& buffer = keys_[slot];
+  buffer.Reserve(std::max<size_t>(expected_rows, 4096));
+  size_t kept = 0, nans = 0;
+  std::int64_t rows = 0;
+  std::optional<bool> is_int;
+  auto counts = std::make_unique<DigitHistograms>();  // 32 KiB: not on the stack
+  // Keys are written as the chunks arrive: the values are never held in a column of their own.
+  SLUICE_RETURN_IF_ERROR(
+      connection_.QueryChunks(NumericSql(from, expr), [&](const types::Batch& b) -> base::Status {
+        const types::Column& column = b.column(0);
+        if (!is_int) {
+          if (column.type() != types::LogicalType::kInt64 &&
+              column.type() != types::LogicalType::kDouble) {
+            return base::Internal("statistics expression '" + expr + "' is not numeric");
+          }
+          is_int = column.type() == types::LogicalType::kInt64;
+        }
+        const size_t n = column.size();
+        rows += static_cast<std::int64_t>(n);
+        if (kept + n > buffer.capacity())
+          buffer.Grow(std::max(kept + n, 2 * buffer.capacity()), kept);
+        std::uint64_t* keys = buffer.words() + kept;
+        const std::uint8_t* data = column.data();
+        const bool all_valid = column.AllValid();
+        size_t m = 0;
+        for (size_t r = 0; r < n; ++r) {
+          if (!all_valid && !column.IsValid(r)) continue;
+          if (*is_int) {
+            std::int64_t v;
+            std::memcpy(&v, data + r * sizeof v, sizeof v);
+            keys[m++] = IntKey(v);
+          } else {
+            double v;
+            std::memcpy(&v, data + r * sizeof v, sizeof v);
+            if (std::isnan(v)) {
+              ++nans;
+            } else {
+              keys[m++] = DoubleKey(v);
+            }
+          }
+        }
+        // Counted while the chunk's keys are still in cache, not in a pass of their own.
+        CountDigits(keys, m, *counts);
+        kept += m;
+        return base::Status::Ok();
+      }));
+  scratch_.Reserve(kept);
+  SortCounted(buffer.words(), scratch_.words(), kept, counts->Merged());
+  // The sorted keys become the values in place (NaN appended: rows >= kept + nans fit).
+  buffer.Grow(kept + nans, kept);
+  std::uint64_t* w = buffer.words();
+  std::int64_t distinct = 0;
+  std::uint64_t previous_key = 0;
+  double previous = 0;
+  for (size_t i = 0; i < kept; ++i) {
+    std::uint64_t key;
+    std::memcpy(&key, w + i, sizeof key);
+    double v;
+    if (*is_int) {
+      // Distinct as integers: 2^53 and 2^53 + 1 are one double but two values.
+      distinct += i == 0 || key != previous_key ? 1 : 0;
+      v = static_cast<double>(static_cast<std::int64_t>(key ^ kSignBit));
     } else {
-      s.values.push_back(v);
-      s.counts.push_back(1);
+      v = KeyDouble(key);
+      // Compared as doubles: -0.0 and 0.0 are one value.
+      distinct += i == 0 || v != previous ? 1 : 0;
     }
+    previous_key = key;
+    previous = v;
+    std::memcpy(w + i, &v, sizeof v);
   }
-  return s;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (size_t i = kept; i < kept + nans; ++i)
+    std::memcpy(w + i, &nan, sizeof nan);
+  SortedNumbers out;
+  out.values = std::span<const double>(buffer.doubles(), kept + nans);
+  out.rows = rows;
+  out.distinct = distinct + (nans > 0 ? 1 : 0);
+  return out;
 }
 
-base::Result<ScanResult> ScanColumns(warehouse::DuckDb& db, const ScanSpec& spec) {
-  ScanResult out;
-  out.numeric.resize(spec.numeric.size());
-  out.categorical.resize(spec.categorical.size());
-  bool counted = false;
-  if (!spec.numeric.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(types::Batch batch,
-                            db.QueryStreaming(NumericSql(spec), spec.expected_rows));
-    for (size_t c = 0; c < batch.num_columns(); ++c) {
-      const auto type = batch.column(c).type();
-      if (type != types::LogicalType::kInt64 && type != types::LogicalType::kDouble) {
-        return base::Internal("statistics expression '" + spec.numeric[c] + "' is not numeric");
-      }
-    }
-    out.rows = static_cast<std::int64_t>(batch.num_rows());
-    counted = true;
-    int threads = spec.threads > 0
-                      ? spec.threads
-                      : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    threads = std::min<int>(threads, static_cast<int>(batch.num_columns()));
-    std::atomic<size_t> next{0};
-    base::RunWorkers(threads, [&](int) {
-      std::vector<std::uint64_t> keys, scratch;
-      for (size_t c = next++; c < batch.num_columns(); c = next++) {
-        out.numeric[c] = SortColumn(batch.column(c), keys, scratch);
-        // Each column's copy is released as soon as it is sorted, to bound the peak memory.
-        batch.column(c) = types::Column(batch.column(c).type());
-      }
-    });
+base::Result<ValueCounts> ColumnReader::CountValues(const std::string& from,
+                                                    const std::string& expr) {
+  SLUICE_ASSIGN_OR_RETURN(types::Batch b, connection_.Query(CountSql(from, expr)));
+  const auto& value = b.column(0);
+  const auto& n = b.column(1);
+  if (value.type() != types::LogicalType::kString) {
+    return base::Internal("statistics expression '" + expr + "' is not text");
   }
-  if (!spec.categorical.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(types::Batch b, db.Query(CategoricalSql(spec)));
-    const auto& col = b.column(0);
-    const auto& value = b.column(1);
-    const auto& n = b.column(2);
-    std::vector<std::vector<std::pair<std::string_view, std::int64_t>>> parts(
-        spec.categorical.size());
-    std::vector<std::int64_t> rows(spec.categorical.size(), 0);
-    for (size_t r = 0; r < b.num_rows(); ++r) {
-      const auto c = static_cast<size_t>(col.GetInt64(r));
-      rows[c] += n.GetInt64(r);
-      if (value.IsValid(r)) parts[c].emplace_back(value.GetString(r), n.GetInt64(r));
-    }
-    for (size_t c = 0; c < parts.size(); ++c) {
-      std::sort(parts[c].begin(), parts[c].end());
-      auto& vc = out.categorical[c];
-      vc.values.reserve(parts[c].size());
-      vc.counts.reserve(parts[c].size());
-      for (const auto& [v, k] : parts[c]) {
-        vc.values.emplace_back(v);
-        vc.counts.push_back(k);
-      }
-    }
-    if (!counted) {
-      out.rows = rows[0];
-      counted = true;
-    }
+  ValueCounts out;
+  std::vector<std::pair<std::string_view, std::int64_t>> parts;
+  for (size_t r = 0; r < b.num_rows(); ++r) {
+    out.rows += n.GetInt64(r);
+    if (value.IsValid(r)) parts.emplace_back(value.GetString(r), n.GetInt64(r));
   }
-  if (!counted) {
-    SLUICE_ASSIGN_OR_RETURN(out.rows,
-                            db.QueryScalarInt64("SELECT count(*) FROM (" + spec.from + ") AS t"));
+  std::sort(parts.begin(), parts.end());
+  out.values.reserve(parts.size());
+  out.counts.reserve(parts.size());
+  for (const auto& [v, k] : parts) {
+    out.values.emplace_back(v);
+    out.counts.push_back(k);
   }
   return out;
+}
+
+base::Result<std::int64_t> ColumnReader::CountRows(const std::string& from) {
+  return connection_.QueryScalarInt64("SELECT count(*) FROM (" + from + ") AS t");
+}
+
+int ScanWorkers(int threads, size_t tasks) {
+  const int workers =
+      threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  return std::max(1, std::min(workers, static_cast<int>(std::min<size_t>(tasks, 1 << 20))));
+}
+
+base::Status ForEachColumn(
+    warehouse::DuckDb& db, size_t tasks, int threads,
+    const std::function<base::Status(ColumnReader&, int worker, size_t task)>& task) {
+  if (tasks == 0) return base::Status::Ok();
+  const int workers = ScanWorkers(threads, tasks);
+  std::vector<ColumnReader> readers;
+  for (int w = 0; w < workers; ++w) {
+    SLUICE_ASSIGN_OR_RETURN(ColumnReader r, ColumnReader::Open(db));
+    readers.push_back(std::move(r));
+  }
+  // One query per worker, each on one DuckDB thread: two cores then scan and sort two columns at
+  // once instead of DuckDB's threads waiting on one sorting thread. A lone worker keeps DuckDB's
+  // threads for its scans.
+  std::optional<int> restore;
+  if (workers > 1) {
+    SLUICE_ASSIGN_OR_RETURN(const int previous, db.SwapThreads(1));
+    restore = previous;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  base::Status first = base::Status::Ok();
+  base::RunWorkers(workers, [&](int w) {
+    for (size_t i = next++; i < tasks && !failed; i = next++) {
+      base::Status s = task(readers[static_cast<size_t>(w)], w, i);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first.ok()) first = std::move(s);
+        failed = true;
+      }
+    }
+  });
+  if (restore) {
+    const auto swapped = db.SwapThreads(*restore);
+    if (first.ok() && !swapped.ok()) return swapped.status();
+  }
+  return first;
 }
 
 }  // namespace sluice::quality

@@ -4,15 +4,16 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <span>
 
 #include "base/time.h"
-#include "base/workers.h"
 #include "quality/column_scan.h"
 #include "quality/drift_statistics.h"
 #include "quality/profile.h"
+#include "quality/served_features.h"
 #include "warehouse/duckdb_database.h"
 #include "warehouse/warehouse.h"
 
@@ -48,8 +49,9 @@ base::Result<lake::Manifest> CurrentVersion(const lake::Lake& lake, const std::s
 }
 
 std::string SideSql(const lake::Lake& lake, const DriftSide& side) {
-  std::string sql =
-      warehouse::ParquetSelectSql(lake.DataFiles(side.manifest), side.manifest.schema);
+  std::string sql = side.rows_sql ? *side.rows_sql
+                                  : warehouse::ParquetSelectSql(lake.DataFiles(side.manifest),
+                                                                side.manifest.schema);
   if (!side.time_column || (!side.from_micros && !side.to_micros)) return sql;
   const std::string t = "epoch_us(CAST(" + QuoteIdentifier(*side.time_column) + " AS TIMESTAMP))";
   std::string where;
@@ -71,23 +73,6 @@ std::string AsDouble(const std::string& c, types::LogicalType t) {
     return "CAST(date_diff('day', DATE '1970-01-01', " + c + ") AS DOUBLE)";
   }
   return "CAST(" + c + " AS DOUBLE)";
-}
-
-// The number of distinct values of two samples together.
-size_t UnionSize(const NumericSample& a, const NumericSample& b) {
-  size_t n = 0, i = 0, j = 0;
-  while (i < a.values.size() || j < b.values.size()) {
-    ++n;
-    if (j >= b.values.size() || (i < a.values.size() && a.values[i] < b.values[j])) {
-      ++i;
-    } else if (i >= a.values.size() || b.values[j] < a.values[i]) {
-      ++j;
-    } else {
-      ++i;
-      ++j;
-    }
-  }
-  return n;
 }
 
 CategoricalSample AsSample(ValueCounts&& counts) {
@@ -164,6 +149,32 @@ void NotCompared(ColumnDrift& c, std::string note) {
   c.method = "none";
   c.compared = false;
   c.note = std::move(note);
+}
+
+// The finite values of a sorted column: infinities and NaN sit at its ends.
+std::span<const double> FiniteValues(std::span<const double> sorted) {
+  size_t lo = 0, hi = sorted.size();
+  while (lo < hi && !std::isfinite(sorted[lo]))
+    ++lo;
+  while (hi > lo && !std::isfinite(sorted[hi - 1]))
+    --hi;
+  return sorted.subspan(lo, hi - lo);
+}
+
+// Sturges bins over both sides (at most max_bins, equal width) and each side's counts.
+void ReportNumericHistogram(ColumnDrift& c, std::span<const double> reference,
+                            std::span<const double> current, int max_bins) {
+  auto edges = SturgesEdges(reference, current);
+  if (static_cast<int>(edges.size()) - 1 > max_bins) {
+    const double lo = edges.front(), hi = edges.back();
+    edges.assign(static_cast<size_t>(max_bins) + 1, 0.0);
+    for (int i = 0; i <= max_bins; ++i)
+      edges[i] = lo + (hi - lo) * i / max_bins;
+    edges.back() = hi;
+  }
+  c.reference_counts = HistogramCounts(reference, edges);
+  c.current_counts = HistogramCounts(current, edges);
+  c.edges = std::move(edges);
 }
 
 void ReportHistogram(ColumnDrift& c, const NumericSample* nr, const NumericSample* nc,
@@ -327,6 +338,9 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
     const std::string dataset = text.substr(0, cut);
     SLUICE_ASSIGN_OR_RETURN(side.manifest, CurrentVersion(lake, dataset));
     side.time_column = EventTimeColumn(project, dataset);
+    if (!side.time_column && side.manifest.kind == kServingLogKind) {
+      side.time_column = kServingLogTimeColumn;
+    }
     if (!side.time_column) {
       return base::InvalidArgument("'" + text + "': dataset '" + dataset +
                                    "' has no event time column (a source's event_time or a "
@@ -366,11 +380,13 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
         return base::InvalidArgument("'" + text + "': FROM must be before TO");
       }
     }
+    SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
     return side;
   }
   auto current = lake.Current(text);
   if (current.ok() && current->has_value()) {
     side.manifest = std::move(**current);
+    SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
     return side;
   }
   auto version = lake.FindVersion(text);
@@ -379,6 +395,7 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
                           version.status().message() + ")");
   }
   side.manifest = std::move(*version);
+  SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
   return side;
 }
 
@@ -420,198 +437,210 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
       if (!reference.manifest.schema.IndexOf(f.name)) names.push_back(f.name);
     }
   }
-  // Every compared column of a side is read in one scan (numbers sorted in memory, text counted
-  // per value), before any statistic is computed.
-  ScanSpec ref_spec, cur_spec;
-  ref_spec.from = ref_sql;
-  cur_spec.from = cur_sql;
-  ref_spec.threads = cur_spec.threads = settings.threads;
-  ref_spec.expected_rows =
+  // Each column is one task on a worker: both sides read (numbers sorted into the worker's reused
+  // buffers, text counted per value) and compared at once, so only the columns in flight are in
+  // memory. The report keeps the requested order.
+  const size_t ref_expected =
       static_cast<size_t>(std::max<std::int64_t>(reference.manifest.rows.loaded, 0));
-  cur_spec.expected_rows =
+  const size_t cur_expected =
       static_cast<size_t>(std::max<std::int64_t>(current.manifest.rows.loaded, 0));
-  std::map<std::string, std::pair<bool, size_t>> slot;  // name -> (numeric, index in its list)
-  for (const auto& name : names) {
-    const auto ri = reference.manifest.schema.IndexOf(name);
-    const auto ci = current.manifest.schema.IndexOf(name);
-    if (!ri || !ci || slot.count(name) > 0) continue;
-    const auto rtype = reference.manifest.schema.fields()[*ri].type;
-    const auto ctype = current.manifest.schema.fields()[*ci].type;
-    const std::string q = QuoteIdentifier(name);
-    if (IsNumericType(rtype) && IsNumericType(ctype)) {
-      slot[name] = {true, ref_spec.numeric.size()};
-      ref_spec.numeric.push_back(AsDouble(q, rtype));
-      cur_spec.numeric.push_back(AsDouble(q, ctype));
-    } else {
-      slot[name] = {false, ref_spec.categorical.size()};
-      ref_spec.categorical.push_back("CAST(" + q + " AS VARCHAR)");
-      cur_spec.categorical.push_back("CAST(" + q + " AS VARCHAR)");
-    }
-  }
-  auto ref_scan = ScanColumns(db, ref_spec);
-  if (!ref_scan.ok()) return ref_scan.status().WithContext("reading " + reference.label);
-  auto cur_scan = ScanColumns(db, cur_spec);
-  if (!cur_scan.ok()) return cur_scan.status().WithContext("reading " + current.label);
-  report.reference_rows = ref_scan->rows;
-  report.current_rows = cur_scan->rows;
-
-  // Columns are compared on `threads` workers (each statistic reads only its own column's
-  // samples); the report keeps the requested order.
   std::vector<ColumnDrift> results(names.size());
-  std::map<std::string, int> uses;
-  for (const auto& name : names)
-    ++uses[name];
-  int workers = settings.threads > 0
-                    ? settings.threads
-                    : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  workers = std::max(1, std::min<int>(workers, static_cast<int>(names.size())));
-  std::atomic<size_t> next{0};
-  base::RunWorkers(workers, [&](int) {
-    for (size_t k = next++; k < names.size(); k = next++) {
-      const std::string& name = names[k];
-      ColumnDrift c;
-      c.name = name;
-      const auto ri = reference.manifest.schema.IndexOf(name);
-      const auto ci = current.manifest.schema.IndexOf(name);
-      if (!ri || !ci) {
-        NotCompared(c, std::string("missing in the ") +
-                           (!ri && !ci ? "reference and the current data"
-                                       : (!ri ? "reference" : "current data")));
-        results[k] = std::move(c);
-        continue;
-      }
-      const auto [numeric, at] = slot.at(name);
-      c.type = numeric ? "numeric" : "categorical";
-      std::optional<NumericSample> nr, nc;
-      CategoricalSample cr, cc;
-      if (numeric) {
-        nr = ToSample(ref_scan->numeric[at]);
-        nc = ToSample(cur_scan->numeric[at]);
-        if (uses.at(name) == 1) {  // nobody reads them again: free the sorted copies now
-          ref_scan->numeric[at] = {};
-          cur_scan->numeric[at] = {};
+  std::atomic<std::int64_t> ref_rows{-1}, cur_rows{-1};
+  struct WorkerSamples {  // reused from column to column
+    NumericSample reference, current;
+  };
+  std::vector<WorkerSamples> samples(
+      static_cast<size_t>(ScanWorkers(settings.threads, names.size())));
+  const base::Status compared = ForEachColumn(
+      db, names.size(), settings.threads,
+      [&](ColumnReader& reader, int worker, size_t k) -> base::Status {
+        const std::string& name = names[k];
+        ColumnDrift c;
+        c.name = name;
+        const auto ri = reference.manifest.schema.IndexOf(name);
+        const auto ci = current.manifest.schema.IndexOf(name);
+        if (!ri || !ci) {
+          NotCompared(c, std::string("missing in the ") +
+                             (!ri && !ci ? "reference and the current data"
+                                         : (!ri ? "reference" : "current data")));
+          results[k] = std::move(c);
+          return base::Status::Ok();
         }
-        c.reference_values = nr->size();
-        c.current_values = nc->size();
-      } else {
-        // A copy, not a move: --columns may name a column twice.
-        cr = AsSample(ValueCounts(ref_scan->categorical[at]));
-        cc = AsSample(ValueCounts(cur_scan->categorical[at]));
-        c.reference_values = cr.size();
-        c.current_values = cc.size();
-      }
-      if (c.reference_values == 0 || c.current_values == 0) {
-        NotCompared(c, std::string("no non-null values in the ") +
-                           (c.reference_values == 0 && c.current_values == 0
-                                ? "reference and the current data"
-                                : (c.reference_values == 0 ? "reference" : "current data")));
-        results[k] = std::move(c);
-        continue;
-      }
-      ReportHistogram(c, nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc,
-                      settings.max_histogram_bins);
-      // Numbers as categories (text keys) only for the tests that need them: building them for
-      // millions of distinct values costs more than every statistic together.
-      std::optional<KeyedCounts> keyed;
-      auto keys = [&]() -> const KeyedCounts& {
-        if (!keyed) {
-          if (numeric && cr.values.empty()) {
-            cr = AsCategories(*nr);
-            cc = AsCategories(*nc);
-          }
-          keyed = UnionCounts(cr, cc);
-        }
-        return *keyed;
-      };
-      const size_t n_values = numeric ? UnionSize(*nr, *nc) : keys().keys.size();
-      DriftMethod method = settings.method;
-      if (method == DriftMethod::kAuto) {
-        if (c.reference_values <= settings.small_reference_rows) {
-          if (numeric && n_values > 5) {
-            method = DriftMethod::kKs;
-          } else {
-            method = n_values > 2 ? DriftMethod::kChiSquare : DriftMethod::kZTest;
-          }
+        const auto rtype = reference.manifest.schema.fields()[*ri].type;
+        const auto ctype = current.manifest.schema.fields()[*ci].type;
+        const std::string q = QuoteIdentifier(name);
+        const bool numeric = IsNumericType(rtype) && IsNumericType(ctype);
+        c.type = numeric ? "numeric" : "categorical";
+        const NumericSample* nr = nullptr;
+        const NumericSample* nc = nullptr;
+        std::span<const double> rs, cs;  // numbers: the finite values, sorted, with repeats
+        CategoricalSample cr, cc;
+        if (numeric) {
+          auto sorted = reader.ReadSorted(ref_sql, AsDouble(q, rtype), ref_expected, 0);
+          if (!sorted.ok()) return sorted.status().WithContext("reading " + reference.label);
+          ref_rows = sorted->rows;
+          rs = FiniteValues(sorted->values);
+          sorted = reader.ReadSorted(cur_sql, AsDouble(q, ctype), cur_expected, 1);
+          if (!sorted.ok()) return sorted.status().WithContext("reading " + current.label);
+          cur_rows = sorted->rows;
+          cs = FiniteValues(sorted->values);
+          c.reference_values = static_cast<std::int64_t>(rs.size());
+          c.current_values = static_cast<std::int64_t>(cs.size());
         } else {
-          method =
-              numeric && n_values > 5 ? DriftMethod::kWasserstein : DriftMethod::kJensenShannon;
+          auto r = reader.CountValues(ref_sql, "CAST(" + q + " AS VARCHAR)");
+          if (!r.ok()) return r.status().WithContext("reading " + reference.label);
+          auto v = reader.CountValues(cur_sql, "CAST(" + q + " AS VARCHAR)");
+          if (!v.ok()) return v.status().WithContext("reading " + current.label);
+          ref_rows = r->rows;
+          cur_rows = v->rows;
+          cr = AsSample(std::move(*r));
+          cc = AsSample(std::move(*v));
+          c.reference_values = cr.size();
+          c.current_values = cc.size();
         }
-      }
-      c.method = std::string(config::Name(method));
-      c.compared = true;
-      switch (method) {
-        case DriftMethod::kKs:
-        case DriftMethod::kWasserstein: {
-          if (!numeric) {
-            NotCompared(c, c.method + " compares numeric columns; this one is categorical");
+        if (c.reference_values == 0 || c.current_values == 0) {
+          NotCompared(c, std::string("no non-null values in the ") +
+                             (c.reference_values == 0 && c.current_values == 0
+                                  ? "reference and the current data"
+                                  : (c.reference_values == 0 ? "reference" : "current data")));
+          results[k] = std::move(c);
+          return base::Status::Ok();
+        }
+        if (numeric) {
+          ReportNumericHistogram(c, rs, cs, settings.max_histogram_bins);
+        } else {
+          ReportHistogram(c, nullptr, nullptr, cr, cc, settings.max_histogram_bins);
+        }
+        // Numbers as distinct values with counts only for the tests that need them (Wasserstein,
+        // the common one, runs on the sorted values themselves).
+        auto need_samples = [&] {
+          if (nr != nullptr) return;
+          WorkerSamples& w = samples[static_cast<size_t>(worker)];
+          ToSample(rs, w.reference);
+          ToSample(cs, w.current);
+          nr = &w.reference;
+          nc = &w.current;
+        };
+        // Numbers as categories (text keys) only for the tests that need them: building them for
+        // millions of distinct values costs more than every statistic together.
+        std::optional<KeyedCounts> keyed;
+        auto keys = [&]() -> const KeyedCounts& {
+          if (!keyed) {
+            if (numeric && cr.values.empty()) {
+              need_samples();
+              cr = AsCategories(*nr);
+              cc = AsCategories(*nc);
+            }
+            keyed = UnionCounts(cr, cc);
+          }
+          return *keyed;
+        };
+        // Numbers: counted to 6, all the rule below distinguishes (the ztest note counts all).
+        const size_t n_values = numeric ? UnionSize(rs, cs, 6) : keys().keys.size();
+        DriftMethod method = settings.method;
+        if (method == DriftMethod::kAuto) {
+          if (c.reference_values <= settings.small_reference_rows) {
+            if (numeric && n_values > 5) {
+              method = DriftMethod::kKs;
+            } else {
+              method = n_values > 2 ? DriftMethod::kChiSquare : DriftMethod::kZTest;
+            }
+          } else {
+            method =
+                numeric && n_values > 5 ? DriftMethod::kWasserstein : DriftMethod::kJensenShannon;
+          }
+        }
+        c.method = std::string(config::Name(method));
+        c.compared = true;
+        switch (method) {
+          case DriftMethod::kKs:
+          case DriftMethod::kWasserstein: {
+            if (!numeric) {
+              NotCompared(c, c.method + " compares numeric columns; this one is categorical");
+              break;
+            }
+            if (method == DriftMethod::kKs) {
+              need_samples();
+              const TestResult r = KsTwoSample(*nr, *nc);
+              c.statistic = r.statistic;
+              c.p_value = r.p_value;
+              c.threshold = settings.ks;
+              c.drifted = *r.p_value < settings.ks;
+            } else {
+              // Evidently: the distance in units of the reference's standard deviation (at least
+              // 0.001, so a constant reference still gives a finite number).
+              const double norm = std::max(PopulationStddev(rs), 0.001);
+              c.statistic = WassersteinDistance(rs, cs) / norm;
+              c.threshold = settings.wasserstein;
+              c.drifted = *c.statistic >= settings.wasserstein;
+            }
             break;
           }
-          if (method == DriftMethod::kKs) {
-            const TestResult r = KsTwoSample(*nr, *nc);
+          case DriftMethod::kChiSquare: {
+            const double k_norm =
+                static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
+            std::vector<double> expected(keys().reference.size());
+            for (size_t i = 0; i < expected.size(); ++i)
+              expected[i] = keys().reference[i] * k_norm;
+            const TestResult r = ChiSquare(keys().current, expected);
             c.statistic = r.statistic;
             c.p_value = r.p_value;
-            c.threshold = settings.ks;
-            c.drifted = *r.p_value < settings.ks;
-          } else {
-            // Evidently: the distance in units of the reference's standard deviation (at least
-            // 0.001, so a constant reference still gives a finite number).
-            const double norm = std::max(PopulationStddev(*nr), 0.001);
-            c.statistic = WassersteinDistance(*nr, *nc) / norm;
-            c.threshold = settings.wasserstein;
-            c.drifted = *c.statistic >= settings.wasserstein;
-          }
-          break;
-        }
-        case DriftMethod::kChiSquare: {
-          const double k_norm =
-              static_cast<double>(c.current_values) / static_cast<double>(c.reference_values);
-          std::vector<double> expected(keys().reference.size());
-          for (size_t i = 0; i < expected.size(); ++i)
-            expected[i] = keys().reference[i] * k_norm;
-          const TestResult r = ChiSquare(keys().current, expected);
-          c.statistic = r.statistic;
-          c.p_value = r.p_value;
-          c.threshold = settings.chisquare;
-          c.drifted = *r.p_value < settings.chisquare;
-          break;
-        }
-        case DriftMethod::kZTest: {
-          if (n_values > 2) {
-            NotCompared(c, "ztest compares columns with at most two values; this one has " +
-                               std::to_string(n_values));
+            c.threshold = settings.chisquare;
+            c.drifted = *r.p_value < settings.chisquare;
             break;
           }
-          const TestResult r =
-              ProportionZTest(static_cast<std::int64_t>(keys().reference[0]), c.reference_values,
-                              static_cast<std::int64_t>(keys().current[0]), c.current_values);
-          c.statistic = r.statistic;
-          c.p_value = r.p_value;
-          c.threshold = settings.ztest;
-          c.drifted = *r.p_value < settings.ztest;
-          break;
-        }
-        case DriftMethod::kJensenShannon:
-        case DriftMethod::kPsi: {
-          std::vector<double> ref, cur;
-          if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
-          BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
-          if (method == DriftMethod::kJensenShannon) {
-            c.statistic = JensenShannonDistance(ref, cur);
-            c.threshold = settings.jensenshannon;
-            c.drifted = *c.statistic >= settings.jensenshannon;
-          } else {
-            c.statistic = PopulationStabilityIndex(FillZeroShares(ref), FillZeroShares(cur));
-            c.threshold = settings.psi;
-            c.drifted = *c.statistic >= settings.psi;
+          case DriftMethod::kZTest: {
+            if (n_values > 2) {
+              NotCompared(c, "ztest compares columns with at most two values; this one has " +
+                                 std::to_string(numeric ? UnionSize(rs, cs, rs.size() + cs.size())
+                                                        : n_values));
+              break;
+            }
+            const TestResult r =
+                ProportionZTest(static_cast<std::int64_t>(keys().reference[0]), c.reference_values,
+                                static_cast<std::int64_t>(keys().current[0]), c.current_values);
+            c.statistic = r.statistic;
+            c.p_value = r.p_value;
+            c.threshold = settings.ztest;
+            c.drifted = *r.p_value < settings.ztest;
+            break;
           }
-          break;
+          case DriftMethod::kJensenShannon:
+          case DriftMethod::kPsi: {
+            std::vector<double> ref, cur;
+            if (numeric) need_samples();
+            if (numeric && nr->values.size() <= 20) keys();  // one bin per value: the text keys
+            BinnedShares(nr ? &*nr : nullptr, nc ? &*nc : nullptr, cr, cc, &ref, &cur);
+            if (method == DriftMethod::kJensenShannon) {
+              c.statistic = JensenShannonDistance(ref, cur);
+              c.threshold = settings.jensenshannon;
+              c.drifted = *c.statistic >= settings.jensenshannon;
+            } else {
+              c.statistic = PopulationStabilityIndex(FillZeroShares(ref), FillZeroShares(cur));
+              c.threshold = settings.psi;
+              c.drifted = *c.statistic >= settings.psi;
+            }
+            break;
+          }
+          case DriftMethod::kAuto:
+            break;
         }
-        case DriftMethod::kAuto:
-          break;
-      }
-      results[k] = std::move(c);
-    }
-  });
+        results[k] = std::move(c);
+        return base::Status::Ok();
+      });
+  if (!compared.ok()) return compared;
+  for (auto* rows : {&ref_rows, &cur_rows}) {
+    if (*rows >= 0) continue;
+    // Nothing was read on this side (no column in common): count its rows.
+    auto n = db.QueryScalarInt64("SELECT count(*) FROM (" +
+                                 (rows == &ref_rows ? ref_sql : cur_sql) + ") AS t");
+    if (!n.ok())
+      return n.status().WithContext("reading " +
+                                    (rows == &ref_rows ? reference.label : current.label));
+    *rows = *n;
+  }
+  report.reference_rows = ref_rows;
+  report.current_rows = cur_rows;
   for (auto& c : results)
     report.columns.push_back(std::move(c));
   if (settings.label) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,15 @@ double WassersteinDistance(const NumericSample& a, const NumericSample& b);
 double SampleMean(const NumericSample& s);
 double PopulationStddev(const NumericSample& s);
 
+// The same over sorted finite values with repeats (each value once per occurrence): drift's
+// common path (Wasserstein on millions of numbers) then needs no distinct-value sample. Equal to
+// the sample versions within rounding: the distance multiplies by 1/n where SciPy divides by n,
+// the standard deviation sums pairwise as numpy does.
+double WassersteinDistance(std::span<const double> a, std::span<const double> b);
+double PopulationStddev(std::span<const double> values);
+// The distinct values of two sorted spans together, counted up to `limit`.
+size_t UnionSize(std::span<const double> a, std::span<const double> b, size_t limit);
+
 // scipy.stats.chisquare(observed, expected): statistic and chi2.sf(statistic, k-1).
 TestResult ChiSquare(const std::vector<double>& observed, const std::vector<double>& expected);
 // scipy.stats.chi2.sf(x, df).
@@ -61,5 +71,9 @@ TestResult ProportionZTest(std::int64_t ref_hits, std::int64_t ref_n, std::int64
 std::vector<double> SturgesEdges(const NumericSample& a, const NumericSample& b);
 // numpy.histogram(sample, edges)[0]: counts per bin, the last bin closed on the right.
 std::vector<std::int64_t> HistogramCounts(const NumericSample& s, const std::vector<double>& edges);
+// The same two over sorted finite values with repeats.
+std::vector<double> SturgesEdges(std::span<const double> a, std::span<const double> b);
+std::vector<std::int64_t> HistogramCounts(std::span<const double> sorted,
+                                          const std::vector<double>& edges);
 
 }  // namespace sluice::quality

@@ -1,11 +1,13 @@
 #include "quality/profile.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <span>
 
 #include "base/time.h"
 #include "lake/atomic_file.h"
@@ -40,7 +42,7 @@ class CompensatedSum {
 
 // numpy.percentile(x, 100 * q) of sorted values (method "linear"): the virtual index
 // (n - 1) * q, and numpy's _lerp between its neighbours.
-double SortedQuantile(const std::vector<double>& sorted, double q) {
+double SortedQuantile(std::span<const double> sorted, double q) {
   const double index = static_cast<double>(sorted.size() - 1) * q;
   const double below = std::floor(index);
   const auto lo = static_cast<size_t>(below);
@@ -51,9 +53,9 @@ double SortedQuantile(const std::vector<double>& sorted, double q) {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-// numpy.histogram(x, bins, range=(lo, hi)) counts for lo < hi: numpy's uniform-bin index,
-// moved by one where it disagrees with the linspace edges k * step + lo.
-std::vector<HistogramBin> NumpyHistogram(const std::vector<double>& values, double lo, double hi,
+// numpy.histogram(x, bins, range=(lo, hi)) counts of sorted values for lo < hi: numpy's
+// uniform-bin index, moved by one where it disagrees with the linspace edges k * step + lo.
+std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double lo, double hi,
                                          int bins) {
   std::vector<HistogramBin> out;
   if (!(hi > lo)) {
@@ -67,7 +69,7 @@ std::vector<HistogramBin> NumpyHistogram(const std::vector<double>& values, doub
   edges.back() = hi;
   std::vector<std::int64_t> counts(static_cast<size_t>(bins), 0);
   const double span = hi - lo;
-  for (const double v : values) {
+  auto bin_of = [&](double v) {
     auto b = static_cast<std::int64_t>((v - lo) / span * bins);
     b = std::clamp<std::int64_t>(b, 0, bins - 1);
     if (v < edges[static_cast<size_t>(b)]) {
@@ -75,7 +77,17 @@ std::vector<HistogramBin> NumpyHistogram(const std::vector<double>& values, doub
     } else if (b != bins - 1 && v >= edges[static_cast<size_t>(b) + 1]) {
       ++b;
     }
-    ++counts[static_cast<size_t>(b)];
+    return b;
+  };
+  // The values are sorted and bin_of never decreases as v grows (each step of it is monotone, and
+  // a corrected index cannot pass a neighbour's), so each bin is one stretch of the values: its
+  // end is found by binary search with the same per-value rule, not by binning every value.
+  auto from = values.begin();
+  for (int k = 0; k < bins; ++k) {
+    const auto to =
+        std::partition_point(from, values.end(), [&](double v) { return bin_of(v) <= k; });
+    counts[static_cast<size_t>(k)] = to - from;
+    from = to;
   }
   for (int k = 0; k < bins; ++k) {
     out.push_back({edges[static_cast<size_t>(k)], edges[static_cast<size_t>(k) + 1],
@@ -84,10 +96,11 @@ std::vector<HistogramBin> NumpyHistogram(const std::vector<double>& values, doub
   return out;
 }
 
-// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column.
+// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column (its
+// values sorted).
 void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
                  const ProfileOptions& options) {
-  const auto& v = s.values;
+  const std::span<const double> v = s.values;
   c.count = static_cast<std::int64_t>(v.size());
   c.nulls = rows - c.count;
   c.distinct = s.distinct;
@@ -262,9 +275,11 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
       "profiling " + manifest.dataset + " version " + manifest.id.substr(0, 12);
   // Numbers are sorted in memory (exact quantiles and distinct counts from one sort), strings
   // and bools counted per value; timestamps and dates keep a small SQL aggregate.
-  ScanSpec spec;
-  spec.from = from;
-  spec.threads = options.threads;
+  struct {
+    std::vector<std::string> numeric;      // BIGINT or DOUBLE expressions
+    std::vector<std::string> categorical;  // VARCHAR expressions
+    size_t expected_rows = 0;
+  } spec;
   spec.expected_rows = static_cast<size_t>(std::max<std::int64_t>(expected_rows, 0));
   std::vector<std::string> temporal;
   enum class Kind { kNumeric, kText, kTemporal };
@@ -285,8 +300,35 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
       temporal.push_back(f.name);
     }
   }
-  auto scan = ScanColumns(db, spec);
-  if (!scan.ok()) return scan.status().WithContext(context);
+  // Each numeric or text column is one task on a worker, summarized as soon as it is read (the
+  // sorted values live in the worker's reused buffer only until the next column).
+  std::vector<ColumnProfile> columns(manifest.schema.size());
+  std::vector<size_t> tasks;  // schema positions of the numeric and text columns
+  for (size_t i = 0; i < manifest.schema.size(); ++i) {
+    const auto& f = manifest.schema.fields()[i];
+    columns[i].name = f.name;
+    columns[i].type = f.type;
+    if (slot[i].first != Kind::kTemporal) tasks.push_back(i);
+  }
+  std::atomic<std::int64_t> rows{-1};
+  const base::Status scanned =
+      ForEachColumn(db, tasks.size(), options.threads, [&](ColumnReader& reader, int, size_t t) {
+        const size_t i = tasks[t];
+        const auto [kind, at] = slot[i];
+        ColumnProfile& c = columns[i];
+        if (kind == Kind::kNumeric) {
+          SLUICE_ASSIGN_OR_RETURN(SortedNumbers s,
+                                  reader.ReadSorted(from, spec.numeric[at], spec.expected_rows));
+          rows = s.rows;
+          FillNumeric(c, s, s.rows, options);
+        } else {
+          SLUICE_ASSIGN_OR_RETURN(ValueCounts vc, reader.CountValues(from, spec.categorical[at]));
+          rows = vc.rows;
+          FillText(c, vc, vc.rows, options);
+        }
+        return base::Status::Ok();
+      });
+  if (!scanned.ok()) return scanned.WithContext(context);
   std::optional<types::Batch> temporal_stats;
   if (!temporal.empty()) {
     auto t = db.Query(TemporalSql(from, temporal));
@@ -296,19 +338,16 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
   Profile p;
   p.dataset = manifest.dataset;
   p.version = manifest.id;
-  p.rows = scan->rows;
+  p.rows = rows.load();
+  if (p.rows < 0) {
+    auto n = db.QueryScalarInt64("SELECT count(*) FROM (" + from + ") AS t");
+    if (!n.ok()) return n.status().WithContext(context);
+    p.rows = *n;
+  }
   for (size_t i = 0; i < manifest.schema.size(); ++i) {
-    const auto& f = manifest.schema.fields()[i];
-    ColumnProfile c;
-    c.name = f.name;
-    c.type = f.type;
+    ColumnProfile c = std::move(columns[i]);
     const auto [kind, at] = slot[i];
-    if (kind == Kind::kNumeric) {
-      FillNumeric(c, scan->numeric[at], p.rows, options);
-      scan->numeric[at] = {};  // done with it: free as we go
-    } else if (kind == Kind::kText) {
-      FillText(c, scan->categorical[at], p.rows, options);
-    } else {
+    if (kind == Kind::kTemporal) {
       const types::Batch& t = *temporal_stats;
       c.count = t.column(4 * at).GetInt64(0);
       c.nulls = p.rows - c.count;

@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "config/project.h"
 #include "engine/online_view.h"
+#include "engine/view_freshness.h"
 #include "lake/lake.h"
 #include "serve/backend.h"
 #include "serve/catalog.h"
@@ -40,6 +41,14 @@ struct FeatureServerOptions {
   // stream` rebuilt it into a new generation): if the files now define exactly what the store
   // holds, the server switches that view to it without a restart. Null: never reloaded.
   std::function<base::Result<config::ProjectSpec>()> reload_project;
+};
+
+// A served view's freshness now, measured as the /metrics gauges measure it.
+struct ServedViewFreshness {
+  std::string view;
+  std::string store;
+  store::ViewMeta meta;
+  engine::ViewFreshness freshness;
 };
 
 // The serving core, without HTTP: answers feature requests from the online stores with the
@@ -103,6 +112,10 @@ class FeatureServer final : public Backend {
 
   // The catalog requests are currently validated against.
   Catalog CurrentCatalog() const;
+
+  // Every served view with a materialization, with its freshness at clock.Now() (from the
+  // current snapshot: never waits for a refresh). For freshness SLO alerts.
+  std::vector<ServedViewFreshness> Freshness() const;
 
  private:
   struct ServedView {

@@ -614,9 +614,9 @@ Status DuckDb::ExecuteWithProgress(std::string_view sql,
 namespace {
 
 // Converts every chunk of `result` into a Batch.
-base::Result<types::Batch> DrainResult(duckdb_result* result, size_t expected_rows) {
+// The result's columns, planned for conversion, and an empty batch of them.
+base::Result<types::Batch> PlanResult(duckdb_result* result, std::vector<ColumnPlan>& plans) {
   const idx_t num_columns = duckdb_column_count(result);
-  std::vector<ColumnPlan> plans;
   std::vector<types::Field> fields;
   for (idx_t c = 0; c < num_columns; ++c) {
     SLUICE_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumn(result, c));
@@ -628,10 +628,14 @@ base::Result<types::Batch> DrainResult(duckdb_result* result, size_t expected_ro
     return base::InvalidArgument("query result has unusable column names (alias them): " +
                                  schema.status().message());
   }
-  types::Batch batch(std::move(*schema));
-  for (idx_t c = 0; c < num_columns; ++c)
-    batch.column(c).Reserve(expected_rows);
+  return types::Batch(std::move(*schema));
+}
 
+// Converts every chunk of `result` onto the end of `batch`'s columns; `after_chunk` runs after
+// each (and may clear the batch).
+base::Status ConvertChunks(duckdb_result* result, const std::vector<ColumnPlan>& plans,
+                           types::Batch& batch,
+                           const std::function<base::Status(types::Batch&)>& after_chunk) {
   std::vector<std::int64_t> int_scratch;
   std::vector<double> double_scratch;
   while (true) {
@@ -639,16 +643,26 @@ base::Result<types::Batch> DrainResult(duckdb_result* result, size_t expected_ro
     if (chunk.get() == nullptr) break;
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
     if (n == 0) break;
-    for (idx_t c = 0; c < num_columns; ++c) {
+    for (idx_t c = 0; c < plans.size(); ++c) {
       SLUICE_RETURN_IF_ERROR(ConvertVector(plans[c], duckdb_data_chunk_get_vector(chunk.get(), c),
                                            n, batch.column(c), int_scratch, double_scratch));
     }
+    if (after_chunk) SLUICE_RETURN_IF_ERROR(after_chunk(batch));
   }
   // A query can still fail while its result streams (e.g. a conversion error in a later chunk).
   const char* late_error = duckdb_result_error(result);
   if (late_error != nullptr) {
     return FromDuckDbError(duckdb_result_error_type(result), late_error);
   }
+  return base::Status::Ok();
+}
+
+base::Result<types::Batch> DrainResult(duckdb_result* result, size_t expected_rows) {
+  std::vector<ColumnPlan> plans;
+  SLUICE_ASSIGN_OR_RETURN(types::Batch batch, PlanResult(result, plans));
+  for (size_t c = 0; c < plans.size(); ++c)
+    batch.column(c).Reserve(expected_rows);
+  SLUICE_RETURN_IF_ERROR(ConvertChunks(result, plans, batch, nullptr));
   return batch;
 }
 
@@ -712,6 +726,33 @@ base::Result<types::Batch> DuckDb::QueryStreaming(std::string_view sql, size_t e
   // Failing before any row: Query reports the error with its kind, which a prepared statement
   // does not give (only the text).
   return Query(sql);
+}
+
+base::Status DuckDb::QueryChunks(std::string_view sql,
+                                 const std::function<base::Status(const types::Batch&)>& visit) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(sql));
+  PreparedGuard prepared;
+  PendingGuard pending;
+  if (duckdb_prepare(handles_->conn, text.c_str(), prepared.out()) != DuckDBSuccess ||
+      duckdb_pending_prepared_streaming(prepared.get(), pending.out()) != DuckDBSuccess) {
+    // Running the text gives the error with its kind (a prepared statement gives only the text).
+    SLUICE_RETURN_IF_ERROR(Execute(sql));
+    return base::Internal("DuckDB could not prepare a statement it runs: " + std::string(sql));
+  }
+  ResultGuard result;
+  if (duckdb_execute_pending(pending.get(), result.get()) == DuckDBError) {
+    return FromDuckDbError(duckdb_result_error_type(result.get()),
+                           duckdb_result_error(result.get()));
+  }
+  std::vector<ColumnPlan> plans;
+  SLUICE_ASSIGN_OR_RETURN(types::Batch batch, PlanResult(result.get(), plans));
+  return ConvertChunks(result.get(), plans, batch, [&](types::Batch& b) {
+    base::Status s = visit(b);
+    for (size_t c = 0; c < b.num_columns(); ++c)
+      b.column(c).Clear();
+    return s;
+  });
 }
 
 struct DuckDb::Prepared::Handle {

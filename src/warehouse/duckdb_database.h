@@ -58,6 +58,13 @@ class DuckDb {
   // columns reserved for `expected_rows` (an estimate; any count works), instead of DuckDB
   // materializing the whole result first and the columns growing while it is copied.
   base::Result<types::Batch> QueryStreaming(std::string_view sql, size_t expected_rows);
+  // Runs `sql` (one statement) and hands its result to `visit` one chunk of rows at a time
+  // (DuckDB's vector size, a few thousand rows), converted as Query does into one batch that is
+  // cleared and refilled between calls: results of any size in constant memory, for callers that
+  // fold rows into their own structures. A non-OK status from `visit` stops the query and is
+  // returned.
+  base::Status QueryChunks(std::string_view sql,
+                           const std::function<base::Status(const types::Batch&)>& visit);
 
   // A query parsed, bound and planned once and run many times, e.g. the same SQL over a
   // registered batch (RegisterBatch) refilled between runs: on small inputs planning costs more

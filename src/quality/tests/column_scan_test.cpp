@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
+#include <thread>
 
 namespace sluice::quality {
 namespace {
@@ -22,93 +24,146 @@ TEST(RadixSortTest, EqualsStdSort) {
     for (auto* keys : {&random, &shared}) {
       auto want = *keys;
       std::sort(want.begin(), want.end());
-      std::vector<std::uint64_t> scratch;
-      RadixSort(*keys, scratch);
+      std::vector<std::uint64_t> scratch(keys->size());
+      RadixSort(keys->data(), scratch.data(), keys->size());
       EXPECT_EQ(*keys, want) << "n = " << n;
     }
   }
 }
 
-class ScanColumnsTest : public ::testing::Test {
+TEST(ValueBufferTest, GrowKeepsThePrefix) {
+  ValueBuffer b;
+  b.Reserve(10);
+  EXPECT_GE(b.capacity(), 10u);
+  for (size_t i = 0; i < 10; ++i)
+    b.words()[i] = i * 7;
+  const size_t before = b.capacity();
+  b.Grow(before + 1, 10);  // past the first block: a new one, the first ten values copied
+  EXPECT_GT(b.capacity(), before);
+  for (size_t i = 0; i < 10; ++i)
+    EXPECT_EQ(b.words()[i], i * 7);
+  ValueBuffer moved(std::move(b));
+  EXPECT_EQ(moved.words()[9], 63u);
+}
+
+class ColumnReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto db = warehouse::DuckDb::Open(":memory:");
     ASSERT_TRUE(db.ok());
     db_.emplace(std::move(*db));
+    auto reader = ColumnReader::Open(*db_);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_.emplace(std::move(*reader));
   }
   std::optional<warehouse::DuckDb> db_;
+  std::optional<ColumnReader> reader_;
 };
 
-TEST_F(ScanColumnsTest, SortsNumbersAndCountsText) {
-  ScanSpec spec;
-  spec.from =
-      "SELECT * FROM (VALUES (2.5, 9007199254740993::BIGINT, 'b'), (NULL, -3::BIGINT, 'a'), "
-      "('nan'::DOUBLE, 9007199254740992::BIGINT, NULL), (-0.0, -3::BIGINT, 'b'), "
-      "(0.0, NULL, 'B'), ('-inf'::DOUBLE, 7::BIGINT, 'b'), (-1.0, 7::BIGINT, 'a')) t(x, i, s)";
-  spec.numeric = {"x", "i"};
-  spec.categorical = {"s"};
-  spec.threads = 2;
-  auto scan = ScanColumns(*db_, spec);
-  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
-  EXPECT_EQ(scan->rows, 7);
-  const auto& x = scan->numeric[0].values;
+constexpr const char* kRows =
+    "SELECT * FROM (VALUES (2.5, 9007199254740993::BIGINT, 'b'), (NULL, -3::BIGINT, 'a'), "
+    "('nan'::DOUBLE, 9007199254740992::BIGINT, NULL), (-0.0, -3::BIGINT, 'b'), "
+    "(0.0, NULL, 'B'), ('-inf'::DOUBLE, 7::BIGINT, 'b'), (-1.0, 7::BIGINT, 'a')) t(x, i, s)";
+
+TEST_F(ColumnReaderTest, SortsNumbersAndCountsText) {
+  auto read = reader_->ReadSorted(kRows, "x", 0);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  SortedNumbers sorted = *read;
+  EXPECT_EQ(sorted.rows, 7);
+  const auto x = sorted.values;
   ASSERT_EQ(x.size(), 6u);  // one NULL
   EXPECT_EQ(x[0], -std::numeric_limits<double>::infinity());
   EXPECT_EQ(x[1], -1.0);
   EXPECT_EQ(x[2], 0.0);
   EXPECT_EQ(x[3], 0.0);
   EXPECT_EQ(x[4], 2.5);
-  EXPECT_TRUE(std::isnan(x[5]));            // NaN last, as DuckDB orders it
-  EXPECT_EQ(scan->numeric[0].distinct, 5);  // -0.0 and 0.0 are one value
-  const auto& i = scan->numeric[1];
-  ASSERT_EQ(i.values.size(), 6u);
-  EXPECT_EQ(i.values.front(), -3.0);
-  // 2^53 and 2^53 + 1 are distinct integers though the same double.
-  EXPECT_EQ(i.distinct, 4);
-  const auto& s = scan->categorical[0];
-  EXPECT_EQ(s.values, (std::vector<std::string>{"B", "a", "b"}));  // byte order
-  EXPECT_EQ(s.counts, (std::vector<std::int64_t>{1, 2, 3}));
-  EXPECT_EQ(s.total(), 6);
+  EXPECT_TRUE(std::isnan(x[5]));  // NaN last, as DuckDB orders it
+  EXPECT_EQ(sorted.distinct, 5);  // -0.0 and 0.0 are one value
 
-  const NumericSample sample = ToSample(scan->numeric[0]);
+  NumericSample sample;
+  ToSample(sorted.values, sample);
   EXPECT_EQ(sample.values, (std::vector<double>{-1.0, 0.0, 2.5}));  // finite values only
   EXPECT_EQ(sample.counts, (std::vector<std::int64_t>{1, 2, 1}));
+
+  // The reader's buffer reused for the next column.
+  read = reader_->ReadSorted(kRows, "i", 0);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  sorted = *read;
+  ASSERT_EQ(sorted.values.size(), 6u);
+  EXPECT_EQ(sorted.values.front(), -3.0);
+  EXPECT_EQ(sorted.values.back(), 9007199254740992.0);
+  // 2^53 and 2^53 + 1 are distinct integers though the same double.
+  EXPECT_EQ(sorted.distinct, 4);
+
+  auto s = reader_->CountValues(kRows, "s");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->values, (std::vector<std::string>{"B", "a", "b"}));  // byte order
+  EXPECT_EQ(s->counts, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(s->total(), 6);
+  EXPECT_EQ(s->rows, 7);  // the NULL counted as a row, not as a value
 }
 
-TEST_F(ScanColumnsTest, EmptyRelationsAndNoColumns) {
-  ScanSpec spec;
-  spec.from = "SELECT 1.0::DOUBLE AS x, 'a' AS s WHERE false";
-  spec.numeric = {"x"};
-  spec.categorical = {"s"};
-  auto scan = ScanColumns(*db_, spec);
-  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
-  EXPECT_EQ(scan->rows, 0);
-  EXPECT_TRUE(scan->numeric[0].values.empty());
-  EXPECT_EQ(scan->numeric[0].distinct, 0);
-  EXPECT_TRUE(scan->categorical[0].values.empty());
-
-  ScanSpec count_only;
-  count_only.from = "SELECT * FROM range(5)";
-  auto rows = ScanColumns(*db_, count_only);
-  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-  EXPECT_EQ(rows->rows, 5);
-
-  ScanSpec text_only;
-  text_only.from = "SELECT CASE WHEN i < 2 THEN NULL ELSE 'v' END AS s FROM range(5) r(i)";
-  text_only.categorical = {"s"};
-  auto text = ScanColumns(*db_, text_only);
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_EQ(text->rows, 5);  // NULLs counted as rows, not as values
-  EXPECT_EQ(text->categorical[0].total(), 3);
+TEST_F(ColumnReaderTest, ManyRowsGrowTheBuffersPastTheHint) {
+  // 300k rows read with a hint of 10: the keys buffer grows while the chunks arrive.
+  auto sorted = reader_->ReadSorted("SELECT (i * 7919) % 300007 AS v FROM range(300000) r(i)",
+                                    "CAST(v AS DOUBLE) / 4", 10);
+  ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+  ASSERT_EQ(sorted->values.size(), 300000u);
+  EXPECT_TRUE(std::is_sorted(sorted->values.begin(), sorted->values.end()));
+  EXPECT_EQ(sorted->distinct, 300000);
+  EXPECT_EQ(sorted->values.front(), 0.0);
 }
 
-TEST_F(ScanColumnsTest, BadExpressionsAreErrors) {
-  ScanSpec spec;
-  spec.from = "SELECT 1 AS x";
-  spec.numeric = {"'text'"};
-  EXPECT_FALSE(ScanColumns(*db_, spec).ok());  // not a number
-  spec.numeric = {"no_such_column"};
-  EXPECT_FALSE(ScanColumns(*db_, spec).ok());
+TEST_F(ColumnReaderTest, EmptyRelations) {
+  const std::string empty = "SELECT 1.0::DOUBLE AS x, 'a' AS s WHERE false";
+  auto sorted = reader_->ReadSorted(empty, "x", 0);
+  ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+  EXPECT_EQ(sorted->rows, 0);
+  EXPECT_TRUE(sorted->values.empty());
+  EXPECT_EQ(sorted->distinct, 0);
+  auto s = reader_->CountValues(empty, "s");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(s->values.empty());
+  EXPECT_EQ(s->rows, 0);
+  auto n = reader_->CountRows("SELECT * FROM range(5)");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 5);
+}
+
+TEST_F(ColumnReaderTest, BadExpressionsAreErrors) {
+  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "'text'", 0).ok());  // not a number
+  EXPECT_FALSE(reader_->ReadSorted("SELECT 1 AS x", "no_such_column", 0).ok());
+  EXPECT_FALSE(reader_->CountValues("SELECT 1 AS x", "x").ok());  // not text
+}
+
+TEST_F(ColumnReaderTest, ForEachColumnRunsEveryTaskAndReportsTheFirstError) {
+  std::vector<std::int64_t> distinct(6, -1);
+  std::vector<int> workers_seen(distinct.size(), -1);
+  auto ok = ForEachColumn(
+      *db_, distinct.size(), 2, [&](ColumnReader& reader, int worker, size_t t) -> base::Status {
+        SLUICE_ASSIGN_OR_RETURN(SortedNumbers s,
+                                reader.ReadSorted("SELECT * FROM range(1000) r(i)",
+                                                  "i % " + std::to_string(t + 1), 1000));
+        distinct[t] = s.distinct;
+        workers_seen[t] = worker;
+        return base::Status::Ok();
+      });
+  ASSERT_TRUE(ok.ok()) << ok.ToString();
+  for (size_t t = 0; t < distinct.size(); ++t) {
+    EXPECT_EQ(distinct[t], static_cast<std::int64_t>(t + 1));
+    EXPECT_GE(workers_seen[t], 0);
+    EXPECT_LT(workers_seen[t], ScanWorkers(2, distinct.size()));
+  }
+  // DuckDB's own thread count is restored afterwards.
+  auto threads = db_->QueryScalarInt64("SELECT current_setting('threads')::BIGINT");
+  ASSERT_TRUE(threads.ok());
+  EXPECT_EQ(*threads, static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency())));
+
+  auto failed = ForEachColumn(*db_, 4, 2, [&](ColumnReader& reader, int, size_t t) {
+    return reader.ReadSorted("SELECT 1 AS x", t == 2 ? "no_such_column" : "x", 1).status();
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("no_such_column"), std::string::npos) << failed.ToString();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 
 namespace sluice::quality {
 namespace {
@@ -99,6 +101,14 @@ TEST(DriftStatisticsTest, SamplesMatchScipy) {
     ExpectClose(WassersteinDistance(a, b), want["wasserstein"].get<double>(), 1e-9,
                 cases[i].name + " wasserstein");
     ExpectClose(PopulationStddev(a), want["std_a"].get<double>(), 1e-9, cases[i].name + " std");
+    // The sorted-values versions against SciPy too (numpy's own summation for the stddev).
+    auto xa = cases[i].a, xb = cases[i].b;
+    std::sort(xa.begin(), xa.end());
+    std::sort(xb.begin(), xb.end());
+    ExpectClose(WassersteinDistance(std::span<const double>(xa), std::span<const double>(xb)),
+                want["wasserstein"].get<double>(), 1e-9, cases[i].name + " wasserstein (sorted)");
+    ExpectClose(PopulationStddev(std::span<const double>(xa)), want["std_a"].get<double>(), 1e-13,
+                cases[i].name + " std (sorted)");
     const auto edges = SturgesEdges(a, b);
     ASSERT_EQ(edges.size(), want["edges"].size()) << cases[i].name;
     for (size_t k = 0; k < edges.size(); ++k) {
@@ -109,6 +119,45 @@ TEST(DriftStatisticsTest, SamplesMatchScipy) {
     EXPECT_EQ(HistogramCounts(b, edges), want["hist_b"].get<std::vector<std::int64_t>>())
         << cases[i].name;
   }
+}
+
+TEST(DriftStatisticsTest, SortedValueVersionsEqualTheSampleVersions) {
+  std::mt19937_64 rng(11);
+  std::vector<std::pair<std::vector<double>, std::vector<double>>> cases;
+  cases.push_back({Normal(rng, 5000, 0, 1, 0.01), Normal(rng, 7000, 0.3, 1, 0.01)});  // repeats
+  cases.push_back({Normal(rng, 3000, 0, 1), Normal(rng, 100, 0, 2)});
+  cases.push_back({{-0.0, 0.0, 0.0, -0.0, 1.5, 1.5, -2.0}, {0.0, -0.0, 3.0, -2.0, -2.0}});
+  cases.push_back({{4.0, 4.0, 4.0}, {4.0}});    // one value on both sides
+  cases.push_back({{1.0, 2.0}, {10.0, 11.0}});  // disjoint: one side's tail after the other's
+  for (auto& [x, y] : cases) {
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const NumericSample a = FromValues(x), b = FromValues(y);
+    const std::span<const double> sa(x), sb(y);
+    const double w = WassersteinDistance(a, b);
+    EXPECT_NEAR(WassersteinDistance(sa, sb), w, 1e-14 * w) << x.size();
+    EXPECT_NEAR(WassersteinDistance(sb, sa), WassersteinDistance(b, a), 1e-14 * w) << x.size();
+    EXPECT_NEAR(PopulationStddev(sa), PopulationStddev(a), 1e-14 * PopulationStddev(a)) << x.size();
+    const auto edges = SturgesEdges(a, b);
+    EXPECT_EQ(SturgesEdges(sa, sb), edges) << x.size();
+    EXPECT_EQ(HistogramCounts(sa, edges), HistogramCounts(a, edges)) << x.size();
+    EXPECT_EQ(HistogramCounts(sb, edges), HistogramCounts(b, edges)) << x.size();
+    const size_t distinct = FromValues([&] {
+                              auto all = x;
+                              all.insert(all.end(), y.begin(), y.end());
+                              return all;
+                            }())
+                                .values.size();
+    EXPECT_EQ(UnionSize(sa, sb, x.size() + y.size()), distinct);
+    EXPECT_EQ(UnionSize(sa, sb, 2), std::min<size_t>(distinct, 2));
+  }
+  // Edges that cut off values: counts only what lies inside, as the sample version.
+  std::vector<double> v = {-5, -1, 0, 0, 1, 2, 2, 3, 9};
+  const std::vector<double> edges = {-1, 0.5, 2, 3};
+  EXPECT_EQ(HistogramCounts(std::span<const double>(v), edges),
+            HistogramCounts(FromValues(v), edges));
+  EXPECT_EQ(HistogramCounts(std::span<const double>(v), edges),
+            (std::vector<std::int64_t>{3, 1, 3}));
 }
 
 TEST(DriftStatisticsTest, KolmogorovDistributionMatchesScipy) {

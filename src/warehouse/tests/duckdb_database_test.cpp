@@ -232,6 +232,50 @@ TEST(DuckDbTest, QueryStreamingReportsErrorsLikeQuery) {
   EXPECT_NE(late.status().message().find("'x'"), std::string::npos) << late.status().message();
 }
 
+// Chunk by chunk, the rows are Query's rows; the batch handed over is emptied between chunks.
+TEST(DuckDbTest, QueryChunksHandsOverQuerysRowsChunkByChunk) {
+  DuckDb db = OpenMemory();
+  const std::string sql =
+      "SELECT CASE WHEN range % 7 = 3 THEN NULL ELSE range END AS n, "
+      "CASE WHEN range % 11 = 0 THEN NULL ELSE range::VARCHAR END AS s FROM range(10007)";
+  auto want = db.Query(sql);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  size_t row = 0, chunks = 0;
+  const auto s = db.QueryChunks(sql, [&](const types::Batch& b) {
+    ++chunks;
+    EXPECT_GT(b.num_rows(), 0u);
+    EXPECT_LE(b.num_rows(), 4096u);  // a chunk, not the result
+    EXPECT_EQ(b.schema().ToString(), want->schema().ToString());
+    for (size_t r = 0; r < b.num_rows(); ++r, ++row) {
+      for (size_t c = 0; c < b.num_columns(); ++c) {
+        if (b.column(c).ValueToString(r) != want->column(c).ValueToString(row)) {
+          return base::Internal("row " + std::to_string(row) + " differs");
+        }
+      }
+    }
+    return base::Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(row, want->num_rows());
+  EXPECT_GT(chunks, 2u);
+
+  // The visitor's error stops the query and comes back as is.
+  size_t calls = 0;
+  const auto stopped = db.QueryChunks(sql, [&](const types::Batch&) {
+    return ++calls == 2 ? base::FailedPrecondition("enough") : base::Status::Ok();
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(calls, 2u);
+
+  // DuckDB's errors keep their kind, before the first row or while the rows stream.
+  auto visit = [](const types::Batch&) { return base::Status::Ok(); };
+  EXPECT_EQ(db.QueryChunks("SELEC 1", visit).code(), StatusCode::kInvalidArgument);
+  const auto late = db.QueryChunks(
+      "SELECT CASE WHEN range < 4000 THEN '1' ELSE 'x' END::INTEGER FROM range(5000)", visit);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("'x'"), std::string::npos) << late.message();
+}
+
 TEST(DuckDbTest, RegisteredBatchReadsBackInOrderAndLinesUpPositionally) {
   DuckDb db = OpenMemory();
   const Batch batch = MakeAllTypesBatch(5000);
