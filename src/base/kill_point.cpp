@@ -1,6 +1,9 @@
 #include "base/kill_point.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <cstdlib>
 #include <string>
@@ -35,6 +38,16 @@ void KillPoint(std::string_view name) {
   const std::string line = "sluice: killed at " + std::string(name) + " (SLUICE_KILL_AT)\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
   ::_exit(kKillPointExitCode);
+}
+
+void StallPoint(std::string_view name) {
+  const char* env = std::getenv("SLUICE_STALL_AT");
+  if (env == nullptr || name.empty() || !Names(env, name)) return;
+  static std::atomic<bool> stalled{false};
+  if (stalled.exchange(true)) return;
+  const std::string line = "sluice: stalled at " + std::string(name) + " (SLUICE_STALL_AT)\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  ::raise(SIGSTOP);
 }
 
 }  // namespace sluice::base

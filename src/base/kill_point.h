@@ -17,4 +17,10 @@ void KillPoint(std::string_view name);
 // such as a copy that stops in its middle).
 bool KillPointArmed(std::string_view name);
 
+// Named stall points for tests of stalled processes. With SLUICE_STALL_AT=<name> in the
+// environment, the process stops itself (SIGSTOP) the first time it reaches StallPoint(<name>),
+// as a process paused by the OS, a VM migration or a long GC would, and goes on from there when
+// it receives SIGCONT. Without the variable a stall point costs a getenv.
+void StallPoint(std::string_view name);
+
 }  // namespace sluice::base

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/project_context.h"
+#include "config/project_loader.h"
 #include "quality/freshness_watch.h"
 #include "serve/feature_server.h"
 #include "serve/http_server.h"
@@ -70,6 +71,12 @@ int RunServe(const ServeOptions& options) {
   serve::Metrics metrics;
   serve::FeatureServerOptions server_options;
   server_options.default_store = options.store;
+  // A view switched to a rebuilt generation of a changed definition is served with that
+  // definition, read from the project's files (docs/serving.md, "Definition changes").
+  server_options.reload_project = [dir = project->spec.dir]() -> base::Result<config::ProjectSpec> {
+    std::vector<config::Diagnostic> diagnostics;
+    return config::LoadProject(dir, &diagnostics);
+  };
   std::unique_ptr<serve::ServingLog> log;
   const config::ServingLogSpec& log_spec = project->spec.monitoring.serving_log;
   if (log_spec.enabled && !options.no_serving_log) {

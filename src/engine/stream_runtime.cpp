@@ -19,6 +19,7 @@
 #include "engine/entity_state.h"
 #include "engine/entity_state_cache.h"
 #include "engine/materialization.h"
+#include "engine/stream_fence.h"
 #include "engine/view_loader.h"
 #include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
@@ -646,8 +647,18 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    base::Status wrote = store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
-                                           CursorEntries(cursor), /*replace=*/false);
+    base::Status wrote;
+    if (options.consumer_group) {
+      // Fenced: written only if this worker's partitions are still its own.
+      if (!cursor.partitions.empty()) base::StallPoint("stream.before_group_store_write");
+      wrote = FencedOut(store->WriteStateIf(
+                            v.spec->name, states.heads, states.parts, v.meta, CursorEntries(cursor),
+                            CursorExpectations(source->name, v.sink.cursor, cursor)),
+                        v.spec->name, source->topic);
+    } else {
+      wrote = store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                CursorEntries(cursor), /*replace=*/false);
+    }
     if (!wrote.ok()) {
       v.cache.Clear();  // it holds this batch's states, which the store does not
       return wrote;
@@ -1192,9 +1203,11 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
               "feature view '" + spec->name +
               "' changed since its online state was streamed (definition or state encoding); "
               "rebuilding it into a new generation takes one worker with every partition, and "
-              "this worker shares them with its consumer group: stop the other workers and run "
-              "one `sluice stream --no-group` until it has switched, or give the changed view a "
-              "new name");
+              "this worker shares them with its consumer group (docs/streaming.md, "
+              "\"Reprocessing\"): stop every worker of the group, run `sluice stream -p " +
+              project.dir.string() +
+              " --no-group --stop-at-end` once (its summary says the view was rebuilt into a new "
+              "generation; readers switch then), and start the group's workers again");
         }
         // Rebuilt from the archive and the topic's tail; the old generation stays readable
         // until the new one replaces it.

@@ -53,6 +53,19 @@ std::string ProblemFor(const engine::OnlineView& online, const std::optional<sto
   return "";
 }
 
+// Whether `meta`, read with some of a view's values, says they were written for `online`'s
+// plan: the same definition, in the encoding it reads. Otherwise the store switched the view
+// to another generation (or deleted it) since the server planned it.
+bool WrittenFor(const engine::OnlineView& online, const std::optional<store::ViewMeta>& meta) {
+  return meta && meta->definition_hash == online.plan().definition_hash &&
+         meta->encoding_version == engine::kStateEncoding;
+}
+
+base::Status SwitchedWhileRead(const std::string& view) {
+  return base::Unavailable("feature view '" + view +
+                           "' switched to another generation while it was read; retry");
+}
+
 }  // namespace
 
 class FeatureServer::DbLease {
@@ -81,6 +94,7 @@ FeatureServer::FeatureServer(const config::ProjectSpec& project, const lake::Lak
                              FeatureServerOptions options, base::Clock& clock, Metrics& metrics,
                              warehouse::DuckDb root_db, warehouse::DuckDb plan_db)
     : project_(project),
+      startup_project_(std::shared_ptr<const config::ProjectSpec>(), &project),
       lake_(lake),
       options_(std::move(options)),
       clock_(clock),
@@ -137,9 +151,50 @@ base::Status FeatureServer::Refresh() {
   return RefreshLocked();
 }
 
+std::shared_ptr<const engine::OnlineView> FeatureServer::PlanChangedDefinition(
+    const std::string& view, const store::ViewMeta& meta,
+    std::shared_ptr<const config::ProjectSpec>* project, std::string* why) {
+  if (!options_.reload_project) {
+    *why = "this server does not read the project files again: restart it";
+    return nullptr;
+  }
+  if (!reload_tried_) {
+    reload_tried_ = true;
+    auto loaded = options_.reload_project();
+    if (!loaded.ok()) {
+      *why = "the project files cannot be read again: " + loaded.status().ToString();
+      return nullptr;
+    }
+    reloaded_ = std::make_shared<const config::ProjectSpec>(std::move(*loaded));
+  }
+  if (!reloaded_) {
+    *why = "the project files cannot be read again";
+    return nullptr;
+  }
+  const config::FeatureViewSpec* spec = reloaded_->FindFeatureView(view);
+  if (spec == nullptr) {
+    *why = "the project files no longer declare the view";
+    return nullptr;
+  }
+  auto loaded = engine::OnlineView::Load(*reloaded_, *spec, lake_, meta.source_version, plan_db_);
+  if (!loaded.ok()) {
+    *why = "its definition in the project files cannot be loaded: " + loaded.status().ToString();
+    return nullptr;
+  }
+  if ((*loaded)->plan().definition_hash != meta.definition_hash) {
+    *why = "the project files define " + (*loaded)->plan().definition_hash.substr(0, 12);
+    return nullptr;
+  }
+  *project = reloaded_;
+  return std::shared_ptr<const engine::OnlineView>(std::move(*loaded));
+}
+
 base::Status FeatureServer::RefreshLocked() {
   const std::shared_ptr<const Snapshot> previous = Current();
   auto next = std::make_shared<Snapshot>();
+  reloaded_.reset();
+  reload_tried_ = false;
+  std::vector<std::string> switched;  // views planned anew from the files in this refresh
 
   // Stores: keep open handles, retry the others.
   for (const auto& [store_name, view_name] : served_) {
@@ -174,7 +229,8 @@ base::Status FeatureServer::RefreshLocked() {
     served.store = store_name;
     served.view = view_name;
     const ServedView* prev = previous->Find(store_name, view_name);
-    const config::FeatureViewSpec* spec = project_.FindFeatureView(view_name);
+    served.project = prev && prev->project ? prev->project : startup_project_;
+    const config::FeatureViewSpec* spec = served.project->FindFeatureView(view_name);
     if (spec == nullptr) {
       return base::InvalidArgument("a feature service names an unknown feature view '" + view_name +
                                    "'");
@@ -216,10 +272,11 @@ base::Status FeatureServer::RefreshLocked() {
       served.online = prev->online;
       served.versions = prev->versions;
       served.planned_source = prev->planned_source;
+      served.project = prev->project;
     } else if (source.empty()) {
       load_problem = "its source '" + spec->source + "' has no version: run `sluice ingest`";
     } else {
-      auto loaded = engine::OnlineView::Load(project_, *spec, lake_, source, plan_db_);
+      auto loaded = engine::OnlineView::Load(*served.project, *spec, lake_, source, plan_db_);
       if (loaded.ok()) {
         served.online = std::shared_ptr<const engine::OnlineView>(std::move(*loaded));
         served.planned_source = source;
@@ -235,6 +292,47 @@ base::Status FeatureServer::RefreshLocked() {
           served.online = prev->online;
           served.versions = prev->versions;
           served.planned_source = prev->planned_source;
+          served.project = prev->project;
+        }
+      }
+    }
+    // The store holds another definition than the one planned: `sluice stream` switched the
+    // view to a rebuilt generation of its changed definition. Plan what the store now holds from
+    // the project's files, so the server follows the switch without a restart.
+    std::string switch_problem;
+    if (store_problem.empty() && load_problem.empty() && served.online && served.meta &&
+        served.meta->definition_hash != served.online->plan().definition_hash) {
+      const auto key = std::make_pair(store_name, view_name);
+      auto failed = failed_switches_.find(key);
+      const std::int64_t now = NowMicros();
+      constexpr std::int64_t kRetryFilesMicros = 5'000'000;
+      if (failed != failed_switches_.end() &&
+          failed->second.definition_hash == served.meta->definition_hash &&
+          now - failed->second.at_micros < kRetryFilesMicros) {
+        switch_problem = failed->second.why;
+      } else {
+        std::shared_ptr<const config::ProjectSpec> project;
+        std::string why;
+        auto online = PlanChangedDefinition(view_name, *served.meta, &project, &why);
+        if (online) {
+          failed_switches_.erase(key);
+          served.online = std::move(online);
+          served.project = std::move(project);
+          served.planned_source = served.meta->source_version;
+          auto versions = std::make_shared<std::map<std::string, std::string>>();
+          for (const auto& f : served.online->FeatureNames()) {
+            (*versions)[f] = served.online->FeatureVersion(f);
+          }
+          served.versions = std::move(versions);
+          switched.push_back(view_name);
+        } else {
+          switch_problem = "store '" + store_name + "' holds definition " +
+                           served.meta->definition_hash.substr(0, 12) + ", this server planned " +
+                           served.online->plan().definition_hash.substr(0, 12) + " and " + why +
+                           "; it is served again once the store holds what the project files "
+                           "define (`sluice stream` switches a rebuilt streaming view, `sluice "
+                           "materialize` rewrites a batch view)";
+          failed_switches_[key] = FailedSwitch{served.meta->definition_hash, now, switch_problem};
         }
       }
     }
@@ -242,6 +340,8 @@ base::Status FeatureServer::RefreshLocked() {
       served.problem = store_problem;
     } else if (!load_problem.empty()) {
       served.problem = load_problem;
+    } else if (!switch_problem.empty()) {
+      served.problem = switch_problem;
     } else {
       served.problem = ProblemFor(*served.online, served.meta, view_name, store_name);
     }
@@ -274,7 +374,23 @@ base::Status FeatureServer::RefreshLocked() {
     }
     next->catalog.views.push_back(std::move(schema));
   }
-  SLUICE_ASSIGN_OR_RETURN(next->catalog.services, ResolveServices(project_, next->catalog.views));
+  auto services = ResolveServices(project_, next->catalog.views);
+  if (!services.ok() && !switched.empty()) {
+    // A switched view's new definition lacks a feature a service of the server's project
+    // names: the view is not served (the requests it would break are refused as not ready)
+    // until the server is restarted with the new project.
+    for (auto& schema : next->catalog.views) {
+      if (std::find(switched.begin(), switched.end(), schema.name) == switched.end()) continue;
+      schema.unavailable = "its new definition breaks a feature service of this server (" +
+                           services.status().message() + "): restart `sluice serve`";
+      for (auto& s : next->views) {
+        if (s.view == schema.name) s.problem = schema.unavailable;
+      }
+    }
+    services = ResolveServices(project_, next->catalog.views);
+  }
+  if (!services.ok()) return services.status();
+  next->catalog.services = std::move(*services);
 
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(next);
@@ -310,30 +426,25 @@ Reply FeatureServer::Error(const base::Status& status) {
   return r;
 }
 
-Reply FeatureServer::Features(std::string_view body) {
-  const std::shared_ptr<const Snapshot> snapshot = Current();
-  auto request = ParseFeatureRequest(body, snapshot->catalog);
-  if (!request.ok()) return Error(request.status());
-  const std::int64_t t = request->at ? *request->at : NowMicros();
-
-  static const std::vector<std::string> kAllFeatures;  // OnlineView::Read: empty = all
-  std::vector<ViewResult> results;
-  results.reserve(request->lookups.size());
-  std::vector<std::vector<std::optional<std::string>>> states;
-  std::vector<const ServedView*> served_views;
-  for (const auto& lookup : request->lookups) {
-    const ServedView* served = snapshot->Find(lookup.store, lookup.view);
+base::Result<bool> FeatureServer::ReadStates(
+    const Snapshot& snapshot, const FeatureRequest& request,
+    std::vector<std::vector<std::optional<std::string>>>& states,
+    std::vector<const ServedView*>& served_views) {
+  states.clear();
+  served_views.clear();
+  for (const auto& lookup : request.lookups) {
+    const ServedView* served = snapshot.Find(lookup.store, lookup.view);
     if (served == nullptr) {
-      return Error(base::Internal("view '" + lookup.view + "' is not served from store '" +
-                                  lookup.store + "'"));
+      return base::Internal("view '" + lookup.view + "' is not served from store '" + lookup.store +
+                            "'");
     }
     if (!served->problem.empty()) {
-      return Error(base::FailedPrecondition("feature view '" + lookup.view +
-                                            "' is not ready: " + served->problem));
+      return base::FailedPrecondition("feature view '" + lookup.view +
+                                      "' is not ready: " + served->problem);
     }
-    const auto& handle = snapshot->stores.at(lookup.store);
+    const auto& handle = snapshot.stores.at(lookup.store);
     const auto started = clock_.Now();
-    auto values = handle->MultiGet(lookup.view, lookup.entity_keys);
+    auto values = handle->MultiGetWithMeta(lookup.view, lookup.entity_keys);
     metrics_.ObserveStore(lookup.store, clock_.Now() - started);
     if (!values.ok()) {
       base::Status s = values.status();
@@ -341,11 +452,52 @@ Reply FeatureServer::Features(std::string_view body) {
       if (s.code() != base::StatusCode::kCorruption) {
         s = base::Unavailable("online store '" + lookup.store + "': " + s.ToString());
       }
-      return Error(s);
+      return s;
     }
-    states.push_back(std::move(*values));
+    // The meta read with the values says which definition wrote them; the plan must be that
+    // one (a rebuilt generation switched in since the snapshot was built, or the view was
+    // deleted: read again with a refreshed snapshot).
+    if (!WrittenFor(*served->online, values->meta)) return false;
+    states.push_back(std::move(values->values));
     served_views.push_back(served);
   }
+  return true;
+}
+
+std::shared_ptr<const FeatureServer::Snapshot> FeatureServer::RefreshAfterSwitch(
+    const std::shared_ptr<const Snapshot>& seen) {
+  std::lock_guard lock(refresh_mu_);
+  // Requests that saw the same switch wait here; the first refreshes, the others find the
+  // snapshot already replaced.
+  if (Current() == seen) (void)RefreshLocked();
+  return Current();
+}
+
+Reply FeatureServer::Features(std::string_view body) {
+  std::shared_ptr<const Snapshot> snapshot = Current();
+  std::optional<FeatureRequest> request;
+  std::vector<std::vector<std::optional<std::string>>> states;
+  std::vector<const ServedView*> served_views;
+  // A switch seen while reading refreshes the snapshot and reads again; a few tries cover a
+  // refresher that built its snapshot just before the switch.
+  constexpr int kReadTries = 4;
+  for (int attempt = 1;; ++attempt) {
+    auto parsed = ParseFeatureRequest(body, snapshot->catalog);
+    if (!parsed.ok()) return Error(parsed.status());
+    request = std::move(*parsed);
+    auto read = ReadStates(*snapshot, *request, states, served_views);
+    if (!read.ok()) return Error(read.status());
+    if (*read) break;
+    if (attempt == kReadTries) {
+      return Error(SwitchedWhileRead(request->lookups.front().view));
+    }
+    snapshot = RefreshAfterSwitch(snapshot);
+  }
+  const std::int64_t t = request->at ? *request->at : NowMicros();
+
+  static const std::vector<std::string> kAllFeatures;  // OnlineView::Read: empty = all
+  std::vector<ViewResult> results;
+  results.reserve(request->lookups.size());
 
   auto lease_db = AcquireDb();
   if (!lease_db.ok()) return Error(lease_db.status());
@@ -363,8 +515,14 @@ Reply FeatureServer::Features(std::string_view body) {
       // A heavy entity's state is a head and parts: the parts a window edge needs are read
       // here, after the head (docs/online.md).
       const auto& handle = snapshot->stores.at(lookup.store);
-      auto parts = [&](const std::vector<store::PartKey>& keys) {
-        return handle->MultiGetParts(lookup.view, keys);
+      // Parts are read with the meta too: a head of one generation never meets parts of
+      // another (a switch between the two reads fails the look-up instead).
+      auto parts = [&](const std::vector<store::PartKey>& keys)
+          -> base::Result<std::vector<std::optional<std::string>>> {
+        SLUICE_ASSIGN_OR_RETURN(store::ViewValues got,
+                                handle->MultiGetPartsWithMeta(lookup.view, keys));
+        if (!WrittenFor(*served.online, got.meta)) return SwitchedWhileRead(lookup.view);
+        return std::move(got.values);
       };
       const auto& wanted = lookup.all_features ? kAllFeatures : lookup.features;
       auto features =
@@ -373,9 +531,9 @@ Reply FeatureServer::Features(std::string_view body) {
       if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state) {
         // A part named by the head was removed by an update since the head was read: read
         // this entity's head again, once.
-        auto again = handle->MultiGet(lookup.view, {lookup.entity_keys[e]});
-        if (again.ok() && again->size() == 1) {
-          const auto& fresh = (*again)[0];
+        auto again = handle->MultiGetWithMeta(lookup.view, {lookup.entity_keys[e]});
+        if (again.ok() && again->values.size() == 1 && WrittenFor(*served.online, again->meta)) {
+          const auto& fresh = again->values[0];
           features =
               served.online->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt, t,
                                   wanted, lease.db(), lookup.entity_keys[e], parts);
@@ -492,10 +650,11 @@ std::string FeatureServer::GaugesText() const {
   std::vector<SloLine> slo_lines;
   for (const auto& v : snapshot->views) {
     if (!v.meta) continue;
-    const config::FeatureViewSpec* spec = project_.FindFeatureView(v.view);
+    const config::ProjectSpec& project = v.project ? *v.project : project_;
+    const config::FeatureViewSpec* spec = project.FindFeatureView(v.view);
     if (spec == nullptr) continue;
     const engine::ViewFreshness f =
-        engine::MeasureFreshness(project_, *spec, *v.meta, v.source_created_at, now);
+        engine::MeasureFreshness(project, *spec, *v.meta, v.source_created_at, now);
     if (f.ingest_latency_micros) {
       out += "sluice_serve_view_ingest_latency_seconds" + labels(v) + " " +
              Seconds(*f.ingest_latency_micros) + "\n";
@@ -556,11 +715,13 @@ std::vector<ServedViewFreshness> FeatureServer::Freshness() const {
   const std::int64_t now = NowMicros();
   std::vector<ServedViewFreshness> out;
   for (const auto& v : snapshot->views) {
-    const config::FeatureViewSpec* spec = project_.FindFeatureView(v.view);
+    // The definition the view is served with (switched views: the project files read again).
+    const config::ProjectSpec& project = v.project ? *v.project : project_;
+    const config::FeatureViewSpec* spec = project.FindFeatureView(v.view);
     if (!v.meta || spec == nullptr) continue;
     out.push_back(ServedViewFreshness{
         v.view, v.store, *v.meta,
-        engine::MeasureFreshness(project_, *spec, *v.meta, v.source_created_at, now)});
+        engine::MeasureFreshness(project, *spec, *v.meta, v.source_created_at, now)});
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "serve/backend.h"
 #include "serve/catalog.h"
 #include "serve/metrics.h"
+#include "serve/request.h"
 #include "serve/serving_log.h"
 #include "store/online_store.h"
 #include "warehouse/duckdb_database.h"
@@ -34,6 +36,11 @@ struct FeatureServerOptions {
   // Where served values are logged (a sample of requests); null = not logged. Must outlive
   // the server.
   ServingLog* log = nullptr;
+  // Reads the project's files again (config::LoadProject of the project's folder). Called when
+  // a store holds a view of another definition than the one the server planned (a `sluice
+  // stream` rebuilt it into a new generation): if the files now define exactly what the store
+  // holds, the server switches that view to it without a restart. Null: never reloaded.
+  std::function<base::Result<config::ProjectSpec>()> reload_project;
 };
 
 // A served view's freshness now, measured as the /metrics gauges measure it.
@@ -54,12 +61,18 @@ struct ServedViewFreshness {
 // of the definition this process loaded (and of the current state encoding).
 //
 // Consistency: every value in a response comes from one MultiGet per view (one consistent
-// point of the store), so all features of one entity come from one materialization. A new
-// materialization is picked up by the next Refresh (values are read from the store's current
-// state on every request; Refresh only reloads the plan and fitted transforms when the source
-// version changes). A materialization of a changed definition makes the view not ready until
-// the server is restarted with the new project: serving one definition's state with another's
-// plan would be skew.
+// point of the store, read with the view's meta), so all features of one entity come from one
+// materialization. A new materialization is picked up by the next Refresh (values are read from
+// the store's current state on every request; Refresh only reloads the plan and fitted
+// transforms when the source version changes).
+//
+// Generations: a request whose MultiGet finds the view's meta naming another definition than
+// the plan it holds (the store switched to a rebuilt generation) refreshes at once and reads
+// again with the new snapshot, so no value of one definition is read with another's plan and no
+// request fails over a switch. Refresh plans the view anew from the project's files
+// (options.reload_project) when they define what the store holds; otherwise the view is not
+// ready (serving one definition's state with another's plan would be skew). In-flight requests
+// finish on the snapshot they started with.
 class FeatureServer final : public Backend {
  public:
   // Opens the stores read-only and loads every served view. A store that cannot be opened yet
@@ -108,6 +121,9 @@ class FeatureServer final : public Backend {
   struct ServedView {
     std::string store;
     std::string view;
+    // The project `online` was planned from: the one the server started with, or the project
+    // files read again when the store switched to a changed definition.
+    std::shared_ptr<const config::ProjectSpec> project;
     std::string planned_source;  // the source version `online` was planned against
     std::shared_ptr<const engine::OnlineView> online;
     std::shared_ptr<const std::map<std::string, std::string>> versions;  // feature -> version
@@ -133,12 +149,28 @@ class FeatureServer final : public Backend {
 
   std::shared_ptr<const Snapshot> Current() const;
   base::Status RefreshLocked();
+  // Reads the states of every lookup of `request` (one MultiGetWithMeta per view) into
+  // `states`; false when a view's stored meta names another definition than `snapshot` planned
+  // (a generation switch), nothing read then is to be used.
+  base::Result<bool> ReadStates(const Snapshot& snapshot, const FeatureRequest& request,
+                                std::vector<std::vector<std::optional<std::string>>>& states,
+                                std::vector<const ServedView*>& served_views);
+  // After a request saw a generation switch in the store: refreshes unless someone did since
+  // `seen` was taken, and returns the current snapshot.
+  std::shared_ptr<const Snapshot> RefreshAfterSwitch(const std::shared_ptr<const Snapshot>& seen);
+  // The view planned from the project's files read again (once per Refresh), when they define
+  // what `meta` names, with that project in *project; otherwise null, and *why says why.
+  std::shared_ptr<const engine::OnlineView> PlanChangedDefinition(
+      const std::string& view, const store::ViewMeta& meta,
+      std::shared_ptr<const config::ProjectSpec>* project, std::string* why);
   base::Result<std::unique_ptr<warehouse::DuckDb>> AcquireDb();
   void ReleaseDb(std::unique_ptr<warehouse::DuckDb> db);
   Reply Error(const base::Status& status);
   std::int64_t NowMicros() const;
 
   const config::ProjectSpec& project_;
+  // project_, not owned: the project of views that never switched definition.
+  const std::shared_ptr<const config::ProjectSpec> startup_project_;
   const lake::Lake& lake_;
   const FeatureServerOptions options_;
   base::Clock& clock_;
@@ -152,6 +184,17 @@ class FeatureServer final : public Backend {
   warehouse::DuckDb root_db_;
   std::mutex refresh_mu_;      // one Refresh at a time; guards the members below
   warehouse::DuckDb plan_db_;  // for planning views (the refresher's own connection)
+  // The project files read again in this Refresh (null: not yet); and per (store, view), the
+  // stored definition that the files did not define at the last look, and when that was, so
+  // a server whose files lag behind re-reads them every few seconds, not at every refresh.
+  std::shared_ptr<const config::ProjectSpec> reloaded_;
+  bool reload_tried_ = false;
+  struct FailedSwitch {
+    std::string definition_hash;
+    std::int64_t at_micros = 0;
+    std::string why;
+  };
+  std::map<std::pair<std::string, std::string>, FailedSwitch> failed_switches_;
 
   std::mutex db_mu_;
   std::vector<std::unique_ptr<warehouse::DuckDb>> free_dbs_;

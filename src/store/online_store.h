@@ -37,12 +37,26 @@ struct ViewMeta {
   friend bool operator==(const ViewMeta&, const ViewMeta&) = default;
 };
 
+// Values of some entities of a view and the view's meta, read at one consistent point of the
+// store: a reader learns which definition and generation the values it got were written for.
+struct ViewValues {
+  std::vector<std::optional<std::string>> values;  // as MultiGet
+  std::optional<ViewMeta> meta;                    // as Meta
+};
+
 // A small named value kept beside a view's values, written in the same atomic write as them:
 // a stream's consumed offsets travel with the states they produced, so a restart resumes
 // exactly where the stored states end. `name` is 1..200 bytes of [A-Za-z0-9_.-].
 struct SideEntry {
   std::string name;
   std::string value;
+};
+
+// What a conditional write (WriteStateIf) expects a side entry of the view to hold when it
+// happens: exactly `value`, or (nullopt) no entry at all.
+struct SideExpectation {
+  std::string name;
+  std::optional<std::string> value;
 };
 
 // One part of an entity's stored state, under a key of its own beside the entity's value: the
@@ -98,6 +112,19 @@ class OnlineStore {
       const std::vector<PartWrite>& parts, const ViewMeta& meta, const std::vector<SideEntry>& side,
       bool replace) = 0;
 
+  // WriteState without replace, done only if every side entry in `expect` holds exactly what it
+  // expects at the moment of the write (RocksDB: checked and written under the writer's lock;
+  // Redis: WATCH, a check, then the MULTI/EXEC, which the server refuses if a watched entry
+  // changed in between). Otherwise nothing is written and the result is kFailedPrecondition
+  // naming the entry. Workers of a consumer group fence each other with it: each write expects
+  // the partition cursors its writer last wrote or read, so a worker that lost a partition
+  // without noticing (stalled past its session timeout) cannot overwrite the new owner's states.
+  virtual base::Status WriteStateIf(
+      const std::string& view,
+      const std::vector<std::pair<std::string, std::string>>& entity_values,
+      const std::vector<PartWrite>& parts, const ViewMeta& meta, const std::vector<SideEntry>& side,
+      const std::vector<SideExpectation>& expect) = 0;
+
   // The parts `keys` of entities of `view`, in order, std::nullopt where there is none; one
   // round trip, one consistent point in time, as MultiGet.
   virtual base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
@@ -109,9 +136,11 @@ class OnlineStore {
 
   // Write, for a batch that is the view's whole content (a full re-materialization): every
   // entity of `view` not in `entity_values` is removed too, so an entity that left the source
-  // stops being served. RocksDB: one atomic batch, as Write. Redis: the batch and meta go in as
-  // Write, then the other entities are removed (SCAN + UNLINK), so a reader may still find a
-  // removed entity until that finishes. Fails on a read-only store.
+  // stops being served. RocksDB: one atomic batch, as Write. Redis: the view's other keys are
+  // found first (SCAN), then removed (UNLINK) in the same MULTI/EXEC as the batch and meta, so a
+  // reader sees the old content or the new one; keys another writer adds to the view between
+  // the SCAN and the EXEC are not removed (a replacing writer is the view's only writer).
+  // Fails on a read-only store.
   virtual base::Status Replace(
       const std::string& view,
       const std::vector<std::pair<std::string, std::string>>& entity_values,
@@ -121,6 +150,18 @@ class OnlineStore {
   // trip, one point in time: all values come from the same consistent state of the store.
   virtual base::Result<std::vector<std::optional<std::string>>> MultiGet(
       const std::string& view, const std::vector<std::string>& entities) = 0;
+
+  // MultiGet and Meta in one round trip at one consistent point: the meta describes exactly the
+  // write the values come from (or a later one that did not touch them). `sluice serve` checks
+  // the meta's definition against the plan it reads the values with, so a view rebuilt into a
+  // new generation is never read with the old plan (docs/serving.md).
+  virtual base::Result<ViewValues> MultiGetWithMeta(const std::string& view,
+                                                    const std::vector<std::string>& entities) = 0;
+
+  // MultiGetParts and Meta in one round trip at one consistent point (as MultiGetWithMeta):
+  // parts read after a head belong to the head's generation only if the meta still names it.
+  virtual base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                         const std::vector<PartKey>& keys) = 0;
 
   // The meta recorded by the last Write to `view`, or std::nullopt if the view has never been
   // written (or was deleted).

@@ -144,8 +144,12 @@ class RedisStore final : public OnlineStore {
                           const std::vector<std::pair<std::string, std::string>>& entity_values,
                           const std::vector<PartWrite>& parts, const ViewMeta& meta,
                           const std::vector<SideEntry>& side, bool replace) override {
-    SLUICE_RETURN_IF_ERROR(Apply(view, entity_values, parts, meta, side));
-    if (!replace) return base::Status::Ok();
+    if (!replace) return Apply(view, entity_values, parts, meta, side);
+    SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    // The view's keys the new content lacks are found first (SCAN) and removed inside the same
+    // MULTI/EXEC as the new content, so a reader never finds an old entity beside the new meta
+    // (a rebuilt generation of another definition read with the new plan).
     std::unordered_set<std::string> kept;
     kept.reserve(entity_values.size() + parts.size());
     for (const auto& ev : entity_values)
@@ -155,14 +159,27 @@ class RedisStore final : public OnlineStore {
     }
     const std::string what = "replacing view '" + view + "' in " + Describe();
     auto unkept = [&](std::string_view key) { return kept.count(std::string(key)) == 0; };
-    SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, unkept));
-    return UnlinkMatching(Key(PartPrefix(view)) + "*", what, unkept);
+    std::vector<std::string> stale;
+    SLUICE_RETURN_IF_ERROR(CollectMatching(Key(ValuePrefix(view)) + "*", what, unkept, &stale));
+    SLUICE_RETURN_IF_ERROR(CollectMatching(Key(PartPrefix(view)) + "*", what, unkept, &stale));
+    kept.clear();
+    return Apply(view, entity_values, parts, meta, side, nullptr, &stale);
+  }
+
+  base::Status WriteStateIf(const std::string& view,
+                            const std::vector<std::pair<std::string, std::string>>& entity_values,
+                            const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                            const std::vector<SideEntry>& side,
+                            const std::vector<SideExpectation>& expect) override {
+    return Apply(view, entity_values, parts, meta, side, &expect);
   }
 
   base::Status Apply(const std::string& view,
                      const std::vector<std::pair<std::string, std::string>>& entity_values,
                      const std::vector<PartWrite>& parts, const ViewMeta& meta,
-                     const std::vector<SideEntry>& side) {
+                     const std::vector<SideEntry>& side,
+                     const std::vector<SideExpectation>* expect = nullptr,
+                     const std::vector<std::string>* unlink = nullptr) {
     SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     for (const SideEntry& e : side)
@@ -206,14 +223,34 @@ class RedisStore final : public OnlineStore {
     commands.emplace_back().Add("SET").Add(meta_key).Add(meta_value);
     for (std::size_t i = 0; i < side.size(); ++i)
       commands.emplace_back().Add("SET").Add(side_keys[i]).Add(side[i].value);
+    if (unlink != nullptr) {
+      for (std::size_t i = 0; i < unlink->size(); i += per_command) {
+        Args& u = commands.emplace_back();
+        u.Add("UNLINK");
+        const std::size_t end = std::min(unlink->size(), i + per_command);
+        for (std::size_t j = i; j < end; ++j)
+          u.Add((*unlink)[j]);
+      }
+    }
     commands.emplace_back().Add("EXEC");
 
-    SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(commands, what));
+    const bool conditional = expect != nullptr && !expect->empty();
+    std::vector<Reply> replies;
+    if (conditional) {
+      SLUICE_ASSIGN_OR_RETURN(replies, RunIf(view, commands, *expect, what));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(replies, Pipeline(commands, what));
+    }
     // A command refused while queueing (wrong arity, OOM) says more than EXEC's EXECABORT.
     for (const auto& r : replies) {
       if (r->type == REDIS_REPLY_ERROR) return ServerError(*r, what);
     }
     const redisReply& exec = *replies.back();
+    if (conditional && exec.type == REDIS_REPLY_NIL) {
+      return base::FailedPrecondition(what +
+                                      ": a side entry this writer expects changed while "
+                                      "it wrote (the server refused the transaction)");
+    }
     if (exec.type != REDIS_REPLY_ARRAY) {
       return base::IoError(what + ": the transaction was not executed (EXEC returned no results)");
     }
@@ -237,6 +274,43 @@ class RedisStore final : public OnlineStore {
     for (const auto& e : entities)
       keys.push_back(Key(ValueKey(view, e)));
     return GetKeys(view, keys);
+  }
+
+  base::Result<ViewValues> MultiGetWithMeta(const std::string& view,
+                                            const std::vector<std::string>& entities) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(entities.size() + 1);
+    for (const auto& e : entities)
+      keys.push_back(Key(ValueKey(view, e)));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                 const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size() + 1);
+    for (const auto& p : parts)
+      keys.push_back(Key(PartKeyBytes(view, p.entity, p.part)));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  // `keys` (full Redis keys) and the view's meta in one MGET.
+  base::Result<ViewValues> GetWithMeta(const std::string& view, std::vector<std::string> keys) {
+    keys.push_back(Key(MetaKey(view)));
+    // One MGET, atomic on the server: the meta of the same point as the values.
+    SLUICE_ASSIGN_OR_RETURN(auto got, GetKeys(view, keys));
+    ViewValues out;
+    if (got.back()) {
+      // On the request path: the store's name is added only to an error.
+      auto meta = DecodeViewMeta(*got.back(), keys.back());
+      if (!meta.ok()) return meta.status().WithContext(Describe());
+      out.meta = std::move(*meta);
+    }
+    got.pop_back();
+    out.values = std::move(got);
+    return out;
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
@@ -309,6 +383,31 @@ class RedisStore final : public OnlineStore {
     auto all = [](std::string_view) { return true; };
     SLUICE_RETURN_IF_ERROR(UnlinkMatching(Key(ValuePrefix(view)) + "*", what, all));
     return UnlinkMatching(Key(PartPrefix(view)) + "*", what, all);
+  }
+
+  // Every key matching `pattern` (SCAN) that `select` selects, appended to *keys.
+  base::Status CollectMatching(const std::string& pattern, const std::string& what,
+                               const std::function<bool(std::string_view)>& select,
+                               std::vector<std::string>* keys) {
+    std::string cursor = "0";
+    do {
+      std::vector<Args> scan(1);
+      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
+      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
+      const redisReply& r = *replies[0];
+      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
+          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
+        return base::Internal(what + ": SCAN returned an unexpected reply");
+      }
+      cursor.assign(r.element[0]->str, r.element[0]->len);
+      const redisReply& found = *r.element[1];
+      for (std::size_t i = 0; i < found.elements; ++i) {
+        const std::string_view key(found.element[i]->str, found.element[i]->len);
+        if (select(key)) keys->emplace_back(key);
+      }
+    } while (cursor != "0");
+    return base::Status::Ok();
   }
 
   // Walks every key matching `pattern` (SCAN), a view's value or part prefix and "*", and
@@ -444,6 +543,62 @@ class RedisStore final : public OnlineStore {
       // The context is broken now and is dropped with `c`.
       const bool timed_out = replies.status().code() == base::StatusCode::kTimeout;
       if (!reused || timed_out || attempt > 0) return std::move(replies).status();
+    }
+  }
+
+  // Runs the MULTI/EXEC `transaction` on one connection after WATCH of the side entries of
+  // `expect` and a check of their values: the server then refuses the transaction (EXEC
+  // replies nil) if one changed in between. A value that differs already fails here.
+  base::Result<std::vector<Reply>> RunIf(const std::string& view, std::vector<Args>& transaction,
+                                         const std::vector<SideExpectation>& expect,
+                                         const std::string& what) {
+    std::vector<std::string> keys;
+    keys.reserve(expect.size());
+    for (const SideExpectation& e : expect) {
+      SLUICE_RETURN_IF_ERROR(ValidateSideName(e.name));
+      keys.push_back(Key(SideKey(view, e.name)));
+    }
+    std::vector<Args> check(2);
+    check[0].Add("WATCH");
+    check[1].Add("MGET");
+    for (const auto& k : keys) {
+      check[0].Add(k);
+      check[1].Add(k);
+    }
+    for (int attempt = 0;; ++attempt) {
+      Context c = TakeIdle();
+      const bool reused = c != nullptr;
+      if (!reused) {
+        SLUICE_ASSIGN_OR_RETURN(c, Connect());
+      }
+      auto checked = RunOn(c.get(), check, what);
+      if (!checked.ok()) {
+        // As Pipeline: a pooled connection that died while idle is replaced once.
+        const bool timed_out = checked.status().code() == base::StatusCode::kTimeout;
+        if (!reused || timed_out || attempt > 0) return std::move(checked).status();
+        continue;
+      }
+      // On any refusal the connection (maybe still watching) is dropped with `c`.
+      for (const auto& r : *checked) {
+        if (r->type == REDIS_REPLY_ERROR) return ServerError(*r, what);
+      }
+      const redisReply& got = *(*checked)[1];
+      if (got.type != REDIS_REPLY_ARRAY || got.elements != keys.size()) {
+        return base::Internal(what + ": MGET returned an unexpected reply");
+      }
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const redisReply& e = *got.element[i];
+        std::optional<std::string> now;
+        if (e.type == REDIS_REPLY_STRING) now.emplace(e.str, e.len);
+        if (now != expect[i].value) {
+          return base::FailedPrecondition(what + ": '" + expect[i].name +
+                                          "' is not what this writer expects");
+        }
+      }
+      // Not re-run on a broken connection: the transaction may have been applied.
+      auto replies = RunOn(c.get(), transaction, what);
+      if (replies.ok()) Release(std::move(c));
+      return replies;
     }
   }
 

@@ -202,6 +202,25 @@ class RocksDbStore final : public OnlineStore {
     return WriteBatch(view, entity_values, {}, meta, /*replace=*/false, &side);
   }
 
+  base::Status WriteStateIf(const std::string& view,
+                            const std::vector<std::pair<std::string, std::string>>& entity_values,
+                            const std::vector<PartWrite>& parts, const ViewMeta& meta,
+                            const std::vector<SideEntry>& side,
+                            const std::vector<SideExpectation>& expect) override {
+    SLUICE_RETURN_IF_ERROR(CheckWritable("write"));
+    // One writer process per store (the writer lock): checking and writing under this
+    // handle's lock leaves no other writer in between.
+    std::lock_guard lock(conditional_mu_);
+    for (const SideExpectation& e : expect) {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> now, ReadSide(view, e.name));
+      if (now != e.value) {
+        return base::FailedPrecondition("'" + e.name + "' of view '" + view + "' in " + Describe() +
+                                        " is not what this writer expects");
+      }
+    }
+    return WriteBatch(view, entity_values, parts, meta, /*replace=*/false, &side);
+  }
+
   base::Result<std::optional<std::string>> ReadSide(const std::string& view,
                                                     const std::string& name) override {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
@@ -273,6 +292,44 @@ class RocksDbStore final : public OnlineStore {
     for (const auto& e : entities)
       keys.push_back(ValueKey(view, e));
     return GetKeys(view, keys);
+  }
+
+  base::Result<ViewValues> MultiGetWithMeta(const std::string& view,
+                                            const std::vector<std::string>& entities) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(entities.size() + 1);
+    for (const auto& e : entities)
+      keys.push_back(ValueKey(view, e));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  base::Result<ViewValues> MultiGetPartsWithMeta(const std::string& view,
+                                                 const std::vector<PartKey>& parts) override {
+    SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
+    std::vector<std::string> keys;
+    keys.reserve(parts.size() + 1);
+    for (const auto& p : parts)
+      keys.push_back(PartKeyBytes(view, p.entity, p.part));
+    return GetWithMeta(view, std::move(keys));
+  }
+
+  // `keys` and the view's meta key in one batched MultiGet.
+  base::Result<ViewValues> GetWithMeta(const std::string& view, std::vector<std::string> keys) {
+    const std::string meta_key = MetaKey(view);
+    keys.push_back(meta_key);
+    // One batched MultiGet: the meta at the same sequence number as the values.
+    SLUICE_ASSIGN_OR_RETURN(auto got, GetKeys(view, keys));
+    ViewValues out;
+    if (got.back()) {
+      // On the request path: the store's name is added only to an error.
+      auto meta = DecodeViewMeta(*got.back(), meta_key);
+      if (!meta.ok()) return meta.status().WithContext(Describe());
+      out.meta = std::move(*meta);
+    }
+    got.pop_back();
+    out.values = std::move(got);
+    return out;
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGetParts(
@@ -414,6 +471,7 @@ class RocksDbStore final : public OnlineStore {
   std::unique_ptr<rocksdb::DB> db_;
 
   std::mutex follow_mu_;
+  std::mutex conditional_mu_;  // WriteStateIf: one check-and-write at a time
   std::condition_variable follow_cv_;
   bool stop_ = false;
   std::thread follower_;

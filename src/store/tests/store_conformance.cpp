@@ -85,6 +85,52 @@ TEST_P(StoreConformanceTest, RoundTripsBinaryKeysAndValues) {
   }
 }
 
+TEST_P(StoreConformanceTest, MultiGetWithMetaReadsValuesAndMeta) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("withmeta");
+  auto none = store->MultiGetWithMeta(view, {"a"});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->meta.has_value());
+  ASSERT_EQ(none->values.size(), 1u);
+  EXPECT_FALSE(none->values[0].has_value());
+  ViewMeta meta;
+  meta.definition_hash = "def-1";
+  meta.entities = 2;
+  ASSERT_TRUE(store->Write(view, {{"a", "1"}, {std::string("b\0", 2), "2"}}, meta).ok());
+  auto got = store->MultiGetWithMeta(view, {std::string("b\0", 2), "zz", "a"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->meta.has_value());
+  EXPECT_EQ(*got->meta, meta);
+  ASSERT_EQ(got->values.size(), 3u);
+  EXPECT_EQ(got->values[0], std::optional<std::string>("2"));
+  EXPECT_FALSE(got->values[1].has_value());
+  EXPECT_EQ(got->values[2], std::optional<std::string>("1"));
+  auto empty = store->MultiGetWithMeta(view, {});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->values.empty());
+  EXPECT_EQ(empty->meta, std::optional<ViewMeta>(meta));
+  EXPECT_FALSE(store->MultiGetWithMeta("bad/view", {"a"}).ok());
+  // Parts, with the meta of the same write.
+  ViewMeta meta2 = meta;
+  meta2.definition_hash = "def-2";
+  ASSERT_TRUE(store
+                  ->WriteState(view, {{"a", "3"}}, {{"a", std::string("p\0", 2), "part"}}, meta2,
+                               {}, /*replace=*/false)
+                  .ok());
+  auto parts = store->MultiGetPartsWithMeta(view, {{"a", std::string("p\0", 2)}, {"a", "q"}});
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  EXPECT_EQ(parts->meta, std::optional<ViewMeta>(meta2));
+  ASSERT_EQ(parts->values.size(), 2u);
+  EXPECT_EQ(parts->values[0], std::optional<std::string>("part"));
+  EXPECT_FALSE(parts->values[1].has_value());
+  auto no_parts = store->MultiGetPartsWithMeta(View("withmeta_none"), {{"a", "p"}});
+  ASSERT_TRUE(no_parts.ok());
+  EXPECT_FALSE(no_parts->meta.has_value());
+  EXPECT_FALSE(no_parts->values[0].has_value());
+  EXPECT_FALSE(store->MultiGetPartsWithMeta("bad/view", {{"a", "p"}}).ok());
+}
+
 TEST_P(StoreConformanceTest, MultiGetOfNothingAndOfUnknownViews) {
   auto store = OpenOrDie(false);
   ASSERT_NE(store, nullptr);
@@ -337,6 +383,19 @@ TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
       }
       if (gen < last) return "generation went back from " + std::to_string(last);
       if (gen < meta_gen) return "values older than the meta read before them";
+      // Values and meta read together come from one write: the meta names their generation.
+      auto with_meta = store->MultiGetWithMeta(view, entities);
+      if (!with_meta.ok()) return "MultiGetWithMeta: " + with_meta.status().ToString();
+      if (!with_meta->meta) return "MultiGetWithMeta: meta missing";
+      if (with_meta->values.size() != entities.size()) return "MultiGetWithMeta: wrong count";
+      for (int i = 0; i < kEntities; ++i) {
+        const auto& v = with_meta->values[i];
+        const std::int64_t g = v ? ParseGenerationValue(*v, entities[i]) : -1;
+        if (std::to_string(g) != with_meta->meta->source_version) {
+          return "MultiGetWithMeta: entity " + std::to_string(i) + " of generation " +
+                 std::to_string(g) + " beside the meta of " + with_meta->meta->source_version;
+        }
+      }
       last = gen;
       reads.fetch_add(1);
       if (writer_done) {
@@ -359,6 +418,111 @@ TEST_P(StoreConformanceTest, ConcurrentReadersNeverSeeHalfABatch) {
   EXPECT_EQ(same_handle_problem, "");
   EXPECT_EQ(follower_problem, "");
   EXPECT_GT(reads.load(), 0);
+}
+
+// A reader sees a Replace whole: never an entity the new content lacks beside the new meta
+// (on Redis the old keys go in the same MULTI/EXEC as the new content).
+TEST_P(StoreConformanceTest, ReadersSeeAReplaceWhole) {
+  auto writer = OpenOrDie(false);
+  ASSERT_NE(writer, nullptr);
+  const std::string view = View("replacewhole");
+  constexpr int kEntities = 16;
+  constexpr int kGenerations = 60;
+  const std::vector<std::string> entities = GenerationEntities(kEntities);
+  // Generation g holds the entities of g's parity, and the first two always.
+  auto holds = [](std::int64_t g, int i) { return i < 2 || i % 2 == g % 2; };
+  auto replace = [&](std::int64_t g) {
+    Values batch;
+    for (int i = 0; i < kEntities; ++i) {
+      if (holds(g, i)) batch.emplace_back(entities[i], GenerationValue(g, entities[i]));
+    }
+    ViewMeta meta;
+    meta.source_version = std::to_string(g);
+    return writer->Replace(view, batch, meta);
+  };
+  ASSERT_TRUE(replace(0).ok());
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  std::atomic<bool> done{false};
+  std::string problem;
+  std::thread reading([&] {
+    while (problem.empty()) {
+      const bool writer_done = done.load();
+      if (auto s = reader->CatchUp(); !s.ok()) problem = "CatchUp: " + s.ToString();
+      auto got = reader->MultiGetWithMeta(view, entities);
+      if (!got.ok()) {
+        problem = got.status().ToString();
+        break;
+      }
+      if (!got->meta) {
+        problem = "meta missing";
+        break;
+      }
+      const std::int64_t g = std::stoll(got->meta->source_version);
+      for (int i = 0; i < kEntities && problem.empty(); ++i) {
+        const auto& v = got->values[i];
+        if (v.has_value() != holds(g, i)) {
+          problem = "generation " + std::to_string(g) + ": entity " + std::to_string(i) +
+                    (v ? " present" : " missing");
+        } else if (v && ParseGenerationValue(*v, entities[i]) != g) {
+          problem = "generation " + std::to_string(g) + ": entity " + std::to_string(i) +
+                    " holds another generation's value";
+        }
+      }
+      if (writer_done) break;
+    }
+  });
+  base::Status written;
+  for (int g = 1; g < kGenerations && written.ok(); ++g)
+    written = replace(g);
+  done.store(true);
+  reading.join();
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  EXPECT_EQ(problem, "");
+}
+
+// A conditional write happens only when the side entries hold what it expects; otherwise
+// nothing of it is stored (the fencing of a stream worker that lost its partitions).
+TEST_P(StoreConformanceTest, ConditionalWritesFenceOnSideEntries) {
+  auto store = OpenOrDie(false);
+  ASSERT_NE(store, nullptr);
+  const std::string view = View("fence");
+  const std::string c1 = Binary({'c', 0, '1'});
+  // Nothing stored yet: expecting no cursor holds.
+  ASSERT_TRUE(store
+                  ->WriteStateIf(view, {{"k", "v1"}}, {{"k", "p", "part1"}}, SampleMeta("v1"),
+                                 {{"cur.0", c1}, {"cur.1", "b1"}},
+                                 {{"cur.0", std::nullopt}, {"cur.1", std::nullopt}})
+                  .ok());
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>(c1));
+  // A writer still expecting no cursor (it read before the first write) is refused.
+  base::Status stale =
+      store->WriteStateIf(view, {{"k", "stale"}}, {{"k", "p", "stale"}}, SampleMeta("stale"),
+                          {{"cur.0", "c-stale"}}, {{"cur.0", std::nullopt}});
+  EXPECT_EQ(stale.code(), base::StatusCode::kFailedPrecondition) << stale.ToString();
+  EXPECT_NE(stale.message().find("cur.0"), std::string::npos) << stale.ToString();
+  // One of two expectations wrong is enough.
+  stale = store->WriteStateIf(view, {{"k", "stale"}}, {}, SampleMeta("stale"),
+                              {{"cur.1", "b-stale"}}, {{"cur.0", c1}, {"cur.1", "b0"}});
+  EXPECT_EQ(stale.code(), base::StatusCode::kFailedPrecondition) << stale.ToString();
+  // Nothing of the refused writes is stored.
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v1"));
+  EXPECT_EQ((*store->MultiGetParts(view, {{"k", "p"}}))[0], std::optional<std::string>("part1"));
+  EXPECT_EQ((*store->Meta(view))->source_version, "v1");
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>(c1));
+  EXPECT_EQ(*store->ReadSide(view, "cur.1"), std::optional<std::string>("b1"));
+  // The writer that wrote last goes on.
+  ASSERT_TRUE(store
+                  ->WriteStateIf(view, {{"k", "v2"}}, {{"k", "p", std::nullopt}}, SampleMeta("v2"),
+                                 {{"cur.0", "c2"}}, {{"cur.0", c1}, {"cur.1", "b1"}})
+                  .ok());
+  EXPECT_EQ((*store->MultiGet(view, {"k"}))[0], std::optional<std::string>("v2"));
+  EXPECT_EQ((*store->MultiGetParts(view, {{"k", "p"}}))[0], std::nullopt);
+  EXPECT_EQ(*store->ReadSide(view, "cur.0"), std::optional<std::string>("c2"));
+  // A read-only handle refuses, conditions or not.
+  auto reader = OpenOrDie(true);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_FALSE(reader->WriteStateIf(view, {{"k", "r"}}, {}, SampleMeta("r"), {}, {}).ok());
 }
 
 // Side entries (a stream's offsets) go in with a view's values, per view, and read back as
