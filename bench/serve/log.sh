@@ -102,10 +102,13 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   echo "${rows[-1]}" >&2
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$rounds"); do
   measure "off (round $i)" --no-serving-log
   measure "on, rate $rate (round $i)"
 done
+echo
+echo "Load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| serving log | requests/s | p50 / p99 | server CPU per request | sampled | dropped | rows published at stop |"
 echo "|---|---|---|---|---|---|---|"

@@ -96,6 +96,8 @@ struct ServeOptions {
   int refresh_ms = 1000;  // how often store metadata is re-read (new materializations)
   // Ignore monitoring.serving_log for this run.
   bool no_serving_log = false;
+  // How often monitoring.freshness SLOs are checked and alerted on ("0s": never).
+  std::string freshness_interval = "10s";
 };
 int RunServe(const ServeOptions& options);
 
@@ -137,6 +139,7 @@ struct StreamCommandOptions {
   int segment_seconds = 60;               // ...or this age
   std::string metrics;                    // HOST:PORT for GET /metrics; empty = none
   int idle_seconds = 30;                  // a silent partition stops holding back (0: never)
+  int state_cache_mb = 256;               // decoded entity states kept per view (0: none)
   bool no_group = false;                  // shared store: take every partition, no group
 };
 int RunStream(const StreamCommandOptions& options);

@@ -156,6 +156,11 @@ int main(int argc, char** argv) {
                    "Seconds after which a silent partition stops holding events back (0: never)")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
+  stream_cmd
+      ->add_option("--state-cache-mb", stream.state_cache_mb,
+                   "Entity states kept decoded between micro-batches, per view (MB; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   stream_cmd->add_flag("--no-group", stream.no_group,
                        "On a shared store, take every partition instead of joining the group "
                        "(one worker; rebuilds a changed view)");
@@ -193,6 +198,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   serve_cmd->add_flag("--no-serving-log", serve.no_serving_log,
                       "Do not log served values even when monitoring.serving_log is set");
+  serve_cmd
+      ->add_option("--freshness-interval", serve.freshness_interval,
+                   "How often the monitoring.freshness SLOs of served views are checked and "
+                   "alerted on (0s: never)")
+      ->capture_default_str();
   serve_cmd->footer(kFooter);
 
   UiOptions ui;

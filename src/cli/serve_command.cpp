@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/project_context.h"
+#include "quality/freshness_watch.h"
 #include "serve/feature_server.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
@@ -50,6 +53,13 @@ int RunServe(const ServeOptions& options) {
                                                  options.token_env + "' is not set or empty"));
     }
     http_options.token = token;
+  }
+
+  auto freshness_interval = base::ParseDuration(options.freshness_interval);
+  if (!freshness_interval.ok() || freshness_interval->count() < 0) {
+    return ReportFailure(base::InvalidArgument("--freshness-interval: '" +
+                                               options.freshness_interval +
+                                               "' is not a duration (e.g. 10s, 1m, 0s)"));
   }
 
   int code = kExitOk;
@@ -92,6 +102,41 @@ int RunServe(const ServeOptions& options) {
 
   (*server)->StartRefresher(std::chrono::milliseconds(options.refresh_ms));
 
+  // Freshness SLO alerts, on their own thread: a slow webhook never holds a request.
+  std::unique_ptr<quality::FreshnessWatch> freshness;
+  if (!project->spec.monitoring.freshness.empty() && freshness_interval->count() > 0) {
+    serve::FeatureServer* raw = server->get();
+    freshness = std::make_unique<quality::FreshnessWatch>(
+        project->spec, *project->registry, clock,
+        [raw] {
+          std::vector<quality::ServedFreshness> served;
+          for (const serve::ServedViewFreshness& v : raw->Freshness()) {
+            served.push_back(quality::ServedFreshness{
+                v.view, v.store, v.meta.source_version, v.meta.materialized_at,
+                v.meta.newest_event_micros, v.freshness.event_age_micros,
+                v.freshness.ingest_latency_micros});
+          }
+          return served;
+        },
+        [](const base::Result<std::vector<quality::MonitorResult>>& results) {
+          if (!results.ok()) {
+            std::fprintf(stderr, "sluice serve: freshness check: %s\n",
+                         results.status().ToString().c_str());
+            return;
+          }
+          for (const quality::MonitorResult& r : *results) {
+            if (r.status != "alert" || r.repeated) continue;
+            std::string sent;
+            for (const std::string& d : r.deliveries)
+              sent += (sent.empty() ? "" : "; ") + d;
+            std::fprintf(stderr, "sluice serve: alert [%s] %s: %s (%s)\n", r.severity.c_str(),
+                         r.monitor.c_str(), r.summary.c_str(),
+                         sent.empty() ? "no sinks" : sent.c_str());
+          }
+        });
+    freshness->Start(std::chrono::duration_cast<std::chrono::milliseconds>(*freshness_interval));
+  }
+
   std::atomic<int> received{0};
   std::thread signal_waiter([&] {
     int sig = 0;
@@ -104,6 +149,7 @@ int RunServe(const ServeOptions& options) {
     pthread_kill(signal_waiter.native_handle(), SIGTERM);
   }
   signal_waiter.join();
+  if (freshness) freshness->Stop();
   (*server)->StopRefresher();
   if (log) {
     // Every request is answered by now: what was sampled is published before the exit.

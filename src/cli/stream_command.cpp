@@ -225,6 +225,7 @@ int RunStream(const StreamCommandOptions& options) {
   stream_options.segment_rows = options.segment_rows;
   stream_options.segment_age = std::chrono::seconds(options.segment_seconds);
   stream_options.idle_timeout = std::chrono::seconds(options.idle_seconds);
+  stream_options.state_cache_bytes = static_cast<size_t>(options.state_cache_mb) << 20;
   // A shared store lets the workers of the source's consumer group share the partitions; RocksDB
   // has one writer per store (a second `sluice stream` on it fails to open it), so one worker
   // takes every partition.

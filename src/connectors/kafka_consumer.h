@@ -95,6 +95,9 @@ class KafkaConsumer {
   // Waits up to `timeout` for messages and returns at most `max_messages`. Transient broker
   // errors are logged by librdkafka and retried; a fatal one is returned.
   base::Status Poll(size_t max_messages, std::chrono::milliseconds timeout, KafkaPoll* out);
+  // The value librdkafka uses for configuration property `name` (nullopt: unknown property), as
+  // set by sluice's streaming defaults, the source's properties and sluice's own settings.
+  std::optional<std::string> Setting(const std::string& name) const;
   // Commits `next_offsets` (partition, next offset) to the group, asynchronously, for tools that
   // show a group's lag. sluice itself never reads them back.
   void CommitInformational(const std::vector<std::pair<std::int32_t, std::int64_t>>& next_offsets);

@@ -39,7 +39,7 @@ void ReadColumnValue(StateReader& r, types::Column& c) {
   }
   switch (c.type()) {
     case LogicalType::kString:
-      c.AppendString(r.Str());
+      c.AppendString(r.View());
       break;
     case LogicalType::kDouble:
       c.AppendDouble(r.F64());
@@ -200,6 +200,8 @@ std::string GroupPartName(std::uint64_t group) {
 
 std::string EncodeState(const FeatureViewPlan& plan, const EntityState& state) {
   StateWriter w;
+  // Room for the open chunk's events (fixed-width values; strings may grow it once more).
+  w.out().reserve(64 + state.events.ts.size() * (8 + 9 * plan.inputs.size()));
   w.U8(kStateEncoding);
   w.I64(state.newest_event);
   WriteEvents(w, plan, state.events);

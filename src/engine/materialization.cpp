@@ -107,7 +107,7 @@ base::Result<Materialized> MaterializeView(const config::ProjectSpec& project,
 base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
                                              const types::Batch& events, const StateLookup& lookup,
                                              const PartLookup& parts, ReplayCounts* counts,
-                                             std::int64_t* new_entities) {
+                                             std::int64_t* new_entities, EntityStateCache* cache) {
   const size_t nkeys = plan.entity_keys.size();
   if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
     return base::Internal("materialize: events do not have the planned columns");
@@ -156,35 +156,53 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
   EventLog log;
   for (const auto& in : plan.inputs)
     log.inputs.emplace_back(in.type);
+  std::vector<EntityState*> cached;
+  std::vector<std::string> missed;
   for (size_t from = 0; from < keys.size(); from += kLookupBatch) {
     const size_t to = std::min(keys.size(), from + kLookupBatch);
     const std::vector<std::string> batch_keys(keys.begin() + static_cast<std::ptrdiff_t>(from),
                                               keys.begin() + static_cast<std::ptrdiff_t>(to));
-    SLUICE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored, lookup(batch_keys));
-    if (stored.size() != batch_keys.size()) {
-      return base::Internal("materialize: the store returned " + std::to_string(stored.size()) +
-                            " states for " + std::to_string(batch_keys.size()) + " entities");
+    // Only the heads the cache does not hold are read (in key order, as asked).
+    cached.assign(batch_keys.size(), nullptr);
+    missed.clear();
+    for (size_t i = 0; i < batch_keys.size(); ++i) {
+      if (cache != nullptr) cached[i] = cache->Find(batch_keys[i]);
+      if (cached[i] == nullptr) missed.push_back(batch_keys[i]);
     }
+    std::vector<std::optional<std::string>> stored;
+    if (!missed.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(stored, lookup(missed));
+      if (stored.size() != missed.size()) {
+        return base::Internal("materialize: the store returned " + std::to_string(stored.size()) +
+                              " states for " + std::to_string(missed.size()) + " entities");
+      }
+    }
+    size_t next_missed = 0;
     for (size_t i = 0; i < batch_keys.size(); ++i) {
       const std::string& key = batch_keys[i];
       const std::vector<size_t>& list = rows[from + i];
-      if (stored[i]) {
+      std::optional<std::string>* read = cached[i] ? nullptr : &stored[next_missed++];
+      EntityState& target = cached[i] ? *cached[i] : state;
+      const bool had_state = cached[i] != nullptr || read->has_value();
+      if (read != nullptr && read->has_value()) {
         // Decoded into the previous entity's state, whose buffers (partial states, columns)
         // are kept: a stream batch updates a few entities over and over.
-        base::Status decoded = DecodeStateInto(plan, *stored[i], state);
+        base::Status decoded = DecodeStateInto(plan, **read, state);
         if (!decoded.ok()) {
           return decoded.WithContext("stored state of entity '" + key + "'");
         }
+      } else if (read != nullptr) {
+        state = EntityState();
+        ++created;
+      }
+      if (had_state) {
         const std::int64_t first_new = ets.GetTimestamp(list.front());
-        if (first_new < state.newest_event) {
+        if (first_new < target.newest_event) {
           return base::FailedPrecondition("entity '" + key + "' has a new event at " +
                                           base::FormatTimestampMicros(first_new) +
                                           ", before its newest stored event (" +
-                                          base::FormatTimestampMicros(state.newest_event) + ")");
+                                          base::FormatTimestampMicros(target.newest_event) + ")");
         }
-      } else {
-        state = EntityState();
-        ++created;
       }
       log.ts.clear();
       for (auto& c : log.inputs)
@@ -204,15 +222,22 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
         return std::move(got[0]);
       };
       entity_parts.clear();
-      base::Status applied = ApplyEvents(plan, log, 0, log.ts.size(), state,
-                                         stored[i] ? &fetch : nullptr, entity_parts);
+      base::Status applied = ApplyEvents(plan, log, 0, log.ts.size(), target,
+                                         had_state ? &fetch : nullptr, entity_parts);
       if (!applied.ok()) return applied.WithContext("stored state of entity '" + key + "'");
       for (auto& [name, value] : entity_parts)
         out.parts.push_back({key, name, std::move(value)});
-      out.heads.emplace_back(key, EncodeState(plan, state));
+      out.heads.emplace_back(key, EncodeState(plan, target));
+      if (cached[i] != nullptr) {
+        cache->Stored(key, out.heads.back().second.size());
+      } else if (cache != nullptr && cache->enabled()) {
+        cache->Put(key, std::move(state), out.heads.back().second.size());
+        state = EntityState();
+      }
     }
   }
   if (new_entities) *new_entities = created;
+  if (cache != nullptr) cache->EndBatch();
   std::sort(out.heads.begin(), out.heads.end());
   return out;
 }

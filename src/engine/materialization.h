@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "config/project.h"
 #include "engine/entity_state.h"
+#include "engine/entity_state_cache.h"
 #include "engine/feature_plan.h"
 #include "engine/keyed_replay.h"
 #include "lake/lake.h"
@@ -81,9 +82,14 @@ base::Result<Materialization> Materialize(const config::ProjectSpec& project,
 // however many events its window holds. Fails with kFailedPrecondition when an event is older
 // than its entity's newest stored event: only a full replay can place it. `new_entities` counts
 // entities with no stored state.
+//
+// With a `cache` (entity_state_cache.h), cached heads are updated in place instead of being read
+// and decoded, and every other updated head is cached; the caller must Clear() the cache if these
+// writes do not reach the store.
 base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
                                              const types::Batch& events, const StateLookup& lookup,
                                              const PartLookup& parts, ReplayCounts* counts,
-                                             std::int64_t* new_entities);
+                                             std::int64_t* new_entities,
+                                             EntityStateCache* cache = nullptr);
 
 }  // namespace sluice::engine

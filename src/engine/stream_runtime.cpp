@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "connectors/ingest.h"
 #include "connectors/kafka_message_reader.h"
 #include "engine/entity_state.h"
+#include "engine/entity_state_cache.h"
 #include "engine/materialization.h"
 #include "engine/view_loader.h"
 #include "lake/staging_dir.h"
@@ -232,6 +234,8 @@ struct ViewSink {
   // The view's row SQL over stream_apply() and over stream_view(), planned at first use and
   // rerun on every micro-batch (planning cost more than running on a small batch).
   std::optional<warehouse::DuckDb::Prepared> over_apply, over_view;
+  // The heads this worker wrote last (the stored ones while it owns their partitions).
+  EntityStateCache cache{0};
 };
 
 // The states of a generation being rebuilt, for UpdateEntityStates.
@@ -304,6 +308,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   types::Batch waiting_rows;
   types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
+  std::int64_t oldest_waiting = std::numeric_limits<std::int64_t>::max();  // of `waiting`
   std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
   types::Batch apply_rows;     // registered in DuckDB as stream_apply()
   types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
@@ -312,6 +317,19 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   types::Batch segment_data, segment_late, segment_quarantine;
   base::ProcessingTime segment_started{};
   std::int64_t segments = 0;
+  // The segment being written to Parquet on a thread of its own (the stream goes on meanwhile;
+  // a long segment's write stalled it for a second), read through the stream_segment_*()
+  // functions over a connection of its own, and what its publish will record.
+  types::Batch landing_data, landing_late, landing_quarantine;
+  std::optional<warehouse::DuckDb> landing_db;
+  struct Landing {
+    std::future<base::Result<std::vector<lake::OutputFile>>> files;
+    StreamCursor cursor;
+    // Per partition: the offsets [from, seen_through) the segment covers.
+    std::vector<std::tuple<std::int32_t, std::int64_t, std::int64_t>> ranges;
+    StreamCounts delta;
+  };
+  std::optional<Landing> landing;
 
   StreamStatus status;
 
@@ -324,7 +342,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
         view_rows(reader.NewBatch()),
         segment_data(WithOrigin(reader.NewBatch().schema())),
         segment_late(WithOrigin(reader.NewBatch().schema())),
-        segment_quarantine(QuarantineSchema()) {}
+        segment_quarantine(QuarantineSchema()),
+        landing_data(segment_data.schema()),
+        landing_late(segment_late.schema()),
+        landing_quarantine(segment_quarantine.schema()) {}
+
+  ~State() override {
+    if (landing && landing->files.valid()) landing->files.wait();  // it reads landing_*
+  }
 
   std::string Where(std::int32_t p, std::int64_t o) const {
     return "kafka:" + source->topic + "[" + std::to_string(p) + "]@" + std::to_string(o);
@@ -405,6 +430,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       return;
     }
     waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
+    oldest_waiting = std::min(oldest_waiting, ts);
     reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
   }
@@ -436,21 +462,24 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       if (!active && idle_frontier != kNoTime) frontier = idle_frontier;
     }
     taken.clear();
-    size_t kept = 0;
-    for (const Waiting& w : waiting) {
-      if (w.ts < frontier) {
-        taken.push_back(w);
-      } else {
-        waiting[kept++] = w;
+    // Nothing to take: a catch-up holding most of the topic back for one slow partition would
+    // otherwise go through every waiting event on every poll.
+    if (frontier <= oldest_waiting) {
+      ClearRows(apply_rows);
+    } else {
+      size_t kept = 0;
+      oldest_waiting = std::numeric_limits<std::int64_t>::max();
+      for (const Waiting& w : waiting) {
+        if (w.ts < frontier) {
+          taken.push_back(w);
+        } else {
+          waiting[kept++] = w;
+          oldest_waiting = std::min(oldest_waiting, w.ts);
+        }
       }
+      waiting.resize(kept);
+      TakeRows();
     }
-    waiting.resize(kept);
-    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
-      return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
-    });
-    ClearRows(apply_rows);
-    GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
-    if (!taken.empty()) CompactWaiting();
     std::int64_t applied_before = kNoTime;
     if (flush) {
       if (!taken.empty()) applied_before = taken.back().ts + 1;
@@ -460,6 +489,23 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (auto& [p, ps] : partitions)
       ps.applied_before = std::max(ps.applied_before, applied_before);
     return taken;
+  }
+
+  // Orders `taken` and gathers its rows into apply_rows.
+  void TakeRows() {
+    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
+      return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
+    });
+    ClearRows(apply_rows);
+    GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
+    // The rows taken stay in waiting_rows, dead, until they are at least half of it: a
+    // catch-up that holds most of the topic back (partitions read unevenly) would otherwise
+    // copy every waiting row again on every micro-batch.
+    if (waiting.empty()) {
+      ClearRows(waiting_rows);
+    } else if (!taken.empty() && waiting_rows.num_rows() >= 2 * waiting.size()) {
+      CompactWaiting();
+    }
   }
 
   // Moves the rows of the events still waiting (`waiting`, a subset of what waited) to the
@@ -570,8 +616,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
                        : PartLookup([this, view_name](const std::vector<store::PartKey>& keys) {
                            return store->MultiGetParts(view_name, keys);
                          });
-      SLUICE_ASSIGN_OR_RETURN(
-          states, UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created));
+      // The generation being rebuilt keeps its states in memory already (next_states).
+      auto updated = UpdateEntityStates(v.plan, *events, lookup, parts, &counts, &created,
+                                        v.rebuilding ? nullptr : &v.cache);
+      if (!updated.ok()) {
+        v.cache.Clear();  // it may hold updates that never reach the store
+        return updated.status();
+      }
+      states = std::move(*updated);
       v.meta.entities += created;
       for (const Waiting& w : take) {
         if (!subset || !v.sink.Applied(w.partition, w.ts)) ++v.sink.counts[w.partition].applied;
@@ -593,8 +645,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     }
     v.meta.source_version = lake_version.id;
     v.meta.materialized_at = base::FormatTime(clock->Now());
-    SLUICE_RETURN_IF_ERROR(store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
-                                             CursorEntries(cursor), /*replace=*/false));
+    base::Status wrote = store->WriteState(v.spec->name, states.heads, states.parts, v.meta,
+                                           CursorEntries(cursor), /*replace=*/false);
+    if (!wrote.ok()) {
+      v.cache.Clear();  // it holds this batch's states, which the store does not
+      return wrote;
+    }
     base::KillPoint("stream.after_store_write");
     v.sink.cursor = cursor;
     v.sink.changed = false;
@@ -622,12 +678,15 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
 
   // Writes `rows` to a Parquet file in the staging folder and stores it in the lake (zstd at
   // level 1, as the file ingest writes the lake: as cheap as snappy, smaller than level 3).
+  // Runs on the landing thread: touches nothing but `rows`, landing_db, the staging folder and
+  // the lake's object store.
   base::Result<lake::OutputFile> StoreSegmentFile(const std::string& name, types::Batch& rows,
-                                                  const std::string& function) {
-    const fs::path file = staging->path() / (name + "-" + std::to_string(segments) + ".parquet");
-    SLUICE_RETURN_IF_ERROR(db.Execute("COPY (SELECT * FROM " + function + "()) TO " +
-                                      warehouse::QuoteLiteral(file.string()) +
-                                      " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
+                                                  const std::string& function,
+                                                  std::int64_t sequence) {
+    const fs::path file = staging->path() / (name + "-" + std::to_string(sequence) + ".parquet");
+    SLUICE_RETURN_IF_ERROR(landing_db->Execute(
+        "COPY (SELECT * FROM " + function + "()) TO " + warehouse::QuoteLiteral(file.string()) +
+        " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
     std::error_code ec;
     const auto bytes = fs::file_size(file, ec);
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake->PutObject(file, /*move=*/true));
@@ -639,31 +698,21 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // cursor with this worker's partitions moved on. Read and published under the dataset's lock
   // (Lake::PublishOnto), so workers of one group each add their segments and never drop
   // another's; a partition archived by another worker since it arrived here stops this one.
-  base::Status LandSegment() {
-    const StreamCursor cursor = CursorFor(lake_sink);
-    if (SegmentRows() == 0 && cursor == lake_sink.cursor) return base::Status::Ok();
-    std::vector<lake::OutputFile> outputs;
-    struct Part {
-      const char* name;
-      types::Batch* rows;
-      const char* function;
-    };
-    for (const Part& part :
-         {Part{"data", &segment_data, "stream_segment_data"},
-          Part{"late", &segment_late, "stream_segment_late"},
-          Part{"quarantine", &segment_quarantine, "stream_segment_quarantine"}}) {
-      if (part.rows->num_rows() == 0) continue;
-      SLUICE_ASSIGN_OR_RETURN(lake::OutputFile out,
-                              StoreSegmentFile(part.name, *part.rows, part.function));
-      outputs.push_back(std::move(out));
-    }
-    const std::string first_sha = outputs.empty() ? std::string() : outputs.front().sha256;
+  //
+  // The segment's Parquet files are written on a thread of their own; the stream goes on and the
+  // version is published once they are stored (FinishLanding, polled between micro-batches), or
+  // at once when `wait`. One segment is written at a time, so versions are published in order. A
+  // kill before the publish leaves the lake at the previous version: its cursor says where the
+  // archive resumes, as when the kill came before the files were written.
+  base::Status LandSegment(bool wait) {
+    SLUICE_RETURN_IF_ERROR(FinishLanding(/*block=*/true));
+    Landing job;
+    job.cursor = CursorFor(lake_sink);
+    if (SegmentRows() == 0 && job.cursor == lake_sink.cursor) return base::Status::Ok();
     // The offsets this segment covers, partition by partition: each range starts where the
     // previous segment's ended, so the archive has no gap and no overlap. (Events of a range
     // still waiting for the watermark land with a later segment.)
-    std::vector<lake::InputFile> inputs;
-    StreamCounts delta;
-    for (const auto& [p, pc] : cursor.partitions) {
+    for (const auto& [p, pc] : job.cursor.partitions) {
       std::int64_t from = 0;
       StreamCounts landed;
       if (auto it = lake_sink.cursor.partitions.find(p); it != lake_sink.cursor.partitions.end()) {
@@ -672,14 +721,67 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       } else if (auto st = partitions.find(p); st != partitions.end()) {
         from = st->second.start;
       }
-      delta.applied += pc.counts.applied - landed.applied;
-      delta.quarantined += pc.counts.quarantined - landed.quarantined;
-      delta.late += pc.counts.late - landed.late;
-      if (pc.seen_through <= from) continue;
+      job.delta.applied += pc.counts.applied - landed.applied;
+      job.delta.quarantined += pc.counts.quarantined - landed.quarantined;
+      job.delta.late += pc.counts.late - landed.late;
+      if (pc.seen_through > from) job.ranges.emplace_back(p, from, pc.seen_through);
+    }
+    // The rows go to the landing batches; the next segment reuses the landed one's buffers.
+    std::swap(segment_data, landing_data);
+    std::swap(segment_late, landing_late);
+    std::swap(segment_quarantine, landing_quarantine);
+    for (types::Batch* b : {&segment_data, &segment_late, &segment_quarantine})
+      ClearRows(*b);
+    segment_started = clock->Now();
+    const std::int64_t sequence = segments++;
+    job.files = std::async(
+        std::launch::async, [this, sequence]() -> base::Result<std::vector<lake::OutputFile>> {
+          std::vector<lake::OutputFile> outputs;
+          struct Part {
+            const char* name;
+            types::Batch* rows;
+            const char* function;
+          };
+          for (const Part& part :
+               {Part{"data", &landing_data, "stream_segment_data"},
+                Part{"late", &landing_late, "stream_segment_late"},
+                Part{"quarantine", &landing_quarantine, "stream_segment_quarantine"}}) {
+            if (part.rows->num_rows() == 0) continue;
+            SLUICE_ASSIGN_OR_RETURN(
+                lake::OutputFile out,
+                StoreSegmentFile(part.name, *part.rows, part.function, sequence));
+            outputs.push_back(std::move(out));
+          }
+          return outputs;
+        });
+    landing.emplace(std::move(job));
+    if (wait) return FinishLanding(/*block=*/true);
+    return base::Status::Ok();
+  }
+
+  // Publishes the segment whose files were being written, once they are stored (waiting for
+  // them when `block`): a new version of the source's dataset, the current version's files
+  // plus the segment's, and the current cursor with this worker's partitions moved on. Read
+  // and published under the dataset's lock (Lake::PublishOnto), so workers of one group each
+  // add their segments and never drop another's; a partition archived by another worker since
+  // it arrived here stops this one.
+  base::Status FinishLanding(bool block) {
+    if (!landing) return base::Status::Ok();
+    if (!block && landing->files.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      return base::Status::Ok();
+    }
+    Landing job = std::move(*landing);
+    landing.reset();
+    SLUICE_ASSIGN_OR_RETURN(std::vector<lake::OutputFile> outputs, job.files.get());
+    const StreamCursor& cursor = job.cursor;
+    const std::string first_sha = outputs.empty() ? std::string() : outputs.front().sha256;
+    std::vector<lake::InputFile> inputs;
+    for (const auto& [p, from, through] : job.ranges) {
       inputs.push_back({"kafka:" + source->topic + "[" + std::to_string(p) + "]@" +
-                            std::to_string(from) + ".." + std::to_string(pc.seen_through - 1),
+                            std::to_string(from) + ".." + std::to_string(through - 1),
                         first_sha, 0});
     }
+    const StreamCounts& delta = job.delta;
     auto build = [&](const std::optional<lake::Manifest>& current) -> base::Result<lake::Manifest> {
       if (!current) return base::Internal("dataset '" + source->name + "' vanished from the lake");
       SLUICE_ASSIGN_OR_RETURN(StreamCursor merged,
@@ -721,10 +823,6 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     base::KillPoint("stream.after_segment_publish");
     lake_version = std::move(published.manifest);
     lake_sink.cursor = cursor;
-    for (types::Batch* b : {&segment_data, &segment_late, &segment_quarantine})
-      *b = types::Batch(b->schema());
-    segment_started = clock->Now();
-    ++segments;
     ++status.segments;
     return base::Status::Ok();
   }
@@ -750,7 +848,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     AddToSegment(take);
     if (land || SegmentRows() >= options.segment_rows ||
         (SegmentRows() > 0 && clock->Now() - segment_started >= options.segment_age)) {
-      SLUICE_RETURN_IF_ERROR(LandSegment());
+      SLUICE_RETURN_IF_ERROR(LandSegment(/*wait=*/land));
     }
     status.buffered = static_cast<std::int64_t>(waiting.size());
     status.last_batch_seconds = std::chrono::duration<double>(clock->Now() - started).count();
@@ -817,6 +915,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     v.sink.cursor = cursor;
     v.sink.changed = false;
     v.rebuilding = false;
+    v.cache.Clear();
     v.next_states.clear();
     v.next_parts.clear();
     status.rebuilt.push_back(v.spec->name);
@@ -860,6 +959,11 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // earliest sink's resume offset; the topic's start when a sink has none).
   base::Result<std::vector<std::pair<std::int32_t, std::optional<std::int64_t>>>> Take(
       const std::vector<std::int32_t>& ids) {
+    SLUICE_RETURN_IF_ERROR(FinishLanding(/*block=*/true));  // the lake's cursor, published
+    // Partitions arriving may have been written by another worker meanwhile: every cached
+    // state is read again from the store.
+    for (ViewSink& v : views)
+      v.cache.Clear();
     SLUICE_ASSIGN_OR_RETURN(StreamCursor lake_cursor, CurrentLakeCursor());
     if (options.consumer_group) {
       // Other workers wrote the views since: start from their meta, not this worker's copy.
@@ -939,9 +1043,15 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // events of them still waiting; their next owner reads those again from the cursors.
   base::Status GiveUp(const std::vector<std::int32_t>& ids) {
     SLUICE_RETURN_IF_ERROR(Step(/*flush=*/false, /*land=*/true));
+    // Their entities' next writer is another worker.
+    for (ViewSink& v : views)
+      v.cache.Clear();
     auto gone = [&](std::int32_t p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); };
     const size_t before = waiting.size();
     std::erase_if(waiting, [&](const Waiting& w) { return gone(w.partition); });
+    oldest_waiting = std::numeric_limits<std::int64_t>::max();
+    for (const Waiting& w : waiting)
+      oldest_waiting = std::min(oldest_waiting, w.ts);
     if (waiting.size() != before) CompactWaiting();
     for (std::int32_t p : ids) {
       partitions.erase(p);
@@ -970,6 +1080,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   // Whether every partition this worker does not own was consumed, by whoever owns it, through
   // the end offset it had when this run started, in every sink (stop_at_end in a group).
   base::Result<bool> OthersDone() {
+    SLUICE_RETURN_IF_ERROR(FinishLanding(/*block=*/true));
     SLUICE_ASSIGN_OR_RETURN(StreamCursor lake_cursor, CurrentLakeCursor());
     for (const auto& [p, marks] : marks_at_start) {
       if (partitions.count(p) || marks.second <= marks.first) continue;
@@ -1017,9 +1128,12 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   }
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_apply", &s->apply_rows));
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_view", &s->view_rows));
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_data", &s->segment_data));
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_late", &s->segment_late));
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_quarantine", &s->segment_quarantine));
+  // The segment being landed, read by its own connection on the landing thread.
+  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_data", &s->landing_data));
+  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_late", &s->landing_late));
+  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_quarantine", &s->landing_quarantine));
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb landing_db, s->db.Connect());
+  s->landing_db.emplace(std::move(landing_db));
 
   // The lake: the source's dataset, with an empty first version so views can name it (under
   // the dataset's lock: workers of a group may start at once).
@@ -1049,6 +1163,7 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   for (const config::FeatureViewSpec* spec : views) {
     ViewSink v;
     v.spec = spec;
+    v.cache = EntityStateCache(options.state_cache_bytes);
     SLUICE_ASSIGN_OR_RETURN(v.plan, LoadPlan(project, *spec, lake, s->lake_version, s->db));
     SLUICE_ASSIGN_OR_RETURN(std::optional<store::ViewMeta> meta, store.Meta(spec->name));
     SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
@@ -1179,8 +1294,9 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
     } else if (gathered == 0 && s.SegmentRows() > 0 &&
                s.clock->Now() - s.segment_started >= s.options.segment_age) {
-      SLUICE_RETURN_IF_ERROR(s.LandSegment());
+      SLUICE_RETURN_IF_ERROR(s.LandSegment(/*wait=*/false));
     }
+    SLUICE_RETURN_IF_ERROR(s.FinishLanding(/*block=*/false));
     for (auto& [p, ps] : s.partitions) {
       if (auto high = s.consumer->CachedHighWatermark(p)) {
         ps.high = std::max(ps.high, *high);

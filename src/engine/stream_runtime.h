@@ -39,6 +39,10 @@ struct StreamOptions {
   // A partition caught up and silent this long stops holding back the other partitions'
   // events (zero: never); its events older than what was applied meanwhile are late.
   base::Duration idle_timeout = std::chrono::seconds(30);
+  // Decoded entity states kept between micro-batches, per view, up to this many bytes of
+  // encoded state (EntityStateCache): a cached entity's update skips the store read and the
+  // decode. Cleared when partitions move, on a generation switch and on a failed write. 0: off.
+  size_t state_cache_bytes = size_t{256} << 20;
 };
 
 // What `sluice stream` shows and exports, for this run.

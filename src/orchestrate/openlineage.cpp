@@ -6,9 +6,9 @@
 #include <random>
 #include <set>
 
+#include "base/http_post.h"
 #include "base/json_text.h"
 #include "base/log.h"
-#include "orchestrate/http_post.h"
 
 namespace sluice::orchestrate {
 namespace {
@@ -155,7 +155,7 @@ void OpenLineageEmitter::Send(const std::string& json) {
     }
   }
   if (sink_.url) {
-    if (base::Status s = HttpPostJson(*sink_.url, json, std::chrono::seconds(5)); !s.ok()) {
+    if (base::Status s = base::HttpPostJson(*sink_.url, json, std::chrono::seconds(5)); !s.ok()) {
       ++failures_;
       base::LogWarn("openlineage: " + s.ToString());
     }

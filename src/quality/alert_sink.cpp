@@ -1,64 +1,13 @@
 #include "quality/alert_sink.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <mutex>
+
+#include "base/http_post.h"
 
 namespace sluice::quality {
-namespace {
-
-size_t Discard(char*, size_t size, size_t n, void*) {
-  return size * n;
-}
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
-void InitCurlOnce() {
-  static CurlGlobal global;  // thread-safe static init; libcurl wants it once per process
-}
-
-// One POST. Returns the HTTP status, or 0 with `error` set when no response came.
-long PostOnce(const std::string& url, const std::string& body, long timeout_ms,
-              std::string* error) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    *error = "cannot start an HTTP client";
-    return 0;
-  }
-  char err[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, std::max(timeout_ms, 1L));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::max(timeout_ms, 1L));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  } else {
-    *error = err[0] ? err : curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return status;
-}
-
-}  // namespace
 
 Delivery PostWebhook(const config::AlertSinkSpec& sink, const std::string& json,
                      base::Clock& clock) {
-  InitCurlOnce();
   Delivery d;
   const std::string url = sink.url.value_or("");
   const auto deadline = clock.Now() + sink.timeout;
@@ -69,8 +18,13 @@ Delivery PostWebhook(const config::AlertSinkSpec& sink, const std::string& json,
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.Now()).count();
     if (left <= 0) break;
     ++d.attempts;
-    std::string error;
-    d.http_status = PostOnce(url, json, static_cast<long>(left), &error);
+    auto answer = base::PostJson(url, json, std::chrono::milliseconds(left));
+    if (!answer.ok()) {  // a URL no retry can fix
+      last_error = answer.status().message();
+      break;
+    }
+    d.http_status = answer->status;
+    const std::string& error = answer->error;
     if (d.http_status >= 200 && d.http_status < 300) {
       d.delivered = true;
       d.detail = "webhook " + sink.name + ": HTTP " + std::to_string(d.http_status) + " after " +

@@ -13,6 +13,7 @@
 #include "quality/column_scan.h"
 #include "quality/drift_statistics.h"
 #include "quality/profile.h"
+#include "quality/served_features.h"
 #include "warehouse/duckdb_database.h"
 #include "warehouse/warehouse.h"
 
@@ -48,8 +49,9 @@ base::Result<lake::Manifest> CurrentVersion(const lake::Lake& lake, const std::s
 }
 
 std::string SideSql(const lake::Lake& lake, const DriftSide& side) {
-  std::string sql =
-      warehouse::ParquetSelectSql(lake.DataFiles(side.manifest), side.manifest.schema);
+  std::string sql = side.rows_sql ? *side.rows_sql
+                                  : warehouse::ParquetSelectSql(lake.DataFiles(side.manifest),
+                                                                side.manifest.schema);
   if (!side.time_column || (!side.from_micros && !side.to_micros)) return sql;
   const std::string t = "epoch_us(CAST(" + QuoteIdentifier(*side.time_column) + " AS TIMESTAMP))";
   std::string where;
@@ -336,6 +338,9 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
     const std::string dataset = text.substr(0, cut);
     SLUICE_ASSIGN_OR_RETURN(side.manifest, CurrentVersion(lake, dataset));
     side.time_column = EventTimeColumn(project, dataset);
+    if (!side.time_column && side.manifest.kind == kServingLogKind) {
+      side.time_column = kServingLogTimeColumn;
+    }
     if (!side.time_column) {
       return base::InvalidArgument("'" + text + "': dataset '" + dataset +
                                    "' has no event time column (a source's event_time or a "
@@ -375,11 +380,13 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
         return base::InvalidArgument("'" + text + "': FROM must be before TO");
       }
     }
+    SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
     return side;
   }
   auto current = lake.Current(text);
   if (current.ok() && current->has_value()) {
     side.manifest = std::move(**current);
+    SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
     return side;
   }
   auto version = lake.FindVersion(text);
@@ -388,6 +395,7 @@ base::Result<DriftSide> ResolveDriftSide(const std::string& text,
                           version.status().message() + ")");
   }
   side.manifest = std::move(*version);
+  SLUICE_RETURN_IF_ERROR(ExpandServingLog(lake, side));
   return side;
 }
 

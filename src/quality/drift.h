@@ -22,13 +22,17 @@ struct DriftSide {
   std::optional<std::string> time_column;
   std::optional<std::int64_t> from_micros;  // inclusive
   std::optional<std::int64_t> to_micros;    // exclusive
+  // The rows to read instead of the version's files as they are (a serving log's features as
+  // columns: served_features.h); the manifest's schema then describes these rows.
+  std::optional<std::string> rows_sql;
 };
 
 // Resolves REF/CUR text: DATASET (its current version), a version id or unique prefix,
 // DATASET@-DURATION (rows of the current version from now - DURATION on, by event time),
 // DATASET[FROM,TO) (rows with FROM <= event time < TO; ISO-8601 instants, either may be empty).
-// The event-time column is the source's event_time or the training set's timestamp; a model needs
-// `time_column`.
+// The event-time column is the source's event_time or the training set's timestamp (a serving
+// log's: served_at); a model needs `time_column`. A serving log's features become typed columns
+// (ExpandServingLog).
 base::Result<DriftSide> ResolveDriftSide(const std::string& text,
                                          const config::ProjectSpec& project, const lake::Lake& lake,
                                          std::chrono::system_clock::time_point now);

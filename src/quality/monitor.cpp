@@ -158,9 +158,51 @@ std::string Ago(std::int64_t micros) {
   return base::FormatDuration(base::Duration(micros < 0 ? 0 : micros));
 }
 
+// Judges one store's freshness of a view against its SLO: adds to the summary and, when the SLO
+// is breached and nothing fired yet, fires. The fingerprint's rule names the store write, so a
+// view that stays stale raises one alert, and a later write that is still late raises another.
+void JudgeFreshness(const config::FreshnessSloSpec& slo, const ServedFreshness& f, MonitorResult* r,
+                    std::optional<Firing>* firing) {
+  std::string summary = "store " + f.store + ": event age " + Ago(f.event_age_micros);
+  if (slo.max_event_age) summary += " (max " + base::FormatDuration(*slo.max_event_age) + ")";
+  if (f.ingest_latency_micros) {
+    summary += ", ingest-to-servable " + Ago(*f.ingest_latency_micros);
+    if (slo.max_ingest_latency) {
+      summary += " (max " + base::FormatDuration(*slo.max_ingest_latency) + ")";
+    }
+  }
+  r->summary += (r->summary.empty() ? "" : "; ") + summary;
+  if (r->version.empty()) r->version = f.source_version;
+  nlohmann::json details = {{"view", slo.view},
+                            {"store", f.store},
+                            {"event_age_seconds", f.event_age_micros / 1e6},
+                            {"newest_event", base::FormatTimestampMicros(f.newest_event_micros)},
+                            {"materialized_at", f.materialized_at}};
+  if (f.ingest_latency_micros) details["ingest_latency_seconds"] = *f.ingest_latency_micros / 1e6;
+  if (*firing) return;
+  if (slo.max_event_age && f.event_age_micros > slo.max_event_age->count()) {
+    details["max_event_age_seconds"] = slo.max_event_age->count() / 1e6;
+    *firing =
+        Firing{"max_event_age@" + f.store + "@" + f.materialized_at,
+               "view " + slo.view + " in store " + f.store +
+                   ": the newest event behind the served values is " + Ago(f.event_age_micros) +
+                   " old (SLO " + base::FormatDuration(*slo.max_event_age) + ")",
+               details};
+    r->version = f.source_version;
+  } else if (slo.max_ingest_latency && f.ingest_latency_micros &&
+             *f.ingest_latency_micros > slo.max_ingest_latency->count()) {
+    details["max_ingest_latency_seconds"] = slo.max_ingest_latency->count() / 1e6;
+    *firing = Firing{"max_ingest_latency@" + f.store + "@" + f.materialized_at,
+                     "view " + slo.view + " in store " + f.store + ": data became servable " +
+                         Ago(*f.ingest_latency_micros) + " after ingestion (SLO " +
+                         base::FormatDuration(*slo.max_ingest_latency) + ")",
+                     details};
+    r->version = f.source_version;
+  }
+}
+
 // A freshness SLO (monitoring.freshness) against every online store holding the view: the
-// worst store counts. The fingerprint's rule names the store write, so a view that stays stale
-// raises one alert, and a later write that is still late raises another.
+// worst store counts.
 base::Status EvaluateFreshness(const config::FreshnessSloSpec& slo,
                                const config::ProjectSpec& project, const lake::Lake& lake,
                                base::Clock& clock, MonitorResult* r,
@@ -185,50 +227,75 @@ base::Status EvaluateFreshness(const config::FreshnessSloSpec& slo,
     found = true;
     const engine::ViewFreshness f = engine::MeasureFreshness(
         project, *view, **meta, engine::SourceCreatedAt(lake, **meta), now);
-    std::string summary = "store " + store_spec.name + ": event age " + Ago(f.event_age_micros);
-    if (slo.max_event_age) summary += " (max " + base::FormatDuration(*slo.max_event_age) + ")";
-    if (f.ingest_latency_micros) {
-      summary += ", ingest-to-servable " + Ago(*f.ingest_latency_micros);
-      if (slo.max_ingest_latency) {
-        summary += " (max " + base::FormatDuration(*slo.max_ingest_latency) + ")";
-      }
-    }
-    r->summary += (r->summary.empty() ? "" : "; ") + summary;
-    if (r->version.empty()) r->version = (*meta)->source_version;
-    nlohmann::json details = {
-        {"view", slo.view},
-        {"store", store_spec.name},
-        {"event_age_seconds", f.event_age_micros / 1e6},
-        {"newest_event", base::FormatTimestampMicros((*meta)->newest_event_micros)},
-        {"materialized_at", (*meta)->materialized_at}};
-    if (f.ingest_latency_micros) details["ingest_latency_seconds"] = *f.ingest_latency_micros / 1e6;
-    if (*firing) continue;
-    if (slo.max_event_age && f.event_age_micros > slo.max_event_age->count()) {
-      details["max_event_age_seconds"] = slo.max_event_age->count() / 1e6;
-      *firing =
-          Firing{"max_event_age@" + store_spec.name + "@" + (*meta)->materialized_at,
-                 "view " + slo.view + " in store " + store_spec.name +
-                     ": the newest event behind the served values is " + Ago(f.event_age_micros) +
-                     " old (SLO " + base::FormatDuration(*slo.max_event_age) + ")",
-                 details};
-      r->version = (*meta)->source_version;
-    } else if (slo.max_ingest_latency && f.ingest_latency_micros &&
-               *f.ingest_latency_micros > slo.max_ingest_latency->count()) {
-      details["max_ingest_latency_seconds"] = slo.max_ingest_latency->count() / 1e6;
-      *firing =
-          Firing{"max_ingest_latency@" + store_spec.name + "@" + (*meta)->materialized_at,
-                 "view " + slo.view + " in store " + store_spec.name + ": data became servable " +
-                     Ago(*f.ingest_latency_micros) + " after ingestion (SLO " +
-                     base::FormatDuration(*slo.max_ingest_latency) + ")",
-                 details};
-      r->version = (*meta)->source_version;
-    }
+    JudgeFreshness(slo,
+                   ServedFreshness{slo.view, store_spec.name, (*meta)->source_version,
+                                   (*meta)->materialized_at, (*meta)->newest_event_micros,
+                                   f.event_age_micros, f.ingest_latency_micros},
+                   r, firing);
   }
   if (!found) {
     return base::NotFound("view '" + slo.view + "' is not materialized in any online store" +
                           problems);
   }
   return base::Status();
+}
+
+// What raises an alert: a declared monitor or a freshness SLO.
+struct Check {
+  std::string name;
+  std::string dataset;
+  config::Severity severity;
+  const std::vector<std::string>* sinks;
+  const config::MonitorSpec* monitor = nullptr;
+  const config::FreshnessSloSpec* slo = nullptr;
+};
+
+Check FreshnessCheck(const config::FreshnessSloSpec& f) {
+  return Check{"freshness:" + f.view, f.view, f.severity, &f.sinks, nullptr, &f};
+}
+
+// Records the alert in the registry and, unless the same alert (fingerprint) was raised before,
+// sends it to the check's sinks. r->version must be set.
+base::Status Raise(const config::ProjectSpec& project, registry::Registry& registry,
+                   base::Clock& clock, const Check& m, const Firing& firing, MonitorResult* r) {
+  r->status = "alert";
+  r->fingerprint = m.name + ":" + firing.rule + ":" + r->version;
+  const std::string raised_at = base::FormatTime(clock.Now());
+  nlohmann::json payload = {{"monitor", m.name},         {"severity", r->severity},
+                            {"dataset", m.dataset},      {"version", r->version},
+                            {"message", firing.message}, {"fingerprint", r->fingerprint},
+                            {"raised_at", raised_at},    {"details", firing.details}};
+  registry::AlertRecord record;
+  record.fingerprint = r->fingerprint;
+  record.monitor = m.name;
+  record.dataset = m.dataset;
+  record.version = r->version;
+  record.severity = r->severity;
+  record.message = firing.message;
+  record.details = firing.details.dump();
+  record.last_raised_at = raised_at;
+  SLUICE_ASSIGN_OR_RETURN(bool first, registry.RecordAlert(record));
+  r->summary = firing.message;
+  r->repeated = !first;
+  if (r->repeated) return base::Status();
+  const std::string body = payload.dump();
+  std::string delivery;
+  for (const auto& sink : project.monitoring.sinks) {
+    if (!m.sinks->empty() &&
+        std::find(m.sinks->begin(), m.sinks->end(), sink.name) == m.sinks->end()) {
+      continue;
+    }
+    std::string line;
+    if (sink.type == config::AlertSinkType::kLog) {
+      base::LogWarn("alert [" + r->severity + "] " + m.name + ": " + firing.message);
+      line = "log " + sink.name;
+    } else {
+      line = PostWebhook(sink, body, clock).detail;
+    }
+    delivery += (delivery.empty() ? "" : "; ") + line;
+    r->deliveries.push_back(line);
+  }
+  return registry.SetAlertDelivery(r->fingerprint, delivery);
 }
 
 }  // namespace
@@ -264,19 +331,11 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
                                                      base::Clock& clock,
                                                      const MonitorRunOptions& options) {
   // Declared monitors, then freshness SLOs (named "freshness:<view>").
-  struct Check {
-    std::string name;
-    std::string dataset;
-    config::Severity severity;
-    const std::vector<std::string>* sinks;
-    const config::MonitorSpec* monitor = nullptr;
-    const config::FreshnessSloSpec* slo = nullptr;
-  };
   std::vector<Check> all;
   for (const auto& m : project.monitoring.monitors)
     all.push_back({m.name, m.dataset, m.severity, &m.sinks, &m, nullptr});
   for (const auto& f : project.monitoring.freshness)
-    all.push_back({"freshness:" + f.view, f.view, f.severity, &f.sinks, nullptr, &f});
+    all.push_back(FreshnessCheck(f));
   std::vector<const Check*> selected;
   for (const auto& name : options.names) {
     auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.name == name; });
@@ -316,47 +375,32 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
       results.push_back(std::move(r));
       continue;
     }
-    r.status = "alert";
-    r.fingerprint = m->name + ":" + firing->rule + ":" + r.version;
-    const std::string raised_at = base::FormatTime(clock.Now());
-    nlohmann::json payload = {{"monitor", m->name},         {"severity", r.severity},
-                              {"dataset", m->dataset},      {"version", r.version},
-                              {"message", firing->message}, {"fingerprint", r.fingerprint},
-                              {"raised_at", raised_at},     {"details", firing->details}};
-    registry::AlertRecord record;
-    record.fingerprint = r.fingerprint;
-    record.monitor = m->name;
-    record.dataset = m->dataset;
-    record.version = r.version;
-    record.severity = r.severity;
-    record.message = firing->message;
-    record.details = firing->details.dump();
-    record.last_raised_at = raised_at;
-    SLUICE_ASSIGN_OR_RETURN(bool first, registry.RecordAlert(record));
-    r.summary = firing->message;
-    r.repeated = !first;
-    if (r.repeated) {
-      results.push_back(std::move(r));
-      continue;
+    SLUICE_RETURN_IF_ERROR(Raise(project, registry, clock, *m, *firing, &r));
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+base::Result<std::vector<MonitorResult>> CheckServedFreshness(
+    const config::ProjectSpec& project, registry::Registry& registry, base::Clock& clock,
+    const std::vector<ServedFreshness>& served) {
+  std::vector<MonitorResult> results;
+  for (const auto& slo : project.monitoring.freshness) {
+    const Check check = FreshnessCheck(slo);
+    MonitorResult r;
+    r.monitor = check.name;
+    r.dataset = check.dataset;
+    r.severity = std::string(config::Name(check.severity));
+    std::optional<Firing> firing;
+    for (const ServedFreshness& f : served) {
+      if (f.view == slo.view) JudgeFreshness(slo, f, &r, &firing);
     }
-    const std::string body = payload.dump();
-    std::string delivery;
-    for (const auto& sink : project.monitoring.sinks) {
-      if (!m->sinks->empty() &&
-          std::find(m->sinks->begin(), m->sinks->end(), sink.name) == m->sinks->end()) {
-        continue;
-      }
-      std::string line;
-      if (sink.type == config::AlertSinkType::kLog) {
-        base::LogWarn("alert [" + r.severity + "] " + m->name + ": " + firing->message);
-        line = "log " + sink.name;
-      } else {
-        line = PostWebhook(sink, body, clock).detail;
-      }
-      delivery += (delivery.empty() ? "" : "; ") + line;
-      r.deliveries.push_back(line);
+    if (r.summary.empty()) continue;  // not served here: nothing to judge
+    if (!firing) {
+      r.status = "ok";
+    } else {
+      SLUICE_RETURN_IF_ERROR(Raise(project, registry, clock, check, *firing, &r));
     }
-    SLUICE_RETURN_IF_ERROR(registry.SetAlertDelivery(r.fingerprint, delivery));
     results.push_back(std::move(r));
   }
   return results;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,25 @@ base::Result<std::vector<MonitorResult>> RunMonitors(const config::ProjectSpec& 
                                                      registry::Registry& registry,
                                                      base::Clock& clock,
                                                      const MonitorRunOptions& options);
+
+// A view's freshness as a serving process measures it from what it serves.
+struct ServedFreshness {
+  std::string view;
+  std::string store;
+  std::string source_version;   // the lake version behind the served values
+  std::string materialized_at;  // the store write (ViewMeta::materialized_at)
+  std::int64_t newest_event_micros = 0;
+  std::int64_t event_age_micros = 0;                  // now - newest event
+  std::optional<std::int64_t> ingest_latency_micros;  // engine::ViewFreshness
+};
+
+// Judges every monitoring.freshness SLO whose view is in `served` and raises alerts exactly as
+// RunMonitors' "freshness:<view>" monitors do (same fingerprints, registry records and sinks),
+// so `sluice serve` and `sluice monitor` never send the same alert twice. Views not in `served`
+// are skipped. Fails only on a registry failure.
+base::Result<std::vector<MonitorResult>> CheckServedFreshness(
+    const config::ProjectSpec& project, registry::Registry& registry, base::Clock& clock,
+    const std::vector<ServedFreshness>& served);
 
 // A profile metric ("mean", "null_share", "p95", "rows", ...) of `column` in `profile`; nullopt
 // when the profile has no such value (an all-null column's mean).

@@ -396,22 +396,24 @@ Reply FeatureServer::Features(std::string_view body) {
     results.push_back(std::move(result));
   }
   Reply reply;
-  reply.body = RenderFeatureResponse(*request, t, results);
-  if (options_.log != nullptr && options_.log->Sample()) {
-    // After rendering, so the values move to the log instead of being copied or rendered here.
-    LoggedRequest logged;
-    logged.served_at = NowMicros();
-    logged.at = t;
-    logged.entity_json = std::move(request->entity_json);
-    logged.lookups.reserve(results.size());
-    for (std::size_t l = 0; l < results.size(); ++l) {
-      const ServedView& served = *served_views[l];
-      logged.lookups.push_back(LoggedLookup{results[l].view, served.planned_source,
-                                            served.online->plan().definition_hash,
-                                            std::move(results[l].entities)});
-    }
-    options_.log->Submit(std::move(logged));
+  if (options_.log == nullptr || !options_.log->Sample()) {
+    reply.body = RenderFeatureResponse(*request, t, results);
+    return reply;
   }
+  // The log copies the features' names and values from the response rather than rendering
+  // them again.
+  thread_local std::vector<FeatureSpans> feature_spans;
+  thread_local std::vector<ServedLookup> logged;
+  feature_spans.clear();
+  logged.clear();
+  reply.body = RenderFeatureResponse(*request, t, results, &feature_spans);
+  for (std::size_t l = 0; l < results.size(); ++l) {
+    const ServedView& served = *served_views[l];
+    logged.push_back(ServedLookup{results[l].view, served.planned_source,
+                                  served.online->plan().definition_hash, &results[l].entities});
+  }
+  const RenderedValues values{reply.body, &feature_spans};
+  options_.log->Submit(NowMicros(), t, request->entity_json, logged, &values);
   return reply;
 }
 
@@ -546,6 +548,20 @@ std::string FeatureServer::GaugesText() const {
     out += "sluice_serve_view_ready" + labels(v) + " " + (v.problem.empty() ? "1" : "0") + "\n";
   }
   if (options_.log != nullptr) out += options_.log->MetricsText();
+  return out;
+}
+
+std::vector<ServedViewFreshness> FeatureServer::Freshness() const {
+  const auto snapshot = Current();
+  const std::int64_t now = NowMicros();
+  std::vector<ServedViewFreshness> out;
+  for (const auto& v : snapshot->views) {
+    const config::FeatureViewSpec* spec = project_.FindFeatureView(v.view);
+    if (!v.meta || spec == nullptr) continue;
+    out.push_back(ServedViewFreshness{
+        v.view, v.store, *v.meta,
+        engine::MeasureFreshness(project_, *spec, *v.meta, v.source_created_at, now)});
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "config/project.h"
 #include "engine/online_view.h"
+#include "engine/view_freshness.h"
 #include "lake/lake.h"
 #include "serve/backend.h"
 #include "serve/catalog.h"
@@ -33,6 +34,14 @@ struct FeatureServerOptions {
   // Where served values are logged (a sample of requests); null = not logged. Must outlive
   // the server.
   ServingLog* log = nullptr;
+};
+
+// A served view's freshness now, measured as the /metrics gauges measure it.
+struct ServedViewFreshness {
+  std::string view;
+  std::string store;
+  store::ViewMeta meta;
+  engine::ViewFreshness freshness;
 };
 
 // The serving core, without HTTP: answers feature requests from the online stores with the
@@ -90,6 +99,10 @@ class FeatureServer final : public Backend {
 
   // The catalog requests are currently validated against.
   Catalog CurrentCatalog() const;
+
+  // Every served view with a materialization, with its freshness at clock.Now() (from the
+  // current snapshot: never waits for a refresh). For freshness SLO alerts.
+  std::vector<ServedViewFreshness> Freshness() const;
 
  private:
   struct ServedView {

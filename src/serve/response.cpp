@@ -6,7 +6,8 @@
 namespace sluice::serve {
 
 std::string RenderFeatureResponse(const FeatureRequest& request, std::int64_t at_micros,
-                                  const std::vector<ViewResult>& results) {
+                                  const std::vector<ViewResult>& results,
+                                  std::vector<FeatureSpans>* feature_spans) {
   std::string out;
   // About 100 bytes per feature value: reserving once avoids regrowth on large batches.
   std::size_t features = 0;
@@ -35,9 +36,19 @@ std::string RenderFeatureResponse(const FeatureRequest& request, std::int64_t at
         out += '"';
         AppendJsonEscaped(out, r.view);
         out += ':';
+        const std::size_t name_start = out.size();
         AppendJsonEscaped(out, f.name);
+        const std::size_t name_end = out.size();
         out += "\":{\"value\":";
+        const std::size_t value_start = out.size();
         AppendJsonValue(out, f.value, 0);
+        if (feature_spans != nullptr) {
+          feature_spans->push_back(
+              FeatureSpans{TextSpan{static_cast<std::uint32_t>(name_start),
+                                    static_cast<std::uint32_t>(name_end - name_start)},
+                           TextSpan{static_cast<std::uint32_t>(value_start),
+                                    static_cast<std::uint32_t>(out.size() - value_start)}});
+        }
         out += ",\"status\":\"";
         out += engine::StatusName(f.status);
         out += "\",\"version\":";

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -17,18 +18,36 @@
 #include "engine/online_view.h"
 #include "lake/lake.h"
 #include "lake/manifest.h"
+#include "serve/response.h"
 #include "types/batch.h"
 
 namespace sluice::serve {
 
 struct ServingLogWriterState;  // the writer's DuckDB connection and staging folder
+struct ServingLogRows;         // rendered rows, as a request thread writes them
+struct ServingLogShard;        // a buffer of rendered rows that a few request threads share
 
-// What one view answered for one sampled request, as the request thread hands it over: the
-// values themselves (moved, not rendered: rendering is the writer's work).
+// What one view answered for a logged request, borrowed for the duration of Submit.
+struct ServedLookup {
+  std::string_view view;
+  std::string_view source_version;   // the lake version the served state was materialized from
+  std::string_view definition_hash;  // the view definition the server planned with
+  const std::vector<std::vector<engine::OnlineFeature>>* entities = nullptr;  // per entity
+};
+
+// The response the request thread already rendered, and where each feature's name and value
+// are in it (RenderFeatureResponse's feature_spans: entity-major, then view, then feature): the
+// log copies those bytes instead of escaping and rendering them a second time.
+struct RenderedValues {
+  std::string_view text;
+  const std::vector<FeatureSpans>* spans = nullptr;
+};
+
+// An owning request, for callers that have no rendered response (tests, tools).
 struct LoggedLookup {
   std::string view;
-  std::string source_version;   // the lake version the served state was materialized from
-  std::string definition_hash;  // the view definition the server planned with
+  std::string source_version;
+  std::string definition_hash;
   std::vector<std::vector<engine::OnlineFeature>> entities;  // parallel to entity_json
 };
 
@@ -57,16 +76,19 @@ struct ServingLogCounts {
 };
 
 // `sluice serve`'s log of what it served (docs/monitoring.md#serving-logs). Request threads call
-// Sample() and, when it says so, Submit(): a push under a mutex held for nothing else (never
-// I/O, never a wait for the writer), dropping and counting the request when its rows would make
-// more than `queue` rows pending (submitted or rendered, not yet published). One writer thread
-// renders the rows as they come and publishes them to the lake as new versions of the log
-// dataset, each adding one Parquet part ("data") to the previous version, at `flush_rows`
-// pending rows or when the oldest is `flush_interval` old on the injected clock, and on Close;
-// after a failed attempt the rows stay pending and are tried again an interval later. A part is
-// written in the lake's staging folder and enters the dataset only by the lake's atomic publish, so
-// a crash loses at most the rows not yet published, never damages the dataset. One serving process
-// per log dataset: two would each publish on top of their own last version.
+// Sample() and, when it says so, Submit(), which renders the request's rows on the calling
+// thread into that thread's own buffer (one of a few shards, each behind a mutex only the writer
+// ever contends for, when it takes the buffer; the value JSON is copied from the rendered
+// response), never doing I/O or waiting for the writer, and drops and counts the request when
+// its rows would make more than `queue` rows pending (submitted, not yet published). One writer
+// thread, at a lower scheduling priority than the request threads, takes the buffers every poll
+// and publishes the rows to the lake as new versions of the log dataset, each adding one
+// Parquet part ("data") to the previous version, at `flush_rows` pending rows or when the oldest
+// is `flush_interval` old on the injected clock, and on Close; after a failed attempt the rows
+// stay pending and are tried again an interval later. A part is written in the lake's staging
+// folder and enters the dataset only by the lake's atomic publish, so a crash loses at most the
+// rows not yet published, never damages the dataset. One serving process per log dataset: two
+// would each publish on top of their own last version.
 class ServingLog {
  public:
   static base::Result<std::unique_ptr<ServingLog>> Open(const std::filesystem::path& lake_root,
@@ -79,10 +101,13 @@ class ServingLog {
   // Whether to log the calling thread's next request: true for a share sample_rate of calls
   // (a per-thread random stream, no shared state).
   bool Sample();
-  // Queues a sampled request, or drops and counts it when the queue is full. Never blocks on
-  // the writer.
-  void Submit(LoggedRequest request);
-  // Publishes everything queued so far, waiting for it (tests, shutdown).
+  // Logs a sampled request (one row per view and entity), or drops and counts it when the queue
+  // is full. `entity_json` holds each entity's keys as canonical JSON; each lookup's entities
+  // are parallel to it. With `values`, the feature values are copied from the response.
+  void Submit(std::int64_t served_at, std::int64_t at, const std::vector<std::string>& entity_json,
+              const std::vector<ServedLookup>& lookups, const RenderedValues* values = nullptr);
+  void Submit(const LoggedRequest& request);
+  // Publishes everything submitted so far, waiting for it (tests, shutdown).
   base::Status Flush();
   // Flushes, stops the writer. Idempotent; returns the last flush's error.
   base::Status Close();
@@ -96,8 +121,8 @@ class ServingLog {
   ServingLog(const std::filesystem::path& lake_root, config::ServingLogSpec spec,
              base::Clock& clock);
   void WriterLoop();
-  // Renders `requests` into batch_ (writer thread only).
-  void Render(std::vector<LoggedRequest>& requests);
+  // Moves every shard's rows into batch_ (writer thread only).
+  void Collect();
   // Publishes batch_ as a new version (writer thread only).
   base::Status Publish();
 
@@ -105,19 +130,20 @@ class ServingLog {
   const config::ServingLogSpec spec_;
   base::Clock& clock_;
 
+  std::unique_ptr<ServingLogShard[]> shards_;
+  std::atomic<bool> accepting_{true};
+  std::atomic<std::uint64_t> pending_rows_{0};  // submitted, not yet published
+
   mutable std::mutex mu_;
-  std::condition_variable wake_;         // the writer: rows to flush, a flush asked for, or stop
-  std::condition_variable done_;         // Flush(): a flush finished
-  std::vector<LoggedRequest> queue_;     // submitted, not yet taken by the writer
-  std::uint64_t pending_rows_ = 0;       // rows in queue_ and rendered but unpublished
-  base::ProcessingTime oldest_pending_;  // when the oldest pending row came (or the last try)
+  std::condition_variable wake_;  // the writer: flush_rows reached, a flush asked for, or stop
+  std::condition_variable done_;  // Flush(): a flush finished
+  bool size_reached_ = false;     // a Submit crossed flush_rows
   bool stop_ = false;
   std::uint64_t flush_asked_ = 0;  // Flush() calls so far...
   std::uint64_t flush_done_ = 0;   // ...and those the writer has finished
   base::Status last_error_;
   bool closed_ = false;
 
-  std::atomic<std::uint64_t> sampled_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> versions_{0};
@@ -125,8 +151,10 @@ class ServingLog {
   std::atomic<std::uint64_t> lost_rows_{0};
 
   // Writer thread only.
-  std::vector<LoggedRequest> spare_;  // swapped with queue_, so both keep their capacity
-  types::Batch batch_;                // rendered rows not yet published
+  std::unique_ptr<ServingLogRows> spare_;  // swapped with a shard's rows: both keep capacity
+  types::Batch batch_;                     // collected rows not yet published
+  base::ProcessingTime batch_oldest_;      // when the oldest of them came (or the last try)
+  bool retry_wait_ = false;                // a publish failed: the next one an interval later
   // Declared after batch_, so its DuckDB connection (which reads batch_) closes first.
   std::shared_ptr<ServingLogWriterState> writer_state_;
   std::uint64_t next_request_ = 0;

@@ -99,7 +99,9 @@ YAML
 run "$sluice" check -p "$p"
 expect_code 0 "check accepts the serving log and SLO"
 
-start_server
+# Without serve's own freshness alerts, so `sluice monitor` below raises the alert first
+# (serve raising it is tests/e2e/serve_alerts_test.sh).
+start_server --freshness-interval 0s
 # Requests at instants after each user's last event (online reads are "now"), as a model would
 # send them, for known and unknown users, by view and by feature service.
 cat >"$tmp_root/requests.py" <<'PY'

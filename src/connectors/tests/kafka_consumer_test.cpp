@@ -214,5 +214,32 @@ TEST(KafkaConsumerTest, AnUnreachableClusterIsARetryableError) {
   EXPECT_NE(partitions.status().message().find("127.0.0.1:1"), std::string::npos);
 }
 
+// Streaming defaults (fetch.wait.max.ms, for freshness) apply unless the source's properties
+// set the property; sluice's own settings (its position is kept with the state) always win.
+TEST(KafkaConsumerTest, PropertiesOverrideTheStreamingDefaults) {
+  KafkaConsumer::Options options;
+  options.brokers = "127.0.0.1:1";
+  options.topic = "t";
+  options.group = "g";
+  auto plain = KafkaConsumer::Open(options);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ((*plain)->Setting("fetch.wait.max.ms"), "10");
+  EXPECT_EQ((*plain)->Setting("enable.auto.commit"), "false");
+  EXPECT_EQ((*plain)->Setting("no.such.property"), std::nullopt);
+
+  options.properties["fetch.wait.max.ms"] = "250";
+  options.properties["enable.auto.commit"] = "true";
+  auto tuned = KafkaConsumer::Open(options);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+  EXPECT_EQ((*tuned)->Setting("fetch.wait.max.ms"), "250");
+  EXPECT_EQ((*tuned)->Setting("enable.auto.commit"), "false");
+
+  options.properties["fetch.wait.max.ms"] = "soon";
+  auto bad = KafkaConsumer::Open(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("fetch.wait.max.ms"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace sluice::connectors

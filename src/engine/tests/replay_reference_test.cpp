@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/entity_state.h"
+#include "engine/entity_state_cache.h"
 #include "engine/keyed_replay.h"
 #include "engine/materialization.h"
 
@@ -1018,6 +1019,154 @@ TEST(IncrementalStateTest, ManySmallBatchesEqualAFullReplayWithTile) {
 // sealed, groups fill and expire, and the stored heads and parts stay those of a full replay.
 TEST(IncrementalStateTest, ManySmallBatchesOfAHeavyEntityEqualAFullReplay) {
   CheckManySmallBatches(std::nullopt, 40000, 1500);
+}
+
+// The stream's cache of decoded heads (EntityStateCache): batches updated through it hand the
+// store exactly the bytes that batches read back from the store do, while entities are sealed,
+// expire and (with a small budget) are evicted and read again.
+void CheckCachedBatches(std::optional<std::int64_t> tile, size_t budget, int events) {
+  std::mt19937_64 rng(43);
+  const FeatureViewPlan plan = MakePlan(std::nullopt, tile);
+  MemoryStates with_cache, without;
+  EntityStateCache cache(budget);
+  std::int64_t clock = 0;
+  size_t input_order = 0;
+  int batches = 0;
+  while (input_order < static_cast<size_t>(events)) {
+    Case batch;
+    const size_t n = 1 + rng() % 12;
+    for (size_t i = 0; i < n; ++i) {
+      Event e;
+      e.key = 1 + static_cast<std::int64_t>(rng() % 3 == 0 ? rng() % 40 : rng() % 3);
+      clock += static_cast<std::int64_t>(rng() % 3) * 20'000'000;
+      e.ts = clock;
+      if (rng() % 5) e.amount = static_cast<double>(rng() % 100000) / 1000.0 - 30;
+      if (rng() % 4) e.qty = static_cast<std::int64_t>(rng() % 9) - 3;
+      if (rng() % 3) e.merchant = "m" + std::to_string(rng() % 12);
+      e.input_order = input_order++;
+      batch.events.push_back(e);
+    }
+    auto cached = UpdateEntityStates(plan, EventBatch(batch), with_cache.Heads(),
+                                     with_cache.Parts(), nullptr, nullptr, &cache);
+    ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+    auto read = UpdateEntityStates(plan, EventBatch(batch), without.Heads(), without.Parts(),
+                                   nullptr, nullptr);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(cached->heads, read->heads) << "batch " << batches;
+    ASSERT_EQ(cached->parts.size(), read->parts.size()) << "batch " << batches;
+    for (size_t i = 0; i < read->parts.size(); ++i) {
+      ASSERT_EQ(cached->parts[i].entity, read->parts[i].entity);
+      ASSERT_EQ(cached->parts[i].part, read->parts[i].part);
+      ASSERT_EQ(cached->parts[i].value, read->parts[i].value) << "batch " << batches;
+    }
+    with_cache.Apply(*cached);
+    without.Apply(*read);
+    ASSERT_LE(cache.bytes(), budget);
+    ++batches;
+  }
+  ASSERT_TRUE(with_cache == without);
+  EXPECT_GT(cache.hits(), 0);  // the cache was used, not bypassed
+  EXPECT_GT(cache.misses(), 0);
+  // Within the budget, each of the 40 entities is read from the store once at most.
+  if (budget > (size_t{1} << 20)) {
+    EXPECT_LE(cache.misses(), 40);
+  }
+}
+
+TEST(EntityStateCacheTest, CachedUpdatesWriteWhatStoreReadsWould) {
+  CheckCachedBatches(std::nullopt, size_t{64} << 20, 6000);
+}
+TEST(EntityStateCacheTest, CachedUpdatesWriteWhatStoreReadsWouldWithTile) {
+  CheckCachedBatches(10 * kMinute, size_t{64} << 20, 3000);
+}
+// A budget of a few heads: entities are evicted and read back from the store all the time.
+TEST(EntityStateCacheTest, EvictedEntitiesAreReadBackFromTheStore) {
+  CheckCachedBatches(std::nullopt, 4000, 3000);
+}
+
+// What the stream runtime clears the cache for (partitions moving to another worker and back,
+// a generation switch, a failed write): a head written by anyone else. A cache that is not
+// cleared then serves the stale head, and the update differs from one read from the store.
+TEST(EntityStateCacheTest, AHeadWrittenElsewhereIsStaleUntilTheCacheIsCleared) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  MemoryStates stored;
+  EntityStateCache cache(size_t{1} << 20);
+  Case first, elsewhere, next;
+  first.events.push_back({7, 10 * kMinute, 1.0, 1, "a", 0});
+  elsewhere.events.push_back({7, 11 * kMinute, 5.0, 2, "b", 1});
+  next.events.push_back({7, 12 * kMinute, 2.0, 3, "c", 2});
+  auto a = UpdateEntityStates(plan, EventBatch(first), stored.Heads(), stored.Parts(), nullptr,
+                              nullptr, &cache);
+  ASSERT_TRUE(a.ok());
+  stored.Apply(*a);
+  // Another worker owned the partition meanwhile and wrote entity 7.
+  auto b = UpdateEntityStates(plan, EventBatch(elsewhere), stored.Heads(), stored.Parts(), nullptr,
+                              nullptr);
+  ASSERT_TRUE(b.ok());
+  stored.Apply(*b);
+  auto truth =
+      UpdateEntityStates(plan, EventBatch(next), stored.Heads(), stored.Parts(), nullptr, nullptr);
+  ASSERT_TRUE(truth.ok());
+
+  auto stale = UpdateEntityStates(plan, EventBatch(next), stored.Heads(), stored.Parts(), nullptr,
+                                  nullptr, &cache);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_NE(stale->heads, truth->heads);  // the event of `elsewhere` is missing
+
+  EntityStateCache fresh(size_t{1} << 20);
+  ASSERT_TRUE(UpdateEntityStates(plan, EventBatch(first), MemoryStates().Heads(),
+                                 MemoryStates().Parts(), nullptr, nullptr, &fresh)
+                  .ok());
+  fresh.Clear();
+  auto cleared = UpdateEntityStates(plan, EventBatch(next), stored.Heads(), stored.Parts(), nullptr,
+                                    nullptr, &fresh);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->heads, truth->heads);
+  EXPECT_EQ(fresh.hits(), 0);
+}
+
+// A cached head refuses an event older than its newest one as a stored head does.
+TEST(EntityStateCacheTest, ACachedHeadRefusesALateEvent) {
+  const FeatureViewPlan plan = MakePlan(std::nullopt);
+  MemoryStates stored;
+  EntityStateCache cache(size_t{1} << 20);
+  Case old_case, late;
+  old_case.events.push_back({7, 100 * kMinute, 1.0, 1, "a", 0});
+  late.events.push_back({7, 99 * kMinute, 2.0, 2, "b", 1});
+  auto built = UpdateEntityStates(plan, EventBatch(old_case), stored.Heads(), stored.Parts(),
+                                  nullptr, nullptr, &cache);
+  ASSERT_TRUE(built.ok());
+  stored.Apply(*built);
+  auto changed = UpdateEntityStates(plan, EventBatch(late), stored.Heads(), stored.Parts(), nullptr,
+                                    nullptr, &cache);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(cache.hits(), 1);
+}
+
+TEST(EntityStateCacheTest, KeepsTheMostRecentlyUsedWithinItsBudget) {
+  EntityStateCache cache(100);
+  cache.Put("a", EntityState(), 40);
+  cache.Put("b", EntityState(), 40);
+  ASSERT_NE(cache.Find("a"), nullptr);  // a is now the most recently used
+  cache.Put("c", EntityState(), 40);
+  EXPECT_EQ(cache.bytes(), 120u);  // nothing evicted within a batch
+  cache.EndBatch();
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  EXPECT_NE(cache.Find("a"), nullptr);
+  EXPECT_NE(cache.Find("c"), nullptr);
+  EXPECT_EQ(cache.bytes(), 80u);
+  cache.Put("huge", EntityState(), 101);  // larger than the budget: not kept
+  EXPECT_EQ(cache.Find("huge"), nullptr);
+  ASSERT_NE(cache.Find("a"), nullptr);
+  cache.Stored("a", 90);  // a grew: c, the least recently used, goes
+  cache.EndBatch();
+  EXPECT_EQ(cache.bytes(), 90u);
+  EXPECT_EQ(cache.size(), 1u);
+  EntityStateCache off(0);
+  off.Put("a", EntityState(), 1);
+  EXPECT_EQ(off.Find("a"), nullptr);
+  EXPECT_FALSE(off.enabled());
 }
 
 // The bytes an update hands to the store (heads and parts, keys included): one new event for

@@ -2,9 +2,13 @@
 // injected clock: the measures move only when the test moves time or writes the store.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "base/clock.h"
 #include "base/time.h"
 #include "engine/view_freshness.h"
+#include "quality/freshness_watch.h"
 #include "quality/monitor.h"
 #include "quality/tests/lake_fixture.h"
 #include "registry/registry.h"
@@ -136,6 +140,86 @@ TEST_F(FreshnessTest, AViewNotMaterializedIsAnErrorNotAnAlert) {
   MonitorResult r = RunAt(kT0);
   EXPECT_EQ(r.status, "error");
   EXPECT_NE(r.summary.find("not materialized in any online store"), std::string::npos) << r.summary;
+}
+
+// What `sluice serve` hands the watch: the view as its snapshot holds it.
+ServedFreshness Served(std::int64_t newest, std::int64_t written, std::int64_t now,
+                       const std::string& source) {
+  ServedFreshness f;
+  f.view = "v";
+  f.store = "default";
+  f.source_version = source;
+  f.materialized_at = base::FormatTimestampMicros(written);
+  f.newest_event_micros = newest;
+  f.event_age_micros = now - newest;
+  f.ingest_latency_micros = written - kT0;
+  return f;
+}
+
+TEST_F(FreshnessTest, ServedViewsAlertOnceAndShareFingerprintsWithTheMonitor) {
+  // Nothing served: nothing judged, no error (the server may not hold the view yet).
+  auto none = CheckServedFreshness(project_, *registry_, clock_, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  const std::int64_t newest = kT0 - 10 * kMinute;
+  const std::int64_t written = kT0 + 2 * kMinute;
+  clock_.Set(base::ProcessingTime(base::Duration(kT0 + 40 * kMinute)));
+  auto ok = CheckServedFreshness(project_, *registry_, clock_,
+                                 {Served(newest, written, kT0 + 40 * kMinute, source_.id)});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->size(), 1U);
+  EXPECT_EQ((*ok)[0].status, "ok") << (*ok)[0].summary;
+
+  clock_.Set(base::ProcessingTime(base::Duration(kT0 + 51 * kMinute)));
+  auto late = CheckServedFreshness(project_, *registry_, clock_,
+                                   {Served(newest, written, kT0 + 51 * kMinute, source_.id)});
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1U);
+  EXPECT_EQ((*late)[0].status, "alert");
+  EXPECT_EQ((*late)[0].monitor, "freshness:v");
+  EXPECT_FALSE((*late)[0].repeated);
+  EXPECT_EQ((*late)[0].deliveries.size(), 1U);
+  EXPECT_NE((*late)[0].summary.find("is 1h1m old (SLO 1h)"), std::string::npos);
+
+  // `sluice monitor` reading the store of the same write finds the alert already raised.
+  Materialize(newest, written);
+  MonitorResult monitor = RunAt(kT0 + 55 * kMinute);
+  EXPECT_EQ(monitor.status, "alert");
+  EXPECT_EQ(monitor.fingerprint, (*late)[0].fingerprint);
+  EXPECT_TRUE(monitor.repeated);
+  auto alerts = registry_->Alerts("freshness:v");
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_EQ(alerts->size(), 1U);
+}
+
+TEST_F(FreshnessTest, TheWatchChecksOnItsThreadUntilStopped) {
+  clock_.Set(base::ProcessingTime(base::Duration(kT0 + 3 * kHour)));
+  std::atomic<int> asked{0};
+  std::atomic<int> alerts{0};
+  std::atomic<int> repeated{0};
+  FreshnessWatch watch(
+      project_, *registry_, clock_,
+      [&] {
+        ++asked;
+        return std::vector<ServedFreshness>{
+            Served(kT0, kT0 + kMinute, kT0 + 3 * kHour, source_.id)};
+      },
+      [&](const base::Result<std::vector<MonitorResult>>& r) {
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        for (const auto& m : *r) {
+          if (m.status == "alert") ++(m.repeated ? repeated : alerts);
+        }
+      });
+  watch.Start(std::chrono::milliseconds(5));
+  for (int i = 0; i < 2000 && repeated.load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  watch.Stop();
+  const int after_stop = asked.load();
+  EXPECT_EQ(alerts.load(), 1) << "one stale write, one alert sent";
+  EXPECT_GE(repeated.load(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(asked.load(), after_stop) << "no check after Stop";
 }
 
 }  // namespace

@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/time.h"
+#include "serve/response.h"
 #include "warehouse/duckdb_database.h"
 
 namespace sluice::serve {
@@ -232,6 +235,119 @@ TEST_F(ServingLogTest, SampleRateZeroAndBetween) {
   EXPECT_GT(taken, 4390);
   EXPECT_LT(taken, 5610);
   EXPECT_EQ((*some)->Counts().sampled, static_cast<std::uint64_t>(taken));
+}
+
+TEST_F(ServingLogTest, ValuesCopiedFromTheResponseEqualRenderedOnes) {
+  // Two views, two entities, values of every type the response renders differently.
+  LoggedRequest r;
+  r.served_at = 7;
+  r.at = 3;
+  r.entity_json = {"{\"k\":\"x\"}", "{\"k\":\"y\"}"};
+  for (const char* view : {"v1", "v2"}) {
+    LoggedLookup l;
+    l.view = view;
+    l.source_version = "s";
+    l.definition_hash = "d";
+    for (int e = 0; e < 2; ++e) {
+      std::vector<engine::OnlineFeature> features;
+      engine::OnlineFeature d(types::LogicalType::kDouble);
+      d.name = "d\"q";
+      d.status = engine::FeatureStatus::kPresent;
+      d.value.AppendDouble(e == 0 ? 0.1 : -1e300);
+      engine::OnlineFeature t(types::LogicalType::kString);
+      t.name = "t";
+      t.status = engine::FeatureStatus::kExpired;
+      t.value.AppendString(e == 0 ? "a\"b\n" : "");
+      features.push_back(std::move(d));
+      if (std::string(view) == "v2") features.push_back(std::move(t));
+      l.entities.push_back(std::move(features));
+    }
+    r.lookups.push_back(std::move(l));
+  }
+  FeatureRequest request;
+  request.entity_json = r.entity_json;
+  std::vector<ViewResult> results;
+  std::vector<ServedLookup> lookups;
+  for (const auto& l : r.lookups) {
+    ViewResult v;
+    v.view = l.view;
+    v.entities = l.entities;
+    results.push_back(std::move(v));
+    lookups.push_back(ServedLookup{l.view, l.source_version, l.definition_hash, &l.entities});
+  }
+  std::vector<FeatureSpans> spans;
+  const std::string body = RenderFeatureResponse(request, 3, results, &spans);
+  ASSERT_EQ(spans.size(), 6U);
+  EXPECT_EQ(body.substr(spans[0].value.offset, spans[0].value.length), "0.10000000000000001");
+  EXPECT_EQ(body.substr(spans[0].name.offset, spans[0].name.length), "d\\\"q");
+
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  (*log)->Submit(r);
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> rendered = Rows();
+  const RenderedValues values{body, &spans};
+  (*log)->Submit(r.served_at, r.at, r.entity_json, lookups, &values);
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> all = Rows();
+  ASSERT_EQ(rendered.size(), 4U);
+  ASSERT_EQ(all.size(), 8U);
+  for (std::size_t i = 0; i < 4; ++i) {
+    // Request 0 rendered, request 1 copied: equal apart from the request number.
+    const std::string copied = all[4 + i];
+    EXPECT_EQ(rendered[i].substr(0, 4), "7|3|");
+    EXPECT_EQ(copied.substr(0, 6), "7|3|1|");
+    EXPECT_EQ(rendered[i].substr(6), copied.substr(6));
+  }
+  EXPECT_NE(rendered[3].find("\"t\":{\"value\":\"\",\"status\":\"expired\"}"), std::string::npos)
+      << rendered[3];
+
+  // Spans that do not match the lookups are not trusted: the values are rendered.
+  std::vector<FeatureSpans> short_spans(spans.begin(), spans.begin() + 2);
+  const RenderedValues wrong{body, &short_spans};
+  (*log)->Submit(r.served_at, r.at, r.entity_json, lookups, &wrong);
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> again = Rows();
+  ASSERT_EQ(again.size(), 12U);
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(rendered[i].substr(6), again[8 + i].substr(6));
+}
+
+TEST_F(ServingLogTest, ConcurrentRequestThreadsLoseNothingButCountedDrops) {
+  spec_.queue = 300;
+  spec_.flush_rows = 50;
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRequests; ++i) {
+        (*log)->Submit(Request(t * 100000 + i, 1 + i % 3));
+        if (i % 100 == 0) {
+          EXPECT_TRUE((*log)->Flush().ok());
+        }
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  ASSERT_TRUE((*log)->Close().ok());
+  const ServingLogCounts c = (*log)->Counts();
+  // Every row of every request not dropped is published; requests are numbered once each.
+  const std::vector<std::string> rows = Rows();
+  EXPECT_EQ(c.rows, rows.size());
+  EXPECT_EQ(c.pending_rows, 0U);
+  std::uint64_t expected_rows = 0;
+  for (int i = 0; i < kRequests; ++i)
+    expected_rows += 1 + i % 3;
+  expected_rows *= kThreads;
+  EXPECT_LE(c.rows, expected_rows);
+  std::set<std::string> requests;
+  for (const auto& row : rows)
+    requests.insert(row.substr(0, row.find('|', row.find('|', row.find('|') + 1) + 1)));
+  EXPECT_EQ(requests.size() + c.dropped, static_cast<std::size_t>(kThreads * kRequests));
 }
 
 }  // namespace

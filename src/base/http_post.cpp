@@ -1,18 +1,19 @@
-#include "orchestrate/http_post.h"
+#include "base/http_post.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <chrono>
 
-namespace sluice::orchestrate {
+namespace sluice::base {
 namespace {
 
 size_t Discard(char*, size_t size, size_t n, void*) {
   return size * n;
 }
 
-// libcurl wants curl_global_init once per process before any handle, and not concurrently.
+// libcurl wants curl_global_init once per process before any handle, and not concurrently:
+// a function-local static is initialized exactly once, thread-safely.
 void InitCurlOnce() {
   struct Global {
     Global() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -23,13 +24,17 @@ void InitCurlOnce() {
 
 }  // namespace
 
-base::Status HttpPostJson(const std::string& url, const std::string& body, base::Duration timeout) {
+Result<HttpAnswer> PostJson(const std::string& url, std::string_view body, Duration timeout) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return base::InvalidArgument("not an http:// or https:// URL: '" + url + "'");
+    return InvalidArgument("not an http:// or https:// URL: '" + url + "'");
   }
   InitCurlOnce();
+  HttpAnswer answer;
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) return base::Unavailable("cannot start an HTTP client for '" + url + "'");
+  if (curl == nullptr) {
+    answer.error = "cannot start an HTTP client";
+    return answer;
+  }
   const long timeout_ms = std::max<long>(
       1, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
   char error[CURL_ERROR_SIZE] = {0};
@@ -41,23 +46,29 @@ base::Status HttpPostJson(const std::string& url, const std::string& body, base:
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  // No signals: runs share the process with a stop handler and other threads.
+  // No signals: callers share the process with a stop handler and other threads.
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
+  } else {
+    answer.error = error[0] ? error : curl_easy_strerror(rc);
+  }
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    return base::Unavailable("POST " + url + ": " + (error[0] ? error : curl_easy_strerror(rc)));
-  }
-  if (status < 200 || status >= 300) {
-    return base::Unavailable("POST " + url + ": HTTP " + std::to_string(status));
-  }
-  return base::Status::Ok();
+  return answer;
 }
 
-}  // namespace sluice::orchestrate
+Status HttpPostJson(const std::string& url, std::string_view body, Duration timeout) {
+  SLUICE_ASSIGN_OR_RETURN(HttpAnswer answer, PostJson(url, body, timeout));
+  if (answer.status == 0) return Unavailable("POST " + url + ": " + answer.error);
+  if (answer.status < 200 || answer.status >= 300) {
+    return Unavailable("POST " + url + ": HTTP " + std::to_string(answer.status));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::base
