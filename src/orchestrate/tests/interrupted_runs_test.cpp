@@ -32,6 +32,18 @@ bool DiesSoon(pid_t pid) {
   return !Alive(pid);
 }
 
+// True once `pid` runs `program` (its comm), i.e. the shell's fork has exec'd: before that the
+// fork still carries the step's environment, whatever `env -u` is about to strip.
+bool ExecsSoon(pid_t pid, const std::string& program) {
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    if (std::getline(in, comm) && comm == program) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 pid_t ReadPid(const fs::path& file) {
   for (int i = 0; i < 500; ++i) {
     std::ifstream in(file);
@@ -184,6 +196,10 @@ TEST_F(InterruptedRunsTest, MembersLeftByAGoneLeaderAreKilledOnlyWithTheStepsEnv
   ASSERT_GT(other, 0);
   started_.push_back(ours);
   started_.push_back(other);
+  // On a loaded machine the recovery could otherwise see `other` before `env` stripped the
+  // variable, and rightly kill it as the step's.
+  ASSERT_TRUE(ExecsSoon(ours, "sleep"));
+  ASSERT_TRUE(ExecsSoon(other, "sleep"));
   int status = 0;
   ASSERT_EQ(::waitpid(step, &status, 0), step);  // the leader is gone
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
