@@ -127,8 +127,10 @@ base::Result<ProjectSession::OnlineReply> ProjectSession::OnlineFeatures(
     const std::string& request_json) {
   if (!server_) {
     metrics_ = std::make_unique<serve::Metrics>();
+    serve::FeatureServerOptions server_options;
+    server_options.reload_project = serve::ProjectFilesReloader(spec_.dir);
     SLUICE_ASSIGN_OR_RETURN(server_,
-                            serve::FeatureServer::Open(spec_, *lake_, serve::FeatureServerOptions{},
+                            serve::FeatureServer::Open(spec_, *lake_, server_options,
                                                        base::SystemClock::Instance(), *metrics_));
   } else {
     // Picks up a materialization written since the last call.

@@ -73,10 +73,7 @@ int RunServe(const ServeOptions& options) {
   server_options.default_store = options.store;
   // A view switched to a rebuilt generation of a changed definition is served with that
   // definition, read from the project's files (docs/serving.md, "Definition changes").
-  server_options.reload_project = [dir = project->spec.dir]() -> base::Result<config::ProjectSpec> {
-    std::vector<config::Diagnostic> diagnostics;
-    return config::LoadProject(dir, &diagnostics);
-  };
+  server_options.reload_project = serve::ProjectFilesReloader(project->spec.dir);
   std::unique_ptr<serve::ServingLog> log;
   const config::ServingLogSpec& log_spec = project->spec.monitoring.serving_log;
   if (log_spec.enabled && !options.no_serving_log) {

@@ -267,8 +267,10 @@ base::Result<std::unique_ptr<Console>> Console::Open(const config::ProjectSpec& 
   if (project.online_stores.empty()) {
     c->features_problem_ = "the project declares no online store";
   } else {
-    auto server =
-        serve::FeatureServer::Open(project, lake, serve::FeatureServerOptions{}, clock, metrics);
+    // Like sluice serve, it follows a view that `sluice stream` rebuilt for a changed definition.
+    serve::FeatureServerOptions server_options;
+    server_options.reload_project = serve::ProjectFilesReloader(project.dir);
+    auto server = serve::FeatureServer::Open(project, lake, server_options, clock, metrics);
     if (server.ok()) {
       c->features_ = std::move(server).value();
     } else {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/time.h"
+#include "config/project_loader.h"
 #include "engine/entity_state.h"
 #include "engine/view_freshness.h"
 #include "serve/json_writer.h"
@@ -12,6 +13,20 @@
 #include "serve/response.h"
 
 namespace sluice::serve {
+
+std::function<base::Result<config::ProjectSpec>()> ProjectFilesReloader(
+    const std::filesystem::path& dir) {
+  if (dir.empty()) return nullptr;
+  return [dir]() -> base::Result<config::ProjectSpec> {
+    std::vector<config::Diagnostic> diagnostics;
+    auto spec = config::LoadProject(dir, &diagnostics);
+    if (spec.ok() || diagnostics.empty()) return spec;
+    // The server reports this as the view's reason for not being ready: name the first place.
+    return base::Status(spec.status().code(),
+                        spec.status().message() + ", the first: " + diagnostics.front().ToString(),
+                        spec.status().retryable());
+  };
+}
 
 namespace {
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +43,11 @@ struct FeatureServerOptions {
   // holds, the server switches that view to it without a restart. Null: never reloaded.
   std::function<base::Result<config::ProjectSpec>()> reload_project;
 };
+
+// The reload_project of a server over the project in `dir` (empty: a project loaded from a
+// string, never reloaded): config::LoadProject of that folder.
+std::function<base::Result<config::ProjectSpec>()> ProjectFilesReloader(
+    const std::filesystem::path& dir);
 
 // A served view's freshness now, measured as the /metrics gauges measure it.
 struct ServedViewFreshness {
