@@ -67,6 +67,14 @@ bool IsNumericType(types::LogicalType t) {
          t == types::LogicalType::kTimestamp || t == types::LogicalType::kDate;
 }
 
+bool IsTimeType(types::LogicalType t) {
+  return t == types::LogicalType::kTimestamp || t == types::LogicalType::kDate;
+}
+
+std::string TimeSqlType(types::LogicalType t) {
+  return t == types::LogicalType::kDate ? "DATE" : "TIMESTAMP";
+}
+
 std::string AsDouble(const std::string& c, types::LogicalType t) {
   if (t == types::LogicalType::kTimestamp) return "CAST(epoch_us(" + c + ") AS DOUBLE)";
   if (t == types::LogicalType::kDate) {
@@ -430,7 +438,15 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
   report.current_version = current.manifest.id;
   report.share_threshold = settings.drift_share;
   std::vector<std::string> names = settings.columns;
-  if (names.empty()) {
+  const DriftSide* log = current.manifest.kind == kServingLogKind     ? &current
+                         : reference.manifest.kind == kServingLogKind ? &reference
+                                                                      : nullptr;
+  if (names.empty() && log) {
+    // What was served is what is compared: a training set's keys, timestamp and label were
+    // never served, so they are not "missing" from the log.
+    for (const auto& f : log->manifest.schema.fields())
+      names.push_back(f.name);
+  } else if (names.empty()) {
     for (const auto& f : reference.manifest.schema.fields())
       names.push_back(f.name);
     for (const auto& f : current.manifest.schema.fields()) {
@@ -466,9 +482,19 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
           results[k] = std::move(c);
           return base::Status::Ok();
         }
-        const auto rtype = reference.manifest.schema.fields()[*ri].type;
-        const auto ctype = current.manifest.schema.fields()[*ci].type;
+        auto rtype = reference.manifest.schema.fields()[*ri].type;
+        auto ctype = current.manifest.schema.fields()[*ci].type;
         const std::string q = QuoteIdentifier(name);
+        // A time as text on one side (a serving log renders timestamps as ISO-8601 strings) is
+        // compared as the other side's time, not as text that can never equal it.
+        std::string rcol = q, ccol = q;
+        if (IsTimeType(rtype) && ctype == types::LogicalType::kString) {
+          ccol = "TRY_CAST(" + q + " AS " + TimeSqlType(rtype) + ")";
+          ctype = rtype;
+        } else if (IsTimeType(ctype) && rtype == types::LogicalType::kString) {
+          rcol = "TRY_CAST(" + q + " AS " + TimeSqlType(ctype) + ")";
+          rtype = ctype;
+        }
         const bool numeric = IsNumericType(rtype) && IsNumericType(ctype);
         c.type = numeric ? "numeric" : "categorical";
         const NumericSample* nr = nullptr;
@@ -476,11 +502,11 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
         std::span<const double> rs, cs;  // numbers: the finite values, sorted, with repeats
         CategoricalSample cr, cc;
         if (numeric) {
-          auto sorted = reader.ReadSorted(ref_sql, AsDouble(q, rtype), ref_expected, 0);
+          auto sorted = reader.ReadSorted(ref_sql, AsDouble(rcol, rtype), ref_expected, 0);
           if (!sorted.ok()) return sorted.status().WithContext("reading " + reference.label);
           ref_rows = sorted->rows;
           rs = FiniteValues(sorted->values);
-          sorted = reader.ReadSorted(cur_sql, AsDouble(q, ctype), cur_expected, 1);
+          sorted = reader.ReadSorted(cur_sql, AsDouble(ccol, ctype), cur_expected, 1);
           if (!sorted.ok()) return sorted.status().WithContext("reading " + current.label);
           cur_rows = sorted->rows;
           cs = FiniteValues(sorted->values);

@@ -70,5 +70,45 @@ TEST_F(ServedFeaturesTest, AnEmptyLogHasNoFeatureColumns) {
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
 }
 
+TEST_F(ServedFeaturesTest, DriftAgainstATrainingSetComparesWhatWasServed) {
+  // The training set has keys, a timestamp and a label besides the features; the log renders a
+  // timestamp feature as ISO-8601 text. The same values on both sides: nothing drifts, and only
+  // the served features are compared (the time feature as a time, not as text).
+  DriftSide reference;
+  reference.label = "train";
+  reference.manifest = Publish("train",
+                               "SELECT i AS user_id, TIMESTAMP '2026-01-02' AS ts, i % 2 AS label, "
+                               "TIMESTAMP '2026-01-01' + to_seconds(i) AS v__t, CAST(i * 1.5 AS "
+                               "DOUBLE) AS v__x FROM range(50) AS r(i)");
+  DriftSide current;
+  current.label = "log";
+  current.manifest =
+      Publish("serving_log",
+              "SELECT TIMESTAMP '2026-01-03' AS served_at, 'v' AS view, '{\"t\":{\"value\":\"' || "
+              "strftime(TIMESTAMP '2026-01-01' + to_seconds(i), '%Y-%m-%dT%H:%M:%SZ') || "
+              "'\",\"status\":\"present\"},\"x\":{\"value\":' || (i * 1.5) || "
+              "',\"status\":\"present\"}}' AS features FROM range(50) AS r(i)");
+  current.manifest.kind = kServingLogKind;
+  ASSERT_TRUE(ExpandServingLog(*lake_, current).ok());
+
+  DriftSettings settings;
+  settings.threads = 1;
+  auto report = ComputeDrift(*lake_, reference, current, settings);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->columns.size(), 2U);
+  for (const auto& c : report->columns) {
+    SCOPED_TRACE(c.name);
+    EXPECT_TRUE(c.compared) << c.note;
+    EXPECT_EQ(c.type, "numeric");
+    EXPECT_EQ(c.current_values, 50);
+    EXPECT_FALSE(c.drifted);
+    ASSERT_TRUE(c.statistic.has_value());
+    EXPECT_EQ(*c.statistic, 0.0);
+  }
+  EXPECT_EQ(report->columns[0].name, "v__t");
+  EXPECT_EQ(report->columns[1].name, "v__x");
+  EXPECT_FALSE(report->dataset_drift);
+}
+
 }  // namespace
 }  // namespace sluice::quality
