@@ -493,80 +493,94 @@ Reply FeatureServer::Features(std::string_view body) {
   std::optional<FeatureRequest> request;
   std::vector<std::vector<std::optional<std::string>>> states;
   std::vector<const ServedView*> served_views;
-  // A switch seen while reading refreshes the snapshot and reads again; a few tries cover a
+  std::vector<ViewResult> results;
+  std::int64_t t = 0;
+  static const std::vector<std::string> kAllFeatures;  // OnlineView::Read: empty = all
+  // A switch seen while reading (a head's meta, or a heavy entity's parts read after its head)
+  // refreshes the snapshot and answers the whole request again from it; a few tries cover a
   // refresher that built its snapshot just before the switch.
   constexpr int kReadTries = 4;
   for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) snapshot = RefreshAfterSwitch(snapshot);
+    const bool last_try = attempt == kReadTries;
     auto parsed = ParseFeatureRequest(body, snapshot->catalog);
     if (!parsed.ok()) return Error(parsed.status());
     request = std::move(*parsed);
     auto read = ReadStates(*snapshot, *request, states, served_views);
     if (!read.ok()) return Error(read.status());
-    if (*read) break;
-    if (attempt == kReadTries) {
-      return Error(SwitchedWhileRead(request->lookups.front().view));
+    if (!*read) {
+      if (last_try) return Error(SwitchedWhileRead(request->lookups.front().view));
+      continue;
     }
-    snapshot = RefreshAfterSwitch(snapshot);
-  }
-  const std::int64_t t = request->at ? *request->at : NowMicros();
+    t = request->at ? *request->at : NowMicros();
+    results.clear();
+    results.reserve(request->lookups.size());
 
-  static const std::vector<std::string> kAllFeatures;  // OnlineView::Read: empty = all
-  std::vector<ViewResult> results;
-  results.reserve(request->lookups.size());
-
-  auto lease_db = AcquireDb();
-  if (!lease_db.ok()) return Error(lease_db.status());
-  DbLease lease(this, std::move(*lease_db));
-  for (std::size_t l = 0; l < request->lookups.size(); ++l) {
-    const auto& lookup = request->lookups[l];
-    const ServedView& served = *served_views[l];
-    ViewResult result;
-    result.view = lookup.view;
-    result.versions = served.versions.get();
-    result.entities.reserve(lookup.entity_keys.size());
-    std::uint64_t counts[3] = {0, 0, 0};
-    for (std::size_t e = 0; e < lookup.entity_keys.size(); ++e) {
-      const auto& state = states[l][e];
-      // A heavy entity's state is a head and parts: the parts a window edge needs are read
-      // here, after the head (docs/online.md).
-      const auto& handle = snapshot->stores.at(lookup.store);
-      // Parts are read with the meta too: a head of one generation never meets parts of
-      // another (a switch between the two reads fails the look-up instead).
-      auto parts = [&](const std::vector<store::PartKey>& keys)
-          -> base::Result<std::vector<std::optional<std::string>>> {
-        SLUICE_ASSIGN_OR_RETURN(store::ViewValues got,
-                                handle->MultiGetPartsWithMeta(lookup.view, keys));
-        if (!WrittenFor(*served.online, got.meta)) return SwitchedWhileRead(lookup.view);
-        return std::move(got.values);
-      };
-      const auto& wanted = lookup.all_features ? kAllFeatures : lookup.features;
-      auto features =
-          served.online->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
-                              wanted, lease.db(), lookup.entity_keys[e], parts);
-      if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state) {
-        // A part named by the head was removed by an update since the head was read: read
-        // this entity's head again, once.
-        auto again = handle->MultiGetWithMeta(lookup.view, {lookup.entity_keys[e]});
-        if (again.ok() && again->values.size() == 1 && WrittenFor(*served.online, again->meta)) {
-          const auto& fresh = again->values[0];
-          features =
-              served.online->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt, t,
-                                  wanted, lease.db(), lookup.entity_keys[e], parts);
+    auto lease_db = AcquireDb();
+    if (!lease_db.ok()) return Error(lease_db.status());
+    DbLease lease(this, std::move(*lease_db));
+    bool switched = false;
+    for (std::size_t l = 0; l < request->lookups.size() && !switched; ++l) {
+      const auto& lookup = request->lookups[l];
+      const ServedView& served = *served_views[l];
+      ViewResult result;
+      result.view = lookup.view;
+      result.versions = served.versions.get();
+      result.entities.reserve(lookup.entity_keys.size());
+      std::uint64_t counts[3] = {0, 0, 0};
+      for (std::size_t e = 0; e < lookup.entity_keys.size(); ++e) {
+        const auto& state = states[l][e];
+        // A heavy entity's state is a head and parts: the parts a window edge needs are read
+        // here, after the head (docs/online.md).
+        const auto& handle = snapshot->stores.at(lookup.store);
+        // Parts are read with the meta too: a head of one generation never meets parts of
+        // another (a switch between the two reads answers the request again).
+        auto parts = [&](const std::vector<store::PartKey>& keys)
+            -> base::Result<std::vector<std::optional<std::string>>> {
+          SLUICE_ASSIGN_OR_RETURN(store::ViewValues got,
+                                  handle->MultiGetPartsWithMeta(lookup.view, keys));
+          if (!WrittenFor(*served.online, got.meta)) {
+            switched = true;
+            return SwitchedWhileRead(lookup.view);
+          }
+          return std::move(got.values);
+        };
+        const auto& wanted = lookup.all_features ? kAllFeatures : lookup.features;
+        auto features =
+            served.online->Read(state ? std::optional<std::string_view>(*state) : std::nullopt, t,
+                                wanted, lease.db(), lookup.entity_keys[e], parts);
+        if (!features.ok() && features.status().code() == base::StatusCode::kUnavailable && state &&
+            !switched) {
+          // A part named by the head was removed by an update since the head was read: read
+          // this entity's head again, once.
+          auto again = handle->MultiGetWithMeta(lookup.view, {lookup.entity_keys[e]});
+          if (again.ok() && again->values.size() == 1 && WrittenFor(*served.online, again->meta)) {
+            const auto& fresh = again->values[0];
+            features =
+                served.online->Read(fresh ? std::optional<std::string_view>(*fresh) : std::nullopt,
+                                    t, wanted, lease.db(), lookup.entity_keys[e], parts);
+          } else if (again.ok() && !WrittenFor(*served.online, again->meta)) {
+            switched = true;
+          }
         }
+        if (switched && !last_try) break;
+        if (!features.ok()) {
+          return Error(features.status().WithContext("entity " + std::to_string(e) + " " +
+                                                     request->entity_json[e] + ", view '" +
+                                                     lookup.view + "'"));
+        }
+        for (const auto& f : *features)
+          ++counts[static_cast<int>(f.status)];
+        result.entities.push_back(std::move(*features));
       }
-      if (!features.ok()) {
-        return Error(features.status().WithContext("entity " + std::to_string(e) + " " +
-                                                   request->entity_json[e] + ", view '" +
-                                                   lookup.view + "'"));
-      }
-      for (const auto& f : *features)
-        ++counts[static_cast<int>(f.status)];
-      result.entities.push_back(std::move(*features));
+      if (switched) break;
+      metrics_.CountFeatures(lookup.view, counts[static_cast<int>(engine::FeatureStatus::kPresent)],
+                             counts[static_cast<int>(engine::FeatureStatus::kMissing)],
+                             counts[static_cast<int>(engine::FeatureStatus::kExpired)]);
+      results.push_back(std::move(result));
     }
-    metrics_.CountFeatures(lookup.view, counts[static_cast<int>(engine::FeatureStatus::kPresent)],
-                           counts[static_cast<int>(engine::FeatureStatus::kMissing)],
-                           counts[static_cast<int>(engine::FeatureStatus::kExpired)]);
-    results.push_back(std::move(result));
+    if (!switched) break;
+    if (last_try) return Error(SwitchedWhileRead(request->lookups.front().view));
   }
   Reply reply;
   if (options_.log == nullptr || !options_.log->Sample()) {
