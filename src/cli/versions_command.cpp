@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "base/json_text.h"
@@ -62,10 +63,13 @@ int RunVersions(const VersionsOptions& options) {
     std::printf("%s]\n", out.c_str());
     return kExitOk;
   }
-  std::printf("%-16s %-12s %-20s %12s %12s %12s\n", "DATASET", "VERSION", "CREATED", "ROWS",
+  int width = 16;  // the dataset column fits the longest name (transform artifacts are long)
+  for (const auto& m : rows)
+    width = std::max(width, static_cast<int>(m.dataset.size()));
+  std::printf("%-*s %-12s %-27s %12s %12s %12s\n", width, "DATASET", "VERSION", "CREATED", "ROWS",
               "BYTES", "QUARANTINED");
   for (const auto& m : rows) {
-    std::printf("%-16s %-12s %-20s %12lld %12s %12lld\n", m.dataset.c_str(),
+    std::printf("%-*s %-12s %-27s %12lld %12s %12lld\n", width, m.dataset.c_str(),
                 m.id.substr(0, 12).c_str(), m.created_at.c_str(),
                 static_cast<long long>(m.rows.loaded), HumanBytes(DataBytes(m)).c_str(),
                 static_cast<long long>(m.rows.quarantined));
