@@ -389,25 +389,13 @@ class RedisStore final : public OnlineStore {
   base::Status CollectMatching(const std::string& pattern, const std::string& what,
                                const std::function<bool(std::string_view)>& select,
                                std::vector<std::string>* keys) {
-    std::string cursor = "0";
-    do {
-      std::vector<Args> scan(1);
-      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
-      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
-      const redisReply& r = *replies[0];
-      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
-      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
-          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
-        return base::Internal(what + ": SCAN returned an unexpected reply");
-      }
-      cursor.assign(r.element[0]->str, r.element[0]->len);
-      const redisReply& found = *r.element[1];
+    return ScanMatching(pattern, what, [&](const redisReply& found) -> base::Status {
       for (std::size_t i = 0; i < found.elements; ++i) {
         const std::string_view key(found.element[i]->str, found.element[i]->len);
         if (select(key)) keys->emplace_back(key);
       }
-    } while (cursor != "0");
-    return base::Status::Ok();
+      return base::Status::Ok();
+    });
   }
 
   // Walks every key matching `pattern` (SCAN), a view's value or part prefix and "*", and
@@ -415,19 +403,7 @@ class RedisStore final : public OnlineStore {
   // so the pattern is literal up to the final '*'.
   base::Status UnlinkMatching(const std::string& pattern, const std::string& what,
                               const std::function<bool(std::string_view)>& remove) {
-    std::string cursor = "0";
-    do {
-      std::vector<Args> scan(1);
-      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
-      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
-      const redisReply& r = *replies[0];
-      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
-      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
-          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
-        return base::Internal(what + ": SCAN returned an unexpected reply");
-      }
-      cursor.assign(r.element[0]->str, r.element[0]->len);
-      const redisReply& found = *r.element[1];
+    return ScanMatching(pattern, what, [&](const redisReply& found) -> base::Status {
       std::vector<Args> unlink(1);
       unlink[0].Add("UNLINK");
       bool any = false;
@@ -437,9 +413,30 @@ class RedisStore final : public OnlineStore {
         unlink[0].Add(key);
         any = true;
       }
-      if (!any) continue;
+      if (!any) return base::Status::Ok();
       SLUICE_ASSIGN_OR_RETURN(auto unlinked, Pipeline(unlink, what));
       if (unlinked[0]->type == REDIS_REPLY_ERROR) return ServerError(*unlinked[0], what);
+      return base::Status::Ok();
+    });
+  }
+
+  // One SCAN pass over `pattern`: `visit` gets each reply's array of keys (an element of a
+  // reply that must stay alive only during the call).
+  base::Status ScanMatching(const std::string& pattern, const std::string& what,
+                            const std::function<base::Status(const redisReply&)>& visit) {
+    std::string cursor = "0";
+    do {
+      std::vector<Args> scan(1);
+      scan[0].Add("SCAN").Add(cursor).Add("MATCH").Add(pattern).Add("COUNT").Add(kScanCount);
+      SLUICE_ASSIGN_OR_RETURN(auto replies, Pipeline(scan, what));
+      const redisReply& r = *replies[0];
+      if (r.type == REDIS_REPLY_ERROR) return ServerError(r, what);
+      if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
+          r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
+        return base::Internal(what + ": SCAN returned an unexpected reply");
+      }
+      cursor.assign(r.element[0]->str, r.element[0]->len);
+      SLUICE_RETURN_IF_ERROR(visit(*r.element[1]));
     } while (cursor != "0");
     return base::Status::Ok();
   }
