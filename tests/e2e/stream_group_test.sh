@@ -23,21 +23,7 @@ make_stream_project "$clean" "$topic" "$KAFKA_BROKERS" 1h
 cp "$group/data/transactions.jsonl" "$clean/data/transactions.jsonl"
 rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$db" "$@"; }
 rcli FLUSHDB >/dev/null
-# The group's project: the Redis store first (the one `stream` and `get` take), and a short
-# session timeout so a dead worker's partitions move within seconds.
-/usr/bin/python3 - "$group/sluice.yaml" "redis://$REDIS_HOST:$REDIS_PORT/$db" "$topic" <<'PY'
-import sys
-path, url, topic = sys.argv[1:4]
-text = open(path).read()
-text = text.replace("online_stores:\n", "online_stores:\n  - {name: shared, type: redis, url: %s}\n" % url, 1)
-text = text.replace("    topic: %s\n" % topic, """    topic: %s
-    properties:
-      session.timeout.ms: "3000"
-      heartbeat.interval.ms: "200"
-      max.poll.interval.ms: "3000"
-""" % topic, 1)
-open(path, "w").write(text)
-PY
+use_group_store "$group" "$topic" "redis://$REDIS_HOST:$REDIS_PORT/$db"
 
 # Partition = user_id % 4 (keyed by entity, as scale-out needs); inside each partition
 # neighbours swapped (out of order inside the hour allowed), duplicates, late copies and

@@ -73,6 +73,25 @@ PY
 }
 
 # The demo transactions as Kafka messages, in event-time order, one JSON object per line.
+# use_group_store DIR TOPIC REDIS_URL: the project in DIR reads and writes the Redis store
+# first (the one `stream` and `get` take), and its consumer has a short session timeout, so a
+# dead or stalled worker's partitions move to the others within seconds.
+use_group_store() {
+  /usr/bin/python3 - "$1/sluice.yaml" "$3" "$2" <<'PY'
+import sys
+path, url, topic = sys.argv[1:4]
+text = open(path).read()
+text = text.replace("online_stores:\n", "online_stores:\n  - {name: shared, type: redis, url: %s}\n" % url, 1)
+text = text.replace("    topic: %s\n" % topic, """    topic: %s
+    properties:
+      session.timeout.ms: "3000"
+      heartbeat.interval.ms: "200"
+      max.poll.interval.ms: "3000"
+""" % topic, 1)
+open(path, "w").write(text)
+PY
+}
+
 sorted_transactions() {
   /usr/bin/python3 - "$1" <<'PY'
 import json, sys
