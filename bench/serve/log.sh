@@ -71,10 +71,18 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   "$sluice" serve -p "$project" --store rocksdb --address "127.0.0.1:$port" "$@" \
     >"$work/serve.log" 2>&1 &
   serve_pid=$!
+  local ready=""
   for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && ready=1 && break
     sleep 0.1
   done
+  # A server that answers every request with 503 would look fast: measure only a ready one
+  # (e.g. a work folder materialized by an older sluice needs SLOG_DIR removed).
+  if [ -z "$ready" ]; then
+    echo "log bench: sluice serve never became ready:" >&2
+    curl -s "http://127.0.0.1:$port/readyz" >&2 || cat "$work/serve.log" >&2
+    exit 1
+  fi
   wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$port" -- 1 "$entities" "$at" \
     >/dev/null
   local before after out r rps p50 p99 requests metrics
