@@ -74,29 +74,6 @@ open(sys.argv[2] + "users", "w").write(" ".join(map(str, sorted(users))))
 PY
 users=$(cat "$tmp_root/pusers")
 expect_eq "$(echo $users | wc -w)" 30 "the demo data: 30 users, each with events in every phase"
-produce() {  # produce PHASE: each partition's part
-  for p in 0 1 2 3; do kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p "$p" <"$tmp_root/p$p.$1"; done
-}
-# seen P: how far the stored cursor of partition P has consumed (0: none yet).
-seen() {
-  rcli GET "sluice:s1/x/spend_stream/stream.tx_stream.$1" |
-    /usr/bin/python3 -c 'import json,sys
-t = sys.stdin.read().strip()
-print(json.loads(t)["partitions"][0]["seen_through"] if t else 0)'
-}
-wait_seen() {  # wait_seen SUFFIXES...: every partition's cursor covers those parts (60 s)
-  local want
-  for _ in $(seq 1 600); do
-    local ok=1
-    for p in 0 1 2 3; do
-      want=$(cat "${@/#/$tmp_root/p$p.}" | wc -l)
-      if [ "$(seen "$p")" -lt "$want" ]; then ok=0; fi
-    done
-    [ "$ok" -eq 1 ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # wait_log FILE PATTERN N: until FILE has N lines matching PATTERN (20 s at most).
 wait_log() {
   for _ in $(seq 1 200); do

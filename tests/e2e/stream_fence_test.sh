@@ -49,28 +49,6 @@ for p, lines in parts.items():
     open("%s%d.a" % (sys.argv[2], p), "w").write("\n".join(lines[:half]) + "\n")
     open("%s%d.b" % (sys.argv[2], p), "w").write("\n".join(lines[half:]) + "\n")
 PY
-produce() {
-  for p in 0 1 2 3; do kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p "$p" <"$tmp_root/p$p.$1"; done
-}
-seen() {
-  rcli GET "sluice:s1/x/spend_stream/stream.tx_stream.$1" |
-    /usr/bin/python3 -c 'import json,sys
-t = sys.stdin.read().strip()
-print(json.loads(t)["partitions"][0]["seen_through"] if t else 0)'
-}
-wait_seen() {  # wait_seen SUFFIXES...: every partition's cursor covers those parts (60 s)
-  local want
-  for _ in $(seq 1 600); do
-    local ok=1
-    for p in 0 1 2 3; do
-      want=$(cat "${@/#/$tmp_root/p$p.}" | wc -l)
-      if [ "$(seen "$p")" -lt "$want" ]; then ok=0; fi
-    done
-    [ "$ok" -eq 1 ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 produce a
 SLUICE_STALL_AT=stream.before_group_store_write "$sluice" --log-level info stream -p "$group" \

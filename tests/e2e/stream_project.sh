@@ -92,6 +92,33 @@ open(path, "w").write(text)
 PY
 }
 
+# For the group tests (4 partitions, parts split into $tmp_root/p<P>.<SUFFIX>, a Redis store
+# read through rcli). produce SUFFIX: each partition's part to $topic.
+produce() {
+  for p in 0 1 2 3; do kcat -P -b "$KAFKA_BROKERS" -t "$topic" -p "$p" <"$tmp_root/p$p.$1"; done
+}
+# seen P: how far the stored cursor of partition P has consumed (0: none yet).
+seen() {
+  rcli GET "sluice:s1/x/spend_stream/stream.tx_stream.$1" |
+    /usr/bin/python3 -c 'import json,sys
+t = sys.stdin.read().strip()
+print(json.loads(t)["partitions"][0]["seen_through"] if t else 0)'
+}
+# wait_seen SUFFIXES...: until every partition's cursor covers those parts (60 s at most).
+wait_seen() {
+  local want
+  for _ in $(seq 1 600); do
+    local ok=1
+    for p in 0 1 2 3; do
+      want=$(cat "${@/#/$tmp_root/p$p.}" | wc -l)
+      if [ "$(seen "$p")" -lt "$want" ]; then ok=0; fi
+    done
+    [ "$ok" -eq 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 sorted_transactions() {
   /usr/bin/python3 - "$1" <<'PY'
 import json, sys
