@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +33,12 @@ double CpuSeconds(int who) {
   rusage u{};
   getrusage(who, &u);
   return Seconds(u.ru_utime) + Seconds(u.ru_stime);
+}
+
+// `n` as exactly `width` decimal digits at `out` (the bench's per-request change of a response).
+void WriteDigits(char* out, int width, std::uint64_t n) {
+  for (int d = width - 1; d >= 0; --d, n /= 10)
+    out[d] = static_cast<char>('0' + n % 10);
 }
 
 }  // namespace
@@ -58,43 +65,70 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // One entity, the serve bench's 10 features (counts and doubles), rendered once as a server
-  // would; each Submit copies from it.
-  serve::FeatureRequest request;
-  request.entity_json = {"{\"account_id\":4711}"};
-  serve::ViewResult result;
-  result.view = "acct";
-  std::vector<engine::OnlineFeature> features;
+  // A few responses of the serve bench's 10 features (counts and doubles), rendered once as a
+  // server would; each request takes one at random (in cache, as a server's just-rendered
+  // response is) and first writes a new number into its last value and a random account into
+  // its entity, in place: every logged row differs, as with bench/serve/log.sh's random accounts
+  // (constant entities or values would make the Parquet writer's dictionaries unrealistically
+  // cheap).
+  constexpr std::size_t kBodies = 64;
   const char* names[] = {"count_1h",       "count_24h",     "count_7d",       "amount_sum_1h",
                          "amount_sum_24h", "amount_sum_7d", "amount_mean_7d", "amount_max_7d",
                          "amount_min_7d",  "amount_last"};
-  for (int f = 0; f < 10; ++f) {
-    engine::OnlineFeature feature(f < 3 ? types::LogicalType::kInt64 : types::LogicalType::kDouble);
-    feature.name = names[f];
-    feature.status = engine::FeatureStatus::kPresent;
-    if (f < 3) {
-      feature.value.AppendInt64(f + 1);
-    } else {
-      feature.value.AppendDouble(123.456789 * f);
+  std::vector<serve::ViewResult> results(1);
+  results[0].view = "acct";
+  std::vector<std::string> entity_json = {"{\"account_id\":100000}"};
+  const std::size_t entity_digits = entity_json[0].find('1');
+  std::vector<std::string> bodies(kBodies);
+  std::vector<std::vector<serve::FeatureSpans>> spans(kBodies);
+  for (std::size_t b = 0; b < kBodies; ++b) {
+    serve::FeatureRequest request;
+    request.entity_json = entity_json;
+    std::vector<engine::OnlineFeature> features;
+    for (int f = 0; f < 10; ++f) {
+      engine::OnlineFeature feature(f < 3 ? types::LogicalType::kInt64
+                                          : types::LogicalType::kDouble);
+      feature.name = names[f];
+      feature.status = engine::FeatureStatus::kPresent;
+      if (f < 3) {
+        feature.value.AppendInt64(static_cast<std::int64_t>(b % 7) + f);
+      } else if (f < 9) {
+        feature.value.AppendDouble(static_cast<double>(b) * 1.37 + 12.5 * f);
+      } else {
+        feature.value.AppendDouble(10000000.5);  // 8 digits rewritten per request
+      }
+      features.push_back(std::move(feature));
     }
-    features.push_back(std::move(feature));
+    results[0].entities.assign(1, std::move(features));
+    bodies[b] = serve::RenderFeatureResponse(request, 0, results, &spans[b]);
   }
-  result.entities.push_back(std::move(features));
-  std::vector<serve::ViewResult> results;
-  results.push_back(std::move(result));
-  std::vector<serve::FeatureSpans> spans;
-  const std::string body = serve::RenderFeatureResponse(request, 0, results, &spans);
+  // Lake version ids and definition hashes are 64 hex characters.
+  const std::string source_version(64, 'a');
+  const std::string definition(64, 'b');
+  // Only the feature count and statuses are read from these: the values come from the body.
   const std::vector<serve::ServedLookup> lookups = {
-      {"acct", std::string(64, 'a'), std::string(64, 'b'), &results[0].entities}};
-  const serve::RenderedValues values{body, &spans};
+      {"acct", source_version, definition, &results[0].entities}};
 
+  std::uint64_t seed = 6;
   const double process_before = CpuSeconds(RUSAGE_SELF);
   const double thread_before = CpuSeconds(RUSAGE_THREAD);
   const auto wall_before = std::chrono::steady_clock::now();
   for (long i = 0; i < requests; ++i) {
-    (*log)->Submit(i, i, request.entity_json, lookups, &values);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::size_t b = (seed >> 33) % kBodies;
+    WriteDigits(&entity_json[0][entity_digits], 6, (seed >> 20) % 1000000);
+    WriteDigits(&bodies[b][spans[b][9].value.offset], 8,
+                10000000 + static_cast<std::uint64_t>(i) % 89999999);
+    const serve::RenderedValues values{bodies[b], &spans[b]};
+    (*log)->Submit(i, i, entity_json, lookups, &values);
     // A writer that keeps up, as the HTTP path's pace allows it to: nothing is dropped.
-    if ((i + 1) % spec.flush_rows == 0 && !(*log)->Flush().ok()) return 1;
+    if ((i + 1) % spec.flush_rows == 0) {
+      const base::Status flushed = (*log)->Flush();
+      if (!flushed.ok()) {
+        std::fprintf(stderr, "%s\n", flushed.ToString().c_str());
+        return 1;
+      }
+    }
   }
   const double submit_cpu = CpuSeconds(RUSAGE_THREAD) - thread_before;
   const base::Status closed = (*log)->Close();
@@ -102,6 +136,10 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
   const double writer_cpu = CpuSeconds(RUSAGE_SELF) - process_before - submit_cpu;
   const serve::ServingLogCounts c = (*log)->Counts();
+  std::uintmax_t bytes = 0;  // the lake's objects: the Parquet parts and the manifests
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "lake")) {
+    if (entry.is_regular_file()) bytes += entry.file_size();
+  }
   std::filesystem::remove_all(dir / "lake");
   if (argc <= 2) std::filesystem::remove_all(dir);
   if (!closed.ok()) {
@@ -111,11 +149,12 @@ int main(int argc, char** argv) {
   const double rows = static_cast<double>(c.rows);
   std::printf(
       "| requests | rows published | dropped | Submit per request (request thread) | writer CPU "
-      "per row | wall |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  std::printf("| %ld | %llu | %llu | %.2f us | %.2f us | %.2f s |\n", requests,
+      "per row | lake bytes per row | wall |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  std::printf("| %ld | %llu | %llu | %.2f us | %.2f us | %.0f | %.2f s |\n", requests,
               static_cast<unsigned long long>(c.rows), static_cast<unsigned long long>(c.dropped),
               submit_cpu * 1e6 / static_cast<double>(requests),
-              rows > 0 ? writer_cpu * 1e6 / rows : 0.0, wall);
+              rows > 0 ? writer_cpu * 1e6 / rows : 0.0,
+              rows > 0 ? static_cast<double>(bytes) / rows : 0.0, wall);
   return 0;
 }

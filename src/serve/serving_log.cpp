@@ -1,11 +1,13 @@
 #include "serve/serving_log.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include <sys/resource.h>
@@ -25,6 +27,12 @@ namespace {
 
 constexpr const char* kKind = "serving_log";
 constexpr const char* kRowsFunction = "serving_log_rows";
+// How a part is written (bench/serve/README.md, serving_log_bench): zstd at level 1 costs about
+// 30% less of the writer's CPU than the default level on these rows (repetitive JSON) and is no
+// larger; row groups of 8192 rows keep each page in cache while it is encoded and compressed
+// (DuckDB's default, 122,880 rows, made pages of tens of MB and cost the writer about 20% more).
+constexpr const char* kCopyOptions =
+    " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 8192)";
 // How often the writer looks at the clock when nothing wakes it: the interval is measured on
 // the injected clock, the poll only bounds how late a due flush is noticed.
 constexpr auto kPoll = std::chrono::milliseconds(50);
@@ -33,6 +41,9 @@ constexpr auto kPoll = std::chrono::milliseconds(50);
 constexpr std::size_t kShards = 16;
 // The writer thread's nice value (request threads keep the process's).
 constexpr int kWriterNice = 10;
+// Emptied row buffers the writer keeps for the next swaps (the rest are freed): enough for a
+// swap of every shard.
+constexpr std::size_t kSpareBuffers = 2 * kShards;
 
 types::Schema MakeSchema() {
   using types::LogicalType;
@@ -68,13 +79,6 @@ std::uint64_t NextRandom() {
   return state * 0x2545F4914F6CDD1DULL;
 }
 
-// Empties a batch and keeps its buffers: the next batch reuses their pages instead of faulting
-// in fresh ones (which was a third of the writer's time).
-void ClearRows(types::Batch& batch) {
-  for (std::size_t i = 0; i < batch.num_columns(); ++i)
-    batch.column(i).Clear();
-}
-
 }  // namespace
 
 const types::Schema& ServingLogSchema() {
@@ -93,17 +97,28 @@ struct RowPiece {
   std::size_t length = 0;
 };
 
+// What a lookup was served from: the same for every row of a view until a reload, so a buffer
+// holds each once and its rows refer to it by index.
+struct ServedKey {
+  std::string view, source_version, definition;
+};
+
 struct ServingLogRow {
   std::int64_t served_at = 0;
   std::int64_t at = 0;
+  std::int64_t request = 0;       // numbered by the writer
+  std::uint32_t key = 0;          // index into ServingLogRows::keys
   bool first_of_request = false;  // the writer numbers requests by these
-  RowPiece view, source_version, definition, entity, features;
+  RowPiece entity, features;
 };
 
 struct ServingLogRows {
   std::string bytes;  // every piece of every row, appended
   std::vector<ServingLogRow> rows;
+  std::vector<ServedKey> keys;
   base::ProcessingTime oldest;  // when the first row came
+  // Writer only: each key's index in the batch's view, source_version and definition dictionaries.
+  std::vector<std::array<std::uint32_t, 3>> key_index;
 
   RowPiece Append(std::string_view text) {
     RowPiece p{bytes.size(), text.size()};
@@ -113,10 +128,128 @@ struct ServingLogRows {
   std::string_view Text(const RowPiece& p) const {
     return std::string_view(bytes).substr(p.offset, p.length);
   }
+  // The index of the lookup's key, added on its first row: a few keys, compared, not hashed.
+  std::uint32_t Key(const ServedLookup& l) {
+    for (std::size_t i = keys.size(); i-- > 0;) {
+      const ServedKey& k = keys[i];
+      if (k.view == l.view && k.source_version == l.source_version &&
+          k.definition == l.definition_hash) {
+        return static_cast<std::uint32_t>(i);
+      }
+    }
+    keys.push_back(ServedKey{std::string(l.view), std::string(l.source_version),
+                             std::string(l.definition_hash)});
+    return static_cast<std::uint32_t>(keys.size() - 1);
+  }
   void Clear() {
     bytes.clear();
     rows.clear();
+    keys.clear();
+    key_index.clear();
   }
+};
+
+// The rows collected and not yet published, in the buffers the request threads wrote them into
+// (taken whole, never copied row by row), read by DuckDB's COPY as the serving log's columns:
+// view, source_version and definition as dictionaries built per key, not per row.
+class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
+ public:
+  ServingLogBatch() {
+    const types::Schema& schema = ServingLogSchema();
+    for (const types::Field& f : schema.fields()) {
+      columns_.push_back(
+          Column{f.name, f.type,
+                 f.name == "view" || f.name == "source_version" || f.name == "definition"});
+    }
+  }
+
+  const std::vector<Column>& Columns() const override { return columns_; }
+  std::vector<std::string_view> Dictionary(size_t column) const override {
+    const Dict& d = dicts_[column - 3];
+    return std::vector<std::string_view>(d.values.begin(), d.values.end());
+  }
+  size_t num_rows() const override { return rows_; }
+
+  void Fill(size_t first, warehouse::DuckDb::ScanChunk& chunk) const override {
+    std::size_t b = static_cast<std::size_t>(
+                        std::upper_bound(starts_.begin(), starts_.end(), first) - starts_.begin()) -
+                    1;
+    std::size_t r = first - starts_[b];
+    std::int64_t* served_at = chunk.Int64s(0);
+    std::int64_t* as_of = chunk.Int64s(1);
+    std::int64_t* request = chunk.Int64s(2);
+    for (std::size_t i = 0; i < chunk.size(); ++i, ++r) {
+      while (r == taken_[b]->rows.size()) {
+        ++b;
+        r = 0;
+      }
+      const ServingLogRows& buffer = *taken_[b];
+      const ServingLogRow& row = buffer.rows[r];
+      served_at[i] = row.served_at;
+      as_of[i] = row.at;
+      request[i] = row.request;
+      const auto& key = buffer.key_index[row.key];
+      chunk.SetIndex(3, i, key[0]);
+      chunk.SetIndex(4, i, key[1]);
+      chunk.SetIndex(5, i, key[2]);
+      chunk.SetString(6, i, buffer.Text(row.entity));
+      chunk.SetString(7, i, buffer.Text(row.features));
+    }
+  }
+
+  // Takes a buffer of rows (it must hold some), numbering its requests from `next_request`.
+  void Add(std::unique_ptr<ServingLogRows> buffer, std::uint64_t& next_request) {
+    buffer->key_index.resize(buffer->keys.size());
+    for (std::size_t k = 0; k < buffer->keys.size(); ++k) {
+      const ServedKey& key = buffer->keys[k];
+      buffer->key_index[k] = {dicts_[0].Index(key.view), dicts_[1].Index(key.source_version),
+                              dicts_[2].Index(key.definition)};
+    }
+    for (ServingLogRow& row : buffer->rows) {
+      if (row.first_of_request) ++next_request;
+      row.request = static_cast<std::int64_t>(next_request - 1);
+    }
+    starts_.push_back(rows_);
+    rows_ += buffer->rows.size();
+    taken_.push_back(std::move(buffer));
+  }
+
+  // Empties the batch; its buffers go back to `spare`, which keeps at most `keep` (their memory
+  // is reused instead of faulted in again).
+  void Clear(std::vector<std::unique_ptr<ServingLogRows>>& spare, std::size_t keep) {
+    for (auto& buffer : taken_) {
+      if (spare.size() >= keep) break;
+      buffer->Clear();
+      spare.push_back(std::move(buffer));
+    }
+    taken_.clear();
+    starts_.clear();
+    rows_ = 0;
+    for (Dict& d : dicts_)
+      d.Clear();
+  }
+
+ private:
+  // The distinct values of a dictionary column, in order of first use.
+  struct Dict {
+    std::vector<std::string> values;
+    std::unordered_map<std::string, std::uint32_t> index;
+    std::uint32_t Index(const std::string& v) {
+      auto [it, added] = index.try_emplace(v, static_cast<std::uint32_t>(values.size()));
+      if (added) values.push_back(v);
+      return it->second;
+    }
+    void Clear() {
+      values.clear();
+      index.clear();
+    }
+  };
+
+  std::vector<Column> columns_;
+  std::vector<std::unique_ptr<ServingLogRows>> taken_;
+  std::vector<std::size_t> starts_;  // each buffer's first row
+  std::size_t rows_ = 0;
+  Dict dicts_[3];  // view, source_version, definition
 };
 
 // Aligned to cache lines, so threads writing different shards share none.
@@ -145,8 +278,7 @@ ServingLog::ServingLog(const fs::path& lake_root, config::ServingLogSpec spec, b
       spec_(std::move(spec)),
       clock_(clock),
       shards_(std::make_unique<ServingLogShard[]>(kShards)),
-      spare_(std::make_unique<ServingLogRows>()),
-      batch_(ServingLogSchema()) {}
+      batch_(std::make_unique<ServingLogBatch>()) {}
 
 base::Result<std::unique_ptr<ServingLog>> ServingLog::Open(const fs::path& lake_root,
                                                            const config::ServingLogSpec& spec,
@@ -167,7 +299,7 @@ base::Result<std::unique_ptr<ServingLog>> ServingLog::Open(const fs::path& lake_
   SLUICE_ASSIGN_OR_RETURN(lake::StagingDir staging, lake::StagingDir::Create(lake_root));
   auto writer = std::make_shared<ServingLogWriterState>(
       ServingLogWriterState{std::move(db), std::move(staging)});
-  SLUICE_RETURN_IF_ERROR(writer->db.RegisterBatch(kRowsFunction, &log->batch_));
+  SLUICE_RETURN_IF_ERROR(writer->db.RegisterScan(kRowsFunction, log->batch_.get()));
   log->writer_state_ = std::move(writer);
   log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   return log;
@@ -245,18 +377,14 @@ void ServingLog::Submit(std::int64_t served_at, std::int64_t at,
     bool first = true;
     for (std::size_t l = 0; l < lookups.size(); ++l) {
       const ServedLookup& lookup = lookups[l];
-      const RowPiece view = out.Append(lookup.view);
-      const RowPiece source = out.Append(lookup.source_version);
-      const RowPiece definition = out.Append(lookup.definition_hash);
+      const std::uint32_t key = out.Key(lookup);
       for (std::size_t e = 0; e < entities && e < lookup.entities->size(); ++e) {
         ServingLogRow row;
         row.served_at = served_at;
         row.at = at;
         row.first_of_request = first;
         first = false;
-        row.view = view;
-        row.source_version = source;
-        row.definition = definition;
+        row.key = key;
         row.entity = out.Append(entity_json[e]);
         const std::size_t begin = out.bytes.size();
         out.bytes += '{';
@@ -343,7 +471,7 @@ void ServingLog::WriterLoop() {
     lock.unlock();
 
     Collect();
-    const std::uint64_t rows = batch_.num_rows();
+    const std::uint64_t rows = batch_->num_rows();
     // Due at flush_rows rows, or when the oldest is flush_interval old on the injected clock
     // (after a failed attempt: an interval after it).
     const bool due = rows > 0 && ((!retry_wait_ && rows >= flush_rows) ||
@@ -360,7 +488,7 @@ void ServingLog::WriterLoop() {
         if (stopping) {
           lost_rows_.fetch_add(rows, std::memory_order_relaxed);
           pending_rows_.fetch_sub(rows, std::memory_order_relaxed);
-          ClearRows(batch_);
+          batch_->Clear(spare_, kSpareBuffers);
         } else {
           retry_wait_ = true;
           batch_oldest_ = clock_.Now();  // the next attempt one interval later
@@ -379,37 +507,33 @@ void ServingLog::WriterLoop() {
 void ServingLog::Collect() {
   for (std::size_t i = 0; i < kShards; ++i) {
     ServingLogShard& shard = shards_[i];
+    std::unique_ptr<ServingLogRows> taken;
+    if (spare_.empty()) {
+      taken = std::make_unique<ServingLogRows>();
+    } else {
+      taken = std::move(spare_.back());
+      spare_.pop_back();
+    }
     {
       std::lock_guard lock(shard.mu);
-      if (shard.rows.rows.empty()) continue;
-      std::swap(shard.rows, *spare_);
+      if (shard.rows.rows.empty()) {
+        spare_.push_back(std::move(taken));
+        continue;
+      }
+      std::swap(shard.rows, *taken);
     }
-    ServingLogRows& taken = *spare_;
-    if (batch_.num_rows() == 0 || taken.oldest < batch_oldest_) batch_oldest_ = taken.oldest;
-    for (const ServingLogRow& row : taken.rows) {
-      if (row.first_of_request) ++next_request_;
-      batch_.column(0).AppendTimestamp(row.served_at);
-      batch_.column(1).AppendTimestamp(row.at);
-      batch_.column(2).AppendInt64(static_cast<std::int64_t>(next_request_ - 1));
-      batch_.column(3).AppendString(taken.Text(row.view));
-      batch_.column(4).AppendString(taken.Text(row.source_version));
-      batch_.column(5).AppendString(taken.Text(row.definition));
-      batch_.column(6).AppendString(taken.Text(row.entity));
-      batch_.column(7).AppendString(taken.Text(row.features));
-    }
-    taken.Clear();
+    if (batch_->num_rows() == 0 || taken->oldest < batch_oldest_) batch_oldest_ = taken->oldest;
+    batch_->Add(std::move(taken), next_request_);
   }
 }
 
-// zstd at level 1: about 30% less of the writer's CPU than the default level on these rows
-// (repetitive JSON), and no larger.
 base::Status ServingLog::Publish() {
   ServingLogWriterState& w = *writer_state_;
-  const auto rows = static_cast<std::int64_t>(batch_.num_rows());
+  const auto rows = static_cast<std::int64_t>(batch_->num_rows());
   const fs::path file = w.staging.path() / ("part-" + std::to_string(parts_++) + ".parquet");
   SLUICE_RETURN_IF_ERROR(w.db.Execute(std::string("COPY (SELECT * FROM ") + kRowsFunction +
                                       "()) TO " + warehouse::QuoteLiteral(file.string()) +
-                                      " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
+                                      kCopyOptions));
   std::error_code ec;
   const auto bytes = fs::file_size(file, ec);
   SLUICE_ASSIGN_OR_RETURN(std::string sha, lake_.PutObject(file, /*move=*/true));
@@ -434,7 +558,7 @@ base::Status ServingLog::Publish() {
   last_version_ = std::move(published.manifest);
   rows_.fetch_add(static_cast<std::uint64_t>(rows), std::memory_order_relaxed);
   versions_.fetch_add(1, std::memory_order_relaxed);
-  ClearRows(batch_);
+  batch_->Clear(spare_, kSpareBuffers);
   return base::Status::Ok();
 }
 

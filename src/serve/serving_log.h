@@ -26,6 +26,7 @@ namespace sluice::serve {
 struct ServingLogWriterState;  // the writer's DuckDB connection and staging folder
 struct ServingLogRows;         // rendered rows, as a request thread writes them
 struct ServingLogShard;        // a buffer of rendered rows that a few request threads share
+class ServingLogBatch;         // the writer's collected buffers, read by DuckDB
 
 // What one view answered for a logged request, borrowed for the duration of Submit.
 struct ServedLookup {
@@ -121,7 +122,7 @@ class ServingLog {
   ServingLog(const std::filesystem::path& lake_root, config::ServingLogSpec spec,
              base::Clock& clock);
   void WriterLoop();
-  // Moves every shard's rows into batch_ (writer thread only).
+  // Takes every shard's buffer of rows into batch_ (writer thread only).
   void Collect();
   // Publishes batch_ as a new version (writer thread only).
   base::Status Publish();
@@ -151,10 +152,11 @@ class ServingLog {
   std::atomic<std::uint64_t> lost_rows_{0};
 
   // Writer thread only.
-  std::unique_ptr<ServingLogRows> spare_;  // swapped with a shard's rows: both keep capacity
-  types::Batch batch_;                     // collected rows not yet published
-  base::ProcessingTime batch_oldest_;      // when the oldest of them came (or the last try)
-  bool retry_wait_ = false;                // a publish failed: the next one an interval later
+  // Emptied buffers, swapped with the shards' full ones: both keep their capacity.
+  std::vector<std::unique_ptr<ServingLogRows>> spare_;
+  std::unique_ptr<ServingLogBatch> batch_;  // collected rows not yet published
+  base::ProcessingTime batch_oldest_;       // when the oldest of them came (or the last try)
+  bool retry_wait_ = false;                 // a publish failed: the next one an interval later
   // Declared after batch_, so its DuckDB connection (which reads batch_) closes first.
   std::shared_ptr<ServingLogWriterState> writer_state_;
   std::uint64_t next_request_ = 0;

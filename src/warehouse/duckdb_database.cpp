@@ -957,6 +957,115 @@ Status DuckDb::RegisterBatch(std::string_view name, const types::Batch* batch) {
   return Status::Ok();
 }
 
+void DuckDb::ScanChunk::SetString(size_t column, size_t row, std::string_view value) {
+  duckdb_vector_assign_string_element_len(static_cast<duckdb_vector>(vectors_[column]), row,
+                                          value.data(), value.size());
+}
+
+namespace {
+
+// RegisterScan's bind data: the source, and the byte width of each dictionary column's indexes
+// (DuckDB stores an ENUM in the narrowest unsigned type that holds its size).
+struct ScanBind {
+  const DuckDb::ScanSource* source = nullptr;
+  std::vector<std::uint8_t> widths;
+};
+
+void ScanSourceBind(duckdb_bind_info info) {
+  const auto* source = static_cast<const DuckDb::ScanSource*>(duckdb_bind_get_extra_info(info));
+  auto bind = std::make_unique<ScanBind>();
+  bind->source = source;
+  const auto& columns = source->Columns();
+  bind->widths.assign(columns.size(), 0);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const DuckDb::ScanSource::Column& column = columns[c];
+    duckdb_logical_type type = nullptr;
+    if (column.dictionary) {
+      const std::vector<std::string_view> values = source->Dictionary(c);
+      std::vector<std::string> owned(values.begin(), values.end());  // NUL-terminated
+      std::vector<const char*> names;
+      names.reserve(owned.size());
+      for (const std::string& v : owned)
+        names.push_back(v.c_str());
+      // An ENUM needs a member; with none no row refers to it.
+      if (names.empty()) names.push_back("");
+      type = duckdb_create_enum_type(names.data(), names.size());
+      if (type == nullptr) {
+        duckdb_bind_set_error(
+            info, ("cannot make the dictionary of column " + column.name + " (duplicate values?)")
+                      .c_str());
+        return;
+      }
+      switch (duckdb_enum_internal_type(type)) {
+        case DUCKDB_TYPE_UTINYINT:
+          bind->widths[c] = 1;
+          break;
+        case DUCKDB_TYPE_USMALLINT:
+          bind->widths[c] = 2;
+          break;
+        default:
+          bind->widths[c] = 4;
+      }
+    } else {
+      type = duckdb_create_logical_type(DuckDbTypeId(column.type));
+    }
+    duckdb_bind_add_result_column(info, column.name.c_str(), type);
+    duckdb_destroy_logical_type(&type);
+  }
+  duckdb_bind_set_bind_data(info, bind.release(),
+                            [](void* data) { delete static_cast<ScanBind*>(data); });
+}
+
+void ScanSourceScan(duckdb_function_info info, duckdb_data_chunk output) {
+  const auto& bind = *static_cast<const ScanBind*>(duckdb_function_get_bind_data(info));
+  size_t& next = *static_cast<size_t*>(duckdb_function_get_init_data(info));
+  const idx_t n = std::min<size_t>(duckdb_vector_size(), bind.source->num_rows() - next);
+  duckdb_data_chunk_set_size(output, n);
+  if (n == 0) return;
+  const size_t columns = bind.widths.size();
+  std::vector<void*> data(columns);
+  std::vector<void*> vectors(columns);
+  for (size_t c = 0; c < columns; ++c) {
+    duckdb_vector vector = duckdb_data_chunk_get_vector(output, c);
+    vectors[c] = vector;
+    data[c] = duckdb_vector_get_data(vector);
+  }
+  DuckDb::ScanChunk chunk(data.data(), vectors.data(), bind.widths.data(), n);
+  bind.source->Fill(next, chunk);
+  next += n;
+}
+
+}  // namespace
+
+Status DuckDb::RegisterScan(std::string_view name, const ScanSource* source) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(name));
+  for (const ScanSource::Column& column : source->Columns()) {
+    SLUICE_RETURN_IF_ERROR(TerminatedSql(column.name).status());
+    const bool int64 = column.type == LogicalType::kInt64 || column.type == LogicalType::kTimestamp;
+    if (!(int64 || column.type == LogicalType::kString) ||
+        (column.dictionary && column.type != LogicalType::kString)) {
+      return base::InvalidArgument(fmt::format(
+          "scan '{}': column '{}' must be int64, timestamp or string (dictionary: string only)",
+          name, column.name));
+    }
+  }
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, text.c_str());
+  duckdb_table_function_set_extra_info(function, const_cast<ScanSource*>(source),
+                                       [](void*) {});  // not owned
+  duckdb_table_function_set_bind(function, ScanSourceBind);
+  duckdb_table_function_set_init(function, BatchInit);
+  duckdb_table_function_set_function(function, ScanSourceScan);
+  const bool ok = duckdb_register_table_function(handles_->conn, function) == DuckDBSuccess;
+  duckdb_destroy_table_function(&function);
+  if (!ok) {
+    return base::InvalidArgument(
+        fmt::format("could not register table function '{}' (is the name taken?)", name));
+  }
+  return Status::Ok();
+}
+
 Status DuckDb::CreateTable(std::string_view table, const types::Schema& schema,
                            bool replace_existing) {
   if (schema.size() == 0) return base::InvalidArgument("cannot create a table with no columns");

@@ -350,5 +350,71 @@ TEST_F(ServingLogTest, ConcurrentRequestThreadsLoseNothingButCountedDrops) {
   EXPECT_EQ(requests.size() + c.dropped, static_cast<std::size_t>(kThreads * kRequests));
 }
 
+// Rows keep the view, source version and definition they were served with, whichever thread's
+// buffer they were written into, across a reload (a new source version) and across publishes
+// (the writer's dictionaries start over with each part).
+TEST_F(ServingLogTest, EachRowKeepsTheVersionItWasServedFrom) {
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  // Request i: view v from src1 before its thread's reload and src2 after (src3 in the second
+  // part), view w always from w-src; served_at = i, so each row says which request it was.
+  auto submit = [&](int i, const std::string& source) {
+    LoggedRequest r = Request(i, 1);
+    r.served_at = i;
+    r.lookups[0].source_version = source;
+    LoggedLookup w = r.lookups[0];
+    w.view = "w";
+    w.source_version = "w-src";
+    w.definition_hash = "w-def";
+    r.lookups.push_back(std::move(w));
+    (*log)->Submit(r);
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t * 40; i < t * 40 + 40; ++i)
+        submit(i, i % 40 < 20 ? "src1" : "src2");
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  ASSERT_TRUE((*log)->Flush().ok());
+  for (int i = 120; i < 130; ++i)
+    submit(i, "src3");
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_EQ((*log)->Counts().versions, 2U);
+
+  auto current = lake_->Current("serving_log");
+  ASSERT_TRUE(current.ok() && *current);
+  std::string files;
+  for (const auto& f : lake_->DataFiles(**current))
+    files += (files.empty() ? "" : ", ") + warehouse::QuoteLiteral(f.string());
+  auto db = warehouse::DuckDb::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto rows = db->Query(
+      "SELECT epoch_us(served_at) AS i, request, view, source_version, definition FROM "
+      "read_parquet([" +
+      files + "]) ORDER BY i, view");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->num_rows(), 260U);
+  std::set<std::int64_t> requests;
+  for (std::size_t r = 0; r < rows->num_rows(); r += 2) {
+    const std::int64_t i = rows->column(0).GetInt64(r);
+    ASSERT_EQ(i, static_cast<std::int64_t>(r / 2));
+    const std::string expected = i >= 120 ? "src3" : i % 40 < 20 ? "src1" : "src2";
+    EXPECT_EQ(rows->column(2).GetString(r), "v");
+    EXPECT_EQ(rows->column(3).GetString(r), expected) << "request " << i;
+    EXPECT_EQ(rows->column(4).GetString(r), "def1");
+    EXPECT_EQ(rows->column(0).GetInt64(r + 1), i);
+    EXPECT_EQ(rows->column(2).GetString(r + 1), "w");
+    EXPECT_EQ(rows->column(3).GetString(r + 1), "w-src");
+    EXPECT_EQ(rows->column(4).GetString(r + 1), "w-def");
+    // Both rows of a request carry its number; each request has its own.
+    EXPECT_EQ(rows->column(1).GetInt64(r), rows->column(1).GetInt64(r + 1));
+    requests.insert(rows->column(1).GetInt64(r));
+  }
+  EXPECT_EQ(requests.size(), 130U);
+}
+
 }  // namespace
 }  // namespace sluice::serve

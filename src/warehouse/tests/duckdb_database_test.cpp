@@ -298,6 +298,89 @@ TEST(DuckDbTest, RegisteredBatchReadsBackInOrderAndLinesUpPositionally) {
   EXPECT_FALSE(db.RegisterBatch("sluice_rows", &batch).ok());
 }
 
+// Rows i = 0..rows-1: id i, t i seconds, kind one of `kinds` dictionary values, text "row i".
+class CountingScan final : public DuckDb::ScanSource {
+ public:
+  CountingScan(size_t rows, size_t kinds) : rows_(rows) {
+    columns_ = {{"id", LogicalType::kInt64, false},
+                {"t", LogicalType::kTimestamp, false},
+                {"kind", LogicalType::kString, true},
+                {"text", LogicalType::kString, false}};
+    for (size_t k = 0; k < kinds; ++k)
+      kinds_.push_back("kind number " + std::to_string(k));
+  }
+  const std::vector<Column>& Columns() const override { return columns_; }
+  std::vector<std::string_view> Dictionary(size_t column) const override {
+    EXPECT_EQ(column, 2U);
+    return std::vector<std::string_view>(kinds_.begin(), kinds_.end());
+  }
+  size_t num_rows() const override { return rows_; }
+  void Fill(size_t first, DuckDb::ScanChunk& chunk) const override {
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const size_t row = first + i;
+      chunk.Int64s(0)[i] = static_cast<std::int64_t>(row);
+      chunk.Int64s(1)[i] = static_cast<std::int64_t>(row) * 1'000'000;
+      chunk.SetIndex(2, i, static_cast<std::uint32_t>((row * 7919) % kinds_.size()));
+      chunk.SetString(3, i, "row " + std::to_string(row));
+    }
+  }
+  std::vector<Column> columns_;
+  std::vector<std::string> kinds_;
+  size_t rows_;
+};
+
+TEST(DuckDbTest, RegisteredScanReadsItsRowsAndDictionariesOfEveryWidth) {
+  // 3, 300 and 70,000 values: ENUMs of 1, 2 and 4 bytes per index.
+  for (const size_t kinds : {3, 300, 70000}) {
+    SCOPED_TRACE(kinds);
+    DuckDb db = OpenMemory();
+    const CountingScan scan(5000, kinds);
+    ASSERT_TRUE(db.RegisterScan("sluice_scan", &scan).ok());
+    auto mismatches = db.QueryScalarInt64(
+        "SELECT count(*) FROM range(5000) r POSITIONAL JOIN sluice_scan() s WHERE "
+        "s.id IS DISTINCT FROM r.range OR epoch_us(s.t) IS DISTINCT FROM r.range * 1000000 OR "
+        "s.kind::VARCHAR IS DISTINCT FROM 'kind number ' || ((r.range * 7919) % " +
+        std::to_string(kinds) + ") OR s.text IS DISTINCT FROM 'row ' || r.range");
+    ASSERT_TRUE(mismatches.ok()) << mismatches.status().ToString();
+    EXPECT_EQ(*mismatches, 0);
+    // Written to Parquet, a dictionary column reads back as text.
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("sluice_scan_" + std::to_string(::getpid()) + ".parquet");
+    ASSERT_TRUE(db.Execute("COPY (SELECT * FROM sluice_scan()) TO " + QuoteLiteral(file.string()) +
+                           " (FORMAT parquet)")
+                    .ok());
+    auto back = db.Query(
+        "SELECT typeof(kind) AS type, count(*) AS n, count(DISTINCT kind) AS d, "
+        "max(text) AS m FROM read_parquet(" +
+        QuoteLiteral(file.string()) + ") GROUP BY ALL");
+    std::filesystem::remove(file);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_EQ(back->num_rows(), 1U);
+    EXPECT_EQ(back->column(0).GetString(0), "VARCHAR");
+    EXPECT_EQ(back->column(1).GetInt64(0), 5000);
+    EXPECT_EQ(back->column(2).GetInt64(0),
+              static_cast<std::int64_t>(std::min<size_t>(kinds, 5000)));
+    EXPECT_EQ(back->column(3).GetString(0), "row 999");
+  }
+}
+
+TEST(DuckDbTest, RegisteredScanRefusesColumnsItCannotFill) {
+  DuckDb db = OpenMemory();
+  CountingScan doubles(1, 1);
+  doubles.columns_[0].type = LogicalType::kDouble;
+  EXPECT_EQ(db.RegisterScan("sluice_doubles", &doubles).code(), StatusCode::kInvalidArgument);
+  CountingScan int_dictionary(1, 1);
+  int_dictionary.columns_[0].dictionary = true;
+  EXPECT_EQ(db.RegisterScan("sluice_int_dictionary", &int_dictionary).code(),
+            StatusCode::kInvalidArgument);
+  const CountingScan ok(0, 0);
+  ASSERT_TRUE(db.RegisterScan("sluice_scan", &ok).ok());
+  auto none = db.QueryScalarInt64("SELECT count(*) FROM sluice_scan()");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, 0);
+  EXPECT_FALSE(db.RegisterScan("sluice_scan", &ok).ok());
+}
+
 TEST(DuckDbTest, PreparedQueryRerunsOverARefilledBatch) {
   DuckDb db = OpenMemory();
   Batch batch = MakeAllTypesBatch(3000);
