@@ -311,6 +311,18 @@ TEST_F(ServingLogTest, ValuesCopiedFromTheResponseEqualRenderedOnes) {
   ASSERT_EQ(again.size(), 12U);
   for (std::size_t i = 0; i < 4; ++i)
     EXPECT_EQ(rendered[i].substr(6), again[8 + i].substr(6));
+
+  // Nor are spans that point past the response's end.
+  std::vector<FeatureSpans> outside = spans;
+  outside.back().value.offset = static_cast<std::uint32_t>(body.size());
+  outside.back().value.length = 3;
+  const RenderedValues past{body, &outside};
+  (*log)->Submit(r.served_at, r.at, r.entity_json, lookups, &past);
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> third = Rows();
+  ASSERT_EQ(third.size(), 16U);
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(rendered[i].substr(6), third[12 + i].substr(6));
 }
 
 TEST_F(ServingLogTest, ConcurrentRequestThreadsLoseNothingButCountedDrops) {
