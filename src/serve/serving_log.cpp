@@ -131,13 +131,16 @@ struct ServingLogRows {
     return std::string_view(bytes).substr(p.offset, p.length);
   }
   // The index of the lookup's key, added on its first row: a few keys, compared, not hashed.
-  std::uint32_t Key(const ServedLookup& l) {
+  // Requests name their views in the same order, so the `hint`-th key (the lookup's position in
+  // its request) is tried first.
+  std::uint32_t Key(const ServedLookup& l, std::size_t hint) {
+    auto same = [&l](const ServedKey& k) {
+      return k.view == l.view && k.source_version == l.source_version &&
+             k.definition == l.definition_hash;
+    };
+    if (hint < keys.size() && same(keys[hint])) return static_cast<std::uint32_t>(hint);
     for (std::size_t i = keys.size(); i-- > 0;) {
-      const ServedKey& k = keys[i];
-      if (k.view == l.view && k.source_version == l.source_version &&
-          k.definition == l.definition_hash) {
-        return static_cast<std::uint32_t>(i);
-      }
+      if (same(keys[i])) return static_cast<std::uint32_t>(i);
     }
     keys.push_back(ServedKey{std::string(l.view), std::string(l.source_version),
                              std::string(l.definition_hash)});
@@ -342,7 +345,8 @@ ServingLog::ServingLog(const fs::path& lake_root, config::ServingLogSpec spec, b
       spec_(std::move(spec)),
       clock_(clock),
       shards_(std::make_unique<ServingLogShard[]>(kShards)),
-      batch_(std::make_unique<ServingLogBatch>()) {}
+      batch_(std::make_unique<ServingLogBatch>()),
+      shard_sizes_(kShards) {}
 
 base::Result<std::unique_ptr<ServingLog>> ServingLog::Open(const fs::path& lake_root,
                                                            const config::ServingLogSpec& spec,
@@ -441,7 +445,7 @@ void ServingLog::Submit(std::int64_t served_at, std::int64_t at,
     bool first = true;
     for (std::size_t l = 0; l < lookups.size(); ++l) {
       const ServedLookup& lookup = lookups[l];
-      const std::uint32_t key = out.Key(lookup);
+      const std::uint32_t key = out.Key(lookup, l);
       for (std::size_t e = 0; e < entities && e < lookup.entities->size(); ++e) {
         ServingLogRow row;
         row.served_at = served_at;
@@ -520,12 +524,21 @@ void ServingLog::WriterLoop() {
     const bool forced = stopping || asked > flush_done_;
     lock.unlock();
 
-    Collect();
+    // Due at flush_rows pending rows, or when the oldest is flush_interval old on the injected
+    // clock (after a failed attempt: an interval after it). The buffers are taken only then, so
+    // each part takes at most one buffer per shard and the same few buffers (and their memory)
+    // go round between the shards and the writer.
+    const std::uint64_t pending = pending_rows_.load(std::memory_order_relaxed);
+    bool due = false;
+    if (pending > 0 && !forced) {
+      due = !retry_wait_ && pending >= flush_rows;
+      if (!due) {
+        const std::optional<base::ProcessingTime> oldest = OldestPending();
+        due = oldest && clock_.Now() - *oldest >= spec_.flush_interval;
+      }
+    }
+    if (due || forced) Collect();
     const std::uint64_t rows = batch_->num_rows();
-    // Due at flush_rows rows, or when the oldest is flush_interval old on the injected clock
-    // (after a failed attempt: an interval after it).
-    const bool due = rows > 0 && ((!retry_wait_ && rows >= flush_rows) ||
-                                  clock_.Now() - batch_oldest_ >= spec_.flush_interval);
     base::Status status = base::Status::Ok();
     const bool publish = rows > 0 && (due || forced);
     if (publish) status = Publish();
@@ -554,6 +567,17 @@ void ServingLog::WriterLoop() {
   }
 }
 
+std::optional<base::ProcessingTime> ServingLog::OldestPending() {
+  std::optional<base::ProcessingTime> oldest;
+  if (batch_->num_rows() > 0) oldest = batch_oldest_;
+  for (std::size_t i = 0; i < kShards; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    const ServingLogRows& rows = shards_[i].rows;
+    if (!rows.rows.empty() && (!oldest || rows.oldest < *oldest)) oldest = rows.oldest;
+  }
+  return oldest;
+}
+
 void ServingLog::Collect() {
   for (std::size_t i = 0; i < kShards; ++i) {
     ServingLogShard& shard = shards_[i];
@@ -564,6 +588,10 @@ void ServingLog::Collect() {
       taken = std::move(spare_.back());
       spare_.pop_back();
     }
+    // The buffer the shard gets is grown here, on the writer, as large as what the shard held
+    // last time: its request threads then rarely grow (and copy) it.
+    taken->bytes.reserve(shard_sizes_[i].first);
+    taken->rows.reserve(shard_sizes_[i].second);
     {
       std::lock_guard lock(shard.mu);
       if (shard.rows.rows.empty()) {
@@ -573,6 +601,7 @@ void ServingLog::Collect() {
       std::swap(shard.rows, *taken);
     }
     if (batch_->num_rows() == 0 || taken->oldest < batch_oldest_) batch_oldest_ = taken->oldest;
+    shard_sizes_[i] = {taken->bytes.size(), taken->rows.size()};
     batch_->Add(std::move(taken), next_request_);
   }
 }

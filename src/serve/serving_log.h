@@ -62,7 +62,8 @@ struct LoggedRequest {
 // The columns of a serving log dataset, one row per (request, view, entity): served_at and
 // as_of (timestamps: processing time, and the request's "at"), request (int64, per process), view,
 // source_version, definition, entity (JSON object of key columns) and features (JSON object:
-// feature -> {"value", "status"}).
+// feature -> {"value", "status"}). In the Parquet parts view, source_version and definition are
+// dictionary-encoded (ENUM-annotated) strings: readers get text.
 const types::Schema& ServingLogSchema();
 
 // Counters of a serving log, for /metrics and tests.
@@ -82,13 +83,13 @@ struct ServingLogCounts {
 // ever contends for, when it takes the buffer; the value JSON is copied from the rendered
 // response), never doing I/O or waiting for the writer, and drops and counts the request when
 // its rows would make more than `queue` rows pending (submitted, not yet published). One writer
-// thread, at a lower scheduling priority than the request threads, takes the buffers every poll
-// and publishes the rows to the lake as new versions of the log dataset, each adding one
-// Parquet part ("data") to the previous version, at `flush_rows` pending rows or when the oldest
-// is `flush_interval` old on the injected clock, and on Close; after a failed attempt the rows
-// stay pending and are tried again an interval later. A part is written in the lake's staging
-// folder and enters the dataset only by the lake's atomic publish, so a crash loses at most the
-// rows not yet published, never damages the dataset. One serving process per log dataset: two
+// thread, at a lower scheduling priority than the request threads, takes the buffers (swapping
+// in emptied ones) and publishes their rows to the lake as new versions of the log dataset, each
+// adding one Parquet part ("data") to the previous version, at `flush_rows` pending rows or when
+// the oldest is `flush_interval` old on the injected clock, and on Close; after a failed attempt
+// the rows stay pending and are tried again an interval later. A part is written in the lake's
+// staging folder and enters the dataset only by the lake's atomic publish, so a crash loses at most
+// the rows not yet published, never damages the dataset. One serving process per log dataset: two
 // would each publish on top of their own last version.
 class ServingLog {
  public:
@@ -124,6 +125,8 @@ class ServingLog {
   void WriterLoop();
   // Takes every shard's buffer of rows into batch_ (writer thread only).
   void Collect();
+  // When the oldest row not yet published came (writer thread only).
+  std::optional<base::ProcessingTime> OldestPending();
   // Publishes batch_ as a new version (writer thread only).
   base::Status Publish();
 
@@ -155,8 +158,10 @@ class ServingLog {
   // Emptied buffers, swapped with the shards' full ones: both keep their capacity.
   std::vector<std::unique_ptr<ServingLogRows>> spare_;
   std::unique_ptr<ServingLogBatch> batch_;  // collected rows not yet published
-  base::ProcessingTime batch_oldest_;       // when the oldest of them came (or the last try)
-  bool retry_wait_ = false;                 // a publish failed: the next one an interval later
+  // Per shard, the bytes and rows its buffer held when last taken.
+  std::vector<std::pair<std::size_t, std::size_t>> shard_sizes_;
+  base::ProcessingTime batch_oldest_;  // when the oldest of them came (or the last try)
+  bool retry_wait_ = false;            // a publish failed: the next one an interval later
   // Declared after batch_, so its DuckDB connection (which reads batch_) closes first.
   std::shared_ptr<ServingLogWriterState> writer_state_;
   std::uint64_t next_request_ = 0;
