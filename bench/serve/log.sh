@@ -3,7 +3,9 @@
 # (1 entity x 10 features per request, 4 connections), `sluice serve` started alternately with
 # monitoring.serving_log at sample_rate 1.0 (every request logged) and with --no-serving-log,
 # SLOG_ROUNDS times each, in one run. Prints a Markdown table: requests/s, p50/p99, server CPU
-# per request (utime + stime from /proc over the measured run), rows logged and dropped.
+# per request (utime + stime from /proc over the measured run), the serving log's writer thread's
+# CPU (named serving-log; "-" for a sluice that does not name it) per row it published during
+# the run, rows logged and dropped.
 #
 #   bench/serve/log.sh BUILD_DIR
 #
@@ -62,6 +64,16 @@ if [ ! -f "$project/.materialized" ]; then
 fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The serving log's writer thread (named serving-log), or nothing.
+writer_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    if [ "$(cat "$t/comm" 2>/dev/null)" = serving-log ]; then
+      awk '{print $14 + $15}' "$t/stat"
+      return
+    fi
+  done
+}
 rows=()
 measure() {  # measure LABEL [SERVE-FLAGS...]
   local label=$1
@@ -87,10 +99,16 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
     >/dev/null
   local before after out r rps p50 p99 requests metrics
   before=$(cpu_ticks "$serve_pid")
+  local writer_before writer_after published_before published_after
+  writer_before=$(writer_ticks "$serve_pid")
+  published_before=$(curl -s "http://127.0.0.1:$port/metrics" |
+    sed -n 's/^sluice_serve_log_rows_total \([0-9]*\)/\1/p')
   out=$(wrk -t2 -c4 -d"${seconds}s" -s "$here/features.lua" "http://127.0.0.1:$port" \
     -- 1 "$entities" "$at")
   after=$(cpu_ticks "$serve_pid")
+  writer_after=$(writer_ticks "$serve_pid")
   metrics=$(curl -s "http://127.0.0.1:$port/metrics")
+  published_after=$(sed -n 's/^sluice_serve_log_rows_total \([0-9]*\)/\1/p' <<<"$metrics")
   kill -TERM "$serve_pid"
   wait "$serve_pid" || true
   serve_pid=""
@@ -99,14 +117,19 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$r")
   p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")
   requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r")
-  local hz cpu_us sampled dropped
+  local hz cpu_us sampled dropped writer_us="-"
   hz=$(getconf CLK_TCK)
   cpu_us=$(python3 -c "print(f'{($after - $before) * 1e6 / $hz / max(1, $requests):.1f}')")
+  # Per row the writer published during the run (it writes parts only when they are due).
+  if [ -n "$writer_before" ] && [ -n "$writer_after" ] && [ -n "$published_after" ] &&
+    [ "$published_after" -gt "${published_before:-0}" ]; then
+    writer_us="$(python3 -c "print(f'{($writer_after - $writer_before) * 1e6 / $hz / ($published_after - ${published_before:-0}):.2f}')") us"
+  fi
   sampled=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$metrics")
   dropped=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$metrics")
   local logged
   logged=$(sed -n "s/.*serving log 'serving_log': \([0-9]*\) rows.*/\1/p" "$work/serve.log")
-  rows+=("| $label | $rps | $(python3 -c "print(f'{$p50/1000:.3f} / {$p99/1000:.3f}')") ms | $cpu_us us | ${sampled:--} | ${dropped:--} | ${logged:--} |")
+  rows+=("| $label | $rps | $(python3 -c "print(f'{$p50/1000:.3f} / {$p99/1000:.3f}')") ms | $cpu_us us | $writer_us | ${sampled:--} | ${dropped:--} | ${logged:--} |")
   echo "${rows[-1]}" >&2
 }
 
@@ -118,6 +141,6 @@ done
 echo
 echo "Load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| serving log | requests/s | p50 / p99 | server CPU per request | sampled | dropped | rows published at stop |"
-echo "|---|---|---|---|---|---|---|"
+echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per published row | sampled | dropped | rows published at stop |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
