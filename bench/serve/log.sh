@@ -4,8 +4,8 @@
 # monitoring.serving_log at sample_rate 1.0 (every request logged) and with --no-serving-log,
 # SLOG_ROUNDS times each, in one run. Prints a Markdown table: requests/s, p50/p99, server CPU
 # per request (utime + stime from /proc over the measured run), the serving log's writer thread's
-# CPU (named serving-log; "-" for a sluice that does not name it) per row it published during
-# the run, rows logged and dropped.
+# CPU (named serving-log; "-" for a sluice that does not name it) from the start of the measured
+# run to its end at the stop, per row it published in that time, rows logged and dropped.
 #
 #   bench/serve/log.sh BUILD_DIR
 #
@@ -64,15 +64,14 @@ if [ ! -f "$project/.materialized" ]; then
 fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# The serving log's writer thread (named serving-log), or nothing.
-writer_ticks() {
+# The serving log's writer thread (named serving-log) of process $1: its /proc task folder, or
+# nothing.
+writer_task() {
   local t
   for t in /proc/"$1"/task/*; do
-    if [ "$(cat "$t/comm" 2>/dev/null)" = serving-log ]; then
-      awk '{print $14 + $15}' "$t/stat"
-      return
-    fi
+    [ "$(cat "$t/comm" 2>/dev/null)" = serving-log ] && echo "$t" && return
   done
+  return 0
 }
 rows=()
 measure() {  # measure LABEL [SERVE-FLAGS...]
@@ -99,17 +98,24 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
     >/dev/null
   local before after out r rps p50 p99 requests metrics
   before=$(cpu_ticks "$serve_pid")
-  local writer_before writer_after published_before published_after
-  writer_before=$(writer_ticks "$serve_pid")
+  local writer writer_before="" writer_last="" published_before
+  writer=$(writer_task "$serve_pid")
+  [ -n "$writer" ] && writer_before=$(awk '{print $14 + $15}' "$writer/stat")
   published_before=$(curl -s "http://127.0.0.1:$port/metrics" |
     sed -n 's/^sluice_serve_log_rows_total \([0-9]*\)/\1/p')
   out=$(wrk -t2 -c4 -d"${seconds}s" -s "$here/features.lua" "http://127.0.0.1:$port" \
     -- 1 "$entities" "$at")
   after=$(cpu_ticks "$serve_pid")
-  writer_after=$(writer_ticks "$serve_pid")
   metrics=$(curl -s "http://127.0.0.1:$port/metrics")
-  published_after=$(sed -n 's/^sluice_serve_log_rows_total \([0-9]*\)/\1/p' <<<"$metrics")
   kill -TERM "$serve_pid"
+  # The writer's CPU up to its end, the last part written at the stop included.
+  if [ -n "$writer" ]; then
+    local v
+    while v=$(awk '{print $14 + $15}' "$writer/stat" 2>/dev/null) && [ -n "$v" ]; do
+      writer_last=$v
+      sleep 0.01
+    done
+  fi
   wait "$serve_pid" || true
   serve_pid=""
   r=$(grep '^RESULT' <<<"$out")
@@ -120,15 +126,16 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   local hz cpu_us sampled dropped writer_us="-"
   hz=$(getconf CLK_TCK)
   cpu_us=$(python3 -c "print(f'{($after - $before) * 1e6 / $hz / max(1, $requests):.1f}')")
-  # Per row the writer published during the run (it writes parts only when they are due).
-  if [ -n "$writer_before" ] && [ -n "$writer_after" ] && [ -n "$published_after" ] &&
-    [ "$published_after" -gt "${published_before:-0}" ]; then
-    writer_us="$(python3 -c "print(f'{($writer_after - $writer_before) * 1e6 / $hz / ($published_after - ${published_before:-0}):.2f}')") us"
-  fi
+
   sampled=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$metrics")
   dropped=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$metrics")
   local logged
   logged=$(sed -n "s/.*serving log 'serving_log': \([0-9]*\) rows.*/\1/p" "$work/serve.log")
+  # Per row the writer published from the start of the measured run to the stop.
+  if [ -n "$writer_before" ] && [ -n "$writer_last" ] && [ -n "$logged" ] &&
+    [ "$logged" -gt "${published_before:-0}" ]; then
+    writer_us="$(python3 -c "print(f'{($writer_last - $writer_before) * 1e6 / $hz / ($logged - ${published_before:-0}):.2f}')") us"
+  fi
   rows+=("| $label | $rps | $(python3 -c "print(f'{$p50/1000:.3f} / {$p99/1000:.3f}')") ms | $cpu_us us | $writer_us | ${sampled:--} | ${dropped:--} | ${logged:--} |")
   echo "${rows[-1]}" >&2
 }
@@ -141,6 +148,6 @@ done
 echo
 echo "Load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per published row | sampled | dropped | rows published at stop |"
+echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per row | sampled | dropped | rows published at stop |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
