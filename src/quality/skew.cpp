@@ -178,10 +178,15 @@ base::Status CheckGroup(const config::ProjectSpec& project, lake::Lake& lake,
     for (const auto& [name, served] : features.items()) {
       ++view.values;
       const json value = served.is_object() && served.contains("value") ? served["value"] : json();
-      const std::string status =
-          served.is_object() && served.contains("status") && served["status"].is_string()
-              ? served["status"].get<std::string>()
-              : "";
+      // The log leaves the status out when it is "present" (docs/monitoring.md#serving-logs).
+      std::string status;  // unreadable: compared as not present
+      if (served.is_object()) {
+        if (!served.contains("status")) {
+          status = "present";
+        } else if (served["status"].is_string()) {
+          status = served["status"].get<std::string>();
+        }
+      }
       auto col = column_of.find(name);
       bool same = false;
       std::string offline;  // empty: absent

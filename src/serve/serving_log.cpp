@@ -264,10 +264,12 @@ namespace {
 
 constexpr std::string_view kValueOpen = "\":{\"value\":";
 constexpr std::string_view kStatusOpen = ",\"status\":\"";
-constexpr std::string_view kFeatureClose = "\"}";
+constexpr std::string_view kStatusClose = "\"}";
 
 // Appends an entity's features as the log's JSON object, each name and value copied from the
-// response the request thread rendered (`spans`: one per feature). The size is computed first
+// response the request thread rendered (`spans`: one per feature). A feature's status is written
+// unless it is "present", the usual one: that was a third of a row's bytes, which the request
+// thread copies and the writer copies, encodes and compresses. The size is computed first
 // and the bytes written in one go: appending piece by piece (about 70 appends, each checking the
 // capacity) was most of Submit. False, and nothing appended, when a span lies outside `text`.
 bool AppendCopiedFeatures(std::string& out, std::string_view text, const FeatureSpans* spans,
@@ -280,8 +282,11 @@ bool AppendCopiedFeatures(std::string& out, std::string_view text, const Feature
         s.value.offset > text.size() || s.value.length > text.size() - s.value.offset) {
       return false;
     }
-    size += 1 + s.name.length + kValueOpen.size() + s.value.length + kStatusOpen.size() +
-            engine::StatusName(features[f].status).size() + kFeatureClose.size();
+    size += 1 + s.name.length + kValueOpen.size() + s.value.length;
+    size += features[f].status == engine::FeatureStatus::kPresent
+                ? 1
+                : kStatusOpen.size() + engine::StatusName(features[f].status).size() +
+                      kStatusClose.size();
   }
   const std::size_t begin = out.size();
   out.resize(begin + size);
@@ -297,9 +302,13 @@ bool AppendCopiedFeatures(std::string& out, std::string_view text, const Feature
     put(text.substr(spans[f].name.offset, spans[f].name.length));
     put(kValueOpen);
     put(text.substr(spans[f].value.offset, spans[f].value.length));
-    put(kStatusOpen);
-    put(engine::StatusName(features[f].status));
-    put(kFeatureClose);
+    if (features[f].status == engine::FeatureStatus::kPresent) {
+      *p++ = '}';
+    } else {
+      put(kStatusOpen);
+      put(engine::StatusName(features[f].status));
+      put(kStatusClose);
+    }
   }
   *p++ = '}';
   return true;
@@ -313,9 +322,13 @@ void AppendRenderedFeatures(std::string& out, const std::vector<engine::OnlineFe
     AppendJsonString(out, features[f].name);
     out += ":{\"value\":";
     AppendJsonValue(out, features[f].value);
-    out += kStatusOpen;
-    out += engine::StatusName(features[f].status);
-    out += kFeatureClose;
+    if (features[f].status == engine::FeatureStatus::kPresent) {
+      out += '}';
+    } else {
+      out += kStatusOpen;
+      out += engine::StatusName(features[f].status);
+      out += kStatusClose;
+    }
   }
   out += '}';
 }

@@ -62,8 +62,9 @@ struct LoggedRequest {
 // The columns of a serving log dataset, one row per (request, view, entity): served_at and
 // as_of (timestamps: processing time, and the request's "at"), request (int64, per process), view,
 // source_version, definition, entity (JSON object of key columns) and features (JSON object:
-// feature -> {"value", "status"}). In the Parquet parts view, source_version and definition are
-// dictionary-encoded (ENUM-annotated) strings: readers get text.
+// feature -> {"value"[, "status"]}, the status left out when it is "present"). In the Parquet parts
+// view, source_version and definition are dictionary-encoded (ENUM-annotated) strings: readers get
+// text.
 const types::Schema& ServingLogSchema();
 
 // Counters of a serving log, for /metrics and tests.
