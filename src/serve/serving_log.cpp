@@ -159,7 +159,8 @@ struct ServingLogRows {
 
 // The rows collected and not yet published, in the buffers the request threads wrote them into
 // (taken whole, never copied row by row), read by DuckDB's COPY as the serving log's columns:
-// view, source_version and definition as dictionaries built per key, not per row.
+// view, source_version and definition (columns 3 to 5 of ServingLogSchema) as dictionaries
+// built per key, not per row.
 class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
  public:
   ServingLogBatch() {
