@@ -13,45 +13,49 @@ namespace {
 constexpr int kTopBits = 16;  // counted while the values are read: 64 Ki counters, in L2
 constexpr size_t kTopBuckets = size_t{1} << kTopBits;
 constexpr int kLevelBits = 12;  // each further level of a crowded bucket: 4 Ki counters, in L1
-// Keys per group: a group and its hash table (twice as many slots) stay in a core's L2.
-constexpr size_t kGroup = size_t{1} << 13;
+// Keys per group: a group (8 KiB) and its hash table (twice as many slots) stay in L1.
+constexpr size_t kGroup = size_t{1} << 10;
 
 // A sum with compensation (Knuth's two-sum: the rounding error of every addition is kept and
 // added at the end): within an ulp or two of the exact sum for any order of terms, so a mean
-// matches numpy's pairwise sum to the last digits. Eight independent lanes, so additions
-// overlap instead of each waiting for the one before; lane = term index % 8.
+// matches numpy's pairwise sum to the last digits. Four independent lanes, so additions overlap
+// instead of each waiting for the one before.
 class CompensatedSum {
  public:
-  static constexpr size_t kLanes = 8;
-  void Add(size_t lane, double v) {
-    const double a = sum_[lane];
-    const double s = a + v;
-    const double bv = s - a;
-    comp_[lane] += (a - (s - bv)) + (v - bv);
-    sum_[lane] = s;
-  }
-  // Adds f(x) for every x in values[0, n), lane by lane.
+  static constexpr size_t kLanes = 4;
+  // Adds f(i) for every i in [0, n), term i in lane i % kLanes (the lanes kept in registers).
   template <typename F>
-  void AddAll(const std::uint64_t* keys, size_t n, const F& f) {
+  void AddAll(size_t n, const F& f) {
+    double sum[kLanes], comp[kLanes];
+    std::copy(sum_, sum_ + kLanes, sum);
+    std::copy(comp_, comp_ + kLanes, comp);
     size_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
       for (size_t k = 0; k < kLanes; ++k)
-        Add(k, f(keys[i + k]));
-    for (; i < n; ++i)
-      Add(i % kLanes, f(keys[i]));
+        TwoSum(sum[k], comp[k], f(i + k));
+    for (size_t k = 0; i < n; ++i, ++k)
+      TwoSum(sum[k], comp[k], f(i));
+    std::copy(sum, sum + kLanes, sum_);
+    std::copy(comp, comp + kLanes, comp_);
   }
+  void Add(double v) { TwoSum(sum_[0], comp_[0], v); }
   double Value() const {
     double s = 0, c = 0;
     for (size_t k = 0; k < kLanes; ++k) {
-      const double t = s + sum_[k];
-      const double bv = t - s;
-      c += (s - (t - bv)) + (sum_[k] - bv) + comp_[k];
-      s = t;
+      TwoSum(s, c, sum_[k]);
+      c += comp_[k];
     }
     return s + c;
   }
 
  private:
+  static void TwoSum(double& sum, double& comp, double v) {
+    const double a = sum;
+    const double s = a + v;
+    const double bv = s - a;
+    comp += (a - (s - bv)) + (v - bv);
+    sum = s;
+  }
   double sum_[kLanes] = {};
   double comp_[kLanes] = {};
 };
@@ -89,7 +93,11 @@ constexpr std::uint32_t kNoPage = ~std::uint32_t{0};
 
 struct Bucket {
   std::uint64_t cursor = 0;  // where its next key goes in the pool; a page boundary: a new page
-  std::uint64_t count = 0;
+  std::uint64_t pages = 0;
+  // Its keys: every page full but the last, which ends at the cursor.
+  std::uint64_t count() const {
+    return pages == 0 ? 0 : (pages - 1) * kPageKeys + (cursor - std::uint64_t{last} * kPageKeys);
+  }
   std::uint32_t first = kNoPage, last = kNoPage;
 };
 
@@ -115,6 +123,7 @@ struct NumericSummarizer::State {
       next[b.last] = p;
     }
     b.last = p;
+    ++b.pages;
     b.cursor = std::uint64_t{p} * kPageKeys;
   }
   [[gnu::always_inline]] void Put(std::uint64_t key, std::uint64_t* words) {
@@ -124,12 +133,11 @@ struct NumericSummarizer::State {
     // cache line, ask for the bucket's next one, which is then in cache when its turn comes.
     if (b.cursor % 8 == 0) __builtin_prefetch(words + b.cursor + 8, 1);
     words[b.cursor++] = key;
-    ++b.count;
   }
   // Copies bucket b's keys to out (room for its count).
   void Gather(const Bucket& b, std::uint64_t* out) const {
     const std::uint64_t* words = pool->words();
-    std::uint64_t left = b.count;
+    std::uint64_t left = b.count();
     for (std::uint32_t p = b.first; left > 0; p = next[p]) {
       const size_t take = std::min<std::uint64_t>(left, kPageKeys);
       std::memcpy(out, words + size_t{p} * kPageKeys, take * sizeof *out);
@@ -157,6 +165,7 @@ struct NumericSummarizer::State {
   void Group(std::uint64_t* keys, size_t n, size_t base, std::uint64_t lo_key,
              std::uint64_t hi_key);
   void EqualRun(std::uint64_t key, size_t n, size_t base);
+  bool CountDistinct(const std::uint64_t* keys, size_t n);
   void Walk(ValueBuffer& a, ValueBuffer& b);
   void AddBins(std::uint64_t* keys, size_t n, std::uint64_t lo_key, std::uint64_t hi_key);
   // The requested ranks in [base, base + n), as indexes into `ranks`.
@@ -201,7 +210,6 @@ void NumericSummarizer::Add(const types::Column& column) {
       s.Put(key, words);
       lo = std::min(lo, key);
       hi = std::max(hi, key);
-      s.sum.Add(m % CompensatedSum::kLanes, static_cast<double>(v));
       ++m;
     }
   } else {
@@ -218,9 +226,22 @@ void NumericSummarizer::Add(const types::Column& column) {
       s.Put(key, words);
       lo = std::min(lo, key);
       hi = std::max(hi, key);
-      s.sum.Add(m % CompensatedSum::kLanes, v);
       ++m;
     }
+  }
+  // The sum in a pass of its own over the chunk, still in cache: NULL and NaN add 0 (exactly).
+  if (s.is_int) {
+    s.sum.AddAll(n, [&](size_t r) {
+      std::int64_t v;
+      std::memcpy(&v, data + r * sizeof v, sizeof v);
+      return all_valid || column.IsValid(r) ? static_cast<double>(v) : 0.0;
+    });
+  } else {
+    s.sum.AddAll(n, [&](size_t r) {
+      double v;
+      std::memcpy(&v, data + r * sizeof v, sizeof v);
+      return (all_valid || column.IsValid(r)) && !std::isnan(v) ? v : 0.0;
+    });
   }
   s.n = m;
   s.min_key = lo;
@@ -300,11 +321,52 @@ void NumericSummarizer::State::Node(std::uint64_t* keys, std::uint64_t* other, s
 }
 
 // A group of keys between lo_key and hi_key, ranks [base, base + n) of the sorted column.
+// Adds the distinct keys of keys[0, n) to `distinct` by a hash set: open addressing on a
+// multiplicative hash, probing forward without wrapping into kPad spare slots; false (nothing
+// added) in the unlikely case that a probe runs past them. Both of a key's first two slots are
+// read at once and the one to take chosen without a branch: whether a key is new, and whether
+// its first slot is taken, are coin tosses that would mispredict.
+bool NumericSummarizer::State::CountDistinct(const std::uint64_t* keys, size_t n) {
+  constexpr size_t kPad = 64;
+  const size_t slots = std::bit_ceil(std::max<size_t>(2 * n, 16));
+  const int shift = 64 - std::countr_zero(slots);
+  table.assign(slots + kPad, 0);  // 0 marks an empty slot, so key 0 is counted aside
+  std::uint64_t* t = table.data();
+  const size_t end = slots + kPad;
+  bool zero = false;
+  std::int64_t found = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::uint64_t k = keys[i];
+    if (k == 0) {
+      zero = true;
+      continue;
+    }
+    size_t h = static_cast<size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift);
+    const std::uint64_t a = t[h], b = t[h + 1];
+    const bool first = (a == k) | (a == 0);
+    const bool second = (b == k) | (b == 0);
+    if (first | second) [[likely]] {
+      const size_t slot = first ? h : h + 1;
+      found += (first ? a : b) == 0 ? 1 : 0;
+      t[slot] = k;
+      continue;
+    }
+    for (h += 2; h < end && t[h] != 0 && t[h] != k; ++h) {
+    }
+    if (h == end) return false;
+    found += t[h] == 0 ? 1 : 0;
+    t[h] = k;
+  }
+  distinct += found + (zero ? 1 : 0);
+  return true;
+}
+
 void NumericSummarizer::State::Group(std::uint64_t* keys, size_t n, size_t base,
                                      std::uint64_t lo_key, std::uint64_t hi_key) {
   const auto [rank_from, rank_to] = RanksIn(base, n);
-  if (rank_from != rank_to) {
-    // A requested rank is here: sorted, the group gives it and its distinct keys at once.
+  if (rank_from != rank_to || !CountDistinct(keys, n)) {
+    // A requested rank is here (or the hash set overflowed): sorted, the group gives the rank
+    // and its distinct keys at once.
     std::sort(keys, keys + n);
     for (size_t r = rank_from; r < rank_to; ++r)
       rank_keys[r] = keys[ranks[r] - base];
@@ -312,41 +374,17 @@ void NumericSummarizer::State::Group(std::uint64_t* keys, size_t n, size_t base,
     for (size_t i = 1; i < n; ++i)
       runs += keys[i] != keys[i - 1] ? 1 : 0;
     distinct += runs;
-  } else {
-    // Open addressing on a multiplicative hash; 0 marks an empty slot, so key 0 is counted aside.
-    const size_t slots = std::bit_ceil(std::max<size_t>(2 * n, 16));
-    const int shift = 64 - std::countr_zero(slots);
-    table.assign(slots, 0);
-    std::uint64_t* t = table.data();
-    const size_t mask = slots - 1;
-    bool zero = false;
-    std::int64_t found = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const std::uint64_t k = keys[i];
-      if (k == 0) {
-        zero = true;
-        continue;
-      }
-      size_t h = static_cast<size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift);
-      while (t[h] != 0 && t[h] != k)
-        h = (h + 1) & mask;
-      if (t[h] == 0) {
-        t[h] = k;
-        ++found;
-      }
-    }
-    distinct += found + (zero ? 1 : 0);
   }
   if (!moments) return;
   const double m = mean;
   if (is_int) {
-    squares.AddAll(keys, n, [m](std::uint64_t k) {
-      const double d = static_cast<double>(KeyInt(k)) - m;
+    squares.AddAll(n, [keys, m](size_t i) {
+      const double d = static_cast<double>(KeyInt(keys[i])) - m;
       return d * d;
     });
   } else {
-    squares.AddAll(keys, n, [m](std::uint64_t k) {
-      const double d = KeyDouble(k) - m;
+    squares.AddAll(n, [keys, m](size_t i) {
+      const double d = KeyDouble(keys[i]) - m;
       return d * d;
     });
   }
@@ -378,7 +416,7 @@ void NumericSummarizer::State::EqualRun(std::uint64_t key, size_t n, size_t base
   distinct += 1;
   if (!moments) return;
   const double d = Value(key) - mean;
-  squares.Add(0, d * d * static_cast<double>(n));
+  squares.Add(d * d * static_cast<double>(n));
   histogram[bins ? static_cast<size_t>(bins->Of(Value(key))) : 0] += static_cast<std::int64_t>(n);
 }
 
@@ -387,7 +425,7 @@ void NumericSummarizer::State::EqualRun(std::uint64_t key, size_t n, size_t base
 void NumericSummarizer::State::Walk(ValueBuffer& a, ValueBuffer& b) {
   size_t largest = 0;
   for (const Bucket& bucket : buckets)
-    largest = std::max<size_t>(largest, bucket.count);
+    largest = std::max<size_t>(largest, bucket.count());
   a.Reserve(std::max(largest, kGroup));
   b.Reserve(std::max<size_t>(largest, 1));
   std::uint64_t* keys = a.words();
@@ -399,7 +437,7 @@ void NumericSummarizer::State::Walk(ValueBuffer& a, ValueBuffer& b) {
   };
   for (size_t t = 0; t < kTopBuckets; ++t) {
     const Bucket& bucket = buckets[t];
-    const auto count = static_cast<size_t>(bucket.count);
+    const auto count = static_cast<size_t>(bucket.count());
     if (count == 0) continue;
     const std::uint64_t lo = static_cast<std::uint64_t>(t) << (64 - kTopBits);
     if (count > kGroup) {
