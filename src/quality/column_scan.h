@@ -14,7 +14,8 @@
 #include "warehouse/duckdb_database.h"
 
 // Reading a set of rows for statistics, column by column: numbers are streamed out of DuckDB
-// chunk by chunk straight into sort keys and radix-sorted in memory, text is counted per value by
+// chunk by chunk straight into sort keys and radix-sorted in memory (drift), or summarized
+// without a full sort (profiles: quality/numeric_summary.h); text is counted per value by
 // DuckDB's hash aggregate. Profiles and drift compute every exact statistic (quantiles, distinct
 // counts, ECDF distances) from these, instead of one SQL aggregate each. Columns are read on
 // several workers at once, each with its own DuckDB connection and its own buffers, which it
