@@ -26,17 +26,21 @@ class CompensatedSum {
   // Adds f(i) for every i in [0, n), term i in lane i % kLanes (the lanes kept in registers).
   template <typename F>
   void AddAll(size_t n, const F& f) {
-    double sum[kLanes], comp[kLanes];
-    std::copy(sum_, sum_ + kLanes, sum);
-    std::copy(comp_, comp_ + kLanes, comp);
+    // Named locals, not an indexed array: the compiler keeps them in registers.
+    double s0 = sum_[0], s1 = sum_[1], s2 = sum_[2], s3 = sum_[3];
+    double c0 = comp_[0], c1 = comp_[1], c2 = comp_[2], c3 = comp_[3];
     size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (size_t k = 0; k < kLanes; ++k)
-        TwoSum(sum[k], comp[k], f(i + k));
-    for (size_t k = 0; i < n; ++i, ++k)
-      TwoSum(sum[k], comp[k], f(i));
-    std::copy(sum, sum + kLanes, sum_);
-    std::copy(comp, comp + kLanes, comp_);
+    for (; i + kLanes <= n; i += kLanes) {
+      TwoSum(s0, c0, f(i));
+      TwoSum(s1, c1, f(i + 1));
+      TwoSum(s2, c2, f(i + 2));
+      TwoSum(s3, c3, f(i + 3));
+    }
+    if (i < n) TwoSum(s0, c0, f(i++));
+    if (i < n) TwoSum(s1, c1, f(i++));
+    if (i < n) TwoSum(s2, c2, f(i++));
+    sum_[0] = s0, sum_[1] = s1, sum_[2] = s2, sum_[3] = s3;
+    comp_[0] = c0, comp_[1] = c1, comp_[2] = c2, comp_[3] = c3;
   }
   void Add(double v) { TwoSum(sum_[0], comp_[0], v); }
   double Value() const {
@@ -129,9 +133,10 @@ struct NumericSummarizer::State {
   [[gnu::always_inline]] void Put(std::uint64_t key, std::uint64_t* words) {
     Bucket& b = buckets[key >> (64 - kTopBits)];
     if (b.cursor % kPageKeys == 0) NewPage(b);
-    // Hundreds of buckets fill at once, too many streams for the hardware prefetcher: entering a
-    // cache line, ask for the bucket's next one, which is then in cache when its turn comes.
-    if (b.cursor % 8 == 0) __builtin_prefetch(words + b.cursor + 8, 1);
+    // Hundreds of buckets fill at once, too many streams for the hardware prefetcher: ask for
+    // the bucket's next cache line, which is then in cache when its turn comes (on every key:
+    // a test for the first key of a line would mispredict more than the prefetch costs).
+    __builtin_prefetch(words + b.cursor + 8, 1);
     words[b.cursor++] = key;
   }
   // Copies bucket b's keys to out (room for its count).
