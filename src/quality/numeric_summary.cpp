@@ -199,7 +199,7 @@ void NumericSummarizer::Add(const types::Column& column) {
   State& s = *state_;
   const size_t n = column.size();
   // Each value may open a page: make room first, so the pool stays put during the loop.
-  const size_t need = (size_t{s.pages} + n) * kPageKeys;
+  const size_t need = (size_t{s.pages} + n) * kPageKeys + 8;  // + 8: Put's prefetch stays inside
   if (need > s.pool->capacity())
     s.pool->Grow(std::max(need, 2 * s.pool->capacity()), size_t{s.pages} * kPageKeys);
   std::uint64_t* words = s.pool->words();
