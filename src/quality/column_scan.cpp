@@ -17,30 +17,12 @@
 
 #include "base/workers.h"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 namespace sluice::quality {
 namespace {
 
-constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
 constexpr int kDigitBits = 8;  // 256 buckets: the scatter stays in L1 (11 bits measured no faster)
 constexpr int kDigits = (64 + kDigitBits - 1) / kDigitBits;
 constexpr size_t kBuckets = size_t{1} << kDigitBits;
-constexpr size_t kBlock = size_t{2} << 20;  // a huge page
-
-// Order-preserving maps to unsigned keys: the key order is the numeric order (-0.0 before 0.0).
-std::uint64_t DoubleKey(double v) {
-  const auto bits = std::bit_cast<std::uint64_t>(v);
-  return (bits & kSignBit) != 0 ? ~bits : bits | kSignBit;
-}
-double KeyDouble(std::uint64_t key) {
-  return std::bit_cast<double>((key & kSignBit) != 0 ? key & ~kSignBit : ~key);
-}
-std::uint64_t IntKey(std::int64_t v) {
-  return static_cast<std::uint64_t>(v) ^ kSignBit;
-}
 
 std::string NumericSql(const std::string& from, const std::string& expr) {
   return "SELECT " + expr + " AS v FROM (" + from + ") AS t";
@@ -52,41 +34,6 @@ std::string CountSql(const std::string& from, const std::string& expr) {
 }
 
 }  // namespace
-
-ValueBuffer::ValueBuffer(ValueBuffer&& other) noexcept
-    : block_(std::exchange(other.block_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
-
-ValueBuffer& ValueBuffer::operator=(ValueBuffer&& other) noexcept {
-  if (this != &other) {
-    std::free(block_);
-    block_ = std::exchange(other.block_, nullptr);
-    capacity_ = std::exchange(other.capacity_, 0);
-  }
-  return *this;
-}
-
-ValueBuffer::~ValueBuffer() {
-  std::free(block_);
-}
-
-void ValueBuffer::Reserve(size_t n) {
-  Grow(n, 0);
-}
-
-void ValueBuffer::Grow(size_t n, size_t keep) {
-  if (n <= capacity_) return;
-  const size_t bytes = (n * sizeof(std::uint64_t) + kBlock - 1) / kBlock * kBlock;
-  void* block = std::aligned_alloc(kBlock, bytes);
-  if (block == nullptr) std::abort();  // as operator new would throw: out of memory
-#if defined(MADV_HUGEPAGE)
-  // Advice only: without transparent huge pages the buffer works the same, with 4 KiB faults.
-  madvise(block, bytes, MADV_HUGEPAGE);
-#endif
-  if (keep > 0) std::memcpy(block, block_, keep * sizeof(std::uint64_t));
-  std::free(block_);
-  block_ = block;
-  capacity_ = bytes / sizeof(std::uint64_t);
-}
 
 std::int64_t ValueCounts::total() const {
   return std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
@@ -207,6 +154,8 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
   if (slot < 0 || slot >= kSlots)
     return base::Internal("no sort buffer slot " + std::to_string(slot));
   ValueBuffer& buffer = keys_[slot];
+  for (auto* b : {&buffer, &scratch_})
+    b->AdviseHugePages(true);  // eight radix passes: fewer TLB misses
   buffer.Reserve(std::max<size_t>(expected_rows, 4096));
   size_t kept = 0, nans = 0;
   std::int64_t rows = 0;
@@ -267,7 +216,7 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
     if (*is_int) {
       // Distinct as integers: 2^53 and 2^53 + 1 are one double but two values.
       distinct += i == 0 || key != previous_key ? 1 : 0;
-      v = static_cast<double>(static_cast<std::int64_t>(key ^ kSignBit));
+      v = static_cast<double>(KeyInt(key));
     } else {
       v = KeyDouble(key);
       // Compared as doubles: -0.0 and 0.0 are one value.
@@ -284,6 +233,37 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
   out.values = std::span<const double>(buffer.doubles(), kept + nans);
   out.rows = rows;
   out.distinct = distinct + (nans > 0 ? 1 : 0);
+  return out;
+}
+
+base::Result<NumericSummary> ColumnReader::ReadSummary(const std::string& from,
+                                                       const std::string& expr,
+                                                       size_t expected_rows,
+                                                       std::span<const double> levels, int bins) {
+  std::int64_t rows = 0;
+  // Each key is written once and read twice or so: huge pages would save less than the kernel
+  // spends finding them (measured: 0.25 s less system time on the 10M-row bench profile).
+  for (auto* b : {&keys_[0], &keys_[1], &scratch_})
+    b->AdviseHugePages(false);
+  std::unique_ptr<NumericSummarizer> summarizer;  // once the first chunk gives the type
+  SLUICE_RETURN_IF_ERROR(
+      connection_.QueryChunks(NumericSql(from, expr), [&](const types::Batch& b) -> base::Status {
+        const types::Column& column = b.column(0);
+        if (!summarizer) {
+          if (column.type() != types::LogicalType::kInt64 &&
+              column.type() != types::LogicalType::kDouble) {
+            return base::Internal("statistics expression '" + expr + "' is not numeric");
+          }
+          summarizer = std::make_unique<NumericSummarizer>(
+              column.type() == types::LogicalType::kInt64, keys_[0], expected_rows);
+        }
+        rows += static_cast<std::int64_t>(column.size());
+        summarizer->Add(column);
+        return base::Status::Ok();
+      }));
+  NumericSummary out;
+  if (summarizer) out = summarizer->Finish(keys_[1], scratch_, levels, bins);
+  out.rows = rows;
   return out;
 }
 

@@ -9,41 +9,18 @@
 
 #include "base/result.h"
 #include "quality/drift_statistics.h"
+#include "quality/numeric_summary.h"
+#include "quality/value_buffer.h"
 #include "warehouse/duckdb_database.h"
 
 // Reading a set of rows for statistics, column by column: numbers are streamed out of DuckDB
-// chunk by chunk straight into sort keys and radix-sorted in memory, text is counted per value by
+// chunk by chunk straight into sort keys and radix-sorted in memory (drift), or summarized
+// without a full sort (profiles: quality/numeric_summary.h); text is counted per value by
 // DuckDB's hash aggregate. Profiles and drift compute every exact statistic (quantiles, distinct
 // counts, ECDF distances) from these, instead of one SQL aggregate each. Columns are read on
 // several workers at once, each with its own DuckDB connection and its own buffers, which it
 // reuses from column to column (fresh buffers cost a page fault per 4 KiB).
 namespace sluice::quality {
-
-// Memory for millions of values: allocated uninitialized in 2 MiB-aligned blocks that the kernel
-// may back with huge pages (fewer page faults and TLB misses while sorting). Grows, never
-// shrinks; contents are not kept when it grows.
-class ValueBuffer {
- public:
-  ValueBuffer() = default;
-  ValueBuffer(ValueBuffer&& other) noexcept;
-  ValueBuffer& operator=(ValueBuffer&& other) noexcept;
-  ValueBuffer(const ValueBuffer&) = delete;
-  ValueBuffer& operator=(const ValueBuffer&) = delete;
-  ~ValueBuffer();
-
-  // Makes room for `n` 8-byte values; may discard the contents.
-  void Reserve(size_t n);
-  // Makes room for `n` values keeping the first `keep` (n >= keep).
-  void Grow(size_t n, size_t keep);
-  size_t capacity() const { return capacity_; }
-  std::uint64_t* words() { return static_cast<std::uint64_t*>(block_); }
-  double* doubles() { return static_cast<double*>(block_); }
-  const double* doubles() const { return static_cast<const double*>(block_); }
-
- private:
-  void* block_ = nullptr;
-  size_t capacity_ = 0;  // in 8-byte values
-};
 
 // A numeric column's non-null values in ascending order, NaN last (DuckDB's order): a view of
 // the reading ColumnReader's buffer, valid until that reader's next ReadSorted into the same slot.
@@ -74,6 +51,12 @@ class ColumnReader {
   // stays valid: two columns side by side). `expected_rows` is a hint for sizing the buffers.
   base::Result<SortedNumbers> ReadSorted(const std::string& from, const std::string& expr,
                                          size_t expected_rows, int slot = 0);
+  // Reads the values of `expr` (BIGINT or DOUBLE) over `from` and summarizes them without a
+  // full sort (quality/numeric_summary.h): quantiles at `levels`, `bins` histogram bins. Uses
+  // the buffers of both slots (their views end).
+  base::Result<NumericSummary> ReadSummary(const std::string& from, const std::string& expr,
+                                           size_t expected_rows, std::span<const double> levels,
+                                           int bins);
   // Counts the values of `expr` (VARCHAR) over `from` (one GROUP BY).
   base::Result<ValueCounts> CountValues(const std::string& from, const std::string& expr);
   // count(*) of `from`.

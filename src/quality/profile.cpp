@@ -7,11 +7,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <span>
 
 #include "base/time.h"
 #include "lake/atomic_file.h"
 #include "quality/column_scan.h"
+#include "quality/numeric_summary.h"
 #include "warehouse/duckdb_database.h"
 #include "warehouse/warehouse.h"
 
@@ -24,134 +24,24 @@ constexpr std::string_view kProfileSuffix = ".profile.json";
 constexpr std::string_view kSegmentProfileSuffix = ".segment.profile.json";
 constexpr const char* kQuantileNames[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
 
-// A sum with Neumaier's compensation: within an ulp or two of the exact sum for any order of
-// terms, so a mean matches numpy's pairwise sum to the last digits or so.
-class CompensatedSum {
- public:
-  void Add(double v) {
-    const double t = sum_ + v;
-    comp_ += std::abs(sum_) >= std::abs(v) ? (sum_ - t) + v : (v - t) + sum_;
-    sum_ = t;
-  }
-  double Value() const { return sum_ + comp_; }
-  // Adds another compensated sum (its sum and its correction).
-  void Add(const CompensatedSum& other) {
-    Add(other.sum_);
-    Add(other.comp_);
-  }
-
- private:
-  double sum_ = 0;
-  double comp_ = 0;
-};
-
-// The compensated sum of f(x) over `values`, in four interleaved sums combined at the end: four
-// independent chains of additions instead of one that waits on every step.
-template <typename F>
-double CompensatedTotal(std::span<const double> values, const F& f) {
-  CompensatedSum part[4];
-  size_t i = 0;
-  for (; i + 4 <= values.size(); i += 4) {
-    for (size_t k = 0; k < 4; ++k)
-      part[k].Add(f(values[i + k]));
-  }
-  for (; i < values.size(); ++i)
-    part[0].Add(f(values[i]));
-  CompensatedSum total;
-  for (const auto& p : part)
-    total.Add(p);
-  return total.Value();
-}
-
-// numpy.percentile(x, 100 * q) of sorted values (method "linear"): the virtual index
-// (n - 1) * q, and numpy's _lerp between its neighbours.
-double SortedQuantile(std::span<const double> sorted, double q) {
-  const double index = static_cast<double>(sorted.size() - 1) * q;
-  const double below = std::floor(index);
-  const auto lo = static_cast<size_t>(below);
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  const double t = index - below;
-  const double a = sorted[lo], b = sorted[hi];
-  const double diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
-
-// numpy.histogram(x, bins, range=(lo, hi)) counts of sorted values for lo < hi: numpy's
-// uniform-bin index, moved by one where it disagrees with the linspace edges k * step + lo.
-std::vector<HistogramBin> NumpyHistogram(std::span<const double> values, double lo, double hi,
-                                         int bins) {
-  std::vector<HistogramBin> out;
-  if (!(hi > lo)) {
-    out.push_back({lo, hi, static_cast<std::int64_t>(values.size())});
-    return out;
-  }
-  const double step = (hi - lo) / bins;
-  std::vector<double> edges(static_cast<size_t>(bins) + 1);
-  for (int k = 0; k <= bins; ++k)
-    edges[static_cast<size_t>(k)] = k * step + lo;
-  edges.back() = hi;
-  std::vector<std::int64_t> counts(static_cast<size_t>(bins), 0);
-  const double span = hi - lo;
-  auto bin_of = [&](double v) {
-    auto b = static_cast<std::int64_t>((v - lo) / span * bins);
-    b = std::clamp<std::int64_t>(b, 0, bins - 1);
-    if (v < edges[static_cast<size_t>(b)]) {
-      --b;
-    } else if (b != bins - 1 && v >= edges[static_cast<size_t>(b) + 1]) {
-      ++b;
-    }
-    return b;
-  };
-  // The values are sorted and bin_of never decreases as v grows (each step of it is monotone, and
-  // a corrected index cannot pass a neighbour's), so each bin is one stretch of the values: its
-  // end is found by binary search with the same per-value rule, not by binning every value.
-  auto from = values.begin();
-  for (int k = 0; k < bins; ++k) {
-    const auto to =
-        std::partition_point(from, values.end(), [&](double v) { return bin_of(v) <= k; });
-    counts[static_cast<size_t>(k)] = to - from;
-    from = to;
-  }
-  for (int k = 0; k < bins; ++k) {
-    out.push_back({edges[static_cast<size_t>(k)], edges[static_cast<size_t>(k) + 1],
-                   counts[static_cast<size_t>(k)]});
-  }
-  return out;
-}
-
-// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column (its
-// values sorted).
-void FillNumeric(ColumnProfile& c, const SortedNumbers& s, std::int64_t rows,
-                 const ProfileOptions& options) {
-  const std::span<const double> v = s.values;
-  c.count = static_cast<std::int64_t>(v.size());
-  c.nulls = rows - c.count;
+// Count, nulls, distinct, moments, extremes, quantiles and histogram of one numeric column.
+void FillNumeric(ColumnProfile& c, NumericSummary s, const ProfileOptions& options) {
+  c.count = s.count;
+  c.nulls = s.rows - s.count;
   c.distinct = s.distinct;
-  if (v.empty()) return;
-  auto finite = [](double x) { return std::isfinite(x) ? std::optional<double>(x) : std::nullopt; };
-  // NaN sorts last and infinities at the ends, so the extremes say whether all values are
-  // finite; DuckDB's min/max/avg/stddev_samp gave no finite number otherwise either.
-  c.min = finite(v.front());
-  c.max = finite(v.back());
-  for (double q : kQuantileLevels) {
-    const double x = SortedQuantile(v, q);
-    if (!std::isfinite(x)) {
-      c.quantiles.clear();
-      break;
-    }
-    c.quantiles.push_back(x);
+  c.min = s.min;
+  c.max = s.max;
+  c.mean = s.mean;
+  c.stddev = s.stddev;
+  c.quantiles = std::move(s.quantiles);
+  if (!c.min || !c.max || s.histogram.empty()) return;
+  if (s.histogram.size() == 1 && !(*c.max > *c.min)) {
+    c.histogram.push_back({*c.min, *c.max, s.histogram[0]});
+    return;
   }
-  if (!c.min || !c.max) return;
-  const double n = static_cast<double>(v.size());
-  const double mean = CompensatedTotal(v, [](double x) { return x; }) / n;
-  c.mean = finite(mean);
-  if (v.size() > 1) {
-    const double squares =
-        CompensatedTotal(v, [mean](double x) { return (x - mean) * (x - mean); });
-    c.stddev = finite(std::sqrt(squares / (n - 1)));
-  }
-  c.histogram =
-      NumpyHistogram(v, *c.min, *c.max, *c.max > *c.min ? std::max(options.histogram_bins, 1) : 1);
+  const NumpyBins bins(*c.min, *c.max, std::max(options.histogram_bins, 1));
+  for (int k = 0; k < bins.size(); ++k)
+    c.histogram.push_back({bins.edge(k), bins.edge(k + 1), s.histogram[static_cast<size_t>(k)]});
 }
 
 // Count, distinct, extremes and top values of a text column from its value counts.
@@ -336,10 +226,12 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
         const auto [kind, at] = slot[i];
         ColumnProfile& c = columns[i];
         if (kind == Kind::kNumeric) {
-          SLUICE_ASSIGN_OR_RETURN(SortedNumbers s,
-                                  reader.ReadSorted(from, spec.numeric[at], spec.expected_rows));
+          SLUICE_ASSIGN_OR_RETURN(
+              NumericSummary s,
+              reader.ReadSummary(from, spec.numeric[at], spec.expected_rows, kQuantileLevels,
+                                 std::max(options.histogram_bins, 1)));
           rows = s.rows;
-          FillNumeric(c, s, s.rows, options);
+          FillNumeric(c, std::move(s), options);
         } else {
           SLUICE_ASSIGN_OR_RETURN(ValueCounts vc, reader.CountValues(from, spec.categorical[at]));
           rows = vc.rows;

@@ -103,6 +103,42 @@ TEST_F(ColumnReaderTest, SortsNumbersAndCountsText) {
   EXPECT_EQ(s->rows, 7);  // the NULL counted as a row, not as a value
 }
 
+TEST_F(ColumnReaderTest, SummarizesNumbersWithoutSorting) {
+  constexpr double kLevels[] = {0, 0.5, 1};
+  auto x = reader_->ReadSummary(kRows, "x", 0, kLevels, 4);
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(x->rows, 7);
+  EXPECT_EQ(x->count, 6);            // one NULL; NaN is a value
+  EXPECT_EQ(x->distinct, 5);         // -0.0 and 0.0 are one value
+  EXPECT_FALSE(x->min.has_value());  // -inf
+  EXPECT_FALSE(x->max.has_value());  // NaN sorts last
+  EXPECT_TRUE(x->quantiles.empty());
+  // Integers: distinct as integers; the buffers reused from the column before.
+  auto i = reader_->ReadSummary(kRows, "i", 0, kLevels, 4);
+  ASSERT_TRUE(i.ok()) << i.status().ToString();
+  EXPECT_EQ(i->count, 6);
+  EXPECT_EQ(i->distinct, 4);
+  EXPECT_EQ(i->min, -3.0);
+  EXPECT_EQ(i->quantiles, (std::vector<double>{-3.0, 7.0, 9007199254740992.0}));
+  ASSERT_EQ(i->histogram.size(), 4u);
+  EXPECT_EQ(i->histogram.front(), 4);  // -3, -3, 7, 7
+  EXPECT_EQ(i->histogram.back(), 2);
+  // Many rows with a hint of 10: the pages grow while the chunks arrive.
+  auto many = reader_->ReadSummary("SELECT (i * 7919) % 300007 AS v FROM range(300000) r(i)",
+                                   "CAST(v AS DOUBLE) / 4", 10, kLevels, 4);
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  EXPECT_EQ(many->count, 300000);
+  EXPECT_EQ(many->distinct, 300000);
+  EXPECT_EQ(many->min, 0.0);
+  // Empty and bad input.
+  auto empty = reader_->ReadSummary("SELECT 1.0::DOUBLE AS x WHERE false", "x", 0, kLevels, 4);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->rows, 0);
+  EXPECT_EQ(empty->count, 0);
+  EXPECT_FALSE(reader_->ReadSummary("SELECT 1 AS x", "'text'", 0, kLevels, 4).ok());
+  EXPECT_FALSE(reader_->ReadSummary("SELECT 1 AS x", "no_such_column", 0, kLevels, 4).ok());
+}
+
 TEST_F(ColumnReaderTest, ManyRowsGrowTheBuffersPastTheHint) {
   // 300k rows read with a hint of 10: the keys buffer grows while the chunks arrive.
   auto sorted = reader_->ReadSorted("SELECT (i * 7919) % 300007 AS v FROM range(300000) r(i)",
