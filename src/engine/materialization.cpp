@@ -118,6 +118,10 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
   const types::Column& ets = events.column(nkeys);
 
   std::unordered_map<std::string, size_t> slot_of;
+  // One integer key (the common case): looked up by value, its key bytes built once per entity
+  // rather than once per event.
+  const bool int_key = nkeys == 1 && events.column(0).type() == types::LogicalType::kInt64;
+  std::unordered_map<std::int64_t, size_t> slot_of_int;
   std::vector<std::string> keys;
   std::vector<std::vector<size_t>> rows;
   std::vector<std::string> key_values(nkeys);
@@ -131,6 +135,16 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
     }
     if (!ets.IsValid(r)) {
       ++c.events_null_time;
+      continue;
+    }
+    if (int_key) {
+      auto [it, inserted] = slot_of_int.try_emplace(events.column(0).GetInt64(r), keys.size());
+      if (inserted) {
+        key_values[0] = events.column(0).ValueToString(r);
+        keys.push_back(EntityKeyBytes(key_values));
+        rows.emplace_back();
+      }
+      rows[it->second].push_back(r);
       continue;
     }
     for (size_t k = 0; k < nkeys; ++k)
