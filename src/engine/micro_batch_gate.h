@@ -22,8 +22,8 @@ class MicroBatchGate {
     std::size_t messages = 20000;
     std::chrono::milliseconds linger{10};
     // 0 (or not more than `messages`): no catch-up micro-batches.
-    std::size_t catch_up_messages = 200000;
-    std::chrono::milliseconds catch_up_linger{500};
+    std::size_t catch_up_messages = 500000;
+    std::chrono::milliseconds catch_up_linger{1000};
   };
   explicit MicroBatchGate(const Limits& limits) : limits_(limits) {}
 
