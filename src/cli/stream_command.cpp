@@ -209,8 +209,8 @@ class StreamMetrics final : public serve::Backend {
 int RunStream(const StreamCommandOptions& options) {
 #if defined(__GLIBC__)
   // A catch-up moves its micro-batches through buffers of tens of MB, allocated and freed batch
-  // after batch. glibc would map each of them afresh (and the kernel zero every page: a tenth of
-  // a catch-up's CPU) and hand freed memory straight back; a stream keeps it for the next batch.
+  // after batch. glibc would map each of them afresh (the kernel zeroing every page) and hand
+  // freed memory straight back; a stream keeps it for the next batch (docs/streaming.md).
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
