@@ -25,15 +25,12 @@ std::chrono::milliseconds MicroBatchGate::PollWait(base::ProcessingTime now,
 }
 
 bool MicroBatchGate::Add(std::size_t polled, base::ProcessingTime now, std::int64_t backlog) {
-  // Behind by more than a live micro-batch beyond what is gathered: more is there to be read at
-  // once, so the batch can grow without waiting for anything. A catch-up batch stays one until it
-  // is applied: it takes the end of the backlog too, rather than leaving it to one more batch
-  // (which would write most entities again).
-  const bool behind = limits_.catch_up_messages > limits_.messages &&
-                      backlog >= static_cast<std::int64_t>(limits_.messages);
-  catching_up_ = behind || (catching_up_ && gathered_ > 0);
   if (gathered_ == 0 && polled > 0) since_ = now;
   gathered_ += polled;
+  // Behind by more than a live micro-batch beyond what is gathered: more is there to be read at
+  // once, so the batch can grow without waiting for anything.
+  catching_up_ = limits_.catch_up_messages > limits_.messages &&
+                 backlog >= static_cast<std::int64_t>(limits_.messages);
   if (gathered_ == 0) return false;
   return gathered_ >= MaxMessages() || polled == 0 || now - since_ >= Linger();
 }

@@ -15,9 +15,7 @@ namespace sluice::engine {
 // restart or a stall), it gathers up to `catch_up_messages` for up to `catch_up_linger` instead:
 // each micro-batch pays the store write with the cursor, the row SQL and the per-entity state
 // work once, and a catch-up of small batches spent most of its time there. Events are already
-// late for freshness then. A catch-up batch also takes the end of the backlog (until a poll finds
-// nothing more, it is full or its linger is over); the next batch, started with no backlog, has
-// the live bounds again.
+// late for freshness then; the bound returns to the live one as soon as the backlog is gone.
 class MicroBatchGate {
  public:
   struct Limits {
