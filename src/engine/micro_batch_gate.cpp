@@ -28,7 +28,9 @@ bool MicroBatchGate::Add(std::size_t polled, base::ProcessingTime now, std::int6
   if (gathered_ == 0 && polled > 0) since_ = now;
   gathered_ += polled;
   // Behind by more than a live micro-batch beyond what is gathered: more is there to be read at
-  // once, so the batch can grow without waiting for anything.
+  // once, so the batch can grow without waiting for anything. Once less is left, the live bounds
+  // apply at once (a batch that stayed a catch-up one would, on a live topic, never see a quiet
+  // poll and hold its events for the whole catch-up linger).
   catching_up_ = limits_.catch_up_messages > limits_.messages &&
                  backlog >= static_cast<std::int64_t>(limits_.messages);
   if (gathered_ == 0) return false;
