@@ -9,6 +9,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
@@ -203,6 +207,13 @@ class StreamMetrics final : public serve::Backend {
 }  // namespace
 
 int RunStream(const StreamCommandOptions& options) {
+#if defined(__GLIBC__)
+  // A catch-up moves its micro-batches through buffers of tens of MB, allocated and freed batch
+  // after batch. glibc would map each of them afresh (the kernel zeroing every page) and hand
+  // freed memory straight back; a stream keeps it for the next batch (docs/streaming.md).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
   int code = kExitOk;
   auto project = OpenProject(options.project, &code);
   if (!project) return code;

@@ -86,21 +86,29 @@ struct KafkaConsumer::Handles {
   rd_kafka_topic_t* topic = nullptr;  // for metadata requests
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue, read in batches
   Options options;
-  KafkaRebalanceHandler* handler = nullptr;  // set while subscribed
-  base::Status failed = base::Status::Ok();  // sticky: a rebalance the handler could not follow
-  std::vector<rd_kafka_message_t*> got;      // the batch Poll is gathering
+  KafkaRebalanceHandler* handler = nullptr;   // set while subscribed
+  base::Status failed = base::Status::Ok();   // sticky: a rebalance the handler could not follow
+  std::vector<rd_kafka_message_t*> got;       // the batch Poll is gathering
+  std::vector<rd_kafka_message_t*> returned;  // the last Poll's messages: their payloads are lent
 
   ~Handles() {
     handler = nullptr;  // closing revokes what is assigned; nobody is listening any more
     for (rd_kafka_message_t* m : got)
       rd_kafka_message_destroy(m);
     got.clear();  // closing below runs the rebalance callback, which looks at `got`
+    ReleaseReturned();
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
     if (topic != nullptr) rd_kafka_topic_destroy(topic);
     if (rk != nullptr) {
       rd_kafka_consumer_close(rk);
       rd_kafka_destroy(rk);
     }
+  }
+
+  void ReleaseReturned() {
+    for (rd_kafka_message_t* m : returned)
+      rd_kafka_message_destroy(m);
+    returned.clear();
   }
 
   // librdkafka's rebalance callback, on the polling thread inside Poll. librdkafka's assignment
@@ -326,6 +334,7 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
                                  KafkaPoll* out) {
   out->messages.clear();
   out->reached_end.clear();
+  h_->ReleaseReturned();  // the caller is done with the last poll's payloads
   if (!h_->failed.ok()) return h_->failed;
   // Waits for the first message only, then takes what has arrived (consume_batch_queue would
   // wait for a full batch or the whole timeout, which idles a stream that is catching up).
@@ -348,7 +357,9 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
       KafkaMessage& msg = out->messages.emplace_back();
       msg.partition = m->partition;
       msg.offset = m->offset;
-      msg.payload.assign(static_cast<const char*>(m->payload), m->len);
+      msg.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
+      h_->returned.push_back(m);  // destroyed at the next poll
+      continue;
     } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       out->reached_end.push_back(m->partition);
     } else if (fatal.ok() && (m->err == RD_KAFKA_RESP_ERR__FATAL ||

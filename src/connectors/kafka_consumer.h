@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,11 +26,12 @@ EnvLookup ProcessEnvironment();
 base::Result<std::string> ExpandEnvReferences(const std::string& value, const std::string& what,
                                               const EnvLookup& env);
 
-// One Kafka record as the stream runtime sees it.
+// One Kafka record as the stream runtime sees it. The payload is librdkafka's own buffer (no
+// copy per message): valid until the consumer's next Poll or its destruction.
 struct KafkaMessage {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::string payload;
+  std::string_view payload;
 };
 
 struct KafkaPoll {
@@ -92,8 +94,9 @@ class KafkaConsumer {
   base::Status Subscribe(KafkaRebalanceHandler* handler);
   // Leaves the group (the handler is told of no further change); a no-op when not subscribed.
   void Unsubscribe();
-  // Waits up to `timeout` for messages and returns at most `max_messages`. Transient broker
-  // errors are logged by librdkafka and retried; a fatal one is returned.
+  // Waits up to `timeout` for messages and returns at most `max_messages` (their payloads valid
+  // until the next Poll). Transient broker errors are logged by librdkafka and retried; a fatal
+  // one is returned.
   base::Status Poll(size_t max_messages, std::chrono::milliseconds timeout, KafkaPoll* out);
   // The value librdkafka uses for configuration property `name` (nullopt: unknown property), as
   // set by sluice's streaming defaults, the source's properties and sluice's own settings.

@@ -478,6 +478,10 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
   return Replay(plan, events, &events, spine, threads, counts);
 }
 
+types::Column GatherColumn(const types::Column& src, const std::uint32_t* order, size_t n) {
+  return Gather(src, src.AllValid(), order, n, /*threads=*/1);
+}
+
 }  // namespace sluice::engine
 
 namespace sluice::engine {

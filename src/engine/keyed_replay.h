@@ -40,4 +40,8 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
                                                     const types::Batch& spine, int threads,
                                                     ReplayCounts* counts);
 
+// `src`'s rows order[0], ..., order[n - 1] as a new column (values, NULLs, strings), written
+// straight into its buffers: one tight pass per column instead of a row at a time.
+types::Column GatherColumn(const types::Column& src, const std::uint32_t* order, size_t n);
+
 }  // namespace sluice::engine

@@ -1,12 +1,14 @@
 #include "engine/materialization.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
 #include "base/status.h"
 #include "base/time.h"
 #include "engine/entity_state.h"
+#include "engine/keyed_replay.h"
 #include "engine/view_loader.h"
 #include "engine/window_aggregator.h"
 
@@ -118,6 +120,10 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
   const types::Column& ets = events.column(nkeys);
 
   std::unordered_map<std::string, size_t> slot_of;
+  // One integer key (the common case): looked up by value, its key bytes built once per entity
+  // rather than once per event.
+  const bool int_key = nkeys == 1 && events.column(0).type() == types::LogicalType::kInt64;
+  std::unordered_map<std::int64_t, size_t> slot_of_int;
   std::vector<std::string> keys;
   std::vector<std::vector<size_t>> rows;
   std::vector<std::string> key_values(nkeys);
@@ -131,6 +137,16 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
     }
     if (!ets.IsValid(r)) {
       ++c.events_null_time;
+      continue;
+    }
+    if (int_key) {
+      auto [it, inserted] = slot_of_int.try_emplace(events.column(0).GetInt64(r), keys.size());
+      if (inserted) {
+        key_values[0] = events.column(0).ValueToString(r);
+        keys.push_back(EntityKeyBytes(key_values));
+        rows.emplace_back();
+      }
+      rows[it->second].push_back(r);
       continue;
     }
     for (size_t k = 0; k < nkeys; ++k)
@@ -147,15 +163,34 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
     std::stable_sort(list.begin(), list.end(),
                      [&](size_t a, size_t b) { return ets.GetTimestamp(a) < ets.GetTimestamp(b); });
   }
+  // Every entity's events, entity after entity, gathered into one log a column at a time (each
+  // entity then reads its slice [begin[i], begin[i + 1])): gathering row by row into a log per
+  // entity jumped across the whole batch for every value.
+  if (events.num_rows() >= std::numeric_limits<std::uint32_t>::max()) {
+    return base::FailedPrecondition("materialize: more than 4 billion events in one update");
+  }
+  std::vector<std::uint32_t> order;
+  std::vector<size_t> begin;
+  order.reserve(events.num_rows());
+  begin.reserve(keys.size() + 1);
+  for (const auto& list : rows) {
+    begin.push_back(order.size());
+    for (size_t r : list)
+      order.push_back(static_cast<std::uint32_t>(r));
+  }
+  begin.push_back(order.size());
+  EventLog log;
+  log.ts.resize(order.size());
+  for (size_t j = 0; j < order.size(); ++j)
+    log.ts[j] = ets.GetTimestamp(order[j]);
+  for (size_t in = 0; in < plan.inputs.size(); ++in)
+    log.inputs.push_back(GatherColumn(events.column(nkeys + 1 + in), order.data(), order.size()));
 
   StateWrites out;
   out.heads.reserve(keys.size());
   std::int64_t created = 0;
   std::map<std::string, std::optional<std::string>> entity_parts;
   EntityState state;
-  EventLog log;
-  for (const auto& in : plan.inputs)
-    log.inputs.emplace_back(in.type);
   std::vector<EntityState*> cached;
   std::vector<std::string> missed;
   for (size_t from = 0; from < keys.size(); from += kLookupBatch) {
@@ -180,7 +215,7 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
     size_t next_missed = 0;
     for (size_t i = 0; i < batch_keys.size(); ++i) {
       const std::string& key = batch_keys[i];
-      const std::vector<size_t>& list = rows[from + i];
+      const size_t first = begin[from + i], end = begin[from + i + 1];
       std::optional<std::string>* read = cached[i] ? nullptr : &stored[next_missed++];
       EntityState& target = cached[i] ? *cached[i] : state;
       const bool had_state = cached[i] != nullptr || read->has_value();
@@ -196,21 +231,13 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
         ++created;
       }
       if (had_state) {
-        const std::int64_t first_new = ets.GetTimestamp(list.front());
+        const std::int64_t first_new = log.ts[first];
         if (first_new < target.newest_event) {
           return base::FailedPrecondition("entity '" + key + "' has a new event at " +
                                           base::FormatTimestampMicros(first_new) +
                                           ", before its newest stored event (" +
                                           base::FormatTimestampMicros(target.newest_event) + ")");
         }
-      }
-      log.ts.clear();
-      for (auto& c : log.inputs)
-        c.Clear();
-      for (size_t e : list) {
-        log.ts.push_back(ets.GetTimestamp(e));
-        for (size_t in = 0; in < plan.inputs.size(); ++in)
-          log.inputs[in].AppendRowOf(events.column(nkeys + 1 + in), e);
       }
       // A group part is read only when a chunk is sealed into a group already stored: once per
       // kChunkEvents events of the entity.
@@ -222,8 +249,8 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
         return std::move(got[0]);
       };
       entity_parts.clear();
-      base::Status applied = ApplyEvents(plan, log, 0, log.ts.size(), target,
-                                         had_state ? &fetch : nullptr, entity_parts);
+      base::Status applied =
+          ApplyEvents(plan, log, first, end, target, had_state ? &fetch : nullptr, entity_parts);
       if (!applied.ok()) return applied.WithContext("stored state of entity '" + key + "'");
       for (auto& [name, value] : entity_parts)
         out.parts.push_back({key, name, std::move(value)});

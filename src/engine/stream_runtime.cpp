@@ -19,6 +19,7 @@
 #include "engine/entity_state.h"
 #include "engine/entity_state_cache.h"
 #include "engine/materialization.h"
+#include "engine/micro_batch_gate.h"
 #include "engine/stream_fence.h"
 #include "engine/view_loader.h"
 #include "lake/staging_dir.h"
@@ -1260,8 +1261,10 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
   constexpr auto kGroupCheckEvery = std::chrono::milliseconds(250);
   // Views written for the first time at once, so `get` finds them even before any event.
   SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
-  size_t gathered = 0;  // messages of the micro-batch being gathered
-  base::ProcessingTime gathering_since{};
+  MicroBatchGate gate({.messages = s.options.max_poll_messages,
+                       .linger = s.options.batch_linger,
+                       .catch_up_messages = s.options.catch_up_batch_messages,
+                       .catch_up_linger = s.options.catch_up_linger});
   while (true) {
     if (s.options.stop_at_end && at_end()) {
       // The input of the partitions owned is over: apply what waits and land the archive. A
@@ -1280,40 +1283,14 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/true));
       break;
     }
-    // While a micro-batch gathers, a poll waits only for what is left of its linger.
-    auto wait = s.options.poll_timeout;
-    if (gathered > 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          gathering_since + s.options.batch_linger - s.clock->Now());
-      wait = std::clamp(left, std::chrono::milliseconds(0), wait);
-    }
     SLUICE_RETURN_IF_ERROR(s.consumer->Poll(
-        std::max<size_t>(
-            1, s.options.max_poll_messages - std::min(gathered, s.options.max_poll_messages)),
-        wait, &poll));
+        gate.PollMax(), gate.PollWait(s.clock->Now(), s.options.poll_timeout), &poll));
     s.poll_time = s.clock->Now();
     for (const connectors::KafkaMessage& m : poll.messages)
       s.Consume(m);
-    if (gathered == 0 && !poll.messages.empty()) gathering_since = s.clock->Now();
-    gathered += poll.messages.size();
-    // Applied when full, when its linger is over, or when the topic went quiet (nothing more
-    // came within the wait: no reason to hold what arrived).
-    if (gathered > 0 && (gathered >= s.options.max_poll_messages || poll.messages.empty() ||
-                         s.clock->Now() - gathering_since >= s.options.batch_linger)) {
-      gathered = 0;
-      SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
-      std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
-      for (const auto& [p, ps] : s.partitions)
-        offsets.emplace_back(p, ps.next);
-      s.consumer->CommitInformational(offsets);
-    } else if (gathered == 0 && !s.waiting.empty() && s.options.idle_timeout.count() > 0) {
-      // A partition may have gone idle and stopped holding events back.
-      SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
-    } else if (gathered == 0 && s.SegmentRows() > 0 &&
-               s.clock->Now() - s.segment_started >= s.options.segment_age) {
-      SLUICE_RETURN_IF_ERROR(s.LandSegment(/*wait=*/false));
-    }
-    SLUICE_RETURN_IF_ERROR(s.FinishLanding(/*block=*/false));
+    // How far behind the owned partitions are (their lag, from the high watermarks of the
+    // fetches so far).
+    std::int64_t backlog = 0;
     for (auto& [p, ps] : s.partitions) {
       if (auto high = s.consumer->CachedHighWatermark(p)) {
         ps.high = std::max(ps.high, *high);
@@ -1322,7 +1299,25 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       } else {
         s.status.lag[p] = std::max<std::int64_t>(0, ps.end - ps.next);
       }
+      backlog += std::max<std::int64_t>(0, ps.high - ps.next);
     }
+    // Applied when full, when its linger is over, or when the topic went quiet (nothing more
+    // came within the wait: no reason to hold what arrived).
+    if (gate.Add(poll.messages.size(), s.clock->Now(), backlog)) {
+      gate.Applied();
+      SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
+      std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
+      for (const auto& [p, ps] : s.partitions)
+        offsets.emplace_back(p, ps.next);
+      s.consumer->CommitInformational(offsets);
+    } else if (gate.gathered() == 0 && !s.waiting.empty() && s.options.idle_timeout.count() > 0) {
+      // A partition may have gone idle and stopped holding events back.
+      SLUICE_RETURN_IF_ERROR(s.Step(/*flush=*/false, /*land=*/false));
+    } else if (gate.gathered() == 0 && s.SegmentRows() > 0 &&
+               s.clock->Now() - s.segment_started >= s.options.segment_age) {
+      SLUICE_RETURN_IF_ERROR(s.LandSegment(/*wait=*/false));
+    }
+    SLUICE_RETURN_IF_ERROR(s.FinishLanding(/*block=*/false));
     if (report) report(s.status);
     s.status.freshness_micros.clear();  // reported once
   }

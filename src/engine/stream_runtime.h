@@ -27,6 +27,11 @@ struct StreamOptions {
   // per-batch costs (the row SQL, the store write with the cursor) to a few hundred batches a
   // second for at most this much added latency. 0: apply after every poll.
   std::chrono::milliseconds batch_linger{10};
+  // Far behind the partitions' high watermarks (a catch-up, a backlog after a restart), a
+  // micro-batch gathers up to this many messages for up to catch_up_linger instead
+  // (MicroBatchGate): the per-batch costs are paid per this many events. 0: never.
+  size_t catch_up_batch_messages = 500000;
+  std::chrono::milliseconds catch_up_linger{1000};
   std::int64_t segment_rows = 1'000'000;  // a lake segment rolls at this many rows...
   base::Duration segment_age = std::chrono::minutes(1);  // ...or this old, whichever first
   // Stop once every partition reached the end offset it had at start, after applying every

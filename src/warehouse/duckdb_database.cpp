@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -458,14 +459,24 @@ class AppenderGuard {
   duckdb_appender appender_ = nullptr;
 };
 
-// Fills `chunk` with rows [first, first + n) of `batch`. Validity words copy whole because
-// `first` is a multiple of the chunk capacity, itself a multiple of 64.
-void FillChunk(const types::Batch& batch, size_t first, idx_t n, duckdb_data_chunk chunk) {
-  for (size_t c = 0; c < batch.num_columns(); ++c) {
-    const types::Column& column = batch.column(c);
-    duckdb_vector vector = duckdb_data_chunk_get_vector(chunk, c);
+// Fills `chunk` with rows [first, first + n) of `batch`: every column, or the chunk's vector i
+// with column (*columns)[i] (a scan's projection). Validity words copy whole because `first` is
+// a multiple of the chunk capacity, itself a multiple of 64.
+void FillChunk(const types::Batch& batch, size_t first, idx_t n, duckdb_data_chunk chunk,
+               const std::vector<idx_t>* columns = nullptr) {
+  const size_t count = columns != nullptr ? columns->size() : batch.num_columns();
+  for (size_t out = 0; out < count; ++out) {
+    const size_t c = columns != nullptr ? (*columns)[out] : out;
+    duckdb_vector vector = duckdb_data_chunk_get_vector(chunk, out);
     duckdb_vector_ensure_validity_writable(vector);
     std::uint64_t* mask = duckdb_vector_get_validity(vector);
+    if (c >= batch.num_columns()) {
+      // A column the batch does not have (DuckDB's row id, asked for by a count(*)): its values
+      // are never read.
+      std::memset(mask, 0, ((n + 63) / 64) * sizeof(std::uint64_t));
+      continue;
+    }
+    const types::Column& column = batch.column(c);
     std::memcpy(mask, column.validity() + first / 64, ((n + 63) / 64) * sizeof(std::uint64_t));
     if (column.type() == LogicalType::kString) {
       for (idx_t i = 0; i < n; ++i) {
@@ -903,7 +914,14 @@ Status DuckDb::Append(std::string_view table, const types::Batch& batch) {
 
 namespace {
 
-// The table function behind RegisterBatch: extra info = the Batch, init data = the next row.
+// The table function behind RegisterBatch: extra info = the Batch, init data = the next row and
+// the columns the query reads (projection pushdown: a view's row SQL reads a few of a stream's
+// columns, and copying the others' strings into DuckDB was most of its scan).
+struct BatchScanState {
+  size_t next = 0;
+  std::vector<idx_t> columns;
+};
+
 void BatchBind(duckdb_bind_info info) {
   const auto* batch = static_cast<const types::Batch*>(duckdb_bind_get_extra_info(info));
   for (const types::Field& field : batch->schema().fields()) {
@@ -914,22 +932,26 @@ void BatchBind(duckdb_bind_info info) {
 }
 
 void BatchInit(duckdb_init_info info) {
-  duckdb_init_set_init_data(info, new size_t(0),
-                            [](void* next) { delete static_cast<size_t*>(next); });
+  auto state = std::make_unique<BatchScanState>();
+  const idx_t count = duckdb_init_get_column_count(info);
+  for (idx_t i = 0; i < count; ++i)
+    state->columns.push_back(duckdb_init_get_column_index(info, i));
+  duckdb_init_set_init_data(info, state.release(),
+                            [](void* s) { delete static_cast<BatchScanState*>(s); });
   duckdb_init_set_max_threads(info, 1);  // rows in order
 }
 
 void BatchScan(duckdb_function_info info, duckdb_data_chunk output) {
   const auto* batch = static_cast<const types::Batch*>(duckdb_function_get_extra_info(info));
-  size_t& next = *static_cast<size_t*>(duckdb_function_get_init_data(info));
+  auto& state = *static_cast<BatchScanState*>(duckdb_function_get_init_data(info));
   // `next` stays a multiple of the vector size, as FillChunk's word-wise validity copy needs.
-  const idx_t n = std::min<size_t>(duckdb_vector_size(), batch->num_rows() - next);
+  const idx_t n = std::min<size_t>(duckdb_vector_size(), batch->num_rows() - state.next);
   if (n == 0) {
     duckdb_data_chunk_set_size(output, 0);
     return;
   }
-  FillChunk(*batch, next, n, output);
-  next += n;
+  FillChunk(*batch, state.next, n, output, &state.columns);
+  state.next += n;
 }
 
 }  // namespace
@@ -948,6 +970,7 @@ Status DuckDb::RegisterBatch(std::string_view name, const types::Batch* batch) {
   duckdb_table_function_set_bind(function, BatchBind);
   duckdb_table_function_set_init(function, BatchInit);
   duckdb_table_function_set_function(function, BatchScan);
+  duckdb_table_function_supports_projection_pushdown(function, true);
   const bool ok = duckdb_register_table_function(handles_->conn, function) == DuckDBSuccess;
   duckdb_destroy_table_function(&function);
   if (!ok) {

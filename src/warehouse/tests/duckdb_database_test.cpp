@@ -381,6 +381,38 @@ TEST(DuckDbTest, RegisteredScanRefusesColumnsItCannotFill) {
   EXPECT_FALSE(db.RegisterScan("sluice_scan", &ok).ok());
 }
 
+// A query reading some columns of a registered batch gets those (the scan is told which), in
+// any order, as often as named; counting rows reads none.
+TEST(DuckDbTest, RegisteredBatchScansOnlyTheColumnsAQueryReads) {
+  DuckDb db = OpenMemory();
+  const Batch batch = MakeAllTypesBatch(5000);
+  ASSERT_TRUE(db.RegisterBatch("sluice_rows", &batch).ok());
+  auto all = db.Query("SELECT * FROM sluice_rows()");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  const std::vector<std::string> names = {batch.schema().field(3).name,
+                                          batch.schema().field(0).name};
+  auto some = db.Query("SELECT " + names[0] + ", " + names[1] + ", " + names[0] +
+                       " AS again FROM sluice_rows()");
+  ASSERT_TRUE(some.ok()) << some.status().ToString();
+  ASSERT_EQ(some->num_columns(), 3U);
+  ASSERT_EQ(some->num_rows(), 5000U);
+  for (size_t r = 0; r < 5000; ++r) {
+    EXPECT_EQ(some->column(0).ValueToString(r), batch.column(3).ValueToString(r)) << r;
+    EXPECT_EQ(some->column(1).ValueToString(r), batch.column(0).ValueToString(r)) << r;
+    EXPECT_EQ(some->column(2).ValueToString(r), batch.column(3).ValueToString(r)) << r;
+  }
+  auto count = db.QueryScalarInt64("SELECT count(*) FROM sluice_rows()");
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  EXPECT_EQ(*count, 5000);
+  auto filtered = db.QueryScalarInt64("SELECT count(*) FROM sluice_rows() WHERE " +
+                                      batch.schema().field(1).name + " IS NULL");
+  ASSERT_TRUE(filtered.ok()) << filtered.status().ToString();
+  std::int64_t nulls = 0;
+  for (size_t r = 0; r < 5000; ++r)
+    nulls += batch.column(1).IsValid(r) ? 0 : 1;
+  EXPECT_EQ(*filtered, nulls);
+}
+
 TEST(DuckDbTest, PreparedQueryRerunsOverARefilledBatch) {
   DuckDb db = OpenMemory();
   Batch batch = MakeAllTypesBatch(3000);
