@@ -5,9 +5,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
@@ -36,11 +34,6 @@ constexpr double kBloomBitsPerKey = 10.0;
 // A follower whose catch-up fails because the writer deleted a file between reading its
 // MANIFEST and opening the file simply tries again; a few rounds settle every such race.
 constexpr int kCatchUpAttempts = 3;
-// A reader's memtable hashes keys by up to this many leading bytes (see MakeOptions), into this
-// many buckets (8 bytes each; more entities than buckets share them in small skiplists).
-constexpr std::size_t kHashedKeyBytes = 1024;
-constexpr std::size_t kMemtableBuckets = 1 << 20;
-
 // The first key past every "s1/v/VIEW/..." key, for a range tombstone over a view's values.
 std::string ValueRangeEnd(const std::string& value_prefix) {
   std::string end = value_prefix;
@@ -106,17 +99,6 @@ rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary) {
     // It catches up every follow interval (50 ms by default), and each time RocksDB opened the
     // table files on 16 new threads: 6% of a busy server's time spent starting threads.
     opts.max_file_opening_threads = 1;
-    // The secondary replays the writer's unflushed log into a memtable of its own, and a fresh
-    // materialization is all there: a skiplist of a million entities cost a quarter of a
-    // look-up's time in cache misses. Only point reads (and range tombstones, which RocksDB keeps
-    // in a skiplist of their own) reach a reader, so a hash of whole keys serves it: a prefix
-    // longer than any key is the key itself.
-    opts.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kHashedKeyBytes));
-    opts.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kMemtableBuckets));
-    // The bucket array is allocated with each memtable; RocksDB refuses a memtable that starts
-    // out over its size. A secondary never flushes, so the size only decides when its replay
-    // starts another memtable.
-    opts.write_buffer_size = std::max(o.write_buffer_bytes, 8 * kMemtableBuckets * sizeof(void*));
   }
   return opts;
 }
@@ -173,8 +155,17 @@ class RocksDbStore final : public OnlineStore {
     }
     secondary_dir_ = tmpl;
     rocksdb::DB* db = nullptr;
-    const auto s = rocksdb::DB::OpenAsSecondary(MakeOptions(options, true), path_.string(),
-                                                secondary_dir_, &db);
+    rocksdb::Options opts = MakeOptions(options, true);
+    // The reader follows the writer's table files only, never its WAL: a secondary that replays
+    // the WAL keeps those entries in its active memtable after the writer has flushed them, and
+    // reads consult that memtable first (RocksDB 7.8, DBImplSecondary::TryCatchUpWithPrimary
+    // drops only immutable memtables; facebook/rocksdb#14444, #15051). Old values there then
+    // hide newer ones in the tables: a reader saw a view's old meta and old entities beside an
+    // entity the old view lacks (MultiGet), or an old view indefinitely (Get). The writer
+    // flushes every write instead (FlushWrite), so the tables hold every acknowledged write, and
+    // a WAL directory of the reader's own (empty) leaves it nothing to replay.
+    opts.wal_dir = secondary_dir_;
+    const auto s = rocksdb::DB::OpenAsSecondary(opts, path_.string(), secondary_dir_, &db);
     if (!s.ok()) return FromRocks(s, "opening " + Describe() + " read-only");
     db_.reset(db);
     if (options.follow_interval.count() > 0) {
@@ -281,7 +272,8 @@ class RocksDbStore final : public OnlineStore {
     // A machine crash can lose the newest batches, but the WAL replays a prefix of them, meta
     // included, so the store is left at an older watermark rather than an inconsistent one.
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    return FromRocks(s, "writing view '" + view + "' to " + Describe());
+    SLUICE_RETURN_IF_ERROR(FromRocks(s, "writing view '" + view + "' to " + Describe()));
+    return FlushWrite("writing view '" + view + "'");
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
@@ -388,7 +380,8 @@ class RocksDbStore final : public OnlineStore {
     const std::string parts = PartPrefix(view);
     batch.DeleteRange(parts, ValueRangeEnd(parts));
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    return FromRocks(s, "deleting view '" + view + "' from " + Describe());
+    SLUICE_RETURN_IF_ERROR(FromRocks(s, "deleting view '" + view + "' from " + Describe()));
+    return FlushWrite("deleting view '" + view + "'");
   }
 
   base::Status CatchUp() override {
@@ -443,6 +436,14 @@ class RocksDbStore final : public OnlineStore {
     }
     writer_lock_fd_ = fd;
     return base::Status::Ok();
+  }
+
+  // Readers see only the writer's table files (OpenFollower), so a write is done once it is in
+  // one: the flush moves the whole memtable, so a WriteBatch reaches readers whole. The batch is
+  // already in the WAL, so a failed flush loses nothing: the next flush or open carries it.
+  base::Status FlushWrite(const std::string& what) {
+    const auto s = db_->Flush(rocksdb::FlushOptions());
+    return FromRocks(s, what + " to " + Describe() + ": flushing it for the readers");
   }
 
   base::Status CheckWritable(const std::string& what) const {

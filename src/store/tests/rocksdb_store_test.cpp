@@ -161,6 +161,45 @@ TEST(RocksDbStoreTest, AReaderFollowsAcrossWriterRestarts) {
   }
 }
 
+// A reader that held a view's old content in memory (a RocksDB secondary replaying the WAL)
+// must not keep serving it once the writer has moved the newer content into a table file: here
+// a writer restart flushes the WAL and writes nothing after, so RocksDB 7.8's secondary kept the
+// old entries in its active memtable and served them over the newer ones (meta and entity "a"
+// of generation 0; "b" of generation 1 from the table through MultiGet, a mix).
+TEST(RocksDbStoreTest, AReaderDoesNotServeWhatTheWriterFlushedFromAStaleCopy) {
+  TempDir dir;
+  auto writer = OpenRocksDbStore(dir.path(), false, TestOptions());
+  ASSERT_TRUE(writer.ok());
+  auto meta = [](const std::string& version) {
+    ViewMeta m;
+    m.source_version = version;
+    return m;
+  };
+  ASSERT_TRUE((*writer)->Replace("v", {{"a", "0"}}, meta("0")).ok());
+  auto reader = OpenRocksDbStore(dir.path(), true, TestOptions());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto got = (*reader)->MultiGetWithMeta("v", {"a", "b"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->meta.has_value());
+  EXPECT_EQ(got->meta->source_version, "0");
+
+  ASSERT_TRUE((*writer)->Replace("v", {{"a", "1"}, {"b", "1"}}, meta("1")).ok());
+  writer->reset();
+  writer = OpenRocksDbStore(dir.path(), false, TestOptions());
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*reader)->CatchUp().ok());
+  got = (*reader)->MultiGetWithMeta("v", {"a", "b"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->meta.has_value());
+  EXPECT_EQ(got->meta->source_version, "1");
+  EXPECT_EQ(got->values[0], std::optional<std::string>("1"));
+  EXPECT_EQ(got->values[1], std::optional<std::string>("1"));
+  auto alone = (*reader)->Meta("v");  // a single Get, not MultiGet
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  ASSERT_TRUE(alone->has_value());
+  EXPECT_EQ((*alone)->source_version, "1");
+}
+
 // Serving reads while `sluice materialize` writes from another process: the reader follows on
 // its own background thread (no CatchUp calls here) and never sees half a batch.
 TEST(RocksDbStoreTest, AReaderFollowsAWriterInAnotherProcess) {
