@@ -954,6 +954,28 @@ void BatchScan(duckdb_function_info info, duckdb_data_chunk output) {
   state.next += n;
 }
 
+// Registers the table function `text` (the name, NUL-terminated) reading `extra`, which the
+// caller keeps alive while the connection may call it (not owned).
+Status RegisterTableFunction(duckdb_connection conn, std::string_view name, const std::string& text,
+                             void* extra, duckdb_table_function_bind_t bind,
+                             duckdb_table_function_init_t init, duckdb_table_function_t scan,
+                             bool projection_pushdown) {
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, text.c_str());
+  duckdb_table_function_set_extra_info(function, extra, [](void*) {});
+  duckdb_table_function_set_bind(function, bind);
+  duckdb_table_function_set_init(function, init);
+  duckdb_table_function_set_function(function, scan);
+  if (projection_pushdown) duckdb_table_function_supports_projection_pushdown(function, true);
+  const bool ok = duckdb_register_table_function(conn, function) == DuckDBSuccess;
+  duckdb_destroy_table_function(&function);
+  if (!ok) {
+    return base::InvalidArgument(
+        fmt::format("could not register table function '{}' (is the name taken?)", name));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DuckDb::RegisterBatch(std::string_view name, const types::Batch* batch) {
@@ -963,21 +985,8 @@ Status DuckDb::RegisterBatch(std::string_view name, const types::Batch* batch) {
   for (const types::Field& field : batch->schema().fields()) {
     SLUICE_RETURN_IF_ERROR(TerminatedSql(field.name).status());
   }
-  duckdb_table_function function = duckdb_create_table_function();
-  duckdb_table_function_set_name(function, text.c_str());
-  duckdb_table_function_set_extra_info(function, const_cast<types::Batch*>(batch),
-                                       [](void*) {});  // not owned
-  duckdb_table_function_set_bind(function, BatchBind);
-  duckdb_table_function_set_init(function, BatchInit);
-  duckdb_table_function_set_function(function, BatchScan);
-  duckdb_table_function_supports_projection_pushdown(function, true);
-  const bool ok = duckdb_register_table_function(handles_->conn, function) == DuckDBSuccess;
-  duckdb_destroy_table_function(&function);
-  if (!ok) {
-    return base::InvalidArgument(
-        fmt::format("could not register table function '{}' (is the name taken?)", name));
-  }
-  return Status::Ok();
+  return RegisterTableFunction(handles_->conn, name, text, const_cast<types::Batch*>(batch),
+                               BatchBind, BatchInit, BatchScan, /*projection_pushdown=*/true);
 }
 
 void DuckDb::ScanChunk::SetString(size_t column, size_t row, std::string_view value) {
@@ -1073,20 +1082,9 @@ Status DuckDb::RegisterScan(std::string_view name, const ScanSource* source) {
           name, column.name));
     }
   }
-  duckdb_table_function function = duckdb_create_table_function();
-  duckdb_table_function_set_name(function, text.c_str());
-  duckdb_table_function_set_extra_info(function, const_cast<ScanSource*>(source),
-                                       [](void*) {});  // not owned
-  duckdb_table_function_set_bind(function, ScanSourceBind);
-  duckdb_table_function_set_init(function, BatchInit);
-  duckdb_table_function_set_function(function, ScanSourceScan);
-  const bool ok = duckdb_register_table_function(handles_->conn, function) == DuckDBSuccess;
-  duckdb_destroy_table_function(&function);
-  if (!ok) {
-    return base::InvalidArgument(
-        fmt::format("could not register table function '{}' (is the name taken?)", name));
-  }
-  return Status::Ok();
+  return RegisterTableFunction(handles_->conn, name, text, const_cast<ScanSource*>(source),
+                               ScanSourceBind, BatchInit, ScanSourceScan,
+                               /*projection_pushdown=*/false);
 }
 
 Status DuckDb::CreateTable(std::string_view table, const types::Schema& schema,
