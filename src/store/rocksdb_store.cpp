@@ -1,11 +1,14 @@
 #include "store/rocksdb_store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
@@ -14,11 +17,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "base/log.h"
 #include "store/key_layout.h"
@@ -34,6 +43,15 @@ constexpr double kBloomBitsPerKey = 10.0;
 // A follower whose catch-up fails because the writer deleted a file between reading its
 // MANIFEST and opening the file simply tries again; a few rounds settle every such race.
 constexpr int kCatchUpAttempts = 3;
+// A reader replaces its instance when the writer has flushed (RocksDbStore::CatchUpLocked); if
+// the writer flushes again while each new instance opens, it gives up after this many and
+// reports the store unavailable until its next catch-up.
+constexpr int kOpenAttempts = 8;
+// A reader's memtable hashes keys by up to this many leading bytes (see MakeOptions), into this
+// many buckets (8 bytes each; more entities than buckets share them in small skiplists).
+constexpr std::size_t kHashedKeyBytes = 1024;
+constexpr std::size_t kMemtableBuckets = 1 << 20;
+
 // The first key past every "s1/v/VIEW/..." key, for a range tombstone over a view's values.
 std::string ValueRangeEnd(const std::string& value_prefix) {
   std::string end = value_prefix;
@@ -66,10 +84,13 @@ base::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return base::Internal(m);
 }
 
-rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary) {
+// `cache` is shared by a reader's successive instances: block cache keys name the table file
+// (its session id and number), not the instance, so a reopened reader starts warm.
+rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary,
+                             std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::Options opts;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.block_cache = std::move(cache);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
   table.optimize_filters_for_memory = true;
   // Point look-ups only: a hash index inside each data block skips the binary search.
@@ -99,9 +120,88 @@ rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary) {
     // It catches up every follow interval (50 ms by default), and each time RocksDB opened the
     // table files on 16 new threads: 6% of a busy server's time spent starting threads.
     opts.max_file_opening_threads = 1;
+    // The secondary replays the writer's unflushed log into a memtable of its own, and a fresh
+    // materialization is all there: a skiplist of a million entities cost a quarter of a
+    // look-up's time in cache misses. Only point reads (and range tombstones, which RocksDB keeps
+    // in a skiplist of their own) reach a reader, so a hash of whole keys serves it: a prefix
+    // longer than any key is the key itself.
+    opts.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kHashedKeyBytes));
+    opts.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kMemtableBuckets));
+    // The bucket array is allocated with each memtable; RocksDB refuses a memtable that starts
+    // out over its size. A secondary never flushes, so the size only decides when its replay
+    // starts another memtable.
+    opts.write_buffer_size = std::max(o.write_buffer_bytes, 8 * kMemtableBuckets * sizeof(void*));
   }
   return opts;
 }
+
+// The oldest of the writer's log files that holds entries not yet in a table file, as `db`'s
+// view of the store says ("rocksdb.min-log-number-to-keep"; a secondary takes it from the
+// writer's MANIFEST). A flush raises it; a compaction does not. Unknown is 0.
+std::uint64_t OldestUnflushedLog(rocksdb::DB& db) {
+  std::uint64_t log = 0;
+  return db.GetIntProperty(rocksdb::DB::Properties::kMinLogNumberToKeep, &log) ? log : 0;
+}
+
+// Whether `db` holds no replayed log entries (every sluice batch has at least a meta Put or
+// Delete, so a replayed batch always counts). Unknown counts as not empty.
+bool MemtablesEmpty(rocksdb::DB& db) {
+  std::uint64_t active = 0;
+  std::uint64_t immutable = 0;
+  return db.GetIntProperty(rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) &&
+         db.GetIntProperty(rocksdb::DB::Properties::kNumEntriesImmMemTables, &immutable) &&
+         active == 0 && immutable == 0;
+}
+
+// One of the writer's log files ("000123.log").
+struct LogFile {
+  std::uint64_t number = 0;
+  std::uintmax_t bytes = 0;
+};
+
+// The writer's log files, by ascending number.
+std::vector<LogFile> LogFiles(const fs::path& store) {
+  std::vector<LogFile> logs;
+  std::error_code ec;
+  for (fs::directory_iterator it(store, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".log") != 0) continue;
+    const char* const last = name.data() + name.size() - 4;
+    LogFile log;
+    const auto [ptr, err] = std::from_chars(name.data(), last, log.number);
+    if (err != std::errc() || ptr != last) continue;
+    std::error_code size_ec;
+    log.bytes = it->file_size(size_ec);  // a log the writer just deleted counts as empty
+    logs.push_back(log);
+  }
+  std::sort(logs.begin(), logs.end(),
+            [](const LogFile& a, const LogFile& b) { return a.number < b.number; });
+  return logs;
+}
+
+// A readers-writer lock that lets a waiting catch-up in ahead of new reads: glibc's default
+// prefers readers, and a busy server's overlapping reads could hold a catch-up off for good.
+class CatchUpLock {
+ public:
+  CatchUpLock() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&lock_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~CatchUpLock() { pthread_rwlock_destroy(&lock_); }
+  CatchUpLock(const CatchUpLock&) = delete;
+  CatchUpLock& operator=(const CatchUpLock&) = delete;
+
+  void lock() { pthread_rwlock_wrlock(&lock_); }
+  void unlock() { pthread_rwlock_unlock(&lock_); }
+  void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+  void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+ private:
+  pthread_rwlock_t lock_;
+};
 
 class RocksDbStore final : public OnlineStore {
  public:
@@ -114,9 +214,10 @@ class RocksDbStore final : public OnlineStore {
     }
     follow_cv_.notify_all();
     if (follower_.joinable()) follower_.join();
-    if (db_) {
-      (void)db_->Close();
-      db_.reset();
+    {
+      Instance last;  // closed here, before the reader's directory goes
+      last.db = std::move(db_);
+      last.dir = std::move(instance_dir_);
     }
     if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);
     if (!secondary_dir_.empty()) {
@@ -134,7 +235,9 @@ class RocksDbStore final : public OnlineStore {
     }
     SLUICE_RETURN_IF_ERROR(TakeWriterLock());
     rocksdb::DB* db = nullptr;
-    const auto s = rocksdb::DB::Open(MakeOptions(options, false), path_.string(), &db);
+    const auto s = rocksdb::DB::Open(
+        MakeOptions(options, false, rocksdb::NewLRUCache(options.block_cache_bytes)),
+        path_.string(), &db);
     if (!s.ok()) return FromRocks(s, "opening " + Describe() + " for writing");
     db_.reset(db);
     return base::Status::Ok();
@@ -154,20 +257,13 @@ class RocksDbStore final : public OnlineStore {
                            tmpl + ")");
     }
     secondary_dir_ = tmpl;
-    rocksdb::DB* db = nullptr;
-    rocksdb::Options opts = MakeOptions(options, true);
-    // The reader follows the writer's table files only, never its WAL: a secondary that replays
-    // the WAL keeps those entries in its active memtable after the writer has flushed them, and
-    // reads consult that memtable first (RocksDB 7.8, DBImplSecondary::TryCatchUpWithPrimary
-    // drops only immutable memtables; facebook/rocksdb#14444, #15051). Old values there then
-    // hide newer ones in the tables: a reader saw a view's old meta and old entities beside an
-    // entity the old view lacks (MultiGet), or an old view indefinitely (Get). The writer
-    // flushes every write instead (FlushWrite), so the tables hold every acknowledged write, and
-    // a WAL directory of the reader's own (empty) leaves it nothing to replay.
-    opts.wal_dir = secondary_dir_;
-    const auto s = rocksdb::DB::OpenAsSecondary(opts, path_.string(), secondary_dir_, &db);
-    if (!s.ok()) return FromRocks(s, "opening " + Describe() + " read-only");
-    db_.reset(db);
+    options_ = options;
+    block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+    // An instance just opened holds only log entries newer than every table file it knows of:
+    // it serves a consistent state even if the writer flushed meanwhile (the next catch-up
+    // sees that and replaces it).
+    SLUICE_ASSIGN_OR_RETURN(Instance fresh, OpenInstance());
+    (void)Install(std::move(fresh));
     if (options.follow_interval.count() > 0) {
       follower_ = std::thread([this, interval = options.follow_interval] { Follow(interval); });
     }
@@ -217,6 +313,8 @@ class RocksDbStore final : public OnlineStore {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     SLUICE_RETURN_IF_ERROR(ValidateSideName(name));
     std::string bytes;
+    const auto lock = LockForRead();
+    if (!db_) return NoInstance();
     const auto s = db_->Get(rocksdb::ReadOptions(), SideKey(view, name), &bytes);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) {
@@ -272,8 +370,7 @@ class RocksDbStore final : public OnlineStore {
     // A machine crash can lose the newest batches, but the WAL replays a prefix of them, meta
     // included, so the store is left at an older watermark rather than an inconsistent one.
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    SLUICE_RETURN_IF_ERROR(FromRocks(s, "writing view '" + view + "' to " + Describe()));
-    return FlushWrite("writing view '" + view + "'");
+    return FromRocks(s, "writing view '" + view + "' to " + Describe());
   }
 
   base::Result<std::vector<std::optional<std::string>>> MultiGet(
@@ -346,6 +443,8 @@ class RocksDbStore final : public OnlineStore {
     std::vector<rocksdb::PinnableSlice> values(n);
     std::vector<rocksdb::Status> statuses(n);
     // The batched MultiGet reads every key at one sequence number: one consistent state.
+    const auto lock = LockForRead();
+    if (!db_) return NoInstance();
     db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), n, slices.data(),
                   values.data(), statuses.data());
     for (std::size_t i = 0; i < n; ++i) {
@@ -362,6 +461,8 @@ class RocksDbStore final : public OnlineStore {
     SLUICE_RETURN_IF_ERROR(ValidateViewName(view));
     const std::string key = MetaKey(view);
     std::string bytes;
+    const auto lock = LockForRead();
+    if (!db_) return NoInstance();
     const auto s = db_->Get(rocksdb::ReadOptions(), key, &bytes);
     if (s.IsNotFound()) return std::optional<ViewMeta>();
     if (!s.ok()) return FromRocks(s, "reading the meta of view '" + view + "' from " + Describe());
@@ -380,18 +481,35 @@ class RocksDbStore final : public OnlineStore {
     const std::string parts = PartPrefix(view);
     batch.DeleteRange(parts, ValueRangeEnd(parts));
     const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    SLUICE_RETURN_IF_ERROR(FromRocks(s, "deleting view '" + view + "' from " + Describe()));
-    return FlushWrite("deleting view '" + view + "'");
+    return FromRocks(s, "deleting view '" + view + "' from " + Describe());
   }
 
   base::Status CatchUp() override {
     if (!read_only_) return base::Status::Ok();
-    rocksdb::Status s;
-    for (int attempt = 0; attempt < kCatchUpAttempts; ++attempt) {
-      s = db_->TryCatchUpWithPrimary();
-      if (s.ok()) return base::Status::Ok();
+    std::lock_guard one_at_a_time(catch_up_mu_);
+    std::vector<Instance> retired;
+    base::Status result;
+    const std::vector<LogFile> logs = LogFiles(path_);
+    if (db_ && !logs.empty() && logs.front().number > oldest_log_) {
+      // The writer has flushed since this instance looked (it deletes a log once a table file
+      // holds all of it). The instance has not caught up with that, so it is still consistent
+      // and keeps serving while a new one opens; the swap is all that reads wait for.
+      auto fresh = OpenInstance();
+      if (fresh.ok()) {
+        std::unique_lock lock(serve_lock_);
+        retired.push_back(Install(std::move(*fresh)));
+      }
+      // On failure, catch up below instead: CatchUpLocked keeps that safe on its own.
     }
-    return FromRocks(s, "catching up with the writer of " + Describe());
+    if (retired.empty()) {
+      // Reads wait for the catch-up: should it install a flush that the memtable's entries
+      // predate, the instance must be replaced before anything reads it again (CatchUpLocked).
+      std::unique_lock lock(serve_lock_);
+      result = CatchUpLocked(retired);
+    }
+    // Closing an old instance frees its memtables and table readers: not while reads wait.
+    retired.clear();
+    return result;
   }
 
   std::string Describe() const override { return "rocksdb at " + path_.string(); }
@@ -438,12 +556,148 @@ class RocksDbStore final : public OnlineStore {
     return base::Status::Ok();
   }
 
-  // Readers see only the writer's table files (OpenFollower), so a write is done once it is in
-  // one: the flush moves the whole memtable, so a WriteBatch reaches readers whole. The batch is
-  // already in the WAL, so a failed flush loses nothing: the next flush or open carries it.
-  base::Status FlushWrite(const std::string& what) {
-    const auto s = db_->Flush(rocksdb::FlushOptions());
-    return FromRocks(s, what + " to " + Describe() + ": flushing it for the readers");
+  // A secondary instance of the reader, with the directory of its info log.
+  struct Instance {
+    Instance() = default;
+    Instance(Instance&&) = default;
+    Instance& operator=(Instance&&) = default;
+    ~Instance() {
+      if (db) (void)db->Close();
+      db.reset();
+      if (!dir.empty()) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    }
+    std::unique_ptr<rocksdb::DB> db;
+    fs::path dir;
+    std::uint64_t oldest_log = 0;  // OldestUnflushedLog at open
+  };
+
+  // Brings db_ level with the writer's MANIFEST and log, and replaces it when the writer has
+  // flushed what its memtable holds. Why: RocksDB 7.8's secondary replays the log into its
+  // active memtable, and when the writer moves those entries into a table file,
+  // TryCatchUpWithPrimary drops only immutable memtables; the active one keeps them until a
+  // record of the writer's next log arrives, and reads consult it before the tables
+  // (facebook/rocksdb#14444, #15051). Its old values then hide newer ones in the new table: a
+  // view's old meta and entities beside an entity only the newer view holds (MultiGet), or the
+  // old view for as long as the writer writes nothing (Get). A new instance reads the tables as
+  // they are and replays only the log the writer has not flushed, which is newer than every
+  // table. Caller holds serve_lock_ exclusively. Entries enter a memtable only from logs at or
+  // past the oldest unflushed one (older ones are skipped), so the memtable can hold flushed
+  // entries only once that number has grown past what it was when the memtable was known clean.
+  base::Status CatchUpLocked(std::vector<Instance>& retired) {
+    if (db_) {
+      rocksdb::Status s;
+      for (int attempt = 0; attempt < kCatchUpAttempts; ++attempt) {
+        s = db_->TryCatchUpWithPrimary();
+        if (s.ok()) break;
+      }
+      // Checked even after a failed catch-up: it may have installed a flush before failing.
+      const std::uint64_t oldest = OldestUnflushedLog(*db_);
+      if ((oldest != 0 && oldest == oldest_log_) || MemtablesEmpty(*db_)) {
+        oldest_log_ = oldest;
+        return FromRocks(s, "catching up with the writer of " + Describe());
+      }
+      // The writer flushed between CatchUp's look at its logs and this catch-up.
+      base::LogDebug(Describe() + ": the writer flushed during a catch-up; reopening the reader");
+      Instance stale;
+      stale.db = std::move(db_);
+      stale.dir = std::move(instance_dir_);
+      retired.push_back(std::move(stale));
+    }
+    auto fresh = OpenInstance();
+    if (!fresh.ok()) {
+      reopen_error_ = fresh.status().ToString();
+      return fresh.status();
+    }
+    retired.push_back(Install(std::move(*fresh)));
+    return base::Status::Ok();
+  }
+
+  // Opens a new secondary instance in a directory of its own (its info log; a second instance
+  // in one directory would rename the first's log as it opens). An instance just opened holds
+  // only log entries newer than every table file it knows of, so it is consistent, unless the
+  // writer deleted a log while it opened (RocksDB 7.8, DBImplSecondary): it lists every log
+  // file, then opens them all before replaying any, and one deleted in between makes it replay
+  // none (PathNotFound, taken as success); and a log deleted after the instance read the
+  // MANIFEST but before it listed the logs is missed. Either leaves it without writes its
+  // tables do not hold, so such an open is detected and repeated.
+  base::Result<Instance> OpenInstance() {
+    base::Status last;
+    for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
+      Instance fresh;
+      const std::vector<LogFile> logs_before = LogFiles(path_);
+      fresh.dir = secondary_dir_ / std::to_string(++instances_opened_);
+      std::error_code ec;
+      fs::create_directory(fresh.dir, ec);
+      if (ec) {
+        return base::IoError("opening " + Describe() + " read-only: cannot create " +
+                             fresh.dir.string() + ": " + ec.message());
+      }
+      rocksdb::DB* db = nullptr;
+      const auto s = rocksdb::DB::OpenAsSecondary(MakeOptions(options_, true, block_cache_),
+                                                  path_.string(), fresh.dir.string(), &db);
+      fresh.db.reset(db);
+      if (!s.ok()) return FromRocks(s, "opening " + Describe() + " read-only");
+      const std::vector<LogFile> logs_after = LogFiles(path_);
+      fresh.oldest_log = OldestUnflushedLog(*fresh.db);
+      if (!MissedLogEntries(fresh, logs_before, logs_after)) return fresh;
+      last = base::Unavailable("opening " + Describe() +
+                               " read-only: the writer deleted a log file during each of " +
+                               std::to_string(kOpenAttempts) + " attempts");
+    }
+    return last;
+  }
+
+  // Whether `fresh` may lack entries of the writer's unflushed logs (see OpenInstance).
+  static bool MissedLogEntries(Instance& fresh, const std::vector<LogFile>& before,
+                               const std::vector<LogFile>& after) {
+    auto unflushed = [&](const LogFile& log) {
+      return fresh.oldest_log == 0 || log.number >= fresh.oldest_log;
+    };
+    auto present_after = [&](const LogFile& log) {
+      return std::any_of(after.begin(), after.end(),
+                         [&](const LogFile& a) { return a.number == log.number; });
+    };
+    for (const LogFile& log : before) {
+      if (unflushed(log) && !present_after(log)) return true;
+    }
+    // Unflushed entries were there before it opened, yet none were replayed. (Not the sizes
+    // after: the writer may have appended to an empty log after the instance read it.)
+    if (MemtablesEmpty(*fresh.db)) {
+      for (const LogFile& log : before) {
+        if (unflushed(log) && log.bytes > 0) return true;
+      }
+    }
+    return false;
+  }
+
+  // Makes `fresh` the instance reads use; returns the one it replaces. Caller holds
+  // serve_lock_ exclusively (or nothing reads yet).
+  Instance Install(Instance fresh) {
+    Instance old;
+    old.db = std::move(db_);
+    old.dir = std::move(instance_dir_);
+    db_ = std::move(fresh.db);
+    instance_dir_ = std::move(fresh.dir);
+    fresh.dir.clear();
+    oldest_log_ = fresh.oldest_log;
+    reopen_error_.clear();
+    return old;
+  }
+
+  // A reader's reads exclude its catch-ups; the writer's instance is never replaced.
+  std::shared_lock<CatchUpLock> LockForRead() {
+    return read_only_ ? std::shared_lock(serve_lock_) : std::shared_lock<CatchUpLock>();
+  }
+
+  // Only while db_ is empty: a reopen failed (a reader never serves from an instance that may
+  // be stale, see CatchUpLocked).
+  base::Status NoInstance() const {
+    return base::Unavailable("reading " + Describe() +
+                             ": the reader has no usable instance after the writer flushed (" +
+                             reopen_error_ + "); it retries at its next catch-up");
   }
 
   base::Status CheckWritable(const std::string& what) const {
@@ -467,9 +721,21 @@ class RocksDbStore final : public OnlineStore {
 
   fs::path path_;
   bool read_only_;
-  std::string secondary_dir_;
-  int writer_lock_fd_ = -1;  // held while open for writing (TakeWriterLock)
-  std::unique_ptr<rocksdb::DB> db_;
+  int writer_lock_fd_ = -1;          // held while open for writing (TakeWriterLock)
+  std::unique_ptr<rocksdb::DB> db_;  // a reader's: empty after a failed reopen
+
+  // Reader only. Reads hold serve_lock_ shared; a catch-up holds it exclusively while it
+  // moves db_ on or replaces it. The members below change only under catch_up_mu_.
+  std::mutex catch_up_mu_;
+  CatchUpLock serve_lock_;
+  fs::path secondary_dir_;  // private: one subdirectory per instance
+  fs::path instance_dir_;   // db_'s subdirectory
+  int instances_opened_ = 0;
+  // OldestUnflushedLog when db_'s memtable was last known to hold nothing flushed.
+  std::uint64_t oldest_log_ = 0;
+  std::string reopen_error_;  // why db_ is empty, for NoInstance
+  StoreOptions options_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
 
   std::mutex follow_mu_;
   std::mutex conditional_mu_;  // WriteStateIf: one check-and-write at a time
