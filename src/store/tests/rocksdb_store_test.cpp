@@ -298,6 +298,59 @@ TEST(RocksDbStoreTest, AReaderNeverServesItsOlderCopyAcrossTheWritersFlushes) {
   }
 }
 
+// A reader that must replace itself after a writer flush but cannot (here its private directory
+// under TMPDIR is gone) fails reads retryably instead of serving its older copy, and recovers at
+// a later catch-up once it can open again.
+TEST(RocksDbStoreTest, AReaderThatCannotReopenFailsRetryablyInsteadOfServingItsOlderCopy) {
+  TempDir dir;
+  TempDir tmp;
+  const char* const old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir ? old_tmpdir : "";
+  ::setenv("TMPDIR", tmp.path().c_str(), 1);
+  auto writer = OpenRocksDbStore(dir.path() / "online", false, TestOptions());
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Replace("v", {{"a", "0"}}, MetaOf("0")).ok());
+  auto reader = OpenRocksDbStore(dir.path() / "online", true, TestOptions());
+  if (old_tmpdir) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto got = (*reader)->MultiGetWithMeta("v", {"a"});
+  ASSERT_TRUE(got.ok() && got->meta.has_value());
+  ASSERT_EQ(got->meta->source_version, "0");  // from the log, in the reader's memtable
+
+  std::vector<fs::path> private_dirs;
+  for (const auto& e : fs::directory_iterator(tmp.path()))
+    private_dirs.push_back(e.path());
+  ASSERT_EQ(private_dirs.size(), 1u);
+  fs::remove_all(private_dirs[0]);
+
+  ASSERT_TRUE((*writer)->Replace("v", {{"a", "1"}}, MetaOf("1")).ok());
+  writer->reset();  // the restart flushes
+  writer = OpenRocksDbStore(dir.path() / "online", false, TestOptions());
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+
+  const auto caught = (*reader)->CatchUp();
+  EXPECT_FALSE(caught.ok());
+  got = (*reader)->MultiGetWithMeta("v", {"a"});
+  ASSERT_FALSE(got.ok()) << "served generation "
+                         << (got->meta ? got->meta->source_version : "(no meta)");
+  EXPECT_EQ(got.status().code(), base::StatusCode::kUnavailable) << got.status().ToString();
+  EXPECT_TRUE(got.status().retryable());
+  EXPECT_NE(got.status().message().find(private_dirs[0].string()), std::string::npos)
+      << got.status().message();
+  EXPECT_FALSE((*reader)->Meta("v").ok());
+
+  fs::create_directory(private_dirs[0]);
+  ASSERT_TRUE((*reader)->CatchUp().ok());
+  got = (*reader)->MultiGetWithMeta("v", {"a"});
+  ASSERT_TRUE(got.ok() && got->meta.has_value()) << got.status().ToString();
+  EXPECT_EQ(got->meta->source_version, "1");
+  EXPECT_EQ(got->values[0], std::optional<std::string>("1"));
+}
+
 // Serving reads while `sluice materialize` writes from another process: the reader follows on
 // its own background thread (no CatchUp calls here) and never sees half a batch.
 TEST(RocksDbStoreTest, AReaderFollowsAWriterInAnotherProcess) {
