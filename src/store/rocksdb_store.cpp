@@ -137,10 +137,16 @@ rocksdb::Options MakeOptions(const StoreOptions& o, bool secondary,
 
 // The oldest of the writer's log files that holds entries not yet in a table file, as `db`'s
 // view of the store says ("rocksdb.min-log-number-to-keep"; a secondary takes it from the
-// writer's MANIFEST). A flush raises it; a compaction does not. Unknown is 0.
-std::uint64_t OldestUnflushedLog(rocksdb::DB& db) {
+// writer's MANIFEST). A flush raises it; a compaction does not. 0 until the first flush (every
+// log); nullopt if RocksDB does not say.
+std::optional<std::uint64_t> OldestUnflushedLog(rocksdb::DB& db) {
   std::uint64_t log = 0;
-  return db.GetIntProperty(rocksdb::DB::Properties::kMinLogNumberToKeep, &log) ? log : 0;
+  if (!db.GetIntProperty(rocksdb::DB::Properties::kMinLogNumberToKeep, &log)) return std::nullopt;
+  return log;
+}
+
+bool Unflushed(std::uint64_t log, std::optional<std::uint64_t> oldest_unflushed) {
+  return !oldest_unflushed || log >= *oldest_unflushed;
 }
 
 // Whether `db` holds no replayed log entries (every sluice batch has at least a meta Put or
@@ -490,9 +496,14 @@ class RocksDbStore final : public OnlineStore {
     std::vector<Instance> retired;
     base::Status result;
     const std::vector<LogFile> logs = LogFiles(path_);
-    if (db_ && !logs.empty() && logs.front().number > oldest_log_) {
-      // The writer has flushed since this instance looked (it deletes a log once a table file
-      // holds all of it). The instance has not caught up with that, so it is still consistent
+    const bool watched_log_gone =
+        watched_log_ && std::none_of(logs.begin(), logs.end(), [&](const LogFile& log) {
+          return log.number == *watched_log_;
+        });
+    if (db_ && watched_log_gone) {
+      // The writer has flushed since this instance looked: it deletes a log once a table file
+      // holds all of it, oldest first, and the watched one is the oldest the instance counted
+      // as unflushed. The instance has not caught up with that, so it is still consistent
       // and keeps serving while a new one opens; the swap is all that reads wait for.
       auto fresh = OpenInstance();
       if (fresh.ok()) {
@@ -505,7 +516,7 @@ class RocksDbStore final : public OnlineStore {
       // Reads wait for the catch-up: should it install a flush that the memtable's entries
       // predate, the instance must be replaced before anything reads it again (CatchUpLocked).
       std::unique_lock lock(serve_lock_);
-      result = CatchUpLocked(retired);
+      result = CatchUpLocked(logs, retired);
     }
     // Closing an old instance frees its memtables and table readers: not while reads wait.
     retired.clear();
@@ -571,7 +582,8 @@ class RocksDbStore final : public OnlineStore {
     }
     std::unique_ptr<rocksdb::DB> db;
     fs::path dir;
-    std::uint64_t oldest_log = 0;  // OldestUnflushedLog at open
+    std::optional<std::uint64_t> oldest_log;  // OldestUnflushedLog at open
+    std::vector<LogFile> logs;                // the writer's logs just before it opened
   };
 
   // Brings db_ level with the writer's MANIFEST and log, and replaces it when the writer has
@@ -586,7 +598,7 @@ class RocksDbStore final : public OnlineStore {
   // table. Caller holds serve_lock_ exclusively. Entries enter a memtable only from logs at or
   // past the oldest unflushed one (older ones are skipped), so the memtable can hold flushed
   // entries only once that number has grown past what it was when the memtable was known clean.
-  base::Status CatchUpLocked(std::vector<Instance>& retired) {
+  base::Status CatchUpLocked(const std::vector<LogFile>& logs, std::vector<Instance>& retired) {
     if (db_) {
       rocksdb::Status s;
       for (int attempt = 0; attempt < kCatchUpAttempts; ++attempt) {
@@ -594,9 +606,9 @@ class RocksDbStore final : public OnlineStore {
         if (s.ok()) break;
       }
       // Checked even after a failed catch-up: it may have installed a flush before failing.
-      const std::uint64_t oldest = OldestUnflushedLog(*db_);
-      if ((oldest != 0 && oldest == oldest_log_) || MemtablesEmpty(*db_)) {
-        oldest_log_ = oldest;
+      const std::optional<std::uint64_t> oldest = OldestUnflushedLog(*db_);
+      if ((oldest && oldest == oldest_log_) || MemtablesEmpty(*db_)) {
+        if (oldest != oldest_log_) Watch(oldest, logs);
         return FromRocks(s, "catching up with the writer of " + Describe());
       }
       // The writer flushed between CatchUp's look at its logs and this catch-up.
@@ -642,6 +654,7 @@ class RocksDbStore final : public OnlineStore {
       if (!s.ok()) return FromRocks(s, "opening " + Describe() + " read-only");
       const std::vector<LogFile> logs_after = LogFiles(path_);
       fresh.oldest_log = OldestUnflushedLog(*fresh.db);
+      fresh.logs = logs_before;
       if (!MissedLogEntries(fresh, logs_before, logs_after)) return fresh;
       last = base::Unavailable("opening " + Describe() +
                                " read-only: the writer deleted a log file during each of " +
@@ -653,9 +666,7 @@ class RocksDbStore final : public OnlineStore {
   // Whether `fresh` may lack entries of the writer's unflushed logs (see OpenInstance).
   static bool MissedLogEntries(Instance& fresh, const std::vector<LogFile>& before,
                                const std::vector<LogFile>& after) {
-    auto unflushed = [&](const LogFile& log) {
-      return fresh.oldest_log == 0 || log.number >= fresh.oldest_log;
-    };
+    auto unflushed = [&](const LogFile& log) { return Unflushed(log.number, fresh.oldest_log); };
     auto present_after = [&](const LogFile& log) {
       return std::any_of(after.begin(), after.end(),
                          [&](const LogFile& a) { return a.number == log.number; });
@@ -673,6 +684,19 @@ class RocksDbStore final : public OnlineStore {
     return false;
   }
 
+  // Records `oldest` as db_'s oldest unflushed log, and which file of `logs` (a listing from
+  // before db_ last synced) to watch for deletion.
+  void Watch(std::optional<std::uint64_t> oldest, const std::vector<LogFile>& logs) {
+    oldest_log_ = oldest;
+    watched_log_.reset();
+    for (const LogFile& log : logs) {
+      if (Unflushed(log.number, oldest)) {
+        watched_log_ = log.number;
+        break;
+      }
+    }
+  }
+
   // Makes `fresh` the instance reads use; returns the one it replaces. Caller holds
   // serve_lock_ exclusively (or nothing reads yet).
   Instance Install(Instance fresh) {
@@ -682,7 +706,7 @@ class RocksDbStore final : public OnlineStore {
     db_ = std::move(fresh.db);
     instance_dir_ = std::move(fresh.dir);
     fresh.dir.clear();
-    oldest_log_ = fresh.oldest_log;
+    Watch(fresh.oldest_log, fresh.logs);
     reopen_error_.clear();
     return old;
   }
@@ -731,8 +755,10 @@ class RocksDbStore final : public OnlineStore {
   fs::path secondary_dir_;  // private: one subdirectory per instance
   fs::path instance_dir_;   // db_'s subdirectory
   int instances_opened_ = 0;
-  // OldestUnflushedLog when db_'s memtable was last known to hold nothing flushed.
-  std::uint64_t oldest_log_ = 0;
+  // OldestUnflushedLog when db_'s memtable was last known to hold nothing flushed, and the oldest
+  // log file it then counted as unflushed (CatchUp's sign that the writer has flushed since).
+  std::optional<std::uint64_t> oldest_log_;
+  std::optional<std::uint64_t> watched_log_;
   std::string reopen_error_;  // why db_ is empty, for NoInstance
   StoreOptions options_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
