@@ -671,12 +671,17 @@ class RocksDbStore final : public OnlineStore {
       return std::any_of(after.begin(), after.end(),
                          [&](const LogFile& a) { return a.number == log.number; });
     };
+    bool deleted = false;
     for (const LogFile& log : before) {
-      if (unflushed(log) && !present_after(log)) return true;
+      if (present_after(log)) continue;
+      if (unflushed(log)) return true;
+      deleted = true;
     }
-    // Unflushed entries were there before it opened, yet none were replayed. (Not the sizes
-    // after: the writer may have appended to an empty log after the instance read it.)
-    if (MemtablesEmpty(*fresh.db)) {
+    // A log went away, and unflushed entries were there before it opened, yet none were
+    // replayed. (Not the sizes after: the writer may have appended to an empty log after the
+    // instance read it. And only with a deletion: a log holding nothing but a record a killed
+    // writer left half-written replays nothing either.)
+    if (deleted && MemtablesEmpty(*fresh.db)) {
       for (const LogFile& log : before) {
         if (unflushed(log) && log.bytes > 0) return true;
       }
