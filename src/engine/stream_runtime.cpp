@@ -471,6 +471,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     } else {
       size_t kept = 0;
       oldest_waiting = std::numeric_limits<std::int64_t>::max();
+      taken.reserve(waiting.size());  // a catch-up batch takes most of them at once
       for (const Waiting& w : waiting) {
         if (w.ts < frontier) {
           taken.push_back(w);
