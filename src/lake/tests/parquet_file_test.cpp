@@ -221,6 +221,23 @@ TEST_F(ParquetFileTest, StatisticsNeverHideRows) {
       12);
 }
 
+TEST_F(ParquetFileTest, AllNullAndNeverNullColumnsReadBack) {
+  // A stream's quarantine file: `line` and `record` are NULL in every row.
+  types::Batch rows(AllTypes());
+  for (size_t r = 0; r < 300; ++r) {
+    for (size_t c = 0; c + 1 < rows.num_columns(); ++c)
+      rows.column(c).AppendNull();
+    rows.column(6).AppendInt64(static_cast<std::int64_t>(r) - 150);
+  }
+  ASSERT_TRUE(WriteParquet(rows, Path("nulls.parquet"), {.row_group_rows = 128}).ok());
+  ExpectReadsBack(rows, Path("nulls.parquet"));
+  const std::string from = " FROM " + Read(Path("nulls.parquet"));
+  EXPECT_EQ(Count("SELECT count(*)" + from + " WHERE i IS NULL AND ts IS NULL AND day IS NULL"),
+            300);
+  EXPECT_EQ(Count("SELECT count(*)" + from + " WHERE i > 0 OR day < DATE '2000-01-01'"), 0);
+  EXPECT_EQ(Count("SELECT count(*)" + from + " WHERE k < 0"), 150);
+}
+
 TEST_F(ParquetFileTest, EmptyBatchKeepsItsColumns) {
   const types::Batch rows(AllTypes());
   ASSERT_TRUE(WriteParquet(rows, Path("empty.parquet")).ok());
