@@ -478,6 +478,42 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
   return Replay(plan, events, &events, spine, threads, counts);
 }
 
+base::Result<EntityEvents> GroupByEntity(const FeatureViewPlan& plan, const types::Batch& events,
+                                         int threads, ReplayCounts* counts) {
+  const size_t nkeys = plan.entity_keys.size();
+  if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
+    return base::Internal("grouping events: they do not have the planned columns");
+  }
+  if (events.num_rows() >= kNoKey) {
+    return base::FailedPrecondition("grouping events: more than 4 billion events in one pass");
+  }
+  threads = ResolveThreads(threads);
+  ReplayCounts local;
+  ReplayCounts& c = counts ? *counts : local;
+  const bool int_key = nkeys == 1 && events.column(0).type() == LogicalType::kInt64;
+  KeyIndex index(nkeys, int_key);
+  index.PrepareIntRange({&events.column(0)}, threads);
+  std::vector<std::uint32_t> ids;
+  c.events_null_key += index.Assign(events, threads, ids);
+  c.events_null_time += DropNullTimes(events.column(nkeys), ids);
+  const std::uint32_t keys = index.size();
+  GroupedEvents g;
+  GroupEvents(plan, events, ids, keys, threads, g, nullptr);
+  // Only ids that hold events (direct ids leave gaps: values of the range no row has).
+  EntityEvents out;
+  out.log = std::move(g.log);
+  std::vector<std::string> key_values(nkeys);
+  for (std::uint32_t k = 0; k < keys; ++k) {
+    if (g.begin[k] == g.begin[k + 1]) continue;
+    for (size_t i = 0; i < nkeys; ++i)
+      key_values[i] = events.column(i).ValueToString(g.first_row[k]);
+    out.keys.push_back(EntityKeyBytes(key_values));
+    out.begin.push_back(g.begin[k]);
+  }
+  out.begin.push_back(g.begin[keys]);
+  return out;
+}
+
 types::Column GatherColumn(const types::Column& src, const std::uint32_t* order, size_t n) {
   return Gather(src, src.AllValid(), order, n, /*threads=*/1);
 }

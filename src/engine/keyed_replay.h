@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -39,6 +40,19 @@ base::Result<std::vector<FeatureValues>> ReplayAsOf(const FeatureViewPlan& plan,
                                                     types::Batch&& events,
                                                     const types::Batch& spine, int threads,
                                                     ReplayCounts* counts);
+
+// A batch of events (ReplayAsOf's layout) grouped by entity and ordered by event time within
+// each, ties in input order, as every replay groups them: entity i's key is keys[i]
+// (EntityKeyBytes) and its events are log's [begin[i], begin[i + 1]). Entities are in no
+// particular order. Rows with a NULL key or time are left out and counted in `counts`
+// (events_null_key, events_null_time; `events` itself is not counted).
+struct EntityEvents {
+  std::vector<std::string> keys;
+  std::vector<std::uint32_t> begin;  // keys.size() + 1 of them
+  EventLog log;
+};
+base::Result<EntityEvents> GroupByEntity(const FeatureViewPlan& plan, const types::Batch& events,
+                                         int threads, ReplayCounts* counts);
 
 // `src`'s rows order[0], ..., order[n - 1] as a new column (values, NULLs, strings), written
 // straight into its buffers: one tight pass per column instead of a row at a time.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <unordered_map>
 
 #include "base/status.h"
 #include "base/time.h"
@@ -117,74 +116,13 @@ base::Result<StateWrites> UpdateEntityStates(const FeatureViewPlan& plan,
   ReplayCounts local;
   ReplayCounts& c = counts ? *counts : local;
   c.events += static_cast<std::int64_t>(events.num_rows());
-  const types::Column& ets = events.column(nkeys);
 
-  std::unordered_map<std::string, size_t> slot_of;
-  // One integer key (the common case): looked up by value, its key bytes built once per entity
-  // rather than once per event.
-  const bool int_key = nkeys == 1 && events.column(0).type() == types::LogicalType::kInt64;
-  std::unordered_map<std::int64_t, size_t> slot_of_int;
-  std::vector<std::string> keys;
-  std::vector<std::vector<size_t>> rows;
-  std::vector<std::string> key_values(nkeys);
-  for (size_t r = 0; r < events.num_rows(); ++r) {
-    bool null_key = false;
-    for (size_t k = 0; k < nkeys; ++k)
-      null_key = null_key || !events.column(k).IsValid(r);
-    if (null_key) {
-      ++c.events_null_key;
-      continue;
-    }
-    if (!ets.IsValid(r)) {
-      ++c.events_null_time;
-      continue;
-    }
-    if (int_key) {
-      auto [it, inserted] = slot_of_int.try_emplace(events.column(0).GetInt64(r), keys.size());
-      if (inserted) {
-        key_values[0] = events.column(0).ValueToString(r);
-        keys.push_back(EntityKeyBytes(key_values));
-        rows.emplace_back();
-      }
-      rows[it->second].push_back(r);
-      continue;
-    }
-    for (size_t k = 0; k < nkeys; ++k)
-      key_values[k] = events.column(k).ValueToString(r);
-    auto [it, inserted] = slot_of.try_emplace(EntityKeyBytes(key_values), keys.size());
-    if (inserted) {
-      keys.push_back(it->first);
-      rows.emplace_back();
-    }
-    rows[it->second].push_back(r);
-  }
-  // Event-time order within an entity, ties in input order: the order of a replay.
-  for (auto& list : rows) {
-    std::stable_sort(list.begin(), list.end(),
-                     [&](size_t a, size_t b) { return ets.GetTimestamp(a) < ets.GetTimestamp(b); });
-  }
-  // Every entity's events, entity after entity, gathered into one log a column at a time (each
-  // entity then reads its slice [begin[i], begin[i + 1])): gathering row by row into a log per
-  // entity jumped across the whole batch for every value.
-  if (events.num_rows() >= std::numeric_limits<std::uint32_t>::max()) {
-    return base::FailedPrecondition("materialize: more than 4 billion events in one update");
-  }
-  std::vector<std::uint32_t> order;
-  std::vector<size_t> begin;
-  order.reserve(events.num_rows());
-  begin.reserve(keys.size() + 1);
-  for (const auto& list : rows) {
-    begin.push_back(order.size());
-    for (size_t r : list)
-      order.push_back(static_cast<std::uint32_t>(r));
-  }
-  begin.push_back(order.size());
-  EventLog log;
-  log.ts.resize(order.size());
-  for (size_t j = 0; j < order.size(); ++j)
-    log.ts[j] = ets.GetTimestamp(order[j]);
-  for (size_t in = 0; in < plan.inputs.size(); ++in)
-    log.inputs.push_back(GatherColumn(events.column(nkeys + 1 + in), order.data(), order.size()));
+  // Every entity's events, entity after entity, in one log (each entity then reads its slice
+  // [begin[i], begin[i + 1])), grouped and ordered as a replay does.
+  SLUICE_ASSIGN_OR_RETURN(EntityEvents grouped, GroupByEntity(plan, events, /*threads=*/1, &c));
+  const std::vector<std::string>& keys = grouped.keys;
+  const std::vector<std::uint32_t>& begin = grouped.begin;
+  const EventLog& log = grouped.log;
 
   StateWrites out;
   out.heads.reserve(keys.size());

@@ -22,6 +22,7 @@
 #include "engine/micro_batch_gate.h"
 #include "engine/stream_fence.h"
 #include "engine/view_loader.h"
+#include "lake/parquet_file.h"
 #include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
 
@@ -321,10 +322,8 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   base::ProcessingTime segment_started{};
   std::int64_t segments = 0;
   // The segment being written to Parquet on a thread of its own (the stream goes on meanwhile;
-  // a long segment's write stalled it for a second), read through the stream_segment_*()
-  // functions over a connection of its own, and what its publish will record.
+  // a long segment's write stalled it for a second), and what its publish will record.
   types::Batch landing_data, landing_late, landing_quarantine;
-  std::optional<warehouse::DuckDb> landing_db;
   struct Landing {
     std::future<base::Result<std::vector<lake::OutputFile>>> files;
     StreamCursor cursor;
@@ -472,6 +471,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     } else {
       size_t kept = 0;
       oldest_waiting = std::numeric_limits<std::int64_t>::max();
+      taken.reserve(waiting.size());  // a catch-up batch takes most of them at once
       for (const Waiting& w : waiting) {
         if (w.ts < frontier) {
           taken.push_back(w);
@@ -691,19 +691,15 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
 
   // Writes `rows` to a Parquet file in the staging folder and stores it in the lake (zstd at
   // level 1, as the file ingest writes the lake: as cheap as snappy, smaller than level 3).
-  // Runs on the landing thread: touches nothing but `rows`, landing_db, the staging folder and
-  // the lake's object store.
-  base::Result<lake::OutputFile> StoreSegmentFile(const std::string& name, types::Batch& rows,
-                                                  const std::string& function,
+  // Runs on the landing thread: touches nothing but `rows`, the staging folder and the lake's
+  // object store.
+  base::Result<lake::OutputFile> StoreSegmentFile(const std::string& name, const types::Batch& rows,
                                                   std::int64_t sequence) {
     const fs::path file = staging->path() / (name + "-" + std::to_string(sequence) + ".parquet");
-    SLUICE_RETURN_IF_ERROR(landing_db->Execute(
-        "COPY (SELECT * FROM " + function + "()) TO " + warehouse::QuoteLiteral(file.string()) +
-        " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
-    std::error_code ec;
-    const auto bytes = fs::file_size(file, ec);
+    SLUICE_ASSIGN_OR_RETURN(std::int64_t bytes, lake::WriteParquet(rows, file));
     SLUICE_ASSIGN_OR_RETURN(std::string sha, lake->PutObject(file, /*move=*/true));
-    return lake::OutputFile{name, sha, ec ? 0 : bytes, static_cast<std::int64_t>(rows.num_rows())};
+    return lake::OutputFile{name, sha, static_cast<std::uint64_t>(bytes),
+                            static_cast<std::int64_t>(rows.num_rows())};
   }
 
   // Lands the segment being built (if it holds anything or the cursor moved) as a new version
@@ -751,16 +747,13 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       std::vector<lake::OutputFile> outputs;
       struct Part {
         const char* name;
-        types::Batch* rows;
-        const char* function;
+        const types::Batch* rows;
       };
-      for (const Part& part :
-           {Part{"data", &landing_data, "stream_segment_data"},
-            Part{"late", &landing_late, "stream_segment_late"},
-            Part{"quarantine", &landing_quarantine, "stream_segment_quarantine"}}) {
+      for (const Part& part : {Part{"data", &landing_data}, Part{"late", &landing_late},
+                               Part{"quarantine", &landing_quarantine}}) {
         if (part.rows->num_rows() == 0) continue;
         SLUICE_ASSIGN_OR_RETURN(lake::OutputFile out,
-                                StoreSegmentFile(part.name, *part.rows, part.function, sequence));
+                                StoreSegmentFile(part.name, *part.rows, sequence));
         outputs.push_back(std::move(out));
       }
       return outputs;
@@ -1144,12 +1137,6 @@ base::Result<std::unique_ptr<StreamRuntime>> StreamRuntime::Open(
   }
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_apply", &s->apply_rows));
   SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_view", &s->view_rows));
-  // The segment being landed, read by its own connection on the landing thread.
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_data", &s->landing_data));
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_late", &s->landing_late));
-  SLUICE_RETURN_IF_ERROR(s->db.RegisterBatch("stream_segment_quarantine", &s->landing_quarantine));
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb landing_db, s->db.Connect());
-  s->landing_db.emplace(std::move(landing_db));
 
   // The lake: the source's dataset, with an empty first version so views can name it (under
   // the dataset's lock: workers of a group may start at once).

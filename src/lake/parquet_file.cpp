@@ -1,0 +1,506 @@
+#include "lake/parquet_file.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Why a writer of our own: the stream archives every event it applies, and DuckDB's COPY of a
+// registered batch (a scan into vectors, a buffered copy of the row group, a dictionary analysis
+// of every column, then the encoding) cost a third of a catch-up's CPU. The columns are typed
+// and contiguous already, so PLAIN pages are a memcpy and zstd does the rest.
+//
+// Format references: parquet-format's parquet.thrift (the metadata structs and field ids
+// written below) and Encodings.md (PLAIN, the RLE/bit-packed hybrid of definition levels);
+// Thrift's compact protocol for the metadata.
+
+namespace sluice::lake {
+namespace {
+
+using types::LogicalType;
+
+// parquet.thrift enums.
+constexpr std::int32_t kBoolean = 0, kInt32 = 1, kInt64 = 2, kDouble = 5, kByteArray = 6;
+constexpr std::int32_t kOptional = 1;
+constexpr std::int32_t kUtf8 = 0, kDateConverted = 6, kTimestampMicros = 10, kInt64Converted = 18;
+constexpr std::int32_t kPlain = 0, kRle = 3;
+constexpr std::int32_t kZstd = 6;
+constexpr std::int32_t kDataPage = 0;
+
+// Thrift compact protocol type ids.
+constexpr std::uint8_t kTTrue = 1, kTFalse = 2, kTI32 = 5, kTI64 = 6, kTBinary = 8, kTList = 9,
+                       kTStruct = 12;
+
+void PutVarint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+std::uint64_t ZigZag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+void PutLe32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// Thrift compact protocol, the subset Parquet's metadata needs. Fields are written in id order.
+class Thrift {
+ public:
+  explicit Thrift(std::string& out) : out_(out) { last_.push_back(0); }
+
+  void I32(std::int16_t id, std::int32_t v) {
+    Header(id, kTI32);
+    PutVarint(out_, ZigZag(v));
+  }
+  void I64(std::int16_t id, std::int64_t v) {
+    Header(id, kTI64);
+    PutVarint(out_, ZigZag(v));
+  }
+  void Bool(std::int16_t id, bool v) { Header(id, v ? kTTrue : kTFalse); }
+  void Binary(std::int16_t id, std::string_view v) {
+    Header(id, kTBinary);
+    PutVarint(out_, v.size());
+    out_.append(v);
+  }
+  void BeginStruct(std::int16_t id) {
+    Header(id, kTStruct);
+    last_.push_back(0);
+  }
+  void EndStruct() {
+    out_.push_back(0);  // stop
+    last_.pop_back();
+  }
+  void BeginList(std::int16_t id, std::uint8_t element_type, size_t n) {
+    Header(id, kTList);
+    if (n < 15) {
+      out_.push_back(static_cast<char>((n << 4) | element_type));
+    } else {
+      out_.push_back(static_cast<char>(0xF0 | element_type));
+      PutVarint(out_, n);
+    }
+  }
+  // One struct element of a list.
+  void BeginElement() { last_.push_back(0); }
+  void ListI32(std::int32_t v) { PutVarint(out_, ZigZag(v)); }
+  void ListBinary(std::string_view v) {
+    PutVarint(out_, v.size());
+    out_.append(v);
+  }
+  // Closes the outermost struct.
+  void End() { out_.push_back(0); }
+
+ private:
+  void Header(std::int16_t id, std::uint8_t type) {
+    const int delta = id - last_.back();
+    if (delta > 0 && delta <= 15) {
+      out_.push_back(static_cast<char>((delta << 4) | type));
+    } else {
+      out_.push_back(static_cast<char>(type));
+      PutVarint(out_, ZigZag(id));
+    }
+    last_.back() = id;
+  }
+
+  std::string& out_;
+  std::vector<std::int16_t> last_;
+};
+
+struct Chunk {
+  std::int64_t data_page_offset = 0;
+  std::int64_t uncompressed = 0;  // page headers included, as the format counts
+  std::int64_t compressed = 0;
+  std::int64_t null_count = 0;
+  bool has_min_max = false;
+  std::string min, max;  // PLAIN bytes of the statistics
+};
+
+std::int32_t PhysicalType(LogicalType t) {
+  switch (t) {
+    case LogicalType::kBool:
+      return kBoolean;
+    case LogicalType::kDate:
+      return kInt32;
+    case LogicalType::kDouble:
+      return kDouble;
+    case LogicalType::kString:
+      return kByteArray;
+    case LogicalType::kInt64:
+    case LogicalType::kTimestamp:
+      return kInt64;
+  }
+  return kByteArray;
+}
+
+// The column's bytes of row r as PLAIN encodes them (fixed-width types).
+size_t PlainWidth(LogicalType t) {
+  switch (t) {
+    case LogicalType::kDate:
+      return 4;
+    case LogicalType::kInt64:
+    case LogicalType::kTimestamp:
+    case LogicalType::kDouble:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+// Definition levels of rows [begin, end) (bit width 1), as the RLE/bit-packed hybrid: one RLE
+// run when every row is valid, else bit-packed groups of 8.
+void PutDefinitionLevels(std::string& out, const types::Column& col, size_t begin, size_t end,
+                         bool all_valid) {
+  const size_t n = end - begin;
+  std::string levels;
+  if (all_valid) {
+    PutVarint(levels, std::uint64_t{n} << 1);
+    levels.push_back(1);
+  } else {
+    const size_t groups = (n + 7) / 8;
+    PutVarint(levels, (std::uint64_t{groups} << 1) | 1);
+    const size_t at = levels.size();
+    levels.resize(at + groups, 0);
+    for (size_t i = 0; i < n; ++i) {
+      if (col.IsValid(begin + i)) levels[at + i / 8] |= static_cast<char>(1 << (i % 8));
+    }
+  }
+  PutLe32(out, static_cast<std::uint32_t>(levels.size()));
+  out.append(levels);
+}
+
+// PLAIN values of the valid rows of [begin, end).
+void PutValues(std::string& out, const types::Column& col, size_t begin, size_t end,
+               bool all_valid) {
+  const LogicalType type = col.type();
+  if (type == LogicalType::kString) {
+    const std::vector<std::uint32_t>& offsets = col.string_offsets();
+    const char* bytes = col.string_bytes().data();
+    for (size_t r = begin; r < end; ++r) {
+      if (!all_valid && !col.IsValid(r)) continue;
+      const std::uint32_t len = offsets[r + 1] - offsets[r];
+      PutLe32(out, len);
+      out.append(bytes + offsets[r], len);
+    }
+    return;
+  }
+  if (type == LogicalType::kBool) {
+    std::uint8_t byte = 0;
+    int bits = 0;
+    for (size_t r = begin; r < end; ++r) {
+      if (!all_valid && !col.IsValid(r)) continue;
+      if (col.GetBool(r)) byte |= static_cast<std::uint8_t>(1 << bits);
+      if (++bits == 8) {
+        out.push_back(static_cast<char>(byte));
+        byte = 0;
+        bits = 0;
+      }
+    }
+    if (bits > 0) out.push_back(static_cast<char>(byte));
+    return;
+  }
+  // Fixed width: the column holds the values little-endian already (DuckDB's layout).
+  const size_t width = PlainWidth(type);
+  const char* data = reinterpret_cast<const char*>(col.data());
+  if (all_valid) {
+    out.append(data + begin * width, (end - begin) * width);
+    return;
+  }
+  for (size_t r = begin; r < end; ++r) {
+    if (col.IsValid(r)) out.append(data + r * width, width);
+  }
+}
+
+// Null count and, for integer-like columns, min and max of the valid rows of [begin, end).
+void Statistics(const types::Column& col, size_t begin, size_t end, bool all_valid, Chunk* c) {
+  const LogicalType type = col.type();
+  const bool ordered =
+      type == LogicalType::kInt64 || type == LogicalType::kTimestamp || type == LogicalType::kDate;
+  std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+  std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+  for (size_t r = begin; r < end; ++r) {
+    if (!all_valid && !col.IsValid(r)) {
+      ++c->null_count;
+      continue;
+    }
+    if (!ordered) continue;
+    const std::int64_t v = type == LogicalType::kDate ? col.GetDate(r) : col.GetInt64(r);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (!ordered || c->null_count == static_cast<std::int64_t>(end - begin)) return;
+  c->has_min_max = true;
+  const size_t width = PlainWidth(type);
+  if (width == 4) {
+    const auto lo32 = static_cast<std::int32_t>(lo), hi32 = static_cast<std::int32_t>(hi);
+    c->min.assign(reinterpret_cast<const char*>(&lo32), 4);
+    c->max.assign(reinterpret_cast<const char*>(&hi32), 4);
+  } else {
+    c->min.assign(reinterpret_cast<const char*>(&lo), 8);
+    c->max.assign(reinterpret_cast<const char*>(&hi), 8);
+  }
+}
+
+// The PLAIN size of row r's value (0 for a NULL).
+size_t ValueBytes(const types::Column& col, size_t r) {
+  if (!col.IsValid(r)) return 0;
+  if (col.type() == LogicalType::kString) {
+    return 4 + col.string_offsets()[r + 1] - col.string_offsets()[r];
+  }
+  return col.type() == LogicalType::kBool ? 1 : PlainWidth(col.type());
+}
+
+class File {
+ public:
+  explicit File(const std::filesystem::path& path) : path_(path) {
+    f_ = std::fopen(path.c_str(), "wb");
+  }
+  ~File() {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  base::Status Opened() const {
+    if (f_ != nullptr) return base::Status::Ok();
+    return base::IoError("cannot create Parquet file '" + path_.string() +
+                         "': " + std::strerror(errno));
+  }
+  base::Status Write(std::string_view bytes) {
+    if (bytes.empty()) return base::Status::Ok();
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size()) {
+      return base::IoError("cannot write Parquet file '" + path_.string() +
+                           "': " + std::strerror(errno));
+    }
+    written_ += static_cast<std::int64_t>(bytes.size());
+    return base::Status::Ok();
+  }
+  base::Status Close() {
+    const int rc = std::fclose(f_);
+    f_ = nullptr;
+    if (rc != 0) {
+      return base::IoError("cannot write Parquet file '" + path_.string() +
+                           "': " + std::strerror(errno));
+    }
+    return base::Status::Ok();
+  }
+  std::int64_t written() const { return written_; }
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* f_ = nullptr;
+  std::int64_t written_ = 0;
+};
+
+struct ZstdContext {
+  ZSTD_CCtx* ctx = ZSTD_createCCtx();
+  ~ZstdContext() { ZSTD_freeCCtx(ctx); }
+};
+
+void PutSchemaElement(Thrift& t, const types::Field& f) {
+  t.BeginElement();
+  t.I32(1, PhysicalType(f.type));
+  t.I32(3, kOptional);
+  t.Binary(4, f.name);
+  switch (f.type) {
+    case LogicalType::kString:
+      t.I32(6, kUtf8);
+      break;
+    case LogicalType::kInt64:
+      t.I32(6, kInt64Converted);
+      break;
+    case LogicalType::kTimestamp:
+      t.I32(6, kTimestampMicros);
+      t.BeginStruct(10);  // LogicalType
+      t.BeginStruct(8);   // TIMESTAMP
+      t.Bool(1, false);   // isAdjustedToUTC: DuckDB's TIMESTAMP, not TIMESTAMPTZ
+      t.BeginStruct(2);   // unit
+      t.BeginStruct(2);   // MICROS
+      t.EndStruct();
+      t.EndStruct();
+      t.EndStruct();
+      t.EndStruct();
+      break;
+    case LogicalType::kDate:
+      t.I32(6, kDateConverted);
+      t.BeginStruct(10);
+      t.BeginStruct(6);  // DATE
+      t.EndStruct();
+      t.EndStruct();
+      break;
+    case LogicalType::kBool:
+    case LogicalType::kDouble:
+      break;
+  }
+  t.EndStruct();
+}
+
+}  // namespace
+
+base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::filesystem::path& path,
+                                        const ParquetWriteOptions& options) {
+  const types::Schema& schema = rows.schema();
+  if (schema.size() == 0) {
+    return base::InvalidArgument("cannot write Parquet file '" + path.string() + "': no columns");
+  }
+  const size_t num_rows = rows.num_rows();
+  const size_t group_rows = std::max<size_t>(1, options.row_group_rows);
+  const size_t page_bytes = std::max<size_t>(1, options.page_bytes);
+  File file(path);
+  SLUICE_RETURN_IF_ERROR(file.Opened());
+  ZstdContext zstd;
+  if (zstd.ctx == nullptr) return base::Internal("zstd: cannot create a compression context");
+  SLUICE_RETURN_IF_ERROR(file.Write("PAR1"));
+
+  std::vector<bool> all_valid(schema.size());
+  for (size_t c = 0; c < schema.size(); ++c)
+    all_valid[c] = rows.column(c).AllValid();
+
+  struct Group {
+    std::int64_t rows = 0;
+    std::vector<Chunk> chunks;
+  };
+  std::vector<Group> groups;
+  std::string page, compressed, header;
+  for (size_t g0 = 0; g0 < num_rows; g0 += group_rows) {
+    const size_t g1 = std::min(num_rows, g0 + group_rows);
+    Group group;
+    group.rows = static_cast<std::int64_t>(g1 - g0);
+    for (size_t c = 0; c < schema.size(); ++c) {
+      const types::Column& col = rows.column(c);
+      Chunk chunk;
+      chunk.data_page_offset = file.written();
+      Statistics(col, g0, g1, all_valid[c], &chunk);
+      size_t p0 = g0;
+      while (p0 < g1) {
+        // The page: rows until their values pass page_bytes (at least one row).
+        size_t p1 = p0;
+        const size_t width = PlainWidth(col.type());
+        if (width > 0) {
+          p1 = std::min(g1, p0 + std::max<size_t>(1, page_bytes / width));
+        } else {
+          size_t bytes = 0;
+          while (p1 < g1 && (p1 == p0 || bytes < page_bytes))
+            bytes += ValueBytes(col, p1++);
+        }
+        page.clear();
+        PutDefinitionLevels(page, col, p0, p1, all_valid[c]);
+        PutValues(page, col, p0, p1, all_valid[c]);
+        if (page.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) {
+          return base::InvalidArgument("cannot write Parquet file '" + path.string() +
+                                       "': a value of column '" + schema.field(c).name +
+                                       "' is over 2 GiB");
+        }
+        compressed.resize(ZSTD_compressBound(page.size()));
+        const size_t n = ZSTD_compressCCtx(zstd.ctx, compressed.data(), compressed.size(),
+                                           page.data(), page.size(), options.zstd_level);
+        if (ZSTD_isError(n)) {
+          return base::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+        }
+        header.clear();
+        Thrift t(header);
+        t.I32(1, kDataPage);
+        t.I32(2, static_cast<std::int32_t>(page.size()));
+        t.I32(3, static_cast<std::int32_t>(n));
+        t.BeginStruct(5);  // DataPageHeader
+        t.I32(1, static_cast<std::int32_t>(p1 - p0));
+        t.I32(2, kPlain);
+        t.I32(3, kRle);
+        t.I32(4, kRle);
+        t.EndStruct();
+        t.End();
+        SLUICE_RETURN_IF_ERROR(file.Write(header));
+        SLUICE_RETURN_IF_ERROR(file.Write(std::string_view(compressed.data(), n)));
+        chunk.uncompressed += static_cast<std::int64_t>(header.size() + page.size());
+        chunk.compressed += static_cast<std::int64_t>(header.size() + n);
+        p0 = p1;
+      }
+      group.chunks.push_back(std::move(chunk));
+    }
+    groups.push_back(std::move(group));
+  }
+
+  // The footer: FileMetaData.
+  std::string meta;
+  Thrift t(meta);
+  t.I32(1, 1);  // version
+  t.BeginList(2, kTStruct, schema.size() + 1);
+  t.BeginElement();  // the root
+  t.I32(3, 0);       // REQUIRED
+  t.Binary(4, "schema");
+  t.I32(5, static_cast<std::int32_t>(schema.size()));
+  t.EndStruct();
+  for (const types::Field& f : schema.fields())
+    PutSchemaElement(t, f);
+  t.I64(3, static_cast<std::int64_t>(num_rows));
+  t.BeginList(4, kTStruct, groups.size());
+  for (const Group& group : groups) {
+    t.BeginElement();  // RowGroup
+    t.BeginList(1, kTStruct, group.chunks.size());
+    std::int64_t uncompressed = 0, compressed_total = 0;
+    for (size_t c = 0; c < group.chunks.size(); ++c) {
+      const Chunk& chunk = group.chunks[c];
+      const types::Field& f = schema.field(c);
+      uncompressed += chunk.uncompressed;
+      compressed_total += chunk.compressed;
+      t.BeginElement();  // ColumnChunk
+      t.I64(2, chunk.data_page_offset);
+      t.BeginStruct(3);  // ColumnMetaData
+      t.I32(1, PhysicalType(f.type));
+      t.BeginList(2, kTI32, 2);
+      t.ListI32(kPlain);
+      t.ListI32(kRle);
+      t.BeginList(3, kTBinary, 1);
+      t.ListBinary(f.name);
+      t.I32(4, kZstd);
+      t.I64(5, group.rows);
+      t.I64(6, chunk.uncompressed);
+      t.I64(7, chunk.compressed);
+      t.I64(9, chunk.data_page_offset);
+      t.BeginStruct(12);  // Statistics
+      t.I64(3, chunk.null_count);
+      if (chunk.has_min_max) {
+        t.Binary(5, chunk.max);
+        t.Binary(6, chunk.min);
+      }
+      t.EndStruct();
+      t.EndStruct();
+      t.EndStruct();
+    }
+    t.I64(2, uncompressed);
+    t.I64(3, group.rows);
+    t.I64(5, group.chunks.front().data_page_offset);
+    t.I64(6, compressed_total);
+    t.EndStruct();
+  }
+  t.Binary(6, "sluice");  // created_by
+  // column_orders: TypeDefinedOrder for every column, which min_value/max_value require.
+  t.BeginList(7, kTStruct, schema.size());
+  for (size_t c = 0; c < schema.size(); ++c) {
+    t.BeginElement();
+    t.BeginStruct(1);
+    t.EndStruct();
+    t.EndStruct();
+  }
+  t.End();
+  SLUICE_RETURN_IF_ERROR(file.Write(meta));
+  std::string tail;
+  PutLe32(tail, static_cast<std::uint32_t>(meta.size()));
+  tail += "PAR1";
+  SLUICE_RETURN_IF_ERROR(file.Write(tail));
+  const std::int64_t size = file.written();
+  SLUICE_RETURN_IF_ERROR(file.Close());
+  return size;
+}
+
+}  // namespace sluice::lake
