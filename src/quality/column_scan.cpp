@@ -314,6 +314,9 @@ base::Status ForEachColumn(
   // One query per worker, each on one DuckDB thread: two cores then scan and sort two columns at
   // once instead of DuckDB's threads waiting on one sorting thread. A lone worker keeps DuckDB's
   // threads for its scans.
+  // Every column is a query of its own over the same files: their footers are parsed once, not
+  // once per column (about 2 ms a query for a 10M-row file of 82 row groups).
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET parquet_metadata_cache = true"));
   std::optional<int> restore;
   if (workers > 1) {
     SLUICE_ASSIGN_OR_RETURN(const int previous, db.SwapThreads(1));
