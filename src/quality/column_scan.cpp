@@ -291,6 +291,12 @@ base::Result<ValueCounts> ColumnReader::CountValues(const std::string& from,
   return out;
 }
 
+void ColumnReader::ReleaseBuffers() {
+  for (auto& b : keys_)
+    b = ValueBuffer();
+  scratch_ = ValueBuffer();
+}
+
 base::Result<std::int64_t> ColumnReader::CountRows(const std::string& from) {
   return connection_.QueryScalarInt64("SELECT count(*) FROM (" + from + ") AS t");
 }
@@ -335,6 +341,9 @@ base::Status ForEachColumn(
         failed = true;
       }
     }
+    // Unmapping a worker's buffers (hundreds of MB) takes milliseconds: done here, while the
+    // other workers may still be on their last columns, not afterwards on one thread.
+    readers[static_cast<size_t>(w)].ReleaseBuffers();
   });
   if (restore) {
     const auto swapped = db.SwapThreads(*restore);
