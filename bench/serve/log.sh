@@ -10,7 +10,10 @@
 #   bench/serve/log.sh BUILD_DIR
 #
 # Environment: SLOG_ENTITIES (default 100000), SLOG_SECONDS per wrk run (default 10),
-# SLOG_ROUNDS (default 3), SLOG_RATE sample rate when on (default 1.0), SLOG_DIR work folder.
+# SLOG_ROUNDS (default 3), SLOG_RATE sample rate when on (default 1.0), SLOG_DIR work folder,
+# SLOG_PIN=1 to run the server on CPU 0 and wrk on CPU 1 (taskset): the server then has one core
+# and requests/s is its throughput on that core, not a share of two cores fought over with wrk
+# (which is what makes unpinned pairs swing by tens of percent).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: log.sh BUILD_DIR}" && pwd)
@@ -20,6 +23,12 @@ seconds=${SLOG_SECONDS:-10}
 rounds=${SLOG_ROUNDS:-3}
 rate=${SLOG_RATE:-1.0}
 work=${SLOG_DIR:-$build/slog-work}
+pin_server=()
+pin_wrk=()
+if [ "${SLOG_PIN:-0}" = 1 ]; then
+  pin_server=(taskset -c 0)
+  pin_wrk=(taskset -c 1)
+fi
 at="2024-06-01T00:00:00Z"
 for tool in "$sluice" wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "log bench: missing $tool" >&2; exit 2; }
@@ -79,7 +88,7 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   shift
   local port
   port=$(free_port)
-  "$sluice" serve -p "$project" --store rocksdb --address "127.0.0.1:$port" "$@" \
+  "${pin_server[@]}" "$sluice" serve -p "$project" --store rocksdb --address "127.0.0.1:$port" "$@" \
     >"$work/serve.log" 2>&1 &
   serve_pid=$!
   local ready=""
@@ -94,7 +103,7 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
     curl -s "http://127.0.0.1:$port/readyz" >&2 || cat "$work/serve.log" >&2
     exit 1
   fi
-  wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$port" -- 1 "$entities" "$at" \
+  "${pin_wrk[@]}" wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$port" -- 1 "$entities" "$at" \
     >/dev/null
   local before after out r rps p50 p99 requests metrics
   before=$(cpu_ticks "$serve_pid")
@@ -103,7 +112,7 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   [ -n "$writer" ] && writer_before=$(awk '{print $14 + $15}' "$writer/stat")
   published_before=$(curl -s "http://127.0.0.1:$port/metrics" |
     sed -n 's/^sluice_serve_log_rows_total \([0-9]*\)/\1/p')
-  out=$(wrk -t2 -c4 -d"${seconds}s" -s "$here/features.lua" "http://127.0.0.1:$port" \
+  out=$("${pin_wrk[@]}" wrk -t2 -c4 -d"${seconds}s" -s "$here/features.lua" "http://127.0.0.1:$port" \
     -- 1 "$entities" "$at")
   after=$(cpu_ticks "$serve_pid")
   metrics=$(curl -s "http://127.0.0.1:$port/metrics")
@@ -146,6 +155,7 @@ for i in $(seq 1 "$rounds"); do
   measure "on, rate $rate (round $i)"
 done
 echo
+[ "${SLOG_PIN:-0}" = 1 ] && echo "Pinned: sluice serve on CPU 0, wrk on CPU 1."
 echo "Load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per row | sampled | dropped | rows published at stop |"

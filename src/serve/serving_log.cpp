@@ -50,8 +50,26 @@ constexpr int kWriterNice = 10;
 // swap of every shard.
 constexpr std::size_t kSpareBuffers = 2 * kShards;
 
+// The serving log's column positions: MakeSchema lays them out and ServingLogBatch::Fill writes
+// them by these numbers; view, source_version and definition are its dictionary columns.
+enum LogColumn : std::size_t {
+  kServedAt,
+  kAsOf,
+  kRequest,
+  kView,
+  kSourceVersion,
+  kDefinition,
+  kEntity,
+  kFeatures,
+};
+constexpr std::size_t kFirstDictionaryColumn = kView;
+constexpr bool IsDictionaryColumn(std::size_t column) {
+  return column >= kView && column <= kDefinition;
+}
+
 types::Schema MakeSchema() {
   using types::LogicalType;
+  // In LogColumn's order.
   auto schema = types::Schema::Make({
       {"served_at", LogicalType::kTimestamp, false},
       {"as_of", LogicalType::kTimestamp, false},
@@ -159,22 +177,21 @@ struct ServingLogRows {
 
 // The rows collected and not yet published, in the buffers the request threads wrote them into
 // (taken whole, never copied row by row), read by DuckDB's COPY as the serving log's columns:
-// view, source_version and definition (columns 3 to 5 of ServingLogSchema) as dictionaries
+// view, source_version and definition (LogColumn's dictionary columns) as dictionaries
 // built per key, not per row.
 class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
  public:
   ServingLogBatch() {
     const types::Schema& schema = ServingLogSchema();
-    for (const types::Field& f : schema.fields()) {
-      columns_.push_back(
-          Column{f.name, f.type,
-                 f.name == "view" || f.name == "source_version" || f.name == "definition"});
+    for (std::size_t c = 0; c < schema.fields().size(); ++c) {
+      const types::Field& f = schema.fields()[c];
+      columns_.push_back(Column{f.name, f.type, IsDictionaryColumn(c)});
     }
   }
 
   const std::vector<Column>& Columns() const override { return columns_; }
   std::vector<std::string_view> Dictionary(size_t column) const override {
-    const Dict& d = dicts_[column - 3];
+    const Dict& d = dicts_[column - kFirstDictionaryColumn];
     return std::vector<std::string_view>(d.values.begin(), d.values.end());
   }
   size_t num_rows() const override { return rows_; }
@@ -184,9 +201,9 @@ class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
                         std::upper_bound(starts_.begin(), starts_.end(), first) - starts_.begin()) -
                     1;
     std::size_t r = first - starts_[b];
-    std::int64_t* served_at = chunk.Int64s(0);
-    std::int64_t* as_of = chunk.Int64s(1);
-    std::int64_t* request = chunk.Int64s(2);
+    std::int64_t* served_at = chunk.Int64s(kServedAt);
+    std::int64_t* as_of = chunk.Int64s(kAsOf);
+    std::int64_t* request = chunk.Int64s(kRequest);
     for (std::size_t i = 0; i < chunk.size(); ++i, ++r) {
       while (r == taken_[b]->rows.size()) {
         ++b;
@@ -198,11 +215,11 @@ class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
       as_of[i] = row.at;
       request[i] = row.request;
       const auto& key = buffer.key_index[row.key];
-      chunk.SetIndex(3, i, key[0]);
-      chunk.SetIndex(4, i, key[1]);
-      chunk.SetIndex(5, i, key[2]);
-      chunk.SetString(6, i, buffer.Text(row.entity));
-      chunk.SetString(7, i, buffer.Text(row.features));
+      chunk.SetIndex(kView, i, key[kView - kFirstDictionaryColumn]);
+      chunk.SetIndex(kSourceVersion, i, key[kSourceVersion - kFirstDictionaryColumn]);
+      chunk.SetIndex(kDefinition, i, key[kDefinition - kFirstDictionaryColumn]);
+      chunk.SetString(kEntity, i, buffer.Text(row.entity));
+      chunk.SetString(kFeatures, i, buffer.Text(row.features));
     }
   }
 
@@ -211,8 +228,10 @@ class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
     buffer->key_index.resize(buffer->keys.size());
     for (std::size_t k = 0; k < buffer->keys.size(); ++k) {
       const ServedKey& key = buffer->keys[k];
-      buffer->key_index[k] = {dicts_[0].Index(key.view), dicts_[1].Index(key.source_version),
-                              dicts_[2].Index(key.definition)};
+      buffer->key_index[k] = {
+          dicts_[kView - kFirstDictionaryColumn].Index(key.view),
+          dicts_[kSourceVersion - kFirstDictionaryColumn].Index(key.source_version),
+          dicts_[kDefinition - kFirstDictionaryColumn].Index(key.definition)};
     }
     for (ServingLogRow& row : buffer->rows) {
       if (row.first_of_request) ++next_request;
@@ -258,7 +277,7 @@ class ServingLogBatch final : public warehouse::DuckDb::ScanSource {
   std::vector<std::unique_ptr<ServingLogRows>> taken_;
   std::vector<std::size_t> starts_;  // each buffer's first row
   std::size_t rows_ = 0;
-  Dict dicts_[3];  // view, source_version, definition
+  Dict dicts_[kDefinition - kFirstDictionaryColumn + 1];
 };
 
 namespace {
