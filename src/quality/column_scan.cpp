@@ -291,6 +291,12 @@ base::Result<ValueCounts> ColumnReader::CountValues(const std::string& from,
   return out;
 }
 
+void ColumnReader::ReleaseBuffers() {
+  for (auto& b : keys_)
+    b = ValueBuffer();
+  scratch_ = ValueBuffer();
+}
+
 base::Result<std::int64_t> ColumnReader::CountRows(const std::string& from) {
   return connection_.QueryScalarInt64("SELECT count(*) FROM (" + from + ") AS t");
 }
@@ -314,6 +320,9 @@ base::Status ForEachColumn(
   // One query per worker, each on one DuckDB thread: two cores then scan and sort two columns at
   // once instead of DuckDB's threads waiting on one sorting thread. A lone worker keeps DuckDB's
   // threads for its scans.
+  // Every column is a query of its own over the same files: their footers are parsed once, not
+  // once per column (about 2 ms a query for a 10M-row file of 82 row groups).
+  SLUICE_RETURN_IF_ERROR(db.Execute("SET parquet_metadata_cache = true"));
   std::optional<int> restore;
   if (workers > 1) {
     SLUICE_ASSIGN_OR_RETURN(const int previous, db.SwapThreads(1));
@@ -332,6 +341,9 @@ base::Status ForEachColumn(
         failed = true;
       }
     }
+    // Unmapping a worker's buffers (hundreds of MB) takes milliseconds: done here, while the
+    // other workers may still be on their last columns, not afterwards on one thread.
+    readers[static_cast<size_t>(w)].ReleaseBuffers();
   });
   if (restore) {
     const auto swapped = db.SwapThreads(*restore);

@@ -61,6 +61,8 @@ class ColumnReader {
   base::Result<ValueCounts> CountValues(const std::string& from, const std::string& expr);
   // count(*) of `from`.
   base::Result<std::int64_t> CountRows(const std::string& from);
+  // Frees the sort buffers (views of them end); the next read allocates them again.
+  void ReleaseBuffers();
 
  private:
   explicit ColumnReader(warehouse::DuckDb connection);

@@ -16,52 +16,77 @@ constexpr int kLevelBits = 8;  // each further level of a crowded bucket: 256 co
 // Keys per group: a group (8 KiB) and its hash table (twice as many slots) stay in L1.
 constexpr size_t kGroup = size_t{1} << 10;
 
+// Two doubles (or keys) side by side: one SSE2 register.
+using Pair = double __attribute__((vector_size(16)));
+using KeyPair = std::uint64_t __attribute__((vector_size(16)));
+using MaskPair = std::int64_t __attribute__((vector_size(16)));
+
+inline Pair LoadPair(const void* p) {
+  Pair v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// KeyDouble of two keys at once, without a branch: a key with the sign bit set is a number >= 0
+// (clear that bit), else a negative one (flip every bit).
+inline Pair KeyDoubles(const std::uint64_t* keys) {
+  KeyPair k;
+  std::memcpy(&k, keys, sizeof k);
+  const KeyPair flip = ((k >> 63) - 1) | kKeySignBit;
+  return std::bit_cast<Pair>(k ^ flip);
+}
+
+// Terms i, i + 1 as a pair, from one(i).
+#define SLUICE_PAIR_OF(one) [&](size_t i) { return Pair{one(i), one(i + 1)}; }
+
 // A sum with compensation (Knuth's two-sum: the rounding error of every addition is kept and
 // added at the end): within an ulp or two of the exact sum for any order of terms, so a mean
-// matches numpy's pairwise sum to the last digits. Four independent lanes, so additions overlap
-// instead of each waiting for the one before.
+// matches numpy's pairwise sum to the last digits. Four independent lanes (term i in lane i % 4),
+// so additions overlap instead of each waiting for the one before, computed two at a time in
+// vector registers: the same operations on each lane as one at a time, so the same bits. A lane
+// given a 0 term is unchanged (its sum and compensation start at +0.0 and can never become -0.0).
 class CompensatedSum {
  public:
-  static constexpr size_t kLanes = 4;
-  // Adds f(i) for every i in [0, n), term i in lane i % kLanes (the lanes kept in registers).
-  template <typename F>
-  void AddAll(size_t n, const F& f) {
-    // Named locals, not an indexed array: the compiler keeps them in registers.
-    double s0 = sum_[0], s1 = sum_[1], s2 = sum_[2], s3 = sum_[3];
-    double c0 = comp_[0], c1 = comp_[1], c2 = comp_[2], c3 = comp_[3];
+  // Adds term i for every i in [0, n): two(i) gives terms i, i + 1 as a pair, one(i) term i alone
+  // (for the last n % 4).
+  template <typename Two, typename One>
+  [[gnu::always_inline]] void AddAll(size_t n, const Two& two, const One& one) {
+    Pair s01 = sum_[0], s23 = sum_[1], c01 = comp_[0], c23 = comp_[1];
     size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-      TwoSum(s0, c0, f(i));
-      TwoSum(s1, c1, f(i + 1));
-      TwoSum(s2, c2, f(i + 2));
-      TwoSum(s3, c3, f(i + 3));
+    for (; i + 4 <= n; i += 4) {
+      TwoSum(s01, c01, two(i));
+      TwoSum(s23, c23, two(i + 2));
     }
-    if (i < n) TwoSum(s0, c0, f(i++));
-    if (i < n) TwoSum(s1, c1, f(i++));
-    if (i < n) TwoSum(s2, c2, f(i++));
-    sum_[0] = s0, sum_[1] = s1, sum_[2] = s2, sum_[3] = s3;
-    comp_[0] = c0, comp_[1] = c1, comp_[2] = c2, comp_[3] = c3;
+    if (i < n) {
+      double t[4] = {0, 0, 0, 0};
+      for (int k = 0; i < n; ++i, ++k)
+        t[k] = one(i);
+      TwoSum(s01, c01, Pair{t[0], t[1]});
+      TwoSum(s23, c23, Pair{t[2], t[3]});
+    }
+    sum_[0] = s01, sum_[1] = s23, comp_[0] = c01, comp_[1] = c23;
   }
-  void Add(double v) { TwoSum(sum_[0], comp_[0], v); }
+  void Add(double v) { TwoSum(sum_[0], comp_[0], Pair{v, 0}); }
   double Value() const {
     double s = 0, c = 0;
-    for (size_t k = 0; k < kLanes; ++k) {
-      TwoSum(s, c, sum_[k]);
-      c += comp_[k];
+    for (int k = 0; k < 4; ++k) {
+      TwoSum(s, c, sum_[k / 2][k % 2]);
+      c += comp_[k / 2][k % 2];
     }
     return s + c;
   }
 
  private:
-  static void TwoSum(double& sum, double& comp, double v) {
-    const double a = sum;
-    const double s = a + v;
-    const double bv = s - a;
+  template <typename T>
+  [[gnu::always_inline]] static void TwoSum(T& sum, T& comp, T v) {
+    const T a = sum;
+    const T s = a + v;
+    const T bv = s - a;
     comp += (a - (s - bv)) + (v - bv);
     sum = s;
   }
-  double sum_[kLanes] = {};
-  double comp_[kLanes] = {};
+  Pair sum_[2] = {{0, 0}, {0, 0}};  // lanes 0, 1 and 2, 3
+  Pair comp_[2] = {{0, 0}, {0, 0}};
 };
 
 // The keys whose top `bits` bits are those of `key` (bits in [0, 64]).
@@ -143,12 +168,26 @@ struct NumericSummarizer::State {
   void Gather(const Bucket& b, std::uint64_t* out) const {
     const std::uint64_t* words = pool->words();
     std::uint64_t left = b.count();
+    // The pages of a bucket lie apart (filled in turns with the others'): each is asked for a
+    // few pages before it is copied, so the copy does not wait on memory line by line.
+    constexpr int kAhead = 3;
+    std::uint32_t ahead = b.first;
+    for (int k = 0; k < kAhead && ahead != kNoPage; ++k, ahead = next[ahead])
+      Prefetch(words + size_t{ahead} * kPageKeys);
     for (std::uint32_t p = b.first; left > 0; p = next[p]) {
+      if (ahead != kNoPage) {
+        Prefetch(words + size_t{ahead} * kPageKeys);
+        ahead = next[ahead];
+      }
       const size_t take = std::min<std::uint64_t>(left, kPageKeys);
       std::memcpy(out, words + size_t{p} * kPageKeys, take * sizeof *out);
       out += take;
       left -= take;
     }
+  }
+  static void Prefetch(const std::uint64_t* page) {
+    for (size_t k = 0; k < kPageKeys; k += 8)
+      __builtin_prefetch(page + k);
   }
 
   // Finish's working state.
@@ -236,17 +275,30 @@ void NumericSummarizer::Add(const types::Column& column) {
   }
   // The sum in a pass of its own over the chunk, still in cache: NULL and NaN add 0 (exactly).
   if (s.is_int) {
-    s.sum.AddAll(n, [&](size_t r) {
+    auto one = [&](size_t r) {
       std::int64_t v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
       return all_valid || column.IsValid(r) ? static_cast<double>(v) : 0.0;
-    });
+    };
+    s.sum.AddAll(n, SLUICE_PAIR_OF(one), one);
   } else {
-    s.sum.AddAll(n, [&](size_t r) {
+    auto one = [&](size_t r) {
       double v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
       return (all_valid || column.IsValid(r)) && !std::isnan(v) ? v : 0.0;
-    });
+    };
+    if (all_valid) {
+      s.sum.AddAll(
+          n,
+          [&](size_t r) {
+            const Pair v = LoadPair(data + r * sizeof(double));
+            // NaN is the one value unequal to itself: its lanes become +0.0.
+            return std::bit_cast<Pair>(std::bit_cast<MaskPair>(v) & (v == v));
+          },
+          one);
+    } else {
+      s.sum.AddAll(n, SLUICE_PAIR_OF(one), one);
+    }
   }
   s.n = m;
   s.min_key = lo;
@@ -382,16 +434,24 @@ void NumericSummarizer::State::Group(std::uint64_t* keys, size_t n, size_t base,
   }
   if (!moments) return;
   const double m = mean;
+  const Pair mean2 = {m, m};
   if (is_int) {
-    squares.AddAll(n, [keys, m](size_t i) {
+    auto one = [keys, m](size_t i) {
       const double d = static_cast<double>(KeyInt(keys[i])) - m;
       return d * d;
-    });
+    };
+    squares.AddAll(n, SLUICE_PAIR_OF(one), one);
   } else {
-    squares.AddAll(n, [keys, m](size_t i) {
-      const double d = KeyDouble(keys[i]) - m;
-      return d * d;
-    });
+    squares.AddAll(
+        n,
+        [&](size_t i) {
+          const Pair d = KeyDoubles(keys + i) - mean2;
+          return d * d;
+        },
+        [keys, m](size_t i) {
+          const double d = KeyDouble(keys[i]) - m;
+          return d * d;
+        });
   }
   AddBins(keys, n, lo_key, hi_key);
 }
