@@ -29,6 +29,11 @@ inline constexpr EnumWords<Compression, 4> kCompressionWords{{{"auto", Compressi
                                                               {"none", Compression::kNone},
                                                               {"gzip", Compression::kGzip},
                                                               {"zstd", Compression::kZstd}}};
+inline constexpr EnumWords<LakeCompression, 4> kLakeCompressionWords{
+    {{"zstd", LakeCompression::kZstd},
+     {"lz4", LakeCompression::kLz4},
+     {"snappy", LakeCompression::kSnappy},
+     {"none", LakeCompression::kNone}}};
 inline constexpr EnumWords<ExtraColumns, 3> kExtraColumnsWords{
     {{"fail", ExtraColumns::kFail}, {"warn", ExtraColumns::kWarn}, {"keep", ExtraColumns::kKeep}}};
 inline constexpr EnumWords<KafkaStart, 2> kKafkaStartWords{

@@ -90,6 +90,9 @@ std::string_view Name(FileFormat v) {
 std::string_view Name(Compression v) {
   return WordOf(kCompressionWords, v);
 }
+std::string_view Name(LakeCompression v) {
+  return WordOf(kLakeCompressionWords, v);
+}
 std::string_view Name(ExtraColumns v) {
   return WordOf(kExtraColumnsWords, v);
 }

@@ -24,9 +24,15 @@ inline constexpr int kConfigVersion = 1;
 
 // --- storage locations ------------------------------------------------------------------------
 
+// The Parquet codec of the files ingest and model builds write to the lake. A trade-off of
+// storage against read CPU (docs/project-file.md); it applies to versions written after it
+// changes. Training sets, stream segments and the serving log keep their own fixed codecs.
+enum class LakeCompression { kZstd, kLz4, kSnappy, kNone };
+
 // The raw-zone lake of immutable, content-addressed snapshots.
 struct LakeSpec {
   std::string path = ".sluice/lake";  // relative to the project dir unless absolute
+  LakeCompression compression = LakeCompression::kZstd;
   Origin origin;
 };
 
@@ -467,6 +473,7 @@ std::string_view Name(WarehouseType v);
 std::string_view Name(SourceType v);
 std::string_view Name(FileFormat v);
 std::string_view Name(Compression v);
+std::string_view Name(LakeCompression v);
 std::string_view Name(ExtraColumns v);
 std::string_view Name(Materialization v);
 std::string_view Name(ModelTestType v);

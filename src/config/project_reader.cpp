@@ -316,8 +316,10 @@ ProjectSpec ReadProjectFile(const YamlDocument& doc, FileRole role,
     r.Read("name", kReq, &spec.name);
     r.Read("version", kOpt, &spec.version);
     r.Read("include", kOpt, &spec.includes);
-    section("lake", &spec.lake.origin,
-            [&](MapReader& s) { s.Read("path", kOpt, &spec.lake.path); });
+    section("lake", &spec.lake.origin, [&](MapReader& s) {
+      s.Read("path", kOpt, &spec.lake.path);
+      s.ReadEnum("compression", kOpt, kLakeCompressionWords, &spec.lake.compression);
+    });
     section("registry", &spec.registry.origin, [&](MapReader& s) {
       s.Read("path", kOpt, &spec.registry.path);
       s.Read("openlineage_url", kOpt, &spec.registry.openlineage_url);

@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 // Every diagnostic of loading `yaml` as sluice.yaml (no project dir), as printed to users.
 std::vector<std::string> Errors(std::string_view yaml) {
@@ -135,6 +136,7 @@ TEST(ProjectLoaderTest, MinimalProjectGetsDefaults) {
   const ProjectSpec spec = Load("name: p\n");
   EXPECT_EQ(spec.version, 1);
   EXPECT_EQ(spec.lake.path, ".sluice/lake");
+  EXPECT_EQ(spec.lake.compression, LakeCompression::kZstd);
   EXPECT_EQ(spec.registry.path, ".sluice/registry.sqlite");
   EXPECT_EQ(spec.warehouse.type, WarehouseType::kDuckdb);
   EXPECT_EQ(spec.warehouse.path, ".sluice/warehouse.duckdb");
@@ -219,6 +221,31 @@ TEST(ProjectLoaderTest, InvalidEnumValuesSuggestTheClosest) {
                   "one of: fail, warn, keep)",
                   "sluice.yaml:9:21: sources[1].type: unknown value 'flie' (did you mean "
                   "'file'?)"));
+}
+
+TEST(ProjectLoaderTest, LakeCompressionTakesEachCodec) {
+  const std::pair<const char*, LakeCompression> cases[] = {{"zstd", LakeCompression::kZstd},
+                                                           {"lz4", LakeCompression::kLz4},
+                                                           {"snappy", LakeCompression::kSnappy},
+                                                           {"none", LakeCompression::kNone}};
+  for (const auto& [word, codec] : cases) {
+    const ProjectSpec spec =
+        Load("name: p\nlake:\n  path: l\n  compression: " + std::string(word) + "\n");
+    EXPECT_EQ(spec.lake.compression, codec) << word;
+    EXPECT_EQ(spec.lake.path, "l");
+    EXPECT_EQ(Name(spec.lake.compression), word);
+  }
+}
+
+TEST(ProjectLoaderTest, LakeCompressionRejectsOtherWords) {
+  // DuckDB's own name for lz4 is not one of sluice's words.
+  EXPECT_THAT(Errors("name: p\nlake: {compression: lz4_raw}\n"),
+              ElementsAre("sluice.yaml:2:21: lake.compression: unknown value 'lz4_raw' (expected "
+                          "one of: zstd, lz4, snappy, none)"));
+  EXPECT_THAT(Errors("name: p\nlake:\n  compression: snapy\n"),
+              ElementsAre("sluice.yaml:3:16: lake.compression: unknown value 'snapy' (did you "
+                          "mean 'snappy'?)"));
+  EXPECT_THAT(Errors("name: p\nlake: {compression: [zstd]}\n"), SizeIs(1));
 }
 
 TEST(ProjectLoaderTest, InvalidDurationsTimestampsAndTypes) {
