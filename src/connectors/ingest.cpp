@@ -23,6 +23,7 @@
 #include "lake/content_hash.h"
 #include "lake/staging_dir.h"
 #include "warehouse/duckdb_database.h"
+#include "warehouse/warehouse.h"
 
 namespace sluice::connectors {
 namespace fs = std::filesystem;
@@ -35,11 +36,15 @@ namespace {
 // The UTF-8 byte-order mark some tools (Excel) write at the start of a text file.
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
-// How the lake's Parquet files are written. zstd at level 1 costs about what DuckDB's default
-// snappy costs (zstd's default level 3 costs about 15% more CPU on the whole copy) and, on the
-// example transactions, gives files a third smaller than snappy and slightly smaller than
-// level 3 (measured in bench/README.md).
-constexpr const char* kParquetOptions = " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)";
+// How the lake's Parquet files are written, with the project's lake.compression. zstd (the
+// default) at level 1 costs about what DuckDB's default snappy costs to write (zstd's default
+// level 3 costs about 15% more CPU on the whole copy) and, on the example transactions, gives
+// files a third smaller than snappy and slightly smaller than level 3 (measured in
+// bench/README.md); lz4 and snappy files cost less than half the CPU to scan.
+std::string ParquetOptions(config::LakeCompression compression) {
+  return " (FORMAT parquet, " + warehouse::ParquetCompressionOption(compression) +
+         (compression == config::LakeCompression::kZstd ? ", COMPRESSION_LEVEL 1)" : ")");
+}
 
 base::Result<std::vector<fs::path>> ResolveFiles(const fs::path& project_dir,
                                                  const std::string& pattern) {
@@ -218,7 +223,10 @@ struct FileOutcome {
 class SourceIngest {
  public:
   SourceIngest(const config::SourceSpec& source, const IngestContext& ctx)
-      : source_(source), ctx_(ctx), read_spec_(source) {}
+      : source_(source),
+        ctx_(ctx),
+        read_spec_(source),
+        parquet_options_(ParquetOptions(ctx.project.lake.compression)) {}
   SourceIngest(const SourceIngest&) = delete;
   SourceIngest& operator=(const SourceIngest&) = delete;
   ~SourceIngest() {
@@ -276,6 +284,7 @@ class SourceIngest {
   const IngestContext& ctx_;
   // How the rows are read: the source itself, or for PostgreSQL the CSV it was extracted to.
   config::SourceSpec read_spec_;
+  const std::string parquet_options_;  // COPY ... TO options of the lake files (ParquetOptions)
   std::optional<warehouse::DuckDb> db_;
   std::optional<lake::StagingDir> staging_;
   std::vector<std::string> warnings_;
@@ -465,7 +474,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& i
   const fs::path rows_file = staging_->path() / ("rows-" + n + ".parquet");
   const auto copy_to_rows_file = [&](const std::string& select) {
     return db_->ExecuteWithProgress(
-        "COPY (" + select + ") TO " + QuoteLiteral(rows_file.string()) + kParquetOptions,
+        "COPY (" + select + ") TO " + QuoteLiteral(rows_file.string()) + parquet_options_,
         [&](double f) {
           Progress("loading " + rel, (static_cast<double>(index) + f) / file_count_);
         });
@@ -600,7 +609,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& i
     if (out.loaded > 0) {
       SLUICE_RETURN_IF_ERROR(db_->Execute("COPY (SELECT * FROM " + rows +
                                           " WHERE __sluice_reason IS NULL) TO " +
-                                          QuoteLiteral(good.string()) + kParquetOptions));
+                                          QuoteLiteral(good.string()) + parquet_options_));
       out.good_parts = {good};
     }
     const std::string position = "(file_row_number + 1)";
@@ -678,7 +687,7 @@ base::Result<FileOutcome> SourceIngest::LoadFile(size_t index, const fs::path& i
                                         " AS file, * REPLACE (replace(reason, chr(0), '\\0') AS "
                                         "reason) FROM (" +
                                         all + ") ORDER BY line NULLS LAST, record) TO " +
-                                        QuoteLiteral(out.quarantine.string()) + kParquetOptions));
+                                        QuoteLiteral(out.quarantine.string()) + parquet_options_));
     SLUICE_ASSIGN_OR_RETURN(out.quarantined,
                             db_->QueryScalarInt64("SELECT count(*) FROM read_parquet(" +
                                                   QuoteLiteral(out.quarantine.string()) + ")"));

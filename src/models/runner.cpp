@@ -410,7 +410,9 @@ ModelOutcome Run::BuildOne(warehouse::Warehouse& session, const Task& task) cons
     std::random_device rd;
     export_file = (scratch_->path() / (m.name + "-" + std::to_string(rd()) + ".parquet")).string();
     SLUICE_ASSIGN_OR_RETURN(schema, session.Columns(m.name));
-    SLUICE_ASSIGN_OR_RETURN(out.rows, session.ExportParquet(m.name, export_file, scratch_->path()));
+    SLUICE_ASSIGN_OR_RETURN(
+        out.rows, session.ExportParquet(m.name, export_file, ctx_.project.lake.compression,
+                                        scratch_->path()));
     out.phases.export_parquet = lap();
     return base::Status::Ok();
   }();

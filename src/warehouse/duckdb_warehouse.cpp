@@ -26,6 +26,20 @@ std::string ParquetSelectSql(const std::vector<std::filesystem::path>& files,
   return "SELECT " + columns + " FROM read_parquet([" + list + "])";
 }
 
+std::string ParquetCompressionOption(config::LakeCompression c) {
+  switch (c) {
+    case config::LakeCompression::kZstd:
+      return "COMPRESSION zstd";
+    case config::LakeCompression::kLz4:
+      return "COMPRESSION lz4_raw";  // DuckDB's lz4 is the same codec; lz4_raw is the name
+    case config::LakeCompression::kSnappy:
+      return "COMPRESSION snappy";
+    case config::LakeCompression::kNone:
+      return "COMPRESSION uncompressed";
+  }
+  return "COMPRESSION zstd";
+}
+
 namespace {
 
 class DuckDbWarehouse final : public Warehouse {
@@ -111,6 +125,7 @@ class DuckDbWarehouse final : public Warehouse {
   }
 
   base::Result<std::int64_t> ExportParquet(std::string_view name, const std::filesystem::path& file,
+                                           config::LakeCompression compression,
                                            const std::filesystem::path& /*scratch_dir*/) override {
     // Columns are written as sluice's types (INTEGER as BIGINT, DECIMAL as DOUBLE...), the types
     // the manifest's schema names and a PostgreSQL export writes.
@@ -122,7 +137,8 @@ class DuckDbWarehouse final : public Warehouse {
     }
     SLUICE_RETURN_IF_ERROR(db_.Execute("COPY (SELECT " + columns + " FROM " + RelationSql(name) +
                                        " ORDER BY ALL) TO " + QuoteLiteral(file.string()) +
-                                       " (FORMAT parquet, COMPRESSION zstd)"));
+                                       " (FORMAT parquet, " +
+                                       ParquetCompressionOption(compression) + ")"));
     return db_.QueryScalarInt64("SELECT count(*) FROM " + RelationSql(name));
   }
 

@@ -281,6 +281,7 @@ class PostgresWarehouse final : public Warehouse {
   }
 
   base::Result<std::int64_t> ExportParquet(std::string_view name, const std::filesystem::path& file,
+                                           config::LakeCompression compression,
                                            const std::filesystem::path& scratch_dir) override {
     SLUICE_ASSIGN_OR_RETURN(types::Schema schema, Columns(name));
     // Each column rendered so DuckDB reads it back as the same value and type.
@@ -327,7 +328,8 @@ class PostgresWarehouse final : public Warehouse {
                         "escape = '\"', nullstr = '\\N', columns = {" +
                         duck_columns + "})";
     SLUICE_RETURN_IF_ERROR(db.Execute("COPY (" + source + ") TO " + QuoteLiteral(file.string()) +
-                                      " (FORMAT parquet, COMPRESSION zstd)"));
+                                      " (FORMAT parquet, " + ParquetCompressionOption(compression) +
+                                      ")"));
     return rows;
   }
 

@@ -92,10 +92,12 @@ class Warehouse {
   // views over lake files and cost nothing. Returns how many were dropped.
   virtual base::Result<int> DropOtherVersions(std::string_view prefix, std::string_view keep) = 0;
 
-  // Writes every row of relation `name` to the Parquet file `file` (zstd), sorted by all
-  // columns so the same rows always give the same bytes. Returns the number of rows.
+  // Writes every row of relation `name` to the Parquet file `file` with the lake's codec
+  // `compression`, sorted by all columns so the same rows always give the same bytes. Returns
+  // the number of rows.
   virtual base::Result<std::int64_t> ExportParquet(std::string_view name,
                                                    const std::filesystem::path& file,
+                                                   config::LakeCompression compression,
                                                    const std::filesystem::path& scratch_dir) = 0;
 };
 
@@ -117,6 +119,11 @@ base::Result<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(
 // AttachParquet's DuckDB view and every scan of a lake version (profiles, drift) use it.
 std::string ParquetSelectSql(const std::vector<std::filesystem::path>& files,
                              const types::Schema& schema);
+
+// The option of DuckDB's COPY ... TO (FORMAT parquet, ...) that writes the lake's codec `c`:
+// "COMPRESSION zstd", "COMPRESSION lz4_raw" (lz4), "COMPRESSION snappy" or
+// "COMPRESSION uncompressed" (none).
+std::string ParquetCompressionOption(config::LakeCompression c);
 
 // 1-based (line, column in characters) of byte `offset` in `text`; for mapping positions.
 SqlPosition PositionOfOffset(std::string_view text, std::size_t offset);

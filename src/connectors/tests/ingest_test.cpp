@@ -39,7 +39,7 @@ class IngestTest : public ::testing::Test {
   }
   // Loads sluice.yaml with the given source block.
   void Project(const std::string& source_yaml) {
-    Write("sluice.yaml", "name: t\nsources:\n" + source_yaml);
+    Write("sluice.yaml", "name: t\n" + lake_yaml_ + "sources:\n" + source_yaml);
     std::vector<config::Diagnostic> diags;
     auto p = config::LoadProject(dir_, &diags);
     ASSERT_TRUE(p.ok()) << (diags.empty() ? p.status().ToString() : diags[0].ToString());
@@ -83,12 +83,27 @@ class IngestTest : public ::testing::Test {
     }
     return "";
   }
+  // The codecs of every column chunk of every Parquet output, as DuckDB names them.
+  std::string Codecs(const lake::Manifest& m) {
+    std::string files;
+    for (const auto& o : m.outputs) {
+      files += (files.empty() ? "'" : ", '") + lake_->ObjectPath(o.sha256).string() + "'";
+    }
+    auto db = warehouse::DuckDb::Open(":memory:");
+    auto rows = db->Query(
+        "SELECT string_agg(DISTINCT compression, ',' ORDER BY compression) FROM "
+        "parquet_metadata([" +
+        files + "])");
+    if (!rows.ok() || rows->num_rows() == 0 || !rows->column(0).IsValid(0)) return "";
+    return std::string(rows->column(0).GetString(0));
+  }
   std::int64_t Count(const lake::Manifest& m) {
     auto db = warehouse::DuckDb::Open(":memory:");
     return *db->QueryScalarInt64("SELECT count(*) FROM (" + DatasetSelectSql(*lake_, m) + ")");
   }
 
   fs::path dir_;
+  std::string lake_yaml_;  // a `lake:` block for sluice.yaml, or nothing
   // The files a test writes are new: with 0 they are read in place while they are copied.
   double settle_seconds_ = 0;
   IngestProgress progress_;
@@ -108,6 +123,50 @@ constexpr const char* kCsvSource = R"(  - name: tx
       - {name: ts, type: timestamp, nullable: false}
     error_budget: 50%
 )";
+
+TEST_F(IngestTest, LakeCompressionSetsTheCodecOfNewVersions) {
+  // A bad row: the good rows are copied out and a quarantine file is written, both with the codec.
+  Write("data/tx1.csv",
+        "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n2,x,2024-01-01T01:00:00Z\n"
+        "3,,2024-01-02T00:00:00Z\n4,-1e300,2024-01-03T00:00:00Z\n");
+  Project(kCsvSource);
+  auto zstd = Run();
+  ASSERT_TRUE(zstd.ok()) << zstd.status().ToString();
+  ASSERT_EQ(zstd->manifest.rows.quarantined, 1);
+  ASSERT_EQ(zstd->manifest.outputs.size(), 2u);  // rows and quarantine
+  EXPECT_EQ(Codecs(zstd->manifest), "ZSTD");
+  const std::string rows = Rows(zstd->manifest);
+  const std::string quarantine = Quarantine(zstd->manifest);
+  ASSERT_EQ(Count(zstd->manifest), 3);
+  ASSERT_FALSE(quarantine.empty());
+
+  // The version in the lake stays as written: the key applies to versions written after it.
+  lake_yaml_ = "lake:\n  compression: lz4\n";
+  Project(kCsvSource);
+  ASSERT_EQ(project_->lake.compression, config::LakeCompression::kLz4);
+  auto same = Run();
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_FALSE(same->created);
+  EXPECT_EQ(Codecs(same->manifest), "ZSTD");
+
+  // A fresh lake gets lz4 files holding the same rows and quarantined records.
+  fs::remove_all(dir_ / ".sluice");
+  Project(kCsvSource);
+  auto lz4 = Run();
+  ASSERT_TRUE(lz4.ok()) << lz4.status().ToString();
+  EXPECT_TRUE(lz4->created);
+  EXPECT_EQ(Codecs(lz4->manifest), "LZ4_RAW");
+  EXPECT_EQ(Rows(lz4->manifest), rows);
+  EXPECT_EQ(Quarantine(lz4->manifest), quarantine);
+
+  fs::remove_all(dir_ / ".sluice");
+  lake_yaml_ = "lake: {compression: none}\n";
+  Project(kCsvSource);
+  auto none = Run();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(Codecs(none->manifest), "UNCOMPRESSED");
+  EXPECT_EQ(Rows(none->manifest), rows);
+}
 
 TEST_F(IngestTest, CleanCsvLandsTypedAndVersioned) {
   Write("data/tx1.csv", "id,amount,ts\n1,2.5,2024-01-01T00:00:00Z\n2,,2024-01-01T02:00:00+02:00\n");

@@ -101,7 +101,7 @@ TEST_F(PostgresWarehouseTest, ParquetRoundTripsThroughTheServerExactly) {
 
   // Out again: the same bytes DuckDB writes for the same rows.
   const fs::path from_pg = dir_ / "pg.parquet";
-  auto rows = w_->ExportParquet("src_v1", from_pg, dir_);
+  auto rows = w_->ExportParquet("src_v1", from_pg, config::LakeCompression::kZstd, dir_);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(*rows, 4);
   auto duck_w = OpenDuckDbWarehouse(":memory:", 1);
@@ -109,7 +109,7 @@ TEST_F(PostgresWarehouseTest, ParquetRoundTripsThroughTheServerExactly) {
   ASSERT_TRUE((*duck_w)->AttachParquet("v", {in}, *schema, dir_).ok());
   ASSERT_TRUE((*duck_w)->Execute("CREATE TABLE t AS SELECT * FROM v").ok());
   const fs::path from_duck = dir_ / "duck.parquet";
-  ASSERT_TRUE((*duck_w)->ExportParquet("t", from_duck, dir_).ok());
+  ASSERT_TRUE((*duck_w)->ExportParquet("t", from_duck, config::LakeCompression::kZstd, dir_).ok());
   EXPECT_EQ(*lake::Sha256File(from_pg), *lake::Sha256File(from_duck));
 }
 

@@ -135,11 +135,11 @@ TEST(DuckDbWarehouseTest, ParquetInAndOutIsSortedAndStable) {
                   .ok());
   const fs::path a = dir.path() / "a.parquet";
   const fs::path b = dir.path() / "b.parquet";
-  auto rows = w->ExportParquet("t", a, dir.path());
+  auto rows = w->ExportParquet("t", a, config::LakeCompression::kZstd, dir.path());
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(*rows, 3);
   ASSERT_TRUE(w->Execute("CREATE TABLE t2 AS SELECT * FROM t ORDER BY id DESC").ok());
-  ASSERT_TRUE(w->ExportParquet("t2", b, dir.path()).ok());
+  ASSERT_TRUE(w->ExportParquet("t2", b, config::LakeCompression::kZstd, dir.path()).ok());
   EXPECT_EQ(fs::file_size(a), fs::file_size(b));
 
   auto schema = types::Schema::Make(
@@ -154,6 +154,42 @@ TEST(DuckDbWarehouseTest, ParquetInAndOutIsSortedAndStable) {
   ASSERT_TRUE(w->AttachParquet("empty_v", {}, *schema, dir.path()).ok());
   EXPECT_EQ(*w->QueryInt64("SELECT count(*) FROM empty_v", nullptr), 0);
   EXPECT_EQ(w->Columns("empty_v")->size(), 2u);
+}
+
+TEST(DuckDbWarehouseTest, ExportParquetWritesTheLakeCodec) {
+  TempDir dir;
+  auto w = Memory();
+  ASSERT_TRUE(w->Execute("CREATE TABLE t AS SELECT i AS id, 'n' || (i % 7) AS name, i / 3.0 AS x "
+                         "FROM range(1000) r(i)")
+                  .ok());
+  const std::pair<config::LakeCompression, std::string> cases[] = {
+      {config::LakeCompression::kZstd, "ZSTD"},
+      {config::LakeCompression::kLz4, "LZ4_RAW"},
+      {config::LakeCompression::kSnappy, "SNAPPY"},
+      {config::LakeCompression::kNone, "UNCOMPRESSED"}};
+  const fs::path reference = dir.path() / "zstd.parquet";
+  ASSERT_TRUE(w->ExportParquet("t", reference, config::LakeCompression::kZstd, dir.path()).ok());
+  for (const auto& [codec, duckdb_name] : cases) {
+    const fs::path file = dir.path() / (duckdb_name + ".parquet");
+    auto rows = w->ExportParquet("t", file, codec, dir.path());
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(*rows, 1000);
+    auto codecs = w->QueryText(
+        "SELECT DISTINCT compression FROM parquet_metadata(" + QuoteLiteral(file.string()) + ")",
+        10, nullptr);
+    ASSERT_TRUE(codecs.ok()) << codecs.status().ToString();
+    ASSERT_EQ(codecs->rows.size(), 1u) << duckdb_name;
+    EXPECT_EQ(codecs->rows[0][0], duckdb_name);
+    // The same rows in the same order whatever the codec.
+    EXPECT_EQ(*w->QueryInt64("SELECT count(*) FROM (SELECT *, row_number() OVER () FROM "
+                             "read_parquet(" +
+                                 QuoteLiteral(file.string()) +
+                                 ") EXCEPT SELECT *, row_number() OVER () FROM read_parquet(" +
+                                 QuoteLiteral(reference.string()) + "))",
+                             nullptr),
+              0)
+        << duckdb_name;
+  }
 }
 
 TEST(DuckDbWarehouseTest, SessionsShareTheDatabaseAcrossThreads) {
