@@ -4,6 +4,10 @@
 # run. See bench/README.md.
 #
 #   bench/quality_bench.sh BUILD_DIR        (BENCH_ROWS, default 10000000; BENCH_DIR work folder)
+#
+# QBENCH_LAKE_COMPRESSION=zstd|lz4|snappy|none sets the project's lake.compression (unset: the
+# default, zstd). Each codec has its own project (and lake) beside the default one, over the same
+# generated files, so changing it ingests again instead of finding the version unchanged.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: quality_bench.sh BUILD_DIR}" && pwd)
@@ -30,8 +34,16 @@ gen() {  # gen FILE SEED SHIFT: x0..x9 normal-ish doubles, c0..c9 categories
 gen "$work/p/data/ref.csv" 0.1 0
 gen "$work/p/data/cur.csv" 0.2 0.3
 
+codec=${QBENCH_LAKE_COMPRESSION:-}
+project=$work/p
+if [ -n "$codec" ]; then
+  project=$work/p-$codec
+  mkdir -p "$project"
+  ln -sfn ../p/data "$project/data"
+fi
 {
   echo "name: qbench"
+  [ -z "$codec" ] || echo "lake: {compression: $codec}"
   echo "sources:"
   for s in ref cur; do
     printf '  - name: %s\n    type: file\n    format: csv\n    path: data/%s.csv\n    columns:\n' "$s" "$s"
@@ -39,8 +51,8 @@ gen "$work/p/data/cur.csv" 0.2 0.3
     for i in 0 1 2 3 4 5 6 7 8 9; do echo "      - {name: c$i, type: string}"; done
   done
   echo "monitoring: {profile_on_publish: false}"
-} >"$work/p/sluice.yaml"
-"$sluice" ingest -p "$work/p" >/dev/null
+} >"$project/sluice.yaml"
+"$sluice" ingest -p "$project" >/dev/null
 # The ingest's Parquet files may still be written back to disk: not the profile's time.
 sync
 
@@ -52,13 +64,13 @@ measure() {  # measure NAME CMD...: wall and CPU seconds, peak MB
   printf '%s %s %s\n' "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
 }
 load=$(cut -d' ' -f1 /proc/loadavg)
-read -r p_wall p_cpu p_mb < <(measure profile "$sluice" profile -p "$work/p" ref --recompute --json)
-read -r d_wall d_cpu d_mb < <(measure drift "$sluice" drift -p "$work/p" --reference ref --current cur --json)
+read -r p_wall p_cpu p_mb < <(measure profile "$sluice" profile -p "$project" ref --recompute --json)
+read -r d_wall d_cpu d_mb < <(measure drift "$sluice" drift -p "$project" --reference ref --current cur --json)
 
 # The floor under any profile of these files: DuckDB alone decoding the same Parquet columns
 # (the lake's data files) on 2 threads and folding them into sums, nothing else.
 parquet() {  # parquet DATASET: the Parquet file of its current version
-  /usr/bin/python3 - "$work/p/.sluice/lake" "$1" <<'PY'
+  /usr/bin/python3 - "$project/.sluice/lake" "$1" <<'PY'
 import glob, json, os, sys
 lake, name = sys.argv[1:3]
 current = open(os.path.join(lake, "versions", name, "HISTORY")).read().split()[-1]
@@ -81,5 +93,5 @@ read -r pd_read pd_profile pd_drift pd_profile_cpu pd_drift_cpu diff p_diff p_ba
   printf '| profile of ref | %.2f s (%.2f s), %s MB | %.2f s (%.2f s) | %.1fx (%.1fx) |\n' "$p_wall" "$p_cpu" "$p_mb" "$pd_profile" "$pd_profile_cpu" "$(echo "$pd_profile / $p_wall" | bc -l)" "$(echo "$pd_profile_cpu / $p_cpu" | bc -l)"
   printf '| drift ref -> cur | %.2f s (%.2f s), %s MB | %.2f s (%.2f s) | %.1fx (%.1fx) |\n' "$d_wall" "$d_cpu" "$d_mb" "$pd_drift" "$pd_drift_cpu" "$(echo "$pd_drift / $d_wall" | bc -l)" "$(echo "$pd_drift_cpu / $d_cpu" | bc -l)"
   printf '| DuckDB alone: decode of the same Parquet columns (ref; ref and cur) | %.2f s (%.2f s); %.2f s (%.2f s) | | |\n' "$f1_wall" "$f1_cpu" "$f2_wall" "$f2_cpu"
-  printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s; of a profile number (mean, stddev, min, max, quantiles) vs numpy: %s; profile counts, distinct counts, histogram bins and top values that differ from pandas: %s. Load average before the run: %s\n' "$pd_read" "$diff" "$p_diff" "$p_bad" "$load"
+  printf '\npandas read_csv of both files (not counted above): %.1f s. Largest relative difference of a drift statistic, sluice vs SciPy: %s; of a profile number (mean, stddev, min, max, quantiles) vs numpy: %s; profile counts, distinct counts, histogram bins and top values that differ from pandas: %s. Load average before the run: %s. Lake codec: %s\n' "$pd_read" "$diff" "$p_diff" "$p_bad" "$load" "${codec:-zstd (default)}"
 } | tee "$work/results.md"
