@@ -150,9 +150,17 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# Rounds in ABBA order (off, on, then on, off): the machine drifts over a run (the first
+# servers are slower than the last), and alternating which side goes first cancels a steady
+# drift out of the medians.
 for i in $(seq 1 "$rounds"); do
-  measure "off (round $i)" --no-serving-log
-  measure "on, rate $rate (round $i)"
+  if [ $((i % 2)) = 1 ]; then
+    measure "off (round $i)" --no-serving-log
+    measure "on, rate $rate (round $i)"
+  else
+    measure "on, rate $rate (round $i)"
+    measure "off (round $i)" --no-serving-log
+  fi
 done
 echo
 [ "${SLOG_PIN:-0}" = 1 ] && echo "Pinned: sluice serve on CPU 0, wrk on CPU 1."
@@ -161,3 +169,19 @@ echo
 echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per row | sampled | dropped | rows published at stop |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+# Medians of each side's requests/s and server CPU per request, and on against off.
+printf '%s\n' "${rows[@]}" | python3 -c '
+import statistics, sys
+side = {"off": ([], []), "on": ([], [])}
+for line in sys.stdin:
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    key = "off" if cells[0].startswith("off") else "on"
+    side[key][0].append(float(cells[1]))
+    side[key][1].append(float(cells[3].split()[0]))
+(off_rps, off_cpu), (on_rps, on_cpu) = side["off"], side["on"]
+if off_rps and on_rps:
+    a, b = statistics.median(off_rps), statistics.median(on_rps)
+    c, d = statistics.median(off_cpu), statistics.median(on_cpu)
+    print(f"\nMedians: requests/s off {a:.0f}, on {b:.0f} ({(b - a) / a * 100:+.1f}%); "
+          f"server CPU per request off {c:.1f} us, on {d:.1f} us ({(d - c) / c * 100:+.1f}%).")
+'

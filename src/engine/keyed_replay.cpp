@@ -524,26 +524,12 @@ namespace sluice::engine {
 
 base::Result<StateWrites> BuildEntityStates(const FeatureViewPlan& plan, const types::Batch& events,
                                             int threads, ReplayCounts* counts) {
-  const size_t nkeys = plan.entity_keys.size();
-  if (events.num_columns() != nkeys + 1 + plan.inputs.size()) {
-    return base::Internal("materialize: events do not have the planned columns");
-  }
-  if (events.num_rows() >= kNoKey) {
-    return base::FailedPrecondition("materialize: more than 4 billion events in one pass");
-  }
-  threads = ResolveThreads(threads);
   ReplayCounts local;
   ReplayCounts& c = counts ? *counts : local;
   c.events += static_cast<std::int64_t>(events.num_rows());
-  const bool int_key = nkeys == 1 && events.column(0).type() == LogicalType::kInt64;
-  KeyIndex index(nkeys, int_key);
-  index.PrepareIntRange({&events.column(0)}, threads);
-  std::vector<std::uint32_t> ids;
-  c.events_null_key += index.Assign(events, threads, ids);
-  c.events_null_time += DropNullTimes(events.column(nkeys), ids);
-  const std::uint32_t keys = index.size();
-  GroupedEvents g;
-  GroupEvents(plan, events, ids, keys, threads, g, nullptr);
+  SLUICE_ASSIGN_OR_RETURN(EntityEvents g, GroupByEntity(plan, events, threads, &c));
+  threads = ResolveThreads(threads);
+  const auto keys = static_cast<std::uint32_t>(g.keys.size());
 
   std::vector<std::pair<std::string, std::string>> out(keys);
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(keys / 1024) + 1));
@@ -553,12 +539,7 @@ base::Result<StateWrites> BuildEntityStates(const FeatureViewPlan& plan, const t
     std::map<std::string, std::optional<std::string>> entity_parts;
     for (std::uint32_t k = from; k < to; ++k) {
       const std::uint32_t begin = g.begin[k], end = g.begin[k + 1];
-      if (begin == end) continue;  // no usable event (or, with direct ids, no such key)
-      std::vector<std::string> key_values;
-      for (size_t i = 0; i < nkeys; ++i) {
-        key_values.push_back(events.column(i).ValueToString(g.first_row[k]));
-      }
-      std::string key = EntityKeyBytes(key_values);
+      std::string& key = g.keys[k];
       EntityState state;
       entity_parts.clear();
       // Nothing is stored yet: no group to fetch, no delete to send.
