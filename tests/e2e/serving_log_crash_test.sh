@@ -58,6 +58,17 @@ start_server() {
   fi
 }
 
+# wait_server: waits for the server's end; its exit code, stdout and stderr in $code, $out, $err.
+wait_server() {
+  set +e
+  wait "$server_pid"
+  code=$?
+  set -e
+  server_pid=""
+  out=$(cat "$tmp_root/serve.out")
+  err=$(cat "$tmp_root/serve.err")
+}
+
 # send N: up to N one-entity requests, one at a time, stopping at the first that gets no answer
 # (the server died); prints how many were answered.
 send() {
@@ -121,13 +132,7 @@ for point in lake.publish.after_manifest lake.publish.before_history_rename \
   versions_before=$(check_lake)
   start_server SLUICE_KILL_AT="$point"
   answered=$(send 400)
-  set +e
-  wait "$server_pid"
-  code=$?
-  set -e
-  server_pid=""
-  out=$(cat "$tmp_root/serve.out")
-  err=$(cat "$tmp_root/serve.err")
+  wait_server
   expect_code 86 "serve is killed at $point"
   # The writer takes the pending rows once 20 are there (it looks every 50 ms, so a part may hold
   # more); the last of them may be logged before its answer is sent.
@@ -160,13 +165,7 @@ start_server
 answered=$(send 45)
 expect_eq "$answered" 45 "the restarted server answers"
 kill -TERM "$server_pid"
-set +e
-wait "$server_pid"
-code=$?
-set -e
-server_pid=""
-out=$(cat "$tmp_root/serve.out")
-err=$(cat "$tmp_root/serve.err")
+wait_server
 expect_code 0 "serve stops on SIGTERM"
 expect_out "serving log 'serving_log': 45 rows" "the restarted server publishes all its rows"
 run check_lake
