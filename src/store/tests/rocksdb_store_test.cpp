@@ -217,6 +217,21 @@ ViewMeta MetaOf(const std::string& version) {
   return m;
 }
 
+// After a catch-up, `reader` serves generation `g` of view "v" whole: its meta and entities a
+// and b by MultiGet, and its meta by a single Get.
+void ExpectServesGeneration(OnlineStore& reader, const std::string& g, const std::string& where) {
+  ASSERT_TRUE(reader.CatchUp().ok()) << where;
+  auto got = reader.MultiGetWithMeta("v", {"a", "b"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->meta.has_value()) << where;
+  EXPECT_EQ(got->meta->source_version, g) << where;
+  EXPECT_EQ(got->values[0], std::optional<std::string>(g)) << where;
+  EXPECT_EQ(got->values[1], std::optional<std::string>(g)) << where;
+  auto alone = reader.Meta("v");  // a single Get, not MultiGet
+  ASSERT_TRUE(alone.ok() && alone->has_value()) << alone.status().ToString();
+  EXPECT_EQ((*alone)->source_version, g) << where;
+}
+
 // Freshness: a write the writer has not flushed reaches a reader through the writer's log, at
 // the reader's next catch-up (the writer does not flush every write for its readers' sake).
 TEST(RocksDbStoreTest, AReaderServesAnUnflushedWriteFromTheLog) {
@@ -233,13 +248,7 @@ TEST(RocksDbStoreTest, AReaderServesAnUnflushedWriteFromTheLog) {
     ASSERT_TRUE((*writer)->Replace("v", {{"a", g}, {"b", g}}, MetaOf(g)).ok());
     ASSERT_EQ(OldestLog(dir.path()), log) << "the write was flushed; this test needs one that is "
                                              "only in the log";
-    ASSERT_TRUE((*reader)->CatchUp().ok());
-    auto got = (*reader)->MultiGetWithMeta("v", {"a", "b"});
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    ASSERT_TRUE(got->meta.has_value());
-    EXPECT_EQ(got->meta->source_version, g);
-    EXPECT_EQ(got->values[0], std::optional<std::string>(g));
-    EXPECT_EQ(got->values[1], std::optional<std::string>(g));
+    ExpectServesGeneration(**reader, g, "round " + g);
   }
 }
 
@@ -254,18 +263,6 @@ TEST(RocksDbStoreTest, AReaderNeverServesItsOlderCopyAcrossTheWritersFlushes) {
   ASSERT_TRUE((*writer)->Replace("v", {{"a", "0"}}, MetaOf("0")).ok());
   auto reader = OpenRocksDbStore(dir.path(), true, TestOptions());
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  auto expect_generation = [&](const std::string& g, const std::string& where) {
-    ASSERT_TRUE((*reader)->CatchUp().ok());
-    auto got = (*reader)->MultiGetWithMeta("v", {"a", "b"});
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    ASSERT_TRUE(got->meta.has_value()) << where;
-    EXPECT_EQ(got->meta->source_version, g) << where;
-    EXPECT_EQ(got->values[0], std::optional<std::string>(g)) << where;
-    EXPECT_EQ(got->values[1], std::optional<std::string>(g)) << where;
-    auto alone = (*reader)->Meta("v");  // a single Get, not MultiGet
-    ASSERT_TRUE(alone.ok() && alone->has_value()) << alone.status().ToString();
-    EXPECT_EQ((*alone)->source_version, g) << where;
-  };
   // More than a memtable (TestOptions: 256 KiB), so the memtable fills.
   const std::string filler(300 << 10, 'x');
   for (int round = 1; round <= 6; ++round) {
@@ -273,7 +270,7 @@ TEST(RocksDbStoreTest, AReaderNeverServesItsOlderCopyAcrossTheWritersFlushes) {
     // One generation the reader takes from the writer's log into its memtable...
     const std::string logged = std::to_string(2 * round - 1);
     ASSERT_TRUE((*writer)->Replace("v", {{"a", logged}, {"b", logged}}, MetaOf(logged)).ok());
-    expect_generation(logged, where + ", from the log");
+    ExpectServesGeneration(**reader, logged, where + ", from the log");
     // ...and the next, which reaches it in a table file once the writer flushes.
     const std::string flushed = std::to_string(2 * round);
     const std::uint64_t log = OldestLog(dir.path());
@@ -294,7 +291,7 @@ TEST(RocksDbStoreTest, AReaderNeverServesItsOlderCopyAcrossTheWritersFlushes) {
       ASSERT_TRUE(writer.ok()) << writer.status().ToString();
       ASSERT_GT(OldestLog(dir.path()), log);
     }
-    expect_generation(flushed, where + ", after the flush");
+    ExpectServesGeneration(**reader, flushed, where + ", after the flush");
   }
 }
 
