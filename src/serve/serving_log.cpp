@@ -688,10 +688,13 @@ void ServingLog::Collect() {
       taken = std::move(spare_.back());
       spare_.pop_back();
     }
-    // The buffer the shard gets is grown here, on the writer, as large as what the shard held
-    // last time: its request threads then rarely grow (and copy) it.
-    taken->bytes.reserve(shard_sizes_[i].first);
-    taken->rows.reserve(shard_sizes_[i].second);
+    // The buffer the shard gets is grown here, on the writer, to half again what the shard held
+    // last time: its request threads then rarely grow it, which copies the whole buffer (MBs)
+    // under the shard's lock while a request waits; a shard's rows per part vary with the load,
+    // so exactly last time's size would be outgrown about every other part. Reserved pages that
+    // are never written are never faulted in.
+    taken->bytes.reserve(shard_sizes_[i].first + shard_sizes_[i].first / 2);
+    taken->rows.reserve(shard_sizes_[i].second + shard_sizes_[i].second / 2);
     {
       std::lock_guard lock(shard.mu);
       if (shard.rows.rows.empty()) {
