@@ -20,6 +20,10 @@
 # after the last run's rows were published, per request). On a saturated core, the throughput
 # lost is 1 - off/on CPU per request.
 #
+# SLOG_CONCURRENT=1 loads both servers at the same time instead (2 connections each, both on the
+# same core when pinned): a pair then sees the same moment of the machine. SLOG_AA=1 is the
+# control: the "on" server runs without the log too, so the ratios show the method's own spread.
+#
 # Environment: SLOG_ENTITIES (default 100000), SLOG_SECONDS per wrk run (default 10),
 # SLOG_ROUNDS (default 3; 0 skips the table of separately started servers), SLOG_PAIRS (default
 # 0), SLOG_PAIR_SECONDS (default 3), SLOG_RATE sample rate when on (default 1.0), SLOG_DIR work
@@ -199,6 +203,30 @@ cpu_ns() {
   echo "$all $writer"
 }
 pair_rows=()
+# Both servers loaded at the same time, 2 connections each (SLOG_CONCURRENT=1): appends an "off"
+# and an "on" row for the same interval.
+pair_run_both() {  # pair_run_both OFF_PID OFF_PORT ON_PID ON_PORT
+  local b_off b_on a_off a_on r_off r_on
+  b_off=($(cpu_ns "$1")) b_on=($(cpu_ns "$3"))
+  "${pin_wrk[@]}" wrk -t1 -c2 -d"${pair_seconds}s" -s "$here/features.lua" \
+    "http://127.0.0.1:$2" -- 1 "$entities" "$at" >"$work/wrk-off.out" &
+  local w1=$!
+  "${pin_wrk[@]}" wrk -t1 -c2 -d"${pair_seconds}s" -s "$here/features.lua" \
+    "http://127.0.0.1:$4" -- 1 "$entities" "$at" >"$work/wrk-on.out" &
+  local w2=$!
+  wait "$w1" "$w2"
+  a_off=($(cpu_ns "$1")) a_on=($(cpu_ns "$3"))
+  for side in off on; do
+    local r f=$work/wrk-$side.out
+    r=$(grep '^RESULT' "$f")
+    if [ $side = off ]; then
+      pair_rows+=("off $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_off[0] - b_off[0])) 0 $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+    else
+      pair_rows+=("on $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_on[0] - b_on[0])) $((a_on[1] - b_on[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+    fi
+    echo "pair run: ${pair_rows[-1]}" >&2
+  done
+}
 pair_run() {  # pair_run SIDE PID PORT: one wrk run; appends "SIDE requests cpu_ns writer_ns rps p99_us"
   local side=$1 pid=$2 port=$3 before after out r
   before=($(cpu_ns "$pid"))
@@ -228,7 +256,11 @@ if [ "$pairs" -gt 0 ]; then
   start_server "$work/serve-off.log" --no-serving-log
   off_pid=$started_pid off_port=$started_port
   pair_pids+=("$off_pid")
-  start_server "$work/serve-on.log"
+  if [ "${SLOG_AA:-0}" = 1 ]; then
+    start_server "$work/serve-on.log" --no-serving-log  # the control: no log on either side
+  else
+    start_server "$work/serve-on.log"
+  fi
   on_pid=$started_pid on_port=$started_port
   pair_pids+=("$on_pid")
   for p in "$off_port" "$on_port"; do
@@ -238,7 +270,9 @@ if [ "$pairs" -gt 0 ]; then
   sleep 2  # the warm-up's rows published before the first measured run
   off_start=($(cpu_ns "$off_pid")) on_start=($(cpu_ns "$on_pid"))
   for i in $(seq 1 "$pairs"); do
-    if [ $((i % 2)) = 1 ]; then
+    if [ "${SLOG_CONCURRENT:-0}" = 1 ]; then
+      pair_run_both "$off_pid" "$off_port" "$on_pid" "$on_port"
+    elif [ $((i % 2)) = 1 ]; then
       pair_run off "$off_pid" "$off_port"
       pair_run on "$on_pid" "$on_port"
     else
@@ -284,7 +318,10 @@ if [ "$pairs" -gt 0 ]; then
   dropped=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$on_metrics")
   sampled=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$on_metrics")
   echo
-  echo "Paired runs: $pairs pairs of ${pair_seconds} s, rate $rate, both servers running throughout" \
+  how="in turn (ABBA)"
+  [ "${SLOG_CONCURRENT:-0}" = 1 ] && how="at the same time, 2 connections each"
+  [ "${SLOG_AA:-0}" = 1 ] && how="$how; CONTROL: the log off in both servers"
+  echo "Paired runs: $pairs pairs of ${pair_seconds} s ($how), rate $rate, both servers running throughout" \
     "(load average before: $load_mid, after: $(cut -d' ' -f1-3 /proc/loadavg)); sampled $sampled, dropped $dropped."
   echo
   printf '%s\n' "${pair_rows[@]}" | python3 -c '
