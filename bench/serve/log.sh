@@ -17,8 +17,9 @@
 # run, so each "on" run is charged its other threads' CPU plus the writer's CPU per request
 # averaged over all runs. Each pair gives the ratio on/off of CPU per request; printed: their
 # median, quartiles and range, and the totals (all CPU each server used from the first run to
-# after the last run's rows were published, per request). On a saturated core, the throughput
-# lost is 1 - off/on CPU per request.
+# after the last run's rows were published, per request), with 95% intervals from resampling the
+# pairs (for the median ratio, and for the pooled ratio: all resampled pairs' CPU over their
+# requests). On a saturated core, the throughput lost is 1 - off/on CPU per request.
 #
 # SLOG_CONCURRENT=1 loads both servers at the same time instead (2 connections each, both on the
 # same core when pinned): a pair then sees the same moment of the machine. SLOG_AA=1 is the
@@ -355,6 +356,27 @@ a, b = off_total / 1e3 / n_off, on_total / 1e3 / n_on
 print(f"Totals: off {off_total / 1e9:.2f} CPU s for {n_off} requests ({a:.2f} us each), on "
       f"{on_total / 1e9:.2f} CPU s for {n_on} ({b:.2f} us each, of which the writer {writer:.2f} us): "
       f"on/off {b / a:.3f}, throughput lost {loss(b / a):.1f}%.")
+# 95% intervals by resampling the pairs (bootstrap, fixed seed): for the median ratio, and for
+# the ratio of CPU per request over all the resampled pairs together.
+import random
+rng = random.Random(16)
+pairs = list(zip(off, on))
+medians, totals = [], []
+for _ in range(2000):
+    sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+    medians.append(statistics.median(cpu_on(p[1]) / cpu(p[0]) for p in sample))
+    off_cpu = sum(int(p[0][2]) for p in sample) / sum(int(p[0][1]) for p in sample)
+    on_cpu = sum(int(p[1][2]) - int(p[1][3]) for p in sample) / sum(int(p[1][1]) for p in sample)
+    totals.append((on_cpu / 1e3 + writer) / (off_cpu / 1e3))
+medians.sort()
+totals.sort()
+lo, hi = int(0.025 * len(medians)), int(0.975 * len(medians)) - 1
+pooled = ((sum(int(r[2]) - int(r[3]) for r in on) / n_on / 1e3 + writer) /
+          (sum(int(r[2]) for r in off) / n_off / 1e3))
+print(f"95% intervals (bootstrap over pairs): median on/off {medians[lo]:.3f}-{medians[hi]:.3f} "
+      f"(throughput lost {loss(medians[lo]):.1f}% to {loss(medians[hi]):.1f}%); pooled on/off "
+      f"{pooled:.3f}, {totals[lo]:.3f}-{totals[hi]:.3f} (throughput lost {loss(pooled):.1f}%, "
+      f"{loss(totals[lo]):.1f}% to {loss(totals[hi]):.1f}%).")
 print(f"Median requests/s off {statistics.median(int(r[4]) for r in off):.0f}, on "
       f"{statistics.median(int(r[4]) for r in on):.0f}; median p99 off "
       f"{statistics.median(int(r[5]) for r in off) / 1000:.2f} ms, on "
