@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -30,9 +31,9 @@ using types::LogicalType;
 constexpr std::int32_t kBoolean = 0, kInt32 = 1, kInt64 = 2, kDouble = 5, kByteArray = 6;
 constexpr std::int32_t kOptional = 1;
 constexpr std::int32_t kUtf8 = 0, kDateConverted = 6, kTimestampMicros = 10, kInt64Converted = 18;
-constexpr std::int32_t kPlain = 0, kRle = 3;
+constexpr std::int32_t kPlain = 0, kRle = 3, kRleDictionary = 8;
 constexpr std::int32_t kZstd = 6;
-constexpr std::int32_t kDataPage = 0;
+constexpr std::int32_t kDataPage = 0, kDictionaryPage = 2;
 
 // Thrift compact protocol type ids.
 constexpr std::uint8_t kTTrue = 1, kTFalse = 2, kTI32 = 5, kTI64 = 6, kTBinary = 8, kTList = 9,
@@ -118,6 +119,7 @@ class Thrift {
 };
 
 struct Chunk {
+  std::int64_t dictionary_page_offset = -1;  // -1: none
   std::int64_t data_page_offset = 0;
   std::int64_t uncompressed = 0;  // page headers included, as the format counts
   std::int64_t compressed = 0;
@@ -260,6 +262,107 @@ size_t ValueBytes(const types::Column& col, size_t r) {
   return col.type() == LogicalType::kBool ? 1 : PlainWidth(col.type());
 }
 
+// A string column chunk's dictionary: its distinct values (each by the row it first appears in)
+// and every valid row's index into them. Built only while it pays: a column of mostly distinct
+// values (ids) stays PLAIN, found out within its first few thousand rows.
+class Dictionary {
+ public:
+  // False (and nothing usable) when rows [begin, end) of `col` are too distinct for one.
+  bool Build(const types::Column& col, size_t begin, size_t end, bool all_valid) {
+    constexpr size_t kFreeEntries = 4096;  // below this many entries, always worth it
+    constexpr size_t kMaxEntries = size_t{1} << 20;
+    constexpr size_t kMaxBytes = size_t{16} << 20;
+    entries_.clear();
+    index_.assign(end - begin, 0);
+    slots_.assign(1024, 0);
+    size_t bytes = 0, seen = 0;
+    for (size_t r = begin; r < end; ++r) {
+      if (!all_valid && !col.IsValid(r)) continue;
+      ++seen;
+      const std::string_view v = col.GetString(r);
+      size_t mask = slots_.size() - 1;
+      size_t s = std::hash<std::string_view>{}(v)&mask;
+      while (slots_[s] != 0 && col.GetString(entries_[slots_[s] - 1]) != v)
+        s = (s + 1) & mask;
+      if (slots_[s] == 0) {
+        entries_.push_back(static_cast<std::uint32_t>(r));
+        bytes += 4 + v.size();
+        if (entries_.size() > kMaxEntries || bytes > kMaxBytes ||
+            (entries_.size() > kFreeEntries && entries_.size() * 4 > seen * 3)) {
+          return false;
+        }
+        slots_[s] = static_cast<std::uint32_t>(entries_.size());
+        if (entries_.size() * 2 > slots_.size()) Rehash(col);
+        index_[r - begin] = static_cast<std::uint32_t>(entries_.size() - 1);
+      } else {
+        index_[r - begin] = slots_[s] - 1;
+      }
+    }
+    if (entries_.empty()) return false;  // every row NULL: nothing to look up
+    bit_width_ = 1;
+    while ((size_t{1} << bit_width_) < entries_.size())
+      ++bit_width_;
+    return true;
+  }
+
+  // The dictionary page's values: PLAIN strings.
+  void PutEntries(std::string& out, const types::Column& col) const {
+    for (std::uint32_t r : entries_) {
+      const std::string_view v = col.GetString(r);
+      PutLe32(out, static_cast<std::uint32_t>(v.size()));
+      out.append(v);
+    }
+  }
+
+  // A data page's values for rows [begin, end) (of the chunk starting at `chunk_begin`): the bit
+  // width, then the valid rows' indices as bit-packed groups of 8 (the RLE/bit-packed hybrid).
+  void PutIndices(std::string& out, const types::Column& col, size_t chunk_begin, size_t begin,
+                  size_t end, bool all_valid) const {
+    out.push_back(static_cast<char>(bit_width_));
+    size_t n = 0;
+    for (size_t r = begin; r < end; ++r)
+      n += all_valid || col.IsValid(r) ? 1 : 0;
+    if (n == 0) return;
+    const size_t groups = (n + 7) / 8;
+    PutVarint(out, (std::uint64_t{groups} << 1) | 1);
+    std::uint64_t acc = 0;
+    int bits = 0;
+    auto put = [&](std::uint32_t v) {
+      acc |= std::uint64_t{v} << bits;
+      bits += bit_width_;
+      while (bits >= 8) {
+        out.push_back(static_cast<char>(acc & 0xFF));
+        acc >>= 8;
+        bits -= 8;
+      }
+    };
+    for (size_t r = begin; r < end; ++r) {
+      if (all_valid || col.IsValid(r)) put(index_[r - chunk_begin]);
+    }
+    for (size_t k = n; k < groups * 8; ++k)
+      put(0);  // the last group's padding; 8 values of whole bytes leave no bits over
+  }
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  void Rehash(const types::Column& col) {
+    slots_.assign(slots_.size() * 2, 0);
+    const size_t mask = slots_.size() - 1;
+    for (size_t e = 0; e < entries_.size(); ++e) {
+      size_t s = std::hash<std::string_view>{}(col.GetString(entries_[e])) & mask;
+      while (slots_[s] != 0)
+        s = (s + 1) & mask;
+      slots_[s] = static_cast<std::uint32_t>(e + 1);
+    }
+  }
+
+  std::vector<std::uint32_t> entries_;  // the row of each distinct value
+  std::vector<std::uint32_t> index_;    // per row of the chunk: its entry (valid rows)
+  std::vector<std::uint32_t> slots_;    // open addressing: entry + 1, 0 = empty
+  int bit_width_ = 1;
+};
+
 class File {
  public:
   explicit File(const std::filesystem::path& path) : path_(path) {
@@ -372,6 +475,22 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
   };
   std::vector<Group> groups;
   std::string page, compressed, header;
+  Dictionary dictionary;
+  // Compresses `page` and writes it after the header `put_header(compressed size)` builds.
+  auto write_page = [&](Chunk& chunk, const auto& put_header) -> base::Status {
+    compressed.resize(ZSTD_compressBound(page.size()));
+    const size_t n = ZSTD_compressCCtx(zstd.ctx, compressed.data(), compressed.size(), page.data(),
+                                       page.size(), options.zstd_level);
+    if (ZSTD_isError(n)) return base::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    header.clear();
+    Thrift t(header);
+    put_header(t, n);
+    SLUICE_RETURN_IF_ERROR(file.Write(header));
+    SLUICE_RETURN_IF_ERROR(file.Write(std::string_view(compressed.data(), n)));
+    chunk.uncompressed += static_cast<std::int64_t>(header.size() + page.size());
+    chunk.compressed += static_cast<std::int64_t>(header.size() + n);
+    return base::Status::Ok();
+  };
   for (size_t g0 = 0; g0 < num_rows; g0 += group_rows) {
     const size_t g1 = std::min(num_rows, g0 + group_rows);
     Group group;
@@ -379,8 +498,30 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
     for (size_t c = 0; c < schema.size(); ++c) {
       const types::Column& col = rows.column(c);
       Chunk chunk;
-      chunk.data_page_offset = file.written();
       Statistics(col, g0, g1, all_valid[c], &chunk);
+      const bool dictionary_encoded = options.dictionary && col.type() == LogicalType::kString &&
+                                      dictionary.Build(col, g0, g1, all_valid[c]);
+      if (dictionary_encoded) {
+        chunk.dictionary_page_offset = file.written();
+        page.clear();
+        dictionary.PutEntries(page, col);
+        if (page.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) {
+          return base::InvalidArgument("cannot write Parquet file '" + path.string() +
+                                       "': the dictionary of column '" + schema.field(c).name +
+                                       "' is over 2 GiB");
+        }
+        SLUICE_RETURN_IF_ERROR(write_page(chunk, [&](Thrift& t, size_t n) {
+          t.I32(1, kDictionaryPage);
+          t.I32(2, static_cast<std::int32_t>(page.size()));
+          t.I32(3, static_cast<std::int32_t>(n));
+          t.BeginStruct(7);  // DictionaryPageHeader
+          t.I32(1, static_cast<std::int32_t>(dictionary.size()));
+          t.I32(2, kPlain);
+          t.EndStruct();
+          t.End();
+        }));
+      }
+      chunk.data_page_offset = file.written();
       size_t p0 = g0;
       while (p0 < g1) {
         // The page: rows until their values pass page_bytes (at least one row).
@@ -395,34 +536,28 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
         }
         page.clear();
         PutDefinitionLevels(page, col, p0, p1, all_valid[c]);
-        PutValues(page, col, p0, p1, all_valid[c]);
+        if (dictionary_encoded) {
+          dictionary.PutIndices(page, col, g0, p0, p1, all_valid[c]);
+        } else {
+          PutValues(page, col, p0, p1, all_valid[c]);
+        }
         if (page.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) {
           return base::InvalidArgument("cannot write Parquet file '" + path.string() +
                                        "': a value of column '" + schema.field(c).name +
                                        "' is over 2 GiB");
         }
-        compressed.resize(ZSTD_compressBound(page.size()));
-        const size_t n = ZSTD_compressCCtx(zstd.ctx, compressed.data(), compressed.size(),
-                                           page.data(), page.size(), options.zstd_level);
-        if (ZSTD_isError(n)) {
-          return base::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-        }
-        header.clear();
-        Thrift t(header);
-        t.I32(1, kDataPage);
-        t.I32(2, static_cast<std::int32_t>(page.size()));
-        t.I32(3, static_cast<std::int32_t>(n));
-        t.BeginStruct(5);  // DataPageHeader
-        t.I32(1, static_cast<std::int32_t>(p1 - p0));
-        t.I32(2, kPlain);
-        t.I32(3, kRle);
-        t.I32(4, kRle);
-        t.EndStruct();
-        t.End();
-        SLUICE_RETURN_IF_ERROR(file.Write(header));
-        SLUICE_RETURN_IF_ERROR(file.Write(std::string_view(compressed.data(), n)));
-        chunk.uncompressed += static_cast<std::int64_t>(header.size() + page.size());
-        chunk.compressed += static_cast<std::int64_t>(header.size() + n);
+        SLUICE_RETURN_IF_ERROR(write_page(chunk, [&](Thrift& t, size_t n) {
+          t.I32(1, kDataPage);
+          t.I32(2, static_cast<std::int32_t>(page.size()));
+          t.I32(3, static_cast<std::int32_t>(n));
+          t.BeginStruct(5);  // DataPageHeader
+          t.I32(1, static_cast<std::int32_t>(p1 - p0));
+          t.I32(2, dictionary_encoded ? kRleDictionary : kPlain);
+          t.I32(3, kRle);
+          t.I32(4, kRle);
+          t.EndStruct();
+          t.End();
+        }));
         p0 = p1;
       }
       group.chunks.push_back(std::move(chunk));
@@ -453,13 +588,17 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
       const types::Field& f = schema.field(c);
       uncompressed += chunk.uncompressed;
       compressed_total += chunk.compressed;
+      const bool has_dictionary = chunk.dictionary_page_offset >= 0;
+      const std::int64_t chunk_start =
+          has_dictionary ? chunk.dictionary_page_offset : chunk.data_page_offset;
       t.BeginElement();  // ColumnChunk
-      t.I64(2, chunk.data_page_offset);
+      t.I64(2, chunk_start);
       t.BeginStruct(3);  // ColumnMetaData
       t.I32(1, PhysicalType(f.type));
-      t.BeginList(2, kTI32, 2);
+      t.BeginList(2, kTI32, has_dictionary ? 3 : 2);
       t.ListI32(kPlain);
       t.ListI32(kRle);
+      if (has_dictionary) t.ListI32(kRleDictionary);
       t.BeginList(3, kTBinary, 1);
       t.ListBinary(f.name);
       t.I32(4, kZstd);
@@ -467,6 +606,7 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
       t.I64(6, chunk.uncompressed);
       t.I64(7, chunk.compressed);
       t.I64(9, chunk.data_page_offset);
+      if (has_dictionary) t.I64(11, chunk.dictionary_page_offset);
       t.BeginStruct(12);  // Statistics
       t.I64(3, chunk.null_count);
       if (chunk.has_min_max) {
@@ -479,7 +619,9 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
     }
     t.I64(2, uncompressed);
     t.I64(3, group.rows);
-    t.I64(5, group.chunks.front().data_page_offset);
+    const Chunk& first = group.chunks.front();
+    t.I64(5, first.dictionary_page_offset >= 0 ? first.dictionary_page_offset
+                                               : first.data_page_offset);
     t.I64(6, compressed_total);
     t.EndStruct();
   }
