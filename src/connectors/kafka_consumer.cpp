@@ -343,11 +343,22 @@ base::Status KafkaConsumer::Poll(size_t max_messages, std::chrono::milliseconds 
   got.clear();
   got.reserve(std::min<size_t>(max_messages, 4096));
   int wait_ms = static_cast<int>(timeout.count());
-  while (got.size() < std::max<size_t>(1, max_messages)) {
+  const size_t want = std::max<size_t>(1, max_messages);
+  while (got.size() < want) {
     rd_kafka_message_t* m = rd_kafka_consume_queue(h_->queue, wait_ms);
     if (m == nullptr) break;
     got.push_back(m);
     wait_ms = 0;
+    // Without a group (partitions assigned, no rebalance callback that could drop what was
+    // gathered) the rest of what has arrived comes in one call instead of one per message.
+    if (h_->handler == nullptr && got.size() < want) {
+      const size_t at = got.size();
+      const size_t room = std::min<size_t>(want - at, 4096);
+      got.resize(at + room);
+      const ssize_t n = rd_kafka_consume_batch_queue(h_->queue, 0, got.data() + at, room);
+      got.resize(at + static_cast<size_t>(std::max<ssize_t>(0, n)));
+      if (n < static_cast<ssize_t>(room)) break;  // nothing more has arrived
+    }
   }
   const auto n = static_cast<ssize_t>(got.size());
   base::Status fatal = base::Status::Ok();

@@ -1,8 +1,11 @@
 #include "connectors/kafka_message_reader.h"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "base/time.h"
@@ -184,11 +187,37 @@ class KafkaMessageReader::Scanner {
     return true;
   }
 
+  // Passes over string bytes that need no check beyond their own value, 8 at a time: printable
+  // ASCII other than '"' and '\\' (most of a message's text). Stops at the first byte that
+  // needs one (or where fewer than 8 bytes are left), which the byte-wise loop then reads.
+  void SkipPlain() {
+    if constexpr (std::endian::native == std::endian::little) {
+      constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+      constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+      // The high bit of each byte of `x` below 0x20 (of each zero byte, for 0x01): exact up to
+      // the lowest byte that is, which is all that is used (a borrow may flag bytes above it).
+      auto below = [](std::uint64_t x, std::uint64_t n) { return (x - kOnes * n) & ~x & kHigh; };
+      while (end_ - p_ >= 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p_, 8);
+        const std::uint64_t special = below(w ^ (kOnes * '"'), 1) | below(w ^ (kOnes * '\\'), 1) |
+                                      below(w, 0x20) | (w & kHigh);
+        if (special != 0) {
+          p_ += std::countr_zero(special) / 8;
+          return;
+        }
+        p_ += 8;
+      }
+    }
+  }
+
   // A string, after its opening quote. `*out` is its text: a view of the message when it has no
   // escapes, else unescaped into `buf` (nullptr: only checked, `*out` unset).
   bool String(std::string* buf, std::string_view* out) {
     const char* start = p_;
     while (p_ < end_) {
+      SkipPlain();
+      if (p_ >= end_) break;
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
         *out = std::string_view(start, static_cast<size_t>(p_ - start));
@@ -519,6 +548,23 @@ class KafkaMessageReader::Scanner {
     return -1;
   }
 
+  // The key at p_ (after its opening quote) when it is, byte for byte, the declared field
+  // after the last one (messages usually list fields in declaration order) and that name needs
+  // no escaping: its index, with p_ past the closing quote. Else -1, p_ unmoved.
+  int ExpectedKey() {
+    const size_t n = r_.quoted_names_.size();
+    if (n == 0) return -1;
+    const size_t i = next_ % n;
+    const std::string& quoted = r_.quoted_names_[i];
+    if (quoted.empty() || static_cast<size_t>(end_ - p_) < quoted.size() ||
+        std::memcmp(p_, quoted.data(), quoted.size()) != 0) {
+      return -1;
+    }
+    p_ += quoted.size();
+    next_ = i + 1;
+    return static_cast<int>(i);
+  }
+
   bool Object() {
     ++p_;  // '{'
     Ws();
@@ -530,13 +576,16 @@ class KafkaMessageReader::Scanner {
       if (p_ >= end_ || *p_ != '"') return false;
       ++p_;
       std::string_view key;
-      if (!String(&r_.key_, &key)) return false;
+      int field = ExpectedKey();
+      if (field < 0) {
+        if (!String(&r_.key_, &key)) return false;
+        field = FieldIndex(key);
+      }
       Ws();
       if (p_ >= end_ || *p_ != ':') return false;
       ++p_;
       Ws();
       if (p_ >= end_) return false;
-      const int field = FieldIndex(key);
       if (field < 0) {
         // Reasons name the smallest undeclared key (nlohmann-json's objects are sorted maps).
         if (r_.reject_extra_ && (!r_.has_undeclared_ || key < r_.first_undeclared_)) {
@@ -572,6 +621,13 @@ KafkaMessageReader::KafkaMessageReader(const config::SourceSpec& source)
   // Validation rejects duplicate columns, the only way Schema() fails.
   if (schema.ok()) schema_ = std::move(*schema);
   slots_.resize(schema_.fields().size());
+  for (const types::Field& f : schema_.fields()) {
+    const bool plain = std::all_of(f.name.begin(), f.name.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+    });
+    quoted_names_.push_back(plain ? f.name + '"' : std::string());
+  }
 }
 
 types::Batch KafkaMessageReader::NewBatch() const {

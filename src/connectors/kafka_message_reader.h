@@ -60,6 +60,9 @@ class KafkaMessageReader {
   types::Schema schema_;
   bool reject_extra_ = true;
   std::vector<Slot> slots_;
+  // Each declared name and its closing quote, as a message spells a key that needs no escape
+  // (empty for a name that would need one), matched byte for byte before a key is scanned.
+  std::vector<std::string> quoted_names_;
   std::string first_undeclared_;  // the smallest undeclared key of the message
   bool has_undeclared_ = false;
   std::string key_;  // a key with escapes, unescaped

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -265,6 +266,107 @@ size_t ValueBytes(const types::Column& col, size_t r) {
   }
   return col.type() == LogicalType::kBool ? 1 : PlainWidth(col.type());
 }
+
+// A string column chunk's dictionary: its distinct values (each by the row it first appears in)
+// and every valid row's index into them. Built only while it pays: a column of mostly distinct
+// values (ids) stays PLAIN, found out within its first few thousand rows.
+class Dictionary {
+ public:
+  // False (and nothing usable) when rows [begin, end) of `col` are too distinct for one.
+  bool Build(const types::Column& col, size_t begin, size_t end, bool all_valid) {
+    constexpr size_t kFreeEntries = 4096;  // below this many entries, always worth it
+    constexpr size_t kMaxEntries = size_t{1} << 20;
+    constexpr size_t kMaxBytes = size_t{16} << 20;
+    entries_.clear();
+    index_.assign(end - begin, 0);
+    slots_.assign(1024, 0);
+    size_t bytes = 0, seen = 0;
+    for (size_t r = begin; r < end; ++r) {
+      if (!all_valid && !col.IsValid(r)) continue;
+      ++seen;
+      const std::string_view v = col.GetString(r);
+      size_t mask = slots_.size() - 1;
+      size_t s = std::hash<std::string_view>{}(v)&mask;
+      while (slots_[s] != 0 && col.GetString(entries_[slots_[s] - 1]) != v)
+        s = (s + 1) & mask;
+      if (slots_[s] == 0) {
+        entries_.push_back(static_cast<std::uint32_t>(r));
+        bytes += 4 + v.size();
+        if (entries_.size() > kMaxEntries || bytes > kMaxBytes ||
+            (entries_.size() > kFreeEntries && entries_.size() * 4 > seen * 3)) {
+          return false;
+        }
+        slots_[s] = static_cast<std::uint32_t>(entries_.size());
+        if (entries_.size() * 2 > slots_.size()) Rehash(col);
+        index_[r - begin] = static_cast<std::uint32_t>(entries_.size() - 1);
+      } else {
+        index_[r - begin] = slots_[s] - 1;
+      }
+    }
+    if (entries_.empty()) return false;  // every row NULL: nothing to look up
+    bit_width_ = 1;
+    while ((size_t{1} << bit_width_) < entries_.size())
+      ++bit_width_;
+    return true;
+  }
+
+  // The dictionary page's values: PLAIN strings.
+  void PutEntries(std::string& out, const types::Column& col) const {
+    for (std::uint32_t r : entries_) {
+      const std::string_view v = col.GetString(r);
+      PutLe32(out, static_cast<std::uint32_t>(v.size()));
+      out.append(v);
+    }
+  }
+
+  // A data page's values for rows [begin, end) (of the chunk starting at `chunk_begin`): the bit
+  // width, then the valid rows' indices as bit-packed groups of 8 (the RLE/bit-packed hybrid).
+  void PutIndices(std::string& out, const types::Column& col, size_t chunk_begin, size_t begin,
+                  size_t end, bool all_valid) const {
+    out.push_back(static_cast<char>(bit_width_));
+    size_t n = 0;
+    for (size_t r = begin; r < end; ++r)
+      n += all_valid || col.IsValid(r) ? 1 : 0;
+    if (n == 0) return;
+    const size_t groups = (n + 7) / 8;
+    PutVarint(out, (std::uint64_t{groups} << 1) | 1);
+    std::uint64_t acc = 0;
+    int bits = 0;
+    auto put = [&](std::uint32_t v) {
+      acc |= std::uint64_t{v} << bits;
+      bits += bit_width_;
+      while (bits >= 8) {
+        out.push_back(static_cast<char>(acc & 0xFF));
+        acc >>= 8;
+        bits -= 8;
+      }
+    };
+    for (size_t r = begin; r < end; ++r) {
+      if (all_valid || col.IsValid(r)) put(index_[r - chunk_begin]);
+    }
+    for (size_t k = n; k < groups * 8; ++k)
+      put(0);  // the last group's padding; 8 values of whole bytes leave no bits over
+  }
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  void Rehash(const types::Column& col) {
+    slots_.assign(slots_.size() * 2, 0);
+    const size_t mask = slots_.size() - 1;
+    for (size_t e = 0; e < entries_.size(); ++e) {
+      size_t s = std::hash<std::string_view>{}(col.GetString(entries_[e])) & mask;
+      while (slots_[s] != 0)
+        s = (s + 1) & mask;
+      slots_[s] = static_cast<std::uint32_t>(e + 1);
+    }
+  }
+
+  std::vector<std::uint32_t> entries_;  // the row of each distinct value
+  std::vector<std::uint32_t> index_;    // per row of the chunk: its entry (valid rows)
+  std::vector<std::uint32_t> slots_;    // open addressing: entry + 1, 0 = empty
+  int bit_width_ = 1;
+};
 
 class File {
  public:
@@ -614,6 +716,7 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
     all_valid[c] = rows.column(c).AllValid();
 
   std::string page;
+  Dictionary dictionary;
   for (size_t g0 = 0; g0 < num_rows; g0 += group_rows) {
     const size_t g1 = std::min(num_rows, g0 + group_rows);
     writer.BeginGroup(g1 - g0);
@@ -621,6 +724,13 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
       const types::Column& col = rows.column(c);
       Chunk& chunk = writer.BeginChunk();
       Statistics(col, g0, g1, all_valid[c], &chunk);
+      const bool dictionary_encoded = options.dictionary && col.type() == LogicalType::kString &&
+                                      dictionary.Build(col, g0, g1, all_valid[c]);
+      if (dictionary_encoded) {
+        page.clear();
+        dictionary.PutEntries(page, col);
+        SLUICE_RETURN_IF_ERROR(writer.DictionaryPage(c, page, dictionary.size(), chunk));
+      }
       size_t p0 = g0;
       while (p0 < g1) {
         // The page: rows until their values pass page_bytes (at least one row).
@@ -635,8 +745,12 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
         }
         page.clear();
         PutDefinitionLevels(page, col, p0, p1, all_valid[c]);
-        PutValues(page, col, p0, p1, all_valid[c]);
-        SLUICE_RETURN_IF_ERROR(writer.DataPage(c, page, p1 - p0, /*dictionary=*/false, chunk));
+        if (dictionary_encoded) {
+          dictionary.PutIndices(page, col, g0, p0, p1, all_valid[c]);
+        } else {
+          PutValues(page, col, p0, p1, all_valid[c]);
+        }
+        SLUICE_RETURN_IF_ERROR(writer.DataPage(c, page, p1 - p0, dictionary_encoded, chunk));
         p0 = p1;
       }
     }

@@ -25,6 +25,10 @@ struct ParquetWriteOptions {
   int zstd_level = 1;
   // Called after each page is written, if set: a writer sharing a busy core can yield there.
   std::function<void()> after_page = nullptr;
+  // types::Batch rows: string column chunks with repeating values get a dictionary page and
+  // RLE_DICTIONARY data pages (mostly distinct ones stay PLAIN): less for the codec to compress
+  // and the file to hold.
+  bool dictionary = true;
 };
 
 // Non-null rows kept in a caller's own layout, written column by column without first being
@@ -48,7 +52,8 @@ class ParquetRows {
 };
 
 // Writes `rows` to a new Parquet file at `path` (replacing any file there) and returns its size
-// in bytes. Every column is OPTIONAL and PLAIN-encoded in compressed v1 data pages, typed
+// in bytes. Every column is OPTIONAL and PLAIN-encoded (a string column of repeating values
+// dictionary-encoded, see ParquetWriteOptions) in compressed v1 data pages, typed
 // as DuckDB types its own COPY output (docs/lake.md): bool BOOLEAN, int64 INT64, double DOUBLE,
 // string BYTE_ARRAY (UTF8), timestamp INT64 TIMESTAMP_MICROS (not adjusted to UTC), date INT32
 // DATE; integer, timestamp and date columns carry min/max statistics, every column its null

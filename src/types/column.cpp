@@ -18,12 +18,6 @@ void Column::Reserve(size_t n) {
   }
 }
 
-void Column::PushValid(bool valid) {
-  if (size_ % 64 == 0) validity_.push_back(0);
-  if (valid) validity_.back() |= std::uint64_t{1} << (size_ % 64);
-  ++size_;
-}
-
 void Column::AppendNull() {
   if (type_ == LogicalType::kString) {
     offsets_.push_back(offsets_.back());
@@ -31,13 +25,6 @@ void Column::AppendNull() {
     data_.resize(data_.size() + FixedWidth(type_), 0);
   }
   PushValid(false);
-}
-
-void Column::AppendString(std::string_view v) {
-  assert(type_ == LogicalType::kString);
-  chars_.append(v);
-  offsets_.push_back(static_cast<std::uint32_t>(chars_.size()));
-  PushValid(true);
 }
 
 // Word at a time: appending bit by bit was a large share of scanning tens of millions of rows.

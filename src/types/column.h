@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -37,7 +38,12 @@ class Column {
   void AppendDouble(double v) { AppendFixed(v); }
   void AppendTimestamp(std::int64_t micros) { AppendFixed(micros); }
   void AppendDate(std::int32_t days) { AppendFixed(days); }
-  void AppendString(std::string_view v);
+  void AppendString(std::string_view v) {
+    assert(type_ == LogicalType::kString);
+    chars_.append(v);
+    offsets_.push_back(static_cast<std::uint32_t>(chars_.size()));
+    PushValid(true);
+  }
 
   bool IsValid(size_t row) const { return (validity_[row / 64] >> (row % 64)) & 1U; }
   bool GetBool(size_t row) const { return Get<std::uint8_t>(row) != 0; }
@@ -90,7 +96,12 @@ class Column {
     std::memcpy(&v, data_.data() + row * sizeof(T), sizeof(T));
     return v;
   }
-  void PushValid(bool valid);
+  // Inline: one call per value appended, on the paths that read messages and rows one by one.
+  void PushValid(bool valid) {
+    if (size_ % 64 == 0) validity_.push_back(0);
+    if (valid) validity_.back() |= std::uint64_t{1} << (size_ % 64);
+    ++size_;
+  }
   void AppendValidity(const std::uint64_t* mask, size_t n);
 
   LogicalType type_;

@@ -182,6 +182,66 @@ TEST(KafkaMessageReaderTest, ParseHoldsTheRowForTimeAndAppend) {
   EXPECT_FALSE(rows.column(5).IsValid(1));
 }
 
+// Strings are passed over 8 bytes at a time up to the first byte that needs a look: a quote,
+// an escape, a control or a non-ASCII byte at every position of a long string is still seen.
+TEST(KafkaMessageReaderTest, EveryByteOfALongStringIsChecked) {
+  KafkaMessageReader reader(Source());
+  types::Batch rows = reader.NewBatch();
+  const std::string plain = "abcdefghijklmnopqrstuvwxyz0123";
+  size_t good = 0;
+  for (size_t at = 0; at <= plain.size(); ++at) {
+    const std::string head = plain.substr(0, at), tail = plain.substr(at);
+    auto message = [&](const std::string& text) {
+      return R"({"user_id":")" + text + R"(","ts":"2024-03-01"})";
+    };
+    // Decoded: an escape, a two- and a four-byte UTF-8 sequence.
+    for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+             {head + "\\n" + tail, head + "\n" + tail},
+             {head + "\\\"" + tail, head + "\"" + tail},
+             {head + "\xC3\xA9" + tail, head + "\xC3\xA9" + tail},
+             {head + "\xF0\x9F\x98\x80" + tail, head + "\xF0\x9F\x98\x80" + tail},
+             {head + "\x7F" + tail, head + "\x7F" + tail}}) {
+      ASSERT_EQ(reader.Append(message(text), rows), std::nullopt) << at;
+      EXPECT_EQ(rows.column(0).GetString(good++), want) << at;
+    }
+    // Not JSON: a raw control byte, a lone continuation byte, an overlong form, a string cut
+    // off by the end of the message.
+    for (const std::string& text :
+         {head + "\t" + tail, head + std::string(1, '\0') + tail, head + "\x80" + tail,
+          head + "\xC0\xAF" + tail, head + "\x1F" + tail}) {
+      EXPECT_EQ(reader.Append(message(text), rows), "not JSON") << at;
+    }
+    EXPECT_EQ(reader.Append(R"({"ts":"2024-03-01","user_id":")" + head, rows), "not JSON") << at;
+  }
+  EXPECT_EQ(rows.num_rows(), good);
+}
+
+// Keys spelled as the next declared name are matched byte for byte; anything longer, shorter or
+// escaped is read as a key and looked up (or named as undeclared).
+TEST(KafkaMessageReaderTest, KeysNearADeclaredNameAreNotTakenForIt) {
+  KafkaMessageReader reader(Source());
+  EXPECT_EQ(*reader.Parse(R"({"user_idx":"u","user_id":"v","ts":"2024-03-01"})"),
+            "undeclared field 'user_idx'");
+  EXPECT_EQ(*reader.Parse(R"({"user_i":"u","user_id":"v","ts":"2024-03-01"})"),
+            "undeclared field 'user_i'");
+  EXPECT_EQ(*reader.Parse(R"({"user_id":"v","ts":"2024-03-01","user_id ":1})"),
+            "undeclared field 'user_id '");
+  EXPECT_EQ(reader.Parse(R"({"user_id":"v","ts":"2024-03-01","user_id)"), "not JSON");
+  EXPECT_EQ(reader.Parse(R"({"user_id":"v","ts":"2024-03-01","user_id")"), "not JSON");
+  types::Batch rows = reader.NewBatch();
+  ASSERT_EQ(reader.Append(R"({"us\u0065r_id":"u","t\u0073":"2024-03-01","ts":"2024-03-02"})", rows),
+            std::nullopt);
+  EXPECT_EQ(rows.column(0).GetString(0), "u");
+  EXPECT_EQ(rows.column(1).GetTimestamp(0), 1709337600000000);  // the last "ts" counts
+  // A declared name that needs an escape in JSON is matched after unescaping.
+  config::SourceSpec s = Source();
+  s.columns.push_back({"a\"b", types::LogicalType::kInt64, true});
+  KafkaMessageReader quoted(s);
+  types::Batch more = quoted.NewBatch();
+  ASSERT_EQ(quoted.Append(R"({"user_id":"u","ts":"2024-03-01","a\"b":7})", more), std::nullopt);
+  EXPECT_EQ(more.column(6).GetInt64(0), 7);
+}
+
 TEST(KafkaPropertiesTest, EnvironmentReferencesExpandAndNeverLeakValues) {
   const EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
     if (name == "PW") return std::string("s3cret");

@@ -241,6 +241,76 @@ TEST_F(ParquetFileTest, AllNullAndNeverNullColumnsReadBack) {
   EXPECT_EQ(Count("SELECT count(*)" + from + " WHERE k < 0"), 150);
 }
 
+// String columns of repeating values are dictionary-encoded; one of mostly distinct values stays
+// PLAIN. Either way every value reads back, in pages and row groups of any size, with NULLs.
+TEST_F(ParquetFileTest, RepeatingStringsGetADictionaryDistinctOnesDoNot) {
+  auto schema = types::Schema::Make({{"id", LogicalType::kString, false},
+                                     {"cat", LogicalType::kString, true},
+                                     {"one", LogicalType::kString, false},
+                                     {"mixed", LogicalType::kString, true},
+                                     {"k", LogicalType::kInt64, false}});
+  ASSERT_TRUE(schema.ok());
+  types::Batch rows(*schema);
+  const std::string cats[] = {"grocery", "", "travel", "héllo ✓", std::string(300, 'x')};
+  std::mt19937_64 rng(3);
+  const size_t n = 30000;
+  for (size_t r = 0; r < n; ++r) {
+    rows.column(0).AppendString("tx_" + std::to_string(rng()));
+    if (rng() % 7 == 0) {
+      rows.column(1).AppendNull();
+    } else {
+      rows.column(1).AppendString(cats[rng() % 5]);
+    }
+    rows.column(2).AppendString("EUR");
+    // Repeating at first, then distinct: the dictionary grows past its free entries.
+    if (r % 11 == 0) {
+      rows.column(3).AppendNull();
+    } else {
+      rows.column(3).AppendString(r < 8000 ? cats[r % 3] : "m_" + std::to_string(r));
+    }
+    rows.column(4).AppendInt64(static_cast<std::int64_t>(r));
+  }
+  std::int64_t travel = 0;
+  for (size_t r = 0; r < n; ++r)
+    travel += rows.column(1).IsValid(r) && rows.column(1).GetString(r) == "travel" ? 1 : 0;
+  auto encodings = [&](const std::string& file) {
+    auto got = db_->Query(
+        "SELECT path_in_schema, string_agg(DISTINCT encodings, ' | ' ORDER BY encodings) FROM "
+        "parquet_metadata(" +
+        warehouse::QuoteLiteral(file) + ") GROUP BY ALL ORDER BY ALL");
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::string out;
+    for (size_t r = 0; got.ok() && r < got->num_rows(); ++r)
+      out += got->column(0).ValueToString(r) + ": " + got->column(1).ValueToString(r) + "\n";
+    return out;
+  };
+  for (const ParquetWriteOptions& options :
+       {ParquetWriteOptions{}, ParquetWriteOptions{.row_group_rows = 7000, .page_bytes = 1000},
+        ParquetWriteOptions{.dictionary = false}}) {
+    const std::string file = Path("dict.parquet");
+    ASSERT_TRUE(WriteParquet(rows, file, options).ok());
+    ExpectReadsBack(rows, file);
+    const std::string from = " FROM " + Read(file);
+    EXPECT_EQ(Count("SELECT count(*)" + from + " WHERE cat = 'travel'"), travel);
+    if (!options.dictionary) {
+      EXPECT_EQ(
+          encodings(file),
+          "cat: PLAIN, RLE\nid: PLAIN, RLE\nk: PLAIN, RLE\nmixed: PLAIN, RLE\none: PLAIN, RLE\n");
+    } else if (options.row_group_rows == 7000) {
+      // Row groups of `mixed` past its repeating rows hold distinct values: PLAIN there; the
+      // last row group (2,000 rows) is small enough for a dictionary of distinct values.
+      EXPECT_EQ(encodings(file),
+                "cat: PLAIN, RLE, RLE_DICTIONARY\nid: PLAIN, RLE | PLAIN, RLE, RLE_DICTIONARY\n"
+                "k: PLAIN, RLE\nmixed: PLAIN, RLE | PLAIN, RLE, RLE_DICTIONARY\n"
+                "one: PLAIN, RLE, RLE_DICTIONARY\n");
+    } else {
+      EXPECT_EQ(encodings(file),
+                "cat: PLAIN, RLE, RLE_DICTIONARY\nid: PLAIN, RLE\nk: PLAIN, RLE\n"
+                "mixed: PLAIN, RLE, RLE_DICTIONARY\none: PLAIN, RLE, RLE_DICTIONARY\n");
+    }
+  }
+}
+
 TEST_F(ParquetFileTest, EmptyBatchKeepsItsColumns) {
   const types::Batch rows(AllTypes());
   ASSERT_TRUE(WriteParquet(rows, Path("empty.parquet")).ok());
