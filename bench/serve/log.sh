@@ -9,8 +9,25 @@
 #
 #   bench/serve/log.sh BUILD_DIR
 #
+# Then the steadier figure (SLOG_PAIRS > 0): one server with the log and one without, both
+# started once and left running (both on CPU 0 with SLOG_PIN=1), loaded in turn by short wrk runs
+# in ABBA order, SLOG_PAIRS pairs of SLOG_PAIR_SECONDS each; for each run the server's CPU time
+# (the sum of its threads' run time from /proc, nanoseconds) per request it answered. The log's
+# writer publishes a run's rows up to a second later (flush_interval 1s), often during the next
+# run, so each "on" run is charged its other threads' CPU plus the writer's CPU per request
+# averaged over all runs. Each pair gives the ratio on/off of CPU per request; printed: their
+# median, quartiles and range, and the totals (all CPU each server used from the first run to
+# after the last run's rows were published, per request). On a saturated core, the throughput
+# lost is 1 - off/on CPU per request.
+#
+# SLOG_CONCURRENT=1 loads both servers at the same time instead (2 connections each, both on the
+# same core when pinned): a pair then sees the same moment of the machine. SLOG_AA=1 is the
+# control: the "on" server runs without the log too, so the ratios show the method's own spread.
+#
 # Environment: SLOG_ENTITIES (default 100000), SLOG_SECONDS per wrk run (default 10),
-# SLOG_ROUNDS (default 3), SLOG_RATE sample rate when on (default 1.0), SLOG_DIR work folder,
+# SLOG_ROUNDS (default 3; 0 skips the table of separately started servers), SLOG_PAIRS (default
+# 0), SLOG_PAIR_SECONDS (default 3), SLOG_RATE sample rate when on (default 1.0), SLOG_DIR work
+# folder,
 # SLOG_PIN=1 to run the server on CPU 0 and wrk on CPU 1 (taskset): the server then has one core
 # and requests/s is its throughput on that core, not a share of two cores fought over with wrk
 # (which is what makes unpinned pairs swing by tens of percent).
@@ -19,6 +36,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: log.sh BUILD_DIR}" && pwd)
 sluice=$build/bin/sluice
 entities=${SLOG_ENTITIES:-100000}
+pairs=${SLOG_PAIRS:-0}
+pair_seconds=${SLOG_PAIR_SECONDS:-3}
 seconds=${SLOG_SECONDS:-10}
 rounds=${SLOG_ROUNDS:-3}
 rate=${SLOG_RATE:-1.0}
@@ -35,7 +54,12 @@ for tool in "$sluice" wrk curl python3; do
 done
 
 serve_pid=""
-cleanup() { [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null || true; }
+pair_pids=()
+cleanup() {
+  [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null
+  for p in "${pair_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  return 0
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -63,8 +87,8 @@ cat >>"$project/sluice.yaml" <<YAML
 monitoring:
   serving_log:
     sample_rate: $rate
-    flush_rows: 100000
-    flush_interval: 10s
+    flush_rows: 50000
+    flush_interval: 1s
 YAML
 "$sluice" ingest -p "$project" >&2
 if [ ! -f "$project/.materialized" ]; then
@@ -149,6 +173,71 @@ measure() {  # measure LABEL [SERVE-FLAGS...]
   echo "${rows[-1]}" >&2
 }
 
+# Starts sluice serve with flags $2..., waits until it is ready; sets started_pid/started_port.
+start_server() {
+  local log=$1
+  shift
+  started_port=$(free_port)
+  "${pin_server[@]}" "$sluice" serve -p "$project" --store rocksdb \
+    --address "127.0.0.1:$started_port" "$@" >"$log" 2>&1 &
+  started_pid=$!
+  for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$started_port/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "log bench: sluice serve never became ready:" >&2
+  cat "$log" >&2
+  exit 1
+}
+# Run time of process $1's threads so far, nanoseconds (se.sum_exec_runtime, in ms with six
+# decimals: finer than /proc/PID/stat's clock ticks): "ALL WRITER", WRITER being the serving log's
+# writer thread's (named serving-log) share.
+cpu_ns() {
+  local t all=0 writer=0 v
+  for t in /proc/"$1"/task/*; do
+    v=$(awk '$1 == "se.sum_exec_runtime" {printf "%.0f", $3 * 1e6}' "$t/sched" 2>/dev/null)
+    [ -n "$v" ] || continue
+    all=$((all + v))
+    [ "$(cat "$t/comm" 2>/dev/null)" = serving-log ] && writer=$((writer + v))
+  done
+  echo "$all $writer"
+}
+pair_rows=()
+# Both servers loaded at the same time, 2 connections each (SLOG_CONCURRENT=1): appends an "off"
+# and an "on" row for the same interval.
+pair_run_both() {  # pair_run_both OFF_PID OFF_PORT ON_PID ON_PORT
+  local b_off b_on a_off a_on r_off r_on
+  b_off=($(cpu_ns "$1")) b_on=($(cpu_ns "$3"))
+  "${pin_wrk[@]}" wrk -t1 -c2 -d"${pair_seconds}s" -s "$here/features.lua" \
+    "http://127.0.0.1:$2" -- 1 "$entities" "$at" >"$work/wrk-off.out" &
+  local w1=$!
+  "${pin_wrk[@]}" wrk -t1 -c2 -d"${pair_seconds}s" -s "$here/features.lua" \
+    "http://127.0.0.1:$4" -- 1 "$entities" "$at" >"$work/wrk-on.out" &
+  local w2=$!
+  wait "$w1" "$w2"
+  a_off=($(cpu_ns "$1")) a_on=($(cpu_ns "$3"))
+  for side in off on; do
+    local r f=$work/wrk-$side.out
+    r=$(grep '^RESULT' "$f")
+    if [ $side = off ]; then
+      pair_rows+=("off $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_off[0] - b_off[0])) 0 $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+    else
+      pair_rows+=("on $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_on[0] - b_on[0])) $((a_on[1] - b_on[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+    fi
+    echo "pair run: ${pair_rows[-1]}" >&2
+  done
+}
+pair_run() {  # pair_run SIDE PID PORT: one wrk run; appends "SIDE requests cpu_ns writer_ns rps p99_us"
+  local side=$1 pid=$2 port=$3 before after out r
+  before=($(cpu_ns "$pid"))
+  out=$("${pin_wrk[@]}" wrk -t2 -c4 -d"${pair_seconds}s" -s "$here/features.lua" \
+    "http://127.0.0.1:$port" -- 1 "$entities" "$at")
+  after=($(cpu_ns "$pid"))
+  r=$(grep '^RESULT' <<<"$out")
+  pair_rows+=("$side $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((after[0] - before[0])) $((after[1] - before[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+  echo "pair run: ${pair_rows[-1]}" >&2
+}
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Rounds in ABBA order (off, on, then on, off): the machine drifts over a run (the first
 # servers are slower than the last), and alternating which side goes first cancels a steady
@@ -162,15 +251,54 @@ for i in $(seq 1 "$rounds"); do
     measure "off (round $i)" --no-serving-log
   fi
 done
+load_mid=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$pairs" -gt 0 ]; then
+  start_server "$work/serve-off.log" --no-serving-log
+  off_pid=$started_pid off_port=$started_port
+  pair_pids+=("$off_pid")
+  if [ "${SLOG_AA:-0}" = 1 ]; then
+    start_server "$work/serve-on.log" --no-serving-log  # the control: no log on either side
+  else
+    start_server "$work/serve-on.log"
+  fi
+  on_pid=$started_pid on_port=$started_port
+  pair_pids+=("$on_pid")
+  for p in "$off_port" "$on_port"; do
+    "${pin_wrk[@]}" wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$p" -- 1 \
+      "$entities" "$at" >/dev/null
+  done
+  sleep 2  # the warm-up's rows published before the first measured run
+  off_start=($(cpu_ns "$off_pid")) on_start=($(cpu_ns "$on_pid"))
+  for i in $(seq 1 "$pairs"); do
+    if [ "${SLOG_CONCURRENT:-0}" = 1 ]; then
+      pair_run_both "$off_pid" "$off_port" "$on_pid" "$on_port"
+    elif [ $((i % 2)) = 1 ]; then
+      pair_run off "$off_pid" "$off_port"
+      pair_run on "$on_pid" "$on_port"
+    else
+      pair_run on "$on_pid" "$on_port"
+      pair_run off "$off_pid" "$off_port"
+    fi
+  done
+  sleep 2  # the last run's rows published
+  off_end=($(cpu_ns "$off_pid")) on_end=($(cpu_ns "$on_pid"))
+  off_total=$((off_end[0] - off_start[0])) on_total=$((on_end[0] - on_start[0]))
+  on_writer_total=$((on_end[1] - on_start[1]))
+  on_metrics=$(curl -s "http://127.0.0.1:$on_port/metrics")
+  kill -TERM "$off_pid" "$on_pid"
+  wait "$off_pid" "$on_pid" || true
+  pair_pids=()
+fi
 echo
 [ "${SLOG_PIN:-0}" = 1 ] && echo "Pinned: sluice serve on CPU 0, wrk on CPU 1."
-echo "Load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per row | sampled | dropped | rows published at stop |"
-echo "|---|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
-# Medians of each side's requests/s and server CPU per request, and on against off.
-printf '%s\n' "${rows[@]}" | python3 -c '
+if [ "$rounds" -gt 0 ]; then
+  echo "Load average (1, 5, 15 min) before: $load_before, after: $load_mid"
+  echo
+  echo "| serving log | requests/s | p50 / p99 | server CPU per request | log writer CPU per row | sampled | dropped | rows published at stop |"
+  echo "|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  # Medians of each side's requests/s and server CPU per request, and on against off.
+  printf '%s\n' "${rows[@]}" | python3 -c '
 import statistics, sys
 side = {"off": ([], []), "on": ([], [])}
 for line in sys.stdin:
@@ -185,3 +313,51 @@ if off_rps and on_rps:
     print(f"\nMedians: requests/s off {a:.0f}, on {b:.0f} ({(b - a) / a * 100:+.1f}%); "
           f"server CPU per request off {c:.1f} us, on {d:.1f} us ({(d - c) / c * 100:+.1f}%).")
 '
+fi
+if [ "$pairs" -gt 0 ]; then
+  dropped=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$on_metrics")
+  sampled=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$on_metrics")
+  echo
+  how="in turn (ABBA)"
+  [ "${SLOG_CONCURRENT:-0}" = 1 ] && how="at the same time, 2 connections each"
+  [ "${SLOG_AA:-0}" = 1 ] && how="$how; CONTROL: the log off in both servers"
+  echo "Paired runs: $pairs pairs of ${pair_seconds} s ($how), rate $rate, both servers running throughout" \
+    "(load average before: $load_mid, after: $(cut -d' ' -f1-3 /proc/loadavg)); sampled $sampled, dropped $dropped."
+  echo
+  printf '%s\n' "${pair_rows[@]}" | python3 -c '
+import statistics, sys
+off_total, on_total, writer_total = (int(a) for a in sys.argv[1:4])
+runs = [line.split() for line in sys.stdin if line.strip()]
+off = [r for r in runs if r[0] == "off"]
+on = [r for r in runs if r[0] == "on"]
+n_off = sum(int(r[1]) for r in off)
+n_on = sum(int(r[1]) for r in on)
+# The writer publishes a run'"'"'s rows up to a second later, often during the next run (of either
+# server): per run, the on server is charged its request threads'"'"' CPU plus the writer'"'"'s
+# average per request over the whole phase (all it used, up to the last run'"'"'s rows published).
+writer = writer_total / 1e3 / max(1, n_on)
+cpu = lambda r: int(r[2]) / 1e3 / max(1, int(r[1]))
+cpu_on = lambda r: (int(r[2]) - int(r[3])) / 1e3 / max(1, int(r[1])) + writer
+print("| pair | off: requests/s, CPU per request, p99 | on: requests/s, CPU per request (request threads + writer), p99 | on/off CPU per request |")
+print("|---|---|---|---|")
+ratios = []
+for i, (a, b) in enumerate(zip(off, on), 1):
+    ratio = cpu_on(b) / cpu(a)
+    ratios.append(ratio)
+    print(f"| {i} | {int(a[4])}, {cpu(a):.2f} us, {int(a[5]) / 1000:.2f} ms | "
+          f"{int(b[4])}, {cpu_on(b) - writer:.2f} + {writer:.2f} us, {int(b[5]) / 1000:.2f} ms | {ratio:.3f} |")
+q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+loss = lambda r: (1 - 1 / r) * 100
+print(f"\nOn/off CPU per request: median {q[1]:.3f} (quartiles {q[0]:.3f}-{q[2]:.3f}, range "
+      f"{min(ratios):.3f}-{max(ratios):.3f}): throughput lost on a saturated core "
+      f"{loss(q[1]):.1f}% (quartiles {loss(q[0]):.1f}% to {loss(q[2]):.1f}%).")
+a, b = off_total / 1e3 / n_off, on_total / 1e3 / n_on
+print(f"Totals: off {off_total / 1e9:.2f} CPU s for {n_off} requests ({a:.2f} us each), on "
+      f"{on_total / 1e9:.2f} CPU s for {n_on} ({b:.2f} us each, of which the writer {writer:.2f} us): "
+      f"on/off {b / a:.3f}, throughput lost {loss(b / a):.1f}%.")
+print(f"Median requests/s off {statistics.median(int(r[4]) for r in off):.0f}, on "
+      f"{statistics.median(int(r[4]) for r in on):.0f}; median p99 off "
+      f"{statistics.median(int(r[5]) for r in off) / 1000:.2f} ms, on "
+      f"{statistics.median(int(r[5]) for r in on) / 1000:.2f} ms.")
+' "$off_total" "$on_total" "$on_writer_total"
+fi

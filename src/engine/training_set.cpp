@@ -41,6 +41,8 @@ constexpr const char* kSemanticsInput = "engine:semantics@";
 constexpr std::int64_t kEventBytes = 24 + 8 * 4;
 constexpr std::int64_t kSpineRowBytes = 32;
 constexpr const char* kTransformInput = "transform:";
+// The hidden count marking rows whose entity is present under the view's TTL (BuildView).
+constexpr const char* kPresentColumn = "__sluice_present";
 // Every connection the build reads through (the events scan opens more than one).
 const std::string kSessionSql =
     std::string(warehouse::kFeatureSqlSession) + "; SET preserve_insertion_order = true";
@@ -321,6 +323,21 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
 
   SLUICE_ASSIGN_OR_RETURN(FeatureViewPlan plan, LoadPlan(project_, view, lake_, source, *db_));
   definition_parts_.push_back(plan.definition_hash);
+  const bool any_derived =
+      std::any_of(request.features.begin(), request.features.end(), [&](const std::string& f) {
+        return std::any_of(view.derived.begin(), view.derived.end(),
+                           [&](const auto& d) { return d.name == f; });
+      });
+  // Under a TTL an entity without a live event at t is absent, and serving gives every feature
+  // of an absent entity, derived ones included, as missing or expired (NULL here), even where
+  // the expression would not be NULL over NULL aggregations (`as_of`, coalesce). A hidden count
+  // marks the rows: the replay leaves it NULL exactly when the entity is absent.
+  const bool mark_absent = any_derived && plan.ttl.has_value();
+  if (mark_absent) {
+    AggregationPlan present;
+    present.name = kPresentColumn;
+    plan.aggregations.push_back(std::move(present));
+  }
   for (const auto& k : spec_.keys)
     (void)k;
   // The spine names the view's entity keys by the same column names.
@@ -385,11 +402,6 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
 
   // Derived features (SQL over the aggregations and `as_of`, the spine timestamp) are evaluated
   // by DuckDB, the same evaluator as every other expression. Views without any skip the trip.
-  const bool any_derived =
-      std::any_of(request.features.begin(), request.features.end(), [&](const std::string& f) {
-        return std::any_of(view.derived.begin(), view.derived.end(),
-                           [&](const auto& d) { return d.name == f; });
-      });
   std::optional<types::Batch> features;
   if (!any_derived) {
     std::vector<types::Field> fields = {{"__row", LogicalType::kInt64, false}};
@@ -428,8 +440,12 @@ base::Status Builder::BuildView(size_t index, const ViewRequest& request) {
     for (const auto& f : request.features) {
       const auto d = std::find_if(view.derived.begin(), view.derived.end(),
                                   [&](const auto& x) { return x.name == f; });
-      select += ", " + (d != view.derived.end() ? "(" + d->expr + ")" : QuoteIdentifier(f)) +
-                " AS " + QuoteIdentifier(f);
+      std::string value = d != view.derived.end() ? "(" + d->expr + ")" : QuoteIdentifier(f);
+      if (d != view.derived.end() && mark_absent) {
+        value = "CASE WHEN " + QuoteIdentifier(kPresentColumn) + " IS NULL THEN NULL ELSE " +
+                value + " END";
+      }
+      select += ", " + value + " AS " + QuoteIdentifier(f);
     }
     auto queried = db_->Query("SELECT " + select + " FROM " + agg_table + " ORDER BY __row");
     if (!queried.ok()) {

@@ -15,7 +15,8 @@ namespace sluice::engine {
 // "engine:semantics@N"), so reproducing one built by another version says why bits differ.
 //   1  sums in event order, variance two-pass (windows) or Welford (lifetime)
 //   2  exact sums rounded once (ExactSum), variance from exact sums, min/max skip NaN
-inline constexpr int kSemanticsVersion = 2;
+//   3  under a TTL, derived features of an absent entity are NULL (as served)
+inline constexpr int kSemanticsVersion = 3;
 
 // Per aggregation of a view, the lifetime state (nullptr for windowed aggregations).
 using LifetimeStates = std::vector<std::unique_ptr<StoredState>>;

@@ -1,5 +1,6 @@
 #include "lake/parquet_file.h"
 
+#include <lz4.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -30,9 +31,9 @@ using types::LogicalType;
 constexpr std::int32_t kBoolean = 0, kInt32 = 1, kInt64 = 2, kDouble = 5, kByteArray = 6;
 constexpr std::int32_t kOptional = 1;
 constexpr std::int32_t kUtf8 = 0, kDateConverted = 6, kTimestampMicros = 10, kInt64Converted = 18;
-constexpr std::int32_t kPlain = 0, kRle = 3;
-constexpr std::int32_t kZstd = 6;
-constexpr std::int32_t kDataPage = 0;
+constexpr std::int32_t kPlain = 0, kRle = 3, kRleDictionary = 8;
+constexpr std::int32_t kZstd = 6, kLz4Raw = 7;
+constexpr std::int32_t kDataPage = 0, kDictionaryPage = 2;
 
 // Thrift compact protocol type ids.
 constexpr std::uint8_t kTTrue = 1, kTFalse = 2, kTI32 = 5, kTI64 = 6, kTBinary = 8, kTList = 9,
@@ -118,12 +119,17 @@ class Thrift {
 };
 
 struct Chunk {
-  std::int64_t data_page_offset = 0;
+  std::int64_t data_page_offset = 0;  // the first data page
+  std::int64_t dictionary_page_offset = 0;
+  bool dictionary = false;  // a dictionary page comes first
+  bool has_data_page = false;
   std::int64_t uncompressed = 0;  // page headers included, as the format counts
   std::int64_t compressed = 0;
   std::int64_t null_count = 0;
   bool has_min_max = false;
   std::string min, max;  // PLAIN bytes of the statistics
+
+  std::int64_t Start() const { return dictionary ? dictionary_page_offset : data_page_offset; }
 };
 
 std::int32_t PhysicalType(LogicalType t) {
@@ -302,9 +308,43 @@ class File {
   std::int64_t written_ = 0;
 };
 
-struct ZstdContext {
-  ZSTD_CCtx* ctx = ZSTD_createCCtx();
-  ~ZstdContext() { ZSTD_freeCCtx(ctx); }
+// A page's compressor: one context reused for every page of a file.
+class Compressor {
+ public:
+  Compressor(ParquetCodec codec, int zstd_level) : codec_(codec), zstd_level_(zstd_level) {
+    if (codec_ == ParquetCodec::kZstd) zstd_ = ZSTD_createCCtx();
+  }
+  ~Compressor() { ZSTD_freeCCtx(zstd_); }
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  base::Status Ready() const {
+    if (codec_ == ParquetCodec::kZstd && zstd_ == nullptr) {
+      return base::Internal("zstd: cannot create a compression context");
+    }
+    return base::Status::Ok();
+  }
+  std::int32_t ThriftCodec() const { return codec_ == ParquetCodec::kZstd ? kZstd : kLz4Raw; }
+  // Compresses `in` into `out` (resized to fit), returning the compressed size.
+  base::Result<size_t> Compress(std::string_view in, std::string& out) {
+    if (codec_ == ParquetCodec::kZstd) {
+      out.resize(ZSTD_compressBound(in.size()));
+      const size_t n =
+          ZSTD_compressCCtx(zstd_, out.data(), out.size(), in.data(), in.size(), zstd_level_);
+      if (ZSTD_isError(n)) return base::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+      return n;
+    }
+    out.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(in.size()))));
+    const int n = LZ4_compress_default(in.data(), out.data(), static_cast<int>(in.size()),
+                                       static_cast<int>(out.size()));
+    if (n <= 0) return base::Internal("lz4: cannot compress a page");
+    return static_cast<size_t>(n);
+  }
+
+ private:
+  ParquetCodec codec_;
+  int zstd_level_;
+  ZSTD_CCtx* zstd_ = nullptr;
 };
 
 void PutSchemaElement(Thrift& t, const types::Field& f) {
@@ -345,41 +385,241 @@ void PutSchemaElement(Thrift& t, const types::Field& f) {
   t.EndStruct();
 }
 
+// The file being written: pages go out as they are made, the footer at the end.
+class Writer {
+ public:
+  Writer(const std::filesystem::path& path, const types::Schema& schema,
+         const ParquetWriteOptions& options)
+      : path_(path),
+        schema_(schema),
+        options_(options),
+        file_(path),
+        compressor_(options.codec, options.zstd_level) {}
+
+  base::Status Begin() {
+    if (schema_.size() == 0) {
+      return base::InvalidArgument("cannot write Parquet file '" + path_.string() +
+                                   "': no columns");
+    }
+    SLUICE_RETURN_IF_ERROR(file_.Opened());
+    SLUICE_RETURN_IF_ERROR(compressor_.Ready());
+    return file_.Write("PAR1");
+  }
+
+  void BeginGroup(size_t rows) {
+    groups_.emplace_back();
+    groups_.back().rows = static_cast<std::int64_t>(rows);
+  }
+  // A new column chunk of the current group; its statistics are filled by the caller.
+  Chunk& BeginChunk() {
+    Chunk& chunk = groups_.back().chunks.emplace_back();
+    chunk.data_page_offset = file_.written();
+    return chunk;
+  }
+
+  // A v1 data page of `values` rows (definition levels and values, uncompressed).
+  base::Status DataPage(size_t column, std::string_view page, size_t values, bool dictionary,
+                        Chunk& chunk) {
+    if (chunk.dictionary && !chunk.has_data_page) chunk.data_page_offset = file_.written();
+    chunk.has_data_page = true;
+    SLUICE_RETURN_IF_ERROR(CheckSize(column, page));
+    SLUICE_ASSIGN_OR_RETURN(size_t n, compressor_.Compress(page, compressed_));
+    header_.clear();
+    Thrift t(header_);
+    t.I32(1, kDataPage);
+    t.I32(2, static_cast<std::int32_t>(page.size()));
+    t.I32(3, static_cast<std::int32_t>(n));
+    t.BeginStruct(5);  // DataPageHeader
+    t.I32(1, static_cast<std::int32_t>(values));
+    t.I32(2, dictionary ? kRleDictionary : kPlain);
+    t.I32(3, kRle);
+    t.I32(4, kRle);
+    t.EndStruct();
+    t.End();
+    return Emit(page.size(), n, chunk);
+  }
+
+  // A column chunk's dictionary page (PLAIN values), before its data pages.
+  base::Status DictionaryPage(size_t column, std::string_view page, size_t values, Chunk& chunk) {
+    chunk.dictionary = true;
+    chunk.dictionary_page_offset = file_.written();
+    SLUICE_RETURN_IF_ERROR(CheckSize(column, page));
+    SLUICE_ASSIGN_OR_RETURN(size_t n, compressor_.Compress(page, compressed_));
+    header_.clear();
+    Thrift t(header_);
+    t.I32(1, kDictionaryPage);
+    t.I32(2, static_cast<std::int32_t>(page.size()));
+    t.I32(3, static_cast<std::int32_t>(n));
+    t.BeginStruct(7);  // DictionaryPageHeader
+    t.I32(1, static_cast<std::int32_t>(values));
+    t.I32(2, kPlain);
+    t.EndStruct();
+    t.End();
+    return Emit(page.size(), n, chunk);
+  }
+
+  // The footer (FileMetaData); returns the file's size.
+  base::Result<std::int64_t> Finish(size_t num_rows) {
+    std::string meta;
+    Thrift t(meta);
+    t.I32(1, 1);  // version
+    t.BeginList(2, kTStruct, schema_.size() + 1);
+    t.BeginElement();  // the root
+    t.I32(3, 0);       // REQUIRED
+    t.Binary(4, "schema");
+    t.I32(5, static_cast<std::int32_t>(schema_.size()));
+    t.EndStruct();
+    for (const types::Field& f : schema_.fields())
+      PutSchemaElement(t, f);
+    t.I64(3, static_cast<std::int64_t>(num_rows));
+    t.BeginList(4, kTStruct, groups_.size());
+    for (const Group& group : groups_) {
+      t.BeginElement();  // RowGroup
+      t.BeginList(1, kTStruct, group.chunks.size());
+      std::int64_t uncompressed = 0, compressed_total = 0;
+      for (size_t c = 0; c < group.chunks.size(); ++c) {
+        const Chunk& chunk = group.chunks[c];
+        const types::Field& f = schema_.field(c);
+        uncompressed += chunk.uncompressed;
+        compressed_total += chunk.compressed;
+        t.BeginElement();  // ColumnChunk
+        t.I64(2, chunk.Start());
+        t.BeginStruct(3);  // ColumnMetaData
+        t.I32(1, PhysicalType(f.type));
+        t.BeginList(2, kTI32, chunk.dictionary ? 3 : 2);
+        t.ListI32(kPlain);
+        t.ListI32(kRle);
+        if (chunk.dictionary) t.ListI32(kRleDictionary);
+        t.BeginList(3, kTBinary, 1);
+        t.ListBinary(f.name);
+        t.I32(4, compressor_.ThriftCodec());
+        t.I64(5, group.rows);
+        t.I64(6, chunk.uncompressed);
+        t.I64(7, chunk.compressed);
+        t.I64(9, chunk.data_page_offset);
+        if (chunk.dictionary) t.I64(11, chunk.dictionary_page_offset);
+        t.BeginStruct(12);  // Statistics
+        t.I64(3, chunk.null_count);
+        if (chunk.has_min_max) {
+          t.Binary(5, chunk.max);
+          t.Binary(6, chunk.min);
+        }
+        t.EndStruct();
+        t.EndStruct();
+        t.EndStruct();
+      }
+      t.I64(2, uncompressed);
+      t.I64(3, group.rows);
+      t.I64(5, group.chunks.front().Start());
+      t.I64(6, compressed_total);
+      t.EndStruct();
+    }
+    t.Binary(6, "sluice");  // created_by
+    // column_orders: TypeDefinedOrder for every column, which min_value/max_value require.
+    t.BeginList(7, kTStruct, schema_.size());
+    for (size_t c = 0; c < schema_.size(); ++c) {
+      t.BeginElement();
+      t.BeginStruct(1);
+      t.EndStruct();
+      t.EndStruct();
+    }
+    t.End();
+    SLUICE_RETURN_IF_ERROR(file_.Write(meta));
+    std::string tail;
+    PutLe32(tail, static_cast<std::uint32_t>(meta.size()));
+    tail += "PAR1";
+    SLUICE_RETURN_IF_ERROR(file_.Write(tail));
+    const std::int64_t size = file_.written();
+    SLUICE_RETURN_IF_ERROR(file_.Close());
+    return size;
+  }
+
+ private:
+  struct Group {
+    std::int64_t rows = 0;
+    std::vector<Chunk> chunks;
+  };
+
+  base::Status CheckSize(size_t column, std::string_view page) const {
+    if (page.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) {
+      return base::InvalidArgument("cannot write Parquet file '" + path_.string() +
+                                   "': a value of column '" + schema_.field(column).name +
+                                   "' is over 2 GiB");
+    }
+    return base::Status::Ok();
+  }
+  base::Status Emit(size_t uncompressed, size_t compressed, Chunk& chunk) {
+    SLUICE_RETURN_IF_ERROR(file_.Write(header_));
+    SLUICE_RETURN_IF_ERROR(file_.Write(std::string_view(compressed_.data(), compressed)));
+    chunk.uncompressed += static_cast<std::int64_t>(header_.size() + uncompressed);
+    chunk.compressed += static_cast<std::int64_t>(header_.size() + compressed);
+    if (options_.after_page) options_.after_page();
+    return base::Status::Ok();
+  }
+
+  std::filesystem::path path_;
+  const types::Schema& schema_;
+  const ParquetWriteOptions& options_;
+  File file_;
+  Compressor compressor_;
+  std::vector<Group> groups_;
+  std::string compressed_, header_;
+};
+
+// Where a page's definition levels go when they are written after its values: the most an
+// all-valid run takes (a 4-byte length, a varint of up to 5 bytes, the level byte).
+constexpr size_t kLevelsRoom = 10;
+
+// Writes the all-valid definition levels of `values` rows into the end of the room reserved at
+// the front of `page`, returning where the page starts.
+size_t PutAllValidLevelsBefore(std::string& page, size_t values) {
+  std::string levels;
+  PutVarint(levels, std::uint64_t{values} << 1);
+  levels.push_back(1);
+  std::string prefixed;
+  PutLe32(prefixed, static_cast<std::uint32_t>(levels.size()));
+  prefixed += levels;
+  const size_t at = kLevelsRoom - prefixed.size();
+  std::memcpy(page.data() + at, prefixed.data(), prefixed.size());
+  return at;
+}
+
+// RLE runs (the RLE/bit-packed hybrid's repeated-value runs) of dictionary indices.
+void PutIndexRuns(std::string& out, const std::uint32_t* indices, size_t n, int bit_width) {
+  const int value_bytes = (bit_width + 7) / 8;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && indices[j] == indices[i])
+      ++j;
+    PutVarint(out, std::uint64_t{j - i} << 1);
+    for (int b = 0; b < value_bytes; ++b)
+      out.push_back(static_cast<char>((indices[i] >> (8 * b)) & 0xFF));
+    i = j;
+  }
+}
+
 }  // namespace
 
 base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::filesystem::path& path,
                                         const ParquetWriteOptions& options) {
   const types::Schema& schema = rows.schema();
-  if (schema.size() == 0) {
-    return base::InvalidArgument("cannot write Parquet file '" + path.string() + "': no columns");
-  }
+  Writer writer(path, schema, options);
+  SLUICE_RETURN_IF_ERROR(writer.Begin());
   const size_t num_rows = rows.num_rows();
   const size_t group_rows = std::max<size_t>(1, options.row_group_rows);
   const size_t page_bytes = std::max<size_t>(1, options.page_bytes);
-  File file(path);
-  SLUICE_RETURN_IF_ERROR(file.Opened());
-  ZstdContext zstd;
-  if (zstd.ctx == nullptr) return base::Internal("zstd: cannot create a compression context");
-  SLUICE_RETURN_IF_ERROR(file.Write("PAR1"));
 
   std::vector<bool> all_valid(schema.size());
   for (size_t c = 0; c < schema.size(); ++c)
     all_valid[c] = rows.column(c).AllValid();
 
-  struct Group {
-    std::int64_t rows = 0;
-    std::vector<Chunk> chunks;
-  };
-  std::vector<Group> groups;
-  std::string page, compressed, header;
+  std::string page;
   for (size_t g0 = 0; g0 < num_rows; g0 += group_rows) {
     const size_t g1 = std::min(num_rows, g0 + group_rows);
-    Group group;
-    group.rows = static_cast<std::int64_t>(g1 - g0);
+    writer.BeginGroup(g1 - g0);
     for (size_t c = 0; c < schema.size(); ++c) {
       const types::Column& col = rows.column(c);
-      Chunk chunk;
-      chunk.data_page_offset = file.written();
+      Chunk& chunk = writer.BeginChunk();
       Statistics(col, g0, g1, all_valid[c], &chunk);
       size_t p0 = g0;
       while (p0 < g1) {
@@ -396,111 +636,106 @@ base::Result<std::int64_t> WriteParquet(const types::Batch& rows, const std::fil
         page.clear();
         PutDefinitionLevels(page, col, p0, p1, all_valid[c]);
         PutValues(page, col, p0, p1, all_valid[c]);
-        if (page.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) {
-          return base::InvalidArgument("cannot write Parquet file '" + path.string() +
-                                       "': a value of column '" + schema.field(c).name +
-                                       "' is over 2 GiB");
-        }
-        compressed.resize(ZSTD_compressBound(page.size()));
-        const size_t n = ZSTD_compressCCtx(zstd.ctx, compressed.data(), compressed.size(),
-                                           page.data(), page.size(), options.zstd_level);
-        if (ZSTD_isError(n)) {
-          return base::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-        }
-        header.clear();
-        Thrift t(header);
-        t.I32(1, kDataPage);
-        t.I32(2, static_cast<std::int32_t>(page.size()));
-        t.I32(3, static_cast<std::int32_t>(n));
-        t.BeginStruct(5);  // DataPageHeader
-        t.I32(1, static_cast<std::int32_t>(p1 - p0));
-        t.I32(2, kPlain);
-        t.I32(3, kRle);
-        t.I32(4, kRle);
-        t.EndStruct();
-        t.End();
-        SLUICE_RETURN_IF_ERROR(file.Write(header));
-        SLUICE_RETURN_IF_ERROR(file.Write(std::string_view(compressed.data(), n)));
-        chunk.uncompressed += static_cast<std::int64_t>(header.size() + page.size());
-        chunk.compressed += static_cast<std::int64_t>(header.size() + n);
+        SLUICE_RETURN_IF_ERROR(writer.DataPage(c, page, p1 - p0, /*dictionary=*/false, chunk));
         p0 = p1;
       }
-      group.chunks.push_back(std::move(chunk));
     }
-    groups.push_back(std::move(group));
   }
+  return writer.Finish(num_rows);
+}
 
-  // The footer: FileMetaData.
-  std::string meta;
-  Thrift t(meta);
-  t.I32(1, 1);  // version
-  t.BeginList(2, kTStruct, schema.size() + 1);
-  t.BeginElement();  // the root
-  t.I32(3, 0);       // REQUIRED
-  t.Binary(4, "schema");
-  t.I32(5, static_cast<std::int32_t>(schema.size()));
-  t.EndStruct();
-  for (const types::Field& f : schema.fields())
-    PutSchemaElement(t, f);
-  t.I64(3, static_cast<std::int64_t>(num_rows));
-  t.BeginList(4, kTStruct, groups.size());
-  for (const Group& group : groups) {
-    t.BeginElement();  // RowGroup
-    t.BeginList(1, kTStruct, group.chunks.size());
-    std::int64_t uncompressed = 0, compressed_total = 0;
-    for (size_t c = 0; c < group.chunks.size(); ++c) {
-      const Chunk& chunk = group.chunks[c];
-      const types::Field& f = schema.field(c);
-      uncompressed += chunk.uncompressed;
-      compressed_total += chunk.compressed;
-      t.BeginElement();  // ColumnChunk
-      t.I64(2, chunk.data_page_offset);
-      t.BeginStruct(3);  // ColumnMetaData
-      t.I32(1, PhysicalType(f.type));
-      t.BeginList(2, kTI32, 2);
-      t.ListI32(kPlain);
-      t.ListI32(kRle);
-      t.BeginList(3, kTBinary, 1);
-      t.ListBinary(f.name);
-      t.I32(4, kZstd);
-      t.I64(5, group.rows);
-      t.I64(6, chunk.uncompressed);
-      t.I64(7, chunk.compressed);
-      t.I64(9, chunk.data_page_offset);
-      t.BeginStruct(12);  // Statistics
-      t.I64(3, chunk.null_count);
-      if (chunk.has_min_max) {
-        t.Binary(5, chunk.max);
-        t.Binary(6, chunk.min);
+base::Result<std::int64_t> WriteParquet(const ParquetRows& rows, const std::filesystem::path& path,
+                                        const ParquetWriteOptions& options) {
+  const types::Schema& schema = rows.schema();
+  Writer writer(path, schema, options);
+  SLUICE_RETURN_IF_ERROR(writer.Begin());
+  const size_t num_rows = rows.num_rows();
+  const size_t group_rows = std::max<size_t>(1, options.row_group_rows);
+  const size_t page_bytes = std::max<size_t>(1, options.page_bytes);
+
+  std::string page;
+  std::vector<std::uint32_t> indices;
+  for (size_t g0 = 0; g0 < num_rows; g0 += group_rows) {
+    const size_t g1 = std::min(num_rows, g0 + group_rows);
+    writer.BeginGroup(g1 - g0);
+    for (size_t c = 0; c < schema.size(); ++c) {
+      const LogicalType type = schema.field(c).type;
+      const std::span<const std::string_view> dictionary = rows.Dictionary(c);
+      Chunk& chunk = writer.BeginChunk();
+      if (!dictionary.empty()) {
+        if (type != LogicalType::kString) {
+          return base::InvalidArgument("cannot write Parquet file '" + path.string() +
+                                       "': column '" + schema.field(c).name +
+                                       "' has a dictionary but is not a string column");
+        }
+        page.clear();
+        for (std::string_view v : dictionary) {
+          PutLe32(page, static_cast<std::uint32_t>(v.size()));
+          page.append(v);
+        }
+        SLUICE_RETURN_IF_ERROR(writer.DictionaryPage(c, page, dictionary.size(), chunk));
+        int bit_width = 1;
+        while (bit_width < 32 && (std::uint64_t{1} << bit_width) < dictionary.size())
+          ++bit_width;
+        const size_t page_rows = std::max<size_t>(1, page_bytes / 4);
+        for (size_t p0 = g0; p0 < g1;) {
+          const size_t p1 = std::min(g1, p0 + page_rows);
+          indices.resize(p1 - p0);
+          rows.Indices(c, p0, p1, indices.data());
+          for (std::uint32_t i : indices) {
+            if (i >= dictionary.size()) {
+              return base::Internal("cannot write Parquet file '" + path.string() +
+                                    "': a dictionary index of column '" + schema.field(c).name +
+                                    "' is out of range");
+            }
+          }
+          page.assign(kLevelsRoom, '\0');
+          page.push_back(static_cast<char>(bit_width));
+          PutIndexRuns(page, indices.data(), indices.size(), bit_width);
+          const size_t at = PutAllValidLevelsBefore(page, p1 - p0);
+          SLUICE_RETURN_IF_ERROR(writer.DataPage(c, std::string_view(page).substr(at), p1 - p0,
+                                                 /*dictionary=*/true, chunk));
+          p0 = p1;
+        }
+        continue;
       }
-      t.EndStruct();
-      t.EndStruct();
-      t.EndStruct();
+      const size_t width = PlainWidth(type);
+      const bool ordered = type == LogicalType::kInt64 || type == LogicalType::kTimestamp;
+      if ((width == 0) != (type == LogicalType::kString) || (width > 0 && !ordered)) {
+        return base::InvalidArgument("cannot write Parquet file '" + path.string() + "': column '" +
+                                     schema.field(c).name +
+                                     "' must be a string, int64 or timestamp column");
+      }
+      std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+      std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+      for (size_t p0 = g0; p0 < g1;) {
+        page.assign(kLevelsRoom, '\0');
+        const size_t p1 = rows.AppendPlain(c, p0, g1, page_bytes, page);
+        if (p1 <= p0 || p1 > g1 || (width > 0 && page.size() != kLevelsRoom + (p1 - p0) * width)) {
+          return base::Internal("cannot write Parquet file '" + path.string() + "': column '" +
+                                schema.field(c).name + "' appended a malformed page");
+        }
+        if (ordered) {
+          for (size_t at = kLevelsRoom; at < page.size(); at += 8) {
+            std::int64_t v;
+            std::memcpy(&v, page.data() + at, 8);
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+        }
+        const size_t at = PutAllValidLevelsBefore(page, p1 - p0);
+        SLUICE_RETURN_IF_ERROR(writer.DataPage(c, std::string_view(page).substr(at), p1 - p0,
+                                               /*dictionary=*/false, chunk));
+        p0 = p1;
+      }
+      if (ordered) {
+        chunk.has_min_max = true;
+        chunk.min.assign(reinterpret_cast<const char*>(&lo), 8);
+        chunk.max.assign(reinterpret_cast<const char*>(&hi), 8);
+      }
     }
-    t.I64(2, uncompressed);
-    t.I64(3, group.rows);
-    t.I64(5, group.chunks.front().data_page_offset);
-    t.I64(6, compressed_total);
-    t.EndStruct();
   }
-  t.Binary(6, "sluice");  // created_by
-  // column_orders: TypeDefinedOrder for every column, which min_value/max_value require.
-  t.BeginList(7, kTStruct, schema.size());
-  for (size_t c = 0; c < schema.size(); ++c) {
-    t.BeginElement();
-    t.BeginStruct(1);
-    t.EndStruct();
-    t.EndStruct();
-  }
-  t.End();
-  SLUICE_RETURN_IF_ERROR(file.Write(meta));
-  std::string tail;
-  PutLe32(tail, static_cast<std::uint32_t>(meta.size()));
-  tail += "PAR1";
-  SLUICE_RETURN_IF_ERROR(file.Write(tail));
-  const std::int64_t size = file.written();
-  SLUICE_RETURN_IF_ERROR(file.Close());
-  return size;
+  return writer.Finish(num_rows);
 }
 
 }  // namespace sluice::lake

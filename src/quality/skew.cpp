@@ -22,6 +22,7 @@ using warehouse::QuoteLiteral;
 namespace {
 
 constexpr const char* kServingLogKind = "serving_log";
+constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
 
 // A recomputed value as the serving API renders it (serve/json_writer.cpp's rules), for reports.
 std::string OfflineJson(const types::Column& c, size_t row) {
@@ -69,8 +70,18 @@ bool SameValue(const json& online, const types::Column& c, size_t row) {
     case types::LogicalType::kString:
       return online.is_string() && online.get<std::string>() == c.GetString(row);
     case types::LogicalType::kTimestamp:
-    case types::LogicalType::kDate:
-      return online.is_string() && online.get<std::string>() == c.ValueToString(row);
+    case types::LogicalType::kDate: {
+      // Compared as instants, not as text: "2024-03-01T12:00:00Z" and "2024-03-01 12:00:00+00:00"
+      // are the same served value, whatever rendering the server used when it was logged.
+      if (!online.is_string()) return false;
+      const base::Result<std::int64_t> micros =
+          base::ParseTimestampMicros(online.get_ref<const std::string&>());
+      if (!micros.ok()) return false;
+      const std::int64_t offline = c.type() == types::LogicalType::kTimestamp
+                                       ? c.GetTimestamp(row)
+                                       : static_cast<std::int64_t>(c.GetDate(row)) * kMicrosPerDay;
+      return *micros == offline;
+    }
   }
   return false;
 }
@@ -193,8 +204,10 @@ base::Status CheckGroup(const config::ProjectSpec& project, lake::Lake& lake,
       if (col != column_of.end()) {
         const types::Column& c = rows.column(col->second);
         offline = OfflineJson(c, r);
-        // Missing and expired values read as NULL in training sets (online: the default).
-        same = status == "present" ? SameValue(value, c, r) : !c.IsValid(r);
+        // A missing or expired value reads as NULL in a training set where serving gives the
+        // declared default (or NULL); without a TTL an unknown entity's facts (a count of 0) are
+        // served with status "missing" and recomputed alike.
+        same = SameValue(value, c, r) || (status != "present" && !c.IsValid(r));
       }
       if (same) continue;
       ++view.skewed;

@@ -23,10 +23,10 @@
 
 namespace sluice::serve {
 
-struct ServingLogWriterState;  // the writer's DuckDB connection and staging folder
+struct ServingLogWriterState;  // the writer's staging folder
 struct ServingLogRows;         // rendered rows, as a request thread writes them
 struct ServingLogShard;        // a buffer of rendered rows that a few request threads share
-class ServingLogBatch;         // the writer's collected buffers, read by DuckDB
+class ServingLogBatch;         // the writer's collected buffers, read by the Parquet writer
 
 // What one view answered for a logged request, borrowed for the duration of Submit.
 struct ServedLookup {
@@ -63,8 +63,7 @@ struct LoggedRequest {
 // as_of (timestamps: processing time, and the request's "at"), request (int64, per process), view,
 // source_version, definition, entity (JSON object of key columns) and features (JSON object:
 // feature -> {"value"[, "status"]}, the status left out when it is "present"). In the Parquet parts
-// view, source_version and definition are dictionary-encoded (ENUM-annotated) strings: readers get
-// text.
+// (lake::WriteParquet, LZ4) view, source_version and definition are dictionary-encoded strings.
 const types::Schema& ServingLogSchema();
 
 // Counters of a serving log, for /metrics and tests.
@@ -163,7 +162,7 @@ class ServingLog {
   std::vector<std::pair<std::size_t, std::size_t>> shard_sizes_;
   base::ProcessingTime batch_oldest_;  // when the oldest of them came (or the last try)
   bool retry_wait_ = false;            // a publish failed: the next one an interval later
-  // Declared after batch_, so its DuckDB connection (which reads batch_) closes first.
+  // The staging folder parts are written in before the lake takes them.
   std::shared_ptr<ServingLogWriterState> writer_state_;
   std::uint64_t next_request_ = 0;
   std::optional<lake::Manifest> last_version_;

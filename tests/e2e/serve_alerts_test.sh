@@ -8,12 +8,12 @@ set -euo pipefail
 sluice=$1
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/assert.sh"
+source "$here/serve_process.sh"
 py=/usr/bin/python3
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
-server_pid=""
 receiver_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  kill_server
   if [ -n "$receiver_pid" ]; then kill "$receiver_pid" 2>/dev/null || true; fi
   rm -rf "$tmp_root"
 }
@@ -50,16 +50,7 @@ run "$sluice" serve -p "$p" --address 127.0.0.1:0 --freshness-interval soon
 expect_code 2 "a --freshness-interval that is not a duration"
 expect_err "--freshness-interval: 'soon' is not a duration" "the error names the flag and value"
 
-"$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 --freshness-interval 100ms \
-  >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-server_pid=$!
-for _ in $(seq 1 1200); do
-  grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-[ -n "$port" ] || { out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err"); fail "serve started"; finish; exit 1; }
+start_server --freshness-interval 100ms
 
 for _ in $(seq 1 600); do [ -s "$tmp_root/bodies" ] && break; sleep 0.05; done
 # Requests are answered while the checker runs (it never holds a request thread).
@@ -73,14 +64,7 @@ expect_eq "$out" "200" "requests answered while freshness is checked"
 sleep 1
 run curl -s "http://127.0.0.1:$port/metrics"
 expect_out 'sluice_serve_view_freshness_slo_violated{view="user_spend",store="default",slo="event_age"} 1' "the gauge agrees"
-kill -TERM "$server_pid"
-set +e
-wait "$server_pid"
-code=$?
-set -e
-server_pid=""
-out=$(cat "$tmp_root/serve.out")
-err=$(cat "$tmp_root/serve.err")
+stop_server
 expect_code 0 "serve stops on SIGTERM"
 expect_err "alert [critical] freshness:user_spend" "serve reports the alert it raised"
 expect_err "webhook hook: HTTP 200 after 1 attempt" "and its delivery"

@@ -8,45 +8,9 @@
 set -euo pipefail
 sluice=$1
 source "$(dirname "$0")/assert.sh"
+source "$(dirname "$0")/serve_process.sh"
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp_root"
-}
-trap cleanup EXIT
-
-# start_server [ARGS...]: serve on a free loopback port; sets $server_pid, $port and $base.
-start_server() {
-  "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 "$@" \
-    >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-  server_pid=$!
-  for _ in $(seq 1 400); do
-    if grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null; then break; fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-  base="http://127.0.0.1:$port"
-  if [ -z "$port" ]; then
-    out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err")
-    fail "sluice serve did not start"
-    finish
-    exit 1
-  fi
-}
-# stop_server: SIGTERM, then the exit code in $code.
-stop_server() {
-  kill -TERM "$server_pid"
-  set +e
-  wait "$server_pid"
-  code=$?
-  set -e
-  server_pid=""
-  out=$(cat "$tmp_root/serve.out")
-  err=$(cat "$tmp_root/serve.err")
-}
 # http METHOD PATH [BODY-FILE] [CURL-ARGS...]: sets $status and $out (the body).
 http() {
   local method=$1 path=$2 data=${3:-}

@@ -8,13 +8,8 @@ set -euo pipefail
 sluice=$1
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/assert.sh"
+source "$here/serve_process.sh"
 py=/usr/bin/python3
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp_root"
-}
-trap cleanup EXIT
 
 p="$tmp_root/fraud"
 run "$sluice" init "$p"
@@ -37,15 +32,7 @@ run "$sluice" drift -p "$p" --reference fraud_train --current serving_log
 expect_code 1 "no log yet"
 expect_err "serving_log" "the error names the dataset"
 
-"$sluice" serve -p "$p" --address 127.0.0.1:0 >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-server_pid=$!
-for _ in $(seq 1 1200); do
-  grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-[ -n "$port" ] || { out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err"); fail "serve started"; finish; exit 1; }
+start_server
 
 # The model's requests: users at instants after their last event (online reads are "now"), a
 # few per user, recording exactly what the server answered.
@@ -79,9 +66,7 @@ with open(out, "w", newline="") as f:
         w.writerow(["" if s[n] is None else s[n] for n in names])
 print(len(served), "served")
 PY
-kill -TERM "$server_pid"
-wait "$server_pid" || true
-server_pid=""
+stop_server
 served=$(($(wc -l <"$tmp_root/served.csv") - 1))
 expect_eq "$(grep -c "serving log 'serving_log': $served rows" "$tmp_root/serve.out")" 1 \
   "every request logged"

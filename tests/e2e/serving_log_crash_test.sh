@@ -9,15 +9,10 @@ set -euo pipefail
 sluice=$1
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/assert.sh"
+source "$here/serve_process.sh"
 py=/usr/bin/python3
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp_root"
-}
-trap cleanup EXIT
 
 p="$tmp_root/fraud"
 run "$sluice" init "$p"
@@ -37,37 +32,6 @@ monitoring:
     flush_rows: 20
     flush_interval: 1h
 YAML
-
-# start_server [ENV...]: `sluice serve` on a free port, with extra environment.
-start_server() {
-  env "$@" "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 \
-    >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-  server_pid=$!
-  port=""
-  for _ in $(seq 1 400); do
-    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-    if [ -n "$port" ] || ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  if [ -z "$port" ]; then
-    out=$(cat "$tmp_root/serve.out")
-    err=$(cat "$tmp_root/serve.err")
-    fail "sluice serve did not start"
-    finish
-    exit 1
-  fi
-}
-
-# wait_server: waits for the server's end; its exit code, stdout and stderr in $code, $out, $err.
-wait_server() {
-  set +e
-  wait "$server_pid"
-  code=$?
-  set -e
-  server_pid=""
-  out=$(cat "$tmp_root/serve.out")
-  err=$(cat "$tmp_root/serve.err")
-}
 
 # send N: up to N one-entity requests, one at a time, stopping at the first that gets no answer
 # (the server died); prints how many were answered.
@@ -130,7 +94,7 @@ published=0
 for point in lake.publish.after_manifest lake.publish.before_history_rename \
   lake.publish.after_history_rename; do
   versions_before=$(check_lake)
-  start_server SLUICE_KILL_AT="$point"
+  SLUICE_KILL_AT="$point" start_server
   answered=$(send 400)
   wait_server
   expect_code 86 "serve is killed at $point"
@@ -164,8 +128,7 @@ done
 start_server
 answered=$(send 45)
 expect_eq "$answered" 45 "the restarted server answers"
-kill -TERM "$server_pid"
-wait_server
+stop_server
 expect_code 0 "serve stops on SIGTERM"
 expect_out "serving log 'serving_log': 45 rows" "the restarted server publishes all its rows"
 run check_lake

@@ -8,49 +8,20 @@ set -euo pipefail
 sluice=$1
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/assert.sh"
+source "$here/serve_process.sh"
 py=/usr/bin/python3
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
-
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp_root"
-}
-trap cleanup EXIT
-
-start_server() {
-  "$sluice" serve -p "$p" --address 127.0.0.1:0 --refresh-ms 100 "$@" \
-    >"$tmp_root/serve.out" 2>"$tmp_root/serve.err" &
-  server_pid=$!
-  for _ in $(seq 1 400); do
-    if grep -q "listening on" "$tmp_root/serve.out" 2>/dev/null; then break; fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp_root/serve.out")
-  if [ -z "$port" ]; then
-    out=$(cat "$tmp_root/serve.out"); err=$(cat "$tmp_root/serve.err")
-    fail "sluice serve did not start"
-    finish
-    exit 1
-  fi
-}
-stop_server() {
-  kill -TERM "$server_pid"
-  set +e
-  wait "$server_pid"
-  code=$?
-  set -e
-  server_pid=""
-  out=$(cat "$tmp_root/serve.out")
-  err=$(cat "$tmp_root/serve.err")
-}
 
 # --- a served project with a serving log and freshness SLOs ---------------------------------
 p="$tmp_root/fraud"
 run "$sluice" init "$p"
 run "$sluice" demo-data -p "$p" --transactions 4000 --formats csv
 expect_code 0 "demo-data"
+# Timestamp- and date-valued features too (derived from the row's instant): skew compares them
+# as instants, the others as numbers.
+sed -i 's/^\(\s*\)- {name: spend_ratio_1h_30d, expr: .*}$/&\n\1- {name: served_hour, expr: "date_trunc('"'"'hour'"'"', as_of)"}\n\1- {name: served_day, expr: "CAST(as_of AS DATE)"}/' \
+  "$p/sluice.yaml"
+expect_eq "$(grep -c 'name: served_hour\|name: served_day' "$p/sluice.yaml")" 2 "the timestamp and date features are declared"
 run "$sluice" ingest -p "$p"
 expect_code 0 "ingest"
 run "$sluice" training-set -p "$p" fraud_train
@@ -169,8 +140,8 @@ r = json.load(open(sys.argv[1]))
 rows = int(sys.argv[2])
 assert r["skew"] is False and r["skewed_values"] == 0, r
 assert r["rows"] == rows, (r["rows"], rows)
-# 4 of 5 requests ask for the view's 10 features, 1 of 5 for the service's 3.
-assert r["values"] > 3 * rows and r["values"] < 10 * rows, r["values"]
+# 4 of 5 requests ask for the view's 13 features (2 added above), 1 of 5 for the service's 3.
+assert r["values"] > 3 * rows and r["values"] < 13 * rows, r["values"]
 assert r["differences"] == [], r["differences"][:3]
 (v,) = r["views"]
 assert v["view"] == "user_spend" and v["definition_changed"] is False, v
@@ -232,5 +203,31 @@ expect_err "alert [critical] freshness:user_spend" "the log sink got it"
 run "$sluice" monitor -p "$p" freshness:user_spend
 expect_code 0 "without --fail-on-alert"
 expect_out "already raised for this version" "de-duplicated"
+
+
+# --- a view without a TTL: an unknown entity's facts -----------------------------------------
+# Served with status "missing" but real values (a count of 0), which the training-set path
+# recomputes alike: no skew. (Under a TTL, above, an unknown entity's values are NULL.)
+q="$tmp_root/nottl"
+run "$sluice" init "$q"
+run "$sluice" demo-data -p "$q" --transactions 1000 --formats csv
+expect_code 0 "demo-data (no TTL)"
+sed -i '/^    ttl: 30d$/d' "$q/sluice.yaml"
+expect_eq "$(grep -c 'ttl:' "$q/sluice.yaml")" 0 "the view has no TTL"
+printf 'monitoring:\n  serving_log: {sample_rate: 1.0, flush_rows: 50, flush_interval: 1h}\n' >>"$q/sluice.yaml"
+run "$sluice" ingest -p "$q"
+expect_code 0 "ingest (no TTL)"
+run "$sluice" training-set -p "$q" fraud_train
+expect_code 0 "training set (no TTL; fits the served transform)"
+run "$sluice" materialize -p "$q"
+expect_code 0 "materialize (no TTL)"
+p=$q start_server
+run curl -s -X POST "$base/v1/features" -H 'Content-Type: application/json' \
+  -d '{"view": "user_spend", "entities": [{"user_id": 1}, {"user_id": 987654}], "at": "2030-01-01T00:00:00Z"}'
+expect_out '"user_spend:txn_count_7d":{"value":0,"status":"missing"' "an unknown entity's count is served as 0, missing"
+stop_server
+run "$sluice" skew -p "$q" --json --fail-on-skew
+expect_code 0 "no skew for an unknown entity's facts"
+expect_out '"rows": 2,' "both entities were checked"
 
 finish

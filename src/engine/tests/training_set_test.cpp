@@ -282,6 +282,40 @@ TEST_F(TrainingSetTest, FittedTransformEqualsTheServingPathRowByRow) {
   EXPECT_EQ(refit->manifest.id, built->manifest.id);
 }
 
+// Under a TTL an absent entity (no event within the TTL before t) is served with every feature
+// missing or expired, derived ones included, so the training set gives NULL for all of them,
+// even for a derived feature of `as_of` alone, which is never NULL over NULL aggregations.
+TEST_F(TrainingSetTest, DerivedFeaturesOfAnAbsentEntityUnderATtlAreNull) {
+  std::string yaml = kProject;
+  const std::string view_source = "    source: tx\n    aggregations:";
+  ASSERT_NE(yaml.find(view_source), std::string::npos);
+  yaml.replace(yaml.find(view_source), view_source.size(),
+               "    source: tx\n    ttl: 2h\n    aggregations:");
+  std::ofstream(dir_ / "sluice.yaml") << yaml;
+  std::vector<config::Diagnostic> diags;
+  auto p = config::LoadProject(dir_, &diags);
+  ASSERT_TRUE(p.ok()) << (diags.empty() ? p.status().ToString() : diags[0].ToString());
+  *project_ = std::move(p).value();
+  ASSERT_TRUE(project_->feature_views[0].ttl.has_value());
+
+  auto built = Build(2);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  auto db = warehouse::DuckDb::Open(":memory:");
+  auto got = db->Query(
+      "SELECT count(*) FILTER (WHERE spend__n_24h IS NULL), "
+      "count(*) FILTER (WHERE spend__n_24h IS NOT NULL), "
+      "count(*) FILTER (WHERE (spend__n_24h IS NULL) <> (spend__hour_of_day IS NULL)), "
+      "count(*) FILTER (WHERE spend__n_24h IS NOT NULL AND spend__hour_of_day <> hour(ts)) "
+      "FROM read_parquet('" +
+      ObjectOf(built->manifest, "data.parquet") + "')");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  // Both kinds of rows occur (users 40-44 have no events; others have gaps over 2 hours).
+  EXPECT_GT(got->column(0).GetInt64(0), 50);
+  EXPECT_GT(got->column(1).GetInt64(0), 50);
+  EXPECT_EQ(got->column(2).GetInt64(0), 0) << "hour_of_day NULL exactly where the entity is absent";
+  EXPECT_EQ(got->column(3).GetInt64(0), 0) << "present rows keep hour(as_of)";
+}
+
 TEST_F(TrainingSetTest, MissingInputsAreExplained) {
   config::TrainingSetSpec spec = project_->training_sets[0];
   spec.timestamp = "when";

@@ -9,6 +9,9 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "lake/atomic_file.h"
 #include "warehouse/duckdb_database.h"
@@ -252,6 +255,144 @@ TEST_F(ParquetFileTest, SameRowsSameBytes) {
   auto b = ReadFile(Path("b.parquet"));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*a, *b);
+}
+
+// Non-null rows of a Batch seen through ParquetRows, the string columns named in `dictionary`
+// dictionary-encoded (values in order of first use).
+class BatchRows : public ParquetRows {
+ public:
+  BatchRows(const types::Batch& rows, std::vector<size_t> dictionary)
+      : rows_(rows), dicts_(rows.num_columns()), indices_(rows.num_columns()) {
+    for (size_t c : dictionary) {
+      std::unordered_map<std::string_view, std::uint32_t> seen;
+      for (size_t r = 0; r < rows.num_rows(); ++r) {
+        const std::string_view v = rows.column(c).GetString(r);
+        auto [it, added] = seen.try_emplace(v, static_cast<std::uint32_t>(dicts_[c].size()));
+        if (added) dicts_[c].push_back(v);
+        indices_[c].push_back(it->second);
+      }
+    }
+  }
+  const types::Schema& schema() const override { return rows_.schema(); }
+  size_t num_rows() const override { return rows_.num_rows(); }
+  std::span<const std::string_view> Dictionary(size_t column) const override {
+    return dicts_[column];
+  }
+  size_t AppendPlain(size_t column, size_t begin, size_t end, size_t max_bytes,
+                     std::string& out) const override {
+    const types::Column& col = rows_.column(column);
+    const size_t start = out.size();
+    size_t r = begin;
+    for (; r < end && (r == begin || out.size() - start < max_bytes); ++r) {
+      if (col.type() == LogicalType::kString) {
+        const std::string_view v = col.GetString(r);
+        const auto n = static_cast<std::uint32_t>(v.size());
+        out.append(reinterpret_cast<const char*>(&n), 4);
+        out.append(v);
+      } else {
+        const std::int64_t v = col.GetInt64(r);
+        out.append(reinterpret_cast<const char*>(&v), 8);
+      }
+    }
+    return r;
+  }
+  void Indices(size_t column, size_t begin, size_t end, std::uint32_t* out) const override {
+    for (size_t r = begin; r < end; ++r)
+      out[r - begin] = indices_[column][r] + bad_index_;
+  }
+  std::uint32_t bad_index_ = 0;  // added to every index: out of range when > 0
+
+ private:
+  const types::Batch& rows_;
+  std::vector<std::vector<std::string_view>> dicts_;
+  std::vector<std::vector<std::uint32_t>> indices_;
+};
+
+types::Batch LogLikeRows(size_t n) {
+  auto schema = types::Schema::Make({{"at", LogicalType::kTimestamp, false},
+                                     {"n", LogicalType::kInt64, false},
+                                     {"view", LogicalType::kString, false},
+                                     {"one", LogicalType::kString, false},
+                                     {"text", LogicalType::kString, false}});
+  types::Batch b(std::move(*schema));
+  std::mt19937_64 rng(9);
+  const std::string views[] = {"acct", "merchant", "", "héllo ✓", std::string(70, 'v')};
+  for (size_t r = 0; r < n; ++r) {
+    b.column(0).AppendTimestamp(static_cast<std::int64_t>(rng() % 1'000'000'000'000LL) - 5);
+    b.column(1).AppendInt64(r % 7 == 0 ? std::numeric_limits<std::int64_t>::min() + 1
+                                       : static_cast<std::int64_t>(rng()));
+    // Runs of one value, then values changing every row.
+    b.column(2).AppendString(views[r < n / 2 ? (r / 40) % 5 : rng() % 5]);
+    b.column(3).AppendString("the only value");
+    b.column(4).AppendString(r % 11 == 0 ? std::string()
+                                         : "{\"k\":" + std::to_string(rng()) +
+                                               std::string(rng() % 300, 'x') + "}");
+  }
+  return b;
+}
+
+TEST_F(ParquetFileTest, CallerRowsWithDictionariesReadBackWithEitherCodec) {
+  const types::Batch rows = LogLikeRows(2000);
+  const BatchRows source(rows, {2, 3});
+  for (ParquetCodec codec : {ParquetCodec::kLz4Raw, ParquetCodec::kZstd}) {
+    const std::string name = codec == ParquetCodec::kZstd ? "zstd.parquet" : "lz4.parquet";
+    int pages = 0;
+    auto size = WriteParquet(
+        source, Path(name),
+        {.row_group_rows = 333, .page_bytes = 256, .codec = codec, .after_page = [&pages] {
+           ++pages;
+         }});
+    ASSERT_TRUE(size.ok()) << size.status().ToString();
+    EXPECT_EQ(static_cast<std::uintmax_t>(*size), fs::file_size(Path(name)));
+    ExpectReadsBack(rows, Path(name));
+    const std::string meta = "parquet_metadata(" + warehouse::QuoteLiteral(Path(name)) + ") WHERE ";
+    EXPECT_EQ(Count("SELECT count(DISTINCT row_group_id) FROM " + meta + "true"), 7);
+    EXPECT_EQ(Count("SELECT count(*) FROM " + meta + "compression <> '" +
+                    (codec == ParquetCodec::kZstd ? "ZSTD" : "LZ4_RAW") + "'"),
+              0);
+    // Dictionary columns say so and carry a dictionary page; the others are PLAIN only.
+    EXPECT_EQ(Count("SELECT count(*) FROM " + meta +
+                    "path_in_schema IN ('view', 'one') AND encodings LIKE '%RLE_DICTIONARY%' "
+                    "AND dictionary_page_offset IS NOT NULL AND dictionary_page_offset < "
+                    "data_page_offset"),
+              14);
+    EXPECT_EQ(Count("SELECT count(*) FROM " + meta + "encodings LIKE '%DICTIONARY%'"), 14);
+    // Min/max of the integer columns per row group, so filters prune nothing they should keep.
+    std::int64_t big = 0;
+    for (size_t r = 0; r < rows.num_rows(); ++r)
+      big += rows.column(1).GetInt64(r) > (std::int64_t{1} << 62) ? 1 : 0;
+    EXPECT_EQ(Count("SELECT count(*) FROM " + Read(Path(name)) + " WHERE n > " +
+                    std::to_string(std::int64_t{1} << 62)),
+              big);
+    EXPECT_GT(pages, 7 * 5);  // at least a page per column chunk, and small pages
+  }
+  // The same rows written PLAIN from a Batch read back the same.
+  ASSERT_TRUE(WriteParquet(rows, Path("batch.parquet")).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM (SELECT * FROM " + Read(Path("lz4.parquet")) +
+                  " EXCEPT ALL SELECT * FROM " + Read(Path("batch.parquet")) + ")"),
+            0);
+}
+
+TEST_F(ParquetFileTest, CallerRowsThatBreakTheContractAreErrors) {
+  const types::Batch rows = LogLikeRows(50);
+  BatchRows bad_index(rows, {2});
+  bad_index.bad_index_ = 100;
+  auto out_of_range = WriteParquet(bad_index, Path("bad.parquet"));
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.status().message().find("column 'view'"), std::string::npos)
+      << out_of_range.status().ToString();
+  // A dictionary on an integer column.
+  struct IntDictionary : BatchRows {
+    using BatchRows::BatchRows;
+    std::span<const std::string_view> Dictionary(size_t column) const override {
+      static const std::string_view one[] = {"1"};
+      return column == 1 ? std::span<const std::string_view>(one) : BatchRows::Dictionary(column);
+    }
+  } dictionary_on_int(rows, {});
+  auto not_string = WriteParquet(dictionary_on_int, Path("int.parquet"));
+  ASSERT_FALSE(not_string.ok());
+  EXPECT_NE(not_string.status().message().find("column 'n'"), std::string::npos)
+      << not_string.status().ToString();
 }
 
 TEST_F(ParquetFileTest, UnwritablePathIsAnErrorNamingIt) {
