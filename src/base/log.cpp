@@ -52,6 +52,10 @@ Result<LogLevel> ParseLogLevel(std::string_view name) {
                          "' (expected debug, info, warn, error or off)");
 }
 
+bool LogEnabled(LogLevel level) {
+  return Logger().should_log(ToSpd(level));
+}
+
 void Log(LogLevel level, std::string_view message) {
   Logger().log(ToSpd(level), "{}", message);
 }

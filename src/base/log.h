@@ -15,6 +15,8 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError, kOff };
 void SetLogLevel(LogLevel level);
 Result<LogLevel> ParseLogLevel(std::string_view name);
 void Log(LogLevel level, std::string_view message);
+// Whether a message at `level` would be written (to skip composing costly ones).
+bool LogEnabled(LogLevel level);
 inline void LogDebug(std::string_view m) {
   Log(LogLevel::kDebug, m);
 }

@@ -4,9 +4,12 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -15,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/log.h"
 #include "base/workers.h"
 
 namespace sluice::quality {
@@ -31,6 +35,32 @@ std::string NumericSql(const std::string& from, const std::string& expr) {
 std::string CountSql(const std::string& from, const std::string& expr) {
   return "SELECT v, count(*)::BIGINT AS n FROM (SELECT " + expr + " AS v FROM (" + from +
          ") AS t) AS u GROUP BY v";
+}
+
+// The calling thread's CPU time, in seconds.
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// How long the calling thread has waited for a CPU while it could run (Linux's schedstat), in
+// seconds; negative where the system does not say.
+double ThreadRunQueueSeconds() {
+  std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return -1;
+  unsigned long long on_cpu = 0, waiting = 0;
+  const bool read = std::fscanf(f, "%llu %llu", &on_cpu, &waiting) == 2;
+  std::fclose(f);
+  return read ? static_cast<double>(waiting) * 1e-9 : -1;
+}
+
+// printf-style text for debug lines.
+template <typename... Args>
+std::string Format(const char* format, Args... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, format, args...);
+  return buf;
 }
 
 }  // namespace
@@ -297,6 +327,10 @@ void ColumnReader::ReleaseBuffers() {
   scratch_ = ValueBuffer();
 }
 
+base::Result<types::Batch> ColumnReader::Query(const std::string& sql) {
+  return connection_.Query(sql);
+}
+
 base::Result<std::int64_t> ColumnReader::CountRows(const std::string& from) {
   return connection_.QueryScalarInt64("SELECT count(*) FROM (" + from + ") AS t");
 }
@@ -309,7 +343,8 @@ int ScanWorkers(int threads, size_t tasks) {
 
 base::Status ForEachColumn(
     warehouse::DuckDb& db, size_t tasks, int threads,
-    const std::function<base::Status(ColumnReader&, int worker, size_t task)>& task) {
+    const std::function<base::Status(ColumnReader&, int worker, size_t task)>& task,
+    const std::function<std::string(size_t task)>& name) {
   if (tasks == 0) return base::Status::Ok();
   const int workers = ScanWorkers(threads, tasks);
   std::vector<ColumnReader> readers;
@@ -332,9 +367,26 @@ base::Status ForEachColumn(
   std::atomic<bool> failed{false};
   std::mutex mu;
   base::Status first = base::Status::Ok();
+  // The debug timeline: when each task ran on which worker, and whether a worker's wall time
+  // went to its own work or to waiting for a CPU that other processes held.
+  const bool timed = base::LogEnabled(base::LogLevel::kDebug);
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed = [&started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   base::RunWorkers(workers, [&](int w) {
+    const double cpu_before = timed ? ThreadCpuSeconds() : 0;
+    const double waited_before = timed ? ThreadRunQueueSeconds() : 0;
+    size_t done = 0;
     for (size_t i = next++; i < tasks && !failed; i = next++) {
+      const double from = timed ? elapsed() : 0, cpu = timed ? ThreadCpuSeconds() : 0;
       base::Status s = task(readers[static_cast<size_t>(w)], w, i);
+      ++done;
+      if (timed) {
+        base::LogDebug(Format("scan: %s on worker %d: %.3f-%.3f s, %.3f s on CPU",
+                              name ? name(i).c_str() : ("task " + std::to_string(i)).c_str(), w,
+                              from, elapsed(), ThreadCpuSeconds() - cpu));
+      }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (first.ok()) first = std::move(s);
@@ -344,6 +396,13 @@ base::Status ForEachColumn(
     // Unmapping a worker's buffers (hundreds of MB) takes milliseconds: done here, while the
     // other workers may still be on their last columns, not afterwards on one thread.
     readers[static_cast<size_t>(w)].ReleaseBuffers();
+    if (timed) {
+      const double waited = ThreadRunQueueSeconds();
+      base::LogDebug(Format(
+          "scan: worker %d done at %.3f s: %zu tasks, %.3f s on CPU, %.3f s waiting for a CPU", w,
+          elapsed(), done, ThreadCpuSeconds() - cpu_before,
+          waited >= 0 && waited_before >= 0 ? waited - waited_before : -1.0));
+    }
   });
   if (restore) {
     const auto swapped = db.SwapThreads(*restore);

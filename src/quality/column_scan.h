@@ -61,6 +61,8 @@ class ColumnReader {
   base::Result<ValueCounts> CountValues(const std::string& from, const std::string& expr);
   // count(*) of `from`.
   base::Result<std::int64_t> CountRows(const std::string& from);
+  // Runs `sql` (a small aggregate: its whole result is returned) on the reader's connection.
+  base::Result<types::Batch> Query(const std::string& sql);
   // Frees the sort buffers (views of them end); the next read allocates them again.
   void ReleaseBuffers();
 
@@ -75,12 +77,16 @@ class ColumnReader {
 int ScanWorkers(int threads, size_t tasks);
 
 // Runs task(reader, worker, i) for every i in [0, tasks) on ScanWorkers(threads, tasks) workers,
-// numbered from 0, each with its own ColumnReader; tasks are taken in order as workers free up.
-// While it runs, DuckDB itself is set to one thread: the workers are the parallelism, one query
-// each. The first failing task's status is returned (the others stop at their next task).
+// numbered from 0, each with its own ColumnReader; tasks are taken in order as workers free up
+// (so give the costliest first: the last ones fill the gaps). While it runs, DuckDB itself is set
+// to one thread: the workers are the parallelism, one query each. The first failing task's
+// status is returned (the others stop at their next task). At debug level it logs each task's
+// wall and CPU time (named by `name`, when given) and each worker's time on a CPU and waiting for
+// one: where the wall time of a scan goes.
 base::Status ForEachColumn(
     warehouse::DuckDb& db, size_t tasks, int threads,
-    const std::function<base::Status(ColumnReader&, int worker, size_t task)>& task);
+    const std::function<base::Status(ColumnReader&, int worker, size_t task)>& task,
+    const std::function<std::string(size_t task)>& name = nullptr);
 
 // Sorts keys[0, n) ascending, using scratch[0, n) as the second buffer (least-significant-digit
 // radix sort, 8-bit digits; digits that every key shares are skipped).

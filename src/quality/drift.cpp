@@ -467,9 +467,23 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
   };
   std::vector<WorkerSamples> samples(
       static_cast<size_t>(ScanWorkers(settings.threads, names.size())));
+  // Numbers (two reads and sorts) before text (two small GROUP BYs): the cheap columns fill
+  // the end, so neither worker finishes long before the other.
+  std::vector<size_t> order;
+  for (const bool numbers : {true, false}) {
+    for (size_t k = 0; k < names.size(); ++k) {
+      const auto ri = reference.manifest.schema.IndexOf(names[k]);
+      const auto ci = current.manifest.schema.IndexOf(names[k]);
+      const bool numeric = ri && ci &&
+                           IsNumericType(reference.manifest.schema.fields()[*ri].type) &&
+                           IsNumericType(current.manifest.schema.fields()[*ci].type);
+      if (numeric == numbers) order.push_back(k);
+    }
+  }
   const base::Status compared = ForEachColumn(
       db, names.size(), settings.threads,
-      [&](ColumnReader& reader, int worker, size_t k) -> base::Status {
+      [&](ColumnReader& reader, int worker, size_t task) -> base::Status {
+        const size_t k = order[task];
         const std::string& name = names[k];
         ColumnDrift c;
         c.name = name;
@@ -653,7 +667,8 @@ base::Result<DriftReport> ComputeDrift(const lake::Lake& lake, const DriftSide& 
         }
         results[k] = std::move(c);
         return base::Status::Ok();
-      });
+      },
+      [&](size_t task) { return names[order[task]]; });
   if (!compared.ok()) return compared;
   for (auto* rows : {&ref_rows, &cur_rows}) {
     if (*rows >= 0) continue;

@@ -66,16 +66,12 @@ void FillText(ColumnProfile& c, const ValueCounts& vc, std::int64_t rows,
     c.top.push_back({vc.values[order[i]], vc.counts[order[i]]});
 }
 
-// Timestamp and date columns: count, distinct and the extremes as DuckDB renders them.
-std::string TemporalSql(const std::string& from, const std::vector<std::string>& columns) {
-  std::string select;
-  for (const auto& name : columns) {
-    const std::string c = QuoteIdentifier(name);
-    select += std::string(select.empty() ? "" : ", ") + "count(" + c +
-              ")::BIGINT, count(DISTINCT " + c + ")::BIGINT, CAST(min(" + c +
-              ") AS VARCHAR), CAST(max(" + c + ") AS VARCHAR)";
-  }
-  return "SELECT " + select + " FROM (" + from + ") AS t";
+// A timestamp or date column: count, distinct and the extremes as DuckDB renders them.
+std::string TemporalSql(const std::string& from, const std::string& name) {
+  const std::string c = QuoteIdentifier(name);
+  return "SELECT count(" + c + ")::BIGINT, count(DISTINCT " + c + ")::BIGINT, CAST(min(" + c +
+         ") AS VARCHAR), CAST(max(" + c + ") AS VARCHAR), count(*)::BIGINT FROM (" + from +
+         ") AS t";
 }
 
 nlohmann::json NumberOrNull(const std::optional<double>& v) {
@@ -176,9 +172,6 @@ namespace {
 base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& files,
                                      std::int64_t expected_rows, const lake::Manifest& manifest,
                                      const ProfileOptions& options) {
-  warehouse::DuckDb::Options db_options;
-  db_options.threads = options.threads;
-  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
   const std::string from = warehouse::ParquetSelectSql(files, manifest.schema);
   const std::string context =
       "profiling " + manifest.dataset + " version " + manifest.id.substr(0, 12);
@@ -209,43 +202,55 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
       temporal.push_back(f.name);
     }
   }
-  // Each numeric or text column is one task on a worker, summarized as soon as it is read (the
-  // sorted values live in the worker's reused buffer only until the next column).
+  // Each column is one task on a worker, summarized as soon as it is read (the keys live in the
+  // worker's reused buffer only until the next column). The costliest kinds go first, so the
+  // cheap text columns fill the gaps at the end instead of one worker finishing a number alone.
   std::vector<ColumnProfile> columns(manifest.schema.size());
-  std::vector<size_t> tasks;  // schema positions of the numeric and text columns
+  std::vector<size_t> tasks;  // schema positions, in the order the workers take them
+  for (const Kind kind : {Kind::kNumeric, Kind::kTemporal, Kind::kText}) {
+    for (size_t i = 0; i < manifest.schema.size(); ++i)
+      if (slot[i].first == kind) tasks.push_back(i);
+  }
   for (size_t i = 0; i < manifest.schema.size(); ++i) {
     const auto& f = manifest.schema.fields()[i];
     columns[i].name = f.name;
     columns[i].type = f.type;
-    if (slot[i].first != Kind::kTemporal) tasks.push_back(i);
   }
+  warehouse::DuckDb::Options db_options;
+  db_options.threads = options.threads;
+  // With several workers DuckDB runs on one thread during the scan (ForEachColumn): opened so,
+  // it starts no threads of its own only to stop them again.
+  if (ScanWorkers(options.threads, tasks.size()) > 1) db_options.threads = 1;
+  SLUICE_ASSIGN_OR_RETURN(warehouse::DuckDb db, warehouse::DuckDb::Open(":memory:", db_options));
   std::atomic<std::int64_t> rows{-1};
-  const base::Status scanned =
-      ForEachColumn(db, tasks.size(), options.threads, [&](ColumnReader& reader, int, size_t t) {
-        const size_t i = tasks[t];
-        const auto [kind, at] = slot[i];
-        ColumnProfile& c = columns[i];
-        if (kind == Kind::kNumeric) {
-          SLUICE_ASSIGN_OR_RETURN(
-              NumericSummary s,
-              reader.ReadSummary(from, spec.numeric[at], spec.expected_rows, kQuantileLevels,
-                                 std::max(options.histogram_bins, 1)));
-          rows = s.rows;
-          FillNumeric(c, std::move(s), options);
-        } else {
-          SLUICE_ASSIGN_OR_RETURN(ValueCounts vc, reader.CountValues(from, spec.categorical[at]));
-          rows = vc.rows;
-          FillText(c, vc, vc.rows, options);
-        }
-        return base::Status::Ok();
-      });
+  auto task = [&](ColumnReader& reader, int, size_t t) -> base::Status {
+    const size_t i = tasks[t];
+    const auto [kind, at] = slot[i];
+    ColumnProfile& c = columns[i];
+    if (kind == Kind::kTemporal) {
+      SLUICE_ASSIGN_OR_RETURN(types::Batch b, reader.Query(TemporalSql(from, temporal[at])));
+      c.count = b.column(0).GetInt64(0);
+      c.distinct = b.column(1).GetInt64(0);
+      if (b.column(2).IsValid(0)) c.min_text = std::string(b.column(2).GetString(0));
+      if (b.column(3).IsValid(0)) c.max_text = std::string(b.column(3).GetString(0));
+      rows = b.column(4).GetInt64(0);
+    } else if (kind == Kind::kNumeric) {
+      SLUICE_ASSIGN_OR_RETURN(
+          NumericSummary s,
+          reader.ReadSummary(from, spec.numeric[at], spec.expected_rows, kQuantileLevels,
+                             std::max(options.histogram_bins, 1)));
+      rows = s.rows;
+      FillNumeric(c, std::move(s), options);
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(ValueCounts vc, reader.CountValues(from, spec.categorical[at]));
+      rows = vc.rows;
+      FillText(c, vc, vc.rows, options);
+    }
+    return base::Status::Ok();
+  };
+  const base::Status scanned = ForEachColumn(db, tasks.size(), options.threads, task,
+                                             [&](size_t t) { return columns[tasks[t]].name; });
   if (!scanned.ok()) return scanned.WithContext(context);
-  std::optional<types::Batch> temporal_stats;
-  if (!temporal.empty()) {
-    auto t = db.Query(TemporalSql(from, temporal));
-    if (!t.ok()) return t.status().WithContext(context);
-    temporal_stats = std::move(*t);
-  }
   Profile p;
   p.dataset = manifest.dataset;
   p.version = manifest.id;
@@ -257,17 +262,7 @@ base::Result<Profile> ProfileOfFiles(const std::vector<std::filesystem::path>& f
   }
   for (size_t i = 0; i < manifest.schema.size(); ++i) {
     ColumnProfile c = std::move(columns[i]);
-    const auto [kind, at] = slot[i];
-    if (kind == Kind::kTemporal) {
-      const types::Batch& t = *temporal_stats;
-      c.count = t.column(4 * at).GetInt64(0);
-      c.nulls = p.rows - c.count;
-      c.distinct = t.column(4 * at + 1).GetInt64(0);
-      if (t.column(4 * at + 2).IsValid(0))
-        c.min_text = std::string(t.column(4 * at + 2).GetString(0));
-      if (t.column(4 * at + 3).IsValid(0))
-        c.max_text = std::string(t.column(4 * at + 3).GetString(0));
-    }
+    if (slot[i].first == Kind::kTemporal) c.nulls = p.rows - c.count;
     p.columns.push_back(std::move(c));
   }
   return p;

@@ -46,6 +46,16 @@ run "$sluice" profile -p "$p" ref
 expect_code 0 "profile table"
 expect_out "ref version" "the table names the version"
 expect_out "country" "the table lists columns"
+# The debug timeline of the scan: a line per column (which worker, wall and CPU time) and per
+# worker; the recomputed profile is the stored one.
+run "$sluice" --log-level debug profile -p "$p" ref --recompute --json
+expect_code 0 "profile --recompute at debug level"
+expect_eq "$(echo "$out" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["columns"][7]["distinct"])')" \
+  "$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["columns"][7]["distinct"])' "$tmp_root/profile.json")" \
+  "the recomputed profile's timestamps equal the stored one's"
+expect_eq "$(echo "$err" | grep -cE 'scan: [a-z_]+ on worker [0-9]: [0-9.]+-[0-9.]+ s, [0-9.]+ s on CPU')" 8 \
+  "a debug line per column"
+expect_eq "$(echo "$err" | grep -c 'scan: worker 0 done at')" 1 "a debug line per worker"
 run "$sluice" profile -p "$p" ref --html "$tmp_root/profile.html"
 expect_code 0 "profile --html"
 expect_eq "$(grep -o 'data-column="[a-z_]*"' "$tmp_root/profile.html" | sort -u | wc -l)" 8 \

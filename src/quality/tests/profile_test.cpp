@@ -74,6 +74,60 @@ TEST_F(ProfileTest, JsonRoundTripsAndHasNoNaN) {
   EXPECT_EQ(*p->Find("ts")->min_text, "2026-01-01 00:00:00");
 }
 
+// Every column is a task of the scan, taken heaviest kind first whatever the schema's order:
+// text before numbers and dates, with nulls, give the same profile on one worker or three.
+TEST_F(ProfileTest, ColumnsOfEveryKindInAnyOrderOnAnyNumberOfWorkers) {
+  auto m = Publish("t",
+                   "SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE 'v' || (i % 3) END AS s, "
+                   "CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '2026-01-01 00:00:00' + "
+                   "INTERVAL (i % 7) HOUR END AS ts, "
+                   "DATE '2026-03-01' + (i % 11)::INTEGER AS d, "
+                   "CASE WHEN i % 2 = 0 THEN NULL ELSE i * 0.25 END AS x, i > 30 AS b "
+                   "FROM range(1, 101) r(i)");
+  ProfileOptions one;
+  one.threads = 1;
+  auto p = ComputeProfile(*lake_, m, one);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->rows, 100);
+  ASSERT_EQ(p->columns.size(), 5u);  // in the schema's order
+  EXPECT_EQ(p->columns[0].name, "s");
+  EXPECT_EQ(p->columns[4].name, "b");
+  const ColumnProfile* ts = p->Find("ts");
+  EXPECT_EQ(ts->count, 80);
+  EXPECT_EQ(ts->nulls, 20);
+  EXPECT_EQ(ts->distinct, 7);
+  EXPECT_EQ(*ts->min_text, "2026-01-01 00:00:00");
+  EXPECT_EQ(*ts->max_text, "2026-01-01 06:00:00");
+  const ColumnProfile* d = p->Find("d");
+  EXPECT_EQ(d->count, 100);
+  EXPECT_EQ(d->nulls, 0);
+  EXPECT_EQ(d->distinct, 11);
+  EXPECT_EQ(*d->max_text, "2026-03-11");
+  EXPECT_EQ(p->Find("s")->nulls, 25);
+  EXPECT_EQ(p->Find("x")->count, 50);
+  EXPECT_EQ(p->Find("b")->distinct, 2);
+  for (int threads : {2, 3}) {
+    ProfileOptions o;
+    o.threads = threads;
+    auto q = ComputeProfile(*lake_, m, o);
+    ASSERT_TRUE(q.ok()) << q.status().ToString();
+    EXPECT_EQ(*q, *p) << threads << " workers";
+  }
+}
+
+// A dataset of dates alone: its row count comes from the dates' own task.
+TEST_F(ProfileTest, TemporalColumnsAloneGiveTheRowCount) {
+  auto m = Publish("t",
+                   "SELECT CASE WHEN i < 3 THEN NULL ELSE DATE '2026-01-01' + i::INTEGER END AS d "
+                   "FROM range(10) r(i)");
+  auto p = ComputeProfile(*lake_, m);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->rows, 10);
+  EXPECT_EQ(p->Find("d")->count, 7);
+  EXPECT_EQ(p->Find("d")->nulls, 3);
+  EXPECT_EQ(*p->Find("d")->min_text, "2026-01-04");
+}
+
 TEST_F(ProfileTest, EmptyDatasetHasAProfile) {
   auto m = Publish("t", "SELECT 1::BIGINT AS x, 'a' AS s WHERE false");
   auto p = ComputeProfile(*lake_, m);
