@@ -524,37 +524,38 @@ class Writer {
                         Chunk& chunk) {
     if (chunk.dictionary && !chunk.has_data_page) chunk.data_page_offset = file_.written();
     chunk.has_data_page = true;
-    SLUICE_RETURN_IF_ERROR(CheckSize(column, page));
-    SLUICE_ASSIGN_OR_RETURN(size_t n, compressor_.Compress(page, compressed_));
-    header_.clear();
-    Thrift t(header_);
-    t.I32(1, kDataPage);
-    t.I32(2, static_cast<std::int32_t>(page.size()));
-    t.I32(3, static_cast<std::int32_t>(n));
-    t.BeginStruct(5);  // DataPageHeader
-    t.I32(1, static_cast<std::int32_t>(values));
-    t.I32(2, dictionary ? kRleDictionary : kPlain);
-    t.I32(3, kRle);
-    t.I32(4, kRle);
-    t.EndStruct();
-    t.End();
-    return Emit(page.size(), n, chunk);
+    return Page(column, page, kDataPage, /*DataPageHeader*/ 5, chunk, [&](Thrift& t) {
+      t.I32(1, static_cast<std::int32_t>(values));
+      t.I32(2, dictionary ? kRleDictionary : kPlain);
+      t.I32(3, kRle);
+      t.I32(4, kRle);
+    });
   }
 
   // A column chunk's dictionary page (PLAIN values), before its data pages.
   base::Status DictionaryPage(size_t column, std::string_view page, size_t values, Chunk& chunk) {
     chunk.dictionary = true;
     chunk.dictionary_page_offset = file_.written();
+    return Page(column, page, kDictionaryPage, /*DictionaryPageHeader*/ 7, chunk, [&](Thrift& t) {
+      t.I32(1, static_cast<std::int32_t>(values));
+      t.I32(2, kPlain);
+    });
+  }
+
+  // Compresses `page` and writes it with its PageHeader: the type, both sizes and the struct at
+  // `header_field` that `fill` writes (the data or the dictionary page's own header).
+  template <typename Fill>
+  base::Status Page(size_t column, std::string_view page, std::int32_t type,
+                    std::int16_t header_field, Chunk& chunk, Fill fill) {
     SLUICE_RETURN_IF_ERROR(CheckSize(column, page));
     SLUICE_ASSIGN_OR_RETURN(size_t n, compressor_.Compress(page, compressed_));
     header_.clear();
     Thrift t(header_);
-    t.I32(1, kDictionaryPage);
+    t.I32(1, type);
     t.I32(2, static_cast<std::int32_t>(page.size()));
     t.I32(3, static_cast<std::int32_t>(n));
-    t.BeginStruct(7);  // DictionaryPageHeader
-    t.I32(1, static_cast<std::int32_t>(values));
-    t.I32(2, kPlain);
+    t.BeginStruct(header_field);
+    fill(t);
     t.EndStruct();
     t.End();
     return Emit(page.size(), n, chunk);
