@@ -57,6 +57,26 @@ void PutLe32(std::string& out, std::uint32_t v) {
     out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
+// A PLAIN BYTE_ARRAY value: its 4-byte little-endian length, then its bytes.
+void PutPlainString(std::string& out, std::string_view v) {
+  PutLe32(out, static_cast<std::uint32_t>(v.size()));
+  out.append(v);
+}
+
+// Definition levels (bit width 1) of `n` rows that are all valid: one RLE run.
+void PutAllValidLevels(std::string& levels, size_t n) {
+  PutVarint(levels, std::uint64_t{n} << 1);
+  levels.push_back(1);
+}
+
+// The bit width of indices into a dictionary of `entries` values (at least 1).
+int IndexBitWidth(size_t entries) {
+  int bit_width = 1;
+  while (bit_width < 32 && (std::uint64_t{1} << bit_width) < entries)
+    ++bit_width;
+  return bit_width;
+}
+
 // Thrift compact protocol, the subset Parquet's metadata needs. Fields are written in id order.
 class Thrift {
  public:
@@ -171,8 +191,7 @@ void PutDefinitionLevels(std::string& out, const types::Column& col, size_t begi
   const size_t n = end - begin;
   std::string levels;
   if (all_valid) {
-    PutVarint(levels, std::uint64_t{n} << 1);
-    levels.push_back(1);
+    PutAllValidLevels(levels, n);
   } else {
     const size_t groups = (n + 7) / 8;
     PutVarint(levels, (std::uint64_t{groups} << 1) | 1);
@@ -195,9 +214,7 @@ void PutValues(std::string& out, const types::Column& col, size_t begin, size_t 
     const char* bytes = col.string_bytes().data();
     for (size_t r = begin; r < end; ++r) {
       if (!all_valid && !col.IsValid(r)) continue;
-      const std::uint32_t len = offsets[r + 1] - offsets[r];
-      PutLe32(out, len);
-      out.append(bytes + offsets[r], len);
+      PutPlainString(out, std::string_view(bytes + offsets[r], offsets[r + 1] - offsets[r]));
     }
     return;
   }
@@ -304,19 +321,14 @@ class Dictionary {
       }
     }
     if (entries_.empty()) return false;  // every row NULL: nothing to look up
-    bit_width_ = 1;
-    while ((size_t{1} << bit_width_) < entries_.size())
-      ++bit_width_;
+    bit_width_ = IndexBitWidth(entries_.size());
     return true;
   }
 
   // The dictionary page's values: PLAIN strings.
   void PutEntries(std::string& out, const types::Column& col) const {
-    for (std::uint32_t r : entries_) {
-      const std::string_view v = col.GetString(r);
-      PutLe32(out, static_cast<std::uint32_t>(v.size()));
-      out.append(v);
-    }
+    for (std::uint32_t r : entries_)
+      PutPlainString(out, col.GetString(r));
   }
 
   // A data page's values for rows [begin, end) (of the chunk starting at `chunk_begin`): the bit
@@ -677,8 +689,7 @@ constexpr size_t kLevelsRoom = 10;
 // the front of `page`, returning where the page starts.
 size_t PutAllValidLevelsBefore(std::string& page, size_t values) {
   std::string levels;
-  PutVarint(levels, std::uint64_t{values} << 1);
-  levels.push_back(1);
+  PutAllValidLevels(levels, values);
   std::string prefixed;
   PutLe32(prefixed, static_cast<std::uint32_t>(levels.size()));
   prefixed += levels;
@@ -784,14 +795,10 @@ base::Result<std::int64_t> WriteParquet(const ParquetRows& rows, const std::file
                                        "' has a dictionary but is not a string column");
         }
         page.clear();
-        for (std::string_view v : dictionary) {
-          PutLe32(page, static_cast<std::uint32_t>(v.size()));
-          page.append(v);
-        }
+        for (std::string_view v : dictionary)
+          PutPlainString(page, v);
         SLUICE_RETURN_IF_ERROR(writer.DictionaryPage(c, page, dictionary.size(), chunk));
-        int bit_width = 1;
-        while (bit_width < 32 && (std::uint64_t{1} << bit_width) < dictionary.size())
-          ++bit_width;
+        const int bit_width = IndexBitWidth(dictionary.size());
         const size_t page_rows = std::max<size_t>(1, page_bytes / 4);
         for (size_t p0 = g0; p0 < g1;) {
           const size_t p1 = std::min(g1, p0 + page_rows);
