@@ -110,63 +110,6 @@ class DuckDb {
   // a table would copy every value twice. A name can be registered once per database.
   base::Status RegisterBatch(std::string_view name, const types::Batch* batch);
 
-  // Rows a caller writes straight into DuckDB's vectors (RegisterScan), for a writer whose rows
-  // are not a Batch: no copy into one first. One statement reads it at a time, on one thread.
-  class ScanChunk;
-  class ScanSource {
-   public:
-    struct Column {
-      std::string name;
-      types::LogicalType type = types::LogicalType::kString;  // kInt64, kTimestamp or kString
-      // kString only: each row holds an index into Dictionary(column), read in SQL as an ENUM of
-      // those values; Parquet writes it dictionary-encoded without hashing a row.
-      bool dictionary = false;
-    };
-    virtual ~ScanSource() = default;
-    // Fixed for the source's lifetime. Values are never NULL.
-    virtual const std::vector<Column>& Columns() const = 0;
-    // Asked when each statement is bound: a dictionary column's distinct values (no NUL bytes),
-    // which stay alive and unchanged while the statement runs.
-    virtual std::vector<std::string_view> Dictionary(size_t column) const = 0;
-    virtual size_t num_rows() const = 0;
-    // Writes rows [first, first + chunk.size()) into `chunk`, every column of every row.
-    virtual void Fill(size_t first, ScanChunk& chunk) const = 0;
-  };
-  // One chunk of a scan's output (DuckDB's vector size or fewer rows).
-  class ScanChunk {
-   public:
-    size_t size() const { return size_; }
-    // kInt64 and kTimestamp (microseconds since the epoch) columns: size() values to set.
-    std::int64_t* Int64s(size_t column) { return static_cast<std::int64_t*>(data_[column]); }
-    void SetString(size_t column, size_t row, std::string_view value);  // copied
-    void SetIndex(size_t column, size_t row, std::uint32_t index) {     // dictionary columns
-      switch (widths_[column]) {
-        case 1:
-          static_cast<std::uint8_t*>(data_[column])[row] = static_cast<std::uint8_t>(index);
-          break;
-        case 2:
-          static_cast<std::uint16_t*>(data_[column])[row] = static_cast<std::uint16_t>(index);
-          break;
-        default:
-          static_cast<std::uint32_t*>(data_[column])[row] = index;
-      }
-    }
-
-    // Made by RegisterScan's table function over DuckDB's vectors.
-    ScanChunk(void** data, void** vectors, const std::uint8_t* widths, size_t size)
-        : data_(data), vectors_(vectors), widths_(widths), size_(size) {}
-
-   private:
-    void** data_;                 // per column: the vector's values
-    void** vectors_;              // per column: the vector itself
-    const std::uint8_t* widths_;  // per dictionary column: bytes of an index
-    size_t size_;
-  };
-  // Makes `source` readable in SQL as the table function `name`(), rows in order, read in place:
-  // it must stay alive and unchanged while any statement reading it runs. A name can be
-  // registered once per database.
-  base::Status RegisterScan(std::string_view name, const ScanSource* source);
-
   // CREATE TABLE with one column per field (NOT NULL for non-nullable fields).
   base::Status CreateTable(std::string_view table, const types::Schema& schema,
                            bool replace_existing = false);
