@@ -18,6 +18,8 @@
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 #include "base/workers.h"
 
@@ -53,14 +55,6 @@ double ThreadRunQueueSeconds() {
   const bool read = std::fscanf(f, "%llu %llu", &on_cpu, &waiting) == 2;
   std::fclose(f);
   return read ? static_cast<double>(waiting) * 1e-9 : -1;
-}
-
-// printf-style text for debug lines.
-template <typename... Args>
-std::string Format(const char* format, Args... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, format, args...);
-  return buf;
 }
 
 }  // namespace
@@ -383,9 +377,9 @@ base::Status ForEachColumn(
       base::Status s = task(readers[static_cast<size_t>(w)], w, i);
       ++done;
       if (timed) {
-        base::LogDebug(Format("scan: %s on worker %d: %.3f-%.3f s, %.3f s on CPU",
-                              name ? name(i).c_str() : ("task " + std::to_string(i)).c_str(), w,
-                              from, elapsed(), ThreadCpuSeconds() - cpu));
+        base::LogDebug(fmt::format("scan: {} on worker {}: {:.3f}-{:.3f} s, {:.3f} s on CPU",
+                                   name ? name(i) : "task " + std::to_string(i), w, from, elapsed(),
+                                   ThreadCpuSeconds() - cpu));
       }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu);
@@ -398,9 +392,9 @@ base::Status ForEachColumn(
     readers[static_cast<size_t>(w)].ReleaseBuffers();
     if (timed) {
       const double waited = ThreadRunQueueSeconds();
-      base::LogDebug(Format(
-          "scan: worker %d done at %.3f s: %zu tasks, %.3f s on CPU, %.3f s waiting for a CPU", w,
-          elapsed(), done, ThreadCpuSeconds() - cpu_before,
+      base::LogDebug(fmt::format(
+          "scan: worker {} done at {:.3f} s: {} tasks, {:.3f} s on CPU, {:.3f} s waiting for a CPU",
+          w, elapsed(), done, ThreadCpuSeconds() - cpu_before,
           waited >= 0 && waited_before >= 0 ? waited - waited_before : -1.0));
     }
   });
