@@ -97,6 +97,21 @@ class IngestTest : public ::testing::Test {
     if (!rows.ok() || rows->num_rows() == 0 || !rows->column(0).IsValid(0)) return "";
     return std::string(rows->column(0).GetString(0));
   }
+  // The encodings of `column`'s chunks in the version's rows file, as DuckDB names them.
+  std::string Encodings(const lake::Manifest& m, const std::string& column) {
+    auto db = warehouse::DuckDb::Open(":memory:");
+    auto rows = db->Query(
+        "SELECT string_agg(DISTINCT encodings, ',' ORDER BY encodings) FROM "
+        "parquet_metadata('" +
+        DataFile(m).string() + "') WHERE path_in_schema = '" + column + "'");
+    if (!rows.ok() || rows->num_rows() == 0 || !rows->column(0).IsValid(0)) return "";
+    return std::string(rows->column(0).GetString(0));
+  }
+  fs::path DataFile(const lake::Manifest& m) {
+    for (const auto& o : m.outputs)
+      if (o.name == "data") return lake_->ObjectPath(o.sha256);
+    return {};
+  }
   std::int64_t Count(const lake::Manifest& m) {
     auto db = warehouse::DuckDb::Open(":memory:");
     return *db->QueryScalarInt64("SELECT count(*) FROM (" + DatasetSelectSql(*lake_, m) + ")");
@@ -166,6 +181,53 @@ TEST_F(IngestTest, LakeCompressionSetsTheCodecOfNewVersions) {
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_EQ(Codecs(none->manifest), "UNCOMPRESSED");
   EXPECT_EQ(Rows(none->manifest), rows);
+}
+
+TEST_F(IngestTest, ZstdLakeWritesDoublesAsByteStreamSplitAndReadsThemBackExactly) {
+  // Distinct doubles (no dictionary) over every exponent, with the edge values a byte split could
+  // garble: -0.0, the smallest subnormal, the largest double, infinities, NULLs.
+  std::string csv = "id,amount,ts\n";
+  const char* edges[] = {"-0.0", "0.0", "4.9406564584124654e-324", "-1.7976931348623157e308", "inf",
+                         "-inf", ""};
+  for (int i = 0; i < 3000; ++i) {
+    const std::string amount = i < 7 ? edges[i]
+                                     : std::to_string((i % 2 ? -1 : 1) * (i * 1.000001)) + "e" +
+                                           std::to_string(i % 600 - 300);
+    csv += std::to_string(i) + "," + amount + ",2024-01-01T00:00:00Z\n";
+  }
+  Write("data/tx1.csv", csv);
+  Project(kCsvSource);
+  auto zstd = Run();
+  ASSERT_TRUE(zstd.ok()) << zstd.status().ToString();
+  ASSERT_EQ(zstd->manifest.rows.loaded, 3000);
+  EXPECT_EQ(Encodings(zstd->manifest, "amount"), "BYTE_STREAM_SPLIT");
+  const std::string rows = Rows(zstd->manifest);
+  const fs::path split_file = fs::temp_directory_path() /
+                              ("sluice_ingest_split_" + std::to_string(::getpid()) + ".parquet");
+  fs::copy_file(DataFile(zstd->manifest), split_file, fs::copy_options::overwrite_existing);
+
+  // lz4 keeps Parquet format 1 (PLAIN doubles); the same rows either way.
+  fs::remove_all(dir_ / ".sluice");
+  lake_yaml_ = "lake: {compression: lz4}\n";
+  Project(kCsvSource);
+  auto lz4 = Run();
+  ASSERT_TRUE(lz4.ok()) << lz4.status().ToString();
+  EXPECT_EQ(Encodings(lz4->manifest, "amount"), "PLAIN");
+  EXPECT_EQ(Rows(lz4->manifest), rows);
+  EXPECT_NE(rows.find("-0.0"), std::string::npos);
+  EXPECT_NE(rows.find("5e-324"), std::string::npos);
+  EXPECT_NE(rows.find("-1.7976931348623157e+308"), std::string::npos);
+
+  // A version whose parts mix both formats (an incremental source written before and after the
+  // change) reads as one: every value of one file equals its row's value in the other.
+  auto db = warehouse::DuckDb::Open(":memory:");
+  const std::string files =
+      "['" + split_file.string() + "', '" + DataFile(lz4->manifest).string() + "']";
+  EXPECT_EQ(*db->QueryScalarInt64("SELECT count(*) FROM (SELECT id FROM read_parquet(" + files +
+                                  ") GROUP BY id HAVING count(*) = 2 AND count(DISTINCT "
+                                  "CAST(amount AS VARCHAR)) <= 1)"),
+            3000);
+  fs::remove(split_file);
 }
 
 TEST_F(IngestTest, CleanCsvLandsTypedAndVersioned) {
