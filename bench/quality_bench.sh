@@ -8,6 +8,9 @@
 # QBENCH_LAKE_COMPRESSION=zstd|lz4|snappy|none sets the project's lake.compression (unset: the
 # default, zstd). Each codec has its own project (and lake) beside the default one, over the same
 # generated files, so changing it ingests again instead of finding the version unchanged.
+# Likewise a lake ingested by an older sluice keeps its Parquet files (a source version's id does
+# not cover their bytes): remove $BENCH_DIR/quality-ROWS/p/.sluice to measure the current format
+# (zstd lakes are Parquet format 2 since issue 16's fourth round; docs/ingest.md).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: quality_bench.sh BUILD_DIR}" && pwd)
