@@ -143,13 +143,14 @@ types::Schema QuarantineSchema() {
   return std::move(*schema);
 }
 
-// One event waiting for the watermark.
+// One event waiting for the watermark. 32 bytes: a catch-up holds back millions of them (and
+// sorts and copies those it takes).
 struct Waiting {
   std::int64_t ts = 0;
-  std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::optional<std::int64_t> newest_before;  // the partition's newest event time before it
-  size_t row = 0;                             // in State::waiting_rows
+  std::int64_t newest_before = kNoTime;  // the partition's newest event time before it (or none)
+  std::uint32_t row = 0;                 // in State::waiting_rows (< 4 Gi: its strings are too)
+  std::int32_t partition = 0;
 };
 
 // Where one partition this worker owns stands in this run.
@@ -164,6 +165,10 @@ struct PartitionState {
   // so a restart and the partition's next owner carry it on.
   std::int64_t applied_before = kNoTime;
   base::ProcessingTime last_message{};  // when it last delivered a message (idleness)
+  // Its first event still waiting for the watermark (the lowest offset waiting: a partition's
+  // events wait in offset order), where a cursor committed now resumes; nullopt: none waits.
+  std::optional<std::int64_t> waiting_from;
+  std::int64_t waiting_newest_before = kNoTime;  // that event's Waiting::newest_before
 };
 
 // Something the stream writes to (a view's states, the lake archive), partition by partition:
@@ -439,7 +444,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       }
       return;
     }
-    waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
+    if (!ps.waiting_from) {
+      ps.waiting_from = m.offset;
+      ps.waiting_newest_before = ps.newest.value_or(kNoTime);
+    }
+    waiting.push_back({ts, m.offset, ps.newest.value_or(kNoTime),
+                       static_cast<std::uint32_t>(waiting_rows.num_rows()), m.partition});
     oldest_waiting = std::min(oldest_waiting, ts);
     reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
@@ -489,6 +499,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
         }
       }
       waiting.resize(kept);
+      FindWaitingFronts();
       TakeRows();
     }
     std::int64_t applied_before = kNoTime;
@@ -500,6 +511,30 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (auto& [p, ps] : partitions)
       ps.applied_before = std::max(ps.applied_before, applied_before);
     return taken;
+  }
+
+  // Sets each owned partition's first waiting event from `waiting` (kept in arrival order, so
+  // the first one of a partition there is its lowest offset).
+  void FindWaitingFronts() {
+    std::vector<PartitionState*> by_id;
+    for (auto& [p, ps] : partitions) {
+      ps.waiting_from.reset();
+      if (p >= 0) {
+        if (by_id.size() <= static_cast<size_t>(p)) by_id.resize(static_cast<size_t>(p) + 1);
+        by_id[static_cast<size_t>(p)] = &ps;
+      }
+    }
+    size_t unset = partitions.size();
+    for (const Waiting& w : waiting) {
+      if (unset == 0) break;
+      PartitionState* ps = w.partition >= 0 && static_cast<size_t>(w.partition) < by_id.size()
+                               ? by_id[static_cast<size_t>(w.partition)]
+                               : nullptr;
+      if (ps == nullptr || ps->waiting_from) continue;
+      ps->waiting_from = w.offset;
+      ps->waiting_newest_before = w.newest_before;
+      --unset;
+    }
   }
 
   // Orders `taken` and gathers its rows into apply_rows.
@@ -526,7 +561,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     GatherRows(waiting_spare, waiting_rows, waiting.size(),
                [&](size_t i) { return waiting[i].row; });
     for (size_t i = 0; i < waiting.size(); ++i)
-      waiting[i].row = i;
+      waiting[i].row = static_cast<std::uint32_t>(i);
     std::swap(waiting_rows, waiting_spare);
   }
 
@@ -538,18 +573,17 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       pc.seen_through = ps.next;
       pc.resume = ps.next;
       pc.newest_before_resume = ps.newest;
+      if (ps.waiting_from && *ps.waiting_from < pc.resume) {
+        pc.resume = *ps.waiting_from;
+        pc.newest_before_resume = ps.waiting_newest_before == kNoTime
+                                      ? std::nullopt
+                                      : std::optional<std::int64_t>(ps.waiting_newest_before);
+      }
       auto at_start = sink.applied_at_start.find(p);
       pc.applied_before = std::max(
           ps.applied_before, at_start != sink.applied_at_start.end() ? at_start->second : kNoTime);
       if (auto n = sink.counts.find(p); n != sink.counts.end()) pc.counts = n->second;
       c.partitions[p] = pc;
-    }
-    for (const Waiting& w : waiting) {
-      StreamPartitionCursor& pc = c.partitions[w.partition];
-      if (w.offset < pc.resume) {
-        pc.resume = w.offset;
-        pc.newest_before_resume = w.newest_before;
-      }
     }
     // A sink ahead of this run (it committed more before a crash) keeps its position until
     // this run passes it.
@@ -682,8 +716,18 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   void AddToSegment(const std::vector<Waiting>& take) {
     const bool subset = SelectUnseen(lake_sink, take);
     const size_t ncols = apply_rows.num_columns();
-    for (size_t c = 0; c < ncols; ++c)
-      segment_data.column(c).AppendColumn((subset ? view_rows : apply_rows).column(c));
+    types::Batch& rows = subset ? view_rows : apply_rows;
+    // An empty segment takes the batch's columns instead of a copy of them (a catch-up's batch
+    // holds up to millions of rows); the batch goes on with the segment's emptied buffers.
+    const bool take_columns = segment_data.num_rows() == 0;
+    for (size_t c = 0; c < ncols; ++c) {
+      if (take_columns) {
+        std::swap(segment_data.column(c), rows.column(c));
+        rows.column(c).Clear();
+      } else {
+        segment_data.column(c).AppendColumn(rows.column(c));
+      }
+    }
     for (const Waiting& w : take) {
       if (subset && lake_sink.Applied(w.partition, w.ts)) continue;
       segment_data.column(ncols).AppendInt64(w.partition);
@@ -1070,6 +1114,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (const Waiting& w : waiting)
       oldest_waiting = std::min(oldest_waiting, w.ts);
     if (waiting.size() != before) CompactWaiting();
+    FindWaitingFronts();
     for (std::int32_t p : ids) {
       partitions.erase(p);
       lake_sink.Leave(p);
