@@ -48,6 +48,13 @@ void GatherRows(types::Batch& dst, const types::Batch& src, size_t n, RowOf row_
     const types::Column& from = src.column(c);
     types::Column& to = dst.column(c);
     if (from.type() == LogicalType::kString) {
+      // Room for all of them at once (exact when every row is gathered, else in proportion): a
+      // catch-up's batch of a million rows would otherwise grow the bytes by doubling, copying
+      // them and touching fresh pages at each step.
+      const size_t bytes = from.string_bytes().size();
+      const size_t rows = std::max<size_t>(1, from.size());
+      to.Reserve(to.size() + n,
+                 to.string_bytes().size() + (n >= rows ? bytes : bytes / rows * n + bytes / 64));
       for (size_t i = 0; i < n; ++i) {
         const size_t r = row_of(i);
         if (from.IsValid(r)) {
@@ -317,6 +324,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   types::Batch waiting_rows;
   types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
+  size_t waiting_reserved = 0;  // rows waiting_rows and `waiting` have room for (ReserveWaiting)
   std::int64_t oldest_waiting = std::numeric_limits<std::int64_t>::max();  // of `waiting`
   std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
   types::Batch apply_rows;     // registered in DuckDB as stream_apply()
@@ -563,6 +571,29 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (size_t i = 0; i < waiting.size(); ++i)
       waiting[i].row = static_cast<std::uint32_t>(i);
     std::swap(waiting_rows, waiting_spare);
+    waiting_reserved = 0;  // the spare's room is not known
+  }
+
+  // Makes room in the waiting rows for `backlog` more messages (what the owned partitions still
+  // hold), in one step instead of doubling as they arrive: a catch-up buffers hundreds of
+  // thousands of events, and each doubling copied every byte held and touched fresh pages.
+  // Strings are sized by the average so far. Room only costs address space until it is used.
+  void ReserveWaiting(std::int64_t backlog) {
+    constexpr size_t kMinRows = 4096;  // below this, doubling costs little and averages mislead
+    const size_t rows = waiting_rows.num_rows();
+    const size_t cap = std::max<size_t>(options.catch_up_batch_messages, options.max_poll_messages);
+    const size_t want =
+        rows + std::min(static_cast<size_t>(std::max<std::int64_t>(0, backlog)), cap);
+    if (rows < kMinRows || want <= waiting_reserved) return;
+    const size_t target = std::max(want, std::min(2 * waiting_reserved, rows + cap));
+    for (size_t c = 0; c < waiting_rows.num_columns(); ++c) {
+      types::Column& col = waiting_rows.column(c);
+      const size_t bytes = col.string_bytes().size();
+      col.Reserve(target,
+                  bytes + bytes / rows * (target - rows) + bytes / rows * (target - rows) / 8);
+    }
+    waiting.reserve(target);
+    waiting_reserved = target;
   }
 
   // The cursor of every owned partition as `sink` would commit it now.
@@ -1341,6 +1372,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       }
       backlog += std::max<std::int64_t>(0, ps.high - ps.next);
     }
+    if (backlog > static_cast<std::int64_t>(s.options.max_poll_messages)) s.ReserveWaiting(backlog);
     // Applied when full, when its linger is over, or when the topic went quiet (nothing more
     // came within the wait: no reason to hold what arrived).
     if (gate.Add(poll.messages.size(), s.clock->Now(), backlog)) {
