@@ -48,8 +48,10 @@ LogicalType OutputType(AggregationFunction f, const InputColumn* in) {
     case AggregationFunction::kMax:
     case AggregationFunction::kFirst:
     case AggregationFunction::kLast:
+      // The input's own type: the newest event's timestamp stays a timestamp (the state
+      // holds it as an integer, as it holds dates and booleans).
       if (in == nullptr) return LogicalType::kDouble;
-      return in->kind == InputKind::kInteger  ? LogicalType::kInt64
+      return in->kind == InputKind::kInteger  ? in->type
              : in->kind == InputKind::kNumber ? LogicalType::kDouble
                                               : LogicalType::kString;
     case AggregationFunction::kLastK:

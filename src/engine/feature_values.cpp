@@ -1,5 +1,7 @@
 #include "engine/feature_values.h"
 
+#include <cstring>
+
 namespace sluice::engine {
 
 using types::LogicalType;
@@ -62,6 +64,17 @@ types::Column FeatureValues::ToColumn() const {
   }
   if (type_ == LogicalType::kDouble) {
     c.AppendFixedRaw(doubles_.data(), mask.data(), n);
+  } else if (type_ == LogicalType::kBool) {
+    std::uint8_t* out = c.AppendFixedSlots(mask.data(), n);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = ints_[i] != 0 ? 1 : 0;
+  } else if (type_ == LogicalType::kDate) {
+    // Days since the epoch, held as int64 by the states, as the column's int32.
+    std::uint8_t* out = c.AppendFixedSlots(mask.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto days = static_cast<std::int32_t>(ints_[i]);
+      std::memcpy(out + i * sizeof(days), &days, sizeof(days));
+    }
   } else {
     c.AppendFixedRaw(ints_.data(), mask.data(), n);
   }

@@ -57,9 +57,15 @@ base::Result<types::Column> ParseDefault(const std::string& text, LogicalType ty
       c.AppendTimestamp(v);
       break;
     }
-    default:
-      c.AppendNull();
+    case LogicalType::kDate: {
+      SLUICE_ASSIGN_OR_RETURN(std::int64_t v, base::ParseTimestampMicros(text));
+      constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
+      if (v % kMicrosPerDay != 0) {
+        return base::InvalidArgument("'" + text + "' is not a date (YYYY-MM-DD)");
+      }
+      c.AppendDate(static_cast<std::int32_t>(v / kMicrosPerDay));
       break;
+    }
   }
   return c;
 }
@@ -188,6 +194,8 @@ std::string SqlLiteral(const types::Column& c, size_t row) {
     }
     case LogicalType::kTimestamp:
       return "TIMESTAMP " + QuoteLiteral(base::FormatTimestampMicros(c.GetTimestamp(row)));
+    case LogicalType::kDate:
+      return "DATE " + QuoteLiteral(c.ValueToString(row));
     default:
       return c.ValueToString(row) + "::" + std::string(warehouse::DuckDbTypeName(c.type()));
   }

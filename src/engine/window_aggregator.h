@@ -16,7 +16,8 @@ namespace sluice::engine {
 //   1  sums in event order, variance two-pass (windows) or Welford (lifetime)
 //   2  exact sums rounded once (ExactSum), variance from exact sums, min/max skip NaN
 //   3  under a TTL, derived features of an absent entity are NULL (as served)
-inline constexpr int kSemanticsVersion = 3;
+//   4  min/max/first/last of timestamps, dates and booleans keep the input type (were int64)
+inline constexpr int kSemanticsVersion = 4;
 
 // Per aggregation of a view, the lifetime state (nullptr for windowed aggregations).
 using LifetimeStates = std::vector<std::unique_ptr<StoredState>>;

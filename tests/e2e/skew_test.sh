@@ -22,12 +22,29 @@ expect_code 0 "demo-data"
 sed -i 's/^\(\s*\)- {name: spend_ratio_1h_30d, expr: .*}$/&\n\1- {name: served_hour, expr: "date_trunc('"'"'hour'"'"', as_of)"}\n\1- {name: served_day, expr: "CAST(as_of AS DATE)"}/' \
   "$p/sluice.yaml"
 expect_eq "$(grep -c 'name: served_hour\|name: served_day' "$p/sluice.yaml")" 2 "the timestamp and date features are declared"
+# Aggregations that keep a timestamp, date or boolean input's type, and a derived feature of one.
+sed -i 's/^\(\s*\)- {name: is_weekend, expr: .*}$/&\n\1- {name: txn_day, expr: "CAST(ts AS DATE)"}\n\1- {name: big, expr: "amount > 100"}/' \
+  "$p/sluice.yaml"
+sed -i 's/^\(\s*\)- {name: merchants_7d, function: .*}$/&\n\1- {name: last_txn_at, function: max, column: ts, window: lifetime}\n\1- {name: first_day_7d, function: min, column: txn_day, window: 7d}\n\1- {name: any_big_24h, function: max, column: big, window: 24h}/' \
+  "$p/sluice.yaml"
+sed -i 's/^\(\s*\)- {name: served_day, expr: .*}$/&\n\1- {name: idle_s, expr: "epoch(as_of) - epoch(last_txn_at)"}/' \
+  "$p/sluice.yaml"
+sed -i 's/^\(\s*\)txn_count_24h: 0$/&\n\1first_day_7d: "1970-01-01"/' "$p/sluice.yaml"
+expect_eq "$(grep -c 'name: txn_day\|name: big\|name: last_txn_at\|name: first_day_7d\|name: any_big_24h\|name: idle_s\|first_day_7d: "1970' "$p/sluice.yaml")" 7 "the typed extremes are declared"
 run "$sluice" ingest -p "$p"
 expect_code 0 "ingest"
 run "$sluice" training-set -p "$p" fraud_train
 expect_code 0 "training set (fits the served transform)"
 run "$sluice" materialize -p "$p"
 expect_code 0 "materialize"
+# The typed extremes as served: a timestamp and a date as text, a boolean, seconds since.
+at=$("$py" -c 'import csv,sys; print(max(r["ts"] for r in csv.DictReader(open(sys.argv[1])) if r["user_id"] == "7"))' "$p/data/transactions.csv")
+run "$sluice" get -p "$p" user_spend 7 --at "$at"
+expect_code 0 "get user 7 at its last transaction"
+expect_out "\"last_txn_at\":{\"value\":\"$at\",\"status\":\"present\"" "max(ts) served as that instant"
+expect_out "\"idle_s\":{\"value\":0," "no time since the last transaction"
+grep -q '"first_day_7d":{"value":"20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]",' <<<"$out" && pass || fail "min(date) served as a date: $out"
+grep -q '"any_big_24h":{"value":\(true\|false\),' <<<"$out" && pass || fail "max(bool) served as a boolean: $out"
 cp "$p/sluice.yaml" "$tmp_root/sluice.yaml.orig"
 
 # Bad config first: each new key is checked with its place in the file.
@@ -45,7 +62,6 @@ monitoring:
 YAML
 run "$sluice" check -p "$p"
 expect_code 2 "check refuses the bad monitoring keys"
-expect_err "sluice.yaml:14" "errors name the file and line"
 expect_err "serving_log.sample_rate" "sample rate out of range named"
 expect_err "must be between 0 and 1" "sample rate message"
 expect_err "flush_every" "unknown key named"
@@ -54,6 +70,8 @@ expect_err "unknown feature view 'user_spendd'" "unknown view named"
 expect_err "needs max_event_age or max_ingest_latency" "an SLO without a limit"
 line=$(grep -n "sample_rate: 1.5" "$p/sluice.yaml" | cut -d: -f1)
 expect_err "sluice.yaml:$line:18" "the sample rate's error points at its value (line $line, column 18)"
+line=$(grep -n "flush_every: 10s" "$p/sluice.yaml" | cut -d: -f1)
+expect_err "sluice.yaml:$line:5" "the unknown key's error points at it (line $line, column 5)"
 
 cat "$tmp_root/sluice.yaml.orig" >"$p/sluice.yaml"
 cat >>"$p/sluice.yaml" <<'YAML'
@@ -140,8 +158,8 @@ r = json.load(open(sys.argv[1]))
 rows = int(sys.argv[2])
 assert r["skew"] is False and r["skewed_values"] == 0, r
 assert r["rows"] == rows, (r["rows"], rows)
-# 4 of 5 requests ask for the view's 13 features (2 added above), 1 of 5 for the service's 3.
-assert r["values"] > 3 * rows and r["values"] < 13 * rows, r["values"]
+# 4 of 5 requests ask for the view's 17 features (6 added above), 1 of 5 for the service's 3.
+assert r["values"] > 3 * rows and r["values"] < 17 * rows, r["values"]
 assert r["differences"] == [], r["differences"][:3]
 (v,) = r["views"]
 assert v["view"] == "user_spend" and v["definition_changed"] is False, v

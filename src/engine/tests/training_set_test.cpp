@@ -316,6 +316,74 @@ TEST_F(TrainingSetTest, DerivedFeaturesOfAnAbsentEntityUnderATtlAreNull) {
   EXPECT_EQ(got->column(3).GetInt64(0), 0) << "present rows keep hour(as_of)";
 }
 
+// min/max/first/last keep their input's type: the newest event time is a TIMESTAMP a derived
+// feature can subtract from as_of, a date stays a DATE and a flag a BOOLEAN (they were int64).
+TEST_F(TrainingSetTest, ExtremesOfTimestampsDatesAndFlagsKeepTheInputType) {
+  std::string yaml = kProject;
+  const std::string view_source = "    source: tx\n    aggregations:";
+  ASSERT_NE(yaml.find(view_source), std::string::npos);
+  yaml.replace(yaml.find(view_source), view_source.size(),
+               "    source: tx\n"
+               "    columns:\n"
+               "      - {name: day, expr: \"CAST(ts AS DATE)\"}\n"
+               "      - {name: big, expr: \"amount > 500\"}\n"
+               "    aggregations:\n"
+               "      - {name: last_seen, function: max, column: ts, window: lifetime}\n"
+               "      - {name: first_day_24h, function: min, column: day, window: 24h}\n"
+               "      - {name: any_big_1h, function: max, column: big, window: 1h}");
+  const std::string derived = "      - {name: hour_of_day, expr: \"hour(as_of)\"}";
+  ASSERT_NE(yaml.find(derived), std::string::npos);
+  yaml.replace(yaml.find(derived), derived.size(),
+               derived + "\n      - {name: idle_s, expr: \"epoch(as_of) - epoch(last_seen)\"}");
+  std::ofstream(dir_ / "sluice.yaml") << yaml;
+  std::vector<config::Diagnostic> diags;
+  auto p = config::LoadProject(dir_, &diags);
+  ASSERT_TRUE(p.ok()) << (diags.empty() ? p.status().ToString() : diags[0].ToString());
+  *project_ = std::move(p).value();
+
+  auto built = Build(2);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  auto db = warehouse::DuckDb::Open(":memory:");
+  ASSERT_TRUE(db->Execute("CREATE VIEW t AS SELECT * FROM read_parquet('" +
+                          ObjectOf(built->manifest, "data.parquet") +
+                          "'); CREATE VIEW tx AS SELECT * FROM read_csv('" +
+                          (dir_ / "data/tx.csv").string() +
+                          "', columns = {'user_id': 'BIGINT', 'amount': 'DOUBLE', "
+                          "'ts': 'TIMESTAMP'})")
+                  .ok());
+  auto types = db->Query(
+      "SELECT typeof(spend__last_seen), typeof(spend__first_day_24h), typeof(spend__any_big_1h), "
+      "typeof(spend__idle_s) FROM t LIMIT 1");
+  ASSERT_TRUE(types.ok()) << types.status().ToString();
+  EXPECT_EQ(types->column(0).GetString(0), "TIMESTAMP");
+  EXPECT_EQ(types->column(1).GetString(0), "DATE");
+  EXPECT_EQ(types->column(2).GetString(0), "BOOLEAN");
+  EXPECT_EQ(types->column(3).GetString(0), "DOUBLE");
+  // The same values as window SQL over the raw events: (t - w, t], NULL without an event.
+  auto got = db->Query(
+      "SELECT count(*), "
+      "count(*) FILTER (WHERE spend__last_seen IS DISTINCT FROM (SELECT max(x.ts) FROM tx x "
+      "  WHERE x.user_id = t.user_id AND x.ts <= t.ts)), "
+      "count(*) FILTER (WHERE spend__first_day_24h IS DISTINCT FROM (SELECT min(CAST(x.ts AS "
+      "  DATE)) FROM tx x WHERE x.user_id = t.user_id AND x.ts <= t.ts "
+      "  AND x.ts > t.ts - INTERVAL 24 HOUR)), "
+      "count(*) FILTER (WHERE spend__any_big_1h IS DISTINCT FROM (SELECT bool_or(x.amount > 500) "
+      "  FROM tx x WHERE x.user_id = t.user_id AND x.ts <= t.ts "
+      "  AND x.ts > t.ts - INTERVAL 1 HOUR)), "
+      "count(*) FILTER (WHERE spend__idle_s IS DISTINCT FROM "
+      "  epoch(t.ts) - epoch(spend__last_seen)), "
+      "count(*) FILTER (WHERE spend__any_big_1h), count(*) FILTER (WHERE NOT spend__any_big_1h) "
+      "FROM t");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->column(0).GetInt64(0), 800);
+  EXPECT_EQ(got->column(1).GetInt64(0), 0) << "last_seen = max(ts) as of the row";
+  EXPECT_EQ(got->column(2).GetInt64(0), 0) << "first_day_24h = min(date) over 24h";
+  EXPECT_EQ(got->column(3).GetInt64(0), 0) << "any_big_1h = bool_or over 1h";
+  EXPECT_EQ(got->column(4).GetInt64(0), 0) << "idle_s from the TIMESTAMP feature";
+  EXPECT_GT(got->column(5).GetInt64(0), 0);  // both flag values occur
+  EXPECT_GT(got->column(6).GetInt64(0), 0);
+}
+
 TEST_F(TrainingSetTest, MissingInputsAreExplained) {
   config::TrainingSetSpec spec = project_->training_sets[0];
   spec.timestamp = "when";
