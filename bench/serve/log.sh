@@ -21,6 +21,11 @@
 # pairs (for the median ratio, and for the pooled ratio: all resampled pairs' CPU over their
 # requests). On a saturated core, the throughput lost is 1 - off/on CPU per request.
 #
+# SLOG_BLOCKS (default 1) repeats the paired phase with a fresh pair of servers each time (the
+# one started first alternating): one server instance can be a few percent cheaper or dearer than
+# another for reasons of its own (memory layout, ...), which pairs within one pair of instances
+# cannot cancel. The intervals then resample the blocks first, then the pairs within each.
+#
 # SLOG_CONCURRENT=1 loads both servers at the same time instead (2 connections each, both on the
 # same core when pinned): a pair then sees the same moment of the machine. SLOG_AA=1 is the
 # control: the "on" server runs without the log too, so the ratios show the method's own spread.
@@ -221,9 +226,9 @@ pair_run_both() {  # pair_run_both OFF_PID OFF_PORT ON_PID ON_PORT
     local r f=$work/wrk-$side.out
     r=$(grep '^RESULT' "$f")
     if [ $side = off ]; then
-      pair_rows+=("off $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_off[0] - b_off[0])) 0 $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+      pair_rows+=("off $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_off[0] - b_off[0])) 0 $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r") $block")
     else
-      pair_rows+=("on $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_on[0] - b_on[0])) $((a_on[1] - b_on[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+      pair_rows+=("on $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((a_on[0] - b_on[0])) $((a_on[1] - b_on[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r") $block")
     fi
     echo "pair run: ${pair_rows[-1]}" >&2
   done
@@ -235,7 +240,7 @@ pair_run() {  # pair_run SIDE PID PORT: one wrk run; appends "SIDE requests cpu_
     "http://127.0.0.1:$port" -- 1 "$entities" "$at")
   after=($(cpu_ns "$pid"))
   r=$(grep '^RESULT' <<<"$out")
-  pair_rows+=("$side $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((after[0] - before[0])) $((after[1] - before[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r")")
+  pair_rows+=("$side $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$r") $((after[0] - before[0])) $((after[1] - before[1])) $(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$r") $block")
   echo "pair run: ${pair_rows[-1]}" >&2
 }
 
@@ -253,42 +258,57 @@ for i in $(seq 1 "$rounds"); do
   fi
 done
 load_mid=$(cut -d' ' -f1-3 /proc/loadavg)
+blocks=${SLOG_BLOCKS:-1}
+block_totals=()  # per block: "OFF_NS ON_NS ON_WRITER_NS"
+dropped=0 sampled=0
 if [ "$pairs" -gt 0 ]; then
-  start_server "$work/serve-off.log" --no-serving-log
-  off_pid=$started_pid off_port=$started_port
-  pair_pids+=("$off_pid")
-  if [ "${SLOG_AA:-0}" = 1 ]; then
-    start_server "$work/serve-on.log" --no-serving-log  # the control: no log on either side
-  else
-    start_server "$work/serve-on.log"
-  fi
-  on_pid=$started_pid on_port=$started_port
-  pair_pids+=("$on_pid")
-  for p in "$off_port" "$on_port"; do
-    "${pin_wrk[@]}" wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$p" -- 1 \
-      "$entities" "$at" >/dev/null
-  done
-  sleep 2  # the warm-up's rows published before the first measured run
-  off_start=($(cpu_ns "$off_pid")) on_start=($(cpu_ns "$on_pid"))
-  for i in $(seq 1 "$pairs"); do
-    if [ "${SLOG_CONCURRENT:-0}" = 1 ]; then
-      pair_run_both "$off_pid" "$off_port" "$on_pid" "$on_port"
-    elif [ $((i % 2)) = 1 ]; then
-      pair_run off "$off_pid" "$off_port"
-      pair_run on "$on_pid" "$on_port"
-    else
-      pair_run on "$on_pid" "$on_port"
-      pair_run off "$off_pid" "$off_port"
+  for block in $(seq 1 "$blocks"); do
+    # A fresh pair of servers per block, the one started first alternating: a server instance
+    # has a cost of its own (memory layout, which server the machine favours), which pairs within
+    # one instance cannot cancel; across blocks it averages out and the intervals include it.
+    if [ $((block % 2)) = 1 ]; then
+      start_server "$work/serve-off.log" --no-serving-log
+      off_pid=$started_pid off_port=$started_port
     fi
+    if [ "${SLOG_AA:-0}" = 1 ]; then
+      start_server "$work/serve-on.log" --no-serving-log  # the control: no log on either side
+    else
+      start_server "$work/serve-on.log"
+    fi
+    on_pid=$started_pid on_port=$started_port
+    if [ $((block % 2)) = 0 ]; then
+      start_server "$work/serve-off.log" --no-serving-log
+      off_pid=$started_pid off_port=$started_port
+    fi
+    pair_pids=("$off_pid" "$on_pid")
+    for p in "$off_port" "$on_port"; do
+      "${pin_wrk[@]}" wrk -t2 -c4 -d2s -s "$here/features.lua" "http://127.0.0.1:$p" -- 1 \
+        "$entities" "$at" >/dev/null
+    done
+    sleep 2  # the warm-up's rows published before the first measured run
+    off_start=($(cpu_ns "$off_pid")) on_start=($(cpu_ns "$on_pid"))
+    for i in $(seq 1 "$pairs"); do
+      if [ "${SLOG_CONCURRENT:-0}" = 1 ]; then
+        pair_run_both "$off_pid" "$off_port" "$on_pid" "$on_port"
+      elif [ $((i % 2)) = 1 ]; then
+        pair_run off "$off_pid" "$off_port"
+        pair_run on "$on_pid" "$on_port"
+      else
+        pair_run on "$on_pid" "$on_port"
+        pair_run off "$off_pid" "$off_port"
+      fi
+    done
+    sleep 2  # the last run's rows published
+    off_end=($(cpu_ns "$off_pid")) on_end=($(cpu_ns "$on_pid"))
+    block_totals+=("$((off_end[0] - off_start[0])) $((on_end[0] - on_start[0])) $((on_end[1] - on_start[1]))")
+    on_metrics=$(curl -s "http://127.0.0.1:$on_port/metrics")
+    d=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$on_metrics")
+    s=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$on_metrics")
+    dropped=$((dropped + ${d:-0})) sampled=$((sampled + ${s:-0}))
+    kill -TERM "$off_pid" "$on_pid"
+    wait "$off_pid" "$on_pid" || true
+    pair_pids=()
   done
-  sleep 2  # the last run's rows published
-  off_end=($(cpu_ns "$off_pid")) on_end=($(cpu_ns "$on_pid"))
-  off_total=$((off_end[0] - off_start[0])) on_total=$((on_end[0] - on_start[0]))
-  on_writer_total=$((on_end[1] - on_start[1]))
-  on_metrics=$(curl -s "http://127.0.0.1:$on_port/metrics")
-  kill -TERM "$off_pid" "$on_pid"
-  wait "$off_pid" "$on_pid" || true
-  pair_pids=()
 fi
 echo
 [ "${SLOG_PIN:-0}" = 1 ] && echo "Pinned: sluice serve on CPU 0, wrk on CPU 1."
@@ -316,70 +336,85 @@ if off_rps and on_rps:
 '
 fi
 if [ "$pairs" -gt 0 ]; then
-  dropped=$(sed -n 's/^sluice_serve_log_dropped_total \([0-9]*\)/\1/p' <<<"$on_metrics")
-  sampled=$(sed -n 's/^sluice_serve_log_sampled_total \([0-9]*\)/\1/p' <<<"$on_metrics")
   echo
   how="in turn (ABBA)"
   [ "${SLOG_CONCURRENT:-0}" = 1 ] && how="at the same time, 2 connections each"
   [ "${SLOG_AA:-0}" = 1 ] && how="$how; CONTROL: the log off in both servers"
-  echo "Paired runs: $pairs pairs of ${pair_seconds} s ($how), rate $rate, both servers running throughout" \
-    "(load average before: $load_mid, after: $(cut -d' ' -f1-3 /proc/loadavg)); sampled $sampled, dropped $dropped."
+  echo "Paired runs: $blocks block(s) of $pairs pairs of ${pair_seconds} s ($how), rate $rate, a fresh" \
+    "pair of servers per block running throughout it (load average before: $load_mid, after:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)); sampled $sampled, dropped $dropped."
   echo
-  printf '%s\n' "${pair_rows[@]}" | python3 -c '
-import statistics, sys
-off_total, on_total, writer_total = (int(a) for a in sys.argv[1:4])
-runs = [line.split() for line in sys.stdin if line.strip()]
-off = [r for r in runs if r[0] == "off"]
-on = [r for r in runs if r[0] == "on"]
-n_off = sum(int(r[1]) for r in off)
-n_on = sum(int(r[1]) for r in on)
+  { printf 'total %s\n' "${block_totals[@]}"; printf '%s\n' "${pair_rows[@]}"; } | python3 -c '
+import random, statistics, sys
+lines = [line.split() for line in sys.stdin if line.strip()]
+totals = [[int(v) for v in line[1:]] for line in lines if line[0] == "total"]  # per block
+runs = [line for line in lines if line[0] != "total"]
+blocks = len(totals)
+off = [[r for r in runs if r[0] == "off" and int(r[6]) == b + 1] for b in range(blocks)]
+on = [[r for r in runs if r[0] == "on" and int(r[6]) == b + 1] for b in range(blocks)]
 # The writer publishes a run'"'"'s rows up to a second later, often during the next run (of either
-# server): per run, the on server is charged its request threads'"'"' CPU plus the writer'"'"'s
-# average per request over the whole phase (all it used, up to the last run'"'"'s rows published).
-writer = writer_total / 1e3 / max(1, n_on)
+# server): per run, the on server is charged its request threads'"'"' CPU plus its writer'"'"'s
+# average per request over its block (all it used, up to the block'"'"'s last rows published).
+writer = [totals[b][2] / 1e3 / max(1, sum(int(r[1]) for r in on[b])) for b in range(blocks)]
 cpu = lambda r: int(r[2]) / 1e3 / max(1, int(r[1]))
-cpu_on = lambda r: (int(r[2]) - int(r[3])) / 1e3 / max(1, int(r[1])) + writer
-print("| pair | off: requests/s, CPU per request, p99 | on: requests/s, CPU per request (request threads + writer), p99 | on/off CPU per request |")
-print("|---|---|---|---|")
+cpu_on = lambda r: (int(r[2]) - int(r[3])) / 1e3 / max(1, int(r[1])) + writer[int(r[6]) - 1]
+pairs = [list(zip(off[b], on[b])) for b in range(blocks)]
+print("| block | pair | off: requests/s, CPU per request, p99 | on: requests/s, CPU per request (request threads + writer), p99 | on/off CPU per request |")
+print("|---|---|---|---|---|")
 ratios = []
-for i, (a, b) in enumerate(zip(off, on), 1):
-    ratio = cpu_on(b) / cpu(a)
-    ratios.append(ratio)
-    print(f"| {i} | {int(a[4])}, {cpu(a):.2f} us, {int(a[5]) / 1000:.2f} ms | "
-          f"{int(b[4])}, {cpu_on(b) - writer:.2f} + {writer:.2f} us, {int(b[5]) / 1000:.2f} ms | {ratio:.3f} |")
+for b in range(blocks):
+    for i, (x, y) in enumerate(pairs[b], 1):
+        ratio = cpu_on(y) / cpu(x)
+        ratios.append(ratio)
+        print(f"| {b + 1} | {i} | {int(x[4])}, {cpu(x):.2f} us, {int(x[5]) / 1000:.2f} ms | "
+              f"{int(y[4])}, {cpu_on(y) - writer[b]:.2f} + {writer[b]:.2f} us, {int(y[5]) / 1000:.2f} ms | {ratio:.3f} |")
 q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
 loss = lambda r: (1 - 1 / r) * 100
 print(f"\nOn/off CPU per request: median {q[1]:.3f} (quartiles {q[0]:.3f}-{q[2]:.3f}, range "
       f"{min(ratios):.3f}-{max(ratios):.3f}): throughput lost on a saturated core "
       f"{loss(q[1]):.1f}% (quartiles {loss(q[0]):.1f}% to {loss(q[2]):.1f}%).")
-a, b = off_total / 1e3 / n_off, on_total / 1e3 / n_on
+off_total = sum(t[0] for t in totals)
+on_total = sum(t[1] for t in totals)
+n_off = sum(int(r[1]) for b in off for r in b)
+n_on = sum(int(r[1]) for b in on for r in b)
+w = sum(t[2] for t in totals) / 1e3 / max(1, n_on)
+a, c = off_total / 1e3 / n_off, on_total / 1e3 / n_on
 print(f"Totals: off {off_total / 1e9:.2f} CPU s for {n_off} requests ({a:.2f} us each), on "
-      f"{on_total / 1e9:.2f} CPU s for {n_on} ({b:.2f} us each, of which the writer {writer:.2f} us): "
-      f"on/off {b / a:.3f}, throughput lost {loss(b / a):.1f}%.")
-# 95% intervals by resampling the pairs (bootstrap, fixed seed): for the median ratio, and for
-# the ratio of CPU per request over all the resampled pairs together.
-import random
+      f"{on_total / 1e9:.2f} CPU s for {n_on} ({c:.2f} us each, of which the writer {w:.2f} us): "
+      f"on/off {c / a:.3f}, throughput lost {loss(c / a):.1f}%.")
+def pooled(sample):  # all CPU over all requests of (block, pairs) resampled
+    off_ns = sum(int(x[2]) for _, ps in sample for x, _ in ps)
+    off_n = sum(int(x[1]) for _, ps in sample for x, _ in ps)
+    on_us = sum((int(y[2]) - int(y[3])) / 1e3 + writer[b] * int(y[1]) for b, ps in sample for _, y in ps)
+    on_n = sum(int(y[1]) for _, ps in sample for _, y in ps)
+    return (on_us / on_n) / (off_ns / 1e3 / off_n)
+# 95% intervals by resampling (bootstrap, fixed seed): the blocks (server instances), then the
+# pairs within each drawn block, for the median ratio and for the pooled ratio.
 rng = random.Random(16)
-pairs = list(zip(off, on))
-medians, totals = [], []
+medians, pooled_ratios = [], []
 for _ in range(2000):
-    sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
-    medians.append(statistics.median(cpu_on(p[1]) / cpu(p[0]) for p in sample))
-    off_cpu = sum(int(p[0][2]) for p in sample) / sum(int(p[0][1]) for p in sample)
-    on_cpu = sum(int(p[1][2]) - int(p[1][3]) for p in sample) / sum(int(p[1][1]) for p in sample)
-    totals.append((on_cpu / 1e3 + writer) / (off_cpu / 1e3))
+    sample = []
+    for _ in range(blocks):
+        b = rng.randrange(blocks)
+        sample.append((b, [pairs[b][rng.randrange(len(pairs[b]))] for _ in pairs[b]]))
+    medians.append(statistics.median(cpu_on(y) / cpu(x) for _, ps in sample for x, y in ps))
+    pooled_ratios.append(pooled(sample))
 medians.sort()
-totals.sort()
+pooled_ratios.sort()
 lo, hi = int(0.025 * len(medians)), int(0.975 * len(medians)) - 1
-pooled = ((sum(int(r[2]) - int(r[3]) for r in on) / n_on / 1e3 + writer) /
-          (sum(int(r[2]) for r in off) / n_off / 1e3))
-print(f"95% intervals (bootstrap over pairs): median on/off {medians[lo]:.3f}-{medians[hi]:.3f} "
+p = pooled(list(enumerate(pairs)))
+print(f"95% intervals (bootstrap over blocks, then pairs): median on/off {medians[lo]:.3f}-{medians[hi]:.3f} "
       f"(throughput lost {loss(medians[lo]):.1f}% to {loss(medians[hi]):.1f}%); pooled on/off "
-      f"{pooled:.3f}, {totals[lo]:.3f}-{totals[hi]:.3f} (throughput lost {loss(pooled):.1f}%, "
-      f"{loss(totals[lo]):.1f}% to {loss(totals[hi]):.1f}%).")
-print(f"Median requests/s off {statistics.median(int(r[4]) for r in off):.0f}, on "
-      f"{statistics.median(int(r[4]) for r in on):.0f}; median p99 off "
-      f"{statistics.median(int(r[5]) for r in off) / 1000:.2f} ms, on "
-      f"{statistics.median(int(r[5]) for r in on) / 1000:.2f} ms.")
-' "$off_total" "$on_total" "$on_writer_total"
+      f"{p:.3f}, {pooled_ratios[lo]:.3f}-{pooled_ratios[hi]:.3f} (throughput lost {loss(p):.1f}%, "
+      f"{loss(pooled_ratios[lo]):.1f}% to {loss(pooled_ratios[hi]):.1f}%).")
+if blocks > 1:
+    per_block = [pooled([(b, pairs[b])]) for b in range(blocks)]
+    print("Pooled on/off per block: " + ", ".join(f"{r:.3f}" for r in per_block) + ".")
+allo = [r for b in off for r in b]
+allon = [r for b in on for r in b]
+print(f"Median requests/s off {statistics.median(int(r[4]) for r in allo):.0f}, on "
+      f"{statistics.median(int(r[4]) for r in allon):.0f}; median p99 off "
+      f"{statistics.median(int(r[5]) for r in allo) / 1000:.2f} ms, on "
+      f"{statistics.median(int(r[5]) for r in allon) / 1000:.2f} ms.")
+'
 fi

@@ -352,6 +352,36 @@ constexpr std::string_view kValueOpen = "\":{\"value\":";
 constexpr std::string_view kStatusOpen = ",\"status\":\"";
 constexpr std::string_view kStatusClose = "\"}";
 
+// Copies n bytes, n small (a feature's name or value) as a few fixed-size moves the compiler
+// inlines, reading and writing only [src, src + n): a call into the library's memcpy per piece
+// (about twenty per row) cost about a tenth of Submit (serving_log_bench: 0.19 -> 0.17 us).
+void CopyPiece(char* dst, const char* src, std::size_t n) {
+  if (n >= 16 && n <= 32) {
+    char head[16], tail[16];
+    std::memcpy(head, src, 16);
+    std::memcpy(tail, src + n - 16, 16);
+    std::memcpy(dst, head, 16);
+    std::memcpy(dst + n - 16, tail, 16);
+  } else if (n >= 8 && n < 16) {
+    std::uint64_t head, tail;
+    std::memcpy(&head, src, 8);
+    std::memcpy(&tail, src + n - 8, 8);
+    std::memcpy(dst, &head, 8);
+    std::memcpy(dst + n - 8, &tail, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, src, 4);
+    std::memcpy(&tail, src + n - 4, 4);
+    std::memcpy(dst, &head, 4);
+    std::memcpy(dst + n - 4, &tail, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i)
+      dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 // Appends an entity's features as the log's JSON object, each name and value copied from the
 // response the request thread rendered (`spans`: one per feature). A feature's status is written
 // unless it is "present", the usual one: that was a third of a row's bytes, which the request
@@ -378,7 +408,7 @@ bool AppendCopiedFeatures(std::string& out, std::string_view text, const Feature
   out.resize(begin + size);
   char* p = out.data() + begin;
   auto put = [&p](std::string_view piece) {
-    std::memcpy(p, piece.data(), piece.size());
+    CopyPiece(p, piece.data(), piece.size());
     p += piece.size();
   };
   *p++ = '{';

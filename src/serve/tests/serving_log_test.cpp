@@ -326,6 +326,58 @@ TEST_F(ServingLogTest, ValuesCopiedFromTheResponseEqualRenderedOnes) {
     EXPECT_EQ(rendered[i].substr(6), third[12 + i].substr(6));
 }
 
+TEST_F(ServingLogTest, CopiedNamesAndValuesOfEveryShortLengthAreExact) {
+  // The copy of a name or value takes a different path by length (under 4, 4-7, 8-15, 16-32,
+  // longer): names and values of every length from 1 to 40 bytes, each byte distinct from its
+  // neighbours, are logged exactly as the rendered ones.
+  LoggedRequest r;
+  r.served_at = 9;
+  r.at = 4;
+  r.entity_json = {"{\"k\":1}"};
+  LoggedLookup l;
+  l.view = "v";
+  l.source_version = "s";
+  l.definition_hash = "d";
+  std::vector<engine::OnlineFeature> features;
+  for (int n = 1; n <= 40; ++n) {
+    engine::OnlineFeature f(types::LogicalType::kString);
+    for (int i = 0; i < n; ++i)
+      f.name += static_cast<char>('a' + (n + i) % 26);
+    std::string value;
+    for (int i = 0; i + 2 < n; ++i)  // rendered with its quotes: n bytes in the response
+      value += static_cast<char>('A' + (3 * n + i) % 26);
+    f.status = engine::FeatureStatus::kPresent;
+    f.value.AppendString(value);
+    features.push_back(std::move(f));
+  }
+  l.entities.push_back(std::move(features));
+  r.lookups.push_back(std::move(l));
+  FeatureRequest request;
+  request.entity_json = r.entity_json;
+  std::vector<ViewResult> results(1);
+  results[0].view = "v";
+  results[0].entities = r.lookups[0].entities;
+  const std::vector<ServedLookup> lookups = {{"v", "s", "d", &r.lookups[0].entities}};
+  std::vector<FeatureSpans> spans;
+  const std::string body = RenderFeatureResponse(request, 4, results, &spans);
+  ASSERT_EQ(spans.size(), 40U);
+
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  (*log)->Submit(r);
+  const RenderedValues values{body, &spans};
+  (*log)->Submit(r.served_at, r.at, r.entity_json, lookups, &values);
+  ASSERT_TRUE((*log)->Flush().ok());
+  const std::vector<std::string> rows = Rows();
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0].substr(0, 6), "9|4|0|");
+  EXPECT_EQ(rows[1].substr(0, 6), "9|4|1|");
+  EXPECT_EQ(rows[0].substr(6), rows[1].substr(6));
+  EXPECT_NE(rows[1].find("\"abcdefghijklmnopqrstuvwxyz\":{\"value\":\"ABCDEFGHIJKLMNOPQRSTUVWX\"}"),
+            std::string::npos)
+      << rows[1];
+}
+
 TEST_F(ServingLogTest, ConcurrentRequestThreadsLoseNothingButCountedDrops) {
   spec_.queue = 300;
   spec_.flush_rows = 50;
