@@ -327,8 +327,11 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   size_t waiting_reserved = 0;  // rows waiting_rows and `waiting` have room for (ReserveWaiting)
   std::int64_t oldest_waiting = std::numeric_limits<std::int64_t>::max();  // of `waiting`
   std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
-  types::Batch apply_rows;     // registered in DuckDB as stream_apply()
-  types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
+  // TakeRows' sort keys and its ordered copy of `taken`, kept between batches.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> order_keys;
+  std::vector<Waiting> ordered;
+  types::Batch apply_rows;  // registered in DuckDB as stream_apply()
+  types::Batch view_rows;   // registered as stream_view(): apply_rows a view has not seen
   // The lake segment being built: applied events (in application order), late events and
   // quarantined messages, each with where it came from.
   types::Batch segment_data, segment_late, segment_quarantine;
@@ -547,9 +550,19 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
 
   // Orders `taken` and gathers its rows into apply_rows.
   void TakeRows() {
-    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
-      return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
-    });
+    // In (event time, partition, offset) order, sorted as 16-byte keys (event time, partition
+    // and position in `taken`) instead of whole events: a partition's events arrive, wait and are
+    // taken in offset order, so their position orders them as their offset does.
+    order_keys.resize(taken.size());
+    for (size_t i = 0; i < taken.size(); ++i) {
+      order_keys[i] = {taken[i].ts,
+                       (std::uint64_t{static_cast<std::uint32_t>(taken[i].partition)} << 32) | i};
+    }
+    std::sort(order_keys.begin(), order_keys.end());
+    ordered.resize(taken.size());
+    for (size_t i = 0; i < taken.size(); ++i)
+      ordered[i] = taken[order_keys[i].second & 0xffffffffU];
+    std::swap(taken, ordered);
     ClearRows(apply_rows);
     GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
     // The rows taken stay in waiting_rows, dead, until they are at least half of it: a
