@@ -48,6 +48,13 @@ void GatherRows(types::Batch& dst, const types::Batch& src, size_t n, RowOf row_
     const types::Column& from = src.column(c);
     types::Column& to = dst.column(c);
     if (from.type() == LogicalType::kString) {
+      // Room for all of them at once (exact when every row is gathered, else in proportion): a
+      // catch-up's batch of a million rows would otherwise grow the bytes by doubling, copying
+      // them and touching fresh pages at each step.
+      const size_t bytes = from.string_bytes().size();
+      const size_t rows = std::max<size_t>(1, from.size());
+      to.Reserve(to.size() + n,
+                 to.string_bytes().size() + (n >= rows ? bytes : bytes / rows * n + bytes / 64));
       for (size_t i = 0; i < n; ++i) {
         const size_t r = row_of(i);
         if (from.IsValid(r)) {
@@ -143,13 +150,14 @@ types::Schema QuarantineSchema() {
   return std::move(*schema);
 }
 
-// One event waiting for the watermark.
+// One event waiting for the watermark. 32 bytes: a catch-up holds back millions of them (and
+// sorts and copies those it takes).
 struct Waiting {
   std::int64_t ts = 0;
-  std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::optional<std::int64_t> newest_before;  // the partition's newest event time before it
-  size_t row = 0;                             // in State::waiting_rows
+  std::int64_t newest_before = kNoTime;  // the partition's newest event time before it (or none)
+  std::uint32_t row = 0;                 // in State::waiting_rows (< 4 Gi: its strings are too)
+  std::int32_t partition = 0;
 };
 
 // Where one partition this worker owns stands in this run.
@@ -164,6 +172,10 @@ struct PartitionState {
   // so a restart and the partition's next owner carry it on.
   std::int64_t applied_before = kNoTime;
   base::ProcessingTime last_message{};  // when it last delivered a message (idleness)
+  // Its first event still waiting for the watermark (the lowest offset waiting: a partition's
+  // events wait in offset order), where a cursor committed now resumes; nullopt: none waits.
+  std::optional<std::int64_t> waiting_from;
+  std::int64_t waiting_newest_before = kNoTime;  // that event's Waiting::newest_before
 };
 
 // Something the stream writes to (a view's states, the lake archive), partition by partition:
@@ -312,10 +324,14 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   types::Batch waiting_rows;
   types::Batch waiting_spare;  // the next waiting_rows, its buffers kept between batches
   std::vector<Waiting> waiting;
+  size_t waiting_reserved = 0;  // rows waiting_rows and `waiting` have room for (ReserveWaiting)
   std::int64_t oldest_waiting = std::numeric_limits<std::int64_t>::max();  // of `waiting`
   std::vector<Waiting> taken;  // the micro-batch being applied (TakeApplicable)
-  types::Batch apply_rows;     // registered in DuckDB as stream_apply()
-  types::Batch view_rows;      // registered as stream_view(): apply_rows a view has not seen
+  // TakeRows' sort keys and its ordered copy of `taken`, kept between batches.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> order_keys;
+  std::vector<Waiting> ordered;
+  types::Batch apply_rows;  // registered in DuckDB as stream_apply()
+  types::Batch view_rows;   // registered as stream_view(): apply_rows a view has not seen
   // The lake segment being built: applied events (in application order), late events and
   // quarantined messages, each with where it came from.
   types::Batch segment_data, segment_late, segment_quarantine;
@@ -439,7 +455,12 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       }
       return;
     }
-    waiting.push_back({ts, m.partition, m.offset, ps.newest, waiting_rows.num_rows()});
+    if (!ps.waiting_from) {
+      ps.waiting_from = m.offset;
+      ps.waiting_newest_before = ps.newest.value_or(kNoTime);
+    }
+    waiting.push_back({ts, m.offset, ps.newest.value_or(kNoTime),
+                       static_cast<std::uint32_t>(waiting_rows.num_rows()), m.partition});
     oldest_waiting = std::min(oldest_waiting, ts);
     reader.AppendParsed(waiting_rows);
     ps.newest = ps.newest ? std::max(*ps.newest, ts) : ts;
@@ -489,6 +510,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
         }
       }
       waiting.resize(kept);
+      FindWaitingFronts();
       TakeRows();
     }
     std::int64_t applied_before = kNoTime;
@@ -502,11 +524,45 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     return taken;
   }
 
+  // Sets each owned partition's first waiting event from `waiting` (kept in arrival order, so
+  // the first one of a partition there is its lowest offset).
+  void FindWaitingFronts() {
+    std::vector<PartitionState*> by_id;
+    for (auto& [p, ps] : partitions) {
+      ps.waiting_from.reset();
+      if (p >= 0) {
+        if (by_id.size() <= static_cast<size_t>(p)) by_id.resize(static_cast<size_t>(p) + 1);
+        by_id[static_cast<size_t>(p)] = &ps;
+      }
+    }
+    size_t unset = partitions.size();
+    for (const Waiting& w : waiting) {
+      if (unset == 0) break;
+      PartitionState* ps = w.partition >= 0 && static_cast<size_t>(w.partition) < by_id.size()
+                               ? by_id[static_cast<size_t>(w.partition)]
+                               : nullptr;
+      if (ps == nullptr || ps->waiting_from) continue;
+      ps->waiting_from = w.offset;
+      ps->waiting_newest_before = w.newest_before;
+      --unset;
+    }
+  }
+
   // Orders `taken` and gathers its rows into apply_rows.
   void TakeRows() {
-    std::sort(taken.begin(), taken.end(), [](const Waiting& a, const Waiting& b) {
-      return std::tie(a.ts, a.partition, a.offset) < std::tie(b.ts, b.partition, b.offset);
-    });
+    // In (event time, partition, offset) order, sorted as 16-byte keys (event time, partition
+    // and position in `taken`) instead of whole events: a partition's events arrive, wait and are
+    // taken in offset order, so their position orders them as their offset does.
+    order_keys.resize(taken.size());
+    for (size_t i = 0; i < taken.size(); ++i) {
+      order_keys[i] = {taken[i].ts,
+                       (std::uint64_t{static_cast<std::uint32_t>(taken[i].partition)} << 32) | i};
+    }
+    std::sort(order_keys.begin(), order_keys.end());
+    ordered.resize(taken.size());
+    for (size_t i = 0; i < taken.size(); ++i)
+      ordered[i] = taken[order_keys[i].second & 0xffffffffU];
+    std::swap(taken, ordered);
     ClearRows(apply_rows);
     GatherRows(apply_rows, waiting_rows, taken.size(), [&](size_t i) { return taken[i].row; });
     // The rows taken stay in waiting_rows, dead, until they are at least half of it: a
@@ -526,8 +582,31 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     GatherRows(waiting_spare, waiting_rows, waiting.size(),
                [&](size_t i) { return waiting[i].row; });
     for (size_t i = 0; i < waiting.size(); ++i)
-      waiting[i].row = i;
+      waiting[i].row = static_cast<std::uint32_t>(i);
     std::swap(waiting_rows, waiting_spare);
+    waiting_reserved = 0;  // the spare's room is not known
+  }
+
+  // Makes room in the waiting rows for `backlog` more messages (what the owned partitions still
+  // hold), in one step instead of doubling as they arrive: a catch-up buffers hundreds of
+  // thousands of events, and each doubling copied every byte held and touched fresh pages.
+  // Strings are sized by the average so far. Room only costs address space until it is used.
+  void ReserveWaiting(std::int64_t backlog) {
+    constexpr size_t kMinRows = 4096;  // below this, doubling costs little and averages mislead
+    const size_t rows = waiting_rows.num_rows();
+    const size_t cap = std::max<size_t>(options.catch_up_batch_messages, options.max_poll_messages);
+    const size_t want =
+        rows + std::min(static_cast<size_t>(std::max<std::int64_t>(0, backlog)), cap);
+    if (rows < kMinRows || want <= waiting_reserved) return;
+    const size_t target = std::max(want, std::min(2 * waiting_reserved, rows + cap));
+    for (size_t c = 0; c < waiting_rows.num_columns(); ++c) {
+      types::Column& col = waiting_rows.column(c);
+      const size_t bytes = col.string_bytes().size();
+      col.Reserve(target,
+                  bytes + bytes / rows * (target - rows) + bytes / rows * (target - rows) / 8);
+    }
+    waiting.reserve(target);
+    waiting_reserved = target;
   }
 
   // The cursor of every owned partition as `sink` would commit it now.
@@ -538,18 +617,17 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
       pc.seen_through = ps.next;
       pc.resume = ps.next;
       pc.newest_before_resume = ps.newest;
+      if (ps.waiting_from && *ps.waiting_from < pc.resume) {
+        pc.resume = *ps.waiting_from;
+        pc.newest_before_resume = ps.waiting_newest_before == kNoTime
+                                      ? std::nullopt
+                                      : std::optional<std::int64_t>(ps.waiting_newest_before);
+      }
       auto at_start = sink.applied_at_start.find(p);
       pc.applied_before = std::max(
           ps.applied_before, at_start != sink.applied_at_start.end() ? at_start->second : kNoTime);
       if (auto n = sink.counts.find(p); n != sink.counts.end()) pc.counts = n->second;
       c.partitions[p] = pc;
-    }
-    for (const Waiting& w : waiting) {
-      StreamPartitionCursor& pc = c.partitions[w.partition];
-      if (w.offset < pc.resume) {
-        pc.resume = w.offset;
-        pc.newest_before_resume = w.newest_before;
-      }
     }
     // A sink ahead of this run (it committed more before a crash) keeps its position until
     // this run passes it.
@@ -682,8 +760,18 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
   void AddToSegment(const std::vector<Waiting>& take) {
     const bool subset = SelectUnseen(lake_sink, take);
     const size_t ncols = apply_rows.num_columns();
-    for (size_t c = 0; c < ncols; ++c)
-      segment_data.column(c).AppendColumn((subset ? view_rows : apply_rows).column(c));
+    types::Batch& rows = subset ? view_rows : apply_rows;
+    // An empty segment takes the batch's columns instead of a copy of them (a catch-up's batch
+    // holds up to millions of rows); the batch goes on with the segment's emptied buffers.
+    const bool take_columns = segment_data.num_rows() == 0;
+    for (size_t c = 0; c < ncols; ++c) {
+      if (take_columns) {
+        std::swap(segment_data.column(c), rows.column(c));
+        rows.column(c).Clear();
+      } else {
+        segment_data.column(c).AppendColumn(rows.column(c));
+      }
+    }
     for (const Waiting& w : take) {
       if (subset && lake_sink.Applied(w.partition, w.ts)) continue;
       segment_data.column(ncols).AppendInt64(w.partition);
@@ -1070,6 +1158,7 @@ struct StreamRuntime::State final : connectors::KafkaRebalanceHandler {
     for (const Waiting& w : waiting)
       oldest_waiting = std::min(oldest_waiting, w.ts);
     if (waiting.size() != before) CompactWaiting();
+    FindWaitingFronts();
     for (std::int32_t p : ids) {
       partitions.erase(p);
       lake_sink.Leave(p);
@@ -1296,6 +1385,7 @@ base::Status StreamRuntime::Run(const std::atomic<bool>& stop,
       }
       backlog += std::max<std::int64_t>(0, ps.high - ps.next);
     }
+    if (backlog > static_cast<std::int64_t>(s.options.max_poll_messages)) s.ReserveWaiting(backlog);
     // Applied when full, when its linger is over, or when the topic went quiet (nothing more
     // came within the wait: no reason to hold what arrived).
     if (gate.Add(poll.messages.size(), s.clock->Now(), backlog)) {

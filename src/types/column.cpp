@@ -9,10 +9,11 @@
 
 namespace sluice::types {
 
-void Column::Reserve(size_t n) {
+void Column::Reserve(size_t n, size_t string_bytes) {
   validity_.reserve((n + 63) / 64);
   if (type_ == LogicalType::kString) {
     offsets_.reserve(n + 1);
+    chars_.reserve(string_bytes);
   } else {
     data_.reserve(n * FixedWidth(type_));
   }

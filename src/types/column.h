@@ -23,7 +23,9 @@ class Column {
   LogicalType type() const { return type_; }
   size_t size() const { return size_; }
 
-  void Reserve(size_t n);
+  // Room for `n` rows in all (and `string_bytes` bytes of strings in all, for a string column)
+  // without reallocating.
+  void Reserve(size_t n, size_t string_bytes = 0);
   // Empties the column and keeps its buffers, for a column refilled many times.
   void Clear() {
     size_ = 0;
