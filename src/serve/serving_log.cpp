@@ -352,28 +352,27 @@ constexpr std::string_view kValueOpen = "\":{\"value\":";
 constexpr std::string_view kStatusOpen = ",\"status\":\"";
 constexpr std::string_view kStatusClose = "\"}";
 
+// Copies n bytes, W <= n <= 2W, as two possibly overlapping moves of W bytes (the head and the
+// tail of the piece), each read before either is written.
+template <std::size_t W>
+void CopyHeadAndTail(char* dst, const char* src, std::size_t n) {
+  char head[W], tail[W];
+  std::memcpy(head, src, W);
+  std::memcpy(tail, src + n - W, W);
+  std::memcpy(dst, head, W);
+  std::memcpy(dst + n - W, tail, W);
+}
+
 // Copies n bytes, n small (a feature's name or value) as a few fixed-size moves the compiler
 // inlines, reading and writing only [src, src + n): a call into the library's memcpy per piece
 // (about twenty per row) cost about a tenth of Submit (serving_log_bench: 0.19 -> 0.17 us).
 void CopyPiece(char* dst, const char* src, std::size_t n) {
   if (n >= 16 && n <= 32) {
-    char head[16], tail[16];
-    std::memcpy(head, src, 16);
-    std::memcpy(tail, src + n - 16, 16);
-    std::memcpy(dst, head, 16);
-    std::memcpy(dst + n - 16, tail, 16);
+    CopyHeadAndTail<16>(dst, src, n);
   } else if (n >= 8 && n < 16) {
-    std::uint64_t head, tail;
-    std::memcpy(&head, src, 8);
-    std::memcpy(&tail, src + n - 8, 8);
-    std::memcpy(dst, &head, 8);
-    std::memcpy(dst + n - 8, &tail, 8);
+    CopyHeadAndTail<8>(dst, src, n);
   } else if (n >= 4 && n < 8) {
-    std::uint32_t head, tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
-    std::memcpy(dst, &head, 4);
-    std::memcpy(dst + n - 4, &tail, 4);
+    CopyHeadAndTail<4>(dst, src, n);
   } else if (n < 4) {
     for (std::size_t i = 0; i < n; ++i)
       dst[i] = src[i];
