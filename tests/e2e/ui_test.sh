@@ -14,40 +14,9 @@ command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || { echo "chromium is required (scripts/setup installs it)"; exit 1; }
 
-ui_pid=""
-cleanup() {
-  if [ -n "$ui_pid" ]; then kill -TERM "$ui_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp_root"
-}
-trap cleanup EXIT
-
-start_ui() {  # start_ui [ARGS...]: sets $ui_pid and $base
-  "$sluice" ui -p "$p" --address 127.0.0.1:0 "$@" >"$tmp_root/ui.out" 2>"$tmp_root/ui.err" &
-  ui_pid=$!
-  for _ in $(seq 1 400); do
-    if grep -q "listening on" "$tmp_root/ui.out" 2>/dev/null; then break; fi
-    if ! kill -0 "$ui_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  local port
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp_root/ui.out")
-  if [ -z "$port" ]; then
-    out=$(cat "$tmp_root/ui.out"); err=$(cat "$tmp_root/ui.err")
-    fail "sluice ui did not start"
-    finish
-    exit 1
-  fi
-  base="http://127.0.0.1:$port"
-}
-stop_ui() {
-  kill -TERM "$ui_pid"
-  set +e
-  wait "$ui_pid"
-  code=$?
-  set -e
-  ui_pid=""
-  out=$(cat "$tmp_root/ui.out")
-  err=$(cat "$tmp_root/ui.err")
+source "$here/serve_process.sh"
+start_ui() {  # start_ui [ARGS...]: sets $server_pid and $base (serve_process.sh)
+  start_listening ui "$sluice" ui -p "$p" --address 127.0.0.1:0 "$@"
 }
 http() {  # http PATH [CURL-ARGS...]: sets $status and $out
   local path=$1
@@ -167,7 +136,7 @@ http "/assets/console.css"
 expect_eq "$status" 200 "stylesheet"
 status=$(curl -s -o /dev/null -w '%{http_code}' -I "$base/lineage")
 expect_eq "$status" 200 "HEAD of a page"
-stop_ui
+stop_server
 expect_code 0 "sluice ui stops on SIGTERM"
 
 # With a token: pages need it (header or cookie), the log-in page and assets do not.
@@ -184,7 +153,7 @@ http "/datasets" -H "Cookie: theme=dark; sluice_token=tok-123"
 expect_eq "$status" 200 "a page with the token cookie"
 http "/datasets" -H "Cookie: sluice_token=wrong"
 expect_eq "$status" 401 "a wrong cookie"
-stop_ui
+stop_server
 run "$sluice" ui -p "$p" --token-env SLUICE_UI_UNSET_VARIABLE
 expect_code 2 "--token-env naming an unset variable"
 run "$sluice" ui -p "$p" --address nonsense
