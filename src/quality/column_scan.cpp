@@ -183,30 +183,24 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
   buffer.Reserve(std::max<size_t>(expected_rows, 4096));
   size_t kept = 0, nans = 0;
   std::int64_t rows = 0;
-  std::optional<bool> is_int;
+  bool is_int = false;
   auto counts = std::make_unique<DigitHistograms>();  // 32 KiB: not on the stack
-  // Keys are written as the chunks arrive: the values are never held in a column of their own.
-  SLUICE_RETURN_IF_ERROR(
-      connection_.QueryChunks(NumericSql(from, expr), [&](const types::Batch& b) -> base::Status {
-        const types::Column& column = b.column(0);
-        if (!is_int) {
-          if (column.type() != types::LogicalType::kInt64 &&
-              column.type() != types::LogicalType::kDouble) {
-            return base::Internal("statistics expression '" + expr + "' is not numeric");
-          }
-          is_int = column.type() == types::LogicalType::kInt64;
-        }
-        const size_t n = column.size();
+  // Keys are written as the chunks arrive, inside DuckDB's pipeline (FoldNumbers): the values
+  // are never held in a column of their own.
+  const base::Status read = connection_.FoldNumbers(
+      NumericSql(from, expr), [&](const warehouse::DuckDb::NumberChunk& chunk) {
+        is_int = chunk.type == types::LogicalType::kInt64;
+        const size_t n = chunk.rows;
         rows += static_cast<std::int64_t>(n);
         if (kept + n > buffer.capacity())
           buffer.Grow(std::max(kept + n, 2 * buffer.capacity()), kept);
         std::uint64_t* keys = buffer.words() + kept;
-        const std::uint8_t* data = column.data();
-        const bool all_valid = column.AllValid();
+        const auto* data = static_cast<const std::uint8_t*>(chunk.values);
+        const std::uint64_t* validity = chunk.validity;
         size_t m = 0;
         for (size_t r = 0; r < n; ++r) {
-          if (!all_valid && !column.IsValid(r)) continue;
-          if (*is_int) {
+          if (validity != nullptr && ((validity[r / 64] >> (r % 64)) & 1U) == 0) continue;
+          if (is_int) {
             std::int64_t v;
             std::memcpy(&v, data + r * sizeof v, sizeof v);
             keys[m++] = IntKey(v);
@@ -223,8 +217,8 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
         // Counted while the chunk's keys are still in cache, not in a pass of their own.
         CountDigits(keys, m, *counts);
         kept += m;
-        return base::Status::Ok();
-      }));
+      });
+  if (!read.ok()) return read.WithContext("statistics expression '" + expr + "'");
   scratch_.Reserve(kept);
   SortCounted(buffer.words(), scratch_.words(), kept, counts->Merged());
   // The sorted keys become the values in place (NaN appended: rows >= kept + nans fit).
@@ -237,7 +231,7 @@ base::Result<SortedNumbers> ColumnReader::ReadSorted(const std::string& from,
     std::uint64_t key;
     std::memcpy(&key, w + i, sizeof key);
     double v;
-    if (*is_int) {
+    if (is_int) {
       // Distinct as integers: 2^53 and 2^53 + 1 are one double but two values.
       distinct += i == 0 || key != previous_key ? 1 : 0;
       v = static_cast<double>(KeyInt(key));
@@ -270,21 +264,18 @@ base::Result<NumericSummary> ColumnReader::ReadSummary(const std::string& from,
   for (auto* b : {&keys_[0], &keys_[1], &scratch_})
     b->AdviseHugePages(false);
   std::unique_ptr<NumericSummarizer> summarizer;  // once the first chunk gives the type
-  SLUICE_RETURN_IF_ERROR(
-      connection_.QueryChunks(NumericSql(from, expr), [&](const types::Batch& b) -> base::Status {
-        const types::Column& column = b.column(0);
+  // Each chunk taken inside DuckDB's pipeline as the scan decodes it, where DuckDB holds it: a
+  // streamed result buffered and copied every chunk, then sluice copied it into a batch.
+  const base::Status read = connection_.FoldNumbers(
+      NumericSql(from, expr), [&](const warehouse::DuckDb::NumberChunk& chunk) {
         if (!summarizer) {
-          if (column.type() != types::LogicalType::kInt64 &&
-              column.type() != types::LogicalType::kDouble) {
-            return base::Internal("statistics expression '" + expr + "' is not numeric");
-          }
-          summarizer = std::make_unique<NumericSummarizer>(
-              column.type() == types::LogicalType::kInt64, keys_[0], expected_rows);
+          summarizer = std::make_unique<NumericSummarizer>(chunk.type == types::LogicalType::kInt64,
+                                                           keys_[0], expected_rows);
         }
-        rows += static_cast<std::int64_t>(column.size());
-        summarizer->Add(column);
-        return base::Status::Ok();
-      }));
+        rows += static_cast<std::int64_t>(chunk.rows);
+        summarizer->Add(chunk.values, chunk.validity, chunk.rows);
+      });
+  if (!read.ok()) return read.WithContext("statistics expression '" + expr + "'");
   NumericSummary out;
   if (summarizer) out = summarizer->Finish(keys_[1], scratch_, levels, bins);
   out.rows = rows;

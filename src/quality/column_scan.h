@@ -13,12 +13,12 @@
 #include "quality/value_buffer.h"
 #include "warehouse/duckdb_database.h"
 
-// Reading a set of rows for statistics, column by column: numbers are streamed out of DuckDB
-// chunk by chunk straight into sort keys and radix-sorted in memory (drift), or summarized
-// without a full sort (profiles: quality/numeric_summary.h); text is counted per value by
-// DuckDB's hash aggregate. Profiles and drift compute every exact statistic (quantiles, distinct
-// counts, ECDF distances) from these, instead of one SQL aggregate each. Columns are read on
-// several workers at once, each with its own DuckDB connection and its own buffers, which it
+// Reading a set of rows for statistics, column by column: numbers are taken chunk by chunk inside
+// DuckDB's scan (DuckDb::FoldNumbers) straight into sort keys and radix-sorted in memory (drift),
+// or summarized without a full sort (profiles: quality/numeric_summary.h); text is counted per
+// value by DuckDB's hash aggregate. Profiles and drift compute every exact statistic (quantiles,
+// distinct counts, ECDF distances) from these, instead of one SQL aggregate each. Columns are read
+// on several workers at once, each with its own DuckDB connection and its own buffers, which it
 // reuses from column to column (fresh buffers cost a page fault per 4 KiB).
 namespace sluice::quality {
 

@@ -252,20 +252,35 @@ NumericSummarizer::NumericSummarizer(bool is_int, ValueBuffer& pool, size_t expe
 NumericSummarizer::~NumericSummarizer() = default;
 
 void NumericSummarizer::Add(const types::Column& column) {
+  Add(column.data(), column.AllValid() ? nullptr : column.validity(), column.size());
+}
+
+void NumericSummarizer::Add(const void* values, const std::uint64_t* validity, size_t n) {
   State& s = *state_;
-  const size_t n = column.size();
+  // A mask with every bit of the n rows set is no mask: the loops without per-row tests.
+  if (validity != nullptr) {
+    bool all = true;
+    for (size_t w = 0; w < n / 64 && all; ++w)
+      all = validity[w] == ~std::uint64_t{0};
+    if (all && n % 64 != 0) {
+      const std::uint64_t tail = (std::uint64_t{1} << (n % 64)) - 1;
+      all = (validity[n / 64] & tail) == tail;
+    }
+    if (all) validity = nullptr;
+  }
+  auto is_valid = [validity](size_t r) { return ((validity[r / 64] >> (r % 64)) & 1U) != 0; };
   // Each value may open a page: make room first, so the pool stays put during the loop.
   const size_t need = (size_t{s.pages} + n) * kPageWords + 8;  // + 8: Put's prefetch stays inside
   if (need > s.pool->capacity())
     s.pool->Grow(std::max(need, 2 * s.pool->capacity()), size_t{s.pages} * kPageWords);
   auto* bytes = reinterpret_cast<std::uint8_t*>(s.pool->words());
-  const std::uint8_t* data = column.data();
-  const bool all_valid = column.AllValid();
+  const auto* data = static_cast<const std::uint8_t*>(values);
+  const bool all_valid = validity == nullptr;
   std::uint64_t lo = s.min_key, hi = s.max_key;
   size_t m = s.n;
   if (s.is_int) {
     for (size_t r = 0; r < n; ++r) {
-      if (!all_valid && !column.IsValid(r)) continue;
+      if (!all_valid && !is_valid(r)) continue;
       std::int64_t v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
       const std::uint64_t key = IntKey(v);
@@ -276,7 +291,7 @@ void NumericSummarizer::Add(const types::Column& column) {
     }
   } else {
     for (size_t r = 0; r < n; ++r) {
-      if (!all_valid && !column.IsValid(r)) continue;
+      if (!all_valid && !is_valid(r)) continue;
       double v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
       if (std::isnan(v)) {
@@ -296,14 +311,14 @@ void NumericSummarizer::Add(const types::Column& column) {
     auto one = [&](size_t r) {
       std::int64_t v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
-      return all_valid || column.IsValid(r) ? static_cast<double>(v) : 0.0;
+      return all_valid || is_valid(r) ? static_cast<double>(v) : 0.0;
     };
     s.sum.AddAll(n, SLUICE_PAIR_OF(one), one);
   } else {
     auto one = [&](size_t r) {
       double v;
       std::memcpy(&v, data + r * sizeof v, sizeof v);
-      return (all_valid || column.IsValid(r)) && !std::isnan(v) ? v : 0.0;
+      return (all_valid || is_valid(r)) && !std::isnan(v) ? v : 0.0;
     };
     if (all_valid) {
       s.sum.AddAll(

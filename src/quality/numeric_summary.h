@@ -86,6 +86,10 @@ class NumericSummarizer {
 
   // Takes the non-null values of `column` (kInt64 or kDouble as given to the constructor).
   void Add(const types::Column& column);
+  // Takes the non-null values of `n` 8-byte values (int64 or double as given to the
+  // constructor): row r is valid iff bit r % 64 of validity[r / 64] is set; a null `validity`:
+  // every row is (a NULL row's slot may hold anything).
+  void Add(const void* values, const std::uint64_t* validity, size_t n);
   // The summary of the values added, with quantiles at `levels` (each in [0, 1]) and `bins`
   // histogram bins (>= 1). `a` and `b` are working memory (grown to the largest bucket).
   NumericSummary Finish(ValueBuffer& a, ValueBuffer& b, std::span<const double> levels, int bins);

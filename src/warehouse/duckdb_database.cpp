@@ -8,7 +8,10 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -504,17 +507,54 @@ namespace {
 // The database instance, shared by every connection made with Connect(); closed with the last.
 struct SharedDatabase {
   duckdb_database db = nullptr;
+  std::mutex register_mu;  // one catalog write at a time (FoldNumbers' functions)
   ~SharedDatabase() {
     if (db != nullptr) duckdb_close(&db);
   }
 };
+
+// Where a connection's fold function hands the chunks of the query that runs it: set for the
+// duration of one FoldNumbers call. Shared with the function's extra info, which the catalog
+// keeps until the database closes: a call after the connection is gone finds no visitor.
+struct FoldTarget {
+  const std::function<void(const DuckDb::NumberChunk&)>* visit = nullptr;
+};
+
+struct FoldInfo {
+  std::shared_ptr<FoldTarget> target;
+  LogicalType type = LogicalType::kDouble;
+};
+
+// The fold function: every chunk of its argument to the visitor, each row's result false (so a
+// WHERE on it passes nothing on).
+void FoldFunction(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+  const auto* fold = static_cast<const FoldInfo*>(duckdb_scalar_function_get_extra_info(info));
+  const idx_t n = duckdb_data_chunk_get_size(input);
+  const auto* visit = fold->target->visit;
+  if (visit == nullptr) {
+    duckdb_scalar_function_set_error(info, "a sluice fold function ran outside FoldNumbers");
+    return;
+  }
+  duckdb_vector vector = duckdb_data_chunk_get_vector(input, 0);
+  DuckDb::NumberChunk chunk;
+  chunk.type = fold->type;
+  chunk.values = duckdb_vector_get_data(vector);
+  chunk.validity = duckdb_vector_get_validity(vector);
+  chunk.rows = n;
+  (*visit)(chunk);
+  std::memset(duckdb_vector_get_data(output), 0, n * sizeof(bool));
+}
 }  // namespace
 
 struct DuckDb::Handles {
   std::shared_ptr<SharedDatabase> shared = std::make_shared<SharedDatabase>();
   duckdb_connection conn = nullptr;
   std::uint64_t next_staging_id = 0;
+  // FoldNumbers' functions on this connection, once registered: their name's prefix.
+  std::string fold_name;
+  std::shared_ptr<FoldTarget> fold_target = std::make_shared<FoldTarget>();
   ~Handles() {
+    fold_target->visit = nullptr;
     if (conn != nullptr) duckdb_disconnect(&conn);
   }
 };
@@ -764,6 +804,128 @@ base::Status DuckDb::QueryChunks(std::string_view sql,
       b.column(c).Clear();
     return s;
   });
+}
+
+base::Status DuckDb::QueryNumberChunks(
+    std::string_view sql, const std::function<base::Status(const NumberChunk&)>& visit) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(sql));
+  PreparedGuard prepared;
+  PendingGuard pending;
+  if (duckdb_prepare(handles_->conn, text.c_str(), prepared.out()) != DuckDBSuccess ||
+      duckdb_pending_prepared_streaming(prepared.get(), pending.out()) != DuckDBSuccess) {
+    SLUICE_RETURN_IF_ERROR(Execute(sql));
+    return base::Internal("DuckDB could not prepare a statement it runs: " + std::string(sql));
+  }
+  ResultGuard result;
+  if (duckdb_execute_pending(pending.get(), result.get()) == DuckDBError) {
+    return FromDuckDbError(duckdb_result_error_type(result.get()),
+                           duckdb_result_error(result.get()));
+  }
+  if (duckdb_column_count(result.get()) != 1) {
+    return base::InvalidArgument(
+        fmt::format("expected one result column, got {}", duckdb_column_count(result.get())));
+  }
+  SLUICE_ASSIGN_OR_RETURN(const ColumnPlan plan, PlanColumn(result.get(), 0));
+  if (plan.type != LogicalType::kInt64 && plan.type != LogicalType::kDouble) {
+    LogicalTypeGuard type(duckdb_column_logical_type(result.get(), 0));
+    return base::InvalidArgument(fmt::format("column '{}' has type {}, which is not a number",
+                                             plan.name, TypeToString(type.get())));
+  }
+  // BIGINT and DOUBLE are read in place; the other numbers converted first (one chunk at a time).
+  const bool in_place = plan.conversion == Conversion::kCopy;
+  types::Column converted(plan.type);
+  std::vector<std::int64_t> int_scratch;
+  std::vector<double> double_scratch;
+  NumberChunk numbers;
+  numbers.type = plan.type;
+  while (true) {
+    ChunkGuard chunk(duckdb_fetch_chunk(*result.get()));
+    if (chunk.get() == nullptr) break;
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    if (n == 0) break;
+    duckdb_vector vector = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    numbers.rows = n;
+    if (in_place) {
+      numbers.values = duckdb_vector_get_data(vector);
+      numbers.validity = duckdb_vector_get_validity(vector);
+    } else {
+      converted.Clear();
+      SLUICE_RETURN_IF_ERROR(
+          ConvertVector(plan, vector, n, converted, int_scratch, double_scratch));
+      numbers.values = converted.data();
+      numbers.validity = converted.validity();
+    }
+    SLUICE_RETURN_IF_ERROR(visit(numbers));
+  }
+  const char* late_error = duckdb_result_error(result.get());
+  if (late_error != nullptr) {
+    return FromDuckDbError(duckdb_result_error_type(result.get()), late_error);
+  }
+  return base::Status::Ok();
+}
+
+base::Status DuckDb::FoldNumbers(std::string_view sql,
+                                 const std::function<void(const NumberChunk&)>& visit) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  // In DuckDB's pipeline only on one thread: several would call the function at once, with the
+  // chunks out of order.
+  SLUICE_ASSIGN_OR_RETURN(const std::int64_t threads,
+                          QueryScalarInt64("SELECT current_setting('threads')::BIGINT"));
+  std::optional<LogicalType> type;
+  if (threads == 1) {
+    SLUICE_ASSIGN_OR_RETURN(std::string text, TerminatedSql(sql));
+    PreparedGuard prepared;
+    if (duckdb_prepare(handles_->conn, text.c_str(), prepared.out()) == DuckDBSuccess &&
+        duckdb_prepared_statement_column_count(prepared.get()) == 1) {
+      const duckdb_type id = duckdb_prepared_statement_column_type(prepared.get(), 0);
+      if (id == DUCKDB_TYPE_BIGINT) type = LogicalType::kInt64;
+      if (id == DUCKDB_TYPE_DOUBLE) type = LogicalType::kDouble;
+    }
+  }
+  if (!type) {
+    // Other types (converted as Query does) and errors: through a streamed result.
+    return QueryNumberChunks(sql, [&](const NumberChunk& chunk) {
+      visit(chunk);
+      return base::Status::Ok();
+    });
+  }
+  if (handles_->fold_name.empty()) {
+    static std::atomic<std::uint64_t> next_fold{0};
+    const std::string name = fmt::format("sluice_fold_{}", next_fold++);
+    std::lock_guard<std::mutex> lock(handles_->shared->register_mu);
+    for (const auto& [suffix, parameter, kind] :
+         {std::tuple{"_d", DUCKDB_TYPE_DOUBLE, LogicalType::kDouble},
+          std::tuple{"_i", DUCKDB_TYPE_BIGINT, LogicalType::kInt64}}) {
+      duckdb_scalar_function f = duckdb_create_scalar_function();
+      const std::string full = name + suffix;
+      duckdb_scalar_function_set_name(f, full.c_str());
+      LogicalTypeGuard argument(duckdb_create_logical_type(parameter));
+      LogicalTypeGuard boolean(duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN));
+      duckdb_scalar_function_add_parameter(f, argument.get());
+      duckdb_scalar_function_set_return_type(f, boolean.get());
+      duckdb_scalar_function_set_function(f, FoldFunction);
+      // Called on every chunk, NULL rows included; never folded away or cached.
+      duckdb_scalar_function_set_special_handling(f);
+      duckdb_scalar_function_set_volatile(f);
+      duckdb_scalar_function_set_extra_info(f, new FoldInfo{handles_->fold_target, kind},
+                                            [](void* p) { delete static_cast<FoldInfo*>(p); });
+      const duckdb_state registered = duckdb_register_scalar_function(handles_->conn, f);
+      duckdb_destroy_scalar_function(&f);
+      if (registered == DuckDBError) {
+        return base::Internal("could not register DuckDB function " + full);
+      }
+    }
+    handles_->fold_name = name;
+  }
+  const std::string fold_sql =
+      fmt::format("SELECT count(*) FROM ({}) AS q(v) WHERE {}{}(v)", sql, handles_->fold_name,
+                  *type == LogicalType::kInt64 ? "_i" : "_d");
+  handles_->fold_target->visit = &visit;
+  ResultGuard result;
+  const Status ran = RunQuery(handles_->conn, fold_sql, result.get());
+  handles_->fold_target->visit = nullptr;
+  return ran;
 }
 
 struct DuckDb::Prepared::Handle {

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/time.h"
 
@@ -272,6 +274,95 @@ TEST(DuckDbTest, QueryChunksHandsOverQuerysRowsChunkByChunk) {
   EXPECT_EQ(db.QueryChunks("SELEC 1", visit).code(), StatusCode::kInvalidArgument);
   const auto late = db.QueryChunks(
       "SELECT CASE WHEN range < 4000 THEN '1' ELSE 'x' END::INTEGER FROM range(5000)", visit);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("'x'"), std::string::npos) << late.message();
+}
+
+// Every value of a numeric query, in order, NULLs as cleared validity bits: in place through a
+// streamed result (QueryNumberChunks), or inside DuckDB's pipeline (FoldNumbers on one thread),
+// or streamed again (FoldNumbers on several threads, or a type that needs converting).
+TEST(DuckDbTest, NumberChunksHandOverEveryValueInOrder) {
+  struct Read {
+    std::vector<std::string> values;  // ValueToString of each row, "NULL" for NULL
+    LogicalType type = LogicalType::kString;
+    size_t chunks = 0;
+  };
+  auto take = [](Read& into) {
+    return [&into](const DuckDb::NumberChunk& chunk) {
+      ++into.chunks;
+      into.type = chunk.type;
+      EXPECT_LE(chunk.rows, 4096u);
+      for (size_t r = 0; r < chunk.rows; ++r) {
+        if (chunk.validity != nullptr && ((chunk.validity[r / 64] >> (r % 64)) & 1U) == 0) {
+          into.values.push_back("NULL");
+          continue;
+        }
+        types::Column one(chunk.type);
+        if (chunk.type == LogicalType::kInt64) {
+          std::int64_t v;
+          std::memcpy(&v, static_cast<const char*>(chunk.values) + r * 8, 8);
+          one.AppendInt64(v);
+        } else {
+          double v;
+          std::memcpy(&v, static_cast<const char*>(chunk.values) + r * 8, 8);
+          one.AppendDouble(v);
+        }
+        into.values.push_back(one.ValueToString(0));
+      }
+    };
+  };
+  DuckDb::Options several;
+  several.threads = 2;
+  auto parallel = DuckDb::Open(":memory:", several);
+  ASSERT_TRUE(parallel.ok()) << parallel.status().ToString();
+  DuckDb one_thread = OpenMemory();
+  auto other_connection = one_thread.Connect();
+  ASSERT_TRUE(other_connection.ok());
+  const struct {
+    std::string sql;
+    LogicalType type;
+  } cases[] = {
+      {"SELECT CASE WHEN range % 7 = 3 THEN NULL ELSE range * 1000003 - 5000000000 END "
+       "FROM range(10007)",
+       LogicalType::kInt64},
+      {"SELECT CASE WHEN range % 5 = 1 THEN NULL ELSE range / 8.0 - 300 END::DOUBLE "
+       "FROM range(9001)",
+       LogicalType::kDouble},
+      {"SELECT range::DOUBLE FROM range(5000)", LogicalType::kDouble},
+      {"SELECT (range % 1000)::INTEGER FROM range(5000)", LogicalType::kInt64},  // converted
+      {"SELECT 1.5::DOUBLE WHERE false", LogicalType::kDouble},
+  };
+  for (const auto& c : cases) {
+    auto want = one_thread.Query(c.sql);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    std::vector<std::string> expected;
+    for (size_t r = 0; r < want->num_rows(); ++r)
+      expected.push_back(want->column(0).ValueToString(r));
+    for (DuckDb* db : {&one_thread, &*other_connection, &*parallel}) {
+      Read folded, streamed;
+      const auto f = db->FoldNumbers(c.sql, take(folded));
+      ASSERT_TRUE(f.ok()) << c.sql << ": " << f.ToString();
+      EXPECT_EQ(folded.values, expected) << c.sql;
+      const auto q = db->QueryNumberChunks(c.sql, [&](const DuckDb::NumberChunk& chunk) {
+        take(streamed)(chunk);
+        return base::Status::Ok();
+      });
+      ASSERT_TRUE(q.ok()) << c.sql << ": " << q.ToString();
+      EXPECT_EQ(streamed.values, expected) << c.sql;
+      if (!expected.empty()) {
+        EXPECT_EQ(folded.type, c.type) << c.sql;
+        EXPECT_EQ(streamed.type, c.type) << c.sql;
+        EXPECT_GT(folded.chunks, 1u) << c.sql;
+      }
+    }
+  }
+  // Not numbers, and DuckDB's errors with their kind.
+  auto ignore = [](const DuckDb::NumberChunk&) {};
+  EXPECT_FALSE(one_thread.FoldNumbers("SELECT 'a' AS s", ignore).ok());
+  EXPECT_FALSE(one_thread.FoldNumbers("SELECT 1.0::DOUBLE AS a, 2 AS b", ignore).ok());
+  EXPECT_EQ(one_thread.FoldNumbers("SELEC 1", ignore).code(), StatusCode::kInvalidArgument);
+  const auto late = one_thread.FoldNumbers(
+      "SELECT CASE WHEN range < 4000 THEN '1' ELSE 'x' END::DOUBLE FROM range(5000)", ignore);
   ASSERT_FALSE(late.ok());
   EXPECT_NE(late.message().find("'x'"), std::string::npos) << late.message();
 }
