@@ -84,7 +84,9 @@ struct ServingLogCounts {
 // response), never doing I/O or waiting for the writer, and drops and counts the request when
 // its rows would make more than `queue` rows pending (submitted, not yet published). One writer
 // thread, at a lower scheduling priority than the request threads, takes the buffers (swapping
-// in emptied ones) and publishes their rows to the lake as new versions of the log dataset, each
+// in emptied ones) every few thousand rows and moves their rows into its own, so the request
+// threads' buffers stay small and in cache, and publishes the rows to the lake as new versions of
+// the log dataset, each
 // adding one Parquet part ("data") to the previous version, at `flush_rows` pending rows or when
 // the oldest is `flush_interval` old on the injected clock, and on Close; after a failed attempt
 // the rows stay pending and are tried again an interval later. A part is written in the lake's
@@ -123,7 +125,7 @@ class ServingLog {
   ServingLog(const std::filesystem::path& lake_root, config::ServingLogSpec spec,
              base::Clock& clock);
   void WriterLoop();
-  // Takes every shard's buffer of rows into batch_ (writer thread only).
+  // Moves every shard's rows into batch_ (writer thread only).
   void Collect();
   // When the oldest row not yet published came (writer thread only).
   std::optional<base::ProcessingTime> OldestPending();
@@ -141,7 +143,7 @@ class ServingLog {
   mutable std::mutex mu_;
   std::condition_variable wake_;  // the writer: flush_rows reached, a flush asked for, or stop
   std::condition_variable done_;  // Flush(): a flush finished
-  bool size_reached_ = false;     // a Submit crossed flush_rows
+  bool woken_ = false;            // a Submit crossed flush_rows or a multiple of kCollectRows
   bool stop_ = false;
   std::uint64_t flush_asked_ = 0;  // Flush() calls so far...
   std::uint64_t flush_done_ = 0;   // ...and those the writer has finished

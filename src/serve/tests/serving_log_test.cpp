@@ -481,5 +481,69 @@ TEST_F(ServingLogTest, EachRowKeepsTheVersionItWasServedFrom) {
   EXPECT_EQ(requests.size(), 130U);
 }
 
+// The writer moves rows out of the request threads' buffers into its own every few thousand rows,
+// long before it publishes them: rows moved at different times (here three rounds, a reload
+// between them, two views) go into one part with their own entity, features, view, version and
+// request number.
+TEST_F(ServingLogTest, RowsMovedToTheWriterBeforeThePublishKeepEverything) {
+  spec_.queue = 100000;
+  auto log = ServingLog::Open(lake_->root(), spec_, clock_);
+  ASSERT_TRUE(log.ok());
+  constexpr int kPerRound = 3000;  // more than the writer lets a buffer hold before moving it
+  for (int round = 0; round < 3; ++round) {
+    for (int i = round * kPerRound; i < (round + 1) * kPerRound; ++i) {
+      LoggedRequest r = Request(i, 1);
+      r.served_at = i;
+      r.entity_json[0] = "{\"user_id\":" + std::to_string(i) + "}";
+      r.lookups[0].source_version = "src" + std::to_string(round);
+      LoggedLookup w = r.lookups[0];
+      w.view = "w";
+      w.source_version = "w-src";
+      r.lookups.push_back(std::move(w));
+      (*log)->Submit(r);
+    }
+    // The writer looks every 50 ms: give it the chance to move this round's rows (the test
+    // holds either way).
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  }
+  ASSERT_TRUE((*log)->Flush().ok());
+  EXPECT_EQ((*log)->Counts().versions, 1U);
+  EXPECT_EQ((*log)->Counts().dropped, 0U);
+
+  auto current = lake_->Current("serving_log");
+  ASSERT_TRUE(current.ok() && *current);
+  const std::vector<fs::path> files = lake_->DataFiles(**current);
+  ASSERT_EQ(files.size(), 1U);
+  auto db = warehouse::DuckDb::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto rows = db->Query(
+      "SELECT epoch_us(served_at) AS i, request, view, source_version, definition, entity, "
+      "features FROM read_parquet(" +
+      warehouse::QuoteLiteral(files[0].string()) + ") ORDER BY i, view");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->num_rows(), 2U * 3 * kPerRound);
+  const std::string features =
+      "{\"a\":{\"value\":0},\"b\":{\"value\":null,\"status\":\"missing\"}}";
+  std::set<std::int64_t> requests;
+  for (std::size_t r = 0; r < rows->num_rows(); r += 2) {
+    const auto i = static_cast<std::int64_t>(r / 2);
+    ASSERT_EQ(rows->column(0).GetInt64(r), i);
+    ASSERT_EQ(rows->column(0).GetInt64(r + 1), i);
+    const std::string entity = "{\"user_id\":" + std::to_string(i) + "}";
+    EXPECT_EQ(rows->column(2).GetString(r), "v");
+    EXPECT_EQ(rows->column(3).GetString(r), "src" + std::to_string(i / kPerRound)) << i;
+    EXPECT_EQ(rows->column(2).GetString(r + 1), "w");
+    EXPECT_EQ(rows->column(3).GetString(r + 1), "w-src");
+    for (std::size_t row : {r, r + 1}) {
+      EXPECT_EQ(rows->column(4).GetString(row), "def1");
+      EXPECT_EQ(rows->column(5).GetString(row), entity) << i;
+      EXPECT_EQ(rows->column(6).GetString(row), features) << i;
+    }
+    EXPECT_EQ(rows->column(1).GetInt64(r), rows->column(1).GetInt64(r + 1));
+    requests.insert(rows->column(1).GetInt64(r));
+  }
+  EXPECT_EQ(requests.size(), static_cast<std::size_t>(3 * kPerRound));
+}
+
 }  // namespace
 }  // namespace sluice::serve
