@@ -245,18 +245,20 @@ struct HeapHugePages {
 
 int RunStream(const StreamCommandOptions& options) {
 #if defined(__GLIBC__)
-  // A catch-up moves its micro-batches through buffers of tens of MB, allocated and freed batch
-  // after batch. glibc would map each of them afresh (the kernel zeroing every page) and hand
-  // freed memory straight back; a stream keeps it for the next batch (docs/streaming.md).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // A catch-up moves its micro-batches through buffers of tens to hundreds of MB, allocated and
+  // freed batch after batch. glibc would map each of them afresh (the kernel zeroing every page)
+  // and hand freed memory straight back; a stream keeps up to 1 GB of it for the next batch
+  // (docs/streaming.md).
+  constexpr size_t kHeapStep = size_t{1} << 30;
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHeapStep));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(kHeapStep));
   // One heap for every thread (librdkafka's fetch threads allocate each message, the landing
   // thread its Parquet pages): each further arena is mapped memory of its own, faulted in 4 KiB
   // pages (HeapHugePages advises the main heap only). Set before any thread allocates.
   mallopt(M_ARENA_MAX, 1);
-  // The heap grows in steps of at least 256 MB (address space only until touched), so what
-  // a micro-batch touches is almost always heap that HeapHugePages advised already.
-  mallopt(M_TOP_PAD, 256 << 20);
+  // The heap grows in steps of at least 1 GB (address space only until touched), so what a
+  // micro-batch touches is almost always heap that HeapHugePages advised already.
+  mallopt(M_TOP_PAD, static_cast<int>(kHeapStep));
 #endif
   HeapHugePages huge_pages;
   int code = kExitOk;
