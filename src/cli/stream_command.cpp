@@ -365,6 +365,7 @@ int RunStream(const StreamCommandOptions& options) {
     (void)project->registry->FinishRun(r);
   }
   if (!result.ok()) return ReportFailure(result.WithContext("stream '" + source.name + "'"));
+  engine::StreamRuntime::EndBeforeExit(std::move(*runtime));  // the process ends after this
   std::printf(
       "stream %s: consumed %lld messages (applied %lld, quarantined %lld, late %lld, buffered "
       "%lld) into %zu view(s) in %s; %lld lake segment(s) in %.1fs\n",
