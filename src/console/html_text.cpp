@@ -46,6 +46,8 @@ std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) 
       i += 2;
     } else if (c == '+' && plus_is_space) {
       out += ' ';
+    } else if (c == '\0') {
+      return std::nullopt;
     } else {
       out += c;
     }

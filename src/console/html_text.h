@@ -17,7 +17,7 @@ using base::EscapeHtml;
 std::string UrlEncode(std::string_view text);
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`, for query values); nullopt for
-// a malformed escape or a decoded NUL byte.
+// a malformed escape or a NUL byte, escaped or not.
 std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space);
 
 // "a=1&b=x%20y" -> {a: "1", b: "x y"}. Malformed pairs are left out; the first of repeated

@@ -83,6 +83,14 @@ std::optional<int> ParseInt(std::string_view& s) {
   return v;
 }
 
+// RFC 8536: a UT offset is in [-89999, 93599] seconds (about -25h to +26h), the range the
+// scheduler's local-time arithmetic relies on; a POSIX rule's offsets stay within +-24:59:59 and
+// its transition times within +-167 hours (the RFC's extension of POSIX).
+constexpr std::int64_t kMinUtOffset = -89999;
+constexpr std::int64_t kMaxUtOffset = 93599;
+constexpr std::int64_t kMaxRuleOffset = 89999;
+constexpr std::int64_t kMaxRuleTime = 167 * 3600 + 59 * 60 + 59;
+
 bool IsLeap(std::int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -142,16 +150,25 @@ base::Result<TimeZone> TimeZone::FromTzif(std::string_view b, std::string name) 
                       static_cast<size_t>(c.isstd + c.isut);
   if (b.size() < at + need) return bad("truncated");
   TimeZone z;
-  z.name_ = std::move(name);
   const size_t idx_at = at + static_cast<size_t>(c.time) * tb;
   const size_t types_at = idx_at + static_cast<size_t>(c.time);
   std::vector<std::int64_t> type_offsets;
-  for (std::int64_t i = 0; i < c.type; ++i)
-    type_offsets.push_back(BigEndian(b, types_at + static_cast<size_t>(i) * 6, 4));
+  for (std::int64_t i = 0; i < c.type; ++i) {
+    const std::int64_t offset = BigEndian(b, types_at + static_cast<size_t>(i) * 6, 4);
+    if (offset < kMinUtOffset || offset > kMaxUtOffset) {
+      return bad("UT offset " + std::to_string(offset) + " s of local time type " +
+                 std::to_string(i) + " is outside [-89999, 93599]");
+    }
+    type_offsets.push_back(offset);
+  }
   for (std::int64_t i = 0; i < c.time; ++i) {
     const auto idx = static_cast<unsigned char>(b[idx_at + static_cast<size_t>(i)]);
     if (idx >= type_offsets.size()) return bad("transition type out of range");
-    z.transitions_.push_back(BigEndian(b, at + static_cast<size_t>(i) * tb, tb));
+    const std::int64_t when = BigEndian(b, at + static_cast<size_t>(i) * tb, tb);
+    if (!z.transitions_.empty() && when <= z.transitions_.back()) {
+      return bad("transition " + std::to_string(i) + " is not after the one before it");
+    }
+    z.transitions_.push_back(when);
     z.offsets_.push_back(type_offsets[idx]);
   }
   z.initial_offset_ = type_offsets[0];
@@ -166,6 +183,7 @@ base::Result<TimeZone> TimeZone::FromTzif(std::string_view b, std::string name) 
       }
     }
   }
+  z.name_ = std::move(name);  // only now: `bad` names the zone in every error above
   return z;
 }
 
@@ -175,14 +193,14 @@ base::Result<TimeZone::Rule> TimeZone::ParseRule(std::string_view s) {
   Rule r;
   if (!SkipName(s)) return bad();
   auto std_off = ParseHms(s);
-  if (!std_off) return bad();
+  if (!std_off || *std_off < -kMaxRuleOffset || *std_off > kMaxRuleOffset) return bad();
   r.std_offset = -*std_off;  // POSIX offsets are west of UTC
   if (s.empty()) return r;
   if (!SkipName(s)) return bad();
   r.dst_offset = r.std_offset + 3600;
   if (!s.empty() && s[0] != ',') {
     auto d = ParseHms(s);
-    if (!d) return bad();
+    if (!d || *d < -kMaxRuleOffset || *d > kMaxRuleOffset) return bad();
     r.dst_offset = -*d;
   }
   for (Rule::When* w : {&r.start, &r.end}) {
@@ -200,7 +218,7 @@ base::Result<TimeZone::Rule> TimeZone::ParseRule(std::string_view s) {
     if (!s.empty() && s[0] == '/') {
       s.remove_prefix(1);
       auto t = ParseHms(s);
-      if (!t) return bad();
+      if (!t || *t < -kMaxRuleTime || *t > kMaxRuleTime) return bad();
       w->seconds = *t;
     }
   }

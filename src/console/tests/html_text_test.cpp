@@ -26,6 +26,7 @@ TEST(UrlDecode, DecodesAndRejectsMalformedEscapes) {
   EXPECT_EQ(UrlDecode("%4", false), std::nullopt);
   EXPECT_EQ(UrlDecode("%zz", false), std::nullopt);
   EXPECT_EQ(UrlDecode("%00", false), std::nullopt);  // no NUL bytes into names
+  EXPECT_EQ(UrlDecode(std::string_view("a\0b", 3), false), std::nullopt);  // nor raw ones
   EXPECT_EQ(UrlDecode(UrlEncode("x/y z<\xc3\xa9"), false), "x/y z<\xc3\xa9");
 }
 
@@ -36,6 +37,9 @@ TEST(ParseQuery, DecodesPairsAndDropsMalformedOnes) {
   EXPECT_EQ(q.count("bad"), 0U);
   EXPECT_EQ(q.at("flag"), "");
   EXPECT_TRUE(ParseQuery("").empty());
+  const auto with_nul = ParseQuery(std::string_view("a=1&b\0=2&c=3\0", 13));
+  EXPECT_EQ(with_nul.size(), 1U);
+  EXPECT_EQ(with_nul.at("a"), "1");
 }
 
 TEST(FormatBytes, PicksAUnit) {

@@ -86,6 +86,55 @@ TEST(TimeZoneTest, BadNamesAndFiles) {
   EXPECT_TRUE(TimeZone::Load("UTC").ok());
 }
 
+// Offsets outside RFC 8536's range would break the scheduler's local-time arithmetic (it looks
+// at most a day either side of a local time); such a file is refused, saying why.
+TEST(TimeZoneTest, OffsetsOutsideTheRfcRangeAreRefused) {
+  EXPECT_TRUE(TimeZone::FromTzif(TzifWithRule(93599, ""), "x").ok());
+  EXPECT_TRUE(TimeZone::FromTzif(TzifWithRule(89999, "<+25>-24:59:59"), "x").ok());
+  EXPECT_TRUE(TimeZone::FromTzif(TzifWithRule(-89999, "<-25>24:59:59"), "x").ok());
+  auto far_east = TimeZone::FromTzif(TzifWithRule(93600, "<+26>-26"), "test/far");
+  ASSERT_FALSE(far_east.ok());
+  EXPECT_EQ(far_east.status().code(), base::StatusCode::kCorruption);
+  EXPECT_NE(far_east.status().message().find("time zone file of 'test/far'"), std::string::npos);
+  EXPECT_NE(far_east.status().message().find("93600"), std::string::npos);
+  EXPECT_FALSE(TimeZone::FromTzif(TzifWithRule(-90000, "XXX0"), "x").ok());
+  // The POSIX rule's own offsets and change times.
+  EXPECT_FALSE(TimeZone::FromTzif(TzifWithRule(0, "XXX25"), "x").ok());
+  EXPECT_FALSE(TimeZone::FromTzif(TzifWithRule(0, "XXX0YYY-25,M3.5.0,M10.5.0"), "x").ok());
+  EXPECT_TRUE(TimeZone::FromTzif(TzifWithRule(0, "XXX0YYY,M3.5.0/167,M10.5.0/-167"), "x").ok());
+  EXPECT_FALSE(TimeZone::FromTzif(TzifWithRule(0, "XXX0YYY,M3.5.0/168,M10.5.0"), "x").ok());
+}
+
+// Transition times must ascend (RFC 8536); a file whose do not is refused instead of giving
+// offsets from a binary search over an unsorted table.
+TEST(TimeZoneTest, TransitionsOutOfOrderAreRefused) {
+  auto be = [](std::int64_t v, int n) {
+    std::string s(static_cast<size_t>(n), '\0');
+    for (int i = 0; i < n; ++i)
+      s[static_cast<size_t>(i)] =
+          static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * (n - 1 - i))) & 0xff);
+    return s;
+  };
+  auto tzif = [&](std::int64_t first, std::int64_t second) {
+    const std::string v1 = std::string("TZif2") + std::string(15, '\0') + be(0, 4) + be(0, 4) +
+                           be(0, 4) + be(0, 4) + be(1, 4) + be(4, 4) + be(0, 4) +
+                           std::string("\0\0", 2) + std::string("XXX\0", 4);
+    const std::string v2_header = std::string("TZif2") + std::string(15, '\0') + be(0, 4) +
+                                  be(0, 4) + be(0, 4) + be(2, 4) + be(2, 4) + be(8, 4);
+    const std::string v2 = v2_header + be(first, 8) + be(second, 8) + std::string("\0\1", 2) +
+                           be(0, 4) + std::string("\0\0", 2) + be(3600, 4) +
+                           std::string("\1\4", 2) + std::string("XXX\0YYY\0", 8) + "\n\n";
+    return v1 + v2;
+  };
+  auto ordered = TimeZone::FromTzif(tzif(1000, 2000), "x");
+  ASSERT_TRUE(ordered.ok()) << ordered.status().message();
+  EXPECT_EQ(ordered->OffsetAt(1500), 0);
+  EXPECT_EQ(ordered->OffsetAt(2500), 3600);
+  auto reversed = TimeZone::FromTzif(tzif(2000, 1000), "x");
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_NE(reversed.status().message().find("not after the one before it"), std::string::npos);
+}
+
 TEST(NextFireTest, UtcFieldsAndMonthEnds) {
   const TimeZone utc = TimeZone::Utc();
   EXPECT_EQ(Next("30 2 * * *", utc, "2026-01-01T03:00:00Z"), "2026-01-02T02:30:00Z");
