@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,8 @@
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #include "base/clock.h"
@@ -204,16 +207,60 @@ class StreamMetrics final : public serve::Backend {
   serve::LatencyHistogram batch_, store_, freshness_;
 };
 
+#if defined(__GLIBC__)
+// Advises the heap that grew since the stream started as transparent huge pages (where the kernel
+// has them on madvise, its default): a catch-up moves hundreds of MB through fresh heap, and at
+// 4 KiB a page that was a page fault every 4 KiB, 30% of a catch-up's CPU on a virtual machine
+// whose faults are dear (bench/stream/README.md). glibc only does this itself when started with
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1, which a running process cannot set.
+class HeapHugePages {
+ public:
+  HeapHugePages() : advised_(static_cast<char*>(sbrk(0))) {}
+
+  // Cheap when the heap has not grown (sbrk(0) reads a variable): called every poll.
+  void Advise() {
+    constexpr std::uintptr_t kPage = 4096;
+    auto* top = static_cast<char*>(sbrk(0));
+    if (advised_ == reinterpret_cast<char*>(-1) || top == reinterpret_cast<char*>(-1) ||
+        top <= advised_) {
+      return;
+    }
+    const std::uintptr_t from = reinterpret_cast<std::uintptr_t>(advised_) & ~(kPage - 1);
+    const std::uintptr_t to = reinterpret_cast<std::uintptr_t>(top) & ~(kPage - 1);
+    // Advice only: without transparent huge pages the heap works the same, with 4 KiB faults.
+    if (to > from) (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+    advised_ = reinterpret_cast<char*>(to);
+  }
+
+ private:
+  char* advised_;
+};
+#else
+struct HeapHugePages {
+  void Advise() {}
+};
+#endif
+
 }  // namespace
 
 int RunStream(const StreamCommandOptions& options) {
 #if defined(__GLIBC__)
-  // A catch-up moves its micro-batches through buffers of tens of MB, allocated and freed batch
-  // after batch. glibc would map each of them afresh (the kernel zeroing every page) and hand
-  // freed memory straight back; a stream keeps it for the next batch (docs/streaming.md).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // A catch-up moves its micro-batches through buffers of tens to hundreds of MB, allocated and
+  // freed batch after batch. glibc would map each of them afresh (the kernel zeroing every page)
+  // and hand freed memory straight back; a stream keeps up to 1 GB of it for the next batch
+  // (docs/streaming.md).
+  constexpr size_t kHeapStep = size_t{1} << 30;
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHeapStep));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(kHeapStep));
+  // One heap for every thread (librdkafka's fetch threads allocate each message, the landing
+  // thread its Parquet pages): each further arena is mapped memory of its own, faulted in 4 KiB
+  // pages (HeapHugePages advises the main heap only). Set before any thread allocates.
+  mallopt(M_ARENA_MAX, 1);
+  // The heap grows in steps of at least 1 GB (address space only until touched), so what a
+  // micro-batch touches is almost always heap that HeapHugePages advised already.
+  mallopt(M_TOP_PAD, static_cast<int>(kHeapStep));
 #endif
+  HeapHugePages huge_pages;
   int code = kExitOk;
   auto project = OpenProject(options.project, &code);
   if (!project) return code;
@@ -288,7 +335,9 @@ int RunStream(const StreamCommandOptions& options) {
   // whose events carry the time they happened (a catch-up over old events shows their age).
   std::vector<std::int64_t> freshness;
   constexpr size_t kMaxFreshnessSamples = size_t{1} << 23;
+  huge_pages.Advise();
   base::Status result = (*runtime)->Run(g_stop, [&](const engine::StreamStatus& st) {
+    huge_pages.Advise();
     last = st;
     if (http) stream_metrics.Observe(st);
     for (std::int64_t f : st.freshness_micros) {
@@ -316,6 +365,7 @@ int RunStream(const StreamCommandOptions& options) {
     (void)project->registry->FinishRun(r);
   }
   if (!result.ok()) return ReportFailure(result.WithContext("stream '" + source.name + "'"));
+  engine::StreamRuntime::EndBeforeExit(std::move(*runtime));  // the process ends after this
   std::printf(
       "stream %s: consumed %lld messages (applied %lld, quarantined %lld, late %lld, buffered "
       "%lld) into %zu view(s) in %s; %lld lake segment(s) in %.1fs\n",

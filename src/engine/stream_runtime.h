@@ -93,6 +93,12 @@ class StreamRuntime {
   base::Status Run(const std::atomic<bool>& stop,
                    const std::function<void(const StreamStatus&)>& report);
 
+  // For a process that exits next: leaves the consumer group and waits for the segment being
+  // written, as destroying the runtime does, but leaves what it holds in memory (the views'
+  // state caches, DuckDB: millions of allocations after a catch-up) to the exit instead of
+  // freeing it piece by piece, which cost about 9% of a catch-up's CPU (bench/stream).
+  static void EndBeforeExit(std::unique_ptr<StreamRuntime> runtime);
+
  private:
   struct State;
   explicit StreamRuntime(std::unique_ptr<State> state);
